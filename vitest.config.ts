@@ -1,0 +1,27 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: "unit",
+          include: ["src/**/*.test.ts"],
+          environment: "node",
+        },
+      },
+      {
+        test: {
+          name: "e2e",
+          include: ["spec/**/*.spec.ts"],
+          environment: "node",
+          globalSetup: ["spec/harness/global-setup.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 300_000,
+          // One Synapse for the whole run; spec files share it, so they run one at a time.
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
