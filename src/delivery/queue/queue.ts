@@ -1,0 +1,53 @@
+/** A Matrix event to deliver, and the hooks it goes to. */
+export interface OutboundMessage {
+  eventId: string;
+  roomId: string;
+  /** The event as JSON, exactly what receivers get (before per-format rendering). */
+  body: string;
+  hookIds: readonly string[];
+}
+
+/** One claimed delivery: ids, the attempt count so far, and the event body. */
+export interface ClaimedJob {
+  id: string;
+  eventId: string;
+  hookId: string;
+  roomId: string;
+  /** Attempts already made before this one. */
+  attempts: number;
+  body: string;
+}
+
+export interface AttemptRecord {
+  outcome: "success" | "retry" | "failed" | "dropped";
+  status: number | null;
+  error: string | null;
+  durationMs: number;
+  responseBody: string | null;
+}
+
+/**
+ * The delivery queue. Contract: `enqueue` is atomic — either every job of a homeserver
+ * transaction is stored and the transaction marked handled, or nothing is; a job id is stable for
+ * (event, hook), so enqueueing the same pair twice stores one job. A claimed job is leased: if
+ * its worker never reports back, it becomes due again when the lease ends.
+ */
+export interface DeliveryQueue {
+  /** True if this homeserver transaction id was already enqueued. */
+  isTransactionHandled(txnId: string): boolean;
+  /** Stores all jobs and marks the transaction handled; returns how many new jobs were created. */
+  enqueue(txnId: string, messages: readonly OutboundMessage[]): number;
+  /** Leases up to `limit` due jobs, skipping hooks in `busyHooks`. */
+  claimDue(limit: number, opts: { now: number; leaseMs: number; busyHooks?: ReadonlySet<string>; perHookLimit?: number }): ClaimedJob[];
+  complete(job: ClaimedJob, attempt: AttemptRecord): void;
+  retryAt(job: ClaimedJob, dueAt: number, attempt: AttemptRecord): void;
+  deadLetter(job: ClaimedJob, reason: string, attempt: AttemptRecord): void;
+  /** When the next job becomes due (ms epoch), or null when the queue is empty. */
+  nextDueAt(): number | null;
+  /** Jobs waiting or in flight. */
+  depth(): number;
+  /** Drops every pending job of a hook (it was removed). */
+  cancelHook(hookId: string): number;
+  /** Listener called after new jobs are enqueued, so workers wake at once instead of polling. */
+  onEnqueue(listener: () => void): void;
+}

@@ -1,0 +1,96 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { openDatabase, type Db } from "../../store/database.js";
+import type { AttemptRecord } from "./queue.js";
+import { SqliteDeliveryQueue } from "./sqlite-queue.js";
+
+const ok: AttemptRecord = { outcome: "success", status: 200, error: null, durationMs: 3, responseBody: "" };
+const fail: AttemptRecord = { outcome: "retry", status: 500, error: null, durationMs: 3, responseBody: "boom" };
+
+describe("SqliteDeliveryQueue (real SQLite file)", () => {
+  let dir: string;
+  let db: Db;
+  let queue: SqliteDeliveryQueue;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "mwb-queue-"));
+    db = openDatabase(join(dir, "bridge.db"));
+    queue = new SqliteDeliveryQueue(db);
+  });
+  afterEach(() => {
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const message = (eventId: string, hookIds = ["ep_a", "ep_b"]) => ({ eventId, roomId: "!r:x", body: `{"event_id":"${eventId}"}`, hookIds });
+
+  it("stores one job per (event, hook) and marks the transaction handled", () => {
+    expect(queue.isTransactionHandled("t1")).toBe(false);
+    expect(queue.enqueue("t1", [message("$e1")])).toBe(2);
+    expect(queue.isTransactionHandled("t1")).toBe(true);
+    // The same events again (a homeserver re-send under a new id) create nothing new.
+    expect(queue.enqueue("t2", [message("$e1")])).toBe(0);
+    expect(queue.depth()).toBe(2);
+  });
+
+  it("survives reopening the file", () => {
+    queue.enqueue("t1", [message("$e1")]);
+    db.close();
+    db = openDatabase(join(dir, "bridge.db"));
+    queue = new SqliteDeliveryQueue(db);
+    expect(queue.isTransactionHandled("t1")).toBe(true);
+    expect(queue.claimDue(10, { now: Date.now(), leaseMs: 1000 })).toHaveLength(2);
+  });
+
+  it("leases claimed jobs and gives them out again after the lease", () => {
+    queue.enqueue("t1", [message("$e1", ["ep_a"])]);
+    const now = Date.now();
+    expect(queue.claimDue(10, { now, leaseMs: 1000 })).toHaveLength(1);
+    expect(queue.claimDue(10, { now: now + 500, leaseMs: 1000 })).toHaveLength(0);
+    const again = queue.claimDue(10, { now: now + 1001, leaseMs: 1000 });
+    expect(again).toHaveLength(1);
+    expect(again[0]!.body).toBe('{"event_id":"$e1"}');
+  });
+
+  it("completes, reschedules and dead-letters with one attempt row each", () => {
+    queue.enqueue("t1", [message("$e1", ["ep_a"]), message("$e2", ["ep_a"])]);
+    const now = Date.now();
+    const [first, second] = queue.claimDue(10, { now, leaseMs: 1000 });
+    queue.retryAt(first!, now + 5000, fail);
+    expect(queue.nextDueAt()).toBeLessThanOrEqual(now + 5000);
+    queue.deadLetter(second!, "HTTP 404", { ...fail, outcome: "failed", status: 404 });
+    const retried = queue.claimDue(10, { now: now + 5000, leaseMs: 1000 });
+    expect(retried.map((j) => [j.eventId, j.attempts])).toEqual([["$e1", 1]]);
+    queue.complete(retried[0]!, ok);
+    expect(queue.depth()).toBe(0);
+    expect(db.prepare("SELECT outcome, attempt FROM attempts ORDER BY id").all()).toEqual([
+      { outcome: "retry", attempt: 1 },
+      { outcome: "failed", attempt: 1 },
+      { outcome: "success", attempt: 2 },
+    ]);
+    expect(db.prepare("SELECT event_id, reason FROM dead_letters").all()).toEqual([{ event_id: "$e2", reason: "HTTP 404" }]);
+    // The delivered event's body is gone; the dead letter's body is kept for replay.
+    expect(db.prepare("SELECT event_id FROM messages").all()).toEqual([{ event_id: "$e2" }]);
+  });
+
+  it("keeps one busy hook from taking every slot", () => {
+    const events = Array.from({ length: 10 }, (_, i) => message(`$slow${i}`, ["ep_slow"]));
+    queue.enqueue("t1", [...events, message("$fast", ["ep_fast"])]);
+    const claimed = queue.claimDue(4, { now: Date.now(), leaseMs: 1000, perHookLimit: 2 });
+    expect(claimed.map((j) => j.hookId).sort()).toEqual(["ep_fast", "ep_slow", "ep_slow"]);
+    const skipBusy = queue.claimDue(4, { now: Date.now(), leaseMs: 1000, busyHooks: new Set(["ep_slow"]) });
+    expect(skipBusy).toHaveLength(0);
+  });
+
+  it("wakes listeners on enqueue and cancels a removed hook's jobs", () => {
+    let woken = 0;
+    queue.onEnqueue(() => woken++);
+    queue.enqueue("t1", [message("$e1")]);
+    queue.enqueue("t2", []);
+    expect(woken).toBe(1);
+    expect(queue.cancelHook("ep_a")).toBe(1);
+    expect(queue.depth()).toBe(1);
+  });
+});

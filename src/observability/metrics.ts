@@ -1,0 +1,37 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+/** The bridge's Prometheus metrics, on their own registry so tests can make several bridges. */
+export class BridgeMetrics {
+  readonly registry = new Registry();
+
+  readonly deliveries = new Counter({
+    name: "webhook_bridge_deliveries_total",
+    help: "Delivery attempts by outcome (success, retry, failed, dropped)",
+    labelNames: ["outcome"] as const,
+    registers: [this.registry],
+  });
+
+  readonly attemptSeconds = new Histogram({
+    name: "webhook_bridge_delivery_attempt_seconds",
+    help: "Duration of one outbound HTTP attempt",
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+
+  readonly transactions = new Counter({
+    name: "webhook_bridge_transactions_total",
+    help: "Homeserver transactions by result (processed, duplicate, rejected, failed)",
+    labelNames: ["result"] as const,
+    registers: [this.registry],
+  });
+
+  readonly queueDepth = new Gauge({
+    name: "webhook_bridge_queue_depth",
+    help: "Delivery jobs waiting or in flight",
+    registers: [this.registry],
+  });
+
+  constructor(opts: { defaultMetrics?: boolean } = {}) {
+    if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+}
