@@ -19,7 +19,9 @@ export default defineConfig({
           testTimeout: 60_000,
           hookTimeout: 300_000,
           // One Synapse for the whole run; spec files share it, so they run one at a time.
-          fileParallelism: false,
+          // (fileParallelism is a root-only option in vitest 3's types; singleFork is the per-project way.)
+          pool: "forks",
+          poolOptions: { forks: { singleFork: true } },
         },
       },
     ],

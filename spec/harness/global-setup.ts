@@ -1,0 +1,50 @@
+// One Synapse for the whole e2e run, with the bridge's registration already loaded.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { TestProject } from "vitest/node";
+import { freePort, startSynapse } from "../../src/demo/synapse.js";
+import { generateRegistration, writeRegistrationFile } from "../../src/matrix/registration.js";
+
+export interface ProvidedSynapse {
+  url: string;
+  serverName: string;
+  sharedSecret: string;
+  /** The bridge under test must use these tokens and listen on bridgePort. */
+  registrationPath: string;
+  bridgePort: number;
+  dataDir: string;
+}
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    synapse: ProvidedSynapse;
+  }
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const dir = await mkdtemp(join(tmpdir(), "mwb-e2e-"));
+  const bridgePort = await freePort();
+  const registrationPath = join(dir, "registration.yaml");
+  await writeRegistrationFile(registrationPath, generateRegistration({ url: `http://127.0.0.1:${bridgePort}` }));
+  const dataDir = join(dir, "synapse");
+  const synapse = await startSynapse({
+    dataDir,
+    appserviceRegistrationFiles: [registrationPath],
+    log: (line) => console.log(`[synapse] ${line}`),
+  });
+  project.provide("synapse", {
+    url: synapse.url,
+    serverName: synapse.serverName,
+    sharedSecret: synapse.sharedSecret,
+    registrationPath,
+    bridgePort,
+    dataDir,
+  });
+  return async () => {
+    await synapse.stop();
+    // KEEP_E2E_DATA=1 leaves the homeserver log and database for a post-mortem.
+    if (process.env.KEEP_E2E_DATA) console.log(`[synapse] data kept in ${dir}`);
+    else await rm(dir, { recursive: true, force: true });
+  };
+}
