@@ -1,0 +1,120 @@
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { BridgeConfig } from "./config/types.js";
+import { OutboundHooks } from "./connections/outbound-hooks.js";
+import { SqliteDeliveryQueue } from "./delivery/queue/sqlite-queue.js";
+import { HttpSender } from "./delivery/sender.js";
+import { DeliveryWorker } from "./delivery/worker.js";
+import { createHttpApp, listen } from "./http/server.js";
+import { AppserviceMatrix } from "./matrix/appservice-matrix.js";
+import { DirectMessenger } from "./matrix/direct-messenger.js";
+import { EventRouter } from "./matrix/event-router.js";
+import type { LoadedRegistration } from "./matrix/registration.js";
+import { appserviceRouter } from "./matrix/transactions.js";
+import { RoomNotifier } from "./matrix/room-notifier.js";
+import { createLogger, type Logger } from "./observability/logger.js";
+import { BridgeMetrics } from "./observability/metrics.js";
+import { openDatabase, type Db } from "./store/database.js";
+import { DmRoomsTable } from "./store/dm-rooms-table.js";
+import { OutboundHooksTable } from "./store/outbound-hooks-table.js";
+import { USER_AGENT } from "./version.js";
+
+export const COMMAND_PREFIX = "!hooks";
+
+export interface StartOptions {
+  config: BridgeConfig;
+  registration: LoadedRegistration;
+  log?: Logger;
+}
+
+/** The running bridge: wires store, Matrix, HTTP and delivery together (the one place that does). */
+export class WebhookBridge {
+  private constructor(
+    readonly port: number,
+    readonly router: EventRouter,
+    readonly outbound: OutboundHooks,
+    private readonly server: Server,
+    private readonly worker: DeliveryWorker,
+    private readonly sender: HttpSender,
+    private readonly matrix: AppserviceMatrix,
+    private readonly db: Db,
+    private readonly log: Logger,
+  ) {}
+
+  static async start({ config, registration, log = createLogger(config.logging.level) }: StartOptions): Promise<WebhookBridge> {
+    const db = openDatabase(config.store.path);
+    const metrics = new BridgeMetrics({ defaultMetrics: config.metrics.enabled });
+    const queue = new SqliteDeliveryQueue(db);
+    const matrix = new AppserviceMatrix({ homeserverUrl: config.homeserver.url, domain: config.homeserver.domain, registration });
+    try {
+      await matrix.start();
+    } catch (err) {
+      db.close();
+      throw new Error(`Cannot reach the homeserver at ${config.homeserver.url}: ${(err as Error).message}`, { cause: err });
+    }
+    await matrix.setBotProfile(config.bot.displayName, config.bot.avatarUrl).catch((err) => log.warn({ err }, "could not set the bot's profile"));
+
+    const table = new OutboundHooksTable(db, config.store.encryptionKeyBytes);
+    const messenger = new DirectMessenger(matrix, new DmRoomsTable(db), log);
+    const outbound = new OutboundHooks({ matrix, table, queue, messenger, configuredMinimumLevel: config.permissions.commandPowerLevel, log });
+    const router = new EventRouter({ matrix, outbound, queue, inviteAllowList: config.permissions.invite, commandPrefix: COMMAND_PREFIX, log });
+    const notifier = new RoomNotifier(matrix, log);
+    const sender = new HttpSender(config.delivery.maxResponseBodyBytes);
+    const worker = new DeliveryWorker({
+      queue,
+      sender,
+      resolveTarget: (hookId) => {
+        const hook = outbound.registry.byId(hookId);
+        const token = hook ? table.token(hookId) : null;
+        return hook && token ? { hook, token } : null;
+      },
+      onGiveUp: (job, target, reason) =>
+        notifier.notify(job.roomId, `hook:${target.hook.id}`, `Outbound hook "${target.hook.name}" could not deliver event ${job.eventId}: ${reason}. It is kept as a dead letter.`),
+      policy: { retries: config.delivery.retries, scheduleSeconds: config.delivery.retrySchedule, jitter: config.delivery.jitter },
+      timeoutMs: config.delivery.timeoutSeconds * 1000,
+      concurrency: config.delivery.concurrency,
+      userAgent: USER_AGENT,
+      metrics,
+      log,
+    });
+
+    const app = createHttpApp({
+      routers: [appserviceRouter({ hsToken: registration.hsToken, sink: router, log, metrics })],
+      metrics: config.metrics.enabled ? metrics : null,
+      log,
+      health: () => ({ ok: true, detail: { queueDepth: queue.depth() } }),
+    });
+    const server = await listen(app, config.bridge.port, config.bridge.bindAddress);
+    const port = (server.address() as AddressInfo).port;
+    const bridge = new WebhookBridge(port, router, outbound, server, worker, sender, matrix, db, log);
+    await bridge.loadJoinedRooms();
+    worker.start();
+    log.info({ port, bot: matrix.botUserId }, "webhook bridge started");
+    return bridge;
+  }
+
+  private async loadJoinedRooms(): Promise<void> {
+    const rooms = await this.matrix.joinedRooms();
+    for (const roomId of rooms) {
+      try {
+        if (await this.router.isEncrypted(roomId)) await this.router.leaveEncryptedRoom(roomId);
+        else await this.outbound.loadRoom(roomId);
+      } catch (err) {
+        this.log.error({ err, roomId }, "could not load the room's hooks");
+      }
+    }
+    this.log.info({ rooms: rooms.length }, "loaded joined rooms");
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+    await this.worker.stop();
+    await this.router.idle();
+    await this.sender.close();
+    await this.matrix.stop();
+    this.db.close();
+  }
+}

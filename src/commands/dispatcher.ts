@@ -1,0 +1,50 @@
+import type { Logger } from "../observability/logger.js";
+import { CommandError } from "./command-error.js";
+import type { CommandContext } from "./context.js";
+import { outboundCommands } from "./outbound-commands.js";
+import { commandWords, parseCommand } from "./parse.js";
+import { usage, type CommandSpec } from "./spec.js";
+
+const helpCommand: CommandSpec<CommandContext> = {
+  words: ["help"],
+  args: [],
+  summary: "Show this help.",
+  privileged: false,
+  async run(ctx) {
+    await ctx.reply(helpText(ctx.prefix));
+  },
+};
+
+export const COMMANDS: readonly CommandSpec<CommandContext>[] = [helpCommand, ...outboundCommands];
+
+/** Help generated from the command table, so it cannot drift from what the bot accepts. */
+export function helpText(prefix: string): string {
+  return ["Webhook bridge commands:", ...COMMANDS.map((c) => `${usage(prefix, c)} — ${c.summary}`)].join("\n");
+}
+
+/**
+ * Runs a `!hooks …` message: parse, check the sender's power level for privileged commands,
+ * run, and answer every failure in the room in words (never a stack trace).
+ */
+export async function dispatchCommand(body: unknown, ctx: CommandContext, log: Logger): Promise<boolean> {
+  const words = commandWords(body, ctx.prefix);
+  if (words === null) return false;
+  try {
+    const parsed = parseCommand(words.length === 0 ? ["help"] : words, COMMANDS, ctx.prefix);
+    if (parsed.spec.privileged) {
+      const verdict = await ctx.outbound.permission(ctx.roomId, ctx.sender);
+      if (!verdict.allowed) {
+        throw new CommandError(`Sorry ${ctx.sender}, managing hooks here needs power level ${verdict.needs} and you have ${verdict.has}.`);
+      }
+    }
+    await parsed.spec.run(ctx, parsed.args, parsed.options);
+  } catch (err) {
+    if (err instanceof CommandError) {
+      await ctx.reply(err.humanError);
+    } else {
+      log.error({ err, roomId: ctx.roomId, sender: ctx.sender, command: words.slice(0, 2).join(" ") }, "command failed");
+      await ctx.reply("That command failed because of an internal error; the bridge's log has the details.");
+    }
+  }
+  return true;
+}

@@ -1,0 +1,92 @@
+import { checkHookName, checkHookUrl, OUTBOUND_HOOK_EVENT_TYPE, OUTBOUND_METHODS } from "../connections/outbound-hook-state.js";
+import { mayConfigureHooks } from "../connections/power-levels.js";
+import { CommandError } from "./command-error.js";
+import type { CommandContext } from "./context.js";
+import type { CommandSpec } from "./spec.js";
+
+const existing = (ctx: CommandContext, name: string) => {
+  const hook = ctx.outbound.registry.get(ctx.roomId, name);
+  if (!hook) throw new CommandError(`There is no outbound hook "${name}" in this room. "${ctx.prefix} outbound list" shows them.`);
+  return hook;
+};
+
+/** The bot writes the state itself when it may; otherwise it says exactly what the admin must do. */
+async function writeHookState(ctx: CommandContext, name: string, content: Record<string, unknown>): Promise<boolean> {
+  const pl = await ctx.matrix.powerLevels(ctx.roomId);
+  const bot = mayConfigureHooks(pl, ctx.matrix.botUserId, OUTBOUND_HOOK_EVENT_TYPE, null);
+  if (bot.allowed) {
+    await ctx.matrix.setState(ctx.roomId, OUTBOUND_HOOK_EVENT_TYPE, name, content);
+    return true;
+  }
+  await ctx.reply(
+    `I cannot write room state here: sending ${OUTBOUND_HOOK_EVENT_TYPE} needs power level ${bot.needs} and I have ${bot.has}. ` +
+      `Either raise my power level to ${bot.needs} and run the command again, or send this state event yourself ` +
+      `(e.g. with /devtools): type ${OUTBOUND_HOOK_EVENT_TYPE}, state key "${name}", content ${JSON.stringify(content)}.`,
+  );
+  return false;
+}
+
+export const outboundCommands: CommandSpec<CommandContext>[] = [
+  {
+    words: ["outbound", "add"],
+    args: ["name", "url"],
+    options: { method: { values: OUTBOUND_METHODS, description: "HTTP method, PUT by default" } },
+    summary: "Send this room's events to <url>; the hook's token comes to you in a direct message.",
+    privileged: true,
+    async run(ctx, { name, url }, { method }) {
+      const problem = checkHookName(name!) ?? checkHookUrl(url!);
+      if (problem) throw new CommandError(`Cannot add "${name}": ${problem}.`);
+      if (ctx.outbound.registry.get(ctx.roomId, name!)) {
+        throw new CommandError(`An outbound hook "${name}" already exists here. Remove it first, or pick another name.`);
+      }
+      const content = { name, url, method: method ?? "PUT" };
+      // Create the token first, so the state event that comes back finds it and does not DM the bot.
+      const created = ctx.outbound.prepareToken(ctx.roomId, name!, ctx.sender);
+      if (!(await writeHookState(ctx, name!, content))) {
+        ctx.outbound.discardPreparedToken(ctx.roomId, name!);
+        return;
+      }
+      await ctx.outbound.sendToken(ctx.sender, ctx.roomId, name!, created, "created");
+      await ctx.reply(`Outbound hook "${name}" added: room events go to its URL by ${content.method}. I sent you its token in a direct message.`);
+    },
+  },
+  {
+    words: ["outbound", "list"],
+    args: [],
+    summary: "List this room's outbound hooks.",
+    privileged: true,
+    async run(ctx) {
+      const hooks = ctx.outbound.registry.forRoom(ctx.roomId);
+      if (hooks.length === 0) {
+        await ctx.reply(`No outbound hooks in this room. Add one with "${ctx.prefix} outbound add <name> <url>".`);
+        return;
+      }
+      await ctx.reply(["Outbound hooks in this room:", ...hooks.map((h) => `- ${h.name}: ${h.method} ${h.url}`)].join("\n"));
+    },
+  },
+  {
+    words: ["outbound", "remove"],
+    args: ["name"],
+    summary: "Remove an outbound hook; pending deliveries are dropped.",
+    privileged: true,
+    async run(ctx, { name }) {
+      existing(ctx, name!);
+      if (await writeHookState(ctx, name!, {})) {
+        ctx.outbound.remove(ctx.roomId, name!);
+        await ctx.reply(`Outbound hook "${name}" removed.`);
+      }
+    },
+  },
+  {
+    words: ["outbound", "token"],
+    args: ["name"],
+    summary: "Replace a hook's token; the new one comes by direct message and the old one is no longer sent.",
+    privileged: true,
+    async run(ctx, { name }) {
+      const hook = existing(ctx, name!);
+      const token = ctx.outbound.refreshToken(hook.id);
+      await ctx.outbound.sendToken(ctx.sender, ctx.roomId, name!, token, "refreshed");
+      await ctx.reply(`Outbound hook "${name}" has a new token; I sent it to you in a direct message. The old token is no longer sent.`);
+    },
+  },
+];

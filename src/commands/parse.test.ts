@@ -1,0 +1,54 @@
+import { describe, expect, it } from "vitest";
+import { commandWords, parseCommand, tokenize } from "./parse.js";
+import type { CommandSpec } from "./spec.js";
+
+const noop = async () => undefined;
+const specs: CommandSpec<null>[] = [
+  { words: ["help"], args: [], summary: "help", privileged: false, run: noop },
+  { words: ["outbound", "add"], args: ["name", "url"], options: { method: { values: ["PUT", "POST"], description: "" } }, summary: "add", privileged: true, run: noop },
+  { words: ["outbound", "list"], args: [], summary: "list", privileged: true, run: noop },
+];
+
+describe("tokenize", () => {
+  it("splits on whitespace and honours quotes", () => {
+    expect(tokenize(` outbound add  "my hook" 'https://x/?a=1 2' `)).toEqual(["outbound", "add", "my hook", "https://x/?a=1 2"]);
+    expect(tokenize(`a "" b`)).toEqual(["a", "", "b"]);
+  });
+
+  it("refuses an unclosed quote", () => {
+    expect(() => tokenize(`add "oops`)).toThrow(/Unclosed " quote/);
+  });
+});
+
+describe("commandWords", () => {
+  it("recognises the prefix only as a whole word", () => {
+    expect(commandWords("!hooks outbound list", "!hooks")).toEqual(["outbound", "list"]);
+    expect(commandWords("  !hooks  ", "!hooks")).toEqual([]);
+    expect(commandWords("!hooksy list", "!hooks")).toBeNull();
+    expect(commandWords("hello", "!hooks")).toBeNull();
+    expect(commandWords(42, "!hooks")).toBeNull();
+  });
+});
+
+describe("parseCommand", () => {
+  it("binds arguments and options", () => {
+    const parsed = parseCommand(["outbound", "add", "ci", "https://x/", "--method", "post"], specs, "!hooks");
+    expect(parsed.args).toEqual({ name: "ci", url: "https://x/" });
+    expect(parsed.options).toEqual({ method: "POST" });
+    expect(parseCommand(["OUTBOUND", "add", "ci", "https://x/", "--method=PUT"], specs, "!hooks").options).toEqual({ method: "PUT" });
+  });
+
+  it("explains usage when arguments are missing or extra", () => {
+    expect(() => parseCommand(["outbound", "add", "ci"], specs, "!hooks")).toThrow(
+      "Usage: !hooks outbound add <name> <url> [--method PUT|POST]",
+    );
+    expect(() => parseCommand(["outbound", "list", "extra"], specs, "!hooks")).toThrow(/Usage: !hooks outbound list/);
+  });
+
+  it("rejects unknown commands, options and values clearly", () => {
+    expect(() => parseCommand(["outbound", "frobnicate"], specs, "!hooks")).toThrow(/Unknown command "outbound frobnicate"/);
+    expect(() => parseCommand(["outbound", "add", "a", "b", "--verb", "PUT"], specs, "!hooks")).toThrow(/Unknown option --verb/);
+    expect(() => parseCommand(["outbound", "add", "a", "b", "--method", "GET"], specs, "!hooks")).toThrow(/must be PUT or POST, not "GET"/);
+    expect(() => parseCommand(["outbound", "add", "a", "b", "--method"], specs, "!hooks")).toThrow(/needs a value/);
+  });
+});

@@ -1,0 +1,78 @@
+import { CommandError } from "./command-error.js";
+import { usage, type CommandSpec } from "./spec.js";
+
+/** Splits a command line into words; "double" or 'single' quotes keep spaces inside a word. */
+export function tokenize(line: string): string[] {
+  const words: string[] = [];
+  let current = "";
+  let quote: string | null = null;
+  let inWord = false;
+  for (const ch of line) {
+    if (quote) {
+      if (ch === quote) quote = null;
+      else current += ch;
+    } else if (ch === '"' || ch === "'") {
+      quote = ch;
+      inWord = true;
+    } else if (/\s/.test(ch)) {
+      if (inWord) words.push(current);
+      current = "";
+      inWord = false;
+    } else {
+      current += ch;
+      inWord = true;
+    }
+  }
+  if (quote) throw new CommandError(`Unclosed ${quote} quote in the command.`);
+  if (inWord) words.push(current);
+  return words;
+}
+
+/** The words after the prefix if `body` is a command for us, else null. */
+export function commandWords(body: unknown, prefix: string): string[] | null {
+  if (typeof body !== "string") return null;
+  const trimmed = body.trim();
+  if (trimmed !== prefix && !trimmed.startsWith(prefix + " ")) return null;
+  return tokenize(trimmed.slice(prefix.length));
+}
+
+export interface ParsedCommand<Ctx> {
+  spec: CommandSpec<Ctx>;
+  args: Record<string, string>;
+  options: Record<string, string>;
+}
+
+/** Finds the command the words name and binds its arguments; errors explain the right usage. */
+export function parseCommand<Ctx>(words: readonly string[], specs: readonly CommandSpec<Ctx>[], prefix: string): ParsedCommand<Ctx> {
+  const candidates = specs
+    .filter((s) => s.words.every((w, i) => words[i]?.toLowerCase() === w))
+    .sort((a, b) => b.words.length - a.words.length);
+  const spec = candidates[0];
+  if (!spec) {
+    const shown = words.slice(0, 2).join(" ");
+    throw new CommandError(`Unknown command "${shown}". Send "${prefix} help" for the list.`);
+  }
+  const rest = words.slice(spec.words.length);
+  const positional: string[] = [];
+  const options: Record<string, string> = {};
+  for (let i = 0; i < rest.length; i++) {
+    const word = rest[i]!;
+    if (!word.startsWith("--")) {
+      positional.push(word);
+      continue;
+    }
+    const [rawName, inline] = word.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
+    const option = spec.options?.[rawName];
+    if (!option) throw new CommandError(`Unknown option --${rawName}. Usage: ${usage(prefix, spec)}`);
+    const value = inline ?? rest[++i];
+    if (value === undefined) throw new CommandError(`--${rawName} needs a value (${option.values.join(" or ")}).`);
+    const match = option.values.find((v) => v.toLowerCase() === value.toLowerCase());
+    if (!match) throw new CommandError(`--${rawName} must be ${option.values.join(" or ")}, not "${value}".`);
+    options[rawName] = match;
+  }
+  if (positional.length !== spec.args.length) {
+    throw new CommandError(`Usage: ${usage(prefix, spec)}`);
+  }
+  const args = Object.fromEntries(spec.args.map((name, i) => [name, positional[i]!]));
+  return { spec, args, options };
+}

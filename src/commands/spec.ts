@@ -1,0 +1,16 @@
+/** A bot command as a plain value: its words, arguments, options, help and handler. */
+export interface CommandSpec<Ctx> {
+  words: readonly string[];
+  args: readonly string[];
+  options?: Readonly<Record<string, { values: readonly string[]; description: string }>>;
+  summary: string;
+  /** Whether the sender must be allowed to configure hooks in the room. */
+  privileged: boolean;
+  run(ctx: Ctx, args: Readonly<Record<string, string>>, options: Readonly<Record<string, string>>): Promise<void>;
+}
+
+export function usage(prefix: string, spec: CommandSpec<unknown>): string {
+  const args = spec.args.map((a) => `<${a}>`);
+  const options = Object.entries(spec.options ?? {}).map(([name, o]) => `[--${name} ${o.values.join("|")}]`);
+  return [prefix, ...spec.words, ...args, ...options].join(" ");
+}

@@ -1,0 +1,49 @@
+import type { OutboundHookSettings } from "./outbound-hook-state.js";
+
+/** A hook that is live: its settings from room state plus its store id. */
+export interface ActiveOutboundHook extends OutboundHookSettings {
+  id: string;
+  roomId: string;
+}
+
+/** The live outbound hooks of every joined room, rebuilt from room state at start. */
+export class OutboundHookRegistry {
+  private readonly byRoom = new Map<string, Map<string, ActiveOutboundHook>>();
+  private readonly byIdMap = new Map<string, ActiveOutboundHook>();
+
+  set(hook: ActiveOutboundHook): void {
+    this.remove(hook.roomId, hook.name);
+    let room = this.byRoom.get(hook.roomId);
+    if (!room) this.byRoom.set(hook.roomId, (room = new Map()));
+    room.set(hook.name, hook);
+    this.byIdMap.set(hook.id, hook);
+  }
+
+  remove(roomId: string, name: string): ActiveOutboundHook | undefined {
+    const room = this.byRoom.get(roomId);
+    const hook = room?.get(name);
+    if (!room || !hook) return undefined;
+    room.delete(name);
+    if (room.size === 0) this.byRoom.delete(roomId);
+    this.byIdMap.delete(hook.id);
+    return hook;
+  }
+
+  forgetRoom(roomId: string): ActiveOutboundHook[] {
+    const hooks = this.forRoom(roomId);
+    for (const hook of hooks) this.remove(roomId, hook.name);
+    return hooks;
+  }
+
+  get(roomId: string, name: string): ActiveOutboundHook | undefined {
+    return this.byRoom.get(roomId)?.get(name);
+  }
+
+  byId(id: string): ActiveOutboundHook | undefined {
+    return this.byIdMap.get(id);
+  }
+
+  forRoom(roomId: string): ActiveOutboundHook[] {
+    return [...(this.byRoom.get(roomId)?.values() ?? [])].sort((a, b) => a.name.localeCompare(b.name));
+  }
+}

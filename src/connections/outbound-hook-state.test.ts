@@ -1,0 +1,54 @@
+import { describe, expect, it } from "vitest";
+import { checkHookName, isRemoval, validateOutboundHookContent } from "./outbound-hook-state.js";
+
+describe("validateOutboundHookContent", () => {
+  it("accepts Hookshot's content and defaults the method to PUT", () => {
+    expect(validateOutboundHookContent("ci", { name: "ci", url: "https://example.org/hook" })).toEqual({
+      ok: true,
+      value: { name: "ci", url: "https://example.org/hook", method: "PUT" },
+    });
+    const post = validateOutboundHookContent("ci", { name: "ci", url: "http://example.org/", method: "POST", extra: 1 });
+    expect(post.ok && post.value.method).toBe("POST");
+  });
+
+  it.each([
+    [{ name: "ci" }, /url: must have required property/],
+    [{ name: "ci", url: 5 }, /url: must be string/],
+    [{ name: "ci", url: "ftp://example.org/" }, /scheme "ftp" is not allowed/],
+    [{ name: "ci", url: "not a url" }, /not a valid absolute URL/],
+    [{ name: "ci", url: "https://user:pw@example.org/" }, /user name or password/],
+    [{ name: "ci", url: "https://example.org/", method: "GET" }, /method: must be one of PUT, POST/],
+    [{ name: "other", url: "https://example.org/" }, /must equal the state key/],
+    ["string content", /content: must be object/],
+  ])("rejects %j with a reason", (content, reason) => {
+    const result = validateOutboundHookContent("ci", content);
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.problems.join("; ")).toMatch(reason);
+  });
+
+  it("rejects over-long names", () => {
+    const long = "x".repeat(65);
+    const result = validateOutboundHookContent(long, { name: long, url: "https://example.org/" });
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.problems.join("; ")).toMatch(/65 characters long/);
+  });
+
+  it("reports several problems at once", () => {
+    const result = validateOutboundHookContent("ci", { name: 1, url: 2, method: "GET" });
+    expect(result.ok ? [] : result.problems).toHaveLength(3);
+  });
+});
+
+describe("names and removal", () => {
+  it("checks names", () => {
+    expect(checkHookName("deploy-bot")).toBeNull();
+    expect(checkHookName("has space")).toMatch(/spaces/);
+    expect(checkHookName("")).toMatch(/empty/);
+  });
+
+  it("treats empty content as removal", () => {
+    expect(isRemoval({})).toBe(true);
+    expect(isRemoval(undefined)).toBe(true);
+    expect(isRemoval({ name: "x" })).toBe(false);
+  });
+});

@@ -1,0 +1,80 @@
+import { Ajv } from "ajv";
+
+/** Hookshot's outbound hook state event; state_key = hook name. */
+export const OUTBOUND_HOOK_EVENT_TYPE = "uk.half-shot.matrix-hookshot.outbound-hook";
+export const MAX_HOOK_NAME_LENGTH = 64;
+export const MAX_HOOK_URL_LENGTH = 2048;
+export const OUTBOUND_METHODS = ["PUT", "POST"] as const;
+export type OutboundMethod = (typeof OUTBOUND_METHODS)[number];
+
+/** A valid outbound hook as configured in room state. */
+export interface OutboundHookSettings {
+  name: string;
+  url: string;
+  method: OutboundMethod;
+}
+
+// Extra keys are allowed: Hookshot and later versions of this bridge may add fields.
+const schema = {
+  type: "object",
+  required: ["name", "url"],
+  properties: {
+    name: { type: "string", minLength: 1, maxLength: MAX_HOOK_NAME_LENGTH },
+    url: { type: "string", minLength: 1, maxLength: MAX_HOOK_URL_LENGTH },
+    method: { enum: [...OUTBOUND_METHODS] },
+  },
+} as const;
+
+const validateShape = new Ajv({ allErrors: true }).compile(schema);
+
+export type Validation<T> = { ok: true; value: T } | { ok: false; problems: string[] };
+
+/** Checks a hook name given in a command or a state key. */
+export function checkHookName(name: string): string | null {
+  if (name.length === 0) return "the name is empty";
+  if (name.length > MAX_HOOK_NAME_LENGTH) return `the name is ${name.length} characters long (at most ${MAX_HOOK_NAME_LENGTH})`;
+  if (/[\s\p{Cc}]/u.test(name)) return "the name contains spaces or control characters";
+  return null;
+}
+
+/** Checks a hook URL: absolute http(s), no credentials in it. */
+export function checkHookUrl(url: string): string | null {
+  if (url.length > MAX_HOOK_URL_LENGTH) return `the URL is longer than ${MAX_HOOK_URL_LENGTH} characters`;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return `"${url}" is not a valid absolute URL`;
+  }
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
+    return `the URL scheme "${parsed.protocol.replace(/:$/, "")}" is not allowed (use http or https)`;
+  }
+  if (parsed.username || parsed.password) return "the URL must not contain a user name or password";
+  return null;
+}
+
+/** Validates the content of an outbound hook state event whose state_key is `stateKey`. */
+export function validateOutboundHookContent(stateKey: string, content: unknown): Validation<OutboundHookSettings> {
+  const problems: string[] = [];
+  const nameProblem = checkHookName(stateKey);
+  if (nameProblem) problems.push(`state key: ${nameProblem}`);
+  if (!validateShape(content)) {
+    for (const error of validateShape.errors ?? []) {
+      const field = error.instancePath.replace(/^\//, "") || (error.params as { missingProperty?: string }).missingProperty || "content";
+      const expected = error.keyword === "enum" ? `must be one of ${OUTBOUND_METHODS.join(", ")}` : error.message ?? "is invalid";
+      problems.push(`${field}: ${expected}`);
+    }
+    return { ok: false, problems };
+  }
+  const c = content as { name: string; url: string; method?: OutboundMethod };
+  if (c.name !== stateKey) problems.push(`name: "${c.name}" must equal the state key "${stateKey}"`);
+  const urlProblem = checkHookUrl(c.url);
+  if (urlProblem) problems.push(`url: ${urlProblem}`);
+  if (problems.length > 0) return { ok: false, problems };
+  return { ok: true, value: { name: c.name, url: c.url, method: c.method ?? "PUT" } };
+}
+
+/** Empty content removes a hook (how Matrix "deletes" state). */
+export function isRemoval(content: unknown): boolean {
+  return content === null || content === undefined || (typeof content === "object" && Object.keys(content).length === 0);
+}

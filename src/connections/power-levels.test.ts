@@ -1,0 +1,33 @@
+import { describe, expect, it } from "vitest";
+import { mayConfigureHooks, requiredStateLevel, userPowerLevel } from "./power-levels.js";
+
+const TYPE = "uk.half-shot.matrix-hookshot.outbound-hook";
+
+describe("power levels", () => {
+  const pl = { users: { "@admin:x": 100, "@mod:x": 50 }, users_default: 0, state_default: 50, events: { [TYPE]: 75 } };
+
+  it("reads user levels with users_default as fallback", () => {
+    expect(userPowerLevel(pl, "@admin:x")).toBe(100);
+    expect(userPowerLevel(pl, "@nobody:x")).toBe(0);
+    expect(userPowerLevel({ users_default: 10 }, "@nobody:x")).toBe(10);
+  });
+
+  it("uses the event's own level, else state_default, else 50", () => {
+    expect(requiredStateLevel(pl, TYPE)).toBe(75);
+    expect(requiredStateLevel(pl, "other")).toBe(50);
+    expect(requiredStateLevel({}, "other")).toBe(50);
+  });
+
+  it("ignores malformed values", () => {
+    expect(userPowerLevel({ users: { "@a:x": "100" } }, "@a:x")).toBe(0);
+    expect(requiredStateLevel({ state_default: "0" }, TYPE)).toBe(50);
+  });
+
+  it("raises the room's rule to the configured minimum", () => {
+    expect(mayConfigureHooks(pl, "@admin:x", TYPE, null)).toEqual({ allowed: true, has: 100, needs: 75 });
+    expect(mayConfigureHooks(pl, "@mod:x", TYPE, null).allowed).toBe(false);
+    const open = { users: { "@user:x": 0 }, events: { [TYPE]: 0 } };
+    expect(mayConfigureHooks(open, "@user:x", TYPE, null).allowed).toBe(true);
+    expect(mayConfigureHooks(open, "@user:x", TYPE, 50)).toEqual({ allowed: false, has: 0, needs: 50 });
+  });
+});

@@ -1,0 +1,85 @@
+import { Agent, request, errors } from "undici";
+import type { AttemptResult } from "./policy.js";
+
+export interface OutboundRequest {
+  url: string;
+  method: "PUT" | "POST";
+  headers: Record<string, string>;
+  body: string | Buffer;
+  timeoutMs: number;
+}
+
+export interface SendOutcome {
+  result: AttemptResult;
+  durationMs: number;
+  /** The start of the receiver's answer, for diagnostics. */
+  responseBody: string | null;
+  error: string | null;
+}
+
+/**
+ * One HTTP attempt with undici: pooled connections, a hard per-attempt deadline, no redirects
+ * (undici's request() follows none), and only the first bytes of the answer kept.
+ */
+export class HttpSender {
+  private readonly agent: Agent;
+
+  constructor(private readonly maxResponseBodyBytes: number) {
+    this.agent = new Agent({ keepAliveTimeout: 10_000, connections: 64 });
+  }
+
+  async send(req: OutboundRequest): Promise<SendOutcome> {
+    const started = performance.now();
+    const signal = AbortSignal.timeout(req.timeoutMs);
+    try {
+      const res = await request(req.url, {
+        method: req.method,
+        headers: req.headers,
+        body: req.body,
+        dispatcher: this.agent,
+        signal,
+        headersTimeout: req.timeoutMs,
+        bodyTimeout: req.timeoutMs,
+      });
+      const responseBody = await readCapped(res.body, this.maxResponseBodyBytes);
+      return { result: { kind: "response", status: res.statusCode }, durationMs: elapsed(started), responseBody, error: null };
+    } catch (err) {
+      const timedOut = signal.aborted || err instanceof errors.HeadersTimeoutError || err instanceof errors.BodyTimeoutError || err instanceof errors.ConnectTimeoutError;
+      const message = describeError(err);
+      return {
+        result: timedOut ? { kind: "timeout" } : { kind: "network", error: message },
+        durationMs: elapsed(started),
+        responseBody: null,
+        error: timedOut ? `no answer within ${req.timeoutMs} ms` : message,
+      };
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+}
+
+const elapsed = (started: number): number => Math.round(performance.now() - started);
+
+async function readCapped(body: AsyncIterable<Buffer> & { destroy(): void }, max: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    chunks.push(chunk);
+    size += chunk.length;
+    if (size >= max) {
+      body.destroy();
+      break;
+    }
+  }
+  return Buffer.concat(chunks).subarray(0, max).toString("utf8");
+}
+
+function describeError(err: unknown): string {
+  if (err instanceof Error) {
+    const code = (err as { code?: string }).code ?? (err.cause as { code?: string } | undefined)?.code;
+    return code ? `${code}: ${err.message}` : err.message;
+  }
+  return String(err);
+}

@@ -1,0 +1,117 @@
+import { AppServiceRegistration, Bridge, type Intent } from "matrix-appservice-bridge";
+import type { PowerLevelsContent } from "../connections/power-levels.js";
+import type { MatrixPort, StateEvent } from "./port.js";
+import type { LoadedRegistration } from "./registration.js";
+
+export interface AppserviceMatrixOptions {
+  homeserverUrl: string;
+  domain: string;
+  registration: LoadedRegistration;
+}
+
+const isNotFound = (err: unknown): boolean =>
+  typeof err === "object" && err !== null && ((err as { statusCode?: number }).statusCode === 404 || (err as { errcode?: string }).errcode === "M_NOT_FOUND");
+
+/**
+ * MatrixPort over matrix-appservice-bridge: we use its Bridge only for intents and clients; the
+ * transaction endpoint is ours (src/matrix/transactions.ts) because theirs acknowledges before
+ * processing and forgets handled ids on restart.
+ */
+export class AppserviceMatrix implements MatrixPort {
+  private readonly bridge: Bridge;
+  private readonly userPatterns: RegExp[];
+
+  constructor(opts: AppserviceMatrixOptions) {
+    const reg = AppServiceRegistration.fromObject(opts.registration.raw);
+    if (!reg) throw new Error("The registration file could not be read by matrix-appservice-bridge");
+    this.bridge = new Bridge({
+      homeserverUrl: opts.homeserverUrl,
+      domain: opts.domain,
+      registration: reg,
+      disableStores: true,
+      disableContext: true,
+      suppressEcho: true,
+      controller: { onEvent: () => undefined },
+    });
+    this.userPatterns = opts.registration.userNamespaceRegexes.map((r) => new RegExp(`^(?:${r})$`));
+  }
+
+  /** Checks the homeserver and prepares the bot's client. */
+  async start(): Promise<void> {
+    await this.bridge.initialise();
+  }
+
+  get botUserId(): string {
+    return this.bridge.botUserId;
+  }
+
+  private get bot(): Intent {
+    return this.bridge.getIntent();
+  }
+
+  private get client() {
+    return this.bot.matrixClient;
+  }
+
+  isBridgeUser(userId: string): boolean {
+    return userId === this.botUserId || this.userPatterns.some((p) => p.test(userId));
+  }
+
+  async setBotProfile(displayName: string | null, avatarUrl: string | null): Promise<void> {
+    if (displayName !== null) await this.bot.setDisplayName(displayName);
+    if (avatarUrl !== null) await this.bot.setAvatarUrl(avatarUrl);
+  }
+
+  async joinRoom(roomId: string): Promise<void> {
+    await this.client.joinRoom(roomId);
+  }
+
+  async leaveRoom(roomId: string, reason?: string): Promise<void> {
+    await this.client.leaveRoom(roomId, reason);
+  }
+
+  joinedRooms(): Promise<string[]> {
+    return this.client.getJoinedRooms();
+  }
+
+  async roomState(roomId: string): Promise<StateEvent[]> {
+    return (await this.client.getRoomState(roomId)) as StateEvent[];
+  }
+
+  async powerLevels(roomId: string): Promise<PowerLevelsContent | null> {
+    try {
+      return (await this.client.getRoomStateEventContent(roomId, "m.room.power_levels", "")) as PowerLevelsContent;
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+  }
+
+  setState(roomId: string, type: string, stateKey: string, content: Record<string, unknown>): Promise<string> {
+    return this.client.sendStateEvent(roomId, type, stateKey, content);
+  }
+
+  sendNotice(roomId: string, text: string, html?: string): Promise<string> {
+    const content: Record<string, unknown> = { msgtype: "m.notice", body: text };
+    if (html) Object.assign(content, { format: "org.matrix.custom.html", formatted_body: html });
+    return this.client.sendMessage(roomId, content);
+  }
+
+  createDirectRoom(userId: string): Promise<string> {
+    return this.client.createRoom({ preset: "trusted_private_chat", is_direct: true, invite: [userId], name: "Webhook bridge" });
+  }
+
+  async membership(roomId: string, userId: string): Promise<string | null> {
+    try {
+      const content = await this.client.getRoomStateEventContent(roomId, "m.room.member", userId);
+      return typeof content?.membership === "string" ? content.membership : null;
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.bridge.close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,118 @@
+import { dispatchCommand } from "../commands/dispatcher.js";
+import { commandWords } from "../commands/parse.js";
+import { mayInvite } from "../connections/invite-permission.js";
+import { OUTBOUND_HOOK_EVENT_TYPE } from "../connections/outbound-hook-state.js";
+import type { OutboundHooks } from "../connections/outbound-hooks.js";
+import type { DeliveryQueue, OutboundMessage } from "../delivery/queue/queue.js";
+import type { Logger } from "../observability/logger.js";
+import { hooksForEvent, outboundEventJson } from "../outbound/match.js";
+import type { MatrixPort, RoomEvent, StateEvent } from "./port.js";
+import type { TransactionSink } from "./transactions.js";
+
+export interface EventRouterDeps {
+  matrix: MatrixPort;
+  outbound: OutboundHooks;
+  queue: DeliveryQueue;
+  inviteAllowList: readonly string[];
+  commandPrefix: string;
+  log: Logger;
+}
+
+export const ENCRYPTION_UNAVAILABLE_NOTICE =
+  "This room is end-to-end encrypted, and this build of the webhook bridge cannot decrypt events " +
+  "(the native Matrix crypto package is not installed), so its hooks would see nothing. I am leaving the room.";
+
+/**
+ * Sorts each event of a homeserver transaction: hook state is applied before later events are
+ * matched, deliveries are stored in one queue write, and only then is the transaction acknowledged.
+ * Commands and membership work run afterwards, in order.
+ */
+export class EventRouter implements TransactionSink {
+  private followUps: Promise<void> = Promise.resolve();
+
+  constructor(private readonly deps: EventRouterDeps) {}
+
+  isHandled(txnId: string): boolean {
+    return this.deps.queue.isTransactionHandled(txnId);
+  }
+
+  async handle(txnId: string, events: RoomEvent[]): Promise<void> {
+    const { matrix, outbound } = this.deps;
+    const messages: OutboundMessage[] = [];
+    const later: Array<() => Promise<void>> = [];
+    for (const event of events) {
+      if (event.state_key !== undefined) {
+        if (event.type === OUTBOUND_HOOK_EVENT_TYPE) await outbound.applyState(event.room_id, event as StateEvent, "live");
+        else if (event.type === "m.room.member" && event.state_key === matrix.botUserId) later.push(() => this.onBotMembership(event));
+        else if (event.type === "m.room.encryption") later.push(() => this.leaveEncryptedRoom(event.room_id));
+        continue;
+      }
+      if (matrix.isBridgeUser(event.sender)) continue;
+      if (event.type === "m.room.message" && commandWords(event.content.body, this.deps.commandPrefix) !== null) {
+        later.push(() => this.runCommand(event));
+        continue;
+      }
+      const hookIds = hooksForEvent(event, outbound.registry.forRoom(event.room_id), matrix.isBridgeUser.bind(matrix));
+      if (hookIds.length > 0) messages.push({ eventId: event.event_id, roomId: event.room_id, body: outboundEventJson(event), hookIds });
+    }
+    this.deps.queue.enqueue(txnId, messages);
+    for (const task of later) this.followUp(task);
+  }
+
+  /** Resolves when the follow-up work queued so far has run (tests and shutdown use it). */
+  idle(): Promise<void> {
+    return this.followUps;
+  }
+
+  private followUp(task: () => Promise<void>): void {
+    this.followUps = this.followUps.then(task).catch((err) => this.deps.log.error({ err }, "follow-up work for an event failed"));
+  }
+
+  private async runCommand(event: RoomEvent): Promise<void> {
+    const { matrix, outbound, commandPrefix, log } = this.deps;
+    await dispatchCommand(event.content.body, {
+      roomId: event.room_id,
+      sender: event.sender,
+      prefix: commandPrefix,
+      matrix,
+      outbound,
+      reply: async (text, html) => void (await matrix.sendNotice(event.room_id, text, html)),
+    }, log);
+  }
+
+  private async onBotMembership(event: RoomEvent): Promise<void> {
+    const { matrix, outbound, log } = this.deps;
+    const membership = event.content.membership;
+    if (membership === "invite") {
+      if (!mayInvite(this.deps.inviteAllowList, event.sender)) {
+        log.info({ roomId: event.room_id, inviter: event.sender }, "invite refused by permissions.invite");
+        await matrix.leaveRoom(event.room_id, `${event.sender} is not allowed to invite this bridge`);
+        return;
+      }
+      await matrix.joinRoom(event.room_id);
+      log.info({ roomId: event.room_id, inviter: event.sender }, "joined room");
+      if (await this.isEncrypted(event.room_id)) {
+        await this.leaveEncryptedRoom(event.room_id);
+        return;
+      }
+      await outbound.loadRoom(event.room_id);
+      await matrix.sendNotice(event.room_id, `Hello! I send this room's events to webhooks. Send "${this.deps.commandPrefix} help" to see what I can do.`);
+    } else if (membership === "leave" || membership === "ban") {
+      outbound.forgetRoom(event.room_id);
+      log.info({ roomId: event.room_id, membership }, "left room; its hooks are inactive");
+    }
+  }
+
+  async isEncrypted(roomId: string): Promise<boolean> {
+    const state = await this.deps.matrix.roomState(roomId);
+    return state.some((e) => e.type === "m.room.encryption" && Object.keys(e.content ?? {}).length > 0);
+  }
+
+  async leaveEncryptedRoom(roomId: string): Promise<void> {
+    const { matrix, outbound, log } = this.deps;
+    log.warn({ roomId }, "room is encrypted; encryption is not available in this build, leaving");
+    await matrix.sendNotice(roomId, ENCRYPTION_UNAVAILABLE_NOTICE).catch(() => undefined);
+    outbound.forgetRoom(roomId);
+    await matrix.leaveRoom(roomId, "End-to-end encryption is not available in this bridge build");
+  }
+}

@@ -1,0 +1,44 @@
+import type { PowerLevelsContent } from "../connections/power-levels.js";
+
+/** An event as the homeserver sends it in an appservice transaction. */
+export interface RoomEvent {
+  event_id: string;
+  room_id: string;
+  sender: string;
+  type: string;
+  content: Record<string, unknown>;
+  origin_server_ts: number;
+  state_key?: string;
+  unsigned?: Record<string, unknown>;
+}
+
+/** A state event as read back from the room. */
+export interface StateEvent {
+  type: string;
+  state_key: string;
+  sender: string;
+  content: Record<string, unknown>;
+  event_id?: string;
+}
+
+/**
+ * What the core needs from Matrix, acting as the bridge bot. Implemented over
+ * matrix-appservice-bridge in `appservice-matrix.ts`; every method may throw on homeserver errors.
+ */
+export interface MatrixPort {
+  readonly botUserId: string;
+  /** The bot or one of the bridge's ghost users (their events are never forwarded). */
+  isBridgeUser(userId: string): boolean;
+  joinRoom(roomId: string): Promise<void>;
+  leaveRoom(roomId: string, reason?: string): Promise<void>;
+  joinedRooms(): Promise<string[]>;
+  roomState(roomId: string): Promise<StateEvent[]>;
+  powerLevels(roomId: string): Promise<PowerLevelsContent | null>;
+  setState(roomId: string, type: string, stateKey: string, content: Record<string, unknown>): Promise<string>;
+  /** A notice in the room, plain text with an optional HTML rendering. */
+  sendNotice(roomId: string, text: string, html?: string): Promise<string>;
+  /** Creates a direct-message room with the user (invited, private) and returns its id. */
+  createDirectRoom(userId: string): Promise<string>;
+  /** The user's membership in a room, as the bot sees it (null when unknown). */
+  membership(roomId: string, userId: string): Promise<string | null>;
+}

@@ -1,0 +1,27 @@
+import type { Logger } from "../observability/logger.js";
+import type { MatrixPort } from "./port.js";
+
+/**
+ * Operational notices in a room (deliveries given up, hooks disabled), at most one per topic in
+ * each period, so a failing endpoint cannot flood the room.
+ */
+export class RoomNotifier {
+  private readonly lastSent = new Map<string, number>();
+
+  constructor(
+    private readonly matrix: MatrixPort,
+    private readonly log: Logger,
+    private readonly periodMs = 10 * 60_000,
+  ) {}
+
+  notify(roomId: string, topic: string, text: string, now = Date.now()): void {
+    const key = `${roomId}\0${topic}`;
+    const last = this.lastSent.get(key);
+    if (last !== undefined && now - last < this.periodMs) {
+      this.log.debug({ roomId, topic }, "notice suppressed (sent one recently)");
+      return;
+    }
+    this.lastSent.set(key, now);
+    this.matrix.sendNotice(roomId, text).catch((err) => this.log.warn({ err, roomId }, "could not send a notice"));
+  }
+}

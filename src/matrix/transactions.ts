@@ -1,0 +1,81 @@
+import express, { type NextFunction, type Request, type Response, type Router } from "express";
+import type { Logger } from "../observability/logger.js";
+import type { BridgeMetrics } from "../observability/metrics.js";
+import { presentedToken, tokensMatch } from "./hs-token.js";
+import type { RoomEvent } from "./port.js";
+
+export interface TransactionSink {
+  /** True if this transaction id was fully handled before (then it is only acknowledged). */
+  isHandled(txnId: string): boolean;
+  /** Must store everything the transaction asks for before resolving; a rejection makes the homeserver retry. */
+  handle(txnId: string, events: RoomEvent[]): Promise<void>;
+}
+
+/**
+ * The appservice API the homeserver calls: transactions (current path and the legacy one that
+ * older homeservers use), ping, and user/alias queries (we create nothing on demand).
+ */
+export function appserviceRouter(opts: { hsToken: string; sink: TransactionSink; log: Logger; metrics: BridgeMetrics; maxBodyBytes?: number }): Router {
+  const router = express.Router();
+  const json = express.json({ limit: opts.maxBodyBytes ?? 64 * 1024 * 1024, type: () => true });
+
+  const authenticate = (req: Request, res: Response, next: NextFunction): void => {
+    const token = presentedToken(req);
+    if (token === null) {
+      res.status(401).json({ errcode: "M_UNAUTHORIZED", error: "Missing homeserver token" });
+      return;
+    }
+    if (!tokensMatch(token, opts.hsToken)) {
+      opts.metrics.transactions.inc({ result: "rejected" });
+      res.status(403).json({ errcode: "M_FORBIDDEN", error: "Bad homeserver token" });
+      return;
+    }
+    next();
+  };
+
+  // Transactions are handled one at a time, in the order the homeserver sends them.
+  let chain: Promise<unknown> = Promise.resolve();
+
+  const onTransaction = (req: Request, res: Response): void => {
+    const txnId = String(req.params.txnId ?? "");
+    const events: unknown = (req.body as { events?: unknown } | undefined)?.events;
+    if (!txnId || !Array.isArray(events)) {
+      res.status(400).json({ errcode: "M_BAD_JSON", error: "A transaction needs an id and an events array" });
+      return;
+    }
+    const run = async (): Promise<void> => {
+      if (opts.sink.isHandled(txnId)) {
+        opts.metrics.transactions.inc({ result: "duplicate" });
+        res.json({});
+        return;
+      }
+      try {
+        await opts.sink.handle(txnId, events.filter(isRoomEvent));
+        opts.metrics.transactions.inc({ result: "processed" });
+        res.json({});
+      } catch (err) {
+        opts.metrics.transactions.inc({ result: "failed" });
+        opts.log.error({ err, txnId }, "transaction could not be stored; the homeserver will retry it");
+        res.status(500).json({ errcode: "M_UNKNOWN", error: "The bridge could not store this transaction" });
+      }
+    };
+    chain = chain.then(run, run);
+  };
+
+  router.put("/_matrix/app/v1/transactions/:txnId", authenticate, json, onTransaction);
+  router.put("/transactions/:txnId", authenticate, json, onTransaction);
+  router.post("/_matrix/app/v1/ping", authenticate, (_req, res) => void res.json({}));
+  const notFound = (_req: Request, res: Response): void => void res.status(404).json({ errcode: "M_NOT_FOUND", error: "Not provided by this bridge" });
+  for (const prefix of ["/_matrix/app/v1", ""]) {
+    router.get(`${prefix}/users/:userId`, authenticate, notFound);
+    router.get(`${prefix}/rooms/:alias`, authenticate, notFound);
+  }
+  return router;
+}
+
+function isRoomEvent(value: unknown): value is RoomEvent {
+  if (typeof value !== "object" || value === null) return false;
+  const e = value as Record<string, unknown>;
+  return typeof e.event_id === "string" && typeof e.room_id === "string" && typeof e.sender === "string" &&
+    typeof e.type === "string" && typeof e.content === "object" && e.content !== null;
+}
