@@ -1,0 +1,74 @@
+import type { SchemaObject } from "ajv";
+import type { FormatName } from "./formats.js";
+import type { LogLevel } from "./types.js";
+
+/**
+ * The configuration schema: the one place that lists every key, its type, its limits and its
+ * default. Sections default to `{}` so their keys' defaults apply when a section is left out.
+ * `config.sample.yml` documents the same keys (a test keeps the two in step).
+ */
+
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const satisfies readonly LogLevel[];
+
+const section = (properties: Record<string, SchemaObject>, required: string[] = []): SchemaObject => ({
+  type: "object",
+  additionalProperties: false,
+  ...(required.length > 0 ? { required } : { default: {} }),
+  properties,
+});
+
+const formatted = (format: FormatName, extra: SchemaObject = {}): SchemaObject => ({ type: "string", format, ...extra });
+const orNull = (schema: SchemaObject): SchemaObject => ({ ...schema, type: [schema.type as string, "null"] });
+
+export const configSchema: SchemaObject = {
+  type: "object",
+  additionalProperties: false,
+  required: ["homeserver"],
+  properties: {
+    homeserver: section(
+      {
+        url: formatted("http-url"),
+        domain: formatted("server-name"),
+      },
+      ["url", "domain"],
+    ),
+    bridge: section({
+      bindAddress: formatted("host", { default: "127.0.0.1" }),
+      port: { type: "integer", minimum: 0, maximum: 65535, default: 9993 },
+      publicUrl: orNull(formatted("http-url", { default: null })),
+    }),
+    bot: section({
+      displayName: { type: ["string", "null"], minLength: 1, maxLength: 256, default: "Webhook bridge" },
+      avatarUrl: orNull(formatted("mxc-uri", { default: null })),
+    }),
+    permissions: section({
+      invite: { type: "array", items: formatted("invite-entry"), default: ["*"] },
+      commandPowerLevel: { type: ["integer", "null"], default: null },
+    }),
+    store: section({
+      path: { type: "string", minLength: 1, default: "./data/bridge.db" },
+      encryptionKey: { type: ["string", "null"], default: null },
+      encryptionKeyFile: { type: ["string", "null"], minLength: 1, default: null },
+    }),
+    delivery: section({
+      timeoutSeconds: { type: "number", exclusiveMinimum: 0, maximum: 3600, default: 10 },
+      retries: { type: "integer", minimum: 0, maximum: 100, default: 5 },
+      retrySchedule: {
+        type: "array",
+        minItems: 1,
+        items: { type: "number", exclusiveMinimum: 0, maximum: 604800 },
+        default: [2, 10, 60, 300, 1800],
+      },
+      jitter: { type: "number", minimum: 0, maximum: 1, default: 0.2 },
+      concurrency: { type: "integer", minimum: 1, maximum: 10000, default: 32 },
+      maxResponseBodyBytes: { type: "integer", minimum: 0, maximum: 1048576, default: 4096 },
+      allowedNetworks: { type: "array", items: formatted("cidr"), default: [] },
+    }),
+    logging: section({
+      level: { type: "string", enum: [...LOG_LEVELS], default: "info" },
+    }),
+    metrics: section({
+      enabled: { type: "boolean", default: true },
+    }),
+  },
+};

@@ -1,0 +1,59 @@
+/**
+ * The bridge configuration after loading: validated, every default filled in, paths resolved and
+ * the store key decoded. `config.sample.yml` documents each key; `schema.ts` holds the defaults.
+ */
+
+export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+
+export interface BridgeConfig {
+  homeserver: {
+    /** http(s) URL the bridge uses to reach the homeserver, without a trailing slash. */
+    url: string;
+    /** The homeserver's server_name (may carry a port). */
+    domain: string;
+  };
+  bridge: {
+    bindAddress: string;
+    /** Listener for appservice transactions, /health, /metrics and inbound webhooks. */
+    port: number;
+    /** http(s) URL where the listener is reachable from outside, without a trailing slash. */
+    publicUrl: string | null;
+  };
+  bot: {
+    /** Set on the bot user at start; null leaves it alone. */
+    displayName: string | null;
+    /** mxc:// URI set on the bot user at start; null leaves it alone. */
+    avatarUrl: string | null;
+  };
+  permissions: {
+    /** "*", a server name, or a full user id. */
+    invite: string[];
+    /** null: the level the room requires to send the hook state events. */
+    commandPowerLevel: number | null;
+  };
+  store: {
+    /** SQLite file, absolute when loaded from a file (":memory:" is kept as is). */
+    path: string;
+    /** The 32-byte key that encrypts hook secrets at rest. Never log it. */
+    encryptionKeyBytes: Buffer;
+    /** Where the key came from, when it came from a file (absolute when loaded from a file). */
+    encryptionKeyFile: string | null;
+  };
+  delivery: {
+    timeoutSeconds: number;
+    retries: number;
+    /** Seconds before retry n; the last entry repeats. Never empty. */
+    retrySchedule: number[];
+    jitter: number;
+    concurrency: number;
+    maxResponseBodyBytes: number;
+    /** CIDRs (syntax checked) that hook URLs may resolve to even though private. */
+    allowedNetworks: string[];
+  };
+  logging: {
+    level: LogLevel;
+  };
+  metrics: {
+    enabled: boolean;
+  };
+}

@@ -1,0 +1,82 @@
+import { resolve } from "node:path";
+import { Ajv, type ValidateFunction } from "ajv";
+import { ConfigError, type ConfigIssue } from "./errors.js";
+import { FORMATS } from "./formats.js";
+import { issuesFromAjv } from "./issues.js";
+import { resolveEncryptionKey } from "./key.js";
+import { configSchema } from "./schema.js";
+import type { BridgeConfig } from "./types.js";
+
+/** What the schema guarantees once validation passed; the store key is still text. */
+type SchemaValid = Omit<BridgeConfig, "store"> & {
+  store: { path: string; encryptionKey: string | null; encryptionKeyFile: string | null };
+};
+
+/**
+ * Validates configuration data (parsed YAML, or an object built in code), fills in defaults,
+ * resolves relative store paths against `baseDir` (when given) and decodes the store key.
+ * Throws ConfigError listing every problem at once. The input is not modified.
+ */
+export function validateConfig(raw: unknown, source?: string, baseDir?: string): BridgeConfig {
+  const data = topLevelMapping(raw, source);
+  const validate = compiledSchema();
+  const issues: ConfigIssue[] = validate(data) ? [] : issuesFromAjv(validate.errors ?? []);
+  const resolvePath = (path: string): string => (baseDir === undefined || path === ":memory:" ? path : resolve(baseDir, path));
+
+  const store = data.store as Record<string, unknown>;
+  const keyFile = typeof store?.encryptionKeyFile === "string" ? resolvePath(store.encryptionKeyFile) : null;
+  let key: Buffer | undefined;
+  if (!issues.some((issue) => issue.path === "store" || issue.path.startsWith("store.encryptionKey"))) {
+    const resolved = resolveEncryptionKey({ encryptionKey: (store.encryptionKey as string | null) ?? null, encryptionKeyFile: keyFile });
+    if (Buffer.isBuffer(resolved)) key = resolved;
+    else issues.push(resolved);
+  }
+  if (issues.length > 0 || key === undefined) throw new ConfigError(issues, source);
+
+  const valid = data as unknown as SchemaValid;
+  return {
+    ...valid,
+    homeserver: { ...valid.homeserver, url: withoutTrailingSlash(valid.homeserver.url) },
+    bridge: { ...valid.bridge, publicUrl: valid.bridge.publicUrl === null ? null : withoutTrailingSlash(valid.bridge.publicUrl) },
+    store: { path: resolvePath(valid.store.path), encryptionKeyBytes: key, encryptionKeyFile: keyFile },
+  };
+}
+
+/** A private copy of the top-level mapping; sections left empty in YAML (`bridge:`) count as absent. */
+function topLevelMapping(raw: unknown, source: string | undefined): Record<string, unknown> {
+  if (raw === undefined || raw === null) {
+    throw new ConfigError(
+      [{ path: "", message: "the configuration is empty; it needs at least homeserver.url, homeserver.domain and store.encryptionKey (see config.sample.yml)" }],
+      source,
+    );
+  }
+  if (typeof raw !== "object" || Array.isArray(raw)) {
+    const got = Array.isArray(raw) ? "a list" : `${typeof raw} ${JSON.stringify(raw)}`;
+    throw new ConfigError([{ path: "", message: `the top level must be a mapping of sections (homeserver:, store:, ...), got ${got}` }], source);
+  }
+  let copy: Record<string, unknown>;
+  try {
+    copy = structuredClone(raw) as Record<string, unknown>;
+  } catch {
+    throw new ConfigError([{ path: "", message: "the configuration must be plain data (no functions or class instances)" }], source);
+  }
+  for (const [name, value] of Object.entries(copy)) {
+    if (value === null && name in configSchema.properties) delete copy[name];
+  }
+  return copy;
+}
+
+let compiled: ValidateFunction | undefined;
+
+function compiledSchema(): ValidateFunction {
+  if (compiled === undefined) {
+    const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, allowUnionTypes: true, verbose: true });
+    for (const [name, format] of Object.entries(FORMATS)) ajv.addFormat(name, { type: "string", validate: format.validate });
+    compiled = ajv.compile(configSchema);
+  }
+  return compiled;
+}
+
+function withoutTrailingSlash(url: string): string {
+  return url.replace(/\/+$/, "");
+}
