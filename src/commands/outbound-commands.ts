@@ -12,8 +12,8 @@ const existing = (ctx: CommandContext, name: string) => {
 
 /** The bot writes the state itself when it may; otherwise it says exactly what the admin must do. */
 async function writeHookState(ctx: CommandContext, name: string, content: Record<string, unknown>): Promise<boolean> {
-  const pl = await ctx.matrix.powerLevels(ctx.roomId);
-  const bot = mayConfigureHooks(pl, ctx.matrix.botUserId, OUTBOUND_HOOK_EVENT_TYPE, null);
+  const authority = await ctx.matrix.roomAuthority(ctx.roomId);
+  const bot = mayConfigureHooks(authority, ctx.matrix.botUserId, OUTBOUND_HOOK_EVENT_TYPE, null);
   if (bot.allowed) {
     await ctx.matrix.setState(ctx.roomId, OUTBOUND_HOOK_EVENT_TYPE, name, content);
     return true;

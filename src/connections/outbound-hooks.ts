@@ -31,8 +31,8 @@ export class OutboundHooks {
 
   /** May the user configure hooks in this room? Reads the room's current power levels. */
   async permission(roomId: string, userId: string): Promise<PermissionVerdict> {
-    const pl = await this.deps.matrix.powerLevels(roomId);
-    return mayConfigureHooks(pl, userId, OUTBOUND_HOOK_EVENT_TYPE, this.deps.configuredMinimumLevel);
+    const authority = await this.deps.matrix.roomAuthority(roomId);
+    return mayConfigureHooks(authority, userId, OUTBOUND_HOOK_EVENT_TYPE, this.deps.configuredMinimumLevel);
   }
 
   /** Rebuilds the room's hooks from its current state (bot joined, or bridge started). */

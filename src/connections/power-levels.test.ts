@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { mayConfigureHooks, requiredStateLevel, userPowerLevel } from "./power-levels.js";
+import { hasPrivilegedCreators, mayConfigureHooks, requiredStateLevel, userPowerLevel } from "./power-levels.js";
 
 const TYPE = "uk.half-shot.matrix-hookshot.outbound-hook";
+
+const room = (powerLevels: object, privilegedCreators: string[] = []) => ({ powerLevels, privilegedCreators });
 
 describe("power levels", () => {
   const pl = { users: { "@admin:x": 100, "@mod:x": 50 }, users_default: 0, state_default: 50, events: { [TYPE]: 75 } };
@@ -24,10 +26,21 @@ describe("power levels", () => {
   });
 
   it("raises the room's rule to the configured minimum", () => {
-    expect(mayConfigureHooks(pl, "@admin:x", TYPE, null)).toEqual({ allowed: true, has: 100, needs: 75 });
-    expect(mayConfigureHooks(pl, "@mod:x", TYPE, null).allowed).toBe(false);
+    expect(mayConfigureHooks(room(pl), "@admin:x", TYPE, null)).toEqual({ allowed: true, has: 100, needs: 75 });
+    expect(mayConfigureHooks(room(pl), "@mod:x", TYPE, null).allowed).toBe(false);
     const open = { users: { "@user:x": 0 }, events: { [TYPE]: 0 } };
-    expect(mayConfigureHooks(open, "@user:x", TYPE, null).allowed).toBe(true);
-    expect(mayConfigureHooks(open, "@user:x", TYPE, 50)).toEqual({ allowed: false, has: 0, needs: 50 });
+    expect(mayConfigureHooks(room(open), "@user:x", TYPE, null).allowed).toBe(true);
+    expect(mayConfigureHooks(room(open), "@user:x", TYPE, 50)).toEqual({ allowed: false, has: 0, needs: 50 });
+  });
+
+  it("gives room creators unlimited power in room versions 12 and later", () => {
+    expect(hasPrivilegedCreators("12")).toBe(true);
+    expect(hasPrivilegedCreators("13")).toBe(true);
+    expect(hasPrivilegedCreators("org.matrix.hydra.11")).toBe(true);
+    expect(hasPrivilegedCreators("11")).toBe(false);
+    expect(hasPrivilegedCreators(undefined)).toBe(false);
+    const verdict = mayConfigureHooks(room({ users: {}, events: { [TYPE]: 100 } }, ["@creator:x"]), "@creator:x", TYPE, 100);
+    expect(verdict.allowed).toBe(true);
+    expect(mayConfigureHooks(room({ users: {} }, ["@creator:x"]), "@other:x", TYPE, null).allowed).toBe(false);
   });
 });

@@ -9,8 +9,25 @@ export interface PowerLevelsContent {
 const level = (value: unknown, fallback: number): number =>
   typeof value === "number" && Number.isInteger(value) ? value : fallback;
 
-/** A user's power level per the spec's defaults (no power_levels event: creator-like 0 for all). */
-export function userPowerLevel(pl: PowerLevelsContent | null, userId: string): number {
+/**
+ * Who created the room, when the room version makes creators all-powerful (v12 and later,
+ * MSC4289): they never appear in `users` and outrank everyone.
+ */
+export interface RoomAuthority {
+  powerLevels: PowerLevelsContent | null;
+  privilegedCreators: readonly string[];
+}
+
+/** Room versions whose creators hold unlimited power: "12" and later, and MSC4289's test versions. */
+export function hasPrivilegedCreators(roomVersion: unknown): boolean {
+  if (typeof roomVersion !== "string") return false;
+  if (/^\d+$/.test(roomVersion)) return Number(roomVersion) >= 12;
+  return roomVersion.startsWith("org.matrix.hydra");
+}
+
+/** A user's power level per the spec's defaults (no power_levels event: 0 for all). */
+export function userPowerLevel(pl: PowerLevelsContent | null, userId: string, privilegedCreators: readonly string[] = []): number {
+  if (privilegedCreators.includes(userId)) return Number.POSITIVE_INFINITY;
   if (!pl) return 0;
   return level(pl.users?.[userId], level(pl.users_default, 0));
 }
@@ -32,13 +49,13 @@ export interface PermissionVerdict {
  * configured minimum when one is set.
  */
 export function mayConfigureHooks(
-  pl: PowerLevelsContent | null,
+  room: RoomAuthority,
   userId: string,
   eventType: string,
   configuredMinimum: number | null,
 ): PermissionVerdict {
-  const roomNeeds = requiredStateLevel(pl, eventType);
+  const roomNeeds = requiredStateLevel(room.powerLevels, eventType);
   const needs = configuredMinimum === null ? roomNeeds : Math.max(roomNeeds, configuredMinimum);
-  const has = userPowerLevel(pl, userId);
+  const has = userPowerLevel(room.powerLevels, userId, room.privilegedCreators);
   return { allowed: has >= needs, has, needs };
 }

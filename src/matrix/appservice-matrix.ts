@@ -1,5 +1,5 @@
 import { AppServiceRegistration, Bridge, type Intent } from "matrix-appservice-bridge";
-import type { PowerLevelsContent } from "../connections/power-levels.js";
+import { hasPrivilegedCreators, type PowerLevelsContent, type RoomAuthority } from "../connections/power-levels.js";
 import type { MatrixPort, StateEvent } from "./port.js";
 import type { LoadedRegistration } from "./registration.js";
 
@@ -78,9 +78,21 @@ export class AppserviceMatrix implements MatrixPort {
     return (await this.client.getRoomState(roomId)) as StateEvent[];
   }
 
-  async powerLevels(roomId: string): Promise<PowerLevelsContent | null> {
+  async roomAuthority(roomId: string): Promise<RoomAuthority> {
+    const [powerLevels, create] = await Promise.all([
+      this.stateContent(roomId, "m.room.power_levels") as Promise<PowerLevelsContent | null>,
+      this.client.getRoomStateEventBody(roomId, "m.room.create", "").catch((err) => (isNotFound(err) ? null : Promise.reject(err))),
+    ]);
+    const content = (create?.content ?? {}) as { room_version?: unknown; additional_creators?: unknown };
+    const privilegedCreators = hasPrivilegedCreators(content.room_version ?? "1")
+      ? [create!.sender as string, ...(Array.isArray(content.additional_creators) ? content.additional_creators.filter((c) => typeof c === "string") : [])]
+      : [];
+    return { powerLevels, privilegedCreators };
+  }
+
+  private async stateContent(roomId: string, type: string, stateKey = ""): Promise<Record<string, unknown> | null> {
     try {
-      return (await this.client.getRoomStateEventContent(roomId, "m.room.power_levels", "")) as PowerLevelsContent;
+      return (await this.client.getRoomStateEventContent(roomId, type, stateKey)) as Record<string, unknown>;
     } catch (err) {
       if (isNotFound(err)) return null;
       throw err;
@@ -102,13 +114,8 @@ export class AppserviceMatrix implements MatrixPort {
   }
 
   async membership(roomId: string, userId: string): Promise<string | null> {
-    try {
-      const content = await this.client.getRoomStateEventContent(roomId, "m.room.member", userId);
-      return typeof content?.membership === "string" ? content.membership : null;
-    } catch (err) {
-      if (isNotFound(err)) return null;
-      throw err;
-    }
+    const content = await this.stateContent(roomId, "m.room.member", userId);
+    return typeof content?.membership === "string" ? content.membership : null;
   }
 
   async stop(): Promise<void> {

@@ -1,4 +1,4 @@
-import type { PowerLevelsContent } from "../connections/power-levels.js";
+import type { RoomAuthority } from "../connections/power-levels.js";
 
 /** An event as the homeserver sends it in an appservice transaction. */
 export interface RoomEvent {
@@ -33,7 +33,8 @@ export interface MatrixPort {
   leaveRoom(roomId: string, reason?: string): Promise<void>;
   joinedRooms(): Promise<string[]>;
   roomState(roomId: string): Promise<StateEvent[]>;
-  powerLevels(roomId: string): Promise<PowerLevelsContent | null>;
+  /** The room's power levels and, in room versions that have them, its all-powerful creators. */
+  roomAuthority(roomId: string): Promise<RoomAuthority>;
   setState(roomId: string, type: string, stateKey: string, content: Record<string, unknown>): Promise<string>;
   /** A notice in the room, plain text with an optional HTML rendering. */
   sendNotice(roomId: string, text: string, html?: string): Promise<string>;
