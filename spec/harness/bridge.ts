@@ -29,7 +29,7 @@ export async function startBridge(overrides: Record<string, Record<string, unkno
     permissions: { commandPowerLevel: 50 },
     store: { path, encryptionKey: KEY },
     delivery: { retrySchedule: [0.3, 0.9, 1.5], retries: 3, jitter: 0, timeoutSeconds: 3, allowedNetworks: ["127.0.0.1/32"] },
-    logging: { level: process.env.BRIDGE_LOG_LEVEL ?? "warn" },
+    logging: { level: process.env.BRIDGE_LOG_LEVEL ?? "error" },
   };
   for (const [section, values] of Object.entries(overrides)) base[section] = { ...base[section], ...values };
   const config = validateConfig(base, "test config");

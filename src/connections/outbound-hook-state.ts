@@ -58,20 +58,22 @@ export function validateOutboundHookContent(stateKey: string, content: unknown):
   const problems: string[] = [];
   const nameProblem = checkHookName(stateKey);
   if (nameProblem) problems.push(`state key: ${nameProblem}`);
-  if (!validateShape(content)) {
+  const shapeOk = validateShape(content);
+  if (!shapeOk) {
     for (const error of validateShape.errors ?? []) {
       const field = error.instancePath.replace(/^\//, "") || (error.params as { missingProperty?: string }).missingProperty || "content";
       const expected = error.keyword === "enum" ? `must be one of ${OUTBOUND_METHODS.join(", ")}` : error.message ?? "is invalid";
       problems.push(`${field}: ${expected}`);
     }
-    return { ok: false, problems };
   }
-  const c = content as { name: string; url: string; method?: OutboundMethod };
-  if (c.name !== stateKey) problems.push(`name: "${c.name}" must equal the state key "${stateKey}"`);
-  const urlProblem = checkHookUrl(c.url);
+  // Check what can be checked even when the shape is wrong, so one notice lists every problem.
+  const c = (typeof content === "object" && content !== null ? content : {}) as Record<string, unknown>;
+  if (typeof c.name === "string" && c.name !== stateKey) problems.push(`name: "${c.name}" must equal the state key "${stateKey}"`);
+  const urlProblem = typeof c.url === "string" && c.url.length <= MAX_HOOK_URL_LENGTH ? checkHookUrl(c.url) : null;
   if (urlProblem) problems.push(`url: ${urlProblem}`);
-  if (problems.length > 0) return { ok: false, problems };
-  return { ok: true, value: { name: c.name, url: c.url, method: c.method ?? "PUT" } };
+  if (!shapeOk || problems.length > 0) return { ok: false, problems };
+  const valid = content as { name: string; url: string; method?: OutboundMethod };
+  return { ok: true, value: { name: valid.name, url: valid.url, method: valid.method ?? "PUT" } };
 }
 
 /** Empty content removes a hook (how Matrix "deletes" state). */

@@ -25,25 +25,30 @@ export const MIGRATIONS: readonly string[] = [
     body TEXT NOT NULL,                 -- the event as JSON, rendered per hook at send time
     created_at INTEGER NOT NULL
   );
+  -- One row per (event, hook) for as long as it is kept, so a re-sent event never makes a second job.
   CREATE TABLE jobs (
-    id TEXT PRIMARY KEY,                -- msg_ hash(event_id, hook_id): a re-send never makes a second job
+    id TEXT PRIMARY KEY,                -- msg_ hash(event_id, hook_id), also the webhook-id receivers see
     event_id TEXT NOT NULL REFERENCES messages(event_id),
     hook_id TEXT NOT NULL,
     room_id TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending', -- pending | done | dead | dropped
     attempts INTEGER NOT NULL DEFAULT 0,
     due_at INTEGER NOT NULL,
     lease_until INTEGER NOT NULL DEFAULT 0,
-    created_at INTEGER NOT NULL
+    created_at INTEGER NOT NULL,
+    finished_at INTEGER,
+    reason TEXT                         -- why a job is dead or dropped
   );
-  CREATE INDEX jobs_due ON jobs (due_at);
-  CREATE INDEX jobs_hook ON jobs (hook_id);
+  CREATE INDEX jobs_pending ON jobs (due_at) WHERE state = 'pending';
+  CREATE INDEX jobs_hook ON jobs (hook_id, state);
+  CREATE INDEX jobs_finished ON jobs (finished_at) WHERE state != 'pending';
   CREATE TABLE attempts (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     job_id TEXT NOT NULL,
     hook_id TEXT NOT NULL,
     event_id TEXT NOT NULL,
     attempt INTEGER NOT NULL,
-    outcome TEXT NOT NULL,              -- success | retry | failed
+    outcome TEXT NOT NULL,              -- success | retry | failed | dropped
     status INTEGER,                     -- HTTP status, null when no answer
     error TEXT,
     duration_ms INTEGER NOT NULL,
@@ -51,14 +56,6 @@ export const MIGRATIONS: readonly string[] = [
     at INTEGER NOT NULL
   );
   CREATE INDEX attempts_hook ON attempts (hook_id, at);
-  CREATE TABLE dead_letters (
-    job_id TEXT PRIMARY KEY,
-    event_id TEXT NOT NULL,
-    hook_id TEXT NOT NULL,
-    room_id TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    attempts INTEGER NOT NULL,
-    at INTEGER NOT NULL
-  );
+  CREATE INDEX attempts_at ON attempts (at);
   `,
 ];

@@ -70,9 +70,12 @@ describe("SqliteDeliveryQueue (real SQLite file)", () => {
       { outcome: "failed", attempt: 1 },
       { outcome: "success", attempt: 2 },
     ]);
-    expect(db.prepare("SELECT event_id, reason FROM dead_letters").all()).toEqual([{ event_id: "$e2", reason: "HTTP 404" }]);
-    // The delivered event's body is gone; the dead letter's body is kept for replay.
-    expect(db.prepare("SELECT event_id FROM messages").all()).toEqual([{ event_id: "$e2" }]);
+    expect(db.prepare("SELECT event_id, state, reason FROM jobs ORDER BY event_id").all()).toEqual([
+      { event_id: "$e1", state: "done", reason: null },
+      { event_id: "$e2", state: "dead", reason: "HTTP 404" },
+    ]);
+    // A finished job is remembered: the same event is not queued again.
+    expect(queue.enqueue("t9", [message("$e1", ["ep_a"])])).toBe(0);
   });
 
   it("keeps one busy hook from taking every slot", () => {
@@ -92,5 +95,17 @@ describe("SqliteDeliveryQueue (real SQLite file)", () => {
     expect(woken).toBe(1);
     expect(queue.cancelHook("ep_a")).toBe(1);
     expect(queue.depth()).toBe(1);
+  });
+
+  it("prunes finished jobs and what only they needed", () => {
+    queue.enqueue("t1", [message("$e1", ["ep_a"]), message("$e2", ["ep_a"])]);
+    const now = Date.now();
+    const [first] = queue.claimDue(1, { now, leaseMs: 1000 });
+    queue.complete(first!, ok);
+    queue.prune(now + 60_000);
+    expect(db.prepare("SELECT event_id FROM jobs").all()).toEqual([{ event_id: "$e2" }]);
+    expect(db.prepare("SELECT event_id FROM messages").all()).toEqual([{ event_id: "$e2" }]);
+    expect(db.prepare("SELECT COUNT(*) AS n FROM attempts").get()).toEqual({ n: 0 });
+    expect(queue.isTransactionHandled("t1")).toBe(false);
   });
 });

@@ -11,7 +11,10 @@ interface JobRow {
   body: string;
 }
 
-/** The embedded queue: jobs, attempts and dead letters in the bridge's SQLite file. */
+/**
+ * The embedded queue: jobs, attempts and dead letters in the bridge's SQLite file. Finished jobs
+ * stay (state done/dead/dropped) until pruned, so a re-sent event is recognised and not sent again.
+ */
 export class SqliteDeliveryQueue implements DeliveryQueue {
   private readonly listeners: Array<() => void> = [];
   private readonly stmt;
@@ -21,29 +24,25 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
       txnSeen: db.prepare("SELECT 1 FROM handled_transactions WHERE txn_id = ?"),
       markTxn: db.prepare("INSERT OR IGNORE INTO handled_transactions (txn_id, handled_at) VALUES (?, ?)"),
       insertMessage: db.prepare("INSERT OR IGNORE INTO messages (event_id, room_id, body, created_at) VALUES (?, ?, ?, ?)"),
-      insertJob: db.prepare(
-        "INSERT OR IGNORE INTO jobs (id, event_id, hook_id, room_id, attempts, due_at, created_at) VALUES (?, ?, ?, ?, 0, ?, ?)",
-      ),
+      insertJob: db.prepare("INSERT OR IGNORE INTO jobs (id, event_id, hook_id, room_id, due_at, created_at) VALUES (?, ?, ?, ?, ?, ?)"),
       due: db.prepare(
         `SELECT j.id, j.event_id, j.hook_id, j.room_id, j.attempts, m.body FROM jobs j JOIN messages m ON m.event_id = j.event_id
-         WHERE j.due_at <= ? AND j.lease_until <= ? ORDER BY j.due_at, j.created_at LIMIT ?`,
+         WHERE j.state = 'pending' AND j.due_at <= ? AND j.lease_until <= ? ORDER BY j.due_at, j.created_at LIMIT ?`,
       ),
       lease: db.prepare("UPDATE jobs SET lease_until = ? WHERE id = ?"),
-      deleteJob: db.prepare("DELETE FROM jobs WHERE id = ?"),
-      reschedule: db.prepare("UPDATE jobs SET due_at = ?, lease_until = 0, attempts = ? WHERE id = ?"),
+      finish: db.prepare("UPDATE jobs SET state = ?, reason = ?, finished_at = ?, attempts = attempts + 1, lease_until = 0 WHERE id = ?"),
+      reschedule: db.prepare("UPDATE jobs SET due_at = ?, lease_until = 0, attempts = attempts + 1 WHERE id = ?"),
       insertAttempt: db.prepare(
         `INSERT INTO attempts (job_id, hook_id, event_id, attempt, outcome, status, error, duration_ms, response_body, at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
-      insertDead: db.prepare(
-        "INSERT OR REPLACE INTO dead_letters (job_id, event_id, hook_id, room_id, reason, attempts, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-      ),
-      orphanMessages: db.prepare(
-        "DELETE FROM messages WHERE event_id = ? AND NOT EXISTS (SELECT 1 FROM jobs WHERE event_id = ?) AND NOT EXISTS (SELECT 1 FROM dead_letters WHERE event_id = ?)",
-      ),
-      nextDue: db.prepare<[], { due: number | null }>("SELECT MIN(MAX(due_at, lease_until)) AS due FROM jobs"),
-      depth: db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM jobs"),
-      cancelHook: db.prepare("DELETE FROM jobs WHERE hook_id = ?"),
+      nextDue: db.prepare<[], { due: number | null }>("SELECT MIN(MAX(due_at, lease_until)) AS due FROM jobs WHERE state = 'pending'"),
+      depth: db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM jobs WHERE state = 'pending'"),
+      cancelHook: db.prepare("UPDATE jobs SET state = 'dropped', reason = ?, finished_at = ? WHERE hook_id = ? AND state = 'pending'"),
+      pruneJobs: db.prepare("DELETE FROM jobs WHERE state != 'pending' AND finished_at < ?"),
+      pruneMessages: db.prepare("DELETE FROM messages WHERE created_at < ? AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.event_id = messages.event_id)"),
+      pruneAttempts: db.prepare("DELETE FROM attempts WHERE at < ?"),
+      pruneTxns: db.prepare("DELETE FROM handled_transactions WHERE handled_at < ?"),
     };
   }
 
@@ -90,21 +89,16 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
   }
 
   complete(job: ClaimedJob, attempt: AttemptRecord): void {
-    this.finish(job, attempt, () => this.stmt.deleteJob.run(job.id));
+    const state = attempt.outcome === "dropped" ? "dropped" : "done";
+    this.record(job, attempt, () => this.stmt.finish.run(state, attempt.outcome === "dropped" ? attempt.error : null, Date.now(), job.id));
   }
 
   retryAt(job: ClaimedJob, dueAt: number, attempt: AttemptRecord): void {
-    this.db.transaction(() => {
-      this.recordAttempt(job, attempt);
-      this.stmt.reschedule.run(dueAt, job.attempts + 1, job.id);
-    })();
+    this.record(job, attempt, () => this.stmt.reschedule.run(dueAt, job.id));
   }
 
   deadLetter(job: ClaimedJob, reason: string, attempt: AttemptRecord): void {
-    this.finish(job, attempt, () => {
-      this.stmt.insertDead.run(job.id, job.eventId, job.hookId, job.roomId, reason, job.attempts + 1, Date.now());
-      this.stmt.deleteJob.run(job.id);
-    });
+    this.record(job, attempt, () => this.stmt.finish.run("dead", reason, Date.now(), job.id));
   }
 
   nextDueAt(): number | null {
@@ -116,22 +110,27 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
   }
 
   cancelHook(hookId: string): number {
-    return this.stmt.cancelHook.run(hookId).changes;
+    return this.stmt.cancelHook.run("the hook was removed", Date.now(), hookId).changes;
+  }
+
+  /** Forgets finished jobs, their event bodies, attempts and handled transaction ids older than the cutoff. */
+  prune(olderThan: number): void {
+    this.db.transaction(() => {
+      this.stmt.pruneJobs.run(olderThan);
+      this.stmt.pruneMessages.run(olderThan);
+      this.stmt.pruneAttempts.run(olderThan);
+      this.stmt.pruneTxns.run(olderThan);
+    })();
   }
 
   onEnqueue(listener: () => void): void {
     this.listeners.push(listener);
   }
 
-  private finish(job: ClaimedJob, attempt: AttemptRecord, change: () => void): void {
+  private record(job: ClaimedJob, a: AttemptRecord, change: () => void): void {
     this.db.transaction(() => {
-      this.recordAttempt(job, attempt);
+      this.stmt.insertAttempt.run(job.id, job.hookId, job.eventId, job.attempts + 1, a.outcome, a.status, a.error, a.durationMs, a.responseBody, Date.now());
       change();
-      this.stmt.orphanMessages.run(job.eventId, job.eventId, job.eventId);
     })();
-  }
-
-  private recordAttempt(job: ClaimedJob, a: AttemptRecord): void {
-    this.stmt.insertAttempt.run(job.id, job.hookId, job.eventId, job.attempts + 1, a.outcome, a.status, a.error, a.durationMs, a.responseBody, Date.now());
   }
 }
