@@ -1,0 +1,39 @@
+// Rooms with the bridge bot in them, as a room admin sets them up (used by `--demo` and the e2e specs).
+import type { MatrixEvent, TestClient } from "./test-client.js";
+
+/** Creates a room, gives the bot power to write hook state (unless told not to), invites it and waits for its join. */
+export async function roomWithBot(
+  admin: TestClient,
+  botUserId: string,
+  opts: { botLevel?: number; invite?: string[]; powerLevels?: Record<string, unknown>; name?: string } = {},
+): Promise<string> {
+  // Room version 12 (Synapse's default): the creator is all-powerful and must not be listed in users.
+  const users: Record<string, number> = { [botUserId]: opts.botLevel ?? 50 };
+  const roomId = await admin.createRoom({ invite: opts.invite, name: opts.name, powerLevelContentOverride: { users, ...opts.powerLevels } });
+  await admin.invite(roomId, botUserId);
+  await admin.waitForEvent(roomId, (e) => e.type === "m.room.member" && e.state_key === botUserId && e.content.membership === "join", { timeoutMs: 15_000 });
+  return roomId;
+}
+
+/** The bot's next notice in the room that matches. */
+export function botNotice(client: TestClient, roomId: string, botUserId: string, match: RegExp, timeoutMs = 10_000): Promise<MatrixEvent> {
+  return client.waitForEvent(roomId, (e) => e.sender === botUserId && e.content.msgtype === "m.notice" && match.test(String(e.content.body)), { timeoutMs });
+}
+
+/** Joins the bot's DM invite (once) and returns the token from the newest token message for `hookName`. */
+export async function tokenFromDm(client: TestClient, botUserId: string, hookName: string, seen: Set<string> = new Set()): Promise<string> {
+  const joined = await client.joinedRooms();
+  let dmRoom = joined.find((r) => seen.has(r));
+  if (!dmRoom) {
+    dmRoom = await client.waitForInvite((_id, state) => state.some((e) => e.sender === botUserId));
+    await client.join(dmRoom);
+    seen.add(dmRoom);
+  }
+  const message = await client.waitForEvent(
+    dmRoom,
+    (e) => e.sender === botUserId && String(e.content.body).startsWith(`Token for outbound hook "${hookName}"`),
+  );
+  const token = String(message.content.body).split("\n")[1];
+  if (!token) throw new Error(`no token line in: ${String(message.content.body)}`);
+  return token;
+}
