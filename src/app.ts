@@ -1,9 +1,11 @@
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { BridgeConfig } from "./config/types.js";
+import { OutboundDeliveryTargets } from "./connections/outbound-delivery-targets.js";
 import { OutboundHooks } from "./connections/outbound-hooks.js";
 import { SqliteDeliveryQueue } from "./delivery/queue/sqlite-queue.js";
 import { HttpSender } from "./delivery/sender.js";
+import { SsrfGuard } from "./delivery/ssrf.js";
 import { DeliveryWorker } from "./delivery/worker.js";
 import { createHttpApp, listen } from "./http/server.js";
 import { AppserviceMatrix } from "./matrix/appservice-matrix.js";
@@ -17,6 +19,7 @@ import { BridgeMetrics } from "./observability/metrics.js";
 import { openDatabase, type Db } from "./store/database.js";
 import { DmRoomsTable } from "./store/dm-rooms-table.js";
 import { OutboundHooksTable } from "./store/outbound-hooks-table.js";
+import { SigningKeysTable } from "./store/signing-keys-table.js";
 import { USER_AGENT } from "./version.js";
 
 export const COMMAND_PREFIX = "!hooks";
@@ -39,6 +42,7 @@ export class WebhookBridge {
     private readonly matrix: AppserviceMatrix,
     private readonly db: Db,
     private readonly log: Logger,
+    private readonly pruneTimer: NodeJS.Timeout,
   ) {}
 
   static async start({ config, registration, log = createLogger(config.logging.level) }: StartOptions): Promise<WebhookBridge> {
@@ -54,25 +58,32 @@ export class WebhookBridge {
     }
     await matrix.setBotProfile(config.bot.displayName, config.bot.avatarUrl).catch((err) => log.warn({ err }, "could not set the bot's profile"));
 
+    const guard = new SsrfGuard(config.delivery.allowedNetworks);
     const table = new OutboundHooksTable(db, config.store.encryptionKeyBytes);
+    const signingKeys = new SigningKeysTable(db, config.store.encryptionKeyBytes);
     const messenger = new DirectMessenger(matrix, new DmRoomsTable(db), log);
-    const outbound = new OutboundHooks({ matrix, table, queue, messenger, configuredMinimumLevel: config.permissions.commandPowerLevel, log });
+    const outbound = new OutboundHooks({
+      matrix, table, signingKeys, queue, messenger, guard, log,
+      configuredMinimumLevel: config.permissions.commandPowerLevel,
+      signingKeyGraceMs: config.delivery.signingKeyGraceHours * 3_600_000,
+    });
     const router = new EventRouter({ matrix, outbound, queue, inviteAllowList: config.permissions.invite, commandPrefix: COMMAND_PREFIX, log });
     const notifier = new RoomNotifier(matrix, log);
-    const sender = new HttpSender(config.delivery.maxResponseBodyBytes);
+    const sender = new HttpSender(config.delivery.maxResponseBodyBytes, guard);
+    const targets = new OutboundDeliveryTargets(outbound.registry, table, signingKeys, notifier, log);
     const worker = new DeliveryWorker({
       queue,
       sender,
-      resolveTarget: (hookId) => {
-        const hook = outbound.registry.byId(hookId);
-        const token = hook ? table.token(hookId) : null;
-        return hook && token ? { hook, token } : null;
+      targets,
+      policy: {
+        retries: config.delivery.retries,
+        scheduleSeconds: config.delivery.retrySchedule,
+        jitter: config.delivery.jitter,
+        maxRetryAfterSeconds: config.delivery.maxRetryAfterSeconds,
       },
-      onGiveUp: (job, target, reason) =>
-        notifier.notify(job.roomId, `hook:${target.hook.id}`, `Outbound hook "${target.hook.name}" could not deliver event ${job.eventId}: ${reason}. It is kept as a dead letter.`),
-      policy: { retries: config.delivery.retries, scheduleSeconds: config.delivery.retrySchedule, jitter: config.delivery.jitter },
       timeoutMs: config.delivery.timeoutSeconds * 1000,
       concurrency: config.delivery.concurrency,
+      disableAfterFailingMs: config.delivery.disableAfterFailingHours * 3_600_000,
       userAgent: USER_AGENT,
       metrics,
       log,
@@ -86,7 +97,18 @@ export class WebhookBridge {
     });
     const server = await listen(app, config.bridge.port, config.bridge.bindAddress);
     const port = (server.address() as AddressInfo).port;
-    const bridge = new WebhookBridge(port, router, outbound, server, worker, sender, matrix, db, log);
+    const retentionMs = config.delivery.retentionDays * 86_400_000;
+    const prune = () => {
+      try {
+        queue.prune(Date.now() - retentionMs);
+      } catch (err) {
+        log.error({ err }, "pruning old deliveries failed");
+      }
+    };
+    const pruneTimer = setInterval(prune, Math.min(retentionMs, 3_600_000));
+    pruneTimer.unref();
+    const bridge = new WebhookBridge(port, router, outbound, server, worker, sender, matrix, db, log, pruneTimer);
+    prune();
     await bridge.loadJoinedRooms();
     worker.start();
     log.info({ port, bot: matrix.botUserId }, "webhook bridge started");
@@ -107,6 +129,7 @@ export class WebhookBridge {
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.pruneTimer);
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
       this.server.closeAllConnections();

@@ -2,6 +2,7 @@ import type { Logger } from "../observability/logger.js";
 import { CommandError } from "./command-error.js";
 import type { CommandContext } from "./context.js";
 import { outboundCommands } from "./outbound-commands.js";
+import { outboundDeliveryCommands } from "./outbound-delivery-commands.js";
 import { commandWords, parseCommand } from "./parse.js";
 import { usage, type CommandSpec } from "./spec.js";
 
@@ -15,7 +16,7 @@ const helpCommand: CommandSpec<CommandContext> = {
   },
 };
 
-export const COMMANDS: readonly CommandSpec<CommandContext>[] = [helpCommand, ...outboundCommands];
+export const COMMANDS: readonly CommandSpec<CommandContext>[] = [helpCommand, ...outboundCommands, ...outboundDeliveryCommands];
 
 /** Help generated from the command table, so it cannot drift from what the bot accepts. */
 export function helpText(prefix: string): string {

@@ -4,7 +4,7 @@ import { CommandError } from "./command-error.js";
 import type { CommandContext } from "./context.js";
 import type { CommandSpec } from "./spec.js";
 
-const existing = (ctx: CommandContext, name: string) => {
+export const existing = (ctx: CommandContext, name: string) => {
   const hook = ctx.outbound.registry.get(ctx.roomId, name);
   if (!hook) throw new CommandError(`There is no outbound hook "${name}" in this room. "${ctx.prefix} outbound list" shows them.`);
   return hook;
@@ -36,6 +36,8 @@ export const outboundCommands: CommandSpec<CommandContext>[] = [
     async run(ctx, { name, url }, { method }) {
       const problem = checkHookName(name!) ?? checkHookUrl(url!);
       if (problem) throw new CommandError(`Cannot add "${name}": ${problem}.`);
+      const refused = await ctx.outbound.checkDestination(url!);
+      if (refused) throw new CommandError(`Cannot add "${name}": ${refused}.`);
       if (ctx.outbound.registry.get(ctx.roomId, name!)) {
         throw new CommandError(`An outbound hook "${name}" already exists here. Remove it first, or pick another name.`);
       }

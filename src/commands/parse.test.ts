@@ -7,6 +7,7 @@ const specs: CommandSpec<null>[] = [
   { words: ["help"], args: [], summary: "help", privileged: false, run: noop },
   { words: ["outbound", "add"], args: ["name", "url"], options: { method: { values: ["PUT", "POST"], description: "" } }, summary: "add", privileged: true, run: noop },
   { words: ["outbound", "list"], args: [], summary: "list", privileged: true, run: noop },
+  { words: ["outbound", "replay"], args: ["name", "event_id?"], options: { dead: { values: [], description: "" } }, summary: "replay", privileged: true, run: noop },
 ];
 
 describe("tokenize", () => {
@@ -43,6 +44,15 @@ describe("parseCommand", () => {
       "Usage: !hooks outbound add <name> <url> [--method PUT|POST]",
     );
     expect(() => parseCommand(["outbound", "list", "extra"], specs, "!hooks")).toThrow(/Usage: !hooks outbound list/);
+  });
+
+  it("supports optional arguments and flags", () => {
+    expect(parseCommand(["outbound", "replay", "ci", "$ev"], specs, "!hooks").args).toEqual({ name: "ci", event_id: "$ev" });
+    const dead = parseCommand(["outbound", "replay", "ci", "--dead"], specs, "!hooks");
+    expect(dead.args).toEqual({ name: "ci" });
+    expect(dead.options).toEqual({ dead: "true" });
+    expect(() => parseCommand(["outbound", "replay", "ci", "--dead=yes"], specs, "!hooks")).toThrow(/takes no value/);
+    expect(() => parseCommand(["outbound", "replay"], specs, "!hooks")).toThrow("Usage: !hooks outbound replay <name> [<event_id>] [--dead]");
   });
 
   it("rejects unknown commands, options and values clearly", () => {

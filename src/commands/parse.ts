@@ -38,6 +38,7 @@ export function commandWords(body: unknown, prefix: string): string[] | null {
 
 export interface ParsedCommand<Ctx> {
   spec: CommandSpec<Ctx>;
+  /** Bound by name, without the "?" of optional ones; absent optional arguments are missing. */
   args: Record<string, string>;
   options: Record<string, string>;
 }
@@ -64,15 +65,24 @@ export function parseCommand<Ctx>(words: readonly string[], specs: readonly Comm
     const [rawName, inline] = word.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
     const option = spec.options?.[rawName];
     if (!option) throw new CommandError(`Unknown option --${rawName}. Usage: ${usage(prefix, spec)}`);
+    if (option.values.length === 0) {
+      if (inline !== undefined) throw new CommandError(`--${rawName} takes no value.`);
+      options[rawName] = "true";
+      continue;
+    }
     const value = inline ?? rest[++i];
     if (value === undefined) throw new CommandError(`--${rawName} needs a value (${option.values.join(" or ")}).`);
     const match = option.values.find((v) => v.toLowerCase() === value.toLowerCase());
     if (!match) throw new CommandError(`--${rawName} must be ${option.values.join(" or ")}, not "${value}".`);
     options[rawName] = match;
   }
-  if (positional.length !== spec.args.length) {
+  const required = spec.args.filter((a) => !a.endsWith("?")).length;
+  if (positional.length < required || positional.length > spec.args.length) {
     throw new CommandError(`Usage: ${usage(prefix, spec)}`);
   }
-  const args = Object.fromEntries(spec.args.map((name, i) => [name, positional[i]!]));
+  const args: Record<string, string> = {};
+  spec.args.forEach((name, i) => {
+    if (positional[i] !== undefined) args[name.replace(/\?$/, "")] = positional[i]!;
+  });
   return { spec, args, options };
 }

@@ -1,7 +1,9 @@
 /** A bot command as a plain value: its words, arguments, options, help and handler. */
 export interface CommandSpec<Ctx> {
   words: readonly string[];
+  /** Positional arguments; a name ending in "?" is optional (only at the end). */
   args: readonly string[];
+  /** `--name VALUE` options; an option with no values is a flag (`--name`, bound to "true"). */
   options?: Readonly<Record<string, { values: readonly string[]; description: string }>>;
   summary: string;
   /** Whether the sender must be allowed to configure hooks in the room. */
@@ -10,7 +12,7 @@ export interface CommandSpec<Ctx> {
 }
 
 export function usage(prefix: string, spec: CommandSpec<unknown>): string {
-  const args = spec.args.map((a) => `<${a}>`);
-  const options = Object.entries(spec.options ?? {}).map(([name, o]) => `[--${name} ${o.values.join("|")}]`);
+  const args = spec.args.map((a) => (a.endsWith("?") ? `[<${a.slice(0, -1)}>]` : `<${a}>`));
+  const options = Object.entries(spec.options ?? {}).map(([name, o]) => (o.values.length === 0 ? `[--${name}]` : `[--${name} ${o.values.join("|")}]`));
   return [prefix, ...spec.words, ...args, ...options].join(" ");
 }

@@ -63,6 +63,10 @@ export const configSchema: SchemaObject = {
       concurrency: { type: "integer", minimum: 1, maximum: 10000, default: 32 },
       maxResponseBodyBytes: { type: "integer", minimum: 0, maximum: 1048576, default: 4096 },
       allowedNetworks: { type: "array", items: formatted("cidr"), default: [] },
+      maxRetryAfterSeconds: { type: "number", minimum: 0, maximum: 86400, default: 3600 },
+      disableAfterFailingHours: { type: "number", exclusiveMinimum: 0, maximum: 8760, default: 72 },
+      signingKeyGraceHours: { type: "number", minimum: 0, maximum: 8760, default: 24 },
+      retentionDays: { type: "number", exclusiveMinimum: 0, maximum: 3650, default: 7 },
     }),
     logging: section({
       level: { type: "string", enum: [...LOG_LEVELS], default: "info" },

@@ -49,6 +49,14 @@ export interface BridgeConfig {
     maxResponseBodyBytes: number;
     /** CIDRs (syntax checked) that hook URLs may resolve to even though private. */
     allowedNetworks: string[];
+    /** Upper bound on a receiver's Retry-After. */
+    maxRetryAfterSeconds: number;
+    /** A hook failing without a single success for this long is disabled. */
+    disableAfterFailingHours: number;
+    /** How long a rotated-out signing secret keeps signing alongside the new one. */
+    signingKeyGraceHours: number;
+    /** How long delivered/dead jobs, attempts and handled transaction ids are kept. */
+    retentionDays: number;
   };
   logging: {
     level: LogLevel;

@@ -43,6 +43,10 @@ export class OutboundHookRegistry {
     return this.byIdMap.get(id);
   }
 
+  strictlyOrderedIds(): Set<string> {
+    return new Set([...this.byIdMap.values()].filter((h) => h.ordering === "strict").map((h) => h.id));
+  }
+
   forRoom(roomId: string): ActiveOutboundHook[] {
     return [...(this.byRoom.get(roomId)?.values() ?? [])].sort((a, b) => a.name.localeCompare(b.name));
   }

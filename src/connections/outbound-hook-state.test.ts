@@ -5,7 +5,7 @@ describe("validateOutboundHookContent", () => {
   it("accepts Hookshot's content and defaults the method to PUT", () => {
     expect(validateOutboundHookContent("ci", { name: "ci", url: "https://example.org/hook" })).toEqual({
       ok: true,
-      value: { name: "ci", url: "https://example.org/hook", method: "PUT" },
+      value: { name: "ci", url: "https://example.org/hook", method: "PUT", ordering: "none" },
     });
     const post = validateOutboundHookContent("ci", { name: "ci", url: "http://example.org/", method: "POST", extra: 1 });
     expect(post.ok && post.value.method).toBe("POST");
@@ -19,6 +19,7 @@ describe("validateOutboundHookContent", () => {
     [{ name: "ci", url: "https://user:pw@example.org/" }, /user name or password/],
     [{ name: "ci", url: "https://example.org/", method: "GET" }, /method: must be one of PUT, POST/],
     [{ name: "other", url: "https://example.org/" }, /must equal the state key/],
+    [{ name: "ci", url: "https://example.org/", ordering: "fifo" }, /ordering: must be one of none, strict/],
     ["string content", /content: must be object/],
   ])("rejects %j with a reason", (content, reason) => {
     const result = validateOutboundHookContent("ci", content);

@@ -12,6 +12,8 @@ export interface OutboundHookSettings {
   name: string;
   url: string;
   method: OutboundMethod;
+  /** "strict": a later event waits until the earlier one is delivered or given up. */
+  ordering: "none" | "strict";
 }
 
 // Extra keys are allowed: Hookshot and later versions of this bridge may add fields.
@@ -22,6 +24,7 @@ const schema = {
     name: { type: "string", minLength: 1, maxLength: MAX_HOOK_NAME_LENGTH },
     url: { type: "string", minLength: 1, maxLength: MAX_HOOK_URL_LENGTH },
     method: { enum: [...OUTBOUND_METHODS] },
+    ordering: { enum: ["none", "strict"] },
   },
 } as const;
 
@@ -62,7 +65,8 @@ export function validateOutboundHookContent(stateKey: string, content: unknown):
   if (!shapeOk) {
     for (const error of validateShape.errors ?? []) {
       const field = error.instancePath.replace(/^\//, "") || (error.params as { missingProperty?: string }).missingProperty || "content";
-      const expected = error.keyword === "enum" ? `must be one of ${OUTBOUND_METHODS.join(", ")}` : error.message ?? "is invalid";
+      const allowed = (error.params as { allowedValues?: unknown[] }).allowedValues;
+      const expected = error.keyword === "enum" && allowed ? `must be one of ${allowed.join(", ")}` : error.message ?? "is invalid";
       problems.push(`${field}: ${expected}`);
     }
   }
@@ -72,8 +76,8 @@ export function validateOutboundHookContent(stateKey: string, content: unknown):
   const urlProblem = typeof c.url === "string" && c.url.length <= MAX_HOOK_URL_LENGTH ? checkHookUrl(c.url) : null;
   if (urlProblem) problems.push(`url: ${urlProblem}`);
   if (!shapeOk || problems.length > 0) return { ok: false, problems };
-  const valid = content as { name: string; url: string; method?: OutboundMethod };
-  return { ok: true, value: { name: valid.name, url: valid.url, method: valid.method ?? "PUT" } };
+  const valid = content as { name: string; url: string; method?: OutboundMethod; ordering?: "none" | "strict" };
+  return { ok: true, value: { name: valid.name, url: valid.url, method: valid.method ?? "PUT", ordering: valid.ordering ?? "none" } };
 }
 
 /** Empty content removes a hook (how Matrix "deletes" state). */

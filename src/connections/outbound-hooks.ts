@@ -2,7 +2,10 @@ import type { DeliveryQueue } from "../delivery/queue/queue.js";
 import type { DirectMessenger } from "../matrix/direct-messenger.js";
 import type { MatrixPort, StateEvent } from "../matrix/port.js";
 import type { Logger } from "../observability/logger.js";
+import { newSigningSecret } from "../delivery/signing.js";
+import type { SsrfGuard } from "../delivery/ssrf.js";
 import type { OutboundHooksTable } from "../store/outbound-hooks-table.js";
+import type { SigningKeysTable } from "../store/signing-keys-table.js";
 import { OutboundHookRegistry, type ActiveOutboundHook } from "./outbound-hook-registry.js";
 import { isRemoval, OUTBOUND_HOOK_EVENT_TYPE, validateOutboundHookContent } from "./outbound-hook-state.js";
 import { mayConfigureHooks, type PermissionVerdict } from "./power-levels.js";
@@ -10,8 +13,13 @@ import { mayConfigureHooks, type PermissionVerdict } from "./power-levels.js";
 export interface OutboundHooksDeps {
   matrix: MatrixPort;
   table: OutboundHooksTable;
+  signingKeys: SigningKeysTable;
   queue: DeliveryQueue;
+  /** How long a rotated-out signing secret keeps signing. */
+  signingKeyGraceMs: number;
   messenger: DirectMessenger;
+  /** Refuses hook URLs that point at private networks. */
+  guard: SsrfGuard;
   /** config permissions.commandPowerLevel */
   configuredMinimumLevel: number | null;
   log: Logger;
@@ -71,6 +79,13 @@ export class OutboundHooks {
       await this.tell(roomId, origin, `Ignored outbound hook "${name}": ${result.problems.join("; ")}.`);
       return;
     }
+    // Live changes are checked against the SSRF guard now; loaded ones are checked at every send.
+    const refused = origin === "live" ? await this.checkDestination(result.value.url) : null;
+    if (refused) {
+      log.warn({ roomId, hook: name, refused }, "outbound hook URL refused");
+      await this.tell(roomId, origin, `Ignored outbound hook "${name}": ${refused}.`);
+      return;
+    }
     const { hook, newToken } = this.deps.table.ensure(roomId, name, event.sender);
     const previous = this.registry.get(roomId, name);
     this.registry.set({ ...result.value, id: hook.id, roomId });
@@ -87,6 +102,11 @@ export class OutboundHooks {
         (newToken ? (tokenSent ? ` Its token was sent to ${event.sender} in a direct message.`
           : ` Its token could not be sent by direct message; run "!hooks outbound token ${name}" to get a new one.`) : ""));
     }
+  }
+
+  /** Why the bridge will not send to `url` (private or unresolvable destination), or null. */
+  checkDestination(url: string): Promise<string | null> {
+    return this.deps.guard.checkUrl(url);
   }
 
   /** Drops the hook, its token and its pending deliveries. */
@@ -117,11 +137,53 @@ export class OutboundHooks {
     return this.deps.table.refreshToken(hookId);
   }
 
+  /** Starts signing with a new secret (the old one keeps signing for the grace period); returns it to show once. */
+  rotateSigningSecret(hookId: string): { secret: string; previousStillSigns: boolean } {
+    const previousStillSigns = this.deps.signingKeys.active(hookId).length > 0 && this.deps.signingKeyGraceMs > 0;
+    const secret = newSigningSecret();
+    this.deps.signingKeys.rotate(hookId, secret, this.deps.signingKeyGraceMs);
+    return { secret, previousStillSigns };
+  }
+
+  stopSigning(hookId: string): boolean {
+    return this.deps.signingKeys.clear(hookId) > 0;
+  }
+
+  /** The store's record of the hook (suspension, failures), for status and pause/resume. */
+  stored(hookId: string) {
+    return this.deps.table.byId(hookId);
+  }
+
+  pause(hookId: string, by: string): boolean {
+    return this.deps.table.suspend(hookId, `paused by ${by}`);
+  }
+
+  /** Resumes a paused or disabled hook; the worker picks its waiting deliveries up within a second. */
+  resume(hookId: string): boolean {
+    return this.deps.table.resume(hookId);
+  }
+
+  replay(hookId: string, which: { eventId: string } | { dead: true }): number {
+    return this.deps.queue.replay(hookId, which);
+  }
+
+  queueStatus(hookId: string, recentAttempts: number) {
+    return this.deps.queue.hookStatus(hookId, recentAttempts);
+  }
+
   async sendToken(userId: string, roomId: string, name: string, token: string, why: "created" | "refreshed"): Promise<void> {
     const text =
       `Token for outbound hook "${name}" in ${roomId} (${why}):\n${token}\n\n` +
       "Receivers get it in the X-Matrix-Hookshot-Token header of every delivery. It is shown only this once; " +
       `"!hooks outbound token ${name}" replaces it.`;
+    await this.deps.messenger.send(userId, text);
+  }
+
+  async sendSecret(userId: string, roomId: string, name: string, secret: string): Promise<void> {
+    const text =
+      `Signing secret for outbound hook "${name}" in ${roomId}:\n${secret}\n\n` +
+      "Deliveries carry webhook-id, webhook-timestamp and webhook-signature headers (Standard Webhooks); verify them " +
+      "with this secret, e.g. with the standardwebhooks package. It is shown only this once.";
     await this.deps.messenger.send(userId, text);
   }
 

@@ -1,5 +1,6 @@
 import { Agent, request, errors } from "undici";
 import type { AttemptResult } from "./policy.js";
+import { SSRF_BLOCKED, type SsrfGuard } from "./ssrf.js";
 
 export interface OutboundRequest {
   url: string;
@@ -19,19 +20,24 @@ export interface SendOutcome {
 
 /**
  * One HTTP attempt with undici: pooled connections, a hard per-attempt deadline, no redirects
- * (undici's request() follows none), and only the first bytes of the answer kept.
+ * (undici's request() follows none), only the first bytes of the answer kept, and every
+ * connection made to an address the SSRF guard checked (its lookup is the agent's).
  */
 export class HttpSender {
   private readonly agent: Agent;
 
-  constructor(private readonly maxResponseBodyBytes: number) {
-    this.agent = new Agent({ keepAliveTimeout: 10_000, connections: 64 });
+  constructor(
+    private readonly maxResponseBodyBytes: number,
+    private readonly guard: SsrfGuard,
+  ) {
+    this.agent = new Agent({ keepAliveTimeout: 10_000, connections: 64, connect: { lookup: guard.lookup } });
   }
 
   async send(req: OutboundRequest): Promise<SendOutcome> {
     const started = performance.now();
     const signal = AbortSignal.timeout(req.timeoutMs);
     try {
+      this.guard.assertSendable(req.url);
       const res = await request(req.url, {
         method: req.method,
         headers: req.headers,
@@ -42,8 +48,16 @@ export class HttpSender {
         bodyTimeout: req.timeoutMs,
       });
       const responseBody = await readCapped(res.body, this.maxResponseBodyBytes);
-      return { result: { kind: "response", status: res.statusCode }, durationMs: elapsed(started), responseBody, error: null };
+      const retryAfter = res.headers["retry-after"];
+      return {
+        result: { kind: "response", status: res.statusCode, retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter },
+        durationMs: elapsed(started),
+        responseBody,
+        error: null,
+      };
     } catch (err) {
+      const blocked = findBlocked(err);
+      if (blocked) return { result: { kind: "refused", reason: blocked }, durationMs: elapsed(started), responseBody: null, error: blocked };
       const timedOut = signal.aborted || err instanceof errors.HeadersTimeoutError || err instanceof errors.BodyTimeoutError || err instanceof errors.ConnectTimeoutError;
       const message = describeError(err);
       return {
@@ -82,4 +96,12 @@ function describeError(err: unknown): string {
     return code ? `${code}: ${err.message}` : err.message;
   }
   return String(err);
+}
+
+/** The SSRF guard's refusal, wherever undici put it in the cause chain. */
+function findBlocked(err: unknown): string | null {
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if ((e as { code?: string }).code === SSRF_BLOCKED) return e.message;
+  }
+  return null;
 }

@@ -1,26 +1,21 @@
-import type { ActiveOutboundHook } from "../connections/outbound-hook-registry.js";
 import type { Logger } from "../observability/logger.js";
 import type { BridgeMetrics } from "../observability/metrics.js";
 import { hookshotHeaders } from "./hookshot-headers.js";
-import { classify, nextRetryDelayMs, type RetryPolicy } from "./policy.js";
+import { nextStep, type RetryPolicy } from "./policy.js";
 import type { AttemptRecord, ClaimedJob, DeliveryQueue } from "./queue/queue.js";
 import type { HttpSender, SendOutcome } from "./sender.js";
-
-export interface DeliveryTarget {
-  hook: ActiveOutboundHook;
-  token: string;
-}
+import { standardWebhookHeaders } from "./signing.js";
+import type { DeliveryTarget, DeliveryTargets } from "./targets.js";
 
 export interface DeliveryWorkerOptions {
   queue: DeliveryQueue;
   sender: HttpSender;
-  /** The hook's current settings and token, or null if it no longer exists. */
-  resolveTarget(hookId: string): DeliveryTarget | null;
-  /** Told when a delivery is given up (dead letter), to tell the room. */
-  onGiveUp(job: ClaimedJob, target: DeliveryTarget, reason: string): void;
+  targets: DeliveryTargets;
   policy: RetryPolicy;
   timeoutMs: number;
   concurrency: number;
+  /** A hook failing with no success for this long is disabled. */
+  disableAfterFailingMs: number;
   userAgent: string;
   metrics: BridgeMetrics;
   log: Logger;
@@ -70,22 +65,36 @@ export class DeliveryWorker {
 
   private pump(): void {
     if (this.stopped) return;
+    const { queue, targets } = this.opts;
     const free = this.opts.concurrency - this.inFlight;
     const now = Date.now();
-    const busy = new Set([...this.inFlightByHook].filter(([, n]) => n >= this.perHookLimit).map(([id]) => id));
-    const jobs = free > 0 ? this.opts.queue.claimDue(free, { now, leaseMs: this.opts.timeoutMs + 30_000, busyHooks: busy, perHookLimit: this.perHookLimit }) : [];
-    for (const job of jobs) this.launch(job);
-    this.opts.metrics.queueDepth.set(this.opts.queue.depth());
-    if (jobs.length === 0) this.armTimer(now);
+    let claimed = 0;
+    if (free > 0) {
+      const skipHooks = new Set(targets.suspendedHookIds());
+      for (const [hookId, n] of this.inFlightByHook) if (n >= this.perHookLimit) skipHooks.add(hookId);
+      const jobs = queue.claimDue(free, {
+        now,
+        leaseMs: this.opts.timeoutMs + 30_000,
+        skipHooks,
+        perHookLimit: this.perHookLimit,
+        strictHooks: targets.strictlyOrderedHookIds(),
+      });
+      for (const job of jobs) this.launch(job);
+      claimed = jobs.length;
+    }
+    this.opts.metrics.queueDepth.set(queue.depth());
+    if (claimed === 0) this.armTimer(now);
   }
 
   private armTimer(now: number): void {
     if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
     const next = this.opts.queue.nextDueAt();
     if (next === null) return;
-    // Jobs that are due but held back (busy hooks, no free slots) are retried when an attempt ends.
+    // Due jobs held back (busy or suspended hooks) are looked at again when an attempt ends, or
+    // after a second at most when nothing is in flight (a resumed hook, a strict hook's retry).
     if (next <= now && this.inFlight > 0) return;
-    const delay = Math.min(Math.max(next - now, 10), 60_000);
+    const delay = Math.min(Math.max(next - now, next <= now ? 1000 : 5), 60_000);
     this.timer = setTimeout(() => {
       this.timer = null;
       this.wake();
@@ -109,52 +118,63 @@ export class DeliveryWorker {
   }
 
   private async deliver(job: ClaimedJob): Promise<void> {
-    const { queue, metrics, log } = this.opts;
-    const target = this.opts.resolveTarget(job.hookId);
+    const { queue, metrics, targets } = this.opts;
+    const target = targets.resolve(job.hookId);
     if (!target) {
       queue.complete(job, { outcome: "dropped", status: null, error: "the hook was removed", durationMs: 0, responseBody: null });
       metrics.deliveries.inc({ outcome: "dropped" });
       return;
     }
-    const outcome = await this.opts.sender.send({
+    const outcome = await this.send(job, target);
+    metrics.attemptSeconds.observe(outcome.durationMs / 1000);
+    this.record(job, target, outcome);
+  }
+
+  private send(job: ClaimedJob, target: DeliveryTarget): Promise<SendOutcome> {
+    return this.opts.sender.send({
       url: target.hook.url,
       method: target.hook.method,
-      headers: hookshotHeaders({ eventId: job.eventId, roomId: job.roomId, token: target.token, userAgent: this.opts.userAgent, contentType: "application/json" }),
+      headers: {
+        ...hookshotHeaders({ eventId: job.eventId, roomId: job.roomId, token: target.token, userAgent: this.opts.userAgent, contentType: "application/json" }),
+        ...standardWebhookHeaders({ id: job.id, secrets: target.signingSecrets, body: job.body }),
+      },
       body: job.body,
       timeoutMs: this.opts.timeoutMs,
     });
-    metrics.attemptSeconds.observe(outcome.durationMs / 1000);
-    const verdict = classify(outcome.result);
-    const record = (o: AttemptRecord["outcome"]): AttemptRecord => ({
-      outcome: o,
-      status: outcome.result.kind === "response" ? outcome.result.status : null,
-      error: outcome.error,
-      durationMs: outcome.durationMs,
-      responseBody: outcome.responseBody,
-    });
-    const logFields = { jobId: job.id, hook: target.hook.name, roomId: job.roomId, eventId: job.eventId, attempt: job.attempts + 1, status: record("success").status, ms: outcome.durationMs };
-    if (verdict === "success") {
-      queue.complete(job, record("success"));
-      metrics.deliveries.inc({ outcome: "success" });
-      log.debug(logFields, "delivered");
-      return;
-    }
-    const delay = verdict === "retry" ? nextRetryDelayMs(this.opts.policy, job.attempts + 1, this.opts.random) : null;
-    if (delay !== null) {
-      queue.retryAt(job, Date.now() + delay, record("retry"));
-      metrics.deliveries.inc({ outcome: "retry" });
-      log.info({ ...logFields, retryInMs: delay, error: outcome.error }, "delivery failed, will retry");
-      return;
-    }
-    const reason = describeFailure(outcome, verdict === "retry" ? job.attempts + 1 : null);
-    queue.deadLetter(job, reason, record("failed"));
-    metrics.deliveries.inc({ outcome: "failed" });
-    log.warn({ ...logFields, reason }, "delivery given up");
-    this.opts.onGiveUp(job, target, reason);
   }
-}
 
-function describeFailure(outcome: SendOutcome, attemptsWhenExhausted: number | null): string {
-  const what = outcome.result.kind === "response" ? `HTTP ${outcome.result.status}` : (outcome.error ?? "no answer");
-  return attemptsWhenExhausted === null ? `the receiver answered ${what}, which is not retried` : `${what} after ${attemptsWhenExhausted} attempts`;
+  private record(job: ClaimedJob, target: DeliveryTarget, outcome: SendOutcome): void {
+    const { queue, metrics, targets, log } = this.opts;
+    const now = Date.now();
+    const attempt = job.attempts + 1;
+    const step = nextStep(this.opts.policy, attempt, outcome.result, outcome.error, now, this.opts.random);
+    const status = outcome.result.kind === "response" ? outcome.result.status : null;
+    const row = (o: AttemptRecord["outcome"]): AttemptRecord => ({ outcome: o, status, error: outcome.error, durationMs: outcome.durationMs, responseBody: outcome.responseBody });
+    const fields = { jobId: job.id, hook: target.hook.name, roomId: job.roomId, eventId: job.eventId, attempt, status, ms: outcome.durationMs };
+
+    if (step.action === "done") {
+      queue.complete(job, row("success"));
+      targets.recordSuccess(job.hookId);
+      metrics.deliveries.inc({ outcome: "success" });
+      log.debug(fields, "delivered");
+      return;
+    }
+    const failingSince = targets.recordFailure(job.hookId, now);
+    if (step.action === "retry") {
+      queue.retryAt(job, now + step.delayMs, row("retry"));
+      metrics.deliveries.inc({ outcome: "retry" });
+      log.info({ ...fields, retryInMs: step.delayMs, error: outcome.error }, "delivery failed, will retry");
+    } else {
+      queue.deadLetter(job, step.reason, row("failed"));
+      metrics.deliveries.inc({ outcome: "failed" });
+      log.warn({ ...fields, reason: step.reason }, "delivery given up");
+      if (step.action === "dead-letter") targets.gaveUp(job, target, step.reason);
+    }
+    if (step.action === "disable") {
+      targets.disable(target, step.reason);
+    } else if (now - failingSince >= this.opts.disableAfterFailingMs) {
+      const hours = Math.round((now - failingSince) / 3_600_000);
+      targets.disable(target, `its deliveries have failed for ${hours} hour${hours === 1 ? "" : "s"} without a single success`);
+    }
+  }
 }

@@ -14,10 +14,11 @@ export class RoomNotifier {
     private readonly periodMs = 10 * 60_000,
   ) {}
 
-  notify(roomId: string, topic: string, text: string, now = Date.now()): void {
+  /** `force` sends even within the period: for rare state changes the room must hear about. */
+  notify(roomId: string, topic: string, text: string, now = Date.now(), opts: { force?: boolean } = {}): void {
     const key = `${roomId}\0${topic}`;
     const last = this.lastSent.get(key);
-    if (last !== undefined && now - last < this.periodMs) {
+    if (!opts.force && last !== undefined && now - last < this.periodMs) {
       this.log.debug({ roomId, topic }, "notice suppressed (sent one recently)");
       return;
     }

@@ -9,8 +9,19 @@ export const MIGRATIONS: readonly string[] = [
     token_enc BLOB NOT NULL,            -- AES-256-GCM sealed token
     created_by TEXT NOT NULL,
     created_at INTEGER NOT NULL,
+    suspended_at INTEGER,               -- paused by a command or disabled by the bridge: not delivered to
+    suspended_reason TEXT,
+    failing_since INTEGER,              -- first failed attempt since the last success
     UNIQUE (room_id, name)
   );
+  -- Standard Webhooks signing secrets; during a rotation the old one signs until it expires.
+  CREATE TABLE signing_keys (
+    hook_id TEXT NOT NULL REFERENCES outbound_hooks(id) ON DELETE CASCADE,
+    secret_enc BLOB NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER                  -- null: the current key
+  );
+  CREATE INDEX signing_keys_hook ON signing_keys (hook_id);
   CREATE TABLE handled_transactions (
     txn_id TEXT PRIMARY KEY,
     handled_at INTEGER NOT NULL
@@ -40,7 +51,7 @@ export const MIGRATIONS: readonly string[] = [
     reason TEXT                         -- why a job is dead or dropped
   );
   CREATE INDEX jobs_pending ON jobs (due_at) WHERE state = 'pending';
-  CREATE INDEX jobs_hook ON jobs (hook_id, state);
+  CREATE INDEX jobs_hook ON jobs (hook_id, state, created_at);
   CREATE INDEX jobs_finished ON jobs (finished_at) WHERE state != 'pending';
   CREATE TABLE attempts (
     id INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -37,8 +37,8 @@ export interface DeliveryQueue {
   isTransactionHandled(txnId: string): boolean;
   /** Stores all jobs and marks the transaction handled; returns how many new jobs were created. */
   enqueue(txnId: string, messages: readonly OutboundMessage[]): number;
-  /** Leases up to `limit` due jobs, skipping hooks in `busyHooks`. */
-  claimDue(limit: number, opts: { now: number; leaseMs: number; busyHooks?: ReadonlySet<string>; perHookLimit?: number }): ClaimedJob[];
+  /** Leases up to `limit` due jobs. */
+  claimDue(limit: number, opts: ClaimOptions): ClaimedJob[];
   complete(job: ClaimedJob, attempt: AttemptRecord): void;
   retryAt(job: ClaimedJob, dueAt: number, attempt: AttemptRecord): void;
   deadLetter(job: ClaimedJob, reason: string, attempt: AttemptRecord): void;
@@ -48,6 +48,41 @@ export interface DeliveryQueue {
   depth(): number;
   /** Drops every pending job of a hook (it was removed). */
   cancelHook(hookId: string): number;
+  /** Makes finished jobs of a hook pending again: one event's, or every dead letter. Returns how many. */
+  replay(hookId: string, which: { eventId: string } | { dead: true }, now?: number): number;
+  /** Numbers and recent attempts for `!hooks outbound status`. */
+  hookStatus(hookId: string, recentAttempts: number): HookQueueStatus;
+  /** Forgets finished jobs, attempts and handled transaction ids older than the cutoff. */
+  prune(olderThan: number): void;
   /** Listener called after new jobs are enqueued, so workers wake at once instead of polling. */
   onEnqueue(listener: () => void): void;
+}
+
+export interface ClaimOptions {
+  now: number;
+  /** How long a claimed job stays invisible to other claims. */
+  leaseMs: number;
+  /** Hooks not to claim for now (suspended, or at their in-flight limit). */
+  skipHooks?: ReadonlySet<string>;
+  /** At most this many jobs of one hook in one claim. */
+  perHookLimit?: number;
+  /** Hooks whose events go strictly in order: only their oldest pending job, and only when none is in flight. */
+  strictHooks?: ReadonlySet<string>;
+}
+
+export interface AttemptSummary {
+  eventId: string;
+  attempt: number;
+  outcome: string;
+  status: number | null;
+  error: string | null;
+  durationMs: number;
+  at: number;
+}
+
+export interface HookQueueStatus {
+  pending: number;
+  dead: number;
+  delivered: number;
+  recent: AttemptSummary[];
 }

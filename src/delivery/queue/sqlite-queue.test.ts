@@ -83,8 +83,49 @@ describe("SqliteDeliveryQueue (real SQLite file)", () => {
     queue.enqueue("t1", [...events, message("$fast", ["ep_fast"])]);
     const claimed = queue.claimDue(4, { now: Date.now(), leaseMs: 1000, perHookLimit: 2 });
     expect(claimed.map((j) => j.hookId).sort()).toEqual(["ep_fast", "ep_slow", "ep_slow"]);
-    const skipBusy = queue.claimDue(4, { now: Date.now(), leaseMs: 1000, busyHooks: new Set(["ep_slow"]) });
+    const skipBusy = queue.claimDue(4, { now: Date.now(), leaseMs: 1000, skipHooks: new Set(["ep_slow"]) });
     expect(skipBusy).toHaveLength(0);
+  });
+
+  it("does not let a skipped hook's backlog hide other hooks' due jobs", () => {
+    const backlog = Array.from({ length: 50 }, (_, i) => message(`$b${i}`, ["ep_stuck"]));
+    queue.enqueue("t1", backlog);
+    queue.enqueue("t2", [message("$other", ["ep_other"])]);
+    const claimed = queue.claimDue(2, { now: Date.now() + 1, leaseMs: 1000, skipHooks: new Set(["ep_stuck"]) });
+    expect(claimed.map((j) => j.eventId)).toEqual(["$other"]);
+  });
+
+  it("gives a strict hook only its oldest pending job, one at a time", () => {
+    queue.enqueue("t1", [message("$s1", ["ep_strict"]), message("$s2", ["ep_strict"])]);
+    const now = Date.now();
+    const strict = new Set(["ep_strict"]);
+    const [first] = queue.claimDue(10, { now, leaseMs: 1000, strictHooks: strict });
+    expect(first!.eventId).toBe("$s1");
+    expect(queue.claimDue(10, { now, leaseMs: 1000, strictHooks: strict })).toHaveLength(0);
+    // A retry scheduled later holds back the next event too.
+    queue.retryAt(first!, now + 5000, fail);
+    expect(queue.claimDue(10, { now: now + 10, leaseMs: 1000, strictHooks: strict })).toHaveLength(0);
+    const again = queue.claimDue(10, { now: now + 5000, leaseMs: 1000, strictHooks: strict });
+    expect(again.map((j) => j.eventId)).toEqual(["$s1"]);
+    queue.complete(again[0]!, ok);
+    expect(queue.claimDue(10, { now: now + 5000, leaseMs: 1000, strictHooks: strict }).map((j) => j.eventId)).toEqual(["$s2"]);
+  });
+
+  it("replays one event or every dead letter, and reports status", () => {
+    queue.enqueue("t1", [message("$d1", ["ep_a"]), message("$d2", ["ep_a"]), message("$ok", ["ep_a"])]);
+    const now = Date.now();
+    const jobs = queue.claimDue(10, { now, leaseMs: 1000 });
+    for (const job of jobs) {
+      if (job.eventId === "$ok") queue.complete(job, ok);
+      else queue.deadLetter(job, "HTTP 400", { ...fail, outcome: "failed", status: 400 });
+    }
+    expect(queue.hookStatus("ep_a", 10)).toMatchObject({ pending: 0, dead: 2, delivered: 1 });
+    expect(queue.hookStatus("ep_a", 2).recent).toHaveLength(2);
+    expect(queue.replay("ep_a", { eventId: "$ok" })).toBe(1);
+    expect(queue.replay("ep_a", { dead: true })).toBe(2);
+    expect(queue.replay("ep_a", { eventId: "$unknown" })).toBe(0);
+    const replayed = queue.claimDue(10, { now: now + 1, leaseMs: 1000 });
+    expect(replayed.map((j) => [j.eventId, j.attempts]).sort()).toEqual([["$d1", 0], ["$d2", 0], ["$ok", 0]]);
   });
 
   it("wakes listeners on enqueue and cancels a removed hook's jobs", () => {

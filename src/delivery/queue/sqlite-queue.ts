@@ -1,6 +1,6 @@
 import type { Db } from "../../store/database.js";
 import { jobId } from "./job-id.js";
-import type { AttemptRecord, ClaimedJob, DeliveryQueue, OutboundMessage } from "./queue.js";
+import type { AttemptRecord, AttemptSummary, ClaimOptions, ClaimedJob, DeliveryQueue, HookQueueStatus, OutboundMessage } from "./queue.js";
 
 interface JobRow {
   id: string;
@@ -27,7 +27,12 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
       insertJob: db.prepare("INSERT OR IGNORE INTO jobs (id, event_id, hook_id, room_id, due_at, created_at) VALUES (?, ?, ?, ?, ?, ?)"),
       due: db.prepare(
         `SELECT j.id, j.event_id, j.hook_id, j.room_id, j.attempts, m.body FROM jobs j JOIN messages m ON m.event_id = j.event_id
-         WHERE j.state = 'pending' AND j.due_at <= ? AND j.lease_until <= ? ORDER BY j.due_at, j.created_at LIMIT ?`,
+         WHERE j.state = 'pending' AND j.due_at <= ? AND j.lease_until <= ? AND j.hook_id NOT IN (SELECT value FROM json_each(?))
+         ORDER BY j.due_at, j.created_at LIMIT ?`,
+      ),
+      oldestOfHook: db.prepare(
+        `SELECT j.id, j.event_id, j.hook_id, j.room_id, j.attempts, j.due_at, j.lease_until, m.body FROM jobs j JOIN messages m ON m.event_id = j.event_id
+         WHERE j.hook_id = ? AND j.state = 'pending' ORDER BY j.created_at, j.rowid LIMIT 1`,
       ),
       lease: db.prepare("UPDATE jobs SET lease_until = ? WHERE id = ?"),
       finish: db.prepare("UPDATE jobs SET state = ?, reason = ?, finished_at = ?, attempts = attempts + 1, lease_until = 0 WHERE id = ?"),
@@ -39,6 +44,16 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
       nextDue: db.prepare<[], { due: number | null }>("SELECT MIN(MAX(due_at, lease_until)) AS due FROM jobs WHERE state = 'pending'"),
       depth: db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM jobs WHERE state = 'pending'"),
       cancelHook: db.prepare("UPDATE jobs SET state = 'dropped', reason = ?, finished_at = ? WHERE hook_id = ? AND state = 'pending'"),
+      replayEvent: db.prepare(
+        "UPDATE jobs SET state = 'pending', attempts = 0, due_at = ?, lease_until = 0, finished_at = NULL, reason = NULL WHERE hook_id = ? AND event_id = ? AND state != 'pending'",
+      ),
+      replayDead: db.prepare(
+        "UPDATE jobs SET state = 'pending', attempts = 0, due_at = ?, lease_until = 0, finished_at = NULL, reason = NULL WHERE hook_id = ? AND state = 'dead'",
+      ),
+      countByState: db.prepare<[string], { state: string; n: number }>("SELECT state, COUNT(*) AS n FROM jobs WHERE hook_id = ? GROUP BY state"),
+      recentAttempts: db.prepare<[string, number], { event_id: string; attempt: number; outcome: string; status: number | null; error: string | null; duration_ms: number; at: number }>(
+        "SELECT event_id, attempt, outcome, status, error, duration_ms, at FROM attempts WHERE hook_id = ? ORDER BY at DESC, id DESC LIMIT ?",
+      ),
       pruneJobs: db.prepare("DELETE FROM jobs WHERE state != 'pending' AND finished_at < ?"),
       pruneMessages: db.prepare("DELETE FROM messages WHERE created_at < ? AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.event_id = messages.event_id)"),
       pruneAttempts: db.prepare("DELETE FROM attempts WHERE at < ?"),
@@ -68,21 +83,29 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     return created;
   }
 
-  claimDue(limit: number, opts: { now: number; leaseMs: number; busyHooks?: ReadonlySet<string>; perHookLimit?: number }): ClaimedJob[] {
+  claimDue(limit: number, opts: ClaimOptions): ClaimedJob[] {
     if (limit <= 0) return [];
     return this.db.transaction(() => {
-      // Over-fetch so that jobs of busy hooks do not starve the others.
-      const rows = this.stmt.due.all(opts.now, opts.now, limit * 4) as JobRow[];
-      const perHook = new Map<string, number>();
       const claimed: ClaimedJob[] = [];
+      const take = (row: JobRow) => {
+        this.stmt.lease.run(opts.now + opts.leaseMs, row.id);
+        claimed.push({ id: row.id, eventId: row.event_id, hookId: row.hook_id, roomId: row.room_id, attempts: row.attempts, body: row.body });
+      };
+      for (const hookId of opts.strictHooks ?? []) {
+        if (claimed.length >= limit || opts.skipHooks?.has(hookId)) continue;
+        const head = this.stmt.oldestOfHook.get(hookId) as (JobRow & { due_at: number; lease_until: number }) | undefined;
+        if (head && head.due_at <= opts.now && head.lease_until <= opts.now) take(head);
+      }
+      const skip = JSON.stringify([...(opts.skipHooks ?? []), ...(opts.strictHooks ?? [])]);
+      // Over-fetch so that one hook's many due jobs do not crowd out the others.
+      const rows = this.stmt.due.all(opts.now, opts.now, skip, limit * 4) as JobRow[];
+      const perHook = new Map<string, number>();
       for (const row of rows) {
         if (claimed.length >= limit) break;
-        if (opts.busyHooks?.has(row.hook_id)) continue;
         const taken = perHook.get(row.hook_id) ?? 0;
         if (opts.perHookLimit !== undefined && taken >= opts.perHookLimit) continue;
         perHook.set(row.hook_id, taken + 1);
-        this.stmt.lease.run(opts.now + opts.leaseMs, row.id);
-        claimed.push({ id: row.id, eventId: row.event_id, hookId: row.hook_id, roomId: row.room_id, attempts: row.attempts, body: row.body });
+        take(row);
       }
       return claimed;
     })();
@@ -111,6 +134,20 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
 
   cancelHook(hookId: string): number {
     return this.stmt.cancelHook.run("the hook was removed", Date.now(), hookId).changes;
+  }
+
+  replay(hookId: string, which: { eventId: string } | { dead: true }, now = Date.now()): number {
+    const changed = "eventId" in which ? this.stmt.replayEvent.run(now, hookId, which.eventId).changes : this.stmt.replayDead.run(now, hookId).changes;
+    if (changed > 0) for (const listener of this.listeners) listener();
+    return changed;
+  }
+
+  hookStatus(hookId: string, recentAttempts: number): HookQueueStatus {
+    const counts = Object.fromEntries(this.stmt.countByState.all(hookId).map((r) => [r.state, r.n]));
+    const recent: AttemptSummary[] = this.stmt.recentAttempts.all(hookId, recentAttempts).map((r) => ({
+      eventId: r.event_id, attempt: r.attempt, outcome: r.outcome, status: r.status, error: r.error, durationMs: r.duration_ms, at: r.at,
+    }));
+    return { pending: counts.pending ?? 0, dead: counts.dead ?? 0, delivered: counts.done ?? 0, recent };
   }
 
   /** Forgets finished jobs, their event bodies, attempts and handled transaction ids older than the cutoff. */

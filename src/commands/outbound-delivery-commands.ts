@@ -1,0 +1,103 @@
+import type { AttemptSummary } from "../delivery/queue/queue.js";
+import { CommandError } from "./command-error.js";
+import type { CommandContext } from "./context.js";
+import { existing } from "./outbound-commands.js";
+import type { CommandSpec } from "./spec.js";
+
+const RECENT_ATTEMPTS = 10;
+
+function describeAttempt(a: AttemptSummary): string {
+  const when = new Date(a.at).toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC");
+  const answer = a.status !== null ? `HTTP ${a.status}` : (a.error ?? "no answer");
+  return `- ${when} ${a.eventId} attempt ${a.attempt}: ${a.outcome}, ${answer}, ${a.durationMs} ms`;
+}
+
+/** Commands about a hook's deliveries: what happened, send again, pause and resume, signing. */
+export const outboundDeliveryCommands: CommandSpec<CommandContext>[] = [
+  {
+    words: ["outbound", "status"],
+    args: ["name"],
+    summary: "Show a hook's state, waiting and dead deliveries, and its last attempts.",
+    privileged: true,
+    async run(ctx, { name }) {
+      const hook = existing(ctx, name!);
+      const stored = ctx.outbound.stored(hook.id);
+      const status = ctx.outbound.queueStatus(hook.id, RECENT_ATTEMPTS);
+      const state = stored?.suspendedAt ? `suspended (${stored.suspendedReason})` : "active";
+      const failing = stored?.failingSince ? `, failing since ${new Date(stored.failingSince).toISOString()}` : "";
+      const lines = [
+        `Outbound hook "${hook.name}": ${state}${failing}. ${hook.method} ${hook.url}, ordering ${hook.ordering}.`,
+        `Waiting: ${status.pending}. Dead letters: ${status.dead}. Delivered (kept for status): ${status.delivered}.`,
+        status.recent.length > 0 ? `Last ${status.recent.length} attempts, newest first:` : "No attempts yet.",
+        ...status.recent.map(describeAttempt),
+      ];
+      await ctx.reply(lines.join("\n"));
+    },
+  },
+  {
+    words: ["outbound", "replay"],
+    args: ["name", "event_id?"],
+    options: { dead: { values: [], description: "every dead letter of the hook" } },
+    summary: "Send an event (by id) or every dead letter (--dead) to the hook again.",
+    privileged: true,
+    async run(ctx, { name, event_id }, { dead }) {
+      const hook = existing(ctx, name!);
+      if ((event_id === undefined) === (dead === undefined)) {
+        throw new CommandError(`Give either an event id or --dead: "${ctx.prefix} outbound replay ${name} $eventid" or "${ctx.prefix} outbound replay ${name} --dead".`);
+      }
+      const count = ctx.outbound.replay(hook.id, event_id !== undefined ? { eventId: event_id } : { dead: true });
+      if (count === 0) {
+        throw new CommandError(event_id !== undefined
+          ? `Nothing to replay: hook "${name}" has no finished delivery of ${event_id} (it may be waiting still, or pruned).`
+          : `Hook "${name}" has no dead letters.`);
+      }
+      await ctx.reply(`Queued ${count} deliver${count === 1 ? "y" : "ies"} to "${name}" again.`);
+    },
+  },
+  {
+    words: ["outbound", "pause"],
+    args: ["name"],
+    summary: "Stop sending to a hook; events keep queueing until it is resumed.",
+    privileged: true,
+    async run(ctx, { name }) {
+      const hook = existing(ctx, name!);
+      if (!ctx.outbound.pause(hook.id, ctx.sender)) throw new CommandError(`Hook "${name}" is already paused or disabled.`);
+      await ctx.reply(`Outbound hook "${name}" paused. Events keep queueing; "${ctx.prefix} outbound resume ${name}" sends them.`);
+    },
+  },
+  {
+    words: ["outbound", "resume"],
+    args: ["name"],
+    summary: "Resume a paused or disabled hook; what queued meanwhile is sent.",
+    privileged: true,
+    async run(ctx, { name }) {
+      const hook = existing(ctx, name!);
+      if (!ctx.outbound.resume(hook.id)) throw new CommandError(`Hook "${name}" is not paused or disabled.`);
+      await ctx.reply(`Outbound hook "${name}" resumed.`);
+    },
+  },
+  {
+    words: ["outbound", "sign"],
+    args: ["name"],
+    summary: "Sign deliveries (Standard Webhooks); run again to rotate the secret. The secret comes by direct message.",
+    privileged: true,
+    async run(ctx, { name }) {
+      const hook = existing(ctx, name!);
+      const { secret, previousStillSigns } = ctx.outbound.rotateSigningSecret(hook.id);
+      await ctx.outbound.sendSecret(ctx.sender, ctx.roomId, name!, secret);
+      await ctx.reply(`Deliveries to "${name}" are signed with a new secret; I sent it to you in a direct message.` +
+        (previousStillSigns ? " The previous secret keeps signing alongside it for the grace period." : ""));
+    },
+  },
+  {
+    words: ["outbound", "unsign"],
+    args: ["name"],
+    summary: "Stop signing a hook's deliveries and forget its secrets.",
+    privileged: true,
+    async run(ctx, { name }) {
+      const hook = existing(ctx, name!);
+      if (!ctx.outbound.stopSigning(hook.id)) throw new CommandError(`Hook "${name}" is not signed.`);
+      await ctx.reply(`Deliveries to "${name}" are no longer signed.`);
+    },
+  },
+];

@@ -1,0 +1,35 @@
+import { Webhook } from "standardwebhooks";
+import { describe, expect, it } from "vitest";
+import { newSigningSecret, signatureHeader, standardWebhookHeaders } from "./signing.js";
+
+describe("Standard Webhooks signing", () => {
+  const body = JSON.stringify({ event_id: "$1", content: { body: "héllo" } });
+
+  it("is verified by the standardwebhooks package", () => {
+    const secret = newSigningSecret();
+    const headers = standardWebhookHeaders({ id: "msg_abc", secrets: [secret], body });
+    expect(new Webhook(secret).verify(body, headers)).toEqual(JSON.parse(body));
+  });
+
+  it("signs with every key during a rotation, and each verifies", () => {
+    const oldSecret = newSigningSecret();
+    const newSecret = newSigningSecret();
+    const headers = standardWebhookHeaders({ id: "msg_rot", secrets: [newSecret, oldSecret], body });
+    expect(headers["webhook-signature"]!.split(" ")).toHaveLength(2);
+    expect(() => new Webhook(oldSecret).verify(body, headers)).not.toThrow();
+    expect(() => new Webhook(newSecret).verify(body, headers)).not.toThrow();
+    expect(() => new Webhook(newSigningSecret()).verify(body, headers)).toThrow();
+  });
+
+  it("matches the specification's published example", () => {
+    // From the Standard Webhooks spec: secret, id, timestamp, payload and expected signature.
+    const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    const payload = '{"test": 2432232314}';
+    expect(signatureHeader([secret], "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, payload)).toBe("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+  });
+
+  it("always sends webhook-id, and no signature when the hook has no secret", () => {
+    const headers = standardWebhookHeaders({ id: "msg_x", secrets: [], body, now: 1_700_000_000_000 });
+    expect(headers).toEqual({ "webhook-id": "msg_x", "webhook-timestamp": "1700000000" });
+  });
+});

@@ -1,0 +1,31 @@
+import { createHmac, randomBytes } from "node:crypto";
+
+/**
+ * Standard Webhooks signatures (https://www.standardwebhooks.com): HMAC-SHA256 over
+ * `id.timestamp.body` with each valid secret, sent as space-separated `v1,<base64>` entries so a
+ * receiver keeps verifying while a rotation is under way.
+ */
+const PREFIX = "whsec_";
+
+/** A fresh secret: `whsec_` + base64 of 32 random bytes. */
+export function newSigningSecret(): string {
+  return PREFIX + randomBytes(32).toString("base64");
+}
+
+function secretBytes(secret: string): Buffer {
+  if (!secret.startsWith(PREFIX)) throw new Error("A signing secret must start with whsec_");
+  return Buffer.from(secret.slice(PREFIX.length), "base64");
+}
+
+export function signatureHeader(secrets: readonly string[], id: string, timestampSeconds: number, body: string | Buffer): string {
+  const signed = Buffer.concat([Buffer.from(`${id}.${timestampSeconds}.`), typeof body === "string" ? Buffer.from(body) : body]);
+  return secrets.map((s) => `v1,${createHmac("sha256", secretBytes(s)).update(signed).digest("base64")}`).join(" ");
+}
+
+/** `webhook-id` always (receivers drop duplicates by it); timestamp and signature when the hook signs. */
+export function standardWebhookHeaders(opts: { id: string; secrets: readonly string[]; body: string | Buffer; now?: number }): Record<string, string> {
+  const timestamp = Math.floor((opts.now ?? Date.now()) / 1000);
+  const headers: Record<string, string> = { "webhook-id": opts.id, "webhook-timestamp": String(timestamp) };
+  if (opts.secrets.length > 0) headers["webhook-signature"] = signatureHeader(opts.secrets, opts.id, timestamp, opts.body);
+  return headers;
+}
