@@ -16,12 +16,14 @@ ARG NODE_IMAGE=node:24-bookworm-slim
 # ---- build: all dependencies, compile TypeScript, then drop the dev dependencies ----
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
-# vendor/ must be present before `npm ci`: package.json's overrides point
+# vendor/ must be present before `npm install`: package.json's overrides point
 # @matrix-org/matrix-sdk-crypto-nodejs at file:./vendor/crypto-unavailable, which npm installs
 # as the symlink node_modules/@matrix-org/matrix-sdk-crypto-nodejs -> ../../vendor/crypto-unavailable.
 COPY package.json package-lock.json ./
 COPY vendor ./vendor
-RUN npm ci --no-audit --no-fund
+# `npm install`, not `npm ci`: the lock omits entries for optional platform packages of rollup
+# (a dev dependency) that the registry mirror does not serve, which `npm ci` refuses.
+RUN npm install --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
 RUN npm run build \

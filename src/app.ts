@@ -15,6 +15,7 @@ import type { LoadedRegistration } from "./matrix/registration.js";
 import { appserviceRouter } from "./matrix/transactions.js";
 import { RoomNotifier } from "./matrix/room-notifier.js";
 import { createLogger, type Logger } from "./observability/logger.js";
+import { routeLibraryLogs } from "./observability/library-logs.js";
 import { BridgeMetrics } from "./observability/metrics.js";
 import { openDatabase, type Db } from "./store/database.js";
 import { DmRoomsTable } from "./store/dm-rooms-table.js";
@@ -46,6 +47,7 @@ export class WebhookBridge {
   ) {}
 
   static async start({ config, registration, log = createLogger(config.logging.level) }: StartOptions): Promise<WebhookBridge> {
+    routeLibraryLogs(log);
     const db = openDatabase(config.store.path);
     const metrics = new BridgeMetrics({ defaultMetrics: config.metrics.enabled });
     const queue = new SqliteDeliveryQueue(db);
@@ -139,5 +141,6 @@ export class WebhookBridge {
     await this.sender.close();
     await this.matrix.stop();
     this.db.close();
+    this.log.info("webhook bridge stopped");
   }
 }

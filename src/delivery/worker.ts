@@ -59,7 +59,13 @@ export class DeliveryWorker {
     this.wakeScheduled = true;
     setImmediate(() => {
       this.wakeScheduled = false;
-      this.pump();
+      try {
+        this.pump();
+      } catch (err) {
+        // A store error must not take the process down: log it and look again shortly.
+        this.opts.log.error({ err }, "delivery worker could not claim jobs; retrying in 1 s");
+        this.retryLater(1000);
+      }
     });
   }
 
@@ -94,11 +100,15 @@ export class DeliveryWorker {
     // Due jobs held back (busy or suspended hooks) are looked at again when an attempt ends, or
     // after a second at most when nothing is in flight (a resumed hook, a strict hook's retry).
     if (next <= now && this.inFlight > 0) return;
-    const delay = Math.min(Math.max(next - now, next <= now ? 1000 : 5), 60_000);
+    this.retryLater(Math.min(Math.max(next - now, next <= now ? 1000 : 5), 60_000));
+  }
+
+  private retryLater(delayMs: number): void {
+    if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = null;
       this.wake();
-    }, delay);
+    }, delayMs);
   }
 
   private launch(job: ClaimedJob): void {
