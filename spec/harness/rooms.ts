@@ -1,3 +1,3 @@
 // Rooms with the bridge bot in them, as a room admin would set them up. The helpers live in
 // src/demo/ (the demo uses them too, and src/ must not import from spec/).
-export { botNotice, roomWithBot, tokenFromDm } from "../../src/demo/demo-room.js";
+export { botNotice, roomWithBot, secretFromDm, tokenFromDm } from "../../src/demo/demo-room.js";

@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import type { DeliveryQueue } from "../delivery/queue/queue.js";
 import type { DirectMessenger } from "../matrix/direct-messenger.js";
 import type { MatrixPort, StateEvent } from "../matrix/port.js";
@@ -79,8 +80,9 @@ export class OutboundHooks {
       await this.tell(roomId, origin, `Ignored outbound hook "${name}": ${result.problems.join("; ")}.`);
       return;
     }
-    // Live changes are checked against the SSRF guard now; loaded ones are checked at every send.
-    const refused = origin === "live" ? await this.checkDestination(result.value.url) : null;
+    // Live changes are checked against the SSRF guard now. At startup only IP literals are (a DNS
+    // hiccup must not drop a hook); every send is checked again anyway.
+    const refused = origin === "live" || isIpLiteralUrl(result.value.url) ? await this.checkDestination(result.value.url) : null;
     if (refused) {
       log.warn({ roomId, hook: name, refused }, "outbound hook URL refused");
       await this.tell(roomId, origin, `Ignored outbound hook "${name}": ${refused}.`);
@@ -191,4 +193,8 @@ export class OutboundHooks {
     if (origin !== "live") return;
     await this.deps.matrix.sendNotice(roomId, text).catch((err) => this.deps.log.warn({ err, roomId }, "could not send a notice"));
   }
+}
+
+function isIpLiteralUrl(url: string): boolean {
+  return isIP(new URL(url).hostname.replace(/^\[|\]$/g, "")) !== 0;
 }

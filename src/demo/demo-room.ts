@@ -21,7 +21,12 @@ export function botNotice(client: TestClient, roomId: string, botUserId: string,
 }
 
 /** Joins the bot's DM invite (once) and returns the token from the newest token message for `hookName`. */
-export async function tokenFromDm(client: TestClient, botUserId: string, hookName: string, seen: Set<string> = new Set()): Promise<string> {
+export function tokenFromDm(client: TestClient, botUserId: string, hookName: string, seen: Set<string> = new Set()): Promise<string> {
+  return secretFromDm(client, botUserId, `Token for outbound hook "${hookName}"`, seen);
+}
+
+/** The second line of the bot's newest DM whose first line starts with `heading` (how secrets are shown). */
+export async function secretFromDm(client: TestClient, botUserId: string, heading: string, seen: Set<string> = new Set()): Promise<string> {
   const joined = await client.joinedRooms();
   let dmRoom = joined.find((r) => seen.has(r));
   if (!dmRoom) {
@@ -29,11 +34,8 @@ export async function tokenFromDm(client: TestClient, botUserId: string, hookNam
     await client.join(dmRoom);
     seen.add(dmRoom);
   }
-  const message = await client.waitForEvent(
-    dmRoom,
-    (e) => e.sender === botUserId && String(e.content.body).startsWith(`Token for outbound hook "${hookName}"`),
-  );
-  const token = String(message.content.body).split("\n")[1];
-  if (!token) throw new Error(`no token line in: ${String(message.content.body)}`);
-  return token;
+  const message = await client.waitForEvent(dmRoom, (e) => e.sender === botUserId && String(e.content.body).startsWith(heading));
+  const secret = String(message.content.body).split("\n")[1];
+  if (!secret) throw new Error(`no secret line in: ${String(message.content.body)}`);
+  return secret;
 }
