@@ -48,7 +48,7 @@ export class WebhookBridge {
 
   static async start({ config, registration, log = createLogger(config.logging.level) }: StartOptions): Promise<WebhookBridge> {
     routeLibraryLogs(log);
-    const db = openDatabase(config.store.path);
+    const db = openDatabase(config.store.path, { synchronous: config.store.synchronous });
     const metrics = new BridgeMetrics({ defaultMetrics: config.metrics.enabled });
     const queue = new SqliteDeliveryQueue(db);
     const matrix = new AppserviceMatrix({ homeserverUrl: config.homeserver.url, domain: config.homeserver.domain, registration });

@@ -100,7 +100,7 @@ describe("defaults", () => {
       bridge: { bindAddress: "127.0.0.1", port: 9993, publicUrl: null },
       bot: { displayName: "Webhook bridge", avatarUrl: null },
       permissions: { invite: ["*"], commandPowerLevel: null },
-      store: { path: "./data/bridge.db", encryptionKeyBytes: KEY, encryptionKeyFile: null },
+      store: { path: "./data/bridge.db", encryptionKeyBytes: KEY, encryptionKeyFile: null, synchronous: "NORMAL" },
       delivery: {
         timeoutSeconds: 10,
         retries: 5,
@@ -278,7 +278,7 @@ describe("the store key", () => {
     writeFileSync(join(dir, "store.key"), `${KEY_B64}\n`);
     writeFileSync(join(dir, "config.yml"), withStore("{encryptionKeyFile: store.key, path: bridge.db}"));
     const config = loadConfig(join(dir, "config.yml"));
-    expect(config.store).toEqual({ path: join(dir, "bridge.db"), encryptionKeyBytes: KEY, encryptionKeyFile: join(dir, "store.key") });
+    expect(config.store).toEqual({ path: join(dir, "bridge.db"), encryptionKeyBytes: KEY, encryptionKeyFile: join(dir, "store.key"), synchronous: "NORMAL" });
   });
 
   it("a key file that is missing or holds a bad key", () => {

@@ -49,6 +49,7 @@ export const configSchema: SchemaObject = {
       path: { type: "string", minLength: 1, default: "./data/bridge.db" },
       encryptionKey: { type: ["string", "null"], default: null },
       encryptionKeyFile: { type: ["string", "null"], minLength: 1, default: null },
+      synchronous: { type: "string", enum: ["NORMAL", "FULL"], default: "NORMAL" },
     }),
     delivery: section({
       timeoutSeconds: { type: "number", exclusiveMinimum: 0, maximum: 3600, default: 10 },

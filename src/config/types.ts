@@ -38,6 +38,8 @@ export interface BridgeConfig {
     encryptionKeyBytes: Buffer;
     /** Where the key came from, when it came from a file (absolute when loaded from a file). */
     encryptionKeyFile: string | null;
+    /** SQLite durability: NORMAL survives a killed bridge, FULL also a power loss (slower). */
+    synchronous: "NORMAL" | "FULL";
   };
   delivery: {
     timeoutSeconds: number;

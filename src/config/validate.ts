@@ -9,7 +9,7 @@ import type { BridgeConfig } from "./types.js";
 
 /** What the schema guarantees once validation passed; the store key is still text. */
 type SchemaValid = Omit<BridgeConfig, "store"> & {
-  store: { path: string; encryptionKey: string | null; encryptionKeyFile: string | null };
+  store: { path: string; encryptionKey: string | null; encryptionKeyFile: string | null; synchronous: "NORMAL" | "FULL" };
 };
 
 /**
@@ -38,7 +38,7 @@ export function validateConfig(raw: unknown, source?: string, baseDir?: string):
     ...valid,
     homeserver: { ...valid.homeserver, url: withoutTrailingSlash(valid.homeserver.url) },
     bridge: { ...valid.bridge, publicUrl: valid.bridge.publicUrl === null ? null : withoutTrailingSlash(valid.bridge.publicUrl) },
-    store: { path: resolvePath(valid.store.path), encryptionKeyBytes: key, encryptionKeyFile: keyFile },
+    store: { path: resolvePath(valid.store.path), encryptionKeyBytes: key, encryptionKeyFile: keyFile, synchronous: valid.store.synchronous },
   };
 }
 
