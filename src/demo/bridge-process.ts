@@ -1,0 +1,64 @@
+// The bridge as a child process (tests that kill it with SIGKILL, benchmarks that read its RSS).
+import { spawn, type ChildProcess } from "node:child_process";
+import { createWriteStream } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+
+export interface BridgeProcess {
+  readonly pid: number;
+  readonly url: string;
+  /** Resolves with the exit code (null when killed by a signal). */
+  readonly exited: Promise<number | null>;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Peak resident memory so far (VmHWM), in bytes; Linux only. */
+  peakRssBytes(): Promise<number>;
+}
+
+const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
+
+/**
+ * Starts `main.ts` under tsx with the given files and waits (bounded) until /health answers.
+ * stdout/stderr go to `logPath`.
+ */
+export async function spawnBridge(opts: { configPath: string; registrationPath: string; port: number; logPath: string; readyTimeoutMs?: number }): Promise<BridgeProcess> {
+  const out = createWriteStream(opts.logPath, { flags: "a" });
+  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "--disable-warning=DEP0060", MAIN, "-c", opts.configPath, "-r", opts.registrationPath], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child.stdout!.pipe(out);
+  child.stderr!.pipe(out);
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const url = `http://127.0.0.1:${opts.port}`;
+  const deadline = Date.now() + (opts.readyTimeoutMs ?? 30_000);
+  let done = false;
+  void exited.then(() => (done = true));
+  for (;;) {
+    if (done) throw new Error(`the bridge exited before it was ready; see ${opts.logPath}`);
+    try {
+      if ((await fetch(`${url}/health`, { signal: AbortSignal.timeout(1000) })).ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error(`the bridge did not become healthy within ${opts.readyTimeoutMs ?? 30_000} ms; see ${opts.logPath}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    pid: child.pid!,
+    url,
+    exited,
+    async kill(signal = "SIGTERM") {
+      if (!done) child.kill(signal);
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+      if (!done) child.kill("SIGKILL");
+      await exited;
+    },
+    async peakRssBytes() {
+      const status = await readFile(`/proc/${child.pid}/status`, "utf8");
+      const kb = /VmHWM:\s+(\d+) kB/.exec(status)?.[1];
+      return kb ? Number(kb) * 1024 : 0;
+    },
+  };
+}
