@@ -14,7 +14,7 @@ export interface BridgeProcess {
   peakRssBytes(): Promise<number>;
 }
 
-const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
+const MAIN = fileURLToPath(new URL("../../src/main.ts", import.meta.url));
 
 /**
  * Starts `main.ts` under tsx with the given files and waits (bounded) until /health answers.
