@@ -52,6 +52,11 @@ export interface DeliveryQueue {
   replay(hookId: string, which: { eventId: string } | { dead: true }, now?: number): number;
   /** Numbers and recent attempts for `!hooks outbound status`. */
   hookStatus(hookId: string, recentAttempts: number): HookQueueStatus;
+  /**
+   * Called once at start by the only process using this queue: leases held by a previous,
+   * killed process are released so its in-flight jobs are retried at once, not after the lease.
+   */
+  releaseLeases(): number;
   /** Forgets finished jobs, attempts and handled transaction ids older than the cutoff. */
   prune(olderThan: number): void;
   /** Listener called after new jobs are enqueued, so workers wake at once instead of polling. */

@@ -54,6 +54,14 @@ describe("SqliteDeliveryQueue (real SQLite file)", () => {
     expect(again[0]!.body).toBe('{"event_id":"$e1"}');
   });
 
+  it("releases a dead process's leases at start", () => {
+    queue.enqueue("t1", [message("$e1", ["ep_a"])]);
+    const now = Date.now();
+    expect(queue.claimDue(10, { now, leaseMs: 60_000 })).toHaveLength(1);
+    expect(queue.releaseLeases()).toBe(1);
+    expect(queue.claimDue(10, { now, leaseMs: 60_000 })).toHaveLength(1);
+  });
+
   it("completes, reschedules and dead-letters with one attempt row each", () => {
     queue.enqueue("t1", [message("$e1", ["ep_a"]), message("$e2", ["ep_a"])]);
     const now = Date.now();

@@ -150,6 +150,10 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     return { pending: counts.pending ?? 0, dead: counts.dead ?? 0, delivered: counts.done ?? 0, recent };
   }
 
+  releaseLeases(): number {
+    return this.db.prepare("UPDATE jobs SET lease_until = 0 WHERE state = 'pending' AND lease_until > 0").run().changes;
+  }
+
   /** Forgets finished jobs, their event bodies, attempts and handled transaction ids older than the cutoff. */
   prune(olderThan: number): void {
     this.db.transaction(() => {
