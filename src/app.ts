@@ -5,6 +5,9 @@ import { OutboundDeliveryTargets } from "./connections/outbound-delivery-targets
 import { OutboundHooks } from "./connections/outbound-hooks.js";
 import { SqliteDeliveryQueue } from "./delivery/queue/sqlite-queue.js";
 import { HttpSender } from "./delivery/sender.js";
+import { MediaDownloader } from "./matrix/media-download.js";
+import { DeliveryRenderer } from "./outbound/formats/render.js";
+import { MediaLinks, mediaLinkRouter } from "./outbound/media/media-link.js";
 import { SsrfGuard } from "./delivery/ssrf.js";
 import { DeliveryWorker } from "./delivery/worker.js";
 import { createHttpApp, listen } from "./http/server.js";
@@ -40,6 +43,7 @@ export class WebhookBridge {
     private readonly server: Server,
     private readonly worker: DeliveryWorker,
     private readonly sender: HttpSender,
+    private readonly downloader: MediaDownloader,
     private readonly matrix: AppserviceMatrix,
     private readonly db: Db,
     private readonly log: Logger,
@@ -75,11 +79,20 @@ export class WebhookBridge {
     const router = new EventRouter({ matrix, outbound, queue, inviteAllowList: config.permissions.invite, commandPrefix: COMMAND_PREFIX, log });
     const notifier = new RoomNotifier(matrix, log);
     const sender = new HttpSender(config.delivery.maxResponseBodyBytes, guard);
+    const downloader = new MediaDownloader(config.homeserver.url, registration.asToken);
+    const mediaLimits = { maxBytes: config.media.maxBytes, tempDir: config.media.tempDir };
+    const mediaLinks = config.bridge.publicUrl ? new MediaLinks(config.store.encryptionKeyBytes, config.bridge.publicUrl, config.media.linkTtlSeconds) : null;
+    const renderer = new DeliveryRenderer(downloader, {
+      ...mediaLimits,
+      includeThumbnail: config.media.includeThumbnail,
+      mediaLink: mediaLinks ? (jobId) => mediaLinks.link(jobId) : null,
+    });
     const targets = new OutboundDeliveryTargets(outbound.registry, table, signingKeys, notifier, log);
     const worker = new DeliveryWorker({
       queue,
       sender,
       targets,
+      renderer,
       policy: {
         retries: config.delivery.retries,
         scheduleSeconds: config.delivery.retrySchedule,
@@ -95,7 +108,10 @@ export class WebhookBridge {
     });
 
     const app = createHttpApp({
-      routers: [appserviceRouter({ hsToken: registration.hsToken, sink: router, log, metrics })],
+      routers: [
+        appserviceRouter({ hsToken: registration.hsToken, sink: router, log, metrics }),
+        ...(mediaLinks ? [mediaLinkRouter({ links: mediaLinks, queue, downloader, limits: mediaLimits, log })] : []),
+      ],
       metrics: config.metrics.enabled ? metrics : null,
       log,
       health: () => ({ ok: true, detail: { queueDepth: queue.depth() } }),
@@ -112,7 +128,7 @@ export class WebhookBridge {
     };
     const pruneTimer = setInterval(prune, Math.min(retentionMs, 3_600_000));
     pruneTimer.unref();
-    const bridge = new WebhookBridge(port, router, outbound, server, worker, sender, matrix, db, log, pruneTimer);
+    const bridge = new WebhookBridge(port, router, outbound, server, worker, sender, downloader, matrix, db, log, pruneTimer);
     prune();
     await bridge.loadJoinedRooms();
     worker.start();
@@ -142,6 +158,7 @@ export class WebhookBridge {
     await this.worker.stop();
     await this.router.idle();
     await this.sender.close();
+    await this.downloader.close();
     await this.matrix.stop();
     this.db.close();
     this.log.info("webhook bridge stopped");

@@ -114,6 +114,7 @@ describe("defaults", () => {
         signingKeyGraceHours: 24,
         retentionDays: 7,
       },
+      media: { maxBytes: 52428800, includeThumbnail: false, tempDir: expect.stringMatching(/matrix-webhook-bridge-media$/), linkTtlSeconds: 3600 },
       logging: { level: "info" },
       metrics: { enabled: true },
     });

@@ -69,6 +69,12 @@ export const configSchema: SchemaObject = {
       signingKeyGraceHours: { type: "number", minimum: 0, maximum: 8760, default: 24 },
       retentionDays: { type: "number", exclusiveMinimum: 0, maximum: 3650, default: 7 },
     }),
+    media: section({
+      maxBytes: { type: "integer", minimum: 1, maximum: 10737418240, default: 52428800 },
+      includeThumbnail: { type: "boolean", default: false },
+      tempDir: { type: ["string", "null"], minLength: 1, default: null },
+      linkTtlSeconds: { type: "integer", minimum: 60, maximum: 604800, default: 3600 },
+    }),
     logging: section({
       level: { type: "string", enum: [...LOG_LEVELS], default: "info" },
     }),

@@ -60,6 +60,16 @@ export interface BridgeConfig {
     /** How long delivered/dead jobs, attempts and handled transaction ids are kept. */
     retentionDays: number;
   };
+  media: {
+    /** Cap on one media file, checked against info.size first and enforced while streaming. */
+    maxBytes: number;
+    /** Also send the event's thumbnail (a `thumbnail` part). */
+    includeThumbnail: boolean;
+    /** Where media is staged while it is sent (absolute); defaults to the OS temp dir. */
+    tempDir: string;
+    /** Lifetime of the media links the `json` format sends. */
+    linkTtlSeconds: number;
+  };
   logging: {
     level: LogLevel;
   };

@@ -1,5 +1,6 @@
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { Ajv, type ValidateFunction } from "ajv";
+import { tmpdir } from "node:os";
 import { ConfigError, type ConfigIssue } from "./errors.js";
 import { FORMATS } from "./formats.js";
 import { issuesFromAjv } from "./issues.js";
@@ -8,8 +9,9 @@ import { configSchema } from "./schema.js";
 import type { BridgeConfig } from "./types.js";
 
 /** What the schema guarantees once validation passed; the store key is still text. */
-type SchemaValid = Omit<BridgeConfig, "store"> & {
+type SchemaValid = Omit<BridgeConfig, "store" | "media"> & {
   store: { path: string; encryptionKey: string | null; encryptionKeyFile: string | null; synchronous: "NORMAL" | "FULL" };
+  media: Omit<BridgeConfig["media"], "tempDir"> & { tempDir: string | null };
 };
 
 /**
@@ -39,6 +41,7 @@ export function validateConfig(raw: unknown, source?: string, baseDir?: string):
     homeserver: { ...valid.homeserver, url: withoutTrailingSlash(valid.homeserver.url) },
     bridge: { ...valid.bridge, publicUrl: valid.bridge.publicUrl === null ? null : withoutTrailingSlash(valid.bridge.publicUrl) },
     store: { path: resolvePath(valid.store.path), encryptionKeyBytes: key, encryptionKeyFile: keyFile, synchronous: valid.store.synchronous },
+    media: { ...valid.media, tempDir: valid.media.tempDir === null ? join(tmpdir(), "matrix-webhook-bridge-media") : resolvePath(valid.media.tempDir) },
   };
 }
 

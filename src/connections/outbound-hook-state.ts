@@ -6,6 +6,9 @@ export const MAX_HOOK_NAME_LENGTH = 64;
 export const MAX_HOOK_URL_LENGTH = 2048;
 export const OUTBOUND_METHODS = ["PUT", "POST"] as const;
 export type OutboundMethod = (typeof OUTBOUND_METHODS)[number];
+/** How events are encoded: see src/outbound/formats/render.ts. */
+export const OUTBOUND_FORMATS = ["hookshot", "hookshot-multipart", "json"] as const;
+export type OutboundFormat = (typeof OUTBOUND_FORMATS)[number];
 
 /** A valid outbound hook as configured in room state. */
 export interface OutboundHookSettings {
@@ -14,6 +17,7 @@ export interface OutboundHookSettings {
   method: OutboundMethod;
   /** "strict": a later event waits until the earlier one is delivered or given up. */
   ordering: "none" | "strict";
+  format: OutboundFormat;
 }
 
 // Extra keys are allowed: Hookshot and later versions of this bridge may add fields.
@@ -25,6 +29,7 @@ const schema = {
     url: { type: "string", minLength: 1, maxLength: MAX_HOOK_URL_LENGTH },
     method: { enum: [...OUTBOUND_METHODS] },
     ordering: { enum: ["none", "strict"] },
+    format: { enum: [...OUTBOUND_FORMATS] },
   },
 } as const;
 
@@ -76,8 +81,11 @@ export function validateOutboundHookContent(stateKey: string, content: unknown):
   const urlProblem = typeof c.url === "string" && c.url.length <= MAX_HOOK_URL_LENGTH ? checkHookUrl(c.url) : null;
   if (urlProblem) problems.push(`url: ${urlProblem}`);
   if (!shapeOk || problems.length > 0) return { ok: false, problems };
-  const valid = content as { name: string; url: string; method?: OutboundMethod; ordering?: "none" | "strict" };
-  return { ok: true, value: { name: valid.name, url: valid.url, method: valid.method ?? "PUT", ordering: valid.ordering ?? "none" } };
+  const valid = content as { name: string; url: string; method?: OutboundMethod; ordering?: "none" | "strict"; format?: OutboundFormat };
+  return {
+    ok: true,
+    value: { name: valid.name, url: valid.url, method: valid.method ?? "PUT", ordering: valid.ordering ?? "none", format: valid.format ?? "hookshot" },
+  };
 }
 
 /** Empty content removes a hook (how Matrix "deletes" state). */

@@ -1,3 +1,4 @@
+import type { Readable } from "node:stream";
 import { Agent, request, errors } from "undici";
 import type { AttemptResult } from "./policy.js";
 import { SSRF_BLOCKED, type SsrfGuard } from "./ssrf.js";
@@ -6,7 +7,7 @@ export interface OutboundRequest {
   url: string;
   method: "PUT" | "POST";
   headers: Record<string, string>;
-  body: string | Buffer;
+  body: string | Buffer | Readable;
   timeoutMs: number;
 }
 

@@ -1,4 +1,5 @@
 import { createHmac, randomBytes } from "node:crypto";
+import { createReadStream } from "node:fs";
 
 /**
  * Standard Webhooks signatures (https://www.standardwebhooks.com): HMAC-SHA256 over
@@ -22,10 +23,25 @@ export function signatureHeader(secrets: readonly string[], id: string, timestam
   return secrets.map((s) => `v1,${createHmac("sha256", secretBytes(s)).update(signed).digest("base64")}`).join(" ");
 }
 
+/** The same signature over a body kept in a file (multipart with media), read once, streamed. */
+export async function fileSignatureHeader(secrets: readonly string[], id: string, timestampSeconds: number, path: string): Promise<string> {
+  const macs = secrets.map((s) => createHmac("sha256", secretBytes(s)).update(`${id}.${timestampSeconds}.`));
+  for await (const chunk of createReadStream(path)) for (const mac of macs) mac.update(chunk as Buffer);
+  return macs.map((mac) => `v1,${mac.digest("base64")}`).join(" ");
+}
+
+/** A body in memory, or in a file (multipart with media). */
+export type SignedBody = { kind: "memory"; body: string } | { kind: "file"; path: string };
+
 /** `webhook-id` always (receivers drop duplicates by it); timestamp and signature when the hook signs. */
-export function standardWebhookHeaders(opts: { id: string; secrets: readonly string[]; body: string | Buffer; now?: number }): Record<string, string> {
+export async function standardWebhookHeaders(opts: { id: string; secrets: readonly string[]; body: string | SignedBody; now?: number }): Promise<Record<string, string>> {
   const timestamp = Math.floor((opts.now ?? Date.now()) / 1000);
   const headers: Record<string, string> = { "webhook-id": opts.id, "webhook-timestamp": String(timestamp) };
-  if (opts.secrets.length > 0) headers["webhook-signature"] = signatureHeader(opts.secrets, opts.id, timestamp, opts.body);
+  if (opts.secrets.length === 0) return headers;
+  const body: SignedBody = typeof opts.body === "string" ? { kind: "memory", body: opts.body } : opts.body;
+  headers["webhook-signature"] =
+    body.kind === "memory"
+      ? signatureHeader(opts.secrets, opts.id, timestamp, body.body)
+      : await fileSignatureHeader(opts.secrets, opts.id, timestamp, body.path);
   return headers;
 }

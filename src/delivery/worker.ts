@@ -3,6 +3,8 @@ import type { BridgeMetrics } from "../observability/metrics.js";
 import { hookshotHeaders } from "./hookshot-headers.js";
 import { nextStep, type RetryPolicy } from "./policy.js";
 import type { AttemptRecord, ClaimedJob, DeliveryQueue } from "./queue/queue.js";
+import { createReadStream } from "node:fs";
+import type { DeliveryRenderer, Rendered } from "../outbound/formats/render.js";
 import type { HttpSender, SendOutcome } from "./sender.js";
 import { standardWebhookHeaders } from "./signing.js";
 import type { DeliveryTarget, DeliveryTargets } from "./targets.js";
@@ -11,6 +13,8 @@ export interface DeliveryWorkerOptions {
   queue: DeliveryQueue;
   sender: HttpSender;
   targets: DeliveryTargets;
+  /** Encodes each event for its hook's format (JSON, or multipart with media). */
+  renderer: DeliveryRenderer;
   policy: RetryPolicy;
   timeoutMs: number;
   concurrency: number;
@@ -135,31 +139,48 @@ export class DeliveryWorker {
       metrics.deliveries.inc({ outcome: "dropped" });
       return;
     }
-    const outcome = await this.send(job, target);
-    metrics.attemptSeconds.observe(outcome.durationMs / 1000);
-    this.record(job, target, outcome);
+    let rendered: Rendered;
+    try {
+      rendered = await this.opts.renderer.render(job.id, job.body, target.hook.format);
+    } catch (err) {
+      // Not the receiver's fault (e.g. the disk is full): retried like a failed attempt.
+      const error = `could not prepare the delivery: ${(err as Error).message}`;
+      this.record(job, target, { result: { kind: "network", error }, durationMs: 0, responseBody: null, error }, null);
+      return;
+    }
+    try {
+      const outcome = await this.send(job, target, rendered);
+      metrics.attemptSeconds.observe(outcome.durationMs / 1000);
+      this.record(job, target, outcome, rendered.mediaError);
+    } finally {
+      await rendered.cleanup().catch((err) => this.opts.log.warn({ err }, "could not remove a temporary media file"));
+    }
   }
 
-  private send(job: ClaimedJob, target: DeliveryTarget): Promise<SendOutcome> {
+  private async send(job: ClaimedJob, target: DeliveryTarget, rendered: Rendered): Promise<SendOutcome> {
+    const body = rendered.body;
+    const headers = {
+      ...hookshotHeaders({ eventId: job.eventId, roomId: job.roomId, token: target.token, userAgent: this.opts.userAgent, contentType: body.contentType }),
+      ...(await standardWebhookHeaders({ id: job.id, secrets: target.signingSecrets, body: body.kind === "memory" ? body.body : body })),
+      ...(body.kind === "file" ? { "content-length": String(body.size) } : {}),
+    };
     return this.opts.sender.send({
       url: target.hook.url,
       method: target.hook.method,
-      headers: {
-        ...hookshotHeaders({ eventId: job.eventId, roomId: job.roomId, token: target.token, userAgent: this.opts.userAgent, contentType: "application/json" }),
-        ...standardWebhookHeaders({ id: job.id, secrets: target.signingSecrets, body: job.body }),
-      },
-      body: job.body,
+      headers,
+      body: body.kind === "memory" ? body.body : createReadStream(body.path),
       timeoutMs: this.opts.timeoutMs,
     });
   }
 
-  private record(job: ClaimedJob, target: DeliveryTarget, outcome: SendOutcome): void {
+  private record(job: ClaimedJob, target: DeliveryTarget, outcome: SendOutcome, mediaError: string | null): void {
     const { queue, metrics, targets, log } = this.opts;
     const now = Date.now();
     const attempt = job.attempts + 1;
     const step = nextStep(this.opts.policy, attempt, outcome.result, outcome.error, now, this.opts.random);
     const status = outcome.result.kind === "response" ? outcome.result.status : null;
-    const row = (o: AttemptRecord["outcome"]): AttemptRecord => ({ outcome: o, status, error: outcome.error, durationMs: outcome.durationMs, responseBody: outcome.responseBody });
+    const error = [outcome.error, mediaError && `media: ${mediaError}`].filter(Boolean).join("; ") || null;
+    const row = (o: AttemptRecord["outcome"]): AttemptRecord => ({ outcome: o, status, error, durationMs: outcome.durationMs, responseBody: outcome.responseBody });
     const fields = { jobId: job.id, hook: target.hook.name, roomId: job.roomId, eventId: job.eventId, attempt, status, ms: outcome.durationMs };
 
     if (step.action === "done") {

@@ -3,8 +3,8 @@ import type { ActiveOutboundHook } from "../connections/outbound-hook-registry.j
 import { hooksForEvent, outboundEventJson } from "./match.js";
 
 const hooks: ActiveOutboundHook[] = [
-  { id: "ep_1", roomId: "!r:x", name: "a", url: "https://a.example/", method: "PUT", ordering: "none" },
-  { id: "ep_2", roomId: "!r:x", name: "b", url: "https://b.example/", method: "POST", ordering: "none" },
+  { id: "ep_1", roomId: "!r:x", name: "a", url: "https://a.example/", method: "PUT", ordering: "none", format: "hookshot" },
+  { id: "ep_2", roomId: "!r:x", name: "b", url: "https://b.example/", method: "POST", ordering: "none", format: "hookshot" },
 ];
 const isBridgeUser = (u: string) => u === "@webhooks:x" || u.startsWith("@webhook_");
 const event = { event_id: "$1", room_id: "!r:x", sender: "@alice:x", type: "m.room.message", content: { body: "hi" }, origin_server_ts: 1 };

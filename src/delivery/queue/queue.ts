@@ -50,6 +50,8 @@ export interface DeliveryQueue {
   cancelHook(hookId: string): number;
   /** Makes finished jobs of a hook pending again: one event's, or every dead letter. Returns how many. */
   replay(hookId: string, which: { eventId: string } | { dead: true }, now?: number): number;
+  /** The stored event JSON a job delivers (while the job is kept), or null. */
+  eventForJob(jobId: string): string | null;
   /** Numbers and recent attempts for `!hooks outbound status`. */
   hookStatus(hookId: string, recentAttempts: number): HookQueueStatus;
   /**

@@ -142,6 +142,11 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     return changed;
   }
 
+  eventForJob(jobId: string): string | null {
+    const row = this.db.prepare<[string], { body: string }>("SELECT m.body FROM jobs j JOIN messages m ON m.event_id = j.event_id WHERE j.id = ?").get(jobId);
+    return row?.body ?? null;
+  }
+
   hookStatus(hookId: string, recentAttempts: number): HookQueueStatus {
     const counts = Object.fromEntries(this.stmt.countByState.all(hookId).map((r) => [r.state, r.n]));
     const recent: AttemptSummary[] = this.stmt.recentAttempts.all(hookId, recentAttempts).map((r) => ({

@@ -1,0 +1,96 @@
+import { randomBytes } from "node:crypto";
+import { createWriteStream, openAsBlob } from "node:fs";
+import { rm, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type { ReadableStream as WebReadableStream } from "node:stream/web";
+import type { OutboundFormat } from "../../connections/outbound-hook-state.js";
+import type { MediaDownloader } from "../../matrix/media-download.js";
+import { MediaError, withoutKeyMaterial } from "../media/encrypted-file.js";
+import { isMediaEvent, mediaOf, thumbnailOf } from "../media/media-content.js";
+import { prepareMedia, type MediaLimits, type PreparedMedia } from "../media/prepare-media.js";
+
+/** A request body ready to send: in memory (JSON) or a file on disk (multipart). */
+export type RenderedBody =
+  | { kind: "memory"; body: string; contentType: string }
+  | { kind: "file"; path: string; size: number; contentType: string };
+
+export interface Rendered {
+  body: RenderedBody;
+  /** Why the media is missing from the delivery, if it is (also in the JSON as media_error). */
+  mediaError: string | null;
+  cleanup(): Promise<void>;
+}
+
+export interface RenderOptions extends MediaLimits {
+  includeThumbnail: boolean;
+  /** Builds the short-lived link used by the `json` format; null when links are not available. */
+  mediaLink: ((jobId: string) => string) | null;
+}
+
+type Event = { type: string; content: Record<string, unknown> } & Record<string, unknown>;
+
+/**
+ * Turns a stored event into the request body a hook's format asks for:
+ * - hookshot (default): JSON; media events as multipart (`event` JSON part + `media` blob)
+ * - hookshot-multipart: every event as multipart
+ * - json: always JSON; media as a short-lived link
+ * Media that cannot be fetched leaves the event deliverable, with `media_error` in its JSON.
+ */
+export class DeliveryRenderer {
+  constructor(
+    private readonly downloader: MediaDownloader,
+    private readonly opts: RenderOptions,
+  ) {}
+
+  async render(jobId: string, eventJson: string, format: OutboundFormat): Promise<Rendered> {
+    const event = JSON.parse(eventJson) as Event;
+    const media = isMediaEvent(event);
+    const receiverEvent: Event = media ? { ...event, content: withoutKeyMaterial(event.content) } : event;
+    if (format === "json" || (format === "hookshot" && !media)) {
+      if (media && format === "json" && this.opts.mediaLink) receiverEvent.media_url = this.opts.mediaLink(jobId);
+      return memory(media ? JSON.stringify(receiverEvent) : eventJson);
+    }
+    const parts: Array<{ name: string; file: PreparedMedia }> = [];
+    let mediaError: { code: string; message: string } | null = null;
+    try {
+      const main = mediaOf(event);
+      if (main) parts.push({ name: "media", file: await prepareMedia(main, this.downloader, this.opts) });
+      const thumb = this.opts.includeThumbnail ? thumbnailOf(event) : null;
+      if (thumb) parts.push({ name: "thumbnail", file: await prepareMedia(thumb, this.downloader, this.opts) });
+    } catch (err) {
+      if (!(err instanceof MediaError)) throw err;
+      mediaError = { code: err.code, message: err.message };
+      receiverEvent.media_error = mediaError;
+    }
+    const cleanupParts = () => Promise.all(parts.map((p) => p.file.cleanup())).then(() => undefined);
+    try {
+      const body = await this.multipart(receiverEvent, parts);
+      return { body, mediaError: mediaError?.message ?? null, cleanup: async () => void (await Promise.all([cleanupParts(), rm(body.path, { force: true })])) };
+    } catch (err) {
+      await cleanupParts();
+      throw err;
+    }
+  }
+
+  /** Encodes with the platform's FormData (undici) into a temp file, so the size is known and memory stays flat. */
+  private async multipart(event: Event, parts: Array<{ name: string; file: PreparedMedia }>): Promise<RenderedBody & { kind: "file" }> {
+    const form = new FormData();
+    form.append("event", new File([JSON.stringify(event)], "event.json", { type: "application/json" }));
+    for (const part of parts) form.append(part.name, await openAsBlob(part.file.path, { type: part.file.mimetype }), part.file.filename);
+    const encoded = new Response(form);
+    const path = join(this.opts.tempDir, `multipart-${randomBytes(12).toString("hex")}`);
+    try {
+      await pipeline(Readable.fromWeb(encoded.body as WebReadableStream<Uint8Array>), createWriteStream(path, { mode: 0o600 }));
+    } catch (err) {
+      await rm(path, { force: true });
+      throw err;
+    }
+    return { kind: "file", path, size: (await stat(path)).size, contentType: encoded.headers.get("content-type")! };
+  }
+}
+
+function memory(body: string): Rendered {
+  return { body: { kind: "memory", body, contentType: "application/json" }, mediaError: null, cleanup: async () => undefined };
+}
