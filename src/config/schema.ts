@@ -75,6 +75,14 @@ export const configSchema: SchemaObject = {
       tempDir: { type: ["string", "null"], minLength: 1, default: null },
       linkTtlSeconds: { type: "integer", minimum: 60, maximum: 604800, default: 3600 },
     }),
+    inbound: section({
+      maxBodyBytes: { type: "integer", minimum: 1024, maximum: 67108864, default: 1048576 },
+      rateLimitPerMinute: { type: "number", exclusiveMinimum: 0, maximum: 1000000, default: 60 },
+      rateLimitBurst: { type: "integer", minimum: 1, maximum: 100000, default: 20 },
+      allowIdentityOverride: { type: "boolean", default: false },
+      rawPayloadMaxBytes: { type: "integer", minimum: 0, maximum: 32768, default: 16384 },
+      avatarMaxBytes: { type: "integer", minimum: 1024, maximum: 52428800, default: 2097152 },
+    }),
     logging: section({
       level: { type: "string", enum: [...LOG_LEVELS], default: "info" },
     }),

@@ -70,6 +70,19 @@ export interface BridgeConfig {
     /** Lifetime of the media links the `json` format sends. */
     linkTtlSeconds: number;
   };
+  inbound: {
+    /** Largest inbound webhook body accepted; larger ones get 413. */
+    maxBodyBytes: number;
+    /** Per hook: requests refilled per minute, and how many may come at once. */
+    rateLimitPerMinute: number;
+    rateLimitBurst: number;
+    /** Whether a payload's username/avatar_url may show on its message (MSC4144 per-message profile). */
+    allowIdentityOverride: boolean;
+    /** The payload is attached to its message when its JSON is at most this big. */
+    rawPayloadMaxBytes: number;
+    /** Largest avatar image downloaded from a URL. */
+    avatarMaxBytes: number;
+  };
   logging: {
     level: LogLevel;
   };

@@ -1,6 +1,6 @@
 import { AppServiceRegistration, Bridge, type Intent } from "matrix-appservice-bridge";
 import { hasPrivilegedCreators, type PowerLevelsContent, type RoomAuthority } from "../connections/power-levels.js";
-import type { MatrixPort, StateEvent } from "./port.js";
+import type { GhostProfile, InboundGhosts, MatrixPort, StateEvent } from "./port.js";
 import type { LoadedRegistration } from "./registration.js";
 
 export interface AppserviceMatrixOptions {
@@ -17,11 +17,13 @@ const isNotFound = (err: unknown): boolean =>
  * transaction endpoint is ours (src/matrix/transactions.ts) because theirs acknowledges before
  * processing and forgets handled ids on restart.
  */
-export class AppserviceMatrix implements MatrixPort {
+export class AppserviceMatrix implements MatrixPort, InboundGhosts {
   private readonly bridge: Bridge;
   private readonly userPatterns: RegExp[];
+  private readonly domain: string;
 
   constructor(opts: AppserviceMatrixOptions) {
+    this.domain = opts.domain;
     const reg = AppServiceRegistration.fromObject(opts.registration.raw);
     if (!reg) throw new Error("The registration file could not be read by matrix-appservice-bridge");
     this.bridge = new Bridge({
@@ -116,6 +118,36 @@ export class AppserviceMatrix implements MatrixPort {
   async membership(roomId: string, userId: string): Promise<string | null> {
     const content = await this.stateContent(roomId, "m.room.member", userId);
     return typeof content?.membership === "string" ? content.membership : null;
+  }
+
+  // Inbound hooks' ghosts. Intents join (with the bot inviting when needed) and rejoin on M_FORBIDDEN.
+
+  ghostUserId(localpart: string): string {
+    return `@${localpart}:${this.domain}`;
+  }
+
+  async ensureGhostProfile(userId: string, profile: GhostProfile): Promise<void> {
+    const intent = this.bridge.getIntent(userId);
+    await intent.ensureRegistered();
+    const current = (await intent.matrixClient.getUserProfile(userId).catch(() => ({}))) as { displayname?: string; avatar_url?: string };
+    if (current.displayname !== profile.displayName) await intent.setDisplayName(profile.displayName);
+    if ((current.avatar_url ?? null) !== profile.avatarUrl) await intent.setAvatarUrl(profile.avatarUrl ?? "");
+  }
+
+  async ensureGhostJoined(userId: string, roomId: string): Promise<void> {
+    await this.bridge.getIntent(userId).join(roomId);
+  }
+
+  async sendAsGhost(userId: string, roomId: string, content: Record<string, unknown>): Promise<string> {
+    return (await this.bridge.getIntent(userId).sendMessage(roomId, content)).event_id;
+  }
+
+  async leaveAsGhost(userId: string, roomId: string): Promise<void> {
+    await this.bridge.getIntent(userId).leave(roomId);
+  }
+
+  uploadMedia(bytes: Buffer, contentType: string, filename: string): Promise<string> {
+    return this.bot.uploadContent(bytes, { type: contentType, name: filename });
   }
 
   async stop(): Promise<void> {

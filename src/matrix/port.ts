@@ -43,3 +43,28 @@ export interface MatrixPort {
   /** The user's membership in a room, as the bot sees it (null when unknown). */
   membership(roomId: string, userId: string): Promise<string | null>;
 }
+
+/** How an inbound hook's ghost user looks: the hook's name and avatar. */
+export interface GhostProfile {
+  displayName: string;
+  /** mxc:// URI, or null for none. */
+  avatarUrl: string | null;
+}
+
+/**
+ * What inbound hooks need from Matrix: ghost users in the appservice namespace that post as the
+ * hook. Implemented in `appservice-matrix.ts`; every method may throw on homeserver errors.
+ */
+export interface InboundGhosts {
+  /** `@localpart:domain` on the bridge's homeserver. */
+  ghostUserId(localpart: string): string;
+  /** Registers the ghost if needed and sets its profile where it differs (each ghost serves one hook, so its global profile is the hook's look). */
+  ensureGhostProfile(userId: string, profile: GhostProfile): Promise<void>;
+  /** Joins the ghost to the room; when the room does not let it join, the bot invites it first. */
+  ensureGhostJoined(userId: string, roomId: string): Promise<void>;
+  /** Sends an m.room.message as the ghost (rejoining once if it was removed); returns the event id. */
+  sendAsGhost(userId: string, roomId: string, content: Record<string, unknown>): Promise<string>;
+  leaveAsGhost(userId: string, roomId: string): Promise<void>;
+  /** Uploads to the homeserver's media repository as the bot; returns the mxc:// URI. */
+  uploadMedia(bytes: Buffer, contentType: string, filename: string): Promise<string>;
+}

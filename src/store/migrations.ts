@@ -69,4 +69,17 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX attempts_hook ON attempts (hook_id, at);
   CREATE INDEX attempts_at ON attempts (at);
   `,
+  // 2: inbound hooks. The URL secret is kept only as a keyed hash: it is shown once and never needed again.
+  `
+  CREATE TABLE inbound_hooks (
+    id TEXT PRIMARY KEY,                -- ih_… stable id; the hook's ghost user is @webhook_<id>
+    room_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    secret_hash BLOB NOT NULL UNIQUE,   -- HMAC-SHA256(store key, URL secret)
+    github_secret_enc BLOB,             -- AES-256-GCM sealed; null: GitHub signatures are not required
+    created_by TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    UNIQUE (room_id, name)
+  );
+  `,
 ];
