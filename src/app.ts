@@ -11,6 +11,7 @@ import { MediaLinks, mediaLinkRouter } from "./outbound/media/media-link.js";
 import { SsrfGuard } from "./delivery/ssrf.js";
 import { DeliveryWorker } from "./delivery/worker.js";
 import { createHttpApp, listen } from "./http/server.js";
+import { createInbound } from "./inbound/wiring.js";
 import { AppserviceMatrix } from "./matrix/appservice-matrix.js";
 import { DirectMessenger } from "./matrix/direct-messenger.js";
 import { EventRouter } from "./matrix/event-router.js";
@@ -76,7 +77,8 @@ export class WebhookBridge {
       configuredMinimumLevel: config.permissions.commandPowerLevel,
       signingKeyGraceMs: config.delivery.signingKeyGraceHours * 3_600_000,
     });
-    const router = new EventRouter({ matrix, outbound, queue, inviteAllowList: config.permissions.invite, commandPrefix: COMMAND_PREFIX, log });
+    const inbound = createInbound({ config, matrix, db, messenger, guard, metrics, log });
+    const router = new EventRouter({ matrix, outbound, inbound: inbound.hooks, queue, inviteAllowList: config.permissions.invite, commandPrefix: COMMAND_PREFIX, log });
     const notifier = new RoomNotifier(matrix, log);
     const sender = new HttpSender(config.delivery.maxResponseBodyBytes, guard);
     const downloader = new MediaDownloader(config.homeserver.url, registration.asToken);
@@ -110,6 +112,7 @@ export class WebhookBridge {
     const app = createHttpApp({
       routers: [
         appserviceRouter({ hsToken: registration.hsToken, sink: router, log, metrics }),
+        inbound.router,
         ...(mediaLinks ? [mediaLinkRouter({ links: mediaLinks, queue, downloader, limits: mediaLimits, log })] : []),
       ],
       metrics: config.metrics.enabled ? metrics : null,
@@ -118,6 +121,7 @@ export class WebhookBridge {
     });
     const server = await listen(app, config.bridge.port, config.bridge.bindAddress);
     const port = (server.address() as AddressInfo).port;
+    inbound.listeningOn(port);
     const retentionMs = config.delivery.retentionDays * 86_400_000;
     const prune = () => {
       try {
@@ -141,7 +145,7 @@ export class WebhookBridge {
     for (const roomId of rooms) {
       try {
         if (await this.router.isEncrypted(roomId)) await this.router.leaveEncryptedRoom(roomId);
-        else await this.outbound.loadRoom(roomId);
+        else await this.router.loadRoom(roomId);
       } catch (err) {
         this.log.error({ err, roomId }, "could not load the room's hooks");
       }

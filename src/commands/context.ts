@@ -1,3 +1,4 @@
+import type { InboundHooks } from "../connections/inbound-hooks.js";
 import type { OutboundHooks } from "../connections/outbound-hooks.js";
 import type { MatrixPort } from "../matrix/port.js";
 
@@ -9,4 +10,5 @@ export interface CommandContext {
   reply(text: string, html?: string): Promise<void>;
   matrix: MatrixPort;
   outbound: OutboundHooks;
+  inbound: InboundHooks;
 }

@@ -8,6 +8,8 @@ export interface CommandSpec<Ctx> {
   summary: string;
   /** Whether the sender must be allowed to configure hooks in the room. */
   privileged: boolean;
+  /** Whose state event's power level a privileged command needs (default: outbound hooks'). */
+  scope?: "outbound" | "inbound";
   run(ctx: Ctx, args: Readonly<Record<string, string>>, options: Readonly<Record<string, string>>): Promise<void>;
 }
 

@@ -1,5 +1,7 @@
 import { dispatchCommand } from "../commands/dispatcher.js";
 import { commandWords } from "../commands/parse.js";
+import type { InboundHooks } from "../connections/inbound-hooks.js";
+import { INBOUND_HOOK_EVENT_TYPE } from "../connections/inbound-hook-state.js";
 import { mayInvite } from "../connections/invite-permission.js";
 import { OUTBOUND_HOOK_EVENT_TYPE } from "../connections/outbound-hook-state.js";
 import type { OutboundHooks } from "../connections/outbound-hooks.js";
@@ -12,6 +14,7 @@ import type { TransactionSink } from "./transactions.js";
 export interface EventRouterDeps {
   matrix: MatrixPort;
   outbound: OutboundHooks;
+  inbound: InboundHooks;
   queue: DeliveryQueue;
   inviteAllowList: readonly string[];
   commandPrefix: string;
@@ -37,12 +40,13 @@ export class EventRouter implements TransactionSink {
   }
 
   async handle(txnId: string, events: RoomEvent[]): Promise<void> {
-    const { matrix, outbound } = this.deps;
+    const { matrix, outbound, inbound } = this.deps;
     const messages: OutboundMessage[] = [];
     const later: Array<() => Promise<void>> = [];
     for (const event of events) {
       if (event.state_key !== undefined) {
         if (event.type === OUTBOUND_HOOK_EVENT_TYPE) await outbound.applyState(event.room_id, event as StateEvent, "live");
+        else if (event.type === INBOUND_HOOK_EVENT_TYPE) await inbound.applyState(event.room_id, event as StateEvent, "live");
         else if (event.type === "m.room.member" && event.state_key === matrix.botUserId) later.push(() => this.onBotMembership(event));
         else if (event.type === "m.room.encryption") later.push(() => this.leaveEncryptedRoom(event.room_id));
         continue;
@@ -69,19 +73,20 @@ export class EventRouter implements TransactionSink {
   }
 
   private async runCommand(event: RoomEvent): Promise<void> {
-    const { matrix, outbound, commandPrefix, log } = this.deps;
+    const { matrix, outbound, inbound, commandPrefix, log } = this.deps;
     await dispatchCommand(event.content.body, {
       roomId: event.room_id,
       sender: event.sender,
       prefix: commandPrefix,
       matrix,
       outbound,
+      inbound,
       reply: async (text, html) => void (await matrix.sendNotice(event.room_id, text, html)),
     }, log);
   }
 
   private async onBotMembership(event: RoomEvent): Promise<void> {
-    const { matrix, outbound, log } = this.deps;
+    const { matrix, outbound, inbound, log } = this.deps;
     const membership = event.content.membership;
     if (membership === "invite") {
       if (!mayInvite(this.deps.inviteAllowList, event.sender)) {
@@ -96,11 +101,19 @@ export class EventRouter implements TransactionSink {
         return;
       }
       await outbound.loadRoom(event.room_id);
-      await matrix.sendNotice(event.room_id, `Hello! I send this room's events to webhooks. Send "${this.deps.commandPrefix} help" to see what I can do.`);
+      await inbound.loadRoom(event.room_id);
+      await matrix.sendNotice(event.room_id, `Hello! I send this room's events to webhooks, and post webhooks into it. Send "${this.deps.commandPrefix} help" to see what I can do.`);
     } else if (membership === "leave" || membership === "ban") {
       outbound.forgetRoom(event.room_id);
+      inbound.forgetRoom(event.room_id);
       log.info({ roomId: event.room_id, membership }, "left room; its hooks are inactive");
     }
+  }
+
+  /** Rebuilds a joined room's outbound and inbound hooks from its state (at start). */
+  async loadRoom(roomId: string): Promise<void> {
+    await this.deps.outbound.loadRoom(roomId);
+    await this.deps.inbound.loadRoom(roomId);
   }
 
   async isEncrypted(roomId: string): Promise<boolean> {
@@ -113,6 +126,7 @@ export class EventRouter implements TransactionSink {
     log.warn({ roomId }, "room is encrypted; encryption is not available in this build, leaving");
     await matrix.sendNotice(roomId, ENCRYPTION_UNAVAILABLE_NOTICE).catch(() => undefined);
     outbound.forgetRoom(roomId);
+    this.deps.inbound.forgetRoom(roomId);
     await matrix.leaveRoom(roomId, "End-to-end encryption is not available in this bridge build");
   }
 }

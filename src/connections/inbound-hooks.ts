@@ -1,0 +1,190 @@
+import type { DirectMessenger } from "../matrix/direct-messenger.js";
+import type { MatrixPort, StateEvent } from "../matrix/port.js";
+import type { Logger } from "../observability/logger.js";
+import { newToken } from "../store/sealed-secret.js";
+import type { InboundHooksTable } from "../store/inbound-hooks-table.js";
+import { InboundHookRegistry, type ActiveInboundHook } from "./inbound-hook-registry.js";
+import { INBOUND_HOOK_EVENT_TYPE, isInboundRemoval, validateInboundHookContent } from "./inbound-hook-state.js";
+import type { StateOrigin } from "./outbound-hooks.js";
+import { mayConfigureHooks, type PermissionVerdict } from "./power-levels.js";
+
+export interface InboundHooksDeps {
+  matrix: MatrixPort;
+  table: InboundHooksTable;
+  messenger: DirectMessenger;
+  /** config permissions.commandPowerLevel */
+  configuredMinimumLevel: number | null;
+  /** The public URL of a hook with this secret. */
+  hookUrl(secret: string): string;
+  /** The user a hook posts as. */
+  ghostUserId(hookId: string): string;
+  /** Downloads an image (SSRF-guarded, size-capped) into the media repository; returns its mxc:// URI. */
+  importAvatar(url: string): Promise<string>;
+  /** Takes a removed hook's ghost out of its room (best effort). */
+  retireGhost(hook: { id: string; roomId: string }): Promise<void>;
+  log: Logger;
+}
+
+/**
+ * Inbound hooks as room state: checks who set them, validates, keeps the registry, creates the URL
+ * secret (shown once, by DM), renames, rotates, and forgets everything when a hook is removed.
+ */
+export class InboundHooks {
+  readonly registry = new InboundHookRegistry();
+
+  constructor(private readonly deps: InboundHooksDeps) {}
+
+  async permission(roomId: string, userId: string): Promise<PermissionVerdict> {
+    const authority = await this.deps.matrix.roomAuthority(roomId);
+    return mayConfigureHooks(authority, userId, INBOUND_HOOK_EVENT_TYPE, this.deps.configuredMinimumLevel);
+  }
+
+  async loadRoom(roomId: string): Promise<void> {
+    const state = await this.deps.matrix.roomState(roomId);
+    for (const event of state) {
+      if (event.type === INBOUND_HOOK_EVENT_TYPE) await this.applyState(roomId, event, "startup");
+    }
+  }
+
+  /** The bot left the room: its hooks stop answering (their store records stay, in case it comes back). */
+  forgetRoom(roomId: string): void {
+    this.registry.forgetRoom(roomId);
+  }
+
+  /** The live hook a request's secret names, or null (unknown, removed, not loaded or expired). */
+  resolve(secret: string, now = Date.now()): ActiveInboundHook | null {
+    const stored = this.deps.table.bySecret(secret);
+    const hook = stored ? this.registry.byId(stored.id) : undefined;
+    if (!hook || (hook.expiresAt !== null && now >= hook.expiresAt)) return null;
+    return hook;
+  }
+
+  async applyState(roomId: string, event: StateEvent, origin: StateOrigin): Promise<void> {
+    const name = event.state_key;
+    const { matrix, log } = this.deps;
+    const fromBot = event.sender === matrix.botUserId;
+    if (!fromBot) {
+      const verdict = await this.permission(roomId, event.sender);
+      if (!verdict.allowed) {
+        log.warn({ roomId, hook: name, sender: event.sender, ...verdict }, "inbound hook state from a user without power ignored");
+        await this.tell(roomId, origin,
+          `Ignored inbound hook "${name}" set by ${event.sender}: configuring hooks needs power level ${verdict.needs} (they have ${verdict.has}).`);
+        return;
+      }
+    }
+    if (isInboundRemoval(event.content)) {
+      if (this.remove(roomId, name) && !fromBot) await this.tell(roomId, origin, `Inbound hook "${name}" removed by ${event.sender}; its URL no longer works.`);
+      return;
+    }
+    const result = validateInboundHookContent(name, event.content);
+    if (!result.ok) {
+      log.warn({ roomId, hook: name, problems: result.problems }, "invalid inbound hook state ignored");
+      await this.tell(roomId, origin, `Ignored inbound hook "${name}": ${result.problems.join("; ")}.`);
+      return;
+    }
+    const { hook, newSecret } = this.deps.table.ensure(roomId, name, event.sender);
+    const previous = this.registry.byId(hook.id);
+    this.registry.set({ ...result.value, id: hook.id, roomId });
+    log.info({ roomId, hook: name, hookId: hook.id }, previous ? "inbound hook updated" : "inbound hook active");
+    let urlSent = false;
+    if (newSecret && !fromBot) {
+      urlSent = await this.sendUrl(event.sender, roomId, name, newSecret, "created").then(() => true, (err) => {
+        log.warn({ err, roomId, hook: name }, "could not send the new URL by direct message");
+        return false;
+      });
+    }
+    if (!fromBot && origin === "live") {
+      await this.tell(roomId, origin, `Inbound hook "${name}" ${previous ? "updated" : "active"}.` +
+        (newSecret ? (urlSent ? ` Its URL was sent to ${event.sender} in a direct message.`
+          : ` Its URL could not be sent by direct message; run "!hooks inbound rotate ${name}" to get a new one.`) : ""));
+    }
+  }
+
+  /** Creates the hook's store record before the bot writes its state; returns the URL secret to show once. */
+  prepare(roomId: string, name: string, createdBy: string): string {
+    const { hook, newSecret } = this.deps.table.ensure(roomId, name, createdBy);
+    return newSecret ?? this.deps.table.rotate(hook.id);
+  }
+
+  /** Undoes prepare when the state could not be written. */
+  discardPrepared(roomId: string, name: string): void {
+    if (this.registry.get(roomId, name)) return;
+    const stored = this.deps.table.find(roomId, name);
+    if (stored) this.deps.table.remove(stored.id);
+  }
+
+  /** Drops the hook and its secrets; its ghost leaves the room. Returns whether there was one. */
+  remove(roomId: string, name: string): boolean {
+    const active = this.registry.remove(roomId, name);
+    const stored = this.deps.table.find(roomId, name);
+    if (stored) this.deps.table.remove(stored.id);
+    const gone = active ?? stored;
+    if (gone) {
+      this.deps.retireGhost({ id: gone.id, roomId }).catch((err) => this.deps.log.warn({ err, roomId, hook: name }, "the hook's ghost could not leave the room"));
+    }
+    return gone !== undefined && gone !== null;
+  }
+
+  /**
+   * Moves the hook to a new name in the store and registry (same id, so the same ghost and URL);
+   * the caller then writes the state under the new name. False when the name is taken.
+   */
+  rename(hook: ActiveInboundHook, newName: string): boolean {
+    if (!this.deps.table.rename(hook.id, newName)) return false;
+    this.registry.set({ ...hook, name: newName });
+    return true;
+  }
+
+  /** A new URL secret; the old URL answers 404 from now on. */
+  rotate(hookId: string): string {
+    return this.deps.table.rotate(hookId);
+  }
+
+  stored(hookId: string) {
+    return this.deps.table.byId(hookId);
+  }
+
+  ghostUserId(hookId: string): string {
+    return this.deps.ghostUserId(hookId);
+  }
+
+  importAvatar(url: string): Promise<string> {
+    return this.deps.importAvatar(url);
+  }
+
+  githubSecret(hookId: string): string | null {
+    return this.deps.table.githubSecret(hookId);
+  }
+
+  /** A fresh GitHub webhook secret (returned to show once), or null to stop requiring signatures. */
+  setGithubSecret(hookId: string, enable: boolean): string | null {
+    const secret = enable ? newToken() : null;
+    this.deps.table.setGithubSecret(hookId, secret);
+    return secret;
+  }
+
+  async sendUrl(userId: string, roomId: string, name: string, secret: string, why: "created" | "rotated"): Promise<void> {
+    const url = this.deps.hookUrl(secret);
+    const text =
+      `URL of inbound hook "${name}" in ${roomId} (${why}):\n${url}\n\n` +
+      `POST or PUT JSON ({"text": "markdown"}, "html", "msgtype"), a form (payload=JSON) or plain text to it; ` +
+      `Slack incoming-webhook payloads go to ${url}/slack and GitHub webhooks to ${url}/github. ` +
+      `Anyone with this URL can post into the room: it is shown only this once, and "!hooks inbound rotate ${name}" replaces it.`;
+    await this.deps.messenger.send(userId, text);
+  }
+
+  async sendGithubSecret(userId: string, roomId: string, name: string, secret: string): Promise<void> {
+    const text =
+      `GitHub secret of inbound hook "${name}" in ${roomId}:\n${secret}\n\n` +
+      "Paste it as the webhook's Secret in GitHub. From now on requests to the hook's /github URL need a valid " +
+      "X-Hub-Signature-256 made with it. It is shown only this once.";
+    await this.deps.messenger.send(userId, text);
+  }
+
+  private async tell(roomId: string, origin: StateOrigin, text: string): Promise<void> {
+    if (origin !== "live") return;
+    await this.deps.matrix.sendNotice(roomId, text).catch((err) => this.deps.log.warn({ err, roomId }, "could not send a notice"));
+  }
+}
+
+export { INBOUND_HOOK_EVENT_TYPE };

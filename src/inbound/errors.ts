@@ -1,0 +1,45 @@
+/**
+ * What an inbound request can fail with, and the HTTP status each kind is answered with. Only
+ * these reach a caller; anything else is a bug, logged and answered as a bare 500.
+ */
+export const INBOUND_ERROR_STATUS = {
+  /** Unknown route, unknown or removed hook id: answered with `{}` and nothing else. */
+  not_found: 404,
+  /** The body could not be read or parsed, or holds nothing to post. */
+  bad_request: 400,
+  /** A GitHub signature is missing or wrong. */
+  bad_signature: 401,
+  /** The body is over inbound.maxBodyBytes. */
+  too_large: 413,
+  /** A content type or encoding the hook does not read. */
+  unsupported: 415,
+  /** The hook is over its rate limit; Retry-After says when to come back. */
+  rate_limited: 429,
+  /** The homeserver did not take the message. */
+  homeserver: 502,
+} as const;
+
+export type InboundErrorKind = keyof typeof INBOUND_ERROR_STATUS;
+
+export class InboundError extends Error {
+  constructor(
+    readonly kind: InboundErrorKind,
+    readonly reason: string,
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(reason);
+    this.name = "InboundError";
+  }
+
+  get status(): number {
+    return INBOUND_ERROR_STATUS[this.kind];
+  }
+
+  /** The JSON body: not-found says nothing at all, the rest give a reason. */
+  body(): Record<string, unknown> {
+    if (this.kind === "not_found") return {};
+    return { ok: false, error: this.reason, ...(this.retryAfterSeconds !== undefined ? { retry_after: this.retryAfterSeconds } : {}) };
+  }
+}
+
+export const badRequest = (reason: string) => new InboundError("bad_request", reason);

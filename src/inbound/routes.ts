@@ -1,0 +1,76 @@
+import express, { type NextFunction, type Request, type Response, type Router } from "express";
+import type { ActiveInboundHook } from "../connections/inbound-hook-registry.js";
+import type { Logger } from "../observability/logger.js";
+import { isInboundSecretShape } from "../store/inbound-hook-secret.js";
+import { InboundError } from "./errors.js";
+import type { TokenBuckets } from "./rate-limit.js";
+import type { InboundRoute } from "./receive.js";
+
+export interface InboundRouterOptions {
+  /** The live hook a URL secret names, or null. */
+  resolve(secret: string): ActiveInboundHook | null;
+  receiver: { receive(hook: ActiveInboundHook, route: InboundRoute, headers: Request["headers"], body: Buffer): Promise<string> };
+  limiter: TokenBuckets;
+  maxBodyBytes: number;
+  log: Logger;
+  /** Called with every answer's status (metrics). */
+  onAnswer?(status: number, route: InboundRoute | null): void;
+}
+
+const ROUTES: Record<string, InboundRoute> = { "": "generic", slack: "slack", github: "github" };
+
+/**
+ * `POST|PUT /webhook/{hookId}[/slack|/github]`: look the hook up, rate-limit, read the body up to
+ * the cap, hand it to the receiver, answer. Unknown ids and routes get 404 `{}` and nothing else.
+ * These routes never touch the appservice transaction flow.
+ */
+export function inboundRouter(opts: InboundRouterOptions): Router {
+  const router = express.Router();
+  // Raw bytes whatever the content type: GitHub signs the exact body. No inflation: a body is
+  // capped as sent, and compressed ones are refused (415).
+  const readBody = express.raw({ limit: opts.maxBodyBytes, type: () => true, inflate: false });
+  const read = (req: Request, res: Response) =>
+    new Promise<Buffer>((resolve, reject) => readBody(req, res, (err?: unknown) => (err ? reject(bodyError(err, opts.maxBodyBytes)) : resolve(Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0)))));
+
+  const answer = (res: Response, route: InboundRoute | null, status: number, body: Record<string, unknown>, headers: Record<string, string> = {}) => {
+    opts.onAnswer?.(status, route);
+    if (!res.headersSent) res.status(status).set(headers).json(body);
+  };
+
+  const handle = async (req: Request, res: Response): Promise<void> => {
+    const route = ROUTES[String(req.params.variant ?? "")] ?? null;
+    const secret = String(req.params.hookId ?? "");
+    try {
+      const hook = route !== null && isInboundSecretShape(secret) ? opts.resolve(secret) : null;
+      if (!hook || route === null) throw new InboundError("not_found", "not found");
+      const taken = opts.limiter.take(hook.id);
+      if (!taken.ok) throw new InboundError("rate_limited", "this hook is over its rate limit", taken.retryAfterSeconds);
+      const body = await read(req, res);
+      const eventId = await opts.receiver.receive(hook, route, req.headers, body);
+      answer(res, route, 200, { ok: true, event_id: eventId });
+    } catch (err) {
+      if (err instanceof InboundError) {
+        const headers: Record<string, string> = err.retryAfterSeconds !== undefined ? { "Retry-After": String(err.retryAfterSeconds) } : {};
+        answer(res, route, err.status, err.body(), headers);
+        return;
+      }
+      opts.log.error({ err }, "inbound webhook failed");
+      answer(res, route, 500, { ok: false, error: "internal error" });
+    }
+  };
+
+  router.route("/webhook/:hookId").post(handle).put(handle);
+  router.route("/webhook/:hookId/:variant").post(handle).put(handle);
+  router.use("/webhook", (_req, res) => answer(res, null, 404, {}));
+  // e.g. a path that cannot be URI-decoded: still nothing but 404 under /webhook.
+  router.use("/webhook", (_err: unknown, _req: Request, res: Response, _next: NextFunction) => answer(res, null, 404, {}));
+  return router;
+}
+
+/** body-parser's errors carry a status; keep their short messages, never a stack. */
+function bodyError(err: unknown, limit: number): InboundError {
+  const e = err as { status?: number; type?: string; message?: string };
+  if (e.status === 413) return new InboundError("too_large", `the body is larger than ${limit} bytes`);
+  if (e.status === 415) return new InboundError("unsupported", "compressed bodies are not supported (send it without Content-Encoding)");
+  return new InboundError("bad_request", `the body could not be read (${String(e.message ?? "unknown error").slice(0, 100)})`);
+}

@@ -1,0 +1,80 @@
+import { isIPv6 } from "node:net";
+import type { Router } from "express";
+import { Counter } from "prom-client";
+import type { BridgeConfig } from "../config/types.js";
+import { InboundHooks } from "../connections/inbound-hooks.js";
+import type { SsrfGuard } from "../delivery/ssrf.js";
+import type { DirectMessenger } from "../matrix/direct-messenger.js";
+import type { InboundGhosts, MatrixPort } from "../matrix/port.js";
+import type { Logger } from "../observability/logger.js";
+import type { BridgeMetrics } from "../observability/metrics.js";
+import type { Db } from "../store/database.js";
+import { InboundHooksTable } from "../store/inbound-hooks-table.js";
+import { AvatarImporter } from "./avatar-import.js";
+import { assertGhostNamespace } from "./ghost.js";
+import { InboundPoster } from "./poster.js";
+import { TokenBuckets } from "./rate-limit.js";
+import { InboundReceiver } from "./receive.js";
+import { inboundRouter } from "./routes.js";
+
+export interface InboundWiring {
+  hooks: InboundHooks;
+  /** Mounted on the bridge's one HTTP listener. */
+  router: Router;
+  /** The listener's real port (config may say 0), for hook URLs when bridge.publicUrl is unset. */
+  listeningOn(port: number): void;
+}
+
+/** Builds everything inbound hooks need (app.ts only mounts the router and routes state to `hooks`). */
+export function createInbound(deps: {
+  config: BridgeConfig;
+  matrix: MatrixPort & InboundGhosts;
+  db: Db;
+  messenger: DirectMessenger;
+  guard: SsrfGuard;
+  metrics: BridgeMetrics;
+  log: Logger;
+}): InboundWiring {
+  const { config, matrix, log } = deps;
+  assertGhostNamespace(matrix.isBridgeUser.bind(matrix), config.homeserver.domain);
+  const table = new InboundHooksTable(deps.db, config.store.encryptionKeyBytes);
+  const poster = new InboundPoster(matrix);
+  const importer = new AvatarImporter(deps.guard, (bytes, type, name) => matrix.uploadMedia(bytes, type, name), config.inbound.avatarMaxBytes);
+  let port = config.bridge.port;
+  const host = isIPv6(config.bridge.bindAddress) ? `[${config.bridge.bindAddress}]` : config.bridge.bindAddress;
+  const base = () => config.bridge.publicUrl ?? `http://${host}:${port}`;
+  const hooks = new InboundHooks({
+    matrix,
+    table,
+    messenger: deps.messenger,
+    configuredMinimumLevel: config.permissions.commandPowerLevel,
+    hookUrl: (secret) => `${base()}/webhook/${secret}`,
+    ghostUserId: (hookId) => poster.userIdFor(hookId),
+    importAvatar: (url) => importer.import(url),
+    retireGhost: (hook) => poster.retire(hook),
+    log,
+  });
+  const receiver = new InboundReceiver({
+    post: (hook, content) => poster.post(hook, content),
+    githubSecret: (hookId) => table.githubSecret(hookId),
+    overrideAvatar: (url) => importer.cached(url),
+    allowIdentityOverride: config.inbound.allowIdentityOverride,
+    rawPayloadMaxBytes: config.inbound.rawPayloadMaxBytes,
+    log,
+  });
+  const answers = new Counter({
+    name: "webhook_bridge_inbound_requests_total",
+    help: "Inbound webhook requests by route and answer status",
+    labelNames: ["route", "status"] as const,
+    registers: [deps.metrics.registry],
+  });
+  const router = inboundRouter({
+    resolve: (secret) => hooks.resolve(secret),
+    receiver,
+    limiter: new TokenBuckets(config.inbound.rateLimitPerMinute, config.inbound.rateLimitBurst),
+    maxBodyBytes: config.inbound.maxBodyBytes,
+    log,
+    onAnswer: (status, route) => answers.inc({ route: route ?? "unknown", status: String(status) }),
+  });
+  return { hooks, router, listeningOn: (p) => void (port = p) };
+}
