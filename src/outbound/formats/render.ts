@@ -1,10 +1,8 @@
 import { randomBytes } from "node:crypto";
-import { createWriteStream, openAsBlob } from "node:fs";
+import { createReadStream, createWriteStream } from "node:fs";
 import { rm, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
-import type { ReadableStream as WebReadableStream } from "node:stream/web";
+import FormData from "form-data";
 import type { OutboundFormat } from "../../connections/outbound-hook-state.js";
 import type { MediaDownloader } from "../../matrix/media-download.js";
 import { MediaError, withoutKeyMaterial } from "../media/encrypted-file.js";
@@ -74,21 +72,40 @@ export class DeliveryRenderer {
     }
   }
 
-  /** Encodes with the platform's FormData (undici) into a temp file, so the size is known and memory stays flat. */
+  /**
+   * Encodes with the form-data package into a temp file, so the size is known for the
+   * Content-Length and the signature, and memory stays flat: it streams each part with
+   * backpressure (the platform's FormData over web streams read ahead and grew with the file).
+   */
   private async multipart(event: Event, parts: Array<{ name: string; file: PreparedMedia }>): Promise<RenderedBody & { kind: "file" }> {
     const form = new FormData();
-    form.append("event", new File([JSON.stringify(event)], "event.json", { type: "application/json" }));
-    for (const part of parts) form.append(part.name, await openAsBlob(part.file.path, { type: part.file.mimetype }), part.file.filename);
-    const encoded = new Response(form);
+    form.append("event", JSON.stringify(event), { filename: "event.json", contentType: "application/json" });
+    for (const part of parts) {
+      form.append(part.name, createReadStream(part.file.path), { filename: part.file.filename, contentType: part.file.mimetype, knownLength: part.file.size });
+    }
     const path = join(this.opts.tempDir, `multipart-${randomBytes(12).toString("hex")}`);
     try {
-      await pipeline(Readable.fromWeb(encoded.body as WebReadableStream<Uint8Array>), createWriteStream(path, { mode: 0o600 }));
+      await writeForm(form, path);
     } catch (err) {
       await rm(path, { force: true });
       throw err;
     }
-    return { kind: "file", path, size: (await stat(path)).size, contentType: encoded.headers.get("content-type")! };
+    return { kind: "file", path, size: (await stat(path)).size, contentType: form.getHeaders()["content-type"] as string };
   }
+}
+
+/** form-data is an old-style stream: `pipeline` can miss its end, `pipe` with events does not. */
+function writeForm(form: FormData, path: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const out = createWriteStream(path, { mode: 0o600 });
+    out.on("finish", resolve);
+    out.on("error", reject);
+    form.on("error", (err) => {
+      out.destroy();
+      reject(err);
+    });
+    form.pipe(out);
+  });
 }
 
 function memory(body: string): Rendered {
