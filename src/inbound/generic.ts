@@ -1,6 +1,6 @@
 import { INBOUND_MSGTYPES, type InboundMsgtype } from "../connections/inbound-hook-state.js";
 import { badRequest } from "./errors.js";
-import { escapeHtml, htmlToText, markdownToHtml } from "./html.js";
+import { escapeHtml, markdownToHtml } from "./html.js";
 import type { InboundMessage } from "./message.js";
 import type { InboundPayload } from "./payload.js";
 import { slackMessage } from "./slack.js";
@@ -42,7 +42,8 @@ function textMessage(text: string): InboundMessage {
 
 function htmlMessage(html: string, text: string | undefined): InboundMessage {
   if (html.trim().length === 0 && !text?.trim()) throw badRequest('"html" is empty');
-  return { text: text?.trim() ? text : htmlToText(html), html };
+  // Without text, the body is derived from the sanitized HTML (buildContent).
+  return { text: text?.trim() ? text : "", html };
 }
 
 function dump(value: unknown): InboundMessage {

@@ -21,9 +21,12 @@ export class AppserviceMatrix implements MatrixPort, InboundGhosts {
   private readonly bridge: Bridge;
   private readonly userPatterns: RegExp[];
   private readonly domain: string;
+  // Known from the registration, so it works before start() (the library's needs initialise()).
+  readonly botUserId: string;
 
   constructor(opts: AppserviceMatrixOptions) {
     this.domain = opts.domain;
+    this.botUserId = `@${opts.registration.senderLocalpart}:${opts.domain}`;
     const reg = AppServiceRegistration.fromObject(opts.registration.raw);
     if (!reg) throw new Error("The registration file could not be read by matrix-appservice-bridge");
     this.bridge = new Bridge({
@@ -41,10 +44,6 @@ export class AppserviceMatrix implements MatrixPort, InboundGhosts {
   /** Checks the homeserver and prepares the bot's client. */
   async start(): Promise<void> {
     await this.bridge.initialise();
-  }
-
-  get botUserId(): string {
-    return this.bridge.botUserId;
   }
 
   private get bot(): Intent {
