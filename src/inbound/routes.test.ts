@@ -1,0 +1,201 @@
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Agent, request } from "undici";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ActiveInboundHook } from "../connections/inbound-hook-registry.js";
+import { createHttpApp, listen } from "../http/server.js";
+import { createLogger } from "../observability/logger.js";
+import { newInboundSecret } from "../store/inbound-hook-secret.js";
+import { MAX_CONTENT_BYTES } from "./content.js";
+import { githubSignature } from "./github/signature.js";
+import { TokenBuckets } from "./rate-limit.js";
+import { InboundReceiver } from "./receive.js";
+import { inboundRouter } from "./routes.js";
+
+// The inbound routes over real HTTP on 127.0.0.1, with a recording stand-in for the homeserver.
+const MAX_BODY = 64 * 1024;
+const DOCUMENTED = new Set([200, 400, 401, 404, 413, 415, 429]);
+const hook = (id: string): ActiveInboundHook => ({ id, roomId: "!r:x", name: id, avatar: null, msgtype: "m.notice", expiresAt: null });
+const secrets = { open: newInboundSecret(), signed: newInboundSecret(), limited: newInboundSecret(), unknown: newInboundSecret() };
+const hooks = new Map([[secrets.open, hook("open")], [secrets.signed, hook("signed")], [secrets.limited, hook("limited")]]);
+const posted: Array<Record<string, unknown>> = [];
+let server: Server;
+let base: string;
+const agent = new Agent({ connections: 32 });
+
+beforeAll(async () => {
+  const log = createLogger("silent");
+  const limiter = new TokenBuckets(1_000_000, 1_000_000);
+  const strict = new TokenBuckets(6, 3);
+  const receiver = new InboundReceiver({
+    post: async (_hook, content) => `$event${posted.push(content)}`,
+    githubSecret: (id) => (id === "signed" ? "gh-secret" : null),
+    overrideAvatar: async () => null,
+    allowIdentityOverride: true,
+    rawPayloadMaxBytes: 16384,
+    log,
+  });
+  const router = inboundRouter({
+    resolve: (secret) => hooks.get(secret) ?? null,
+    receiver,
+    limiter: { take: (key: string, now?: number) => (key === "limited" ? strict : limiter).take(key, now) } as TokenBuckets,
+    maxBodyBytes: MAX_BODY,
+    log,
+  });
+  server = await listen(createHttpApp({ routers: [router], metrics: null, log, health: () => ({ ok: true }) }), 0, "127.0.0.1");
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  await agent.close();
+  server?.closeAllConnections();
+  await new Promise((r) => server?.close(r));
+});
+
+async function send(path: string, opts: { method?: string; body?: string | Buffer; headers?: Record<string, string> } = {}) {
+  const res = await request(`${base}${path}`, { method: (opts.method ?? "POST") as "POST", body: opts.body, headers: opts.headers, dispatcher: agent });
+  const text = await res.body.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: res.statusCode, headers: res.headers, json: json as Record<string, unknown> | undefined, text };
+}
+
+const json = (value: unknown) => ({ body: JSON.stringify(value), headers: { "content-type": "application/json" } });
+
+describe("documented answers", () => {
+  it("200 with the event id once posted", async () => {
+    const res = await send(`/webhook/${secrets.open}`, json({ text: "hello" }));
+    expect(res).toMatchObject({ status: 200, json: { ok: true, event_id: `$event${posted.length}` } });
+    expect(posted.at(-1)).toMatchObject({ body: "hello", msgtype: "m.notice" });
+    expect((await send(`/webhook/${secrets.open}`, { method: "PUT", body: "plain", headers: { "content-type": "text/plain" } })).status).toBe(200);
+  });
+
+  it("404 {} for unknown ids, routes and methods", async () => {
+    for (const path of [`/webhook/${secrets.unknown}`, "/webhook/short", `/webhook/${secrets.open}/other`, "/webhook", "/webhook/%E0%A4%A", `/webhook/${secrets.open}/slack/extra`]) {
+      const res = await send(path, json({ text: "x" }));
+      expect([path, res.status, res.text]).toEqual([path, 404, "{}"]);
+    }
+    expect((await send(`/webhook/${secrets.open}`, { method: "GET" })).text).toBe("{}");
+  });
+
+  it("400 with a reason, 413 over the cap, 415 for unread types and encodings", async () => {
+    expect(await send(`/webhook/${secrets.open}`, { body: "{bad", headers: { "content-type": "application/json" } })).toMatchObject({ status: 400, json: { ok: false, error: expect.stringMatching(/not valid JSON/) } });
+    expect((await send(`/webhook/${secrets.open}`, { body: "x".repeat(MAX_BODY + 1), headers: { "content-type": "text/plain" } })).status).toBe(413);
+    expect((await send(`/webhook/${secrets.open}`, { body: "x", headers: { "content-type": "application/pdf" } })).status).toBe(415);
+    expect((await send(`/webhook/${secrets.open}`, { body: "x", headers: { "content-type": "text/plain", "content-encoding": "gzip" } })).status).toBe(415);
+    expect((await send(`/webhook/${secrets.open}/github`, json({ zen: "x" }))).json).toEqual({ ok: false, error: "the X-GitHub-Event header is missing or malformed" });
+  });
+
+  it("401 for a missing or wrong GitHub signature when the hook has a secret", async () => {
+    const body = JSON.stringify({ zen: "Design for failure." });
+    const headers = { "content-type": "application/json", "x-github-event": "ping" };
+    expect((await send(`/webhook/${secrets.signed}/github`, { body, headers })).status).toBe(401);
+    expect((await send(`/webhook/${secrets.signed}/github`, { body, headers: { ...headers, "x-hub-signature-256": githubSignature("wrong", body) } })).status).toBe(401);
+    expect((await send(`/webhook/${secrets.signed}/github`, { body, headers: { ...headers, "x-hub-signature-256": githubSignature("gh-secret", body) } })).status).toBe(200);
+  });
+
+  it("429 with Retry-After over the rate limit", async () => {
+    const statuses: number[] = [];
+    let retryAfter: unknown;
+    for (let i = 0; i < 5; i++) {
+      const res = await send(`/webhook/${secrets.limited}`, { body: "{bad", headers: { "content-type": "application/json" } });
+      statuses.push(res.status);
+      if (res.status === 429) retryAfter = res.headers["retry-after"];
+    }
+    expect(statuses).toEqual([400, 400, 400, 429, 429]);
+    expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
+  });
+});
+
+// ---- fuzz: random and malformed bodies, headers, paths and methods ----
+
+function rng(seed: number) {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const KEYS = ["text", "html", "content", "msgtype", "username", "avatar_url", "masquerade", "blocks", "attachments", "type", "elements", "fields", "title",
+  "value", "pretext", "ref", "commits", "action", "pull_request", "issue", "comment", "release", "sender", "repository", "zen", "number", "style", "url", "mrkdwn", "payload"];
+const STRINGS = ["", " ", "hi", "**b**", "<script>alert(1)</script>", "<a href=javascript:x>j</a>", "<img src=x onerror=alert(1)>", "m.text", "m.notice", "m.image",
+  "section", "rich_text", "rich_text_section", "rich_text_list", "header", "divider", "context", "actions", "button", "mrkdwn", "plain_text", "text", "link", "emoji",
+  "<https://x.y|z>", "*a*_b_~c~", "refs/heads/main", "opened", "closed", "\u0000\uD800", "é".repeat(50), "https://a.example/x", "mxc://x/y", "1f389", "zzzzzz-1"];
+
+function fuzzCase(r: () => number) {
+  const pick = <T>(list: readonly T[]): T => list[Math.floor(r() * list.length)]!;
+  const value = (depth: number): unknown => {
+    const k = r();
+    if (depth > 5 || k < 0.35) return pick(STRINGS);
+    if (k < 0.45) return Math.floor(r() * 2000) - 1000;
+    if (k < 0.5) return pick([true, false, null, 1e308, -0.5]);
+    if (k < 0.7) return Array.from({ length: Math.floor(r() * 5) }, () => value(depth + 1));
+    return Object.fromEntries(Array.from({ length: Math.floor(r() * 6) }, () => [pick(KEYS), value(depth + 1)]));
+  };
+  const mutate = (s: string) => {
+    const chars = [...s];
+    for (let i = Math.floor(r() * 4); i > 0; i--) chars.splice(Math.floor(r() * (chars.length + 1)), Math.floor(r() * 3), pick(["{", "}", "\"", ",", ":", "[", "\\", "\u0000", "é", ""]));
+    return chars.join("");
+  };
+  const enc = (s: string) => encodeURIComponent(s.replace(/[\uD800-\uDFFF]/g, "?"));
+  const kind = r();
+  let body: string | Buffer;
+  if (kind < 0.3) body = JSON.stringify(value(0));
+  else if (kind < 0.45) body = mutate(JSON.stringify(value(0)));
+  else if (kind < 0.55) body = Buffer.from(Array.from({ length: Math.floor(r() * 600) }, () => Math.floor(r() * 256)));
+  else if (kind < 0.65) body = `payload=${r() < 0.5 ? enc(JSON.stringify(value(0))) : mutate("%7B%22text%22%3A")}&${pick(KEYS)}=${enc(pick(STRINGS))}`;
+  else if (kind < 0.7) body = "[".repeat(Math.floor(r() * 5000)) + "]".repeat(Math.floor(r() * 5000));
+  else if (kind < 0.72) body = "x".repeat(MAX_BODY + 1 + Math.floor(r() * 1000));
+  else if (kind < 0.75) body = "";
+  else body = pick(STRINGS) + mutate(pick(STRINGS)) + String.fromCodePoint(Math.floor(r() * 0x10ffff) & 0xffff);
+  const headers: Record<string, string> = {};
+  if (r() < 0.9) headers["content-type"] = pick(["application/json", "text/plain", "application/x-www-form-urlencoded", "text/html", "multipart/form-data",
+    "application/xml", "application/json; charset=latin1", "text/plain; charset=bogus", "application/x-www-form-urlencoded; charset=utf-16le", "*/*", "x", "text/x; a=\"b"]);
+  if (r() < 0.5) headers["x-github-event"] = pick(["push", "ping", "pull_request", "issues", "issue_comment", "release", "workflow_run", "PUSH", "a b", "", "x".repeat(80)]);
+  if (r() < 0.3) headers["x-hub-signature-256"] = r() < 0.5 ? githubSignature("gh-secret", body) : pick(["sha256=00", "", "sha1=abc", githubSignature("nope", body)]);
+  if (r() < 0.05) headers["content-encoding"] = pick(["gzip", "identity", "br", "bogus"]);
+  const secret = pick([secrets.open, secrets.open, secrets.signed, secrets.limited, secrets.unknown, "x".repeat(22), "%E0%A4%A"]);
+  const path = `/webhook/${secret}${pick(["", "", "/slack", "/github", "/github", "/x", "/"])}`;
+  const method = r() < 0.95 ? pick(["POST", "PUT"]) : pick(["GET", "DELETE", "PATCH", "OPTIONS"]);
+  return { path, method, body: method === "GET" ? undefined : body, headers };
+}
+
+describe("fuzz", () => {
+  it("answers 10,000 random and malformed requests with documented codes only, never crashing", { timeout: 120_000 }, async () => {
+    const seed = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
+    const r = rng(seed);
+    const cases = Array.from({ length: 10_000 }, () => fuzzCase(r));
+    const seen = new Map<number, number>();
+    const bad: string[] = [];
+    const before = posted.length;
+    let next = 0;
+    const worker = async () => {
+      while (next < cases.length) {
+        const c = cases[next++]!;
+        const res = await send(c.path, c);
+        seen.set(res.status, (seen.get(res.status) ?? 0) + 1);
+        const ok = DOCUMENTED.has(res.status) && res.json !== undefined && (res.status !== 404 || res.text === "{}") &&
+          (res.status !== 429 || Number(res.headers["retry-after"]) >= 1) && (res.status !== 200 || res.json.ok === true);
+        if (!ok && bad.length < 5) bad.push(`${c.method} ${c.path} ${JSON.stringify(c.headers)} → ${res.status} ${res.text.slice(0, 200)}`);
+      }
+    };
+    await Promise.all(Array.from({ length: 16 }, worker));
+    expect(bad, `seed ${seed}`).toEqual([]);
+    for (const content of posted.slice(before)) {
+      expect(["m.notice", "m.text", "m.emote"]).toContain(content.msgtype);
+      expect(typeof content.body === "string" && content.body.trim().length > 0, `seed ${seed}`).toBe(true);
+      expect(Buffer.byteLength(JSON.stringify(content))).toBeLessThanOrEqual(MAX_CONTENT_BYTES);
+      // No live script, event handler or javascript: link (as escaped text they are fine).
+      expect(String(content.formatted_body ?? "")).not.toMatch(/<script|<[^>]*\son\w+\s*=|<[^>]*(href|src)\s*=\s*["']?\s*javascript:/i);
+    }
+    // Every kind of answer came up, and the server still serves.
+    for (const status of [200, 400, 404, 413, 415, 429]) expect(seen.get(status) ?? 0, `${status} in ${JSON.stringify([...seen])}`).toBeGreaterThan(0);
+    expect((await send(`/webhook/${secrets.open}`, json({ text: "still alive" }))).status).toBe(200);
+  });
+});
