@@ -39,6 +39,7 @@ export class InboundPoster {
       running = (async () => {
         await this.ghosts.ensureGhostProfile(userId, { displayName: hook.name, avatarUrl: hook.avatar });
         await this.ghosts.ensureGhostJoined(userId, hook.roomId);
+        await this.ghosts.ensureGhostRoomProfile(userId, hook.roomId, { displayName: hook.name, avatarUrl: hook.avatar });
         this.applied.set(hook.id, look);
       })().finally(() => this.applying.delete(key));
       this.applying.set(key, running);

@@ -137,6 +137,16 @@ export class AppserviceMatrix implements MatrixPort, InboundGhosts {
     await this.bridge.getIntent(userId).join(roomId);
   }
 
+  async ensureGhostRoomProfile(userId: string, roomId: string, profile: GhostProfile): Promise<void> {
+    const current = (await this.stateContent(roomId, "m.room.member", userId)) ?? {};
+    if (current.displayname === profile.displayName && (current.avatar_url ?? null) === profile.avatarUrl) return;
+    const content: Record<string, unknown> = { ...current, membership: "join", displayname: profile.displayName };
+    if (profile.avatarUrl) content.avatar_url = profile.avatarUrl;
+    else delete content.avatar_url;
+    // The ghost's own client: its member event needs no power level (the intent's check would ask for state_default).
+    await this.bridge.getIntent(userId).matrixClient.sendStateEvent(roomId, "m.room.member", userId, content);
+  }
+
   async sendAsGhost(userId: string, roomId: string, content: Record<string, unknown>): Promise<string> {
     return (await this.bridge.getIntent(userId).sendMessage(roomId, content)).event_id;
   }

@@ -62,6 +62,11 @@ export interface InboundGhosts {
   ensureGhostProfile(userId: string, profile: GhostProfile): Promise<void>;
   /** Joins the ghost to the room; when the room does not let it join, the bot invites it first. */
   ensureGhostJoined(userId: string, roomId: string): Promise<void>;
+  /**
+   * Makes the ghost's member event in the room show the profile (the homeserver copies global
+   * profile changes into rooms in its own time; this makes the next message show it for sure).
+   */
+  ensureGhostRoomProfile(userId: string, roomId: string, profile: GhostProfile): Promise<void>;
   /** Sends an m.room.message as the ghost (rejoining once if it was removed); returns the event id. */
   sendAsGhost(userId: string, roomId: string, content: Record<string, unknown>): Promise<string>;
   leaveAsGhost(userId: string, roomId: string): Promise<void>;
