@@ -154,6 +154,18 @@ describe("independent hooks", () => {
   });
 });
 
+describe("ordering", () => {
+  it("holds later events back while an earlier one is retried, when the hook asks for strict order", async () => {
+    await admin.sendStateEvent(roomId, OUTBOUND_HOOK_EVENT_TYPE, "ordered", { name: "ordered", url: `${receiver.url}/ordered`, ordering: "strict" });
+    await botNotice(admin, roomId, bridge.botUserId, /Outbound hook "ordered" active/);
+    behaviour.set("/ordered", (_req, nth) => (nth <= 2 ? { status: 500 } : { status: 200 }));
+    const events: string[] = [];
+    for (let i = 0; i < 4; i++) events.push(await admin.sendMessage(roomId, `in order ${i}`));
+    const reqs = await receiver.waitFor((r) => r.path === "/ordered", 6);
+    expect(reqs.map((r) => r.headers["x-matrix-hookshot-eventid"])).toEqual([events[0], events[0], ...events]);
+  });
+});
+
 describe("Standard Webhooks signatures", () => {
   it("signs deliveries so the standardwebhooks package verifies them, across a key rotation", async () => {
     await addHook("signed");

@@ -113,6 +113,23 @@ describe("media events", () => {
     }
   });
 
+  it("sends the thumbnail too when configured", async () => {
+    await bridge.stop();
+    bridge = await startBridge({ media: { maxBytes: MAX_BYTES, includeThumbnail: true }, bridge: { publicUrl: `http://127.0.0.1:${inject("synapse").bridgePort}` } }, bridge.storePath);
+    const image = randomBytes(20_000);
+    const thumb = randomBytes(2_000);
+    const mxc = await admin.uploadMedia(image, "image/png", "pic.png");
+    const thumbMxc = await admin.uploadMedia(thumb, "image/jpeg", "thumb.jpg");
+    const eventId = await admin.sendMessage(roomId, {
+      msgtype: "m.image", body: "pic.png", url: mxc, info: { mimetype: "image/png", thumbnail_url: thumbMxc, thumbnail_info: { mimetype: "image/jpeg" } },
+    });
+    const form = await parts((await receiver.waitFor(at("/blobs", eventId)))[0]!);
+    expect((await mediaBytes(form)).equals(image)).toBe(true);
+    const thumbnail = form.get("thumbnail") as File;
+    expect(thumbnail.type).toBe("image/jpeg");
+    expect(Buffer.from(await thumbnail.arrayBuffer()).equals(thumb)).toBe(true);
+  });
+
   it("reports missing media without spamming the room", async () => {
     const eventId = await admin.sendMessage(roomId, { msgtype: "m.image", body: "gone.png", url: `mxc://${inject("synapse").serverName}/doesnotexist` });
     const form = await parts((await receiver.waitFor(at("/blobs", eventId)))[0]!);

@@ -38,6 +38,7 @@ export class DeliveryWorker {
   private timer: NodeJS.Timeout | null = null;
   private wakeScheduled = false;
   private stopped = true;
+  private depthSampledAt = 0;
   private readonly perHookLimit: number;
 
   constructor(private readonly opts: DeliveryWorkerOptions) {
@@ -78,33 +79,34 @@ export class DeliveryWorker {
     const { queue, targets } = this.opts;
     const free = this.opts.concurrency - this.inFlight;
     const now = Date.now();
+    const skipHooks = new Set(targets.suspendedHookIds());
+    for (const [hookId, n] of this.inFlightByHook) if (n >= this.perHookLimit) skipHooks.add(hookId);
+    const strictHooks = targets.strictlyOrderedHookIds();
     let claimed = 0;
     if (free > 0) {
-      const skipHooks = new Set(targets.suspendedHookIds());
-      for (const [hookId, n] of this.inFlightByHook) if (n >= this.perHookLimit) skipHooks.add(hookId);
-      const jobs = queue.claimDue(free, {
-        now,
-        leaseMs: this.opts.timeoutMs + 30_000,
-        skipHooks,
-        perHookLimit: this.perHookLimit,
-        strictHooks: targets.strictlyOrderedHookIds(),
-      });
+      const jobs = queue.claimDue(free, { now, leaseMs: this.opts.timeoutMs + 30_000, skipHooks, perHookLimit: this.perHookLimit, strictHooks });
       for (const job of jobs) this.launch(job);
       claimed = jobs.length;
     }
-    this.opts.metrics.queueDepth.set(queue.depth());
-    if (claimed === 0) this.armTimer(now);
+    // Counting pending jobs scans them: refresh the gauge once a second, not on every pump.
+    if (now - this.depthSampledAt >= 1000) {
+      this.depthSampledAt = now;
+      this.opts.metrics.queueDepth.set(queue.depth());
+    }
+    if (claimed === 0) this.armTimer(now, { skipHooks, strictHooks });
   }
 
-  private armTimer(now: number): void {
+  /** Sleeps until the next job a claim could take is due; held-back work is rechecked each second. */
+  private armTimer(now: number, claimable: { skipHooks: ReadonlySet<string>; strictHooks: ReadonlySet<string> }): void {
+    const next = this.opts.queue.nextDueAt(claimable);
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    const next = this.opts.queue.nextDueAt();
-    if (next === null) return;
-    // Due jobs held back (busy or suspended hooks) are looked at again when an attempt ends, or
-    // after a second at most when nothing is in flight (a resumed hook, a strict hook's retry).
-    if (next <= now && this.inFlight > 0) return;
-    this.retryLater(Math.min(Math.max(next - now, next <= now ? 1000 : 5), 60_000));
+    if (next === null) {
+      // Suspended and busy hooks' jobs wait for a resume or a completion; check now and then anyway.
+      if (this.inFlight > 0 || this.opts.queue.depth() > 0) this.retryLater(1000);
+      return;
+    }
+    this.retryLater(next > now ? Math.min(Math.max(next - now, 5), 60_000) : 1000);
   }
 
   private retryLater(delayMs: number): void {

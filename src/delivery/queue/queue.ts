@@ -42,8 +42,11 @@ export interface DeliveryQueue {
   complete(job: ClaimedJob, attempt: AttemptRecord): void;
   retryAt(job: ClaimedJob, dueAt: number, attempt: AttemptRecord): void;
   deadLetter(job: ClaimedJob, reason: string, attempt: AttemptRecord): void;
-  /** When the next job becomes due (ms epoch), or null when the queue is empty. */
-  nextDueAt(): number | null;
+  /**
+   * When the next job that a claim with these options could take becomes due (ms epoch), or
+   * null when there is none: skipped hooks are left out, strict hooks count only their oldest job.
+   */
+  nextDueAt(opts?: Pick<ClaimOptions, "skipHooks" | "strictHooks">): number | null;
   /** Jobs waiting or in flight. */
   depth(): number;
   /** Drops every pending job of a hook (it was removed). */

@@ -41,7 +41,9 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
         `INSERT INTO attempts (job_id, hook_id, event_id, attempt, outcome, status, error, duration_ms, response_body, at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
-      nextDue: db.prepare<[], { due: number | null }>("SELECT MIN(MAX(due_at, lease_until)) AS due FROM jobs WHERE state = 'pending'"),
+      nextDue: db.prepare<[string], { due: number | null }>(
+        "SELECT MIN(MAX(due_at, lease_until)) AS due FROM jobs WHERE state = 'pending' AND hook_id NOT IN (SELECT value FROM json_each(?))",
+      ),
       depth: db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM jobs WHERE state = 'pending'"),
       cancelHook: db.prepare("UPDATE jobs SET state = 'dropped', reason = ?, finished_at = ? WHERE hook_id = ? AND state = 'pending'"),
       replayEvent: db.prepare(
@@ -124,8 +126,15 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     this.record(job, attempt, () => this.stmt.finish.run("dead", reason, Date.now(), job.id));
   }
 
-  nextDueAt(): number | null {
-    return this.stmt.nextDue.get()?.due ?? null;
+  nextDueAt(opts: Pick<ClaimOptions, "skipHooks" | "strictHooks"> = {}): number | null {
+    const skip = JSON.stringify([...(opts.skipHooks ?? []), ...(opts.strictHooks ?? [])]);
+    let next = this.stmt.nextDue.get(skip)?.due ?? null;
+    for (const hookId of opts.strictHooks ?? []) {
+      if (opts.skipHooks?.has(hookId)) continue;
+      const head = this.stmt.oldestOfHook.get(hookId) as { due_at: number; lease_until: number } | undefined;
+      if (head) next = Math.min(next ?? Infinity, Math.max(head.due_at, head.lease_until));
+    }
+    return next;
   }
 
   depth(): number {

@@ -1,0 +1,69 @@
+// The command line as an admin uses it: generate a registration, check a config, clear errors.
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import * as yaml from "js-yaml";
+import { describe, expect, it } from "vitest";
+import { loadRegistration } from "../src/matrix/registration.js";
+
+const run = async (...args: string[]) => {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, ["--import", "tsx", "--disable-warning=DEP0060", "src/main.ts", ...args], { timeout: 30_000 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+};
+
+describe("matrix-webhook-bridge CLI", () => {
+  const dir = mkdtempSync(join(tmpdir(), "mwb-cli-"));
+
+  it("generates a registration with fresh tokens, readable by the bridge, and refuses to overwrite it", async () => {
+    const path = join(dir, "registration.yml");
+    const first = await run("--generate-registration", "-r", path, "--url", "http://bridge.internal:9993");
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain(`Wrote ${path}`);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    const reg = await loadRegistration(path);
+    expect(reg).toMatchObject({ url: "http://bridge.internal:9993", senderLocalpart: "webhooks", userNamespaceRegexes: ["@webhook_.*:.*"] });
+    expect(reg.hsToken).toMatch(/^\S{32,}$/);
+    expect(reg.hsToken).not.toBe(reg.asToken);
+    const again = await run("--generate-registration", "-r", path, "--url", "http://x:1");
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/already exists; pass --force/);
+    expect((await run("--generate-registration", "-r", path, "--url", "http://x:1", "--force")).code).toBe(0);
+    expect((await loadRegistration(path)).hsToken).not.toBe(reg.hsToken);
+  });
+
+  it("checks the sample config, and reports every problem of a bad one with its key path", async () => {
+    const ok = await run("-c", "config.sample.yml", "--check-config");
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain("config.sample.yml is valid.");
+    expect(ok.stderr).toMatch(/placeholder/);
+    const bad = join(dir, "bad.yml");
+    writeFileSync(bad, yaml.dump({ homeserver: { url: "ftp://x" }, delivery: { retries: -1, retrys: 3 }, store: { encryptionKey: "short" } }));
+    const result = await run("-c", bad, "--check-config");
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/homeserver\.url: must be an http\(s\) URL/);
+    expect(result.stderr).toMatch(/homeserver\.domain: is required/);
+    expect(result.stderr).toMatch(/delivery\.retries: must be an integer between 0 and 100 \(got -1\)/);
+    expect(result.stderr).toMatch(/delivery\.retrys: unknown key \(did you mean "retries"\?\)/);
+    expect(result.stderr).toMatch(/store\.encryptionKey/);
+    expect(result.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  it("explains a missing registration file and unknown flags without a stack trace", async () => {
+    const config = join(dir, "config.yml");
+    writeFileSync(config, readFileSync("config.sample.yml", "utf8"));
+    const missing = await run("-c", config, "-r", join(dir, "nope.yml"));
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/registration file .*nope\.yml does not exist \(generate it with --generate-registration\)/);
+    const unknown = await run("--frobnicate");
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/Unknown option '--frobnicate'/);
+    expect(`${missing.stderr}${unknown.stderr}`).not.toMatch(/\n\s+at /);
+  });
+});
