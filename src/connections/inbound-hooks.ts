@@ -119,10 +119,9 @@ export class InboundHooks {
     const stored = this.deps.table.find(roomId, name);
     if (stored) this.deps.table.remove(stored.id);
     const gone = active ?? stored;
-    if (gone) {
-      this.deps.retireGhost({ id: gone.id, roomId }).catch((err) => this.deps.log.warn({ err, roomId, hook: name }, "the hook's ghost could not leave the room"));
-    }
-    return gone !== undefined && gone !== null;
+    if (!gone) return false;
+    this.deps.retireGhost({ id: gone.id, roomId }).catch((err) => this.deps.log.warn({ err, roomId, hook: name }, "the hook's ghost could not leave the room"));
+    return true;
   }
 
   /**
@@ -186,5 +185,3 @@ export class InboundHooks {
     await this.deps.matrix.sendNotice(roomId, text).catch((err) => this.deps.log.warn({ err, roomId }, "could not send a notice"));
   }
 }
-
-export { INBOUND_HOOK_EVENT_TYPE };
