@@ -132,7 +132,7 @@ describe("SqliteDeliveryQueue (real SQLite file)", () => {
     expect(queue.replay("ep_a", { eventId: "$ok" })).toBe(1);
     expect(queue.replay("ep_a", { dead: true })).toBe(2);
     expect(queue.replay("ep_a", { eventId: "$unknown" })).toBe(0);
-    const replayed = queue.claimDue(10, { now: now + 1, leaseMs: 1000 });
+    const replayed = queue.claimDue(10, { now: Date.now() + 1000, leaseMs: 1000 });
     expect(replayed.map((j) => [j.eventId, j.attempts]).sort()).toEqual([["$d1", 0], ["$d2", 0], ["$ok", 0]]);
   });
 
