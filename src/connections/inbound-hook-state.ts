@@ -1,4 +1,5 @@
 import { Ajv } from "ajv";
+import { schemaProblems } from "./schema-problems.js";
 import { isMxcUri } from "../config/formats.js";
 import type { Validation } from "./outbound-hook-state.js";
 
@@ -61,13 +62,7 @@ export function validateInboundHookContent(stateKey: string, content: unknown): 
   const nameProblem = checkInboundName(stateKey);
   if (nameProblem) problems.push(`state key: ${nameProblem}`);
   const shapeOk = validateShape(content);
-  if (!shapeOk) {
-    for (const error of validateShape.errors ?? []) {
-      const field = error.instancePath.replace(/^\//, "") || (error.params as { missingProperty?: string }).missingProperty || "content";
-      const allowed = (error.params as { allowedValues?: unknown[] }).allowedValues;
-      problems.push(`${field}: ${error.keyword === "enum" && allowed ? `must be one of ${allowed.join(", ")}` : (error.message ?? "is invalid")}`);
-    }
-  }
+  if (!shapeOk) problems.push(...schemaProblems(validateShape.errors));
   const c = (typeof content === "object" && content !== null ? content : {}) as Record<string, unknown>;
   if (typeof c.name === "string" && c.name !== stateKey) problems.push(`name: "${c.name}" must equal the state key "${stateKey}"`);
   const avatarProblem = typeof c.avatar === "string" ? checkAvatar(c.avatar) : null;

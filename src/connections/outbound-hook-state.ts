@@ -1,4 +1,5 @@
 import { Ajv } from "ajv";
+import { schemaProblems } from "./schema-problems.js";
 
 /** Hookshot's outbound hook state event; state_key = hook name. */
 export const OUTBOUND_HOOK_EVENT_TYPE = "uk.half-shot.matrix-hookshot.outbound-hook";
@@ -67,14 +68,7 @@ export function validateOutboundHookContent(stateKey: string, content: unknown):
   const nameProblem = checkHookName(stateKey);
   if (nameProblem) problems.push(`state key: ${nameProblem}`);
   const shapeOk = validateShape(content);
-  if (!shapeOk) {
-    for (const error of validateShape.errors ?? []) {
-      const field = error.instancePath.replace(/^\//, "") || (error.params as { missingProperty?: string }).missingProperty || "content";
-      const allowed = (error.params as { allowedValues?: unknown[] }).allowedValues;
-      const expected = error.keyword === "enum" && allowed ? `must be one of ${allowed.join(", ")}` : error.message ?? "is invalid";
-      problems.push(`${field}: ${expected}`);
-    }
-  }
+  if (!shapeOk) problems.push(...schemaProblems(validateShape.errors));
   // Check what can be checked even when the shape is wrong, so one notice lists every problem.
   const c = (typeof content === "object" && content !== null ? content : {}) as Record<string, unknown>;
   if (typeof c.name === "string" && c.name !== stateKey) problems.push(`name: "${c.name}" must equal the state key "${stateKey}"`);
