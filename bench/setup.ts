@@ -1,0 +1,163 @@
+// The benchmark's world: a throwaway Synapse, the bridge as a child process (with its
+// registration, config and store in a temp dir), N rooms with the bot and M hooks each.
+import { randomBytes } from "node:crypto";
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import * as yaml from "js-yaml";
+import { spawnBridge, type BridgeProcess } from "../spec/harness/bridge-process.js";
+import { OUTBOUND_HOOK_EVENT_TYPE } from "../src/connections/outbound-hook-state.js";
+import { botNotice, roomWithBot } from "../src/demo/demo-room.js";
+import { freePort, startSynapse, type SynapseHandle } from "../src/demo/synapse.js";
+import { TestClient } from "../src/demo/test-client.js";
+import { generateRegistration, writeRegistrationFile } from "../src/matrix/registration.js";
+import type { Homeserver } from "./load.js";
+import type { ReceiverHandle } from "./receiver-handle.js";
+import { sleep } from "./stats.js";
+
+export type SyncMode = "NORMAL" | "FULL";
+
+export interface World {
+  dir: string;
+  synapse: SynapseHandle;
+  bridgePort: number;
+  registrationPath: string;
+  hsToken: string;
+  botUserId: string;
+  storePath: string;
+  encryptionKey: string;
+}
+
+export async function startWorld(dir: string, log: (line: string) => void, track: (synapse: SynapseHandle) => void): Promise<World> {
+  const bridgePort = await freePort();
+  const registrationPath = join(dir, "registration.yaml");
+  const registration = generateRegistration({ url: `http://127.0.0.1:${bridgePort}` });
+  await writeRegistrationFile(registrationPath, registration);
+  const synapse = await startSynapse({ dataDir: join(dir, "synapse"), appserviceRegistrationFiles: [registrationPath], log });
+  track(synapse);
+  return {
+    dir,
+    synapse,
+    bridgePort,
+    registrationPath,
+    hsToken: registration.hs_token,
+    botUserId: `@${registration.sender_localpart}:${synapse.serverName}`,
+    storePath: join(dir, "store", "bridge.db"),
+    encryptionKey: randomBytes(32).toString("base64"),
+  };
+}
+
+export interface BridgeSettings {
+  synchronous: SyncMode;
+  concurrency: number;
+  logLevel: string;
+}
+
+/** The config file for one run of the bridge; every key is a documented one (config.sample.yml). */
+export function bridgeConfig(world: World, s: BridgeSettings): Record<string, unknown> {
+  return {
+    homeserver: { url: world.synapse.url, domain: world.synapse.serverName },
+    bridge: { bindAddress: "127.0.0.1", port: world.bridgePort },
+    store: { path: world.storePath, encryptionKey: world.encryptionKey, synchronous: s.synchronous },
+    delivery: { concurrency: s.concurrency, allowedNetworks: ["127.0.0.1/32"], timeoutSeconds: 10 },
+    logging: { level: s.logLevel },
+  };
+}
+
+/**
+ * Writes the config and starts the bridge. BENCH_CPU_PROF=<dir> makes it write a CPU profile there
+ * when it exits; BENCH_BRIDGE_NODE_OPTIONS adds options allowed in NODE_OPTIONS
+ * (e.g. --max-semi-space-size=32); the bridge's output goes to bridge.log.
+ */
+export async function launchBridge(world: World, s: BridgeSettings): Promise<BridgeProcess> {
+  const configPath = join(world.dir, `config-${s.synchronous.toLowerCase()}.yaml`);
+  await writeFile(configPath, yaml.dump(bridgeConfig(world, s)), { mode: 0o600 });
+  const extra = [process.env.BENCH_BRIDGE_NODE_OPTIONS ?? "", process.env.BENCH_CPU_PROF ? `--cpu-prof --cpu-prof-dir=${process.env.BENCH_CPU_PROF}` : ""].join(" ").trim();
+  const saved = process.env.NODE_OPTIONS;
+  // spawnBridge passes our environment on, so these options reach the bridge (and only it).
+  if (extra) process.env.NODE_OPTIONS = `${saved ?? ""} ${extra}`.trim();
+  try {
+    return await spawnBridge({ configPath, registrationPath: world.registrationPath, port: world.bridgePort, logPath: join(world.dir, "bridge.log") });
+  } finally {
+    if (extra) {
+      if (saved === undefined) delete process.env.NODE_OPTIONS;
+      else process.env.NODE_OPTIONS = saved;
+    }
+  }
+}
+
+/** Creates `rooms` rooms with the bot and `hooks` outbound hooks each, all pointing at the receiver. */
+export async function createRoomsAndHooks(world: World, receiverUrl: string, rooms: number, hooks: number): Promise<{ admin: TestClient; roomIds: string[] }> {
+  const { userId, accessToken } = await world.synapse.registerUser(`benchadmin_${randomBytes(3).toString("hex")}`, { admin: true });
+  const admin = new TestClient(world.synapse.url, userId, accessToken);
+  const roomIds: string[] = [];
+  for (let i = 0; i < rooms; i += 5) {
+    const batch = Array.from({ length: Math.min(5, rooms - i) }, (_, k) => roomWithBot(admin, world.botUserId, { name: `bench ${i + k}` }));
+    roomIds.push(...(await Promise.all(batch)));
+  }
+  await Promise.all(
+    roomIds.map(async (roomId, r) => {
+      for (let h = 0; h < hooks; h++) {
+        const name = `bench${h}`;
+        await admin.sendStateEvent(roomId, OUTBOUND_HOOK_EVENT_TYPE, name, { name, url: `${receiverUrl}/room${r}/${name}`, method: "PUT" });
+        await botNotice(admin, roomId, world.botUserId, new RegExp(`Outbound hook "${name}" active`), 30_000);
+      }
+    }),
+  );
+  return { admin, roomIds };
+}
+
+/**
+ * Waits until every hook of every room delivers: /health answers before the bridge has read the
+ * rooms' state, so probe events are pushed until each room's M hooks all receive one.
+ */
+export async function waitUntilDelivering(hs: Homeserver, receiver: ReceiverHandle, roomIds: readonly string[], hooks: number, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = 0;
+  for (let attempt = 0; Date.now() < deadline; attempt++) {
+    const tag = `probe${attempt}`;
+    await hs.push(tag, 0, roomIds.length, roomIds);
+    last = (await receiver.waitFor(tag, roomIds.length * hooks, 3_000)).count;
+    if (last >= roomIds.length * hooks) return;
+    await sleep(500);
+  }
+  throw new Error(`the bridge did not deliver to all ${roomIds.length * hooks} hooks within ${timeoutMs} ms (last probe: ${last})`);
+}
+
+/**
+ * Empties the queue tables of a stopped bridge's store (hooks and tokens stay), so that each mode
+ * starts from the same small file and no run pays for the previous run's rows.
+ */
+export function clearQueue(storePath: string): void {
+  const db = new Database(storePath);
+  try {
+    db.transaction(() => {
+      for (const table of ["attempts", "jobs", "messages", "handled_transactions"]) db.prepare(`DELETE FROM ${table}`).run();
+    })();
+    db.exec("VACUUM");
+    db.pragma("wal_checkpoint(TRUNCATE)");
+  } finally {
+    db.close();
+  }
+}
+
+/** Memory figures (MB) from the bridge's Prometheus default metrics; empty when metrics are off. */
+export async function bridgeMemory(bridgeUrl: string): Promise<Record<string, number>> {
+  const names = { process_resident_memory_bytes: "rss", nodejs_heap_size_total_bytes: "heapTotal", nodejs_heap_size_used_bytes: "heapUsed", nodejs_external_memory_bytes: "external" };
+  const res = await fetch(`${bridgeUrl}/metrics`, { signal: AbortSignal.timeout(5_000) }).catch(() => null);
+  if (!res?.ok) return {};
+  const out: Record<string, number> = {};
+  for (const line of (await res.text()).split("\n")) {
+    const [name, value] = line.split(" ");
+    const label = names[name as keyof typeof names];
+    if (label && value) out[label] = Number(value) / 1024 / 1024;
+  }
+  return out;
+}
+
+/** Current resident memory of a process (VmRSS), MB; Linux only. */
+export async function rssMb(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, "utf8").catch(() => "");
+  const kb = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
+  return kb ? Number(kb) / 1024 : NaN;
+}
