@@ -43,6 +43,7 @@ export class WebhookBridge {
     readonly outbound: OutboundHooks,
     private readonly server: Server,
     private readonly worker: DeliveryWorker,
+    private readonly queue: SqliteDeliveryQueue,
     private readonly sender: HttpSender,
     private readonly downloader: MediaDownloader,
     private readonly matrix: AppserviceMatrix,
@@ -132,7 +133,7 @@ export class WebhookBridge {
     };
     const pruneTimer = setInterval(prune, Math.min(retentionMs, 3_600_000));
     pruneTimer.unref();
-    const bridge = new WebhookBridge(port, router, outbound, server, worker, sender, downloader, matrix, db, log, pruneTimer);
+    const bridge = new WebhookBridge(port, router, outbound, server, worker, queue, sender, downloader, matrix, db, log, pruneTimer);
     prune();
     await bridge.loadJoinedRooms();
     worker.start();
@@ -160,6 +161,7 @@ export class WebhookBridge {
       this.server.closeAllConnections();
     });
     await this.worker.stop();
+    this.queue.flush();
     await this.router.idle();
     await this.sender.close();
     await this.downloader.close();

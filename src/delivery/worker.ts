@@ -39,10 +39,12 @@ export class DeliveryWorker {
   private wakeScheduled = false;
   private stopped = true;
   private depthSampledAt = 0;
+  private readonly claimBatch: number;
   private readonly perHookLimit: number;
 
   constructor(private readonly opts: DeliveryWorkerOptions) {
     this.perHookLimit = Math.max(1, Math.floor(opts.concurrency / 4));
+    this.claimBatch = Math.max(1, Math.floor(opts.concurrency / 8));
     opts.queue.onEnqueue(() => this.wake());
   }
 
@@ -78,22 +80,22 @@ export class DeliveryWorker {
     if (this.stopped) return;
     const { queue, targets } = this.opts;
     const free = this.opts.concurrency - this.inFlight;
+    // Claim in batches: each claim is a store transaction, so while work is in flight wait until
+    // a few slots are free instead of claiming one job per finished attempt (a finishing attempt
+    // wakes the worker again).
+    if (free <= 0 || (this.inFlight > 0 && free < this.claimBatch)) return;
     const now = Date.now();
     const skipHooks = new Set(targets.suspendedHookIds());
     for (const [hookId, n] of this.inFlightByHook) if (n >= this.perHookLimit) skipHooks.add(hookId);
     const strictHooks = targets.strictlyOrderedHookIds();
-    let claimed = 0;
-    if (free > 0) {
-      const jobs = queue.claimDue(free, { now, leaseMs: this.opts.timeoutMs + 30_000, skipHooks, perHookLimit: this.perHookLimit, strictHooks });
-      for (const job of jobs) this.launch(job);
-      claimed = jobs.length;
-    }
+    const jobs = queue.claimDue(free, { now, leaseMs: this.opts.timeoutMs + 30_000, skipHooks, perHookLimit: this.perHookLimit, strictHooks });
+    for (const job of jobs) this.launch(job);
     // Counting pending jobs scans them: refresh the gauge once a second, not on every pump.
     if (now - this.depthSampledAt >= 1000) {
       this.depthSampledAt = now;
       this.opts.metrics.queueDepth.set(queue.depth());
     }
-    if (claimed === 0) this.armTimer(now, { skipHooks, strictHooks });
+    if (jobs.length === 0) this.armTimer(now, { skipHooks, strictHooks });
   }
 
   /** Sleeps until the next job a claim could take is due; held-back work is rechecked each second. */

@@ -50,7 +50,7 @@ export const MIGRATIONS: readonly string[] = [
     finished_at INTEGER,
     reason TEXT                         -- why a job is dead or dropped
   );
-  CREATE INDEX jobs_pending ON jobs (due_at) WHERE state = 'pending';
+  CREATE INDEX jobs_pending ON jobs (due_at, created_at) WHERE state = 'pending';
   CREATE INDEX jobs_hook ON jobs (hook_id, state, created_at);
   CREATE INDEX jobs_finished ON jobs (finished_at) WHERE state != 'pending';
   CREATE TABLE attempts (

@@ -38,25 +38,44 @@ const toHook = (r: Row): StoredOutboundHook => ({
   failingSince: r.failing_since,
 });
 
-/** Hook ids, tokens (sealed with the configured key) and delivery state. */
+/**
+ * Hook ids, tokens (sealed with the configured key) and delivery state. This process owns the
+ * store file, so tokens, suspensions and failure state are also kept in memory: the delivery hot
+ * path reads them without touching SQLite.
+ */
 export class OutboundHooksTable {
-  // Opened tokens, so a delivery does not decrypt on every attempt; memory only.
   private readonly tokens = new Map<string, string>();
+  private readonly suspended: Set<string>;
+  /** hook id → failing since (ms), or null when its last attempt succeeded. */
+  private readonly failing = new Map<string, number | null>();
+  private readonly q;
 
   constructor(
     private readonly db: Db,
     private readonly key: Buffer,
-  ) {}
+  ) {
+    this.q = {
+      find: db.prepare<[string, string], Row>("SELECT * FROM outbound_hooks WHERE room_id = ? AND name = ?"),
+      byId: db.prepare<[string], Row>("SELECT * FROM outbound_hooks WHERE id = ?"),
+      insert: db.prepare("INSERT INTO outbound_hooks (id, room_id, name, token_enc, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)"),
+      token: db.prepare<[string], Pick<Row, "token_enc">>("SELECT token_enc FROM outbound_hooks WHERE id = ?"),
+      setToken: db.prepare("UPDATE outbound_hooks SET token_enc = ? WHERE id = ?"),
+      remove: db.prepare("DELETE FROM outbound_hooks WHERE id = ?"),
+      suspend: db.prepare("UPDATE outbound_hooks SET suspended_at = ?, suspended_reason = ? WHERE id = ? AND suspended_at IS NULL"),
+      resume: db.prepare("UPDATE outbound_hooks SET suspended_at = NULL, suspended_reason = NULL, failing_since = NULL WHERE id = ? AND suspended_at IS NOT NULL"),
+      failing: db.prepare("UPDATE outbound_hooks SET failing_since = ? WHERE id = ?"),
+    };
+    const rows = db.prepare<[], { id: string }>("SELECT id FROM outbound_hooks WHERE suspended_at IS NOT NULL").all();
+    this.suspended = new Set(rows.map((r) => r.id));
+  }
 
   find(roomId: string, name: string): StoredOutboundHook | null {
-    const row = this.db
-      .prepare<[string, string], Row>("SELECT * FROM outbound_hooks WHERE room_id = ? AND name = ?")
-      .get(roomId, name);
+    const row = this.q.find.get(roomId, name);
     return row ? toHook(row) : null;
   }
 
   byId(id: string): StoredOutboundHook | null {
-    const row = this.db.prepare<[string], Row>("SELECT * FROM outbound_hooks WHERE id = ?").get(id);
+    const row = this.q.byId.get(id);
     return row ? toHook(row) : null;
   }
 
@@ -68,16 +87,14 @@ export class OutboundHooksTable {
     const hook: StoredOutboundHook = {
       id: `ep_${randomBytes(12).toString("hex")}`, roomId, name, createdBy, createdAt: now, suspendedAt: null, suspendedReason: null, failingSince: null,
     };
-    this.db
-      .prepare("INSERT INTO outbound_hooks (id, room_id, name, token_enc, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)")
-      .run(hook.id, roomId, name, sealSecret(this.key, token), createdBy, now);
+    this.q.insert.run(hook.id, roomId, name, sealSecret(this.key, token), createdBy, now);
     return { hook, newToken: token };
   }
 
   token(hookId: string): string | null {
     const cached = this.tokens.get(hookId);
     if (cached !== undefined) return cached;
-    const row = this.db.prepare<[string], Pick<Row, "token_enc">>("SELECT token_enc FROM outbound_hooks WHERE id = ?").get(hookId);
+    const row = this.q.token.get(hookId);
     if (!row) return null;
     const token = openSecret(this.key, row.token_enc);
     this.tokens.set(hookId, token);
@@ -87,38 +104,56 @@ export class OutboundHooksTable {
   /** Replaces the token; from now on only the new one is sent. */
   refreshToken(hookId: string): string {
     const token = newToken();
-    const changed = this.db.prepare("UPDATE outbound_hooks SET token_enc = ? WHERE id = ?").run(sealSecret(this.key, token), hookId);
-    if (changed.changes !== 1) throw new Error(`No outbound hook with id ${hookId}`);
+    if (this.q.setToken.run(sealSecret(this.key, token), hookId).changes !== 1) throw new Error(`No outbound hook with id ${hookId}`);
     this.tokens.set(hookId, token);
     return token;
   }
 
   remove(hookId: string): void {
-    this.db.prepare("DELETE FROM outbound_hooks WHERE id = ?").run(hookId);
+    this.q.remove.run(hookId);
     this.tokens.delete(hookId);
+    this.suspended.delete(hookId);
+    this.failing.delete(hookId);
   }
 
   /** Stops deliveries to the hook until resumed; the first reason wins. */
   suspend(hookId: string, reason: string, now = Date.now()): boolean {
-    return this.db.prepare("UPDATE outbound_hooks SET suspended_at = ?, suspended_reason = ? WHERE id = ? AND suspended_at IS NULL").run(now, reason, hookId).changes === 1;
+    const changed = this.q.suspend.run(now, reason, hookId).changes === 1;
+    if (changed) this.suspended.add(hookId);
+    return changed;
   }
 
-  suspendedIds(): Set<string> {
-    const rows = this.db.prepare<[], { id: string }>("SELECT id FROM outbound_hooks WHERE suspended_at IS NOT NULL").all();
-    return new Set(rows.map((r) => r.id));
+  suspendedIds(): ReadonlySet<string> {
+    return this.suspended;
   }
 
   resume(hookId: string): boolean {
-    return this.db.prepare("UPDATE outbound_hooks SET suspended_at = NULL, suspended_reason = NULL, failing_since = NULL WHERE id = ? AND suspended_at IS NOT NULL").run(hookId).changes === 1;
+    const changed = this.q.resume.run(hookId).changes === 1;
+    if (changed) {
+      this.suspended.delete(hookId);
+      this.failing.set(hookId, null);
+    }
+    return changed;
   }
 
   /** Records a failed attempt; returns since when the hook has been failing without a success. */
   markFailing(hookId: string, now = Date.now()): number {
-    this.db.prepare("UPDATE outbound_hooks SET failing_since = COALESCE(failing_since, ?) WHERE id = ?").run(now, hookId);
-    return this.byId(hookId)?.failingSince ?? now;
+    const since = this.failingSince(hookId);
+    if (since !== null) return since;
+    this.q.failing.run(now, hookId);
+    this.failing.set(hookId, now);
+    return now;
   }
 
+  /** Records a success; writes only when the hook was failing. */
   markHealthy(hookId: string): void {
-    this.db.prepare("UPDATE outbound_hooks SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL").run(hookId);
+    if (this.failingSince(hookId) === null) return;
+    this.q.failing.run(null, hookId);
+    this.failing.set(hookId, null);
+  }
+
+  private failingSince(hookId: string): number | null {
+    if (!this.failing.has(hookId)) this.failing.set(hookId, this.byId(hookId)?.failingSince ?? null);
+    return this.failing.get(hookId)!;
   }
 }

@@ -73,11 +73,13 @@ describe("SqliteDeliveryQueue (real SQLite file)", () => {
     expect(retried.map((j) => [j.eventId, j.attempts])).toEqual([["$e1", 1]]);
     queue.complete(retried[0]!, ok);
     expect(queue.depth()).toBe(0);
+    queue.flush();
     expect(db.prepare("SELECT outcome, attempt FROM attempts ORDER BY id").all()).toEqual([
       { outcome: "retry", attempt: 1 },
       { outcome: "failed", attempt: 1 },
       { outcome: "success", attempt: 2 },
     ]);
+    queue.flush();
     expect(db.prepare("SELECT event_id, state, reason FROM jobs ORDER BY event_id").all()).toEqual([
       { event_id: "$e1", state: "done", reason: null },
       { event_id: "$e2", state: "dead", reason: "HTTP 404" },
@@ -152,8 +154,11 @@ describe("SqliteDeliveryQueue (real SQLite file)", () => {
     const [first] = queue.claimDue(1, { now, leaseMs: 1000 });
     queue.complete(first!, ok);
     queue.prune(now + 60_000);
+    queue.flush();
     expect(db.prepare("SELECT event_id FROM jobs").all()).toEqual([{ event_id: "$e2" }]);
+    queue.flush();
     expect(db.prepare("SELECT event_id FROM messages").all()).toEqual([{ event_id: "$e2" }]);
+    queue.flush();
     expect(db.prepare("SELECT COUNT(*) AS n FROM attempts").get()).toEqual({ n: 0 });
     expect(queue.isTransactionHandled("t1")).toBe(false);
   });

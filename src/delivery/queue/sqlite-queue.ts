@@ -17,6 +17,11 @@ interface JobRow {
  */
 export class SqliteDeliveryQueue implements DeliveryQueue {
   private readonly listeners: Array<() => void> = [];
+  // Outcomes of attempts are written in batches (group commit): one store transaction per turn of
+  // the event loop instead of one per delivery. A job whose outcome is not yet written is still
+  // leased, so nothing claims it twice; after a crash it is simply delivered again.
+  private pendingWrites: Array<() => void> = [];
+  private flushScheduled = false;
   private readonly stmt;
 
   constructor(private readonly db: Db) {
@@ -88,6 +93,7 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
   claimDue(limit: number, opts: ClaimOptions): ClaimedJob[] {
     if (limit <= 0) return [];
     return this.db.transaction(() => {
+      this.applyPendingWrites();
       const claimed: ClaimedJob[] = [];
       const take = (row: JobRow) => {
         this.stmt.lease.run(opts.now + opts.leaseMs, row.id);
@@ -127,6 +133,7 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
   }
 
   nextDueAt(opts: Pick<ClaimOptions, "skipHooks" | "strictHooks"> = {}): number | null {
+    this.flush();
     const skip = JSON.stringify([...(opts.skipHooks ?? []), ...(opts.strictHooks ?? [])]);
     let next = this.stmt.nextDue.get(skip)?.due ?? null;
     for (const hookId of opts.strictHooks ?? []) {
@@ -138,25 +145,30 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
   }
 
   depth(): number {
+    this.flush();
     return this.stmt.depth.get()?.n ?? 0;
   }
 
   cancelHook(hookId: string): number {
+    this.flush();
     return this.stmt.cancelHook.run("the hook was removed", Date.now(), hookId).changes;
   }
 
   replay(hookId: string, which: { eventId: string } | { dead: true }, now = Date.now()): number {
+    this.flush();
     const changed = "eventId" in which ? this.stmt.replayEvent.run(now, hookId, which.eventId).changes : this.stmt.replayDead.run(now, hookId).changes;
     if (changed > 0) for (const listener of this.listeners) listener();
     return changed;
   }
 
   eventForJob(jobId: string): string | null {
+    this.flush();
     const row = this.db.prepare<[string], { body: string }>("SELECT m.body FROM jobs j JOIN messages m ON m.event_id = j.event_id WHERE j.id = ?").get(jobId);
     return row?.body ?? null;
   }
 
   hookStatus(hookId: string, recentAttempts: number): HookQueueStatus {
+    this.flush();
     const counts = Object.fromEntries(this.stmt.countByState.all(hookId).map((r) => [r.state, r.n]));
     const recent: AttemptSummary[] = this.stmt.recentAttempts.all(hookId, recentAttempts).map((r) => ({
       eventId: r.event_id, attempt: r.attempt, outcome: r.outcome, status: r.status, error: r.error, durationMs: r.duration_ms, at: r.at,
@@ -165,11 +177,13 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
   }
 
   releaseLeases(): number {
+    this.flush();
     return this.db.prepare("UPDATE jobs SET lease_until = 0 WHERE state = 'pending' AND lease_until > 0").run().changes;
   }
 
   /** Forgets finished jobs, their event bodies, attempts and handled transaction ids older than the cutoff. */
   prune(olderThan: number): void {
+    this.flush();
     this.db.transaction(() => {
       this.stmt.pruneJobs.run(olderThan);
       this.stmt.pruneMessages.run(olderThan);
@@ -183,9 +197,28 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
   }
 
   private record(job: ClaimedJob, a: AttemptRecord, change: () => void): void {
-    this.db.transaction(() => {
-      this.stmt.insertAttempt.run(job.id, job.hookId, job.eventId, job.attempts + 1, a.outcome, a.status, a.error, a.durationMs, a.responseBody, Date.now());
+    const at = Date.now();
+    this.pendingWrites.push(() => {
+      this.stmt.insertAttempt.run(job.id, job.hookId, job.eventId, job.attempts + 1, a.outcome, a.status, a.error, a.durationMs, a.responseBody, at);
       change();
-    })();
+    });
+    if (this.pendingWrites.length >= 1000) this.flush();
+    else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  /** Writes the outcomes recorded so far; every read calls it first, so reads see them. */
+  flush(): void {
+    this.flushScheduled = false;
+    if (this.pendingWrites.length === 0) return;
+    this.db.transaction(() => this.applyPendingWrites())();
+  }
+
+  private applyPendingWrites(): void {
+    const batch = this.pendingWrites;
+    this.pendingWrites = [];
+    for (const write of batch) write();
   }
 }
