@@ -1,6 +1,6 @@
 // Starts the bridge under test in this worker, with the registration the shared Synapse knows.
 import { randomBytes } from "node:crypto";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inject } from "vitest";
@@ -22,7 +22,7 @@ export interface BridgeUnderTest {
 /** Fast retries so the suite stays quick; `overrides` are merged per top-level section. */
 export async function startBridge(overrides: Record<string, Record<string, unknown>> = {}, storePath?: string): Promise<BridgeUnderTest> {
   const { url, serverName, registrationPath, bridgePort } = inject("synapse");
-  const path = storePath ?? join(mkdtempSync(join(tmpdir(), "mwb-bridge-")), "bridge.db");
+  const path = storePath ?? join(tempStoreDir(), "bridge.db");
   const base: Record<string, Record<string, unknown>> = {
     homeserver: { url, domain: serverName },
     bridge: { bindAddress: "127.0.0.1", port: bridgePort },
@@ -47,3 +47,10 @@ export async function startBridge(overrides: Record<string, Record<string, unkno
 
 // One key per test run: stores of one run stay readable across a restart of the bridge.
 const KEY = randomBytes(32).toString("base64");
+
+/** A store directory that lives as long as this test worker (restarts in a test reuse it). */
+function tempStoreDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "mwb-bridge-"));
+  process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}

@@ -52,9 +52,8 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX jobs_pending ON jobs (due_at, created_at) WHERE state = 'pending';
   CREATE INDEX jobs_hook ON jobs (hook_id, state, created_at);
-  CREATE INDEX jobs_finished ON jobs (finished_at) WHERE state != 'pending';
   CREATE TABLE attempts (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id INTEGER PRIMARY KEY,
     job_id TEXT NOT NULL,
     hook_id TEXT NOT NULL,
     event_id TEXT NOT NULL,
@@ -67,7 +66,6 @@ export const MIGRATIONS: readonly string[] = [
     at INTEGER NOT NULL
   );
   CREATE INDEX attempts_hook ON attempts (hook_id, at);
-  CREATE INDEX attempts_at ON attempts (at);
   `,
   // 2: inbound hooks. The URL secret is kept only as a keyed hash: it is shown once and never needed again.
   `
