@@ -1,11 +1,11 @@
 // The command line as an admin uses it: generate a registration, check a config, clear errors.
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import * as yaml from "js-yaml";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { loadRegistration } from "../src/matrix/registration.js";
 
 const run = async (...args: string[]) => {
@@ -20,6 +20,7 @@ const run = async (...args: string[]) => {
 
 describe("matrix-webhook-bridge CLI", () => {
   const dir = mkdtempSync(join(tmpdir(), "mwb-cli-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it("generates a registration with fresh tokens, readable by the bridge, and refuses to overwrite it", async () => {
     const path = join(dir, "registration.yml");

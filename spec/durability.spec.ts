@@ -1,7 +1,7 @@
 // Nothing acknowledged is lost: the bridge is killed with SIGKILL while more than 10,000
 // deliveries are queued or in flight, restarted, and every event still arrives.
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as yaml from "js-yaml";
@@ -38,6 +38,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await bridge?.kill("SIGKILL");
   await receiver?.stop();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 describe("a bridge killed with SIGKILL", () => {
