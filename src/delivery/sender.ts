@@ -36,7 +36,11 @@ export class HttpSender {
 
   async send(req: OutboundRequest): Promise<SendOutcome> {
     const started = performance.now();
-    const signal = AbortSignal.timeout(req.timeoutMs);
+    // A timer cleared as soon as the attempt ends: AbortSignal.timeout would keep every attempt's
+    // signal and timer alive for the whole timeout, piling up under load.
+    const abort = new AbortController();
+    const deadline = setTimeout(() => abort.abort(), req.timeoutMs);
+    const signal = abort.signal;
     try {
       this.guard.assertSendable(req.url);
       const res = await request(req.url, {
@@ -67,6 +71,8 @@ export class HttpSender {
         responseBody: null,
         error: timedOut ? `no answer within ${req.timeoutMs} ms` : message,
       };
+    } finally {
+      clearTimeout(deadline);
     }
   }
 
