@@ -127,6 +127,7 @@ export class WebhookBridge {
     const prune = () => {
       try {
         queue.prune(Date.now() - retentionMs);
+        inbound.prune(Date.now() - retentionMs);
       } catch (err) {
         log.error({ err }, "pruning old deliveries failed");
       }

@@ -21,7 +21,15 @@ export interface InboundReceiverDeps {
   overrideAvatar(url: string): Promise<string | null>;
   allowIdentityOverride: boolean;
   rawPayloadMaxBytes: number;
+  /** Requests already posted, by the sender's delivery id. */
+  deliveries: { eventFor(hookId: string, key: string): string | null; remember(hookId: string, key: string, eventId: string): void };
   log: Logger;
+}
+
+/** A sender's id for one delivery, so its redeliveries post nothing twice: GitHub's, or a generic Idempotency-Key. */
+export function deliveryKey(route: InboundRoute, headers: IncomingHttpHeaders): string | null {
+  const key = (route === "github" ? header(headers, "x-github-delivery") : undefined) ?? header(headers, "idempotency-key");
+  return key && /^[\x21-\x7e]{1,200}$/.test(key) ? key : null;
 }
 
 const header = (headers: IncomingHttpHeaders, name: string): string | undefined => {
@@ -34,10 +42,33 @@ const header = (headers: IncomingHttpHeaders, name: string): string | undefined 
  * message, apply identity and size rules, post. Throws InboundError for everything a caller may see.
  */
 export class InboundReceiver {
+  // Identical deliveries arriving at the same time wait for the first instead of posting again.
+  private readonly inFlight = new Map<string, Promise<string>>();
+
   constructor(private readonly deps: InboundReceiverDeps) {}
 
   async receive(hook: ActiveInboundHook, route: InboundRoute, headers: IncomingHttpHeaders, body: Buffer): Promise<string> {
     if (route === "github") this.verifyGithub(hook, headers, body);
+    const key = deliveryKey(route, headers);
+    if (key === null) return this.parseAndPost(hook, route, headers, body);
+    const already = this.deps.deliveries.eventFor(hook.id, key);
+    if (already !== null) return already;
+    const slot = `${hook.id}\0${key}`;
+    const running = this.inFlight.get(slot);
+    if (running) return running;
+    const posting = this.parseAndPost(hook, route, headers, body).then((eventId) => {
+      this.deps.deliveries.remember(hook.id, key, eventId);
+      return eventId;
+    });
+    this.inFlight.set(slot, posting);
+    try {
+      return await posting;
+    } finally {
+      this.inFlight.delete(slot);
+    }
+  }
+
+  private async parseAndPost(hook: ActiveInboundHook, route: InboundRoute, headers: IncomingHttpHeaders, body: Buffer): Promise<string> {
     const payload = parsePayload(body, header(headers, "content-type"));
     let message: InboundMessage;
     if (route === "generic") message = genericMessage(payload);

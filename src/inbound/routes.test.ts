@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ActiveInboundHook } from "../connections/inbound-hook-registry.js";
 import { createHttpApp, listen } from "../http/server.js";
 import { createLogger } from "../observability/logger.js";
+import { openDatabase } from "../store/database.js";
+import { InboundDeliveriesTable } from "../store/inbound-deliveries-table.js";
 import { newInboundSecret } from "../store/inbound-hook-secret.js";
 import { MAX_CONTENT_BYTES } from "./content.js";
 import { githubSignature } from "./github/signature.js";
@@ -33,6 +35,7 @@ beforeAll(async () => {
     overrideAvatar: async () => null,
     allowIdentityOverride: true,
     rawPayloadMaxBytes: 16384,
+    deliveries: new InboundDeliveriesTable(openDatabase(":memory:")),
     log,
   });
   const router = inboundRouter({
@@ -72,6 +75,18 @@ describe("documented answers", () => {
     expect(res).toMatchObject({ status: 200, json: { ok: true, event_id: `$event${posted.length}` } });
     expect(posted.at(-1)).toMatchObject({ body: "hello", msgtype: "m.notice" });
     expect((await send(`/webhook/${secrets.open}`, { method: "PUT", body: "plain", headers: { "content-type": "text/plain" } })).status).toBe(200);
+  });
+
+  it("answers a redelivery (same Idempotency-Key or X-GitHub-Delivery) with the first event id, posting once", async () => {
+    const before = posted.length;
+    const first = await send(`/webhook/${secrets.open}`, { ...json({ text: "once" }), headers: { "content-type": "application/json", "idempotency-key": "k-1" } });
+    const again = await Promise.all([1, 2].map(() => send(`/webhook/${secrets.open}`, { ...json({ text: "once" }), headers: { "content-type": "application/json", "idempotency-key": "k-1" } })));
+    expect(again.map((r) => r.json?.event_id)).toEqual([first.json?.event_id, first.json?.event_id]);
+    const gh = { "content-type": "application/json", "x-github-event": "ping", "x-github-delivery": "72d3162e-cc78-11e3-81ab-4c9367dc0958" };
+    const a = await send(`/webhook/${secrets.open}/github`, { body: JSON.stringify({ zen: "Keep it logically awesome." }), headers: gh });
+    const b = await send(`/webhook/${secrets.open}/github`, { body: JSON.stringify({ zen: "Keep it logically awesome." }), headers: gh });
+    expect(b.json?.event_id).toBe(a.json?.event_id);
+    expect(posted.length - before).toBe(2);
   });
 
   it("404 {} for unknown ids, routes and methods", async () => {

@@ -9,6 +9,7 @@ import type { InboundGhosts, MatrixPort } from "../matrix/port.js";
 import type { Logger } from "../observability/logger.js";
 import type { BridgeMetrics } from "../observability/metrics.js";
 import type { Db } from "../store/database.js";
+import { InboundDeliveriesTable } from "../store/inbound-deliveries-table.js";
 import { InboundHooksTable } from "../store/inbound-hooks-table.js";
 import { AvatarImporter } from "./avatar-import.js";
 import { assertGhostNamespace } from "./ghost.js";
@@ -23,6 +24,8 @@ export interface InboundWiring {
   router: Router;
   /** The listener's real port (config may say 0), for hook URLs when bridge.publicUrl is unset. */
   listeningOn(port: number): void;
+  /** Forgets remembered delivery ids older than the cutoff. */
+  prune(olderThan: number): void;
 }
 
 /** Builds everything inbound hooks need (app.ts only mounts the router and routes state to `hooks`). */
@@ -39,6 +42,7 @@ export function createInbound(deps: {
   assertGhostNamespace(matrix.isBridgeUser.bind(matrix), config.homeserver.domain);
   const table = new InboundHooksTable(deps.db, config.store.encryptionKeyBytes);
   const poster = new InboundPoster(matrix);
+  const deliveries = new InboundDeliveriesTable(deps.db);
   const importer = new AvatarImporter(deps.guard, (bytes, type, name) => matrix.uploadMedia(bytes, type, name), config.inbound.avatarMaxBytes);
   let port = config.bridge.port;
   const host = isIPv6(config.bridge.bindAddress) ? `[${config.bridge.bindAddress}]` : config.bridge.bindAddress;
@@ -60,6 +64,7 @@ export function createInbound(deps: {
     overrideAvatar: (url) => importer.cached(url),
     allowIdentityOverride: config.inbound.allowIdentityOverride,
     rawPayloadMaxBytes: config.inbound.rawPayloadMaxBytes,
+    deliveries,
     log,
   });
   const answers = new Counter({
@@ -76,5 +81,5 @@ export function createInbound(deps: {
     log,
     onAnswer: (status, route) => answers.inc({ route: route ?? "unknown", status: String(status) }),
   });
-  return { hooks, router, listeningOn: (p) => void (port = p) };
+  return { hooks, router, listeningOn: (p) => void (port = p), prune: (olderThan) => void deliveries.prune(olderThan) };
 }

@@ -80,4 +80,15 @@ export const MIGRATIONS: readonly string[] = [
     UNIQUE (room_id, name)
   );
   `,
+  // 3: inbound requests already posted, by the sender's delivery id (X-GitHub-Delivery, Idempotency-Key).
+  `
+  CREATE TABLE inbound_deliveries (
+    hook_id TEXT NOT NULL,
+    delivery_key TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    PRIMARY KEY (hook_id, delivery_key)
+  );
+  CREATE INDEX inbound_deliveries_at ON inbound_deliveries (at);
+  `,
 ];
