@@ -4,9 +4,9 @@ import type { Logger } from "../observability/logger.js";
 import { newToken } from "../store/sealed-secret.js";
 import type { InboundHooksTable } from "../store/inbound-hooks-table.js";
 import { InboundHookRegistry, type ActiveInboundHook } from "./inbound-hook-registry.js";
-import { INBOUND_HOOK_EVENT_TYPE, isInboundRemoval, validateInboundHookContent } from "./inbound-hook-state.js";
-import type { StateOrigin } from "./outbound-hooks.js";
-import { mayConfigureHooks, type PermissionVerdict } from "./power-levels.js";
+import { INBOUND_HOOK_EVENT_TYPE, isInboundRemoval, validateInboundHookContent, type InboundHookSettings } from "./inbound-hook-state.js";
+import { HookStateGate, type StateOrigin } from "./hook-state-gate.js";
+import type { PermissionVerdict } from "./power-levels.js";
 
 export interface InboundHooksDeps {
   matrix: MatrixPort;
@@ -31,19 +31,21 @@ export interface InboundHooksDeps {
  */
 export class InboundHooks {
   readonly registry = new InboundHookRegistry();
+  private readonly gate: HookStateGate<InboundHookSettings>;
 
-  constructor(private readonly deps: InboundHooksDeps) {}
-
-  async permission(roomId: string, userId: string): Promise<PermissionVerdict> {
-    const authority = await this.deps.matrix.roomAuthority(roomId);
-    return mayConfigureHooks(authority, userId, INBOUND_HOOK_EVENT_TYPE, this.deps.configuredMinimumLevel);
+  constructor(private readonly deps: InboundHooksDeps) {
+    this.gate = new HookStateGate(
+      { label: "inbound", eventType: INBOUND_HOOK_EVENT_TYPE, isRemoval: isInboundRemoval, validate: validateInboundHookContent },
+      deps,
+    );
   }
 
-  async loadRoom(roomId: string): Promise<void> {
-    const state = await this.deps.matrix.roomState(roomId);
-    for (const event of state) {
-      if (event.type === INBOUND_HOOK_EVENT_TYPE) await this.applyState(roomId, event, "startup");
-    }
+  permission(roomId: string, userId: string): Promise<PermissionVerdict> {
+    return this.gate.permission(roomId, userId);
+  }
+
+  loadRoom(roomId: string): Promise<void> {
+    return this.gate.loadRoom(roomId, (event) => this.applyState(roomId, event, "startup"));
   }
 
   /** The bot left the room: its hooks stop answering (their store records stay, in case it comes back). */
@@ -61,44 +63,30 @@ export class InboundHooks {
 
   async applyState(roomId: string, event: StateEvent, origin: StateOrigin): Promise<void> {
     const name = event.state_key;
-    const { matrix, log } = this.deps;
-    const fromBot = event.sender === matrix.botUserId;
-    if (!fromBot) {
-      const verdict = await this.permission(roomId, event.sender);
-      if (!verdict.allowed) {
-        log.warn({ roomId, hook: name, sender: event.sender, ...verdict }, "inbound hook state from a user without power ignored");
-        await this.tell(roomId, origin,
-          `Ignored inbound hook "${name}" set by ${event.sender}: configuring hooks needs power level ${verdict.needs} (they have ${verdict.has}).`);
-        return;
+    const { log } = this.deps;
+    const admission = await this.gate.admit(roomId, event, origin);
+    if (admission.kind === "ignored") return;
+    if (admission.kind === "removal") {
+      if (this.remove(roomId, name) && !admission.fromBot) {
+        await this.gate.tell(roomId, origin, `Inbound hook "${name}" removed by ${event.sender}; its URL no longer works.`);
       }
-    }
-    if (isInboundRemoval(event.content)) {
-      if (this.remove(roomId, name) && !fromBot) await this.tell(roomId, origin, `Inbound hook "${name}" removed by ${event.sender}; its URL no longer works.`);
       return;
     }
-    const result = validateInboundHookContent(name, event.content);
-    if (!result.ok) {
-      log.warn({ roomId, hook: name, problems: result.problems }, "invalid inbound hook state ignored");
-      await this.tell(roomId, origin, `Ignored inbound hook "${name}": ${result.problems.join("; ")}.`);
-      return;
-    }
+    const { value, fromBot } = admission;
     const { hook, newSecret } = this.deps.table.ensure(roomId, name, event.sender);
     const previous = this.registry.byId(hook.id);
-    this.registry.set({ ...result.value, id: hook.id, roomId });
+    this.registry.set({ ...value, id: hook.id, roomId });
     log.info({ roomId, hook: name, hookId: hook.id }, previous ? "inbound hook updated" : "inbound hook active");
-    let urlSent = false;
-    if (newSecret && !fromBot) {
-      urlSent = await this.sendUrl(event.sender, roomId, name, newSecret, "created").then(() => true, (err) => {
-        log.warn({ err, roomId, hook: name }, "could not send the new URL by direct message");
-        return false;
-      });
-    }
+    const urlSent = newSecret && !fromBot
+      ? await this.gate.sendSecret(() => this.sendUrl(event.sender, roomId, name, newSecret, "created"), { roomId, hook: name })
+      : false;
     if (!fromBot && origin === "live") {
-      await this.tell(roomId, origin, `Inbound hook "${name}" ${previous ? "updated" : "active"}.` +
+      await this.gate.tell(roomId, origin, `Inbound hook "${name}" ${previous ? "updated" : "active"}.` +
         (newSecret ? (urlSent ? ` Its URL was sent to ${event.sender} in a direct message.`
           : ` Its URL could not be sent by direct message; run "!hooks inbound rotate ${name}" to get a new one.`) : ""));
     }
   }
+
 
   /** Creates the hook's store record before the bot writes its state; returns the URL secret to show once. */
   prepare(roomId: string, name: string, createdBy: string): string {
@@ -180,8 +168,4 @@ export class InboundHooks {
     await this.deps.messenger.send(userId, text);
   }
 
-  private async tell(roomId: string, origin: StateOrigin, text: string): Promise<void> {
-    if (origin !== "live") return;
-    await this.deps.matrix.sendNotice(roomId, text).catch((err) => this.deps.log.warn({ err, roomId }, "could not send a notice"));
-  }
 }

@@ -8,8 +8,9 @@ import type { SsrfGuard } from "../delivery/ssrf.js";
 import type { OutboundHooksTable } from "../store/outbound-hooks-table.js";
 import type { SigningKeysTable } from "../store/signing-keys-table.js";
 import { OutboundHookRegistry, type ActiveOutboundHook } from "./outbound-hook-registry.js";
-import { isRemoval, OUTBOUND_HOOK_EVENT_TYPE, validateOutboundHookContent } from "./outbound-hook-state.js";
-import { mayConfigureHooks, type PermissionVerdict } from "./power-levels.js";
+import { isRemoval, OUTBOUND_HOOK_EVENT_TYPE, validateOutboundHookContent, type OutboundHookSettings } from "./outbound-hook-state.js";
+import { HookStateGate, type StateOrigin } from "./hook-state-gate.js";
+import type { PermissionVerdict } from "./power-levels.js";
 
 export interface OutboundHooksDeps {
   matrix: MatrixPort;
@@ -26,8 +27,7 @@ export interface OutboundHooksDeps {
   log: Logger;
 }
 
-/** Where a state event came from: live ones are answered in the room, loaded ones only logged. */
-export type StateOrigin = "live" | "startup";
+export type { StateOrigin } from "./hook-state-gate.js";
 
 /**
  * Outbound hooks as room state: checks who set them, validates, keeps the registry, creates the
@@ -35,21 +35,23 @@ export type StateOrigin = "live" | "startup";
  */
 export class OutboundHooks {
   readonly registry = new OutboundHookRegistry();
+  private readonly gate: HookStateGate<OutboundHookSettings>;
 
-  constructor(private readonly deps: OutboundHooksDeps) {}
+  constructor(private readonly deps: OutboundHooksDeps) {
+    this.gate = new HookStateGate(
+      { label: "outbound", eventType: OUTBOUND_HOOK_EVENT_TYPE, isRemoval, validate: validateOutboundHookContent },
+      deps,
+    );
+  }
 
   /** May the user configure hooks in this room? Reads the room's current power levels. */
-  async permission(roomId: string, userId: string): Promise<PermissionVerdict> {
-    const authority = await this.deps.matrix.roomAuthority(roomId);
-    return mayConfigureHooks(authority, userId, OUTBOUND_HOOK_EVENT_TYPE, this.deps.configuredMinimumLevel);
+  permission(roomId: string, userId: string): Promise<PermissionVerdict> {
+    return this.gate.permission(roomId, userId);
   }
 
   /** Rebuilds the room's hooks from its current state (bot joined, or bridge started). */
-  async loadRoom(roomId: string): Promise<void> {
-    const state = await this.deps.matrix.roomState(roomId);
-    for (const event of state) {
-      if (event.type === OUTBOUND_HOOK_EVENT_TYPE) await this.applyState(roomId, event, "startup");
-    }
+  loadRoom(roomId: string): Promise<void> {
+    return this.gate.loadRoom(roomId, (event) => this.applyState(roomId, event, "startup"));
   }
 
   forgetRoom(roomId: string): void {
@@ -58,53 +60,37 @@ export class OutboundHooks {
 
   async applyState(roomId: string, event: StateEvent, origin: StateOrigin): Promise<void> {
     const name = event.state_key;
-    const { matrix, log } = this.deps;
-    const fromBot = event.sender === matrix.botUserId;
-    if (!fromBot) {
-      const verdict = await this.permission(roomId, event.sender);
-      if (!verdict.allowed) {
-        log.warn({ roomId, hook: name, sender: event.sender, ...verdict }, "outbound hook state from a user without power ignored");
-        await this.tell(roomId, origin,
-          `Ignored outbound hook "${name}" set by ${event.sender}: configuring hooks needs power level ${verdict.needs} (they have ${verdict.has}).`);
-        return;
-      }
-    }
-    if (isRemoval(event.content)) {
+    const { log } = this.deps;
+    const admission = await this.gate.admit(roomId, event, origin);
+    if (admission.kind === "ignored") return;
+    if (admission.kind === "removal") {
       this.remove(roomId, name);
-      if (!fromBot) await this.tell(roomId, origin, `Outbound hook "${name}" removed by ${event.sender}.`);
+      if (!admission.fromBot) await this.gate.tell(roomId, origin, `Outbound hook "${name}" removed by ${event.sender}.`);
       return;
     }
-    const result = validateOutboundHookContent(name, event.content);
-    if (!result.ok) {
-      log.warn({ roomId, hook: name, problems: result.problems }, "invalid outbound hook state ignored");
-      await this.tell(roomId, origin, `Ignored outbound hook "${name}": ${result.problems.join("; ")}.`);
-      return;
-    }
+    const { value, fromBot } = admission;
     // Live changes are checked against the SSRF guard now. At startup only IP literals are (a DNS
     // hiccup must not drop a hook); every send is checked again anyway.
-    const refused = origin === "live" || isIpLiteralUrl(result.value.url) ? await this.checkDestination(result.value.url) : null;
+    const refused = origin === "live" || isIpLiteralUrl(value.url) ? await this.checkDestination(value.url) : null;
     if (refused) {
       log.warn({ roomId, hook: name, refused }, "outbound hook URL refused");
-      await this.tell(roomId, origin, `Ignored outbound hook "${name}": ${refused}.`);
+      await this.gate.tell(roomId, origin, `Ignored outbound hook "${name}": ${refused}.`);
       return;
     }
     const { hook, newToken } = this.deps.table.ensure(roomId, name, event.sender);
     const previous = this.registry.get(roomId, name);
-    this.registry.set({ ...result.value, id: hook.id, roomId });
-    log.info({ roomId, hook: name, hookId: hook.id, method: result.value.method }, previous ? "outbound hook updated" : "outbound hook active");
-    let tokenSent = false;
-    if (newToken && !fromBot) {
-      tokenSent = await this.sendToken(event.sender, roomId, name, newToken, "created").then(() => true, (err) => {
-        log.warn({ err, roomId, hook: name }, "could not send the new token by direct message");
-        return false;
-      });
-    }
+    this.registry.set({ ...value, id: hook.id, roomId });
+    log.info({ roomId, hook: name, hookId: hook.id, method: value.method }, previous ? "outbound hook updated" : "outbound hook active");
+    const tokenSent = newToken && !fromBot
+      ? await this.gate.sendSecret(() => this.sendToken(event.sender, roomId, name, newToken, "created"), { roomId, hook: name })
+      : false;
     if (!fromBot && origin === "live") {
-      await this.tell(roomId, origin, `Outbound hook "${name}" ${previous ? "updated" : "active"}: room events are sent by ${result.value.method}.` +
+      await this.gate.tell(roomId, origin, `Outbound hook "${name}" ${previous ? "updated" : "active"}: room events are sent by ${value.method}.` +
         (newToken ? (tokenSent ? ` Its token was sent to ${event.sender} in a direct message.`
           : ` Its token could not be sent by direct message; run "!hooks outbound token ${name}" to get a new one.`) : ""));
     }
   }
+
 
   /** Why the bridge will not send to `url` (private or unresolvable destination), or null. */
   checkDestination(url: string): Promise<string | null> {
@@ -189,10 +175,6 @@ export class OutboundHooks {
     await this.deps.messenger.send(userId, text);
   }
 
-  private async tell(roomId: string, origin: StateOrigin, text: string): Promise<void> {
-    if (origin !== "live") return;
-    await this.deps.matrix.sendNotice(roomId, text).catch((err) => this.deps.log.warn({ err, roomId }, "could not send a notice"));
-  }
 }
 
 function isIpLiteralUrl(url: string): boolean {

@@ -1,0 +1,80 @@
+import type { MatrixPort, StateEvent } from "../matrix/port.js";
+import type { Logger } from "../observability/logger.js";
+import type { Validation } from "./outbound-hook-state.js";
+import { mayConfigureHooks, type PermissionVerdict } from "./power-levels.js";
+
+/** Where a state event came from: live ones are answered in the room, loaded ones only logged. */
+export type StateOrigin = "live" | "startup";
+
+/** What differs between kinds of hook state (outbound, inbound). */
+export interface HookStateKind<T> {
+  /** "outbound" or "inbound", as people read it in notices. */
+  label: string;
+  eventType: string;
+  isRemoval(content: unknown): boolean;
+  validate(stateKey: string, content: unknown): Validation<T>;
+}
+
+export type Admission<T> = { kind: "ignored" } | { kind: "removal"; fromBot: boolean } | { kind: "valid"; value: T; fromBot: boolean };
+
+/**
+ * The steps every hook state event goes through, whatever its kind: who sent it (the bot, or a
+ * user with enough power), whether it removes the hook, whether its content is valid — each
+ * refusal logged and, for live events, explained in the room.
+ */
+export class HookStateGate<T> {
+  constructor(
+    private readonly kind: HookStateKind<T>,
+    private readonly deps: { matrix: MatrixPort; log: Logger; configuredMinimumLevel: number | null },
+  ) {}
+
+  /** May the user configure hooks of this kind in the room? Reads the room's current power levels. */
+  async permission(roomId: string, userId: string): Promise<PermissionVerdict> {
+    const authority = await this.deps.matrix.roomAuthority(roomId);
+    return mayConfigureHooks(authority, userId, this.kind.eventType, this.deps.configuredMinimumLevel);
+  }
+
+  /** Applies every state event of this kind in the room (bot joined, or bridge started). */
+  async loadRoom(roomId: string, apply: (event: StateEvent) => Promise<void>): Promise<void> {
+    const state = await this.deps.matrix.roomState(roomId);
+    for (const event of state) if (event.type === this.kind.eventType) await apply(event);
+  }
+
+  async admit(roomId: string, event: StateEvent, origin: StateOrigin): Promise<Admission<T>> {
+    const { matrix, log } = this.deps;
+    const { label } = this.kind;
+    const name = event.state_key;
+    const fromBot = event.sender === matrix.botUserId;
+    if (!fromBot) {
+      const verdict = await this.permission(roomId, event.sender);
+      if (!verdict.allowed) {
+        log.warn({ roomId, hook: name, sender: event.sender, ...verdict }, `${label} hook state from a user without power ignored`);
+        await this.tell(roomId, origin,
+          `Ignored ${label} hook "${name}" set by ${event.sender}: configuring hooks needs power level ${verdict.needs} (they have ${verdict.has}).`);
+        return { kind: "ignored" };
+      }
+    }
+    if (this.kind.isRemoval(event.content)) return { kind: "removal", fromBot };
+    const result = this.kind.validate(name, event.content);
+    if (!result.ok) {
+      log.warn({ roomId, hook: name, problems: result.problems }, `invalid ${label} hook state ignored`);
+      await this.tell(roomId, origin, `Ignored ${label} hook "${name}": ${result.problems.join("; ")}.`);
+      return { kind: "ignored" };
+    }
+    return { kind: "valid", value: result.value, fromBot };
+  }
+
+  /** Sends a secret by DM; a failure is logged and reported as false (the caller says what to do instead). */
+  async sendSecret(send: () => Promise<void>, context: { roomId: string; hook: string }): Promise<boolean> {
+    return send().then(() => true, (err) => {
+      this.deps.log.warn({ err, ...context }, `could not send a new ${this.kind.label} hook secret by direct message`);
+      return false;
+    });
+  }
+
+  /** A notice in the room, for live events only (loading state at start must not flood rooms). */
+  async tell(roomId: string, origin: StateOrigin, text: string): Promise<void> {
+    if (origin !== "live") return;
+    await this.deps.matrix.sendNotice(roomId, text).catch((err) => this.deps.log.warn({ err, roomId }, "could not send a notice"));
+  }
+}
