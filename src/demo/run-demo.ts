@@ -7,15 +7,17 @@ import { join } from "node:path";
 import { WebhookBridge } from "../app.js";
 import { validateConfig } from "../config/index.js";
 import { generateRegistration, loadRegistration, writeRegistrationFile } from "../matrix/registration.js";
-import { botNotice, roomWithBot, tokenFromDm } from "./demo-room.js";
+import { botNotice, roomWithBot, secretFromDm, tokenFromDm } from "./demo-room.js";
 import { startSampleReceiver, shortenSecret } from "./sample-receiver.js";
 import { defaultSynapseCacheDir, ensureSynapseInstalled, freePort, startSynapse, SYNAPSE_VERSION } from "./synapse.js";
 import { TestClient } from "./test-client.js";
 
 const HOOK_NAME = "demo";
 const MESSAGE = "Hello from Matrix!";
+const INBOUND_NAME = "Demo webhook";
+const INBOUND_TEXT = "Hello from a **webhook**!";
 const DELIVERY_TIMEOUT_MS = 30_000;
-const TOTAL_STEPS = 13;
+const TOTAL_STEPS = 15;
 
 const say = (line: string) => console.log(line);
 const detail = (line: string) => console.log(`      ${line}`);
@@ -127,7 +129,8 @@ export async function runDemo(): Promise<number> {
     detail(`bot: ${String(notice.content.body).split("\n")[0]}`);
 
     step("Reading the hook's token from the bot's direct message");
-    const token = await tokenFromDm(client, botUserId, HOOK_NAME);
+    const dmRooms = new Set<string>();
+    const token = await tokenFromDm(client, botUserId, HOOK_NAME, dmRooms);
     detail(`token ${shortenSecret(token)} (sent by DM only; the receiver checks it on every delivery)`);
 
     step(`Sending "${MESSAGE}" and waiting for the webhook (up to ${DELIVERY_TIMEOUT_MS / 1000} s)`);
@@ -153,9 +156,27 @@ export async function runDemo(): Promise<number> {
     detail("✓ the token header equals the token from the DM");
     detail("✓ room id, method, path and message body are as sent");
 
+    step(`The other way: adding an inbound hook with !hooks inbound add "${INBOUND_NAME}"`);
+    await client.sendMessage(roomId, `!hooks inbound add "${INBOUND_NAME}"`);
+    await botNotice(client, roomId, botUserId, new RegExp(`Inbound hook "${INBOUND_NAME}" added`));
+    const inboundUrl = await secretFromDm(client, botUserId, `URL of inbound hook "${INBOUND_NAME}"`, dmRooms);
+    detail(`URL ${inboundUrl.replace(/[^/]+$/, (secret) => shortenSecret(secret))} (sent by DM only)`);
+
+    step(`POSTing {"text": "${INBOUND_TEXT}"} to it`);
+    const posted = await fetch(inboundUrl, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ text: INBOUND_TEXT }) });
+    const answer = (await posted.json()) as { ok?: boolean; event_id?: string };
+    detail(`answer: ${posted.status} ${JSON.stringify(answer)}`);
+    if (posted.status !== 200 || !answer.event_id) throw new Error(`the inbound hook answered ${posted.status}`);
+    const inRoom = await client.waitForEvent(roomId, (e) => e.event_id === answer.event_id);
+    const members = await client.getJoinedMembers(roomId);
+    detail(`in the room, from ${inRoom.sender} ("${members[inRoom.sender]?.display_name ?? "?"}"): ${String(inRoom.content.body)}`);
+    detail(`formatted: ${String(inRoom.content.formatted_body ?? "")}`);
+    if (members[inRoom.sender]?.display_name !== INBOUND_NAME) throw new Error("the message does not come from the hook's own user");
+
     step("Stopping everything and cleaning up");
     await cleanUp();
-    say(`\nDemo passed in ${seconds(Date.now() - started)}: a Matrix message reached the receiver as a webhook carrying the hook's token.`);
+    say(`\nDemo passed in ${seconds(Date.now() - started)}: a Matrix message reached the receiver as a webhook carrying the hook's token, ` +
+      "and a webhook reached the room as a message from the hook's own user.");
     return 0;
   } catch (err) {
     // Ending early: the steps fail as their services go away; that is not what to report.

@@ -20,6 +20,8 @@ const isNotFound = (err: unknown): boolean =>
 export class AppserviceMatrix implements MatrixPort, InboundGhosts {
   private readonly bridge: Bridge;
   private readonly userPatterns: RegExp[];
+  // Ghost memberships known to be "join", so a message does not cost a membership lookup.
+  private readonly ghostsJoined = new Set<string>();
   private readonly domain: string;
   // Known from the registration, so it works before start() (the library's needs initialise()).
   readonly botUserId: string;
@@ -133,8 +135,16 @@ export class AppserviceMatrix implements MatrixPort, InboundGhosts {
     if ((current.avatar_url ?? null) !== profile.avatarUrl) await intent.setAvatarUrl(profile.avatarUrl ?? "");
   }
 
+  /** The bot invites the ghost first when needed, so no join is tried (and logged) that must fail. */
   async ensureGhostJoined(userId: string, roomId: string): Promise<void> {
-    await this.bridge.getIntent(userId).join(roomId);
+    const key = `${userId}\0${roomId}`;
+    if (this.ghostsJoined.has(key)) return;
+    const membership = await this.membership(roomId, userId);
+    if (membership !== "join") {
+      if (membership !== "invite") await this.client.inviteUser(userId, roomId);
+      await this.bridge.getIntent(userId).matrixClient.joinRoom(roomId);
+    }
+    this.ghostsJoined.add(key);
   }
 
   async ensureGhostRoomProfile(userId: string, roomId: string, profile: GhostProfile): Promise<void> {
@@ -152,6 +162,7 @@ export class AppserviceMatrix implements MatrixPort, InboundGhosts {
   }
 
   async leaveAsGhost(userId: string, roomId: string): Promise<void> {
+    this.ghostsJoined.delete(`${userId}\0${roomId}`);
     await this.bridge.getIntent(userId).leave(roomId);
   }
 
