@@ -45,7 +45,6 @@ export const MIGRATIONS: readonly string[] = [
     state TEXT NOT NULL DEFAULT 'pending', -- pending | done | dead | dropped
     attempts INTEGER NOT NULL DEFAULT 0,
     due_at INTEGER NOT NULL,
-    lease_until INTEGER NOT NULL DEFAULT 0,
     created_at INTEGER NOT NULL,
     finished_at INTEGER,
     reason TEXT                         -- why a job is dead or dropped

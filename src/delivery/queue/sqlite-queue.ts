@@ -18,10 +18,13 @@ interface JobRow {
 export class SqliteDeliveryQueue implements DeliveryQueue {
   private readonly listeners: Array<() => void> = [];
   // Outcomes of attempts are written in batches (group commit): one store transaction per turn of
-  // the event loop instead of one per delivery. A job whose outcome is not yet written is still
-  // leased, so nothing claims it twice; after a crash it is simply delivered again.
+  // the event loop instead of one per delivery. A job whose outcome is not yet written keeps its
+  // lease, so nothing claims it twice; after a crash it is simply delivered again.
   private pendingWrites: Array<() => void> = [];
   private flushScheduled = false;
+  // Leases live in memory (jobId → until when): this process alone uses the store file, so a
+  // claim is a plain read, with no write to commit. A killed process's leases vanish with it.
+  private readonly leases = new Map<string, number>();
   private readonly stmt;
 
   constructor(private readonly db: Db) {
@@ -32,30 +35,31 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
       insertJob: db.prepare("INSERT OR IGNORE INTO jobs (id, event_id, hook_id, room_id, due_at, created_at) VALUES (?, ?, ?, ?, ?, ?)"),
       due: db.prepare(
         `SELECT j.id, j.event_id, j.hook_id, j.room_id, j.attempts, m.body FROM jobs j JOIN messages m ON m.event_id = j.event_id
-         WHERE j.state = 'pending' AND j.due_at <= ? AND j.lease_until <= ? AND j.hook_id NOT IN (SELECT value FROM json_each(?))
+         WHERE j.state = 'pending' AND j.due_at <= ? AND j.hook_id NOT IN (SELECT value FROM json_each(?))
+           AND j.id NOT IN (SELECT value FROM json_each(?))
          ORDER BY j.due_at, j.created_at LIMIT ?`,
       ),
       oldestOfHook: db.prepare(
-        `SELECT j.id, j.event_id, j.hook_id, j.room_id, j.attempts, j.due_at, j.lease_until, m.body FROM jobs j JOIN messages m ON m.event_id = j.event_id
+        `SELECT j.id, j.event_id, j.hook_id, j.room_id, j.attempts, j.due_at, m.body FROM jobs j JOIN messages m ON m.event_id = j.event_id
          WHERE j.hook_id = ? AND j.state = 'pending' ORDER BY j.created_at, j.rowid LIMIT 1`,
       ),
-      lease: db.prepare("UPDATE jobs SET lease_until = ? WHERE id = ?"),
-      finish: db.prepare("UPDATE jobs SET state = ?, reason = ?, finished_at = ?, attempts = attempts + 1, lease_until = 0 WHERE id = ?"),
-      reschedule: db.prepare("UPDATE jobs SET due_at = ?, lease_until = 0, attempts = attempts + 1 WHERE id = ?"),
+      finish: db.prepare("UPDATE jobs SET state = ?, reason = ?, finished_at = ?, attempts = attempts + 1 WHERE id = ?"),
+      reschedule: db.prepare("UPDATE jobs SET due_at = ?, attempts = attempts + 1 WHERE id = ?"),
       insertAttempt: db.prepare(
         `INSERT INTO attempts (job_id, hook_id, event_id, attempt, outcome, status, error, duration_ms, response_body, at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
-      nextDue: db.prepare<[string], { due: number | null }>(
-        "SELECT MIN(MAX(due_at, lease_until)) AS due FROM jobs WHERE state = 'pending' AND hook_id NOT IN (SELECT value FROM json_each(?))",
+      nextDue: db.prepare<[string, string], { due: number | null }>(
+        `SELECT MIN(due_at) AS due FROM jobs WHERE state = 'pending' AND hook_id NOT IN (SELECT value FROM json_each(?))
+           AND id NOT IN (SELECT value FROM json_each(?))`,
       ),
       depth: db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM jobs WHERE state = 'pending'"),
       cancelHook: db.prepare("UPDATE jobs SET state = 'dropped', reason = ?, finished_at = ? WHERE hook_id = ? AND state = 'pending'"),
       replayEvent: db.prepare(
-        "UPDATE jobs SET state = 'pending', attempts = 0, due_at = ?, lease_until = 0, finished_at = NULL, reason = NULL WHERE hook_id = ? AND event_id = ? AND state != 'pending'",
+        "UPDATE jobs SET state = 'pending', attempts = 0, due_at = ?, finished_at = NULL, reason = NULL WHERE hook_id = ? AND event_id = ? AND state != 'pending'",
       ),
       replayDead: db.prepare(
-        "UPDATE jobs SET state = 'pending', attempts = 0, due_at = ?, lease_until = 0, finished_at = NULL, reason = NULL WHERE hook_id = ? AND state = 'dead'",
+        "UPDATE jobs SET state = 'pending', attempts = 0, due_at = ?, finished_at = NULL, reason = NULL WHERE hook_id = ? AND state = 'dead'",
       ),
       countByState: db.prepare<[string], { state: string; n: number }>("SELECT state, COUNT(*) AS n FROM jobs WHERE hook_id = ? GROUP BY state"),
       recentAttempts: db.prepare<[string, number], { event_id: string; attempt: number; outcome: string; status: number | null; error: string | null; duration_ms: number; at: number }>(
@@ -92,31 +96,39 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
 
   claimDue(limit: number, opts: ClaimOptions): ClaimedJob[] {
     if (limit <= 0) return [];
-    return this.db.transaction(() => {
-      this.applyPendingWrites();
-      const claimed: ClaimedJob[] = [];
-      const take = (row: JobRow) => {
-        this.stmt.lease.run(opts.now + opts.leaseMs, row.id);
-        claimed.push({ id: row.id, eventId: row.event_id, hookId: row.hook_id, roomId: row.room_id, attempts: row.attempts, body: row.body });
-      };
-      for (const hookId of opts.strictHooks ?? []) {
-        if (claimed.length >= limit || opts.skipHooks?.has(hookId)) continue;
-        const head = this.stmt.oldestOfHook.get(hookId) as (JobRow & { due_at: number; lease_until: number }) | undefined;
-        if (head && head.due_at <= opts.now && head.lease_until <= opts.now) take(head);
-      }
-      const skip = JSON.stringify([...(opts.skipHooks ?? []), ...(opts.strictHooks ?? [])]);
-      // Over-fetch so that one hook's many due jobs do not crowd out the others.
-      const rows = this.stmt.due.all(opts.now, opts.now, skip, limit * 4) as JobRow[];
-      const perHook = new Map<string, number>();
-      for (const row of rows) {
-        if (claimed.length >= limit) break;
-        const taken = perHook.get(row.hook_id) ?? 0;
-        if (opts.perHookLimit !== undefined && taken >= opts.perHookLimit) continue;
-        perHook.set(row.hook_id, taken + 1);
-        take(row);
-      }
-      return claimed;
-    })();
+    this.flush();
+    this.expireLeases(opts.now);
+    const claimed: ClaimedJob[] = [];
+    const take = (row: JobRow) => {
+      this.leases.set(row.id, opts.now + opts.leaseMs);
+      claimed.push({ id: row.id, eventId: row.event_id, hookId: row.hook_id, roomId: row.room_id, attempts: row.attempts, body: row.body });
+    };
+    for (const hookId of opts.strictHooks ?? []) {
+      if (claimed.length >= limit || opts.skipHooks?.has(hookId)) continue;
+      const head = this.stmt.oldestOfHook.get(hookId) as (JobRow & { due_at: number }) | undefined;
+      if (head && head.due_at <= opts.now && !this.leases.has(head.id)) take(head);
+    }
+    const skip = JSON.stringify([...(opts.skipHooks ?? []), ...(opts.strictHooks ?? [])]);
+    // Over-fetch so that one hook's many due jobs do not crowd out the others.
+    const rows = this.stmt.due.all(opts.now, skip, this.leasedIds(), limit * 4) as JobRow[];
+    const perHook = new Map<string, number>();
+    for (const row of rows) {
+      if (claimed.length >= limit) break;
+      const taken = perHook.get(row.hook_id) ?? 0;
+      if (opts.perHookLimit !== undefined && taken >= opts.perHookLimit) continue;
+      perHook.set(row.hook_id, taken + 1);
+      take(row);
+    }
+    return claimed;
+  }
+
+  private leasedIds(): string {
+    return JSON.stringify([...this.leases.keys()]);
+  }
+
+  /** Leases whose worker never reported (a hung attempt) end, and their jobs become claimable. */
+  private expireLeases(now: number): void {
+    for (const [id, until] of this.leases) if (until <= now) this.leases.delete(id);
   }
 
   complete(job: ClaimedJob, attempt: AttemptRecord): void {
@@ -135,12 +147,14 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
   nextDueAt(opts: Pick<ClaimOptions, "skipHooks" | "strictHooks"> = {}): number | null {
     this.flush();
     const skip = JSON.stringify([...(opts.skipHooks ?? []), ...(opts.strictHooks ?? [])]);
-    let next = this.stmt.nextDue.get(skip)?.due ?? null;
+    let next = this.stmt.nextDue.get(skip, this.leasedIds())?.due ?? null;
     for (const hookId of opts.strictHooks ?? []) {
       if (opts.skipHooks?.has(hookId)) continue;
-      const head = this.stmt.oldestOfHook.get(hookId) as { due_at: number; lease_until: number } | undefined;
-      if (head) next = Math.min(next ?? Infinity, Math.max(head.due_at, head.lease_until));
+      const head = this.stmt.oldestOfHook.get(hookId) as { id: string; due_at: number } | undefined;
+      if (head && !this.leases.has(head.id)) next = Math.min(next ?? Infinity, head.due_at);
     }
+    // A leased job comes back when its lease ends, if its worker never reports.
+    for (const until of this.leases.values()) next = Math.min(next ?? Infinity, until);
     return next;
   }
 
@@ -178,8 +192,11 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
 
   releaseLeases(): number {
     this.flush();
-    return this.db.prepare("UPDATE jobs SET lease_until = 0 WHERE state = 'pending' AND lease_until > 0").run().changes;
+    const released = this.leases.size;
+    this.leases.clear();
+    return released;
   }
+
 
   /** Forgets finished jobs, their event bodies, attempts and handled transaction ids older than the cutoff. */
   prune(olderThan: number): void {
@@ -201,6 +218,8 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     this.pendingWrites.push(() => {
       this.stmt.insertAttempt.run(job.id, job.hookId, job.eventId, job.attempts + 1, a.outcome, a.status, a.error, a.durationMs, a.responseBody, at);
       change();
+      // Only once the outcome is written may the job be claimed again (a retry).
+      this.leases.delete(job.id);
     });
     if (this.pendingWrites.length >= 1000) this.flush();
     else if (!this.flushScheduled) {
