@@ -50,7 +50,11 @@ export const MIGRATIONS: readonly string[] = [
     reason TEXT                         -- why a job is dead or dropped
   );
   CREATE INDEX jobs_pending ON jobs (due_at, created_at) WHERE state = 'pending';
-  CREATE INDEX jobs_hook ON jobs (hook_id, state, created_at);
+  -- Per hook: pending jobs in order (strict ordering, cancel), dead letters (replay, status).
+  CREATE INDEX jobs_hook_pending ON jobs (hook_id, created_at) WHERE state = 'pending';
+  CREATE INDEX jobs_hook_dead ON jobs (hook_id) WHERE state = 'dead';
+  -- Pruning keeps an event body while any job still needs it.
+  CREATE INDEX jobs_event ON jobs (event_id);
   CREATE TABLE attempts (
     id INTEGER PRIMARY KEY,
     job_id TEXT NOT NULL,

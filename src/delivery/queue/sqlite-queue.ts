@@ -56,7 +56,7 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
       depth: db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM jobs WHERE state = 'pending'"),
       cancelHook: db.prepare("UPDATE jobs SET state = 'dropped', reason = ?, finished_at = ? WHERE hook_id = ? AND state = 'pending'"),
       replayEvent: db.prepare(
-        "UPDATE jobs SET state = 'pending', attempts = 0, due_at = ?, finished_at = NULL, reason = NULL WHERE hook_id = ? AND event_id = ? AND state != 'pending'",
+        "UPDATE jobs SET state = 'pending', attempts = 0, due_at = ?, finished_at = NULL, reason = NULL WHERE id = ? AND state != 'pending'",
       ),
       replayDead: db.prepare(
         "UPDATE jobs SET state = 'pending', attempts = 0, due_at = ?, finished_at = NULL, reason = NULL WHERE hook_id = ? AND state = 'dead'",
@@ -170,7 +170,7 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
 
   replay(hookId: string, which: { eventId: string } | { dead: true }, now = Date.now()): number {
     this.flush();
-    const changed = "eventId" in which ? this.stmt.replayEvent.run(now, hookId, which.eventId).changes : this.stmt.replayDead.run(now, hookId).changes;
+    const changed = "eventId" in which ? this.stmt.replayEvent.run(now, jobId(which.eventId, hookId)).changes : this.stmt.replayDead.run(now, hookId).changes;
     if (changed > 0) for (const listener of this.listeners) listener();
     return changed;
   }
