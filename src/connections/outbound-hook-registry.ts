@@ -10,6 +10,8 @@ export interface ActiveOutboundHook extends OutboundHookSettings {
 export class OutboundHookRegistry {
   private readonly byRoom = new Map<string, Map<string, ActiveOutboundHook>>();
   private readonly byIdMap = new Map<string, ActiveOutboundHook>();
+  // Kept as hooks come and go: the delivery worker asks for it on every claim.
+  private readonly strictIds = new Set<string>();
 
   set(hook: ActiveOutboundHook): void {
     this.remove(hook.roomId, hook.name);
@@ -17,6 +19,7 @@ export class OutboundHookRegistry {
     if (!room) this.byRoom.set(hook.roomId, (room = new Map()));
     room.set(hook.name, hook);
     this.byIdMap.set(hook.id, hook);
+    if (hook.ordering === "strict") this.strictIds.add(hook.id);
   }
 
   remove(roomId: string, name: string): ActiveOutboundHook | undefined {
@@ -26,6 +29,7 @@ export class OutboundHookRegistry {
     room.delete(name);
     if (room.size === 0) this.byRoom.delete(roomId);
     this.byIdMap.delete(hook.id);
+    this.strictIds.delete(hook.id);
     return hook;
   }
 
@@ -43,8 +47,8 @@ export class OutboundHookRegistry {
     return this.byIdMap.get(id);
   }
 
-  strictlyOrderedIds(): Set<string> {
-    return new Set([...this.byIdMap.values()].filter((h) => h.ordering === "strict").map((h) => h.id));
+  strictlyOrderedIds(): ReadonlySet<string> {
+    return this.strictIds;
   }
 
   forRoom(roomId: string): ActiveOutboundHook[] {

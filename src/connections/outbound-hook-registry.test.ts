@@ -1,0 +1,31 @@
+import { describe, expect, it } from "vitest";
+import { OutboundHookRegistry, type ActiveOutboundHook } from "./outbound-hook-registry.js";
+
+const hook = (id: string, name: string, ordering: "none" | "strict", roomId = "!r:x"): ActiveOutboundHook => ({
+  id, roomId, name, url: "https://example.org/", method: "PUT", ordering, format: "hookshot",
+});
+
+describe("OutboundHookRegistry", () => {
+  it("finds hooks by room, name and id, sorted by name", () => {
+    const registry = new OutboundHookRegistry();
+    registry.set(hook("ep_b", "b", "none"));
+    registry.set(hook("ep_a", "a", "none"));
+    expect(registry.forRoom("!r:x").map((h) => h.name)).toEqual(["a", "b"]);
+    expect(registry.byId("ep_b")?.name).toBe("b");
+    expect(registry.get("!r:x", "a")?.id).toBe("ep_a");
+  });
+
+  it("keeps the set of strictly ordered hooks up to date as hooks change and go", () => {
+    const registry = new OutboundHookRegistry();
+    registry.set(hook("ep_1", "one", "strict"));
+    registry.set(hook("ep_2", "two", "none", "!other:x"));
+    expect([...registry.strictlyOrderedIds()]).toEqual(["ep_1"]);
+    registry.set(hook("ep_1", "one", "none"));
+    expect(registry.strictlyOrderedIds().size).toBe(0);
+    registry.set(hook("ep_2", "two", "strict", "!other:x"));
+    expect([...registry.strictlyOrderedIds()]).toEqual(["ep_2"]);
+    registry.forgetRoom("!other:x");
+    expect(registry.strictlyOrderedIds().size).toBe(0);
+    expect(registry.byId("ep_2")).toBeUndefined();
+  });
+});
