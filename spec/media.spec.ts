@@ -157,7 +157,7 @@ describe("formats", () => {
     expect(req!.headers["content-type"]).toBe("application/json");
     const event = JSON.parse(req!.body.toString());
     expect(event.content.file.key).toBeUndefined();
-    expect(event.media_url).toMatch(/\/_webhook-bridge\/media\/msg_[^?]+\?exp=\d+&sig=/);
+    expect(event.media_url).toMatch(/\/_webhook-bridge\/media\/\d+\?exp=\d+&sig=/);
     const download = await fetch(event.media_url);
     expect(download.status).toBe(200);
     expect(download.headers.get("content-type")).toBe("application/x-test");

@@ -56,10 +56,7 @@ export class WebhookBridge {
     routeLibraryLogs(log);
     const db = openDatabase(config.store.path, { synchronous: config.store.synchronous });
     const metrics = new BridgeMetrics({ defaultMetrics: config.metrics.enabled });
-    const queue = new SqliteDeliveryQueue(db);
-    // This process owns the store file: whatever a previous, killed process had in flight is due now.
-    const released = queue.releaseLeases();
-    if (released > 0) log.info({ released }, "deliveries that were in flight when the bridge last stopped are retried");
+    const queue = new SqliteDeliveryQueue(db, { onWriteError: (err) => log.error({ err }, "could not store delivery outcomes; trying again in 1 s") });
     const matrix = new AppserviceMatrix({ homeserverUrl: config.homeserver.url, domain: config.homeserver.domain, registration });
     try {
       await matrix.start();

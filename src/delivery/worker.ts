@@ -145,7 +145,7 @@ export class DeliveryWorker {
     }
     let rendered: Rendered;
     try {
-      rendered = await this.opts.renderer.render(job.id, job.body, target.hook.format);
+      rendered = await this.opts.renderer.render(job.key, job.body, target.hook.format);
     } catch (err) {
       // Not the receiver's fault (e.g. the disk is full): retried like a failed attempt.
       const error = `could not prepare the delivery: ${(err as Error).message}`;

@@ -94,4 +94,61 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX inbound_deliveries_at ON inbound_deliveries (at);
   `,
+  // 4: the delivery queue keyed by integers. Text hash keys put every insert on a random index
+  // page, and committing those pages was most of the cost of a delivery. Job ids only grow
+  // (AUTOINCREMENT): the queue loads each hook's pending jobs in id order and must never see an
+  // old id reused. A re-sent event is recognised by its event id (messages), not by its job id.
+  `
+  CREATE TABLE messages_v4 (
+    id INTEGER PRIMARY KEY,
+    event_id TEXT NOT NULL UNIQUE,
+    room_id TEXT NOT NULL,
+    body TEXT NOT NULL,                 -- the event as JSON, rendered per hook at send time
+    created_at INTEGER NOT NULL
+  );
+  INSERT INTO messages_v4 (event_id, room_id, body, created_at) SELECT event_id, room_id, body, created_at FROM messages ORDER BY created_at, rowid;
+  -- One row per (event, hook) for as long as it is kept. Receivers see msg_hash(event_id, hook_id) as the webhook-id.
+  CREATE TABLE jobs_v4 (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    message_id INTEGER NOT NULL REFERENCES messages_v4(id),
+    hook_id TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending', -- pending | done | dead | dropped
+    attempts INTEGER NOT NULL DEFAULT 0,
+    due_at INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    finished_at INTEGER,
+    reason TEXT                         -- why a job is dead or dropped
+  );
+  INSERT INTO jobs_v4 (message_id, hook_id, state, attempts, due_at, created_at, finished_at, reason)
+    SELECT m.id, j.hook_id, j.state, j.attempts, j.due_at, j.created_at, j.finished_at, j.reason
+    FROM jobs j JOIN messages_v4 m ON m.event_id = j.event_id ORDER BY j.created_at, j.rowid;
+  CREATE TABLE attempts_v4 (
+    id INTEGER PRIMARY KEY,
+    job_id INTEGER NOT NULL,
+    hook_id TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    outcome TEXT NOT NULL,              -- success | retry | failed | dropped
+    status INTEGER,                     -- HTTP status, null when no answer
+    error TEXT,
+    duration_ms INTEGER NOT NULL,
+    response_body TEXT,
+    at INTEGER NOT NULL
+  );
+  INSERT INTO attempts_v4 (job_id, hook_id, event_id, attempt, outcome, status, error, duration_ms, response_body, at)
+    SELECT j.id, a.hook_id, a.event_id, a.attempt, a.outcome, a.status, a.error, a.duration_ms, a.response_body, a.at
+    FROM attempts a JOIN messages_v4 m ON m.event_id = a.event_id JOIN jobs_v4 j ON j.message_id = m.id AND j.hook_id = a.hook_id ORDER BY a.id;
+  DROP TABLE attempts;
+  DROP TABLE jobs;
+  DROP TABLE messages;
+  ALTER TABLE messages_v4 RENAME TO messages;
+  ALTER TABLE jobs_v4 RENAME TO jobs;
+  ALTER TABLE attempts_v4 RENAME TO attempts;
+  -- Per hook, pending jobs in id order: the queue loads them from here (and cancels, counts).
+  CREATE INDEX jobs_hook_pending ON jobs (hook_id, id) WHERE state = 'pending';
+  CREATE INDEX jobs_hook_dead ON jobs (hook_id) WHERE state = 'dead';
+  -- A re-sent event's jobs; pruning keeps an event body while any job still needs it.
+  CREATE INDEX jobs_message ON jobs (message_id);
+  CREATE INDEX attempts_hook ON attempts (hook_id, id);
+  `,
 ];

@@ -9,12 +9,17 @@ export interface OutboundMessage {
 
 /** One claimed delivery: ids, the attempt count so far, and the event body. */
 export interface ClaimedJob {
+  /** The store's key for the job (it only grows). */
+  key: number;
+  /** msg_ + hash(event id, hook id): the webhook-id receivers see, the same for every attempt. */
   id: string;
   eventId: string;
   hookId: string;
   roomId: string;
   /** Attempts already made before this one. */
   attempts: number;
+  /** When the job is (or was) due, ms epoch. */
+  dueAt: number;
   body: string;
 }
 
@@ -53,17 +58,14 @@ export interface DeliveryQueue {
   cancelHook(hookId: string): number;
   /** Makes finished jobs of a hook pending again: one event's, or every dead letter. Returns how many. */
   replay(hookId: string, which: { eventId: string } | { dead: true }, now?: number): number;
-  /** The stored event JSON a job delivers (while the job is kept), or null. */
-  eventForJob(jobId: string): string | null;
+  /** The stored event JSON the job with this key delivers (while the job is kept), or null. */
+  eventForJob(jobKey: number): string | null;
   /** Numbers and recent attempts for `!hooks outbound status`. */
   hookStatus(hookId: string, recentAttempts: number): HookQueueStatus;
-  /**
-   * Called once at start by the only process using this queue: leases held by a previous,
-   * killed process are released so its in-flight jobs are retried at once, not after the lease.
-   */
-  releaseLeases(): number;
   /** Forgets finished jobs, attempts and handled transaction ids older than the cutoff. */
   prune(olderThan: number): void;
+  /** Writes outcomes recorded but not yet stored. */
+  flush(): void;
   /** Listener called after new jobs are enqueued, so workers wake at once instead of polling. */
   onEnqueue(listener: () => void): void;
 }

@@ -54,12 +54,68 @@ describe("SqliteDeliveryQueue (real SQLite file)", () => {
     expect(again[0]!.body).toBe('{"event_id":"$e1"}');
   });
 
-  it("releases a dead process's leases at start", () => {
+  it("hands out a killed process's in-flight jobs again at once after a restart", () => {
     queue.enqueue("t1", [message("$e1", ["ep_a"])]);
     const now = Date.now();
-    expect(queue.claimDue(10, { now, leaseMs: 60_000 })).toHaveLength(1);
-    expect(queue.releaseLeases()).toBe(1);
-    expect(queue.claimDue(10, { now, leaseMs: 60_000 })).toHaveLength(1);
+    const [first] = queue.claimDue(10, { now, leaseMs: 60_000 });
+    db.close();
+    db = openDatabase(join(dir, "bridge.db"));
+    queue = new SqliteDeliveryQueue(db);
+    const again = queue.claimDue(10, { now, leaseMs: 60_000 });
+    expect(again.map((j) => [j.eventId, j.id])).toEqual([["$e1", first!.id]]);
+  });
+
+  it("ignores the late report of an attempt whose lease ran out", () => {
+    queue.enqueue("t1", [message("$e1", ["ep_a"])]);
+    const now = Date.now();
+    const [stale] = queue.claimDue(10, { now, leaseMs: 1000 });
+    const [current] = queue.claimDue(10, { now: now + 1500, leaseMs: 1000 });
+    expect(current!.key).toBe(stale!.key);
+    queue.complete(stale!, ok);
+    expect(queue.depth()).toBe(1);
+    queue.complete(current!, ok);
+    expect(queue.depth()).toBe(0);
+    queue.flush();
+    expect(db.prepare("SELECT state FROM jobs").all()).toEqual([{ state: "done" }]);
+  });
+
+  it("holds at most laneCapacity jobs of a hook in memory and delivers the rest from the file, in order", () => {
+    queue = new SqliteDeliveryQueue(db, { laneCapacity: 4 });
+    for (let t = 0; t < 5; t++) queue.enqueue(`t${t}`, Array.from({ length: 5 }, (_, i) => message(`$m${t * 5 + i}`, ["ep_a"])));
+    const seen: string[] = [];
+    const now = Date.now();
+    for (let round = 0; round < 50 && seen.length < 25; round++) {
+      const jobs = queue.claimDue(3, { now, leaseMs: 60_000 });
+      for (const job of jobs) {
+        seen.push(job.eventId);
+        queue.complete(job, ok);
+      }
+    }
+    expect(seen).toEqual(Array.from({ length: 25 }, (_, i) => `$m${i}`));
+    expect(queue.depth()).toBe(0);
+  });
+
+  it("lets a hook's retries hold back its backlog (bounded memory), and replays dead letters older than what it holds", () => {
+    queue = new SqliteDeliveryQueue(db, { laneCapacity: 2 });
+    queue.enqueue("t1", Array.from({ length: 6 }, (_, i) => message(`$r${i}`, ["ep_a"])));
+    const now = Date.now();
+    const [first, second] = queue.claimDue(2, { now, leaseMs: 60_000 });
+    queue.deadLetter(first!, "HTTP 400", { ...fail, outcome: "failed", status: 400 });
+    queue.retryAt(second!, now + 1000, fail);
+    // Half the lane is a waiting retry: nothing more is loaded until it is due.
+    expect(queue.claimDue(10, { now, leaseMs: 60_000 })).toEqual([]);
+    expect(queue.nextDueAt()).toBe(now + 1000);
+    const rest: string[] = [];
+    for (let round = 0; round < 20; round++) {
+      const jobs = queue.claimDue(10, { now: now + 1000, leaseMs: 60_000 });
+      for (const job of jobs) {
+        rest.push(`${job.eventId}/${job.attempts}`);
+        queue.complete(job, ok);
+      }
+    }
+    expect(rest).toEqual(["$r1/1", "$r2/0", "$r3/0", "$r4/0", "$r5/0"]);
+    expect(queue.replay("ep_a", { dead: true })).toBe(1);
+    expect(queue.claimDue(10, { now: now + 1000, leaseMs: 60_000 }).map((j) => [j.eventId, j.attempts])).toEqual([["$r0", 0]]);
   });
 
   it("completes, reschedules and dead-letters with one attempt row each", () => {
@@ -80,7 +136,7 @@ describe("SqliteDeliveryQueue (real SQLite file)", () => {
       { outcome: "success", attempt: 2 },
     ]);
     queue.flush();
-    expect(db.prepare("SELECT event_id, state, reason FROM jobs ORDER BY event_id").all()).toEqual([
+    expect(db.prepare("SELECT m.event_id, j.state, j.reason FROM jobs j JOIN messages m ON m.id = j.message_id ORDER BY m.event_id").all()).toEqual([
       { event_id: "$e1", state: "done", reason: null },
       { event_id: "$e2", state: "dead", reason: "HTTP 404" },
     ]);
@@ -155,7 +211,7 @@ describe("SqliteDeliveryQueue (real SQLite file)", () => {
     queue.complete(first!, ok);
     queue.prune(now + 60_000);
     queue.flush();
-    expect(db.prepare("SELECT event_id FROM jobs").all()).toEqual([{ event_id: "$e2" }]);
+    expect(db.prepare("SELECT m.event_id FROM jobs j JOIN messages m ON m.id = j.message_id").all()).toEqual([{ event_id: "$e2" }]);
     queue.flush();
     expect(db.prepare("SELECT event_id FROM messages").all()).toEqual([{ event_id: "$e2" }]);
     queue.flush();

@@ -24,7 +24,7 @@ export interface Rendered {
 export interface RenderOptions extends MediaLimits {
   includeThumbnail: boolean;
   /** Builds the short-lived link used by the `json` format; null when links are not available. */
-  mediaLink: ((jobId: string) => string) | null;
+  mediaLink: ((jobKey: number) => string) | null;
 }
 
 type Event = { type: string; content: Record<string, unknown> } & Record<string, unknown>;
@@ -42,12 +42,12 @@ export class DeliveryRenderer {
     private readonly opts: RenderOptions,
   ) {}
 
-  async render(jobId: string, eventJson: string, format: OutboundFormat): Promise<Rendered> {
+  async render(jobKey: number, eventJson: string, format: OutboundFormat): Promise<Rendered> {
     const event = JSON.parse(eventJson) as Event;
     const media = isMediaEvent(event);
     const receiverEvent: Event = media ? { ...event, content: withoutKeyMaterial(event.content) } : event;
     if (format === "json" || (format === "hookshot" && !media)) {
-      if (media && format === "json" && this.opts.mediaLink) receiverEvent.media_url = this.opts.mediaLink(jobId);
+      if (media && format === "json" && this.opts.mediaLink) receiverEvent.media_url = this.opts.mediaLink(jobKey);
       return memory(media ? JSON.stringify(receiverEvent) : eventJson);
     }
     const parts: Array<{ name: string; file: PreparedMedia }> = [];

@@ -22,9 +22,9 @@ export class MediaLinks {
     this.key = createHmac("sha256", storeKey).update("media-link").digest();
   }
 
-  link(jobId: string, now = Date.now()): string {
+  link(jobKey: number, now = Date.now()): string {
     const exp = Math.floor(now / 1000) + this.ttlSeconds;
-    return `${this.publicUrl}${MEDIA_LINK_PATH}/${encodeURIComponent(jobId)}?exp=${exp}&sig=${this.sign(jobId, exp)}`;
+    return `${this.publicUrl}${MEDIA_LINK_PATH}/${jobKey}?exp=${exp}&sig=${this.sign(String(jobKey), exp)}`;
   }
 
   /** True when the signature matches and the link has not expired. */
@@ -50,7 +50,7 @@ export function mediaLinkRouter(opts: { links: MediaLinks; queue: DeliveryQueue;
       res.status(403).json({ error: "This media link is invalid or has expired" });
       return;
     }
-    const body = opts.queue.eventForJob(jobId);
+    const body = /^\d{1,15}$/.test(jobId) ? opts.queue.eventForJob(Number(jobId)) : null;
     const ref = body ? mediaOf(JSON.parse(body) as { type: string; content: Record<string, unknown> }) : null;
     if (!ref) {
       res.status(404).json({ error: "No such media" });

@@ -1,0 +1,149 @@
+import type { ClaimedJob } from "./queue.js";
+
+/**
+ * One hook's pending jobs held in memory, so that claiming a job reads no SQL. Invariant: every
+ * pending job of the hook whose key is ≤ `residentUpTo` is here (waiting, scheduled or in flight);
+ * jobs with larger keys exist only in the store while `backlog` is set, and are loaded in key
+ * order when the lane runs low. This bounds memory however long a receiver stays down.
+ */
+export class HookLane {
+  /** Due jobs in key order (retries that came due are appended). */
+  private ready: ClaimedJob[] = [];
+  private readyHead = 0;
+  /** Jobs due later (retries), a min-heap on dueAt. */
+  private readonly scheduled: ClaimedJob[] = [];
+  inFlight = 0;
+  residentUpTo = 0;
+  /** Pending jobs with keys above residentUpTo may exist in the store. */
+  backlog = false;
+
+  constructor(readonly hookId: string) {}
+
+  /** Jobs held: waiting, scheduled and in flight. */
+  get resident(): number {
+    return this.ready.length - this.readyHead + this.scheduled.length + this.inFlight;
+  }
+
+  get waiting(): number {
+    return this.ready.length - this.readyHead;
+  }
+
+  /** Adds a job in key order (fresh or loaded from the store). */
+  add(job: ClaimedJob, now: number): void {
+    if (job.dueAt > now) pushHeap(this.scheduled, job);
+    else this.ready.push(job);
+    if (job.key > this.residentUpTo) this.residentUpTo = job.key;
+  }
+
+  /** A job came back from a failed attempt: it waits until dueAt. */
+  schedule(job: ClaimedJob): void {
+    pushHeap(this.scheduled, job);
+  }
+
+  /** Moves scheduled jobs that are now due to the waiting line. */
+  promoteDue(now: number): void {
+    while (this.scheduled.length > 0 && this.scheduled[0]!.dueAt <= now) this.ready.push(popHeap(this.scheduled)!);
+  }
+
+  /** The next waiting job, or undefined. */
+  take(): ClaimedJob | undefined {
+    if (this.readyHead >= this.ready.length) return undefined;
+    const job = this.ready[this.readyHead]!;
+    this.ready[this.readyHead++] = undefined as unknown as ClaimedJob;
+    // Compact now and then so the array does not grow without end.
+    if (this.readyHead > 1024 && this.readyHead * 2 > this.ready.length) {
+      this.ready = this.ready.slice(this.readyHead);
+      this.readyHead = 0;
+    }
+    return job;
+  }
+
+  /**
+   * The oldest job held, for strictly ordered hooks (a retried job is the oldest: it went out
+   * first). Returns it only if it is due; the caller claims it with `takeOldest`.
+   */
+  oldestIfDue(now: number): ClaimedJob | undefined {
+    const oldest = this.oldest();
+    return oldest && oldest.dueAt <= now ? oldest : undefined;
+  }
+
+  takeOldest(job: ClaimedJob): void {
+    const i = this.ready.indexOf(job, this.readyHead);
+    if (i >= 0) {
+      this.ready.splice(i, 1);
+      return;
+    }
+    const h = this.scheduled.indexOf(job);
+    if (h >= 0) {
+      const rest = this.scheduled.splice(h, 1);
+      if (rest.length > 0) rebuildHeap(this.scheduled);
+    }
+  }
+
+  private oldest(): ClaimedJob | undefined {
+    let best: ClaimedJob | undefined;
+    for (let i = this.readyHead; i < this.ready.length; i++) if (!best || this.ready[i]!.key < best.key) best = this.ready[i];
+    for (const job of this.scheduled) if (!best || job.key < best.key) best = job;
+    return best;
+  }
+
+  /** When the next held job is due (ms epoch), or null when none waits. */
+  nextDueAt(): number | null {
+    if (this.readyHead < this.ready.length) return this.ready[this.readyHead]!.dueAt;
+    return this.scheduled[0]?.dueAt ?? null;
+  }
+
+  /**
+   * Forgets held jobs with keys above `key` (not those in flight, which the caller tracks) and
+   * marks the lane as having a backlog, so they and older re-pended jobs are loaded in key order.
+   */
+  rewind(key: number): void {
+    this.ready = this.ready.slice(this.readyHead).filter((j) => j.key <= key);
+    this.readyHead = 0;
+    const kept = this.scheduled.filter((j) => j.key <= key);
+    this.scheduled.length = 0;
+    this.scheduled.push(...kept);
+    rebuildHeap(this.scheduled);
+    this.residentUpTo = Math.min(this.residentUpTo, key);
+    this.backlog = true;
+  }
+}
+
+function pushHeap(heap: ClaimedJob[], job: ClaimedJob): void {
+  heap.push(job);
+  let i = heap.length - 1;
+  while (i > 0) {
+    const parent = (i - 1) >> 1;
+    if (heap[parent]!.dueAt <= heap[i]!.dueAt) break;
+    [heap[parent], heap[i]] = [heap[i]!, heap[parent]!];
+    i = parent;
+  }
+}
+
+function popHeap(heap: ClaimedJob[]): ClaimedJob | undefined {
+  const top = heap[0];
+  const last = heap.pop();
+  if (heap.length > 0 && last) {
+    heap[0] = last;
+    siftDown(heap, 0);
+  }
+  return top;
+}
+
+function siftDown(heap: ClaimedJob[], start: number): void {
+  let i = start;
+  for (;;) {
+    const l = 2 * i + 1;
+    const r = l + 1;
+    let least = i;
+    if (l < heap.length && heap[l]!.dueAt < heap[least]!.dueAt) least = l;
+    if (r < heap.length && heap[r]!.dueAt < heap[least]!.dueAt) least = r;
+    if (least === i) return;
+    [heap[least], heap[i]] = [heap[i]!, heap[least]!];
+    i = least;
+  }
+}
+
+function rebuildHeap(heap: ClaimedJob[]): void {
+  for (let i = (heap.length >> 1) - 1; i >= 0; i--) siftDown(heap, i);
+}

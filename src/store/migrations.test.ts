@@ -1,0 +1,47 @@
+import Database from "better-sqlite3";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { openDatabase } from "./database.js";
+import { MIGRATIONS } from "./migrations.js";
+
+describe("migration 4: integer-keyed delivery queue", () => {
+  const dir = mkdtempSync(join(tmpdir(), "mwb-migrate-"));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("keeps pending and finished jobs, their events and attempts", () => {
+    const path = join(dir, "bridge.db");
+    const old = new Database(path);
+    for (const sql of MIGRATIONS.slice(0, 3)) old.exec(sql);
+    old.pragma("user_version = 3");
+    old.exec(`
+      INSERT INTO messages VALUES ('$a', '!r:x', '{"event_id":"$a"}', 1), ('$b', '!r:x', '{"event_id":"$b"}', 2);
+      INSERT INTO jobs (id, event_id, hook_id, room_id, state, attempts, due_at, created_at, finished_at, reason) VALUES
+        ('msg_1', '$a', 'ep_x', '!r:x', 'done', 1, 1, 1, 5, NULL),
+        ('msg_2', '$b', 'ep_x', '!r:x', 'pending', 2, 9, 2, NULL, NULL),
+        ('msg_3', '$b', 'ep_y', '!r:x', 'dead', 5, 2, 2, 7, 'HTTP 404');
+      INSERT INTO attempts (job_id, hook_id, event_id, attempt, outcome, status, error, duration_ms, response_body, at) VALUES
+        ('msg_1', 'ep_x', '$a', 1, 'success', 200, NULL, 3, '', 5),
+        ('msg_3', 'ep_y', '$b', 5, 'failed', 404, NULL, 4, 'nope', 7);
+    `);
+    old.close();
+
+    const db = openDatabase(path);
+    try {
+      expect(db.pragma("user_version", { simple: true })).toBe(MIGRATIONS.length);
+      expect(db.prepare("SELECT m.event_id, j.hook_id, j.state, j.attempts, j.due_at, j.reason FROM jobs j JOIN messages m ON m.id = j.message_id ORDER BY j.id").all()).toEqual([
+        { event_id: "$a", hook_id: "ep_x", state: "done", attempts: 1, due_at: 1, reason: null },
+        { event_id: "$b", hook_id: "ep_x", state: "pending", attempts: 2, due_at: 9, reason: null },
+        { event_id: "$b", hook_id: "ep_y", state: "dead", attempts: 5, due_at: 2, reason: "HTTP 404" },
+      ]);
+      expect(db.prepare("SELECT a.event_id, a.outcome, j.hook_id FROM attempts a JOIN jobs j ON j.id = a.job_id ORDER BY a.id").all()).toEqual([
+        { event_id: "$a", outcome: "success", hook_id: "ep_x" },
+        { event_id: "$b", outcome: "failed", hook_id: "ep_y" },
+      ]);
+      expect(db.pragma("foreign_key_check")).toEqual([]);
+    } finally {
+      db.close();
+    }
+  });
+});
