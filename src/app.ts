@@ -21,6 +21,7 @@ import { RoomNotifier } from "./matrix/room-notifier.js";
 import { createLogger, type Logger } from "./observability/logger.js";
 import { routeLibraryLogs } from "./observability/library-logs.js";
 import { BridgeMetrics } from "./observability/metrics.js";
+import { WalCheckpointer } from "./store/wal-checkpointer.js";
 import { openDatabase, type Db } from "./store/database.js";
 import { DmRoomsTable } from "./store/dm-rooms-table.js";
 import { OutboundHooksTable } from "./store/outbound-hooks-table.js";
@@ -50,17 +51,20 @@ export class WebhookBridge {
     private readonly db: Db,
     private readonly log: Logger,
     private readonly pruneTimer: NodeJS.Timeout,
+    private readonly checkpointer: WalCheckpointer,
   ) {}
 
   static async start({ config, registration, log = createLogger(config.logging.level) }: StartOptions): Promise<WebhookBridge> {
     routeLibraryLogs(log);
     const db = openDatabase(config.store.path, { synchronous: config.store.synchronous });
+    const checkpointer = WalCheckpointer.start(db, { onError: (message) => log.warn({ error: message }, "background WAL checkpoint failed; SQLite checkpoints on commit instead") });
     const metrics = new BridgeMetrics({ defaultMetrics: config.metrics.enabled });
     const queue = new SqliteDeliveryQueue(db, { onWriteError: (err) => log.error({ err }, "could not store delivery outcomes; trying again in 1 s") });
     const matrix = new AppserviceMatrix({ homeserverUrl: config.homeserver.url, domain: config.homeserver.domain, registration });
     try {
       await matrix.start();
     } catch (err) {
+      await checkpointer.stop();
       db.close();
       throw new Error(`Cannot reach the homeserver at ${config.homeserver.url}: ${(err as Error).message}`, { cause: err });
     }
@@ -131,7 +135,7 @@ export class WebhookBridge {
     };
     const pruneTimer = setInterval(prune, Math.min(retentionMs, 3_600_000));
     pruneTimer.unref();
-    const bridge = new WebhookBridge(port, router, outbound, server, worker, queue, sender, downloader, matrix, db, log, pruneTimer);
+    const bridge = new WebhookBridge(port, router, outbound, server, worker, queue, sender, downloader, matrix, db, log, pruneTimer, checkpointer);
     prune();
     await bridge.loadJoinedRooms();
     worker.start();
@@ -164,6 +168,7 @@ export class WebhookBridge {
     await this.sender.close();
     await this.downloader.close();
     await this.matrix.stop();
+    await this.checkpointer.stop();
     this.db.close();
     this.log.info("webhook bridge stopped");
   }
