@@ -59,11 +59,12 @@ export class WebhookBridge {
     const db = openDatabase(config.store.path, { synchronous: config.store.synchronous });
     const checkpointer = WalCheckpointer.start(db, { onError: (message) => log.warn({ error: message }, "background WAL checkpoint failed; SQLite checkpoints on commit instead") });
     const metrics = new BridgeMetrics({ defaultMetrics: config.metrics.enabled });
-    const queue = new SqliteDeliveryQueue(db, { onWriteError: (err) => log.error({ err }, "could not store delivery outcomes; trying again in 1 s") });
+    const queue = new SqliteDeliveryQueue(db, { synchronous: config.store.synchronous, onWriteError: (err) => log.error({ err }, "could not store delivery outcomes; trying again in 1 s") });
     const matrix = new AppserviceMatrix({ homeserverUrl: config.homeserver.url, domain: config.homeserver.domain, registration });
     try {
       await matrix.start();
     } catch (err) {
+      await queue.close();
       await checkpointer.stop();
       db.close();
       throw new Error(`Cannot reach the homeserver at ${config.homeserver.url}: ${(err as Error).message}`, { cause: err });
@@ -163,7 +164,7 @@ export class WebhookBridge {
       this.server.closeAllConnections();
     });
     await this.worker.stop();
-    this.queue.flush();
+    await this.queue.close();
     await this.router.idle();
     await this.sender.close();
     await this.downloader.close();

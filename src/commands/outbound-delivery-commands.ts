@@ -22,7 +22,7 @@ export const outboundDeliveryCommands: CommandSpec<CommandContext>[] = [
     async run(ctx, { name }) {
       const hook = existing(ctx, name!);
       const stored = ctx.outbound.stored(hook.id);
-      const status = ctx.outbound.queueStatus(hook.id, RECENT_ATTEMPTS);
+      const status = await ctx.outbound.queueStatus(hook.id, RECENT_ATTEMPTS);
       const state = stored?.suspendedAt ? `suspended (${stored.suspendedReason})` : "active";
       const failing = stored?.failingSince ? `, failing since ${new Date(stored.failingSince).toISOString()}` : "";
       const lines = [
@@ -45,7 +45,7 @@ export const outboundDeliveryCommands: CommandSpec<CommandContext>[] = [
       if ((event_id === undefined) === (dead === undefined)) {
         throw new CommandError(`Give either an event id or --dead: "${ctx.prefix} outbound replay ${name} $eventid" or "${ctx.prefix} outbound replay ${name} --dead".`);
       }
-      const count = ctx.outbound.replay(hook.id, event_id !== undefined ? { eventId: event_id } : { dead: true });
+      const count = await ctx.outbound.replay(hook.id, event_id !== undefined ? { eventId: event_id } : { dead: true });
       if (count === 0) {
         throw new CommandError(event_id !== undefined
           ? `Nothing to replay: hook "${name}" has no finished delivery of ${event_id} (it may be waiting still, or pruned).`

@@ -151,7 +151,7 @@ export class OutboundHooks {
     return this.deps.table.resume(hookId);
   }
 
-  replay(hookId: string, which: { eventId: string } | { dead: true }): number {
+  replay(hookId: string, which: { eventId: string } | { dead: true }): Promise<number> {
     return this.deps.queue.replay(hookId, which);
   }
 

@@ -59,7 +59,7 @@ export class EventRouter implements TransactionSink {
       const hookIds = hooksForEvent(event, outbound.registry.forRoom(event.room_id), matrix.isBridgeUser.bind(matrix));
       if (hookIds.length > 0) messages.push({ eventId: event.event_id, roomId: event.room_id, body: outboundEventJson(event), hookIds });
     }
-    this.deps.queue.enqueue(txnId, messages);
+    await this.deps.queue.enqueue(txnId, messages);
     for (const task of later) this.followUp(task);
   }
 

@@ -92,21 +92,6 @@ export class HookLane {
     if (this.readyHead < this.ready.length) return this.ready[this.readyHead]!.dueAt;
     return this.scheduled[0]?.dueAt ?? null;
   }
-
-  /**
-   * Forgets held jobs with keys above `key` (not those in flight, which the caller tracks) and
-   * marks the lane as having a backlog, so they and older re-pended jobs are loaded in key order.
-   */
-  rewind(key: number): void {
-    this.ready = this.ready.slice(this.readyHead).filter((j) => j.key <= key);
-    this.readyHead = 0;
-    const kept = this.scheduled.filter((j) => j.key <= key);
-    this.scheduled.length = 0;
-    this.scheduled.push(...kept);
-    rebuildHeap(this.scheduled);
-    this.residentUpTo = Math.min(this.residentUpTo, key);
-    this.backlog = true;
-  }
 }
 
 function pushHeap(heap: ClaimedJob[], job: ClaimedJob): void {

@@ -40,8 +40,8 @@ export interface AttemptRecord {
 export interface DeliveryQueue {
   /** True if this homeserver transaction id was already enqueued. */
   isTransactionHandled(txnId: string): boolean;
-  /** Stores all jobs and marks the transaction handled; returns how many new jobs were created. */
-  enqueue(txnId: string, messages: readonly OutboundMessage[]): number;
+  /** Stores all jobs and marks the transaction handled; resolves (with how many new jobs) once committed. */
+  enqueue(txnId: string, messages: readonly OutboundMessage[]): Promise<number>;
   /** Leases up to `limit` due jobs. */
   claimDue(limit: number, opts: ClaimOptions): ClaimedJob[];
   complete(job: ClaimedJob, attempt: AttemptRecord): void;
@@ -56,16 +56,18 @@ export interface DeliveryQueue {
   depth(): number;
   /** Drops every pending job of a hook (it was removed). */
   cancelHook(hookId: string): number;
-  /** Makes finished jobs of a hook pending again: one event's, or every dead letter. Returns how many. */
-  replay(hookId: string, which: { eventId: string } | { dead: true }, now?: number): number;
+  /** Queues finished deliveries of a hook again: one event's, or every dead letter. Resolves with how many. */
+  replay(hookId: string, which: { eventId: string } | { dead: true }, now?: number): Promise<number>;
   /** The stored event JSON the job with this key delivers (while the job is kept), or null. */
   eventForJob(jobKey: number): string | null;
   /** Numbers and recent attempts for `!hooks outbound status`. */
-  hookStatus(hookId: string, recentAttempts: number): HookQueueStatus;
+  hookStatus(hookId: string, recentAttempts: number): Promise<HookQueueStatus>;
   /** Forgets finished jobs, attempts and handled transaction ids older than the cutoff. */
   prune(olderThan: number): void;
-  /** Writes outcomes recorded but not yet stored. */
-  flush(): void;
+  /** Resolves once the outcomes recorded so far are stored. */
+  flush(): Promise<void>;
+  /** Stores what is left and releases the queue's resources. */
+  close(): Promise<void>;
   /** Listener called after new jobs are enqueued, so workers wake at once instead of polling. */
   onEnqueue(listener: () => void): void;
 }

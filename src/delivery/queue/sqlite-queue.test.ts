@@ -19,24 +19,26 @@ describe("SqliteDeliveryQueue (real SQLite file)", () => {
     db = openDatabase(join(dir, "bridge.db"));
     queue = new SqliteDeliveryQueue(db);
   });
-  afterEach(() => {
+  afterEach(async () => {
+    await queue.close();
     db.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
   const message = (eventId: string, hookIds = ["ep_a", "ep_b"]) => ({ eventId, roomId: "!r:x", body: `{"event_id":"${eventId}"}`, hookIds });
 
-  it("stores one job per (event, hook) and marks the transaction handled", () => {
+  it("stores one job per (event, hook) and marks the transaction handled", async () => {
     expect(queue.isTransactionHandled("t1")).toBe(false);
-    expect(queue.enqueue("t1", [message("$e1")])).toBe(2);
+    expect(await queue.enqueue("t1", [message("$e1")])).toBe(2);
     expect(queue.isTransactionHandled("t1")).toBe(true);
     // The same events again (a homeserver re-send under a new id) create nothing new.
-    expect(queue.enqueue("t2", [message("$e1")])).toBe(0);
+    expect(await queue.enqueue("t2", [message("$e1")])).toBe(0);
     expect(queue.depth()).toBe(2);
   });
 
-  it("survives reopening the file", () => {
-    queue.enqueue("t1", [message("$e1")]);
+  it("survives reopening the file", async () => {
+    await queue.enqueue("t1", [message("$e1")]);
+    await queue.close();
     db.close();
     db = openDatabase(join(dir, "bridge.db"));
     queue = new SqliteDeliveryQueue(db);
@@ -44,8 +46,8 @@ describe("SqliteDeliveryQueue (real SQLite file)", () => {
     expect(queue.claimDue(10, { now: Date.now(), leaseMs: 1000 })).toHaveLength(2);
   });
 
-  it("leases claimed jobs and gives them out again after the lease", () => {
-    queue.enqueue("t1", [message("$e1", ["ep_a"])]);
+  it("leases claimed jobs and gives them out again after the lease", async () => {
+    await queue.enqueue("t1", [message("$e1", ["ep_a"])]);
     const now = Date.now();
     expect(queue.claimDue(10, { now, leaseMs: 1000 })).toHaveLength(1);
     expect(queue.claimDue(10, { now: now + 500, leaseMs: 1000 })).toHaveLength(0);
@@ -54,10 +56,11 @@ describe("SqliteDeliveryQueue (real SQLite file)", () => {
     expect(again[0]!.body).toBe('{"event_id":"$e1"}');
   });
 
-  it("hands out a killed process's in-flight jobs again at once after a restart", () => {
-    queue.enqueue("t1", [message("$e1", ["ep_a"])]);
+  it("hands out a killed process's in-flight jobs again at once after a restart", async () => {
+    await queue.enqueue("t1", [message("$e1", ["ep_a"])]);
     const now = Date.now();
     const [first] = queue.claimDue(10, { now, leaseMs: 60_000 });
+    await queue.close();
     db.close();
     db = openDatabase(join(dir, "bridge.db"));
     queue = new SqliteDeliveryQueue(db);
@@ -65,8 +68,8 @@ describe("SqliteDeliveryQueue (real SQLite file)", () => {
     expect(again.map((j) => [j.eventId, j.id])).toEqual([["$e1", first!.id]]);
   });
 
-  it("ignores the late report of an attempt whose lease ran out", () => {
-    queue.enqueue("t1", [message("$e1", ["ep_a"])]);
+  it("ignores the late report of an attempt whose lease ran out", async () => {
+    await queue.enqueue("t1", [message("$e1", ["ep_a"])]);
     const now = Date.now();
     const [stale] = queue.claimDue(10, { now, leaseMs: 1000 });
     const [current] = queue.claimDue(10, { now: now + 1500, leaseMs: 1000 });
@@ -75,13 +78,14 @@ describe("SqliteDeliveryQueue (real SQLite file)", () => {
     expect(queue.depth()).toBe(1);
     queue.complete(current!, ok);
     expect(queue.depth()).toBe(0);
-    queue.flush();
+    await queue.flush();
     expect(db.prepare("SELECT state FROM jobs").all()).toEqual([{ state: "done" }]);
   });
 
-  it("holds at most laneCapacity jobs of a hook in memory and delivers the rest from the file, in order", () => {
+  it("holds at most laneCapacity jobs of a hook in memory and delivers the rest from the file, in order", async () => {
+    await queue.close();
     queue = new SqliteDeliveryQueue(db, { laneCapacity: 4 });
-    for (let t = 0; t < 5; t++) queue.enqueue(`t${t}`, Array.from({ length: 5 }, (_, i) => message(`$m${t * 5 + i}`, ["ep_a"])));
+    for (let t = 0; t < 5; t++) await queue.enqueue(`t${t}`, Array.from({ length: 5 }, (_, i) => message(`$m${t * 5 + i}`, ["ep_a"])));
     const seen: string[] = [];
     const now = Date.now();
     for (let round = 0; round < 50 && seen.length < 25; round++) {
@@ -95,9 +99,10 @@ describe("SqliteDeliveryQueue (real SQLite file)", () => {
     expect(queue.depth()).toBe(0);
   });
 
-  it("lets a hook's retries hold back its backlog (bounded memory), and replays dead letters older than what it holds", () => {
+  it("lets a hook's retries hold back its backlog (bounded memory), and replays dead letters older than what it holds", async () => {
+    await queue.close();
     queue = new SqliteDeliveryQueue(db, { laneCapacity: 2 });
-    queue.enqueue("t1", Array.from({ length: 6 }, (_, i) => message(`$r${i}`, ["ep_a"])));
+    await queue.enqueue("t1", Array.from({ length: 6 }, (_, i) => message(`$r${i}`, ["ep_a"])));
     const now = Date.now();
     const [first, second] = queue.claimDue(2, { now, leaseMs: 60_000 });
     queue.deadLetter(first!, "HTTP 400", { ...fail, outcome: "failed", status: 400 });
@@ -114,12 +119,12 @@ describe("SqliteDeliveryQueue (real SQLite file)", () => {
       }
     }
     expect(rest).toEqual(["$r1/1", "$r2/0", "$r3/0", "$r4/0", "$r5/0"]);
-    expect(queue.replay("ep_a", { dead: true })).toBe(1);
+    expect(await queue.replay("ep_a", { dead: true })).toBe(1);
     expect(queue.claimDue(10, { now: now + 1000, leaseMs: 60_000 }).map((j) => [j.eventId, j.attempts])).toEqual([["$r0", 0]]);
   });
 
-  it("completes, reschedules and dead-letters with one attempt row each", () => {
-    queue.enqueue("t1", [message("$e1", ["ep_a"]), message("$e2", ["ep_a"])]);
+  it("completes, reschedules and dead-letters with one attempt row each", async () => {
+    await queue.enqueue("t1", [message("$e1", ["ep_a"]), message("$e2", ["ep_a"])]);
     const now = Date.now();
     const [first, second] = queue.claimDue(10, { now, leaseMs: 1000 });
     queue.retryAt(first!, now + 5000, fail);
@@ -129,40 +134,40 @@ describe("SqliteDeliveryQueue (real SQLite file)", () => {
     expect(retried.map((j) => [j.eventId, j.attempts])).toEqual([["$e1", 1]]);
     queue.complete(retried[0]!, ok);
     expect(queue.depth()).toBe(0);
-    queue.flush();
+    await queue.flush();
     expect(db.prepare("SELECT outcome, attempt FROM attempts ORDER BY id").all()).toEqual([
       { outcome: "retry", attempt: 1 },
       { outcome: "failed", attempt: 1 },
       { outcome: "success", attempt: 2 },
     ]);
-    queue.flush();
+    await queue.flush();
     expect(db.prepare("SELECT m.event_id, j.state, j.reason FROM jobs j JOIN messages m ON m.id = j.message_id ORDER BY m.event_id").all()).toEqual([
       { event_id: "$e1", state: "done", reason: null },
       { event_id: "$e2", state: "dead", reason: "HTTP 404" },
     ]);
     // A finished job is remembered: the same event is not queued again.
-    expect(queue.enqueue("t9", [message("$e1", ["ep_a"])])).toBe(0);
+    expect(await queue.enqueue("t9", [message("$e1", ["ep_a"])])).toBe(0);
   });
 
-  it("keeps one busy hook from taking every slot", () => {
+  it("keeps one busy hook from taking every slot", async () => {
     const events = Array.from({ length: 10 }, (_, i) => message(`$slow${i}`, ["ep_slow"]));
-    queue.enqueue("t1", [...events, message("$fast", ["ep_fast"])]);
+    await queue.enqueue("t1", [...events, message("$fast", ["ep_fast"])]);
     const claimed = queue.claimDue(4, { now: Date.now(), leaseMs: 1000, perHookLimit: 2 });
     expect(claimed.map((j) => j.hookId).sort()).toEqual(["ep_fast", "ep_slow", "ep_slow"]);
     const skipBusy = queue.claimDue(4, { now: Date.now(), leaseMs: 1000, skipHooks: new Set(["ep_slow"]) });
     expect(skipBusy).toHaveLength(0);
   });
 
-  it("does not let a skipped hook's backlog hide other hooks' due jobs", () => {
+  it("does not let a skipped hook's backlog hide other hooks' due jobs", async () => {
     const backlog = Array.from({ length: 50 }, (_, i) => message(`$b${i}`, ["ep_stuck"]));
-    queue.enqueue("t1", backlog);
-    queue.enqueue("t2", [message("$other", ["ep_other"])]);
+    await queue.enqueue("t1", backlog);
+    await queue.enqueue("t2", [message("$other", ["ep_other"])]);
     const claimed = queue.claimDue(2, { now: Date.now() + 1, leaseMs: 1000, skipHooks: new Set(["ep_stuck"]) });
     expect(claimed.map((j) => j.eventId)).toEqual(["$other"]);
   });
 
-  it("gives a strict hook only its oldest pending job, one at a time", () => {
-    queue.enqueue("t1", [message("$s1", ["ep_strict"]), message("$s2", ["ep_strict"])]);
+  it("gives a strict hook only its oldest pending job, one at a time", async () => {
+    await queue.enqueue("t1", [message("$s1", ["ep_strict"]), message("$s2", ["ep_strict"])]);
     const now = Date.now();
     const strict = new Set(["ep_strict"]);
     const [first] = queue.claimDue(10, { now, leaseMs: 1000, strictHooks: strict });
@@ -177,44 +182,45 @@ describe("SqliteDeliveryQueue (real SQLite file)", () => {
     expect(queue.claimDue(10, { now: now + 5000, leaseMs: 1000, strictHooks: strict }).map((j) => j.eventId)).toEqual(["$s2"]);
   });
 
-  it("replays one event or every dead letter, and reports status", () => {
-    queue.enqueue("t1", [message("$d1", ["ep_a"]), message("$d2", ["ep_a"]), message("$ok", ["ep_a"])]);
+  it("replays one event or every dead letter, and reports status", async () => {
+    await queue.enqueue("t1", [message("$d1", ["ep_a"]), message("$d2", ["ep_a"]), message("$ok", ["ep_a"])]);
     const now = Date.now();
     const jobs = queue.claimDue(10, { now, leaseMs: 1000 });
     for (const job of jobs) {
       if (job.eventId === "$ok") queue.complete(job, ok);
       else queue.deadLetter(job, "HTTP 400", { ...fail, outcome: "failed", status: 400 });
     }
-    expect(queue.hookStatus("ep_a", 10)).toMatchObject({ pending: 0, dead: 2, delivered: 1 });
-    expect(queue.hookStatus("ep_a", 2).recent).toHaveLength(2);
-    expect(queue.replay("ep_a", { eventId: "$ok" })).toBe(1);
-    expect(queue.replay("ep_a", { dead: true })).toBe(2);
-    expect(queue.replay("ep_a", { eventId: "$unknown" })).toBe(0);
+    expect((await queue.hookStatus("ep_a", 10))).toMatchObject({ pending: 0, dead: 2, delivered: 1 });
+    expect((await queue.hookStatus("ep_a", 2)).recent).toHaveLength(2);
+    expect(await queue.replay("ep_a", { eventId: "$ok" })).toBe(1);
+    expect(await queue.replay("ep_a", { dead: true })).toBe(2);
+    expect(await queue.replay("ep_a", { eventId: "$unknown" })).toBe(0);
     const replayed = queue.claimDue(10, { now: Date.now() + 1000, leaseMs: 1000 });
     expect(replayed.map((j) => [j.eventId, j.attempts]).sort()).toEqual([["$d1", 0], ["$d2", 0], ["$ok", 0]]);
   });
 
-  it("wakes listeners on enqueue and cancels a removed hook's jobs", () => {
+  it("wakes listeners on enqueue and cancels a removed hook's jobs", async () => {
     let woken = 0;
     queue.onEnqueue(() => woken++);
-    queue.enqueue("t1", [message("$e1")]);
-    queue.enqueue("t2", []);
+    await queue.enqueue("t1", [message("$e1")]);
+    await queue.enqueue("t2", []);
     expect(woken).toBe(1);
     expect(queue.cancelHook("ep_a")).toBe(1);
     expect(queue.depth()).toBe(1);
   });
 
-  it("prunes finished jobs and what only they needed", () => {
-    queue.enqueue("t1", [message("$e1", ["ep_a"]), message("$e2", ["ep_a"])]);
+  it("prunes finished jobs and what only they needed", async () => {
+    await queue.enqueue("t1", [message("$e1", ["ep_a"]), message("$e2", ["ep_a"])]);
     const now = Date.now();
     const [first] = queue.claimDue(1, { now, leaseMs: 1000 });
     queue.complete(first!, ok);
+    await queue.flush();
     queue.prune(now + 60_000);
-    queue.flush();
+    await queue.flush();
     expect(db.prepare("SELECT m.event_id FROM jobs j JOIN messages m ON m.id = j.message_id").all()).toEqual([{ event_id: "$e2" }]);
-    queue.flush();
+    await queue.flush();
     expect(db.prepare("SELECT event_id FROM messages").all()).toEqual([{ event_id: "$e2" }]);
-    queue.flush();
+    await queue.flush();
     expect(db.prepare("SELECT COUNT(*) AS n FROM attempts").get()).toEqual({ n: 0 });
     expect(queue.isTransactionHandled("t1")).toBe(false);
   });

@@ -1,6 +1,7 @@
 import type { Db } from "../../store/database.js";
 import { HookLane } from "./hook-lane.js";
 import { jobId } from "./job-id.js";
+import { QueueWriter, type OutcomeWrite } from "./queue-writer.js";
 import type { AttemptRecord, AttemptSummary, ClaimOptions, ClaimedJob, DeliveryQueue, HookQueueStatus, OutboundMessage } from "./queue.js";
 
 interface JobRow {
@@ -15,6 +16,15 @@ interface JobRow {
 
 const FLUSH_DELAY_MS = 10;
 
+interface ReplaySource {
+  key: number;
+  message_id: number;
+  state: string;
+  event_id: string;
+  room_id: string;
+  body: string;
+}
+
 interface Lease {
   job: ClaimedJob;
   until: number;
@@ -23,16 +33,19 @@ interface Lease {
 export interface SqliteQueueOptions {
   /** At most this many pending jobs of one hook are held in memory; the rest wait in the file. */
   laneCapacity?: number;
+  /** The writer thread's durability setting (the main connection's is set by openDatabase). */
+  synchronous?: "NORMAL" | "FULL";
   /** Told when a background write of outcomes fails (it is tried again a second later). */
   onWriteError?: (err: unknown) => void;
 }
 
 /**
  * The embedded queue. The SQLite file is the truth: a job is written before its transaction is
- * acknowledged and stays (done/dead/dropped) until pruned. Memory holds each hook's next pending
- * jobs (see HookLane), so claiming reads no SQL; outcomes are written in batches (group commit).
- * One process per store file: leases live in memory and vanish with a killed process, whose
- * in-flight jobs are simply pending again when the next one starts.
+ * acknowledged and stays (done/dead/dropped/replayed) until pruned. Memory holds each hook's next
+ * pending jobs (see HookLane), so claiming reads no SQL. The hot writes — jobs and outcomes — go
+ * through a writer thread with its own connection (QueueWriter); outcomes in batches every few
+ * milliseconds. One process per store file: leases live in memory and vanish with a killed
+ * process, whose in-flight jobs are simply pending again when the next one starts.
  */
 export class SqliteDeliveryQueue implements DeliveryQueue {
   private readonly listeners: Array<() => void> = [];
@@ -40,44 +53,42 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
   private readonly inFlight = new Map<number, Lease>();
   private readonly laneCapacity: number;
   private readonly onWriteError: (err: unknown) => void;
+  private readonly writer: QueueWriter;
   private pendingCount: number;
   private nextLeaseCheck = 0;
   private rotation = 0;
-  // Outcomes are written in batches every few milliseconds (or per 1000), not once per delivery:
-  // a commit costs about as much for one outcome as for a hundred. After a crash an unwritten
-  // outcome means the job is delivered again: at least once. Reads of job state flush first.
-  private pendingWrites: Array<() => void> = [];
-  private flushScheduled = false;
+  // Outcomes not yet handed to the writer, and those handed over but not yet committed: the file
+  // is stale for these keys, so loading from it skips them (memory knows better).
+  private pendingWrites: OutcomeWrite[] = [];
+  private readonly unwritten = new Map<number, number>();
+  private readonly writesInProgress = new Set<Promise<void>>();
+  private flushTimer: NodeJS.Timeout | null = null;
   private readonly stmt;
 
   constructor(private readonly db: Db, opts: SqliteQueueOptions = {}) {
     this.laneCapacity = Math.max(2, opts.laneCapacity ?? 1000);
     this.onWriteError = opts.onWriteError ?? (() => undefined);
+    this.writer = new QueueWriter(db.name, opts.synchronous ?? "NORMAL", (message) => this.onWriteError(new Error(message)));
     this.stmt = {
       txnSeen: db.prepare("SELECT 1 FROM handled_transactions WHERE txn_id = ?"),
-      markTxn: db.prepare("INSERT OR IGNORE INTO handled_transactions (txn_id, handled_at) VALUES (?, ?)"),
-      insertMessage: db.prepare("INSERT OR IGNORE INTO messages (event_id, room_id, body, created_at) VALUES (?, ?, ?, ?)"),
-      messageByEvent: db.prepare<[string], { id: number }>("SELECT id FROM messages WHERE event_id = ?"),
-      hooksOfMessage: db.prepare<[number], { hook_id: string }>("SELECT hook_id FROM jobs WHERE message_id = ?"),
-      insertJob: db.prepare("INSERT INTO jobs (message_id, hook_id, due_at, created_at) VALUES (?, ?, ?, ?)"),
       loadLane: db.prepare<[string, number, number], JobRow>(
         `SELECT j.id AS key, j.hook_id, j.attempts, j.due_at, m.event_id, m.room_id, m.body FROM jobs j JOIN messages m ON m.id = j.message_id
          WHERE j.hook_id = ? AND j.state = 'pending' AND j.id > ? ORDER BY j.id LIMIT ?`,
       ),
       hooksWithPending: db.prepare<[], { hook_id: string }>("SELECT DISTINCT hook_id FROM jobs WHERE state = 'pending'"),
       countPending: db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM jobs WHERE state = 'pending'"),
-      finish: db.prepare("UPDATE jobs SET state = ?, reason = ?, finished_at = ?, attempts = attempts + 1 WHERE id = ? AND state = 'pending'"),
-      reschedule: db.prepare("UPDATE jobs SET due_at = ?, attempts = attempts + 1 WHERE id = ? AND state = 'pending'"),
-      insertAttempt: db.prepare(
-        `INSERT INTO attempts (job_id, hook_id, event_id, attempt, outcome, status, error, duration_ms, response_body, at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ),
       cancelHook: db.prepare("UPDATE jobs SET state = 'dropped', reason = ?, finished_at = ? WHERE hook_id = ? AND state = 'pending'"),
-      finishedJobOfEvent: db.prepare<[string, string], { key: number }>(
-        "SELECT j.id AS key FROM jobs j JOIN messages m ON m.id = j.message_id WHERE m.event_id = ? AND j.hook_id = ? AND j.state != 'pending'",
+      finishedJobOfEvent: db.prepare<[string, string], ReplaySource>(
+        `SELECT j.id AS key, j.message_id, j.state, m.event_id, m.room_id, m.body FROM jobs j JOIN messages m ON m.id = j.message_id
+         WHERE m.event_id = ? AND j.hook_id = ? AND j.state IN ('done', 'dead', 'dropped') ORDER BY j.id DESC LIMIT 1`,
       ),
-      deadJobsOfHook: db.prepare<[string], { key: number }>("SELECT id AS key FROM jobs WHERE hook_id = ? AND state = 'dead'"),
-      replayJob: db.prepare("UPDATE jobs SET state = 'pending', attempts = 0, due_at = ?, finished_at = NULL, reason = NULL WHERE id = ? AND state != 'pending'"),
+      deadJobsOfHook: db.prepare<[string], ReplaySource>(
+        `SELECT j.id AS key, j.message_id, j.state, m.event_id, m.room_id, m.body FROM jobs j JOIN messages m ON m.id = j.message_id
+         WHERE j.hook_id = ? AND j.state = 'dead' ORDER BY j.id`,
+      ),
+      markReplayed: db.prepare("UPDATE jobs SET state = 'replayed' WHERE id = ? AND state IN ('dead', 'dropped')"),
+      insertJob: db.prepare("INSERT INTO jobs (message_id, hook_id, due_at, created_at) VALUES (?, ?, ?, ?)"),
+      pendingJobOfMessage: db.prepare<[number, string], { key: number }>("SELECT id AS key FROM jobs WHERE message_id = ? AND hook_id = ? AND state = 'pending'"),
       countHookState: db.prepare<[string, string], { n: number }>("SELECT COUNT(*) AS n FROM jobs WHERE hook_id = ? AND state = ?"),
       countDelivered: db.prepare<[string], { n: number }>("SELECT COUNT(*) AS n FROM attempts WHERE hook_id = ? AND outcome = 'success'"),
       recentAttempts: db.prepare<[string, number], { event_id: string; attempt: number; outcome: string; status: number | null; error: string | null; duration_ms: number; at: number }>(
@@ -89,6 +100,10 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
       pruneJobs: db.prepare(
         `DELETE FROM jobs WHERE id < COALESCE((SELECT id FROM jobs WHERE created_at >= @cutoff ORDER BY id LIMIT 1), 9223372036854775807)
            AND state != 'pending' AND finished_at < @cutoff`,
+      ),
+      pruneReplayed: db.prepare(
+        `DELETE FROM jobs WHERE id < COALESCE((SELECT id FROM jobs WHERE created_at >= @cutoff ORDER BY id LIMIT 1), 9223372036854775807)
+           AND state = 'replayed'`,
       ),
       pruneMessages: db.prepare(
         `DELETE FROM messages WHERE id < COALESCE((SELECT id FROM messages WHERE created_at >= @cutoff ORDER BY id LIMIT 1), 9223372036854775807)
@@ -106,36 +121,20 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     return this.stmt.txnSeen.get(txnId) !== undefined;
   }
 
-  enqueue(txnId: string, messages: readonly OutboundMessage[]): number {
+  async enqueue(txnId: string, messages: readonly OutboundMessage[]): Promise<number> {
     const now = Date.now();
-    const fresh: ClaimedJob[] = [];
-    this.db.transaction(() => {
-      for (const message of messages) {
-        if (message.hookIds.length === 0) continue;
-        const inserted = this.stmt.insertMessage.run(message.eventId, message.roomId, message.body, now);
-        let messageId = Number(inserted.lastInsertRowid);
-        let known: Set<string> | null = null;
-        if (inserted.changes === 0) {
-          // Seen before (a re-send): only hooks that have no job for it yet get one.
-          messageId = this.stmt.messageByEvent.get(message.eventId)!.id;
-          known = new Set(this.stmt.hooksOfMessage.all(messageId).map((r) => r.hook_id));
-        }
-        for (const hookId of message.hookIds) {
-          if (known?.has(hookId)) continue;
-          const key = Number(this.stmt.insertJob.run(messageId, hookId, now, now).lastInsertRowid);
-          fresh.push({ key, id: jobId(message.eventId, hookId), eventId: message.eventId, hookId, roomId: message.roomId, attempts: 0, dueAt: now, body: message.body });
-        }
-      }
-      this.stmt.markTxn.run(txnId, now);
-    })();
+    const toStore = messages.filter((m) => m.hookIds.length > 0);
+    const keys = await this.writer.enqueue(txnId, now, toStore);
     // Only once the jobs are committed do they become claimable.
-    this.pendingCount += fresh.length;
-    for (const job of fresh) {
-      const lane = this.lane(job.hookId);
-      if (!lane.backlog && lane.resident < this.laneCapacity) lane.add(job, now);
-      else lane.backlog = true;
-    }
-    if (fresh.length > 0) this.notify();
+    const fresh: ClaimedJob[] = [];
+    toStore.forEach((message, m) => {
+      message.hookIds.forEach((hookId, h) => {
+        const key = keys[m]?.[h];
+        if (typeof key !== "number") return;
+        fresh.push({ key, id: jobId(message.eventId, hookId), eventId: message.eventId, hookId, roomId: message.roomId, attempts: 0, dueAt: now, body: message.body });
+      });
+    });
+    this.admit(fresh, now);
     return fresh.length;
   }
 
@@ -175,25 +174,18 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
 
   complete(job: ClaimedJob, attempt: AttemptRecord): void {
     if (this.release(job)) this.pendingCount--;
-    const state = attempt.outcome === "dropped" ? "dropped" : "done";
-    const reason = attempt.outcome === "dropped" ? attempt.error : null;
-    const at = Date.now();
-    this.record(job, attempt, at, () => this.stmt.finish.run(state, reason, at, job.key));
+    const dropped = attempt.outcome === "dropped";
+    this.record(job, attempt, { change: "finish", state: dropped ? "dropped" : "done", reason: dropped ? attempt.error : null });
   }
 
   retryAt(job: ClaimedJob, dueAt: number, attempt: AttemptRecord): void {
-    if (this.release(job)) {
-      const lane = this.lane(job.hookId);
-      // A job above the lane's resident range is loaded from the file again when its turn comes.
-      if (!(lane.backlog && job.key > lane.residentUpTo)) lane.schedule({ ...job, attempts: job.attempts + 1, dueAt });
-    }
-    this.record(job, attempt, Date.now(), () => this.stmt.reschedule.run(dueAt, job.key));
+    if (this.release(job)) this.hold({ ...job, attempts: job.attempts + 1, dueAt });
+    this.record(job, attempt, { change: "reschedule", dueAt });
   }
 
   deadLetter(job: ClaimedJob, reason: string, attempt: AttemptRecord): void {
     if (this.release(job)) this.pendingCount--;
-    const at = Date.now();
-    this.record(job, attempt, at, () => this.stmt.finish.run("dead", reason, at, job.key));
+    this.record(job, attempt, { change: "finish", state: "dead", reason });
   }
 
   nextDueAt(opts: Pick<ClaimOptions, "skipHooks" | "strictHooks"> = {}): number | null {
@@ -217,38 +209,41 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
   }
 
   cancelHook(hookId: string): number {
-    this.flush();
     const changed = this.stmt.cancelHook.run("the hook was removed", Date.now(), hookId).changes;
     this.pendingCount -= changed;
     this.lanes.delete(hookId);
-    // Reports of its attempts still in flight no longer count.
+    // Reports of its attempts still in flight no longer count (their writes only touch pending jobs).
     for (const [key, lease] of this.inFlight) if (lease.job.hookId === hookId) this.inFlight.delete(key);
     return changed;
   }
 
-  replay(hookId: string, which: { eventId: string } | { dead: true }, now = Date.now()): number {
-    this.flush();
-    const keys = ("eventId" in which ? this.stmt.finishedJobOfEvent.all(which.eventId, hookId) : this.stmt.deadJobsOfHook.all(hookId)).map((r) => r.key);
-    if (keys.length === 0) return 0;
-    let changed = 0;
+  /**
+   * Queues finished deliveries again as new jobs (same webhook-id): one event's latest, or every
+   * dead letter of the hook. Replayed dead letters are marked "replayed" and no longer count as dead.
+   */
+  async replay(hookId: string, which: { eventId: string } | { dead: true }, now = Date.now()): Promise<number> {
+    await this.flush();
+    const sources = "eventId" in which ? this.stmt.finishedJobOfEvent.all(which.eventId, hookId) : this.stmt.deadJobsOfHook.all(hookId);
+    const fresh: ClaimedJob[] = [];
     this.db.transaction(() => {
-      for (const key of keys) changed += this.stmt.replayJob.run(now, key).changes;
+      for (const source of sources) {
+        // An event already waiting again (replayed twice) is not queued a third time.
+        if (this.stmt.pendingJobOfMessage.get(source.message_id, hookId)) continue;
+        this.stmt.markReplayed.run(source.key);
+        const key = Number(this.stmt.insertJob.run(source.message_id, hookId, now, now).lastInsertRowid);
+        fresh.push({ key, id: jobId(source.event_id, hookId), eventId: source.event_id, hookId, roomId: source.room_id, attempts: 0, dueAt: now, body: source.body });
+      }
     })();
-    this.pendingCount += changed;
-    // The replayed jobs are older than what the lane holds: reload it in key order from there.
-    const lane = this.lane(hookId);
-    lane.rewind(Math.min(...keys) - 1);
-    this.notify();
-    return changed;
+    this.admit(fresh, now);
+    return fresh.length;
   }
 
   eventForJob(jobKey: number): string | null {
-    this.flush();
     return this.stmt.bodyOfJob.get(jobKey)?.body ?? null;
   }
 
-  hookStatus(hookId: string, recentAttempts: number): HookQueueStatus {
-    this.flush();
+  async hookStatus(hookId: string, recentAttempts: number): Promise<HookQueueStatus> {
+    await this.flush();
     const recent: AttemptSummary[] = this.stmt.recentAttempts.all(hookId, recentAttempts).map((r) => ({
       eventId: r.event_id, attempt: r.attempt, outcome: r.outcome, status: r.status, error: r.error, durationMs: r.duration_ms, at: r.at,
     }));
@@ -262,9 +257,9 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
 
   /** Forgets finished jobs, their event bodies, attempts and handled transaction ids older than the cutoff. */
   prune(olderThan: number): void {
-    this.flush();
     this.db.transaction(() => {
       this.stmt.pruneJobs.run({ cutoff: olderThan });
+      this.stmt.pruneReplayed.run({ cutoff: olderThan });
       this.stmt.pruneMessages.run({ cutoff: olderThan });
       this.stmt.pruneAttempts.run({ cutoff: olderThan });
       this.stmt.pruneTxns.run(olderThan);
@@ -275,31 +270,38 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     this.listeners.push(listener);
   }
 
-  /** Writes the outcomes recorded so far; every SQL read of job state calls it first. */
-  flush(): void {
-    this.flushScheduled = false;
-    if (this.pendingWrites.length === 0) return;
-    const batch = this.pendingWrites;
-    this.pendingWrites = [];
-    try {
-      this.db.transaction(() => {
-        for (const write of batch) write();
-      })();
-    } catch (err) {
-      // Nothing of the batch was written (one transaction): keep it for the next flush.
-      this.pendingWrites = batch.concat(this.pendingWrites);
-      throw err;
+  /** Resolves once every outcome recorded so far is committed (bounded: gives up after 10 s). */
+  async flush(): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    while ((this.pendingWrites.length > 0 || this.writesInProgress.size > 0) && Date.now() < deadline) {
+      this.writePending();
+      await Promise.race([Promise.allSettled([...this.writesInProgress]), new Promise((r) => setTimeout(r, 1000).unref())]);
     }
   }
 
-  private flushInBackground(): void {
-    if (!this.db.open) return; // closed by its owner, who flushed first
-    try {
-      this.flush();
-    } catch (err) {
-      this.onWriteError(err);
-      setTimeout(() => this.flushInBackground(), 1000).unref();
+  /** Writes what is left, then stops the writer thread. */
+  async close(): Promise<void> {
+    await this.flush();
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    await this.writer.stop();
+  }
+
+  /** New or replayed jobs, committed: held in memory unless their hook's lane is full. */
+  private admit(jobs: readonly ClaimedJob[], now: number): void {
+    this.pendingCount += jobs.length;
+    for (const job of jobs) {
+      const lane = this.lane(job.hookId);
+      // A key at or below the lane's range must be held (the invariant); above it, only with room.
+      if (job.key <= lane.residentUpTo || (!lane.backlog && lane.resident < this.laneCapacity)) lane.add(job, now);
+      else lane.backlog = true;
     }
+    if (jobs.length > 0) this.notify();
+  }
+
+  /** Keeps a job that is pending again (a retry, or an attempt that never reported) in its lane. */
+  private hold(job: ClaimedJob): void {
+    const lane = this.lane(job.hookId);
+    lane.schedule(job);
   }
 
   private lane(hookId: string): HookLane {
@@ -336,35 +338,62 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     for (const [key, lease] of this.inFlight) {
       if (lease.until > now) continue;
       this.inFlight.delete(key);
-      const lane = this.lane(lease.job.hookId);
-      lane.inFlight--;
-      if (!(lane.backlog && key > lane.residentUpTo)) lane.schedule({ ...lease.job });
+      const lane = this.lanes.get(lease.job.hookId);
+      if (lane) lane.inFlight--;
+      this.hold({ ...lease.job });
     }
   }
 
-  /** Loads the next pending jobs of a hook from the file when its lane runs low. */
+  /**
+   * Loads the next pending jobs of a hook from the file when its lane runs low. Jobs the file may
+   * not be up to date on (in flight, outcome not yet written) are skipped: memory knows their state.
+   */
   private refillIfLow(lane: HookLane, now: number): void {
     if (!lane.backlog || lane.resident >= this.laneCapacity / 2) return;
-    this.flush();
     const want = this.laneCapacity - lane.resident;
     const rows = this.stmt.loadLane.all(lane.hookId, lane.residentUpTo, want);
     for (const row of rows) {
-      lane.residentUpTo = row.key;
-      if (this.inFlight.has(row.key)) continue; // already out; it is resident as in flight
+      if (this.inFlight.has(row.key) || this.unwritten.has(row.key)) {
+        lane.residentUpTo = row.key;
+        continue;
+      }
       lane.add({ key: row.key, id: jobId(row.event_id, row.hook_id), eventId: row.event_id, hookId: row.hook_id, roomId: row.room_id, attempts: row.attempts, dueAt: row.due_at, body: row.body }, now);
     }
     if (rows.length < want) lane.backlog = false;
   }
 
-  private record(job: ClaimedJob, a: AttemptRecord, at: number, change: () => void): void {
-    this.pendingWrites.push(() => {
-      this.stmt.insertAttempt.run(job.key, job.hookId, job.eventId, job.attempts + 1, a.outcome, a.status, a.error, a.durationMs, a.responseBody, at);
-      change();
+  private record(job: ClaimedJob, a: AttemptRecord, change: Pick<OutcomeWrite, "change" | "state" | "reason" | "dueAt">): void {
+    this.pendingWrites.push({
+      key: job.key, hookId: job.hookId, eventId: job.eventId, attempt: job.attempts + 1, outcome: a.outcome, status: a.status, error: a.error,
+      durationMs: a.durationMs, responseBody: a.responseBody, at: Date.now(), ...change,
     });
-    if (this.pendingWrites.length >= 1000) this.flush();
-    else if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setTimeout(() => this.flushInBackground(), FLUSH_DELAY_MS);
-    }
+    this.unwritten.set(job.key, (this.unwritten.get(job.key) ?? 0) + 1);
+    if (this.pendingWrites.length >= 1000) this.writePending();
+    else this.flushTimer ??= setTimeout(() => this.writePending(), FLUSH_DELAY_MS);
+  }
+
+  /** Hands the outcomes recorded so far to the writer thread; a failed batch is kept and tried again. */
+  private writePending(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    if (this.pendingWrites.length === 0) return;
+    const batch = this.pendingWrites;
+    this.pendingWrites = [];
+    const write = this.writer.writeOutcomes(batch).then(
+      () => {
+        for (const o of batch) {
+          const left = (this.unwritten.get(o.key) ?? 1) - 1;
+          if (left > 0) this.unwritten.set(o.key, left);
+          else this.unwritten.delete(o.key);
+        }
+      },
+      (err: unknown) => {
+        this.pendingWrites = batch.concat(this.pendingWrites);
+        this.onWriteError(err);
+        this.flushTimer ??= setTimeout(() => this.writePending(), 1000);
+      },
+    );
+    this.writesInProgress.add(write);
+    void write.finally(() => this.writesInProgress.delete(write));
   }
 }

@@ -1,0 +1,112 @@
+import { Worker } from "node:worker_threads";
+
+/** One message of a transaction, as the writer stores it. */
+export interface WriterMessage {
+  eventId: string;
+  roomId: string;
+  body: string;
+  hookIds: readonly string[];
+}
+
+/** An attempt's row and what it does to its job. */
+export interface OutcomeWrite {
+  key: number;
+  hookId: string;
+  eventId: string;
+  attempt: number;
+  outcome: string;
+  status: number | null;
+  error: string | null;
+  durationMs: number;
+  responseBody: string | null;
+  at: number;
+  change: "finish" | "reschedule";
+  state?: "done" | "dead" | "dropped";
+  reason?: string | null;
+  dueAt?: number;
+}
+
+type Reply = { seq: number; keys?: Array<Array<number | null>>; error?: string };
+
+/**
+ * The main thread's handle on the queue writer thread (queue-writer-thread.ts), which owns the
+ * hot writes on its own connection. Requests are answered in order; a thread that dies fails
+ * what it had pending (the homeserver retries those transactions) and is started again.
+ */
+export class QueueWriter {
+  private worker!: Worker;
+  private seq = 0;
+  private readonly waiting = new Map<number, { resolve: (reply: Reply) => void; reject: (err: Error) => void }>();
+  private stopping = false;
+  private alive = false;
+  private restarts = 0;
+
+  constructor(
+    private readonly path: string,
+    private readonly synchronous: "NORMAL" | "FULL",
+    private readonly onError: (message: string) => void,
+  ) {
+    this.spawn();
+  }
+
+  /** Stores a transaction's jobs; resolves with the new jobs' keys per message and hook (null: it already had one). */
+  async enqueue(txnId: string, now: number, messages: readonly WriterMessage[]): Promise<Array<Array<number | null>>> {
+    const reply = await this.request({ op: "enqueue", txnId, now, messages });
+    return reply.keys!;
+  }
+
+  async writeOutcomes(outcomes: readonly OutcomeWrite[]): Promise<void> {
+    await this.request({ op: "outcomes", outcomes });
+  }
+
+  async stop(waitMs = 5000): Promise<void> {
+    this.stopping = true;
+    const exited = new Promise<void>((resolve) => this.worker.once("exit", () => resolve()));
+    this.worker.postMessage({ op: "stop" });
+    await Promise.race([exited, new Promise((r) => setTimeout(r, waitMs).unref())]);
+    await this.worker.terminate();
+  }
+
+  private request(body: Record<string, unknown>): Promise<Reply> {
+    if (this.stopping || !this.alive) return Promise.reject(new Error(this.stopping ? "the queue writer is stopped" : "the queue writer thread is restarting"));
+    const seq = ++this.seq;
+    return new Promise<Reply>((resolve, reject) => {
+      this.waiting.set(seq, { resolve, reject });
+      this.worker.postMessage({ ...body, seq });
+    }).then((reply) => {
+      if (reply.error !== undefined) throw new Error(`the delivery queue could not be written: ${reply.error}`);
+      return reply;
+    });
+  }
+
+  private spawn(): void {
+    // Compiled: the .js beside this file; from source (tests, tsx): the .ts, run with Node's type stripping.
+    const ext = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
+    const worker = new Worker(new URL(`./queue-writer-thread${ext}`, import.meta.url), {
+      workerData: { path: this.path, synchronous: this.synchronous },
+      execArgv: [],
+    });
+    worker.on("message", (reply: Reply) => {
+      const waiter = this.waiting.get(reply.seq);
+      this.waiting.delete(reply.seq);
+      waiter?.resolve(reply);
+    });
+    worker.on("error", (err) => this.onError(`queue writer thread failed: ${err.message}`));
+    worker.on("exit", (code) => {
+      this.alive = false;
+      const lost = [...this.waiting.values()];
+      this.waiting.clear();
+      for (const waiter of lost) waiter.reject(new Error(`the queue writer thread exited (code ${code})`));
+      if (this.stopping) return;
+      // Started again, a little later each time, so a thread that cannot open the file does not spin.
+      const delay = Math.min(30_000, 100 * 2 ** Math.min(this.restarts++, 8));
+      this.onError(`queue writer thread exited (code ${code}); starting it again in ${delay} ms`);
+      setTimeout(() => {
+        if (!this.stopping) this.spawn();
+      }, delay).unref();
+    });
+    worker.unref();
+    this.worker = worker;
+    this.alive = true;
+  }
+}
