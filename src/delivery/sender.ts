@@ -52,7 +52,9 @@ export class HttpSender {
         headersTimeout: req.timeoutMs,
         bodyTimeout: req.timeoutMs,
       });
-      const responseBody = await readCapped(res.body, this.maxResponseBodyBytes);
+      // A short answer of known length is read in one go; others are streamed up to the cap.
+      const length = Number(res.headers["content-length"] ?? NaN);
+      const responseBody = length <= this.maxResponseBodyBytes ? await res.body.text() : await readCapped(res.body, this.maxResponseBodyBytes);
       const retryAfter = res.headers["retry-after"];
       return {
         result: { kind: "response", status: res.statusCode, retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter },

@@ -33,11 +33,16 @@ export async function fileSignatureHeader(secrets: readonly string[], id: string
 /** A body in memory, or in a file (multipart with media). */
 export type SignedBody = { kind: "memory"; body: string } | { kind: "file"; path: string };
 
-/** `webhook-id` always (receivers drop duplicates by it); timestamp and signature when the hook signs. */
+/** `webhook-id` and `webhook-timestamp`, which every delivery carries (receivers drop duplicates by the id). */
+export function webhookIdHeaders(id: string, now = Date.now()): Record<string, string> {
+  return { "webhook-id": id, "webhook-timestamp": String(Math.floor(now / 1000)) };
+}
+
+/** The id headers, and the signature when the hook signs. */
 export async function standardWebhookHeaders(opts: { id: string; secrets: readonly string[]; body: string | SignedBody; now?: number }): Promise<Record<string, string>> {
-  const timestamp = Math.floor((opts.now ?? Date.now()) / 1000);
-  const headers: Record<string, string> = { "webhook-id": opts.id, "webhook-timestamp": String(timestamp) };
+  const headers = webhookIdHeaders(opts.id, opts.now);
   if (opts.secrets.length === 0) return headers;
+  const timestamp = Number(headers["webhook-timestamp"]);
   const body: SignedBody = typeof opts.body === "string" ? { kind: "memory", body: opts.body } : opts.body;
   headers["webhook-signature"] =
     body.kind === "memory"

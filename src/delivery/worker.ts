@@ -6,7 +6,7 @@ import type { AttemptRecord, ClaimedJob, DeliveryQueue } from "./queue/queue.js"
 import { createReadStream } from "node:fs";
 import type { DeliveryRenderer, Rendered } from "../outbound/formats/render.js";
 import type { HttpSender, SendOutcome } from "./sender.js";
-import { standardWebhookHeaders } from "./signing.js";
+import { standardWebhookHeaders, webhookIdHeaders } from "./signing.js";
 import type { DeliveryTarget, DeliveryTargets } from "./targets.js";
 
 export interface DeliveryWorkerOptions {
@@ -41,10 +41,12 @@ export class DeliveryWorker {
   private depthSampledAt = 0;
   private readonly claimBatch: number;
   private readonly perHookLimit: number;
+  private readonly delivered;
 
   constructor(private readonly opts: DeliveryWorkerOptions) {
     this.perHookLimit = Math.max(1, Math.floor(opts.concurrency / 4));
     this.claimBatch = Math.max(1, Math.floor(opts.concurrency / 8));
+    this.delivered = opts.metrics.deliveries.labels({ outcome: "success" });
     opts.queue.onEnqueue(() => this.wake());
   }
 
@@ -165,7 +167,9 @@ export class DeliveryWorker {
     const body = rendered.body;
     const headers = {
       ...hookshotHeaders({ eventId: job.eventId, roomId: job.roomId, token: target.token, userAgent: this.opts.userAgent, contentType: body.contentType }),
-      ...(await standardWebhookHeaders({ id: job.id, secrets: target.signingSecrets, body: body.kind === "memory" ? body.body : body })),
+      ...(target.signingSecrets.length === 0
+        ? webhookIdHeaders(job.id)
+        : await standardWebhookHeaders({ id: job.id, secrets: target.signingSecrets, body: body.kind === "memory" ? body.body : body })),
       ...(body.kind === "file" ? { "content-length": String(body.size) } : {}),
     };
     return this.opts.sender.send({
@@ -183,17 +187,17 @@ export class DeliveryWorker {
     const attempt = job.attempts + 1;
     const step = nextStep(this.opts.policy, attempt, outcome.result, outcome.error, now, this.opts.random);
     const status = outcome.result.kind === "response" ? outcome.result.status : null;
-    const error = [outcome.error, mediaError && `media: ${mediaError}`].filter(Boolean).join("; ") || null;
+    const error = mediaError ? (outcome.error ? `${outcome.error}; media: ${mediaError}` : `media: ${mediaError}`) : outcome.error;
     const row = (o: AttemptRecord["outcome"]): AttemptRecord => ({ outcome: o, status, error, durationMs: outcome.durationMs, responseBody: outcome.responseBody });
-    const fields = { jobId: job.id, hook: target.hook.name, roomId: job.roomId, eventId: job.eventId, attempt, status, ms: outcome.durationMs };
 
     if (step.action === "done") {
       queue.complete(job, row("success"));
       targets.recordSuccess(job.hookId);
-      metrics.deliveries.inc({ outcome: "success" });
-      log.debug(fields, "delivered");
+      this.delivered.inc();
+      if (log.isLevelEnabled("debug")) log.debug({ jobId: job.id, hook: target.hook.name, roomId: job.roomId, eventId: job.eventId, attempt, status, ms: outcome.durationMs }, "delivered");
       return;
     }
+    const fields = { jobId: job.id, hook: target.hook.name, roomId: job.roomId, eventId: job.eventId, attempt, status, ms: outcome.durationMs };
     const failingSince = targets.recordFailure(job.hookId, now);
     if (step.action === "retry") {
       queue.retryAt(job, now + step.delayMs, row("retry"));

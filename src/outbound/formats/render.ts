@@ -6,7 +6,7 @@ import FormData from "form-data";
 import type { OutboundFormat } from "../../connections/outbound-hook-state.js";
 import type { MediaDownloader } from "../../matrix/media-download.js";
 import { MediaError, withoutKeyMaterial } from "../media/encrypted-file.js";
-import { isMediaEvent, mediaOf, thumbnailOf } from "../media/media-content.js";
+import { isMediaEvent, MEDIA_TYPE_NAMES, mediaOf, thumbnailOf } from "../media/media-content.js";
 import { prepareMedia, type MediaLimits, type PreparedMedia } from "../media/prepare-media.js";
 
 /** A request body ready to send: in memory (JSON) or a file on disk (multipart). */
@@ -43,6 +43,8 @@ export class DeliveryRenderer {
   ) {}
 
   async render(jobKey: number, eventJson: string, format: OutboundFormat): Promise<Rendered> {
+    // Most events carry no media: send the stored JSON as it is, without parsing it.
+    if (format !== "hookshot-multipart" && !mayBeMedia(eventJson)) return memory(eventJson);
     const event = JSON.parse(eventJson) as Event;
     const media = isMediaEvent(event);
     const receiverEvent: Event = media ? { ...event, content: withoutKeyMaterial(event.content) } : event;
@@ -108,6 +110,16 @@ function writeForm(form: FormData, path: string): Promise<void> {
   });
 }
 
+const noCleanup = async (): Promise<void> => undefined;
+
 function memory(body: string): Rendered {
-  return { body: { kind: "memory", body, contentType: "application/json" }, mediaError: null, cleanup: async () => undefined };
+  return { body: { kind: "memory", body, contentType: "application/json" }, mediaError: null, cleanup: noCleanup };
+}
+
+// A media event's JSON contains its msgtype (or type) as a JSON string; these never need escaping.
+const MEDIA_MARKERS = MEDIA_TYPE_NAMES.map((name) => `"${name}"`);
+
+/** False only when the event cannot be a media event; true may still be text that quotes one. */
+function mayBeMedia(eventJson: string): boolean {
+  return MEDIA_MARKERS.some((marker) => eventJson.includes(marker));
 }

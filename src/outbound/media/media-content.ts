@@ -12,6 +12,9 @@ export interface MediaRef {
 
 const MEDIA_MSGTYPES = new Set(["m.image", "m.file", "m.audio", "m.video"]);
 
+/** Every msgtype or event type that makes an event a media event. */
+export const MEDIA_TYPE_NAMES: readonly string[] = [...MEDIA_MSGTYPES, "m.sticker"];
+
 type EventLike = { type: string; content: Record<string, unknown> };
 
 /** True for m.image/m.file/m.audio/m.video messages and stickers. */
