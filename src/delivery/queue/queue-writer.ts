@@ -61,6 +61,7 @@ export class QueueWriter {
 
   async stop(waitMs = 5000): Promise<void> {
     this.stopping = true;
+    if (!this.alive) return;
     const exited = new Promise<void>((resolve) => this.worker.once("exit", () => resolve()));
     this.worker.postMessage({ op: "stop" });
     await Promise.race([exited, new Promise((r) => setTimeout(r, waitMs).unref())]);
