@@ -16,8 +16,6 @@ export class WalCheckpointer {
     const ext = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
     const worker = new Worker(new URL(`./wal-checkpoint-thread${ext}`, import.meta.url), {
       workerData: { path: db.name, intervalMs: opts.intervalMs ?? 100 },
-      // A loader such as tsx, inherited from the parent, is not needed here.
-      execArgv: [],
     });
     worker.on("message", (m: { error?: string }) => m.error && opts.onError(m.error));
     worker.on("error", (err) => opts.onError(err.message));

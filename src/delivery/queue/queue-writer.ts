@@ -85,7 +85,6 @@ export class QueueWriter {
     const ext = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
     const worker = new Worker(new URL(`./queue-writer-thread${ext}`, import.meta.url), {
       workerData: { path: this.path, synchronous: this.synchronous },
-      execArgv: [],
     });
     worker.on("message", (reply: Reply) => {
       const waiter = this.waiting.get(reply.seq);
