@@ -224,4 +224,61 @@ describe("SqliteDeliveryQueue (real SQLite file)", () => {
     expect(db.prepare("SELECT COUNT(*) AS n FROM attempts").get()).toEqual({ n: 0 });
     expect(queue.isTransactionHandled("t1")).toBe(false);
   });
+
+  it("keeps a strict hook in order across loads from the file", async () => {
+    await queue.close();
+    queue = new SqliteDeliveryQueue(db, { laneCapacity: 2 });
+    await queue.enqueue("t1", Array.from({ length: 5 }, (_, i) => message(`$o${i}`, ["ep_strict"])));
+    const strictHooks = new Set(["ep_strict"]);
+    const order: string[] = [];
+    const now = Date.now();
+    for (let round = 0; round < 20 && order.length < 5; round++) {
+      const jobs = queue.claimDue(10, { now, leaseMs: 60_000, strictHooks });
+      expect(jobs.length).toBeLessThanOrEqual(1);
+      for (const job of jobs) {
+        order.push(job.eventId);
+        queue.complete(job, ok);
+      }
+    }
+    expect(order).toEqual(["$o0", "$o1", "$o2", "$o3", "$o4"]);
+  });
+
+  it("after a restart, waits for a retry's due time before handing it out", async () => {
+    await queue.enqueue("t1", [message("$later", ["ep_a"])]);
+    const now = Date.now();
+    const [job] = queue.claimDue(10, { now, leaseMs: 60_000 });
+    queue.retryAt(job!, now + 60_000, fail);
+    await queue.close();
+    db.close();
+    db = openDatabase(join(dir, "bridge.db"));
+    queue = new SqliteDeliveryQueue(db);
+    expect(queue.depth()).toBe(1);
+    expect(queue.claimDue(10, { now: now + 1000, leaseMs: 60_000 })).toEqual([]);
+    expect(queue.nextDueAt()).toBe(now + 60_000);
+    expect(queue.claimDue(10, { now: now + 60_000, leaseMs: 60_000 }).map((j) => [j.eventId, j.attempts])).toEqual([["$later", 1]]);
+  });
+
+  it("does not count the report of an attempt whose hook was removed meanwhile", async () => {
+    await queue.enqueue("t1", [message("$x", ["ep_gone"]), message("$y", ["ep_gone"])]);
+    const [inFlight] = queue.claimDue(1, { now: Date.now(), leaseMs: 60_000 });
+    expect(queue.cancelHook("ep_gone")).toBe(2);
+    expect(queue.depth()).toBe(0);
+    queue.complete(inFlight!, ok);
+    expect(queue.depth()).toBe(0);
+    await queue.flush();
+    expect(db.prepare("SELECT DISTINCT state FROM jobs").pluck().all()).toEqual(["dropped"]);
+    expect(queue.claimDue(10, { now: Date.now(), leaseMs: 60_000 })).toEqual([]);
+  });
+
+  it("does not queue a dead letter twice when it is replayed again before it was sent", async () => {
+    await queue.enqueue("t1", [message("$d", ["ep_a"])]);
+    const [job] = queue.claimDue(1, { now: Date.now(), leaseMs: 60_000 });
+    queue.deadLetter(job!, "HTTP 400", { ...fail, outcome: "failed", status: 400 });
+    expect(await queue.replay("ep_a", { dead: true })).toBe(1);
+    expect(await queue.replay("ep_a", { dead: true })).toBe(0);
+    expect(await queue.replay("ep_a", { eventId: "$d" })).toBe(0);
+    const again = queue.claimDue(10, { now: Date.now(), leaseMs: 60_000 });
+    expect(again.map((j) => [j.eventId, j.id])).toEqual([["$d", job!.id]]);
+    expect(await queue.hookStatus("ep_a", 5)).toMatchObject({ pending: 1, dead: 0 });
+  });
 });
