@@ -40,7 +40,7 @@ export class SigningKeysTable {
       this.q.expire.run(now + graceMs, hookId);
       this.q.dropExpired.run(hookId, now);
       this.q.insert.run(hookId, sealSecret(this.key, secret), now);
-    })();
+    }).immediate(); // the queue writer thread commits on its own connection meanwhile
     this.cache.delete(hookId);
   }
 

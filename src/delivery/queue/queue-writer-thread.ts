@@ -66,6 +66,7 @@ const writeOutcomes = db.transaction((outcomes: Outcome[]) => {
   }
 });
 
+// Transactions start IMMEDIATE: the main thread's connection writes too (commands, pruning).
 parentPort!.on("message", (request: Request) => {
   if (request.op === "stop") {
     db.close();
@@ -73,9 +74,9 @@ parentPort!.on("message", (request: Request) => {
     return;
   }
   try {
-    if (request.op === "enqueue") parentPort!.postMessage({ seq: request.seq, keys: enqueue(request.txnId, request.now, request.messages) });
+    if (request.op === "enqueue") parentPort!.postMessage({ seq: request.seq, keys: enqueue.immediate(request.txnId, request.now, request.messages) });
     else {
-      writeOutcomes(request.outcomes);
+      writeOutcomes.immediate(request.outcomes);
       parentPort!.postMessage({ seq: request.seq });
     }
   } catch (err) {

@@ -223,9 +223,11 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
    */
   async replay(hookId: string, which: { eventId: string } | { dead: true }, now = Date.now()): Promise<number> {
     await this.flush();
-    const sources = "eventId" in which ? this.stmt.finishedJobOfEvent.all(which.eventId, hookId) : this.stmt.deadJobsOfHook.all(hookId);
     const fresh: ClaimedJob[] = [];
+    // IMMEDIATE: the writer thread commits all the time, and a transaction that read first could
+    // not start writing on its now stale snapshot (SQLITE_BUSY_SNAPSHOT, which no busy wait fixes).
     this.db.transaction(() => {
+      const sources = "eventId" in which ? this.stmt.finishedJobOfEvent.all(which.eventId, hookId) : this.stmt.deadJobsOfHook.all(hookId);
       for (const source of sources) {
         // An event already waiting again (replayed twice) is not queued a third time.
         if (this.stmt.pendingJobOfMessage.get(source.message_id, hookId)) continue;
@@ -233,7 +235,7 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
         const key = Number(this.stmt.insertJob.run(source.message_id, hookId, now, now).lastInsertRowid);
         fresh.push({ key, id: jobId(source.event_id, hookId), eventId: source.event_id, hookId, roomId: source.room_id, attempts: 0, dueAt: now, body: source.body });
       }
-    })();
+    }).immediate();
     this.admit(fresh, now);
     return fresh.length;
   }
@@ -263,7 +265,7 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
       this.stmt.pruneMessages.run({ cutoff: olderThan });
       this.stmt.pruneAttempts.run({ cutoff: olderThan });
       this.stmt.pruneTxns.run(olderThan);
-    })();
+    }).immediate(); // see replay
   }
 
   onEnqueue(listener: () => void): void {
