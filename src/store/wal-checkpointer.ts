@@ -25,6 +25,7 @@ export class WalCheckpointer {
 
   /** Stops the thread (bounded wait); closing the last connection checkpoints what is left. */
   async stop(waitMs = 2000): Promise<void> {
+    this.worker.ref(); // until it has closed its connection
     const exited = new Promise<void>((resolve) => this.worker.once("exit", () => resolve()));
     this.worker.postMessage("stop");
     const timeout = new Promise<void>((resolve) => setTimeout(resolve, waitMs).unref());

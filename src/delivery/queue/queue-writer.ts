@@ -62,6 +62,7 @@ export class QueueWriter {
   async stop(waitMs = 5000): Promise<void> {
     this.stopping = true;
     if (!this.alive) return;
+    this.worker.ref(); // until it has closed the connection
     const exited = new Promise<void>((resolve) => this.worker.once("exit", () => resolve()));
     this.worker.postMessage({ op: "stop" });
     await Promise.race([exited, new Promise((r) => setTimeout(r, waitMs).unref())]);
@@ -72,6 +73,8 @@ export class QueueWriter {
     if (this.stopping || !this.alive) return Promise.reject(new Error(this.stopping ? "the queue writer is stopped" : "the queue writer thread is restarting"));
     const seq = ++this.seq;
     return new Promise<Reply>((resolve, reject) => {
+      // The thread keeps the process alive only while it has work to answer.
+      if (this.waiting.size === 0) this.worker.ref();
       this.waiting.set(seq, { resolve, reject });
       this.worker.postMessage({ ...body, seq });
     }).then((reply) => {
@@ -89,6 +92,7 @@ export class QueueWriter {
     worker.on("message", (reply: Reply) => {
       const waiter = this.waiting.get(reply.seq);
       this.waiting.delete(reply.seq);
+      if (this.waiting.size === 0) worker.unref();
       waiter?.resolve(reply);
     });
     worker.on("error", (err) => this.onError(`queue writer thread failed: ${err.message}`));
