@@ -17,12 +17,13 @@ export interface BridgeProcess {
 const MAIN = fileURLToPath(new URL("../../src/main.ts", import.meta.url));
 
 /**
- * Starts `main.ts` under tsx with the given files and waits (bounded) until /health answers.
- * stdout/stderr go to `logPath`.
+ * Starts `main.ts` under tsx (or `entry`, a compiled main.js, with plain Node) with the given
+ * files and waits (bounded) until /health answers. stdout/stderr go to `logPath`.
  */
-export async function spawnBridge(opts: { configPath: string; registrationPath: string; port: number; logPath: string; readyTimeoutMs?: number }): Promise<BridgeProcess> {
+export async function spawnBridge(opts: { configPath: string; registrationPath: string; port: number; logPath: string; readyTimeoutMs?: number; entry?: string }): Promise<BridgeProcess> {
   const out = createWriteStream(opts.logPath, { flags: "a" });
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "--disable-warning=DEP0060", MAIN, "-c", opts.configPath, "-r", opts.registrationPath], {
+  const node = opts.entry ? [opts.entry] : ["--import", "tsx", MAIN];
+  const child: ChildProcess = spawn(process.execPath, ["--disable-warning=DEP0060", ...node, "-c", opts.configPath, "-r", opts.registrationPath], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   child.stdout!.pipe(out);
