@@ -152,6 +152,14 @@ describe("assertSendable", () => {
     expect(() => guard.assertSendable("http://127.0.0.1:8080/")).not.toThrow();
     expect(() => guard.assertSendable("https://db.internal/")).not.toThrow();
   });
+
+  it("gives the same answer every time for a URL it has seen (answers are remembered per URL)", () => {
+    for (let i = 0; i < 3; i++) {
+      expect(() => guard.assertSendable("http://127.0.0.1:8080/x")).not.toThrow();
+      expect(() => guard.assertSendable("http://127.0.0.3:8080/x")).toThrow(/127\.0\.0\.3 is a loopback address/);
+      expect(() => guard.assertSendable("ftp://127.0.0.1/")).toThrow(/not an http\(s\) URL/);
+    }
+  });
 });
 
 describe("lookup", () => {

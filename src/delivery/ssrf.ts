@@ -47,6 +47,7 @@ const systemResolver: Resolver = async (host) => {
 
 export class SsrfGuard {
   private readonly allowed: AllowList = { v4: new BlockList(), v6: new BlockList() };
+  private readonly sendable = new Map<string, string | null>();
 
   constructor(
     allowedNetworks: string[],
@@ -89,11 +90,22 @@ export class SsrfGuard {
    * Agent's `lookup` checks them when it connects. Cheap, no DNS.
    */
   assertSendable(url: string): void {
+    let refusal = this.sendable.get(url);
+    if (refusal === undefined) {
+      refusal = this.literalRefusal(url);
+      // The answer depends only on the URL and the allow-list: remember it (bounded).
+      if (this.sendable.size >= 10_000) this.sendable.clear();
+      this.sendable.set(url, refusal);
+    }
+    if (refusal !== null) throw new SsrfBlockedError(refusal);
+  }
+
+  private literalRefusal(url: string): string | null {
     const host = hostOf(url);
-    if (host === null) throw new SsrfBlockedError(`${url} is not an http(s) URL`);
-    if (isIP(host) === 0) return;
+    if (host === null) return `${url} is not an http(s) URL`;
+    if (isIP(host) === 0) return null;
     const reason = this.checkAddress(host);
-    if (reason !== null) throw new SsrfBlockedError(`refusing to connect: ${reason}; ${HINT}`);
+    return reason === null ? null : `refusing to connect: ${reason}; ${HINT}`;
   }
 
   /** net.connect's `lookup` option: resolve, refuse if any answer is forbidden, else answer. */

@@ -117,9 +117,9 @@ function memory(body: string): Rendered {
 }
 
 // A media event's JSON contains its msgtype (or type) as a JSON string; these never need escaping.
-const MEDIA_MARKERS = MEDIA_TYPE_NAMES.map((name) => `"${name}"`);
+const MEDIA_MARKER = new RegExp(`"(?:${MEDIA_TYPE_NAMES.map((name) => name.replaceAll(".", "\\.")).join("|")})"`);
 
 /** False only when the event cannot be a media event; true may still be text that quotes one. */
 function mayBeMedia(eventJson: string): boolean {
-  return MEDIA_MARKERS.some((marker) => eventJson.includes(marker));
+  return MEDIA_MARKER.test(eventJson);
 }
