@@ -95,6 +95,8 @@ export interface RawResult {
   seconds: number;
   perSecond: number;
   errors: number;
+  /** Requests sent during the warm-up (for CPU accounting over the whole call). */
+  warmupRequests: number;
 }
 
 /**
@@ -142,12 +144,12 @@ export async function rawPutRate(receiverUrl: string, opts: { seconds: number; i
     return done;
   };
   try {
-    await run("rawwarm", (opts.warmupSeconds ?? 1) * 1000);
+    const warmupRequests = await run("rawwarm", (opts.warmupSeconds ?? 1) * 1000);
     errors = 0;
     const started = clock();
     const requests = await run("raw", opts.seconds * 1000);
     const seconds = (clock() - started) / 1000;
-    return { requests, seconds, perSecond: requests / seconds, errors };
+    return { requests, seconds, perSecond: requests / seconds, errors, warmupRequests };
   } finally {
     await agent.close();
   }

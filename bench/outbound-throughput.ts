@@ -18,6 +18,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { BridgeProcess } from "../spec/harness/bridge-process.js";
 import type { SynapseHandle } from "../src/demo/synapse.js";
+import { cpuMark, cpuPerUnit } from "./cpu.js";
 import { Homeserver, pushBurst, pushPaced, rawPutRate } from "./load.js";
 import { ReceiverHandle } from "./receiver-handle.js";
 import { bridgeConfig, bridgeMemory, clearQueue, createRoomsAndHooks, launchBridge, rssMb, startWorld, waitUntilDelivering, type SyncMode, type World } from "./setup.js";
@@ -61,6 +62,9 @@ interface ModeResult {
   peakRssMb: number;
   startRssMb: number;
   afterBurst: Record<string, number>;
+  /** CPU µs per delivery during the burst (bridge, receiver, load generator) and per raw PUT (client, receiver). */
+  burstCpu: Record<string, number>;
+  rawCpu: Record<string, number>;
 }
 
 let workDir: string | null = null;
@@ -106,16 +110,22 @@ async function runMode(world: World, receiver: ReceiverHandle, roomIds: string[]
 
     // The raw rate is taken before and after the burst (this machine's figures drift); the mean counts.
     const rawRuns: number[] = [];
+    let rawCpu: Record<string, number> = {};
     const measureRaw = async () => {
       log(`${mode}: raw undici PUTs to the receiver for ${opts.rawSeconds} s`);
-      rawRuns.push((await rawPutRate(receiver.url, { seconds: opts.rawSeconds, inFlight: opts.concurrency })).perSecond);
+      const before = await cpuMark({ receiver: receiver.pid });
+      const result = await rawPutRate(receiver.url, { seconds: opts.rawSeconds, inFlight: opts.concurrency });
+      rawCpu = cpuPerUnit(before, await cpuMark({ receiver: receiver.pid }), result.requests + result.warmupRequests);
+      rawRuns.push(result.perSecond);
     };
     await measureRaw();
 
     const expected = opts.events * opts.hooks;
     log(`${mode}: ${opts.events} events in transactions of ${opts.txnSize} (${expected} deliveries)`);
+    const cpuBefore = await cpuMark({ bridge: bridge.pid, receiver: receiver.pid });
     const burst = await pushBurst(hs, `tput${mode}`, opts.events, opts.txnSize, roomIds);
     const got = await wait(`tput${mode}`, expected, 300_000);
+    const burstCpu = cpuPerUnit(cpuBefore, await cpuMark({ bridge: bridge.pid, receiver: receiver.pid }), got.count);
     if (got.count < expected) log(`${mode}: only ${got.count} of ${expected} deliveries arrived within 5 minutes`);
     const deliveriesPerSecond = got.count / ((got.last - burst.startedAt) / 1000);
     const afterBurst = await bridgeMemory(bridge.url);
@@ -151,7 +161,7 @@ async function runMode(world: World, receiver: ReceiverHandle, roomIds: string[]
     const peakRssMb = (await bridge.peakRssBytes()) / 1024 / 1024;
     return {
       mode, rawPerSecond: rawRuns.reduce((a, b) => a + b, 0) / rawRuns.length, rawRuns, deliveriesPerSecond, deliveries: got.count, expected,
-      ingestPerSecond: burst.events / (burst.elapsedMs / 1000), burstAck: burst.ack, latency, pacedAck, pacedRate, slowAck, peakRssMb, startRssMb, afterBurst,
+      ingestPerSecond: burst.events / (burst.elapsedMs / 1000), burstAck: burst.ack, latency, pacedAck, pacedRate, slowAck, peakRssMb, startRssMb, afterBurst, burstCpu, rawCpu,
     };
   } finally {
     await hs.close();
@@ -181,6 +191,9 @@ function report(world: World, results: ModeResult[], seconds: number): void {
     console.log(`${r.mode}: raw PUT/s before and after the burst: ${r.rawRuns.map(fmtInt).join(", ")}; ${r.deliveries}/${r.expected} deliveries; transactions acknowledged at ${fmtInt(r.ingestPerSecond)} events/s ` +
       `(ack p50 ${fmt(r.burstAck.p50, 2)} / p99 ${fmt(r.burstAck.p99, 2)} ms under full load); paced phase reached ${fmtInt(r.pacedRate)} events/s, ` +
       `ack p50 ${fmt(r.pacedAck?.p50 ?? NaN, 2)} ms, latency max ${fmt(r.latency?.max ?? NaN)} ms; slow receiver: ack p99 ${fmt(r.slowAck?.p99 ?? NaN, 2)} ms, max ${fmt(r.slowAck?.max ?? NaN, 2)} ms`);
+    const c = r.burstCpu;
+    console.log(`${" ".repeat(r.mode.length)}  CPU per delivery in the burst: bridge ${fmt(c.bridge ?? NaN)} µs (all threads), receiver ${fmt(c.receiver ?? NaN)} µs, ` +
+      `load generator ${fmt(c.self ?? NaN)} µs; per raw PUT: client ${fmt(r.rawCpu.self ?? NaN)} µs, receiver ${fmt(r.rawCpu.receiver ?? NaN)} µs`);
     const m = r.afterBurst;
     console.log(`${" ".repeat(r.mode.length)}  memory: RSS ${fmt(r.startRssMb, 0)} MB after start; after the burst RSS ${fmt(m.rss ?? NaN, 0)} MB, ` +
       `V8 heap ${fmt(m.heapUsed ?? NaN, 0)} used / ${fmt(m.heapTotal ?? NaN, 0)} MB, external ${fmt(m.external ?? NaN, 0)} MB; peak ${fmt(r.peakRssMb, 0)} MB`);
