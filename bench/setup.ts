@@ -6,6 +6,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import * as yaml from "js-yaml";
 import { spawnBridge, type BridgeProcess } from "../spec/harness/bridge-process.js";
+import { buildInto } from "../spec/harness/compiled-build.js";
 import { OUTBOUND_HOOK_EVENT_TYPE } from "../src/connections/outbound-hook-state.js";
 import { botNotice, roomWithBot } from "../src/demo/demo-room.js";
 import { freePort, startSynapse, type SynapseHandle } from "../src/demo/synapse.js";
@@ -19,6 +20,8 @@ export type SyncMode = "NORMAL" | "FULL";
 
 export interface World {
   dir: string;
+  /** The compiled bridge (dist/main.js) the benchmark runs, as production does. */
+  entry: string;
   synapse: SynapseHandle;
   bridgePort: number;
   registrationPath: string;
@@ -29,6 +32,8 @@ export interface World {
 }
 
 export async function startWorld(dir: string, log: (line: string) => void, track: (synapse: SynapseHandle) => void): Promise<World> {
+  log("compiling the bridge (the benchmark runs the build that ships, not the sources)");
+  const entry = buildInto(join(dir, "build"));
   const bridgePort = await freePort();
   const registrationPath = join(dir, "registration.yaml");
   const registration = generateRegistration({ url: `http://127.0.0.1:${bridgePort}` });
@@ -37,6 +42,7 @@ export async function startWorld(dir: string, log: (line: string) => void, track
   track(synapse);
   return {
     dir,
+    entry,
     synapse,
     bridgePort,
     registrationPath,
@@ -77,7 +83,7 @@ export async function launchBridge(world: World, s: BridgeSettings): Promise<Bri
   // spawnBridge passes our environment on, so these options reach the bridge (and only it).
   if (extra) process.env.NODE_OPTIONS = `${saved ?? ""} ${extra}`.trim();
   try {
-    return await spawnBridge({ configPath, registrationPath: world.registrationPath, port: world.bridgePort, logPath: join(world.dir, "bridge.log") });
+    return await spawnBridge({ configPath, registrationPath: world.registrationPath, port: world.bridgePort, logPath: join(world.dir, "bridge.log"), entry: world.entry });
   } finally {
     if (extra) {
       if (saved === undefined) delete process.env.NODE_OPTIONS;

@@ -1,30 +1,26 @@
 // The build that ships (`npm run build`, run as `node dist/main.js`): its worker threads load
 // compiled .js files, unlike every other test, which runs the TypeScript sources.
-import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { copyFileSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import * as yaml from "js-yaml";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { OUTBOUND_HOOK_EVENT_TYPE } from "../src/connections/outbound-hook-state.js";
 import { loadRegistration } from "../src/matrix/registration.js";
 import { spawnBridge, type BridgeProcess } from "./harness/bridge-process.js";
+import { buildInto } from "./harness/compiled-build.js";
 import { Receiver } from "./harness/receiver.js";
 import { botNotice, roomWithBot } from "./harness/rooms.js";
 import { registerUser, uniqueName } from "./harness/users.js";
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "mwb-dist-"));
+let entry: string;
 let receiver: Receiver;
 let bridge: BridgeProcess | undefined;
 
 beforeAll(async () => {
-  // The compiled tree next to a package.json (module type, version) and the installed packages.
-  execFileSync(process.execPath, [join(ROOT, "node_modules/typescript/bin/tsc"), "-p", join(ROOT, "tsconfig.json"), "--outDir", join(dir, "dist")], { stdio: "pipe" });
-  copyFileSync(join(ROOT, "package.json"), join(dir, "package.json"));
-  symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"), "dir");
+  entry = buildInto(dir);
   receiver = await Receiver.start();
 }, 120_000);
 
@@ -46,7 +42,7 @@ describe("the compiled build", () => {
       delivery: { allowedNetworks: ["127.0.0.1/32"] },
       logging: { level: "warn" },
     }));
-    bridge = await spawnBridge({ configPath, registrationPath, port: bridgePort, logPath: join(dir, "bridge.log"), entry: join(dir, "dist", "main.js") });
+    bridge = await spawnBridge({ configPath, registrationPath, port: bridgePort, logPath: join(dir, "bridge.log"), entry });
 
     const botUserId = `@${registration.senderLocalpart}:${serverName}`;
     const admin = (await registerUser(uniqueName("admin"))).client;
