@@ -2,7 +2,9 @@
 // homeserver would — synthetic transactions into N rooms with M hooks each — against a local
 // receiver, and prints deliveries/s, the raw undici PUT rate to the same receiver (and the ratio),
 // event→PUT latency at a steady rate, transaction acknowledgement times and the bridge's peak RSS,
-// for synchronous=NORMAL and synchronous=FULL. Targets are reported as met/missed, never asserted.
+// for synchronous=NORMAL and synchronous=FULL, and the CPU each process spent per delivery.
+// Targets are reported as met/missed, never asserted. The bridge is compiled first and run as
+// `node dist/main.js`, as in production.
 //
 // Options (CLI --name=value, or env BENCH_NAME): rooms, hooks, events, txn-size, rate,
 // latency-seconds, latency-txn-size, raw-seconds, concurrency, modes, slow-ms, slow-seconds,
