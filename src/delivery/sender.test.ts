@@ -7,9 +7,33 @@ import { SsrfGuard } from "./ssrf.js";
 // A real receiver on 127.0.0.1: answers by path.
 let server: Server;
 let base: string;
+// How much of /huge had been written when its connection closed.
+let hugeClosedAt: (sent: number) => void;
+const hugeClosed = new Promise<number>((resolve) => (hugeClosedAt = resolve));
 beforeAll(async () => {
   server = createServer((req, res) => {
     if (req.url === "/hang") return; // never answers
+    if (req.url === "/drip") {
+      // Answers at once, then sends its body a byte at a time, for ever.
+      res.writeHead(200, { "content-type": "text/plain" });
+      const timer = setInterval(() => res.write("."), 50);
+      res.on("close", () => clearInterval(timer));
+      return;
+    }
+    if (req.url === "/huge") {
+      // 50 MB: far more than anyone should read to keep 100 bytes of it.
+      res.writeHead(500, { "content-length": String(50 * 1024 * 1024) });
+      const chunk = Buffer.alloc(64 * 1024, 120);
+      let sent = 0;
+      res.on("close", () => hugeClosedAt(sent));
+      const pump = () => {
+        while (sent < 50 * 1024 * 1024 && res.write(chunk)) sent += chunk.length;
+        if (sent < 50 * 1024 * 1024) res.once("drain", () => ((sent += chunk.length), pump()));
+        else res.end();
+      };
+      pump();
+      return;
+    }
     if (req.url === "/redirect") {
       res.writeHead(302, { location: "/ok" }).end();
       return;
@@ -54,6 +78,27 @@ describe("HttpSender against a real receiver", () => {
     const outcome = await allowed.send({ url: "http://127.0.0.1:1/", method: "PUT", headers: {}, body: "{}", timeoutMs: 2000 });
     expect(outcome.result).toMatchObject({ kind: "network" });
     expect(outcome.error).toMatch(/ECONNREFUSED/);
+  });
+
+  it("ends an answer that trickles in at the attempt's deadline, as a timeout", async () => {
+    const outcome = await send("/drip", allowed, 400);
+    expect(outcome.result).toEqual({ kind: "timeout" });
+    expect(outcome.durationMs).toBeLessThan(2000);
+  });
+
+  it("stops reading a huge answer once it has the first bytes", async () => {
+    const outcome = await send("/huge");
+    expect(outcome.result).toMatchObject({ kind: "response", status: 500 });
+    expect(outcome.responseBody).toBe("x".repeat(100));
+    // The sender dropped the connection long before the 50 MB were through.
+    expect(await hugeClosed).toBeLessThan(50 * 1024 * 1024);
+  });
+
+  it("refuses a host name that resolves to loopback, at connect time", async () => {
+    const strict = new HttpSender(100, new SsrfGuard([]));
+    const outcome = await strict.send({ url: base.replace("127.0.0.1", "localhost") + "/ok", method: "PUT", headers: {}, body: "{}", timeoutMs: 2000 });
+    expect(outcome.result).toMatchObject({ kind: "refused" });
+    expect(outcome.error).toMatch(/localhost resolves to (127\.0\.0\.1|::1)/);
   });
 
   it("refuses loopback without the allow-list, before connecting", async () => {

@@ -1,5 +1,5 @@
 import type { Readable } from "node:stream";
-import { Agent, request, errors } from "undici";
+import { Agent, errors, type Dispatcher } from "undici";
 import type { AttemptResult } from "./policy.js";
 import { SSRF_BLOCKED, type SsrfGuard } from "./ssrf.js";
 
@@ -20,12 +20,14 @@ export interface SendOutcome {
 }
 
 /**
- * One HTTP attempt with undici: pooled connections, a hard per-attempt deadline, no redirects
- * (undici's request() follows none), only the first bytes of the answer kept, and every
- * connection made to an address the SSRF guard checked (its lookup is the agent's).
+ * One HTTP attempt with undici: pooled connections, a hard per-attempt deadline, no redirects,
+ * only the first bytes of the answer kept, and every connection made to an address the SSRF guard
+ * checked (its lookup is the agent's). It uses undici's dispatch API directly: request() would
+ * wrap every answer in a stream, which costs about a quarter of the CPU of a delivery's PUT.
  */
 export class HttpSender {
   private readonly agent: Agent;
+  private readonly targets = new Map<string, { origin: string; path: string }>();
 
   constructor(
     private readonly maxResponseBodyBytes: number,
@@ -36,46 +38,90 @@ export class HttpSender {
 
   async send(req: OutboundRequest): Promise<SendOutcome> {
     const started = performance.now();
-    // A timer cleared as soon as the attempt ends: AbortSignal.timeout would keep every attempt's
-    // signal and timer alive for the whole timeout, piling up under load.
-    const abort = new AbortController();
-    const deadline = setTimeout(() => abort.abort(), req.timeoutMs);
-    const signal = abort.signal;
     try {
       this.guard.assertSendable(req.url);
-      const res = await request(req.url, {
-        method: req.method,
-        headers: req.headers,
-        body: req.body,
-        dispatcher: this.agent,
-        signal,
-        headersTimeout: req.timeoutMs,
-        bodyTimeout: req.timeoutMs,
-      });
-      // A short answer of known length is read in one go; others are streamed up to the cap.
-      const length = Number(res.headers["content-length"] ?? NaN);
-      const responseBody = length <= this.maxResponseBodyBytes ? await res.body.text() : await readCapped(res.body, this.maxResponseBodyBytes);
-      const retryAfter = res.headers["retry-after"];
-      return {
-        result: { kind: "response", status: res.statusCode, retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter },
-        durationMs: elapsed(started),
-        responseBody,
-        error: null,
-      };
     } catch (err) {
-      const blocked = findBlocked(err);
-      if (blocked) return { result: { kind: "refused", reason: blocked }, durationMs: elapsed(started), responseBody: null, error: blocked };
-      const timedOut = signal.aborted || err instanceof errors.HeadersTimeoutError || err instanceof errors.BodyTimeoutError || err instanceof errors.ConnectTimeoutError;
-      const message = describeError(err);
-      return {
-        result: timedOut ? { kind: "timeout" } : { kind: "network", error: message },
-        durationMs: elapsed(started),
-        responseBody: null,
-        error: timedOut ? `no answer within ${req.timeoutMs} ms` : message,
-      };
-    } finally {
-      clearTimeout(deadline);
+      const reason = findBlocked(err) ?? describeError(err);
+      return { result: { kind: "refused", reason }, durationMs: elapsed(started), responseBody: null, error: reason };
     }
+    return new Promise<SendOutcome>((resolve) => this.dispatch(req, started, resolve));
+  }
+
+  private dispatch(req: OutboundRequest, started: number, resolve: (outcome: SendOutcome) => void): void {
+    const max = this.maxResponseBodyBytes;
+    let controller: Dispatcher.DispatchController | null = null;
+    let timedOut = false;
+    let finished = false;
+    let status = 0;
+    let retryAfter: string | undefined;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const finish = (outcome: Omit<SendOutcome, "durationMs">): void => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(deadline);
+      resolve({ ...outcome, durationMs: elapsed(started) });
+    };
+    const answered = (): void =>
+      finish({ result: { kind: "response", status, retryAfter }, responseBody: Buffer.concat(chunks).subarray(0, max).toString("utf8"), error: null });
+    const failed = (err: unknown): void => {
+      const blocked = findBlocked(err);
+      if (blocked) return finish({ result: { kind: "refused", reason: blocked }, responseBody: null, error: blocked });
+      const timeout = timedOut || err instanceof errors.HeadersTimeoutError || err instanceof errors.BodyTimeoutError || err instanceof errors.ConnectTimeoutError;
+      finish({
+        result: timeout ? { kind: "timeout" } : { kind: "network", error: describeError(err) },
+        responseBody: null,
+        error: timeout ? `no answer within ${req.timeoutMs} ms` : describeError(err),
+      });
+    };
+    // The whole attempt, slow drip included, ends at the deadline.
+    const deadline = setTimeout(() => {
+      timedOut = true;
+      if (controller) controller.abort(new Error("deadline"));
+      else failed(new Error("deadline"));
+    }, req.timeoutMs);
+    try {
+      const { origin, path } = this.target(req.url);
+      this.agent.dispatch(
+        { origin, path, method: req.method, headers: req.headers, body: req.body, headersTimeout: req.timeoutMs, bodyTimeout: req.timeoutMs },
+        {
+          onRequestStart: (c) => {
+            controller = c;
+            if (timedOut) c.abort(new Error("deadline"));
+          },
+          onResponseStart: (_c, statusCode, headers) => {
+            status = statusCode;
+            const value = headers["retry-after"];
+            retryAfter = Array.isArray(value) ? value[0] : value;
+          },
+          onResponseData: (c, chunk) => {
+            chunks.push(chunk);
+            size += chunk.length;
+            // Enough for diagnostics: stop reading (the connection is dropped) and report what came.
+            if (size >= max) {
+              answered();
+              c.abort(new Error("response body cap reached"));
+            }
+          },
+          onResponseEnd: () => answered(),
+          onResponseError: (_c, err) => failed(err),
+        },
+      );
+    } catch (err) {
+      failed(err);
+    }
+  }
+
+  /** Origin and path of a hook URL, parsed once per URL. */
+  private target(url: string): { origin: string; path: string } {
+    let target = this.targets.get(url);
+    if (!target) {
+      const parsed = new URL(url);
+      target = { origin: parsed.origin, path: parsed.pathname + parsed.search };
+      if (this.targets.size >= 10_000) this.targets.clear();
+      this.targets.set(url, target);
+    }
+    return target;
   }
 
   async close(): Promise<void> {
@@ -84,20 +130,6 @@ export class HttpSender {
 }
 
 const elapsed = (started: number): number => Math.round(performance.now() - started);
-
-async function readCapped(body: AsyncIterable<Buffer> & { destroy(): void }, max: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    chunks.push(chunk);
-    size += chunk.length;
-    if (size >= max) {
-      body.destroy();
-      break;
-    }
-  }
-  return Buffer.concat(chunks).subarray(0, max).toString("utf8");
-}
 
 function describeError(err: unknown): string {
   if (err instanceof Error) {
