@@ -68,6 +68,7 @@ export const configSchema: SchemaObject = {
       disableAfterFailingHours: { type: "number", exclusiveMinimum: 0, maximum: 8760, default: 72 },
       signingKeyGraceHours: { type: "number", minimum: 0, maximum: 8760, default: 24 },
       retentionDays: { type: "number", exclusiveMinimum: 0, maximum: 3650, default: 7 },
+      heldPerHook: { type: "integer", minimum: 10, maximum: 1000000, default: 4000 },
     }),
     media: section({
       maxBytes: { type: "integer", minimum: 1, maximum: 10737418240, default: 52428800 },

@@ -59,6 +59,8 @@ export interface BridgeConfig {
     signingKeyGraceHours: number;
     /** How long delivered/dead jobs, attempts and handled transaction ids are kept. */
     retentionDays: number;
+    /** Pending deliveries of one hook held in memory; the rest wait in the store file. */
+    heldPerHook: number;
   };
   media: {
     /** Cap on one media file, checked against info.size first and enforced while streaming. */

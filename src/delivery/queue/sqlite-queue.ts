@@ -66,7 +66,7 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
   private readonly stmt;
 
   constructor(private readonly db: Db, opts: SqliteQueueOptions = {}) {
-    this.laneCapacity = Math.max(2, opts.laneCapacity ?? 1000);
+    this.laneCapacity = Math.max(2, opts.laneCapacity ?? 4000);
     this.onWriteError = opts.onWriteError ?? (() => undefined);
     this.writer = new QueueWriter(db.name, opts.synchronous ?? "NORMAL", (message) => this.onWriteError(new Error(message)));
     this.stmt = {
