@@ -165,13 +165,14 @@ export class DeliveryWorker {
 
   private async send(job: ClaimedJob, target: DeliveryTarget, rendered: Rendered): Promise<SendOutcome> {
     const body = rendered.body;
-    const headers = {
-      ...hookshotHeaders({ eventId: job.eventId, roomId: job.roomId, token: target.token, userAgent: this.opts.userAgent, contentType: body.contentType }),
-      ...(target.signingSecrets.length === 0
+    const headers = hookshotHeaders({ eventId: job.eventId, roomId: job.roomId, token: target.token, userAgent: this.opts.userAgent, contentType: body.contentType });
+    Object.assign(
+      headers,
+      target.signingSecrets.length === 0
         ? webhookIdHeaders(job.id)
-        : await standardWebhookHeaders({ id: job.id, secrets: target.signingSecrets, body: body.kind === "memory" ? body.body : body })),
-      ...(body.kind === "file" ? { "content-length": String(body.size) } : {}),
-    };
+        : await standardWebhookHeaders({ id: job.id, secrets: target.signingSecrets, body: body.kind === "memory" ? body.body : body }),
+    );
+    if (body.kind === "file") headers["content-length"] = String(body.size);
     return this.opts.sender.send({
       url: target.hook.url,
       method: target.hook.method,

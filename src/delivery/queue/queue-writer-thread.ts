@@ -4,6 +4,7 @@
 // Self-contained on purpose: Node loads this file directly (compiled, or as TypeScript with its
 // built-in type stripping). The message shapes are declared in queue-writer.ts.
 import Database from "better-sqlite3";
+import { createHash } from "node:crypto";
 import { parentPort, workerData } from "node:worker_threads";
 
 interface EnqueueMessage { eventId: string; roomId: string; body: string; hookIds: string[] }
@@ -40,9 +41,17 @@ const stmt = {
   ),
 };
 
-/** Stores the jobs and marks the transaction handled, atomically. Keys per message and hook; null: it already had one. */
-const enqueue = db.transaction((txnId: string, now: number, messages: EnqueueMessage[]): Array<Array<number | null>> => {
-  const keys: Array<Array<number | null>> = [];
+/** The webhook-id: the same function as job-id.ts (computed here to spare the main thread). */
+function webhookId(eventId: string, hookId: string): string {
+  return "msg_" + createHash("sha256").update(eventId).update("\0").update(hookId).digest("base64url").slice(0, 32);
+}
+
+/**
+ * Stores the jobs and marks the transaction handled, atomically. Per message and hook: the new
+ * job's key and webhook-id, or null when it already had one.
+ */
+const enqueue = db.transaction((txnId: string, now: number, messages: EnqueueMessage[]): Array<Array<[number, string] | null>> => {
+  const keys: Array<Array<[number, string] | null>> = [];
   for (const message of messages) {
     const inserted = stmt.insertMessage.run(message.eventId, message.roomId, message.body, now);
     let messageId = Number(inserted.lastInsertRowid);
@@ -52,7 +61,7 @@ const enqueue = db.transaction((txnId: string, now: number, messages: EnqueueMes
       messageId = stmt.messageByEvent.get(message.eventId) as number;
       known = new Set(stmt.hooksOfMessage.all(messageId));
     }
-    keys.push(message.hookIds.map((hookId) => (known?.has(hookId) ? null : Number(stmt.insertJob.run(messageId, hookId, now, now).lastInsertRowid))));
+    keys.push(message.hookIds.map((hookId) => (known?.has(hookId) ? null : [Number(stmt.insertJob.run(messageId, hookId, now, now).lastInsertRowid), webhookId(message.eventId, hookId)])));
   }
   stmt.markTxn.run(txnId, now);
   return keys;

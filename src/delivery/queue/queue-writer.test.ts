@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openDatabase } from "../../store/database.js";
+import { jobId } from "./job-id.js";
 import { QueueWriter } from "./queue-writer.js";
 
 describe("QueueWriter (real worker thread, real SQLite file)", () => {
@@ -16,9 +17,10 @@ describe("QueueWriter (real worker thread, real SQLite file)", () => {
     const writer = new QueueWriter(path, "NORMAL", (m) => expect.fail(m));
     try {
       const first = await writer.enqueue("t1", 1000, [{ eventId: "$a", roomId: "!r", body: "{}", hookIds: ["ep_1", "ep_2"] }]);
-      expect(first).toEqual([[1, 2]]);
+      // Webhook-ids computed by the thread are the ones job-id.ts gives (receivers see the same id after a restart).
+      expect(first).toEqual([[[1, jobId("$a", "ep_1")], [2, jobId("$a", "ep_2")]]]);
       const again = await writer.enqueue("t2", 2000, [{ eventId: "$a", roomId: "!r", body: "{}", hookIds: ["ep_1", "ep_3"] }]);
-      expect(again).toEqual([[null, 3]]);
+      expect(again).toEqual([[null, [3, jobId("$a", "ep_3")]]]);
       await writer.writeOutcomes([{ key: 1, hookId: "ep_1", eventId: "$a", attempt: 1, outcome: "success", status: 200, error: null, durationMs: 2, responseBody: "", at: 3000, change: "finish", state: "done" }]);
       expect(db.prepare("SELECT id, state FROM jobs ORDER BY id").all()).toEqual([{ id: 1, state: "done" }, { id: 2, state: "pending" }, { id: 3, state: "pending" }]);
       expect(db.prepare("SELECT txn_id FROM handled_transactions ORDER BY txn_id").pluck().all()).toEqual(["t1", "t2"]);

@@ -26,7 +26,10 @@ export interface OutcomeWrite {
   dueAt?: number;
 }
 
-type Reply = { seq: number; keys?: Array<Array<number | null>>; error?: string };
+/** Per message and hook: the new job's key and webhook-id, or null when it already had one. */
+export type StoredJobs = Array<Array<[number, string] | null>>;
+
+type Reply = { seq: number; keys?: StoredJobs; error?: string };
 
 /**
  * The main thread's handle on the queue writer thread (queue-writer-thread.ts), which owns the
@@ -49,8 +52,8 @@ export class QueueWriter {
     this.spawn();
   }
 
-  /** Stores a transaction's jobs; resolves with the new jobs' keys per message and hook (null: it already had one). */
-  async enqueue(txnId: string, now: number, messages: readonly WriterMessage[]): Promise<Array<Array<number | null>>> {
+  /** Stores a transaction's jobs; resolves with the new jobs' keys and webhook-ids per message and hook. */
+  async enqueue(txnId: string, now: number, messages: readonly WriterMessage[]): Promise<StoredJobs> {
     const reply = await this.request({ op: "enqueue", txnId, now, messages });
     return reply.keys!;
   }

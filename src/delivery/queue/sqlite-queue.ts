@@ -124,14 +124,14 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
   async enqueue(txnId: string, messages: readonly OutboundMessage[]): Promise<number> {
     const now = Date.now();
     const toStore = messages.filter((m) => m.hookIds.length > 0);
-    const keys = await this.writer.enqueue(txnId, now, toStore);
+    const stored = await this.writer.enqueue(txnId, now, toStore);
     // Only once the jobs are committed do they become claimable.
     const fresh: ClaimedJob[] = [];
     toStore.forEach((message, m) => {
       message.hookIds.forEach((hookId, h) => {
-        const key = keys[m]?.[h];
-        if (typeof key !== "number") return;
-        fresh.push({ key, id: jobId(message.eventId, hookId), eventId: message.eventId, hookId, roomId: message.roomId, attempts: 0, dueAt: now, body: message.body });
+        const job = stored[m]?.[h];
+        if (!job) return;
+        fresh.push({ key: job[0], id: job[1], eventId: message.eventId, hookId, roomId: message.roomId, attempts: 0, dueAt: now, body: message.body });
       });
     });
     this.admit(fresh, now);
