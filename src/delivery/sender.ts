@@ -36,13 +36,13 @@ export class HttpSender {
     this.agent = new Agent({ keepAliveTimeout: 10_000, connections: 64, connect: { lookup: guard.lookup } });
   }
 
-  async send(req: OutboundRequest): Promise<SendOutcome> {
+  send(req: OutboundRequest): Promise<SendOutcome> {
     const started = performance.now();
     try {
       this.guard.assertSendable(req.url);
     } catch (err) {
       const reason = findBlocked(err) ?? describeError(err);
-      return { result: { kind: "refused", reason }, durationMs: elapsed(started), responseBody: null, error: reason };
+      return Promise.resolve({ result: { kind: "refused", reason }, durationMs: elapsed(started), responseBody: null, error: reason });
     }
     return new Promise<SendOutcome>((resolve) => this.dispatch(req, started, resolve));
   }

@@ -124,16 +124,18 @@ export class DeliveryWorker {
   private launch(job: ClaimedJob): void {
     this.inFlight++;
     this.inFlightByHook.set(job.hookId, (this.inFlightByHook.get(job.hookId) ?? 0) + 1);
-    const run = this.deliver(job)
-      .catch((err) => this.opts.log.error({ err, jobId: job.id }, "delivery bookkeeping failed; the job is retried after its lease"))
-      .finally(() => {
-        this.inFlight--;
-        const left = (this.inFlightByHook.get(job.hookId) ?? 1) - 1;
-        if (left > 0) this.inFlightByHook.set(job.hookId, left);
-        else this.inFlightByHook.delete(job.hookId);
-        this.running.delete(run);
-        this.wake();
-      });
+    const done = (): void => {
+      this.inFlight--;
+      const left = (this.inFlightByHook.get(job.hookId) ?? 1) - 1;
+      if (left > 0) this.inFlightByHook.set(job.hookId, left);
+      else this.inFlightByHook.delete(job.hookId);
+      this.running.delete(run);
+      this.wake();
+    };
+    const run: Promise<void> = this.deliver(job).then(done, (err: unknown) => {
+      this.opts.log.error({ err, jobId: job.id }, "delivery bookkeeping failed; the job is retried after its lease");
+      done();
+    });
     this.running.add(run);
   }
 
@@ -145,33 +147,40 @@ export class DeliveryWorker {
       metrics.deliveries.inc({ outcome: "dropped" });
       return;
     }
+    // Most deliveries are plain JSON, ready at once; media and multipart take the long way.
+    const plain = this.opts.renderer.plain(job.body, target.hook.format);
     let rendered: Rendered;
-    try {
-      rendered = await this.opts.renderer.render(job.key, job.body, target.hook.format);
-    } catch (err) {
-      // Not the receiver's fault (e.g. the disk is full): retried like a failed attempt.
-      const error = `could not prepare the delivery: ${(err as Error).message}`;
-      this.record(job, target, { result: { kind: "network", error }, durationMs: 0, responseBody: null, error }, null);
-      return;
+    if (plain) rendered = plain;
+    else {
+      try {
+        rendered = await this.opts.renderer.render(job.key, job.body, target.hook.format);
+      } catch (err) {
+        // Not the receiver's fault (e.g. the disk is full): retried like a failed attempt.
+        const error = `could not prepare the delivery: ${(err as Error).message}`;
+        this.record(job, target, { result: { kind: "network", error }, durationMs: 0, responseBody: null, error }, null);
+        return;
+      }
     }
     try {
       const outcome = await this.send(job, target, rendered);
       metrics.attemptSeconds.observe(outcome.durationMs / 1000);
       this.record(job, target, outcome, rendered.mediaError);
     } finally {
-      await rendered.cleanup().catch((err) => this.opts.log.warn({ err }, "could not remove a temporary media file"));
+      if (!plain) await rendered.cleanup().catch((err) => this.opts.log.warn({ err }, "could not remove a temporary media file"));
     }
   }
 
-  private async send(job: ClaimedJob, target: DeliveryTarget, rendered: Rendered): Promise<SendOutcome> {
+  private send(job: ClaimedJob, target: DeliveryTarget, rendered: Rendered): Promise<SendOutcome> {
     const body = rendered.body;
     const headers = hookshotHeaders({ eventId: job.eventId, roomId: job.roomId, token: target.token, userAgent: this.opts.userAgent, contentType: body.contentType });
-    Object.assign(
-      headers,
-      target.signingSecrets.length === 0
-        ? webhookIdHeaders(job.id)
-        : await standardWebhookHeaders({ id: job.id, secrets: target.signingSecrets, body: body.kind === "memory" ? body.body : body }),
+    if (target.signingSecrets.length === 0) return this.sendWith(headers, webhookIdHeaders(job.id), target, body);
+    return standardWebhookHeaders({ id: job.id, secrets: target.signingSecrets, body: body.kind === "memory" ? body.body : body }).then((signed) =>
+      this.sendWith(headers, signed, target, body),
     );
+  }
+
+  private sendWith(headers: Record<string, string>, idHeaders: Record<string, string>, target: DeliveryTarget, body: Rendered["body"]): Promise<SendOutcome> {
+    Object.assign(headers, idHeaders);
     if (body.kind === "file") headers["content-length"] = String(body.size);
     return this.opts.sender.send({
       url: target.hook.url,

@@ -42,9 +42,17 @@ export class DeliveryRenderer {
     private readonly opts: RenderOptions,
   ) {}
 
+  /**
+   * The common case, without waiting: an event that cannot carry media, in a format that sends it
+   * as JSON, goes out as the stored JSON itself. Null when `render` has work to do.
+   */
+  plain(eventJson: string, format: OutboundFormat): Rendered | null {
+    return format !== "hookshot-multipart" && !mayBeMedia(eventJson) ? memory(eventJson) : null;
+  }
+
   async render(jobKey: number, eventJson: string, format: OutboundFormat): Promise<Rendered> {
-    // Most events carry no media: send the stored JSON as it is, without parsing it.
-    if (format !== "hookshot-multipart" && !mayBeMedia(eventJson)) return memory(eventJson);
+    const plain = this.plain(eventJson, format);
+    if (plain) return plain;
     const event = JSON.parse(eventJson) as Event;
     const media = isMediaEvent(event);
     const receiverEvent: Event = media ? { ...event, content: withoutKeyMaterial(event.content) } : event;
