@@ -8,19 +8,16 @@ import { createHash } from "node:crypto";
 import { parentPort, workerData } from "node:worker_threads";
 
 interface EnqueueMessage { eventId: string; roomId: string; body: string; hookIds: string[] }
-interface OutcomeBatch {
-  keys: Float64Array; attempts: Int32Array; outcomes: Uint8Array; changes: Uint8Array; statuses: Int32Array;
-  durations: Float64Array; ats: Float64Array; dueAts: Float64Array; texts: Array<[number, string | null, string | null, string | null]>;
+interface Outcome {
+  key: number; hookId: string; eventId: string; attempt: number; outcome: string; status: number | null; error: string | null;
+  durationMs: number; responseBody: string | null; at: number;
+  /** "finish": the job ends in `state`; "reschedule": it is due again at `dueAt`. */
+  change: "finish" | "reschedule"; state?: string; reason?: string | null; dueAt?: number;
 }
 type Request =
   | { op: "enqueue"; seq: number; txnId: string; now: number; messages: EnqueueMessage[] }
-  | { op: "outcomes"; seq: number; batch: OutcomeBatch }
+  | { op: "outcomes"; seq: number; outcomes: Outcome[] }
   | { op: "stop" };
-
-// The codes of OUTCOMES and JOB_CHANGES in queue-writer.ts (a test writes every one).
-const OUTCOMES = ["success", "retry", "failed", "dropped"];
-const FINISHED_STATES = ["done", "dead", "dropped"];
-const RESCHEDULE = 3;
 
 const { path, synchronous } = workerData as { path: string; synchronous: string };
 const db = new Database(path);
@@ -38,10 +35,9 @@ const stmt = {
   insertJob: db.prepare("INSERT INTO jobs (message_id, hook_id, due_at, created_at) VALUES (?, ?, ?, ?)"),
   finish: db.prepare("UPDATE jobs SET state = ?, reason = ?, finished_at = ?, attempts = attempts + 1 WHERE id = ? AND state = 'pending'"),
   reschedule: db.prepare("UPDATE jobs SET due_at = ?, attempts = attempts + 1 WHERE id = ? AND state = 'pending'"),
-  // The job's hook and event ids come from the store, not from the main thread.
   insertAttempt: db.prepare(
     `INSERT INTO attempts (job_id, hook_id, event_id, attempt, outcome, status, error, duration_ms, response_body, at)
-     SELECT j.id, j.hook_id, m.event_id, ?, ?, ?, ?, ?, ?, ? FROM jobs j JOIN messages m ON m.id = j.message_id WHERE j.id = ?`,
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   ),
 };
 
@@ -71,17 +67,11 @@ const enqueue = db.transaction((txnId: string, now: number, messages: EnqueueMes
   return keys;
 });
 
-const writeOutcomes = db.transaction((b: OutcomeBatch) => {
-  const texts = new Map(b.texts.map(([index, error, responseBody, reason]) => [index, { error, responseBody, reason }]));
-  for (let i = 0; i < b.keys.length; i++) {
-    const key = b.keys[i]!;
-    const at = b.ats[i]!;
-    const text = texts.get(i);
-    const status = b.statuses[i]!;
-    stmt.insertAttempt.run(b.attempts[i], OUTCOMES[b.outcomes[i]!], status < 0 ? null : status, text?.error ?? null, b.durations[i], text ? text.responseBody : "", at, key);
-    const change = b.changes[i]!;
-    if (change === RESCHEDULE) stmt.reschedule.run(b.dueAts[i], key);
-    else stmt.finish.run(FINISHED_STATES[change], text?.reason ?? null, at, key);
+const writeOutcomes = db.transaction((outcomes: Outcome[]) => {
+  for (const o of outcomes) {
+    stmt.insertAttempt.run(o.key, o.hookId, o.eventId, o.attempt, o.outcome, o.status, o.error, o.durationMs, o.responseBody, o.at);
+    if (o.change === "finish") stmt.finish.run(o.state, o.reason ?? null, o.at, o.key);
+    else stmt.reschedule.run(o.dueAt, o.key);
   }
 });
 
@@ -95,7 +85,7 @@ parentPort!.on("message", (request: Request) => {
   try {
     if (request.op === "enqueue") parentPort!.postMessage({ seq: request.seq, keys: enqueue.immediate(request.txnId, request.now, request.messages) });
     else {
-      writeOutcomes.immediate(request.batch);
+      writeOutcomes.immediate(request.outcomes);
       parentPort!.postMessage({ seq: request.seq });
     }
   } catch (err) {

@@ -8,65 +8,22 @@ export interface WriterMessage {
   hookIds: readonly string[];
 }
 
-/** Attempt outcomes, and what each does to its job, in the order the thread decodes them. */
-export const OUTCOMES = ["success", "retry", "failed", "dropped"] as const;
-/** What an outcome does to its job: finish it in one of these states, or make it due again. */
-export const JOB_CHANGES = ["done", "dead", "dropped", "reschedule"] as const;
-
-/**
- * A batch of attempt outcomes in columns (typed arrays, moved to the thread without copying; the
- * rare texts apart), because cloning one object per outcome cost the main thread more than the
- * thread's whole write. The thread reads each job's hook and event ids from the store itself.
- */
-export interface OutcomeBatch {
-  keys: Float64Array;
-  attempts: Int32Array;
-  outcomes: Uint8Array;
-  changes: Uint8Array;
-  /** HTTP status, -1 when there was no answer. */
-  statuses: Int32Array;
-  durations: Float64Array;
-  ats: Float64Array;
-  /** When a rescheduled job is due again (0 for the others). */
-  dueAts: Float64Array;
-  /** [index, error, responseBody, reason] for the outcomes that have any (responseBody "" otherwise). */
-  texts: Array<[number, string | null, string | null, string | null]>;
-}
-
-export class OutcomeBatchBuilder {
-  readonly keys: number[] = [];
-  private readonly numbers: number[][] = [[], [], [], [], [], [], []];
-  private readonly texts: OutcomeBatch["texts"] = [];
-
-  get size(): number {
-    return this.keys.length;
-  }
-
-  add(o: {
-    key: number; attempt: number; outcome: (typeof OUTCOMES)[number]; change: (typeof JOB_CHANGES)[number]; status: number | null;
-    durationMs: number; at: number; dueAt: number; error: string | null; responseBody: string | null; reason: string | null;
-  }): void {
-    const [attempts, outcomes, changes, statuses, durations, ats, dueAts] = this.numbers as [number[], number[], number[], number[], number[], number[], number[]];
-    const index = this.keys.push(o.key) - 1;
-    attempts.push(o.attempt);
-    outcomes.push(OUTCOMES.indexOf(o.outcome));
-    changes.push(JOB_CHANGES.indexOf(o.change));
-    statuses.push(o.status ?? -1);
-    durations.push(o.durationMs);
-    ats.push(o.at);
-    dueAts.push(o.dueAt);
-    // Most outcomes have no texts (no error, an empty answer): they send none.
-    if (o.error || o.responseBody !== "" || o.reason) this.texts.push([index, o.error, o.responseBody, o.reason]);
-  }
-
-  build(): OutcomeBatch {
-    const [attempts, outcomes, changes, statuses, durations, ats, dueAts] = this.numbers as [number[], number[], number[], number[], number[], number[], number[]];
-    return {
-      keys: Float64Array.from(this.keys), attempts: Int32Array.from(attempts), outcomes: Uint8Array.from(outcomes), changes: Uint8Array.from(changes),
-      statuses: Int32Array.from(statuses), durations: Float64Array.from(durations), ats: Float64Array.from(ats), dueAts: Float64Array.from(dueAts),
-      texts: this.texts,
-    };
-  }
+/** An attempt's row and what it does to its job. */
+export interface OutcomeWrite {
+  key: number;
+  hookId: string;
+  eventId: string;
+  attempt: number;
+  outcome: string;
+  status: number | null;
+  error: string | null;
+  durationMs: number;
+  responseBody: string | null;
+  at: number;
+  change: "finish" | "reschedule";
+  state?: "done" | "dead" | "dropped";
+  reason?: string | null;
+  dueAt?: number;
 }
 
 /** Per message and hook: the new job's key and webhook-id, or null when it already had one. */
@@ -101,8 +58,8 @@ export class QueueWriter {
     return reply.keys!;
   }
 
-  async writeOutcomes(batch: OutcomeBatch): Promise<void> {
-    await this.request({ op: "outcomes", batch });
+  async writeOutcomes(outcomes: readonly OutcomeWrite[]): Promise<void> {
+    await this.request({ op: "outcomes", outcomes });
   }
 
   async stop(waitMs = 5000): Promise<void> {

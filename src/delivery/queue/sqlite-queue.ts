@@ -1,7 +1,7 @@
 import type { Db } from "../../store/database.js";
 import { HookLane } from "./hook-lane.js";
 import { jobId } from "./job-id.js";
-import { OutcomeBatchBuilder, QueueWriter, type JOB_CHANGES } from "./queue-writer.js";
+import { QueueWriter, type OutcomeWrite } from "./queue-writer.js";
 import type { AttemptRecord, AttemptSummary, ClaimOptions, ClaimedJob, DeliveryQueue, HookQueueStatus, OutboundMessage } from "./queue.js";
 
 interface JobRow {
@@ -59,8 +59,7 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
   private rotation = 0;
   // Outcomes not yet handed to the writer, and those handed over but not yet committed: the file
   // is stale for these keys, so loading from it skips them (memory knows better).
-  private pendingWrites = new OutcomeBatchBuilder();
-  private readonly failedWrites: OutcomeBatchBuilder[] = [];
+  private pendingWrites: OutcomeWrite[] = [];
   private readonly unwritten = new Map<number, number>();
   private readonly writesInProgress = new Set<Promise<void>>();
   private flushTimer: NodeJS.Timeout | null = null;
@@ -176,7 +175,7 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
   complete(job: ClaimedJob, attempt: AttemptRecord): void {
     if (this.release(job)) this.pendingCount--;
     const dropped = attempt.outcome === "dropped";
-    this.record(job, attempt, { change: dropped ? "dropped" : "done", reason: dropped ? attempt.error : null });
+    this.record(job, attempt, { change: "finish", state: dropped ? "dropped" : "done", reason: dropped ? attempt.error : null });
   }
 
   retryAt(job: ClaimedJob, dueAt: number, attempt: AttemptRecord): void {
@@ -186,7 +185,7 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
 
   deadLetter(job: ClaimedJob, reason: string, attempt: AttemptRecord): void {
     if (this.release(job)) this.pendingCount--;
-    this.record(job, attempt, { change: "dead", reason });
+    this.record(job, attempt, { change: "finish", state: "dead", reason });
   }
 
   nextDueAt(opts: Pick<ClaimOptions, "skipHooks" | "strictHooks"> = {}): number | null {
@@ -276,7 +275,7 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
   /** Resolves once every outcome recorded so far is committed (bounded: gives up after 10 s). */
   async flush(): Promise<void> {
     const deadline = Date.now() + 10_000;
-    while ((this.pendingWrites.size > 0 || this.failedWrites.length > 0 || this.writesInProgress.size > 0) && Date.now() < deadline) {
+    while ((this.pendingWrites.length > 0 || this.writesInProgress.size > 0) && Date.now() < deadline) {
       this.writePending();
       await Promise.race([Promise.allSettled([...this.writesInProgress]), new Promise((r) => setTimeout(r, 1000).unref())]);
     }
@@ -365,13 +364,13 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     if (rows.length < want) lane.backlog = false;
   }
 
-  private record(job: ClaimedJob, a: AttemptRecord, change: { change: (typeof JOB_CHANGES)[number]; reason?: string | null; dueAt?: number }): void {
-    this.pendingWrites.add({
-      key: job.key, attempt: job.attempts + 1, outcome: a.outcome, change: change.change, status: a.status, durationMs: a.durationMs, at: Date.now(),
-      dueAt: change.dueAt ?? 0, error: a.error, responseBody: a.responseBody, reason: change.reason ?? null,
+  private record(job: ClaimedJob, a: AttemptRecord, change: Pick<OutcomeWrite, "change" | "state" | "reason" | "dueAt">): void {
+    this.pendingWrites.push({
+      key: job.key, hookId: job.hookId, eventId: job.eventId, attempt: job.attempts + 1, outcome: a.outcome, status: a.status, error: a.error,
+      durationMs: a.durationMs, responseBody: a.responseBody, at: Date.now(), ...change,
     });
     this.unwritten.set(job.key, (this.unwritten.get(job.key) ?? 0) + 1);
-    if (this.pendingWrites.size >= 1000) this.writePending();
+    if (this.pendingWrites.length >= 1000) this.writePending();
     else this.flushTimer ??= setTimeout(() => this.writePending(), FLUSH_DELAY_MS);
   }
 
@@ -379,25 +378,19 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
   private writePending(): void {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = null;
-    if (this.pendingWrites.size > 0) {
-      this.failedWrites.push(this.pendingWrites);
-      this.pendingWrites = new OutcomeBatchBuilder();
-    }
-    // Batches go in order: one that failed before goes again ahead of newer ones.
-    for (const batch of this.failedWrites.splice(0)) this.post(batch);
-  }
-
-  private post(batch: OutcomeBatchBuilder): void {
-    const write = this.writer.writeOutcomes(batch.build()).then(
+    if (this.pendingWrites.length === 0) return;
+    const batch = this.pendingWrites;
+    this.pendingWrites = [];
+    const write = this.writer.writeOutcomes(batch).then(
       () => {
-        for (const key of batch.keys) {
-          const left = (this.unwritten.get(key) ?? 1) - 1;
-          if (left > 0) this.unwritten.set(key, left);
-          else this.unwritten.delete(key);
+        for (const o of batch) {
+          const left = (this.unwritten.get(o.key) ?? 1) - 1;
+          if (left > 0) this.unwritten.set(o.key, left);
+          else this.unwritten.delete(o.key);
         }
       },
       (err: unknown) => {
-        this.failedWrites.push(batch);
+        this.pendingWrites = batch.concat(this.pendingWrites);
         this.onWriteError(err);
         this.flushTimer ??= setTimeout(() => this.writePending(), 1000);
       },
