@@ -21,8 +21,23 @@ describe("QueueWriter (real worker thread, real SQLite file)", () => {
       expect(first).toEqual([[[1, jobId("$a", "ep_1")], [2, jobId("$a", "ep_2")]]]);
       const again = await writer.enqueue("t2", 2000, [{ eventId: "$a", roomId: "!r", body: "{}", hookIds: ["ep_1", "ep_3"] }]);
       expect(again).toEqual([[null, [3, jobId("$a", "ep_3")]]]);
-      await writer.writeOutcomes([{ key: 1, hookId: "ep_1", eventId: "$a", attempt: 1, outcome: "success", status: 200, error: null, durationMs: 2, responseBody: "", at: 3000, change: "finish", state: "done" }]);
-      expect(db.prepare("SELECT id, state FROM jobs ORDER BY id").all()).toEqual([{ id: 1, state: "done" }, { id: 2, state: "pending" }, { id: 3, state: "pending" }]);
+      // Every kind of outcome and what it does to the job.
+      const base = { eventId: "$a", error: null, durationMs: 2, responseBody: "", at: 3000 };
+      await writer.writeOutcomes([
+        { ...base, key: 1, hookId: "ep_1", attempt: 1, outcome: "success", status: 200, change: "finish", state: "done" },
+        { ...base, key: 2, hookId: "ep_2", attempt: 1, outcome: "retry", status: null, error: "ECONNREFUSED", responseBody: null, change: "reschedule", dueAt: 9000 },
+        { ...base, key: 3, hookId: "ep_3", attempt: 3, outcome: "failed", status: 404, responseBody: "no such hook", change: "finish", state: "dead", reason: "HTTP 404" },
+      ]);
+      expect(db.prepare("SELECT id, state, attempts, due_at, reason FROM jobs ORDER BY id").all()).toEqual([
+        { id: 1, state: "done", attempts: 1, due_at: 1000, reason: null },
+        { id: 2, state: "pending", attempts: 1, due_at: 9000, reason: null },
+        { id: 3, state: "dead", attempts: 1, due_at: 2000, reason: "HTTP 404" },
+      ]);
+      expect(db.prepare("SELECT job_id, hook_id, attempt, outcome, status, error, response_body FROM attempts ORDER BY id").all()).toEqual([
+        { job_id: 1, hook_id: "ep_1", attempt: 1, outcome: "success", status: 200, error: null, response_body: "" },
+        { job_id: 2, hook_id: "ep_2", attempt: 1, outcome: "retry", status: null, error: "ECONNREFUSED", response_body: null },
+        { job_id: 3, hook_id: "ep_3", attempt: 3, outcome: "failed", status: 404, error: null, response_body: "no such hook" },
+      ]);
       expect(db.prepare("SELECT txn_id FROM handled_transactions ORDER BY txn_id").pluck().all()).toEqual(["t1", "t2"]);
     } finally {
       await writer.stop();
