@@ -15,7 +15,7 @@ export class WalCheckpointer {
     // Compiled: the .js beside this file; from source (tests, tsx): the .ts, run with Node's type stripping.
     const ext = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
     const worker = new Worker(new URL(`./wal-checkpoint-thread${ext}`, import.meta.url), {
-      workerData: { path: db.name, intervalMs: opts.intervalMs ?? 100 },
+      workerData: { path: db.name, intervalMs: opts.intervalMs ?? 500 },
     });
     worker.on("message", (m: { error?: string }) => m.error && opts.onError(m.error));
     worker.on("error", (err) => opts.onError(err.message));

@@ -14,7 +14,7 @@ interface JobRow {
   body: string;
 }
 
-const FLUSH_DELAY_MS = 10;
+const FLUSH_DELAY_MS = 50;
 
 interface ReplaySource {
   key: number;
