@@ -14,6 +14,8 @@ interface JobRow {
   body: string;
 }
 
+// Outcomes wait this long to be written together: a commit costs about as much for one outcome
+// as for a thousand, and after a crash an unwritten outcome only means one more delivery.
 const FLUSH_DELAY_MS = 50;
 
 interface ReplaySource {
@@ -43,7 +45,7 @@ export interface SqliteQueueOptions {
  * The embedded queue. The SQLite file is the truth: a job is written before its transaction is
  * acknowledged and stays (done/dead/dropped/replayed) until pruned. Memory holds each hook's next
  * pending jobs (see HookLane), so claiming reads no SQL. The hot writes — jobs and outcomes — go
- * through a writer thread with its own connection (QueueWriter); outcomes in batches every few
+ * through a writer thread with its own connection (QueueWriter); outcomes in batches every 50
  * milliseconds. One process per store file: leases live in memory and vanish with a killed
  * process, whose in-flight jobs are simply pending again when the next one starts.
  */
