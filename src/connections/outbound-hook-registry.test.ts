@@ -15,6 +15,22 @@ describe("OutboundHookRegistry", () => {
     expect(registry.get("!r:x", "a")?.id).toBe("ep_a");
   });
 
+  it("answers a room's hooks from a list it rebuilds whenever they change", () => {
+    const registry = new OutboundHookRegistry();
+    registry.set(hook("ep_b", "b", "none"));
+    const first = registry.forRoom("!r:x");
+    expect(registry.forRoom("!r:x")).toBe(first);
+    registry.set(hook("ep_a", "a", "none"));
+    expect(registry.forRoom("!r:x").map((h) => h.name)).toEqual(["a", "b"]);
+    registry.set(hook("ep_b", "b", "none"));
+    registry.set({ ...hook("ep_b", "b", "none"), url: "https://example.org/moved" });
+    expect(registry.forRoom("!r:x").find((h) => h.name === "b")?.url).toBe("https://example.org/moved");
+    registry.remove("!r:x", "a");
+    expect(registry.forRoom("!r:x").map((h) => h.name)).toEqual(["b"]);
+    expect(registry.forgetRoom("!r:x").map((h) => h.name)).toEqual(["b"]);
+    expect(registry.forRoom("!r:x")).toEqual([]);
+  });
+
   it("keeps the set of strictly ordered hooks up to date as hooks change and go", () => {
     const registry = new OutboundHookRegistry();
     registry.set(hook("ep_1", "one", "strict"));

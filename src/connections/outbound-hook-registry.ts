@@ -12,12 +12,15 @@ export class OutboundHookRegistry {
   private readonly byIdMap = new Map<string, ActiveOutboundHook>();
   // Kept as hooks come and go: the delivery worker asks for it on every claim.
   private readonly strictIds = new Set<string>();
+  // Each room's hooks sorted by name, built once per change: every event of the room asks for them.
+  private readonly sortedByRoom = new Map<string, readonly ActiveOutboundHook[]>();
 
   set(hook: ActiveOutboundHook): void {
     this.remove(hook.roomId, hook.name);
     let room = this.byRoom.get(hook.roomId);
     if (!room) this.byRoom.set(hook.roomId, (room = new Map()));
     room.set(hook.name, hook);
+    this.sortedByRoom.delete(hook.roomId);
     this.byIdMap.set(hook.id, hook);
     if (hook.ordering === "strict") this.strictIds.add(hook.id);
   }
@@ -27,6 +30,7 @@ export class OutboundHookRegistry {
     const hook = room?.get(name);
     if (!room || !hook) return undefined;
     room.delete(name);
+    this.sortedByRoom.delete(roomId);
     if (room.size === 0) this.byRoom.delete(roomId);
     this.byIdMap.delete(hook.id);
     this.strictIds.delete(hook.id);
@@ -34,7 +38,7 @@ export class OutboundHookRegistry {
   }
 
   forgetRoom(roomId: string): ActiveOutboundHook[] {
-    const hooks = this.forRoom(roomId);
+    const hooks = [...this.forRoom(roomId)];
     for (const hook of hooks) this.remove(roomId, hook.name);
     return hooks;
   }
@@ -51,7 +55,15 @@ export class OutboundHookRegistry {
     return this.strictIds;
   }
 
-  forRoom(roomId: string): ActiveOutboundHook[] {
-    return [...(this.byRoom.get(roomId)?.values() ?? [])].sort((a, b) => a.name.localeCompare(b.name));
+  /** The room's hooks, sorted by name. */
+  forRoom(roomId: string): readonly ActiveOutboundHook[] {
+    let sorted = this.sortedByRoom.get(roomId);
+    if (!sorted) {
+      const room = this.byRoom.get(roomId);
+      if (!room) return [];
+      sorted = [...room.values()].sort((a, b) => a.name.localeCompare(b.name));
+      this.sortedByRoom.set(roomId, sorted);
+    }
+    return sorted;
   }
 }
