@@ -1,4 +1,6 @@
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
+import { startThread, stopThread } from "../../store/worker-thread.js";
+import type { AttemptRecord } from "./queue.js";
 
 /** One message of a transaction, as the writer stores it. */
 export interface WriterMessage {
@@ -9,16 +11,11 @@ export interface WriterMessage {
 }
 
 /** An attempt's row and what it does to its job. */
-export interface OutcomeWrite {
+export interface OutcomeWrite extends AttemptRecord {
   key: number;
   hookId: string;
   eventId: string;
   attempt: number;
-  outcome: string;
-  status: number | null;
-  error: string | null;
-  durationMs: number;
-  responseBody: string | null;
   at: number;
   change: "finish" | "reschedule";
   state?: "done" | "dead" | "dropped";
@@ -64,12 +61,7 @@ export class QueueWriter {
 
   async stop(waitMs = 5000): Promise<void> {
     this.stopping = true;
-    if (!this.alive) return;
-    this.worker.ref(); // until it has closed the connection
-    const exited = new Promise<void>((resolve) => this.worker.once("exit", () => resolve()));
-    this.worker.postMessage({ op: "stop" });
-    await Promise.race([exited, new Promise((r) => setTimeout(r, waitMs).unref())]);
-    await this.worker.terminate();
+    if (this.alive) await stopThread(this.worker, { op: "stop" }, waitMs);
   }
 
   private request(body: Record<string, unknown>): Promise<Reply> {
@@ -87,11 +79,7 @@ export class QueueWriter {
   }
 
   private spawn(): void {
-    // Compiled: the .js beside this file; from source (tests, tsx): the .ts, run with Node's type stripping.
-    const ext = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
-    const worker = new Worker(new URL(`./queue-writer-thread${ext}`, import.meta.url), {
-      workerData: { path: this.path, synchronous: this.synchronous },
-    });
+    const worker = startThread("queue-writer-thread", import.meta.url, { path: this.path, synchronous: this.synchronous });
     worker.on("message", (reply: Reply) => {
       const waiter = this.waiting.get(reply.seq);
       this.waiting.delete(reply.seq);
@@ -112,7 +100,6 @@ export class QueueWriter {
         if (!this.stopping) this.spawn();
       }, delay).unref();
     });
-    worker.unref();
     this.worker = worker;
     this.alive = true;
   }
