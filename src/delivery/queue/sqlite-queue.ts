@@ -192,9 +192,11 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
 
   nextDueAt(opts: Pick<ClaimOptions, "skipHooks" | "strictHooks"> = {}): number | null {
     let next = Infinity;
+    const now = Date.now();
     for (const lane of this.lanes.values()) {
       if (opts.skipHooks?.has(lane.hookId)) continue;
-      if (lane.backlog && lane.resident < this.laneCapacity / 2) next = Math.min(next, Date.now());
+      // A lane that will load more from the file at its next claim has work now.
+      if (lane.backlog && lane.resident < this.laneCapacity / 2) next = Math.min(next, now);
       if (opts.strictHooks?.has(lane.hookId)) {
         if (lane.inFlight === 0) next = Math.min(next, lane.oldestIfDue(Infinity)?.dueAt ?? Infinity);
       } else {
