@@ -4,19 +4,21 @@
 // Self-contained on purpose: Node loads this file directly (compiled, or as TypeScript with its
 // built-in type stripping). The message shapes are declared in queue-writer.ts.
 import Database from "better-sqlite3";
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { parentPort, workerData } from "node:worker_threads";
 
 interface EnqueueMessage { eventId: string; roomId: string; body: string; hookIds: string[] }
-interface Outcome {
-  key: number; hookId: string; eventId: string; attempt: number; outcome: string; status: number | null; error: string | null;
-  durationMs: number; responseBody: string | null; at: number;
-  /** "finish": the job ends in `state`; "reschedule": it is due again at `dueAt`. */
-  change: "finish" | "reschedule"; state?: string; reason?: string | null; dueAt?: number;
+/** Outcomes in columns: the layout of OutcomeBatch in outcome-batch.ts. */
+interface OutcomeBatch {
+  numbers: Float64Array; codes: Uint8Array; hooks: string[]; hookOf: Uint32Array; eventIds: string[];
+  errors: Array<string | null>; responseBodies: Array<string | null>; reasons: Array<string | null>;
 }
+const NUMBERS_PER_OUTCOME = 6;
+const OUTCOMES = ["success", "retry", "failed", "dropped"];
+const STATES = ["done", "dead", "dropped"];
 type Request =
   | { op: "enqueue"; seq: number; txnId: string; now: number; messages: EnqueueMessage[] }
-  | { op: "outcomes"; seq: number; outcomes: Outcome[] }
+  | { op: "outcomes"; seq: number; batch: OutcomeBatch }
   | { op: "stop" };
 
 const { path, synchronous } = workerData as { path: string; synchronous: string };
@@ -43,7 +45,7 @@ const stmt = {
 
 /** The webhook-id: the same function as job-id.ts (computed here to spare the main thread). */
 function webhookId(eventId: string, hookId: string): string {
-  return "msg_" + createHash("sha256").update(eventId).update("\0").update(hookId).digest("base64url").slice(0, 32);
+  return "msg_" + hash("sha256", eventId + "\0" + hookId, "base64url").slice(0, 32);
 }
 
 /**
@@ -67,11 +69,16 @@ const enqueue = db.transaction((txnId: string, now: number, messages: EnqueueMes
   return keys;
 });
 
-const writeOutcomes = db.transaction((outcomes: Outcome[]) => {
-  for (const o of outcomes) {
-    stmt.insertAttempt.run(o.key, o.hookId, o.eventId, o.attempt, o.outcome, o.status, o.error, o.durationMs, o.responseBody, o.at);
-    if (o.change === "finish") stmt.finish.run(o.state, o.reason ?? null, o.at, o.key);
-    else stmt.reschedule.run(o.dueAt, o.key);
+const orNull = (n: number): number | null => (Number.isNaN(n) ? null : n);
+const writeOutcomes = db.transaction((b: OutcomeBatch) => {
+  for (let i = 0; i < b.codes.length; i++) {
+    const n = i * NUMBERS_PER_OUTCOME;
+    const key = b.numbers[n]!;
+    const at = b.numbers[n + 4]!;
+    const code = b.codes[i]!;
+    stmt.insertAttempt.run(key, b.hooks[b.hookOf[i]!], b.eventIds[i], b.numbers[n + 1], OUTCOMES[code & 3], orNull(b.numbers[n + 2]!), b.errors[i], b.numbers[n + 3], b.responseBodies[i], at);
+    if (code & 4) stmt.reschedule.run(b.numbers[n + 5], key);
+    else stmt.finish.run(STATES[code >> 3], b.reasons[i], at, key);
   }
 });
 
@@ -85,7 +92,7 @@ parentPort!.on("message", (request: Request) => {
   try {
     if (request.op === "enqueue") parentPort!.postMessage({ seq: request.seq, keys: enqueue.immediate(request.txnId, request.now, request.messages) });
     else {
-      writeOutcomes.immediate(request.outcomes);
+      writeOutcomes.immediate(request.batch);
       parentPort!.postMessage({ seq: request.seq });
     }
   } catch (err) {

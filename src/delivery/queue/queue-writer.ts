@@ -1,5 +1,6 @@
 import type { Worker } from "node:worker_threads";
 import { startThread, stopThread } from "../../store/worker-thread.js";
+import { encodeOutcomes } from "./outcome-batch.js";
 import type { AttemptRecord } from "./queue.js";
 
 /** One message of a transaction, as the writer stores it. */
@@ -56,7 +57,7 @@ export class QueueWriter {
   }
 
   async writeOutcomes(outcomes: readonly OutcomeWrite[]): Promise<void> {
-    await this.request({ op: "outcomes", outcomes });
+    await this.request({ op: "outcomes", batch: encodeOutcomes(outcomes) });
   }
 
   async stop(waitMs = 5000): Promise<void> {
