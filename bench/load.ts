@@ -5,10 +5,23 @@ import { clock, sleep, summarize, type Summary } from "./stats.js";
 
 export const BENCH_SENDER = "@bench:localhost";
 
+/**
+ * How event ids look: "random" as in room versions 4 and later (a hash, so every new id lands at a
+ * random place of an index over them), or "sequential" (ids that sort in the order they are sent,
+ * which flatters anything keyed by event id). Either way the id ends with `<tag>_<seq>_<sent µs>`,
+ * which the receiver reads; a random id has a random prefix before a "." (not in base64url).
+ */
+export type EventIdStyle = "random" | "sequential";
+
+export function syntheticEventId(tag: string, seq: number, sentMs: number, style: EventIdStyle): string {
+  const prefix = style === "random" ? Math.random().toString(36).slice(2, 14) + "." : "";
+  return `$${prefix}${tag}_${seq}_${Math.round(sentMs * 1000)}`;
+}
+
 /** A text message as the homeserver would send it; the id carries the tag and the send time (µs). */
-export function syntheticEvent(tag: string, seq: number, roomId: string, sentMs: number): Record<string, unknown> {
+export function syntheticEvent(tag: string, seq: number, roomId: string, sentMs: number, style: EventIdStyle = "random"): Record<string, unknown> {
   return {
-    event_id: `$${tag}_${seq}_${Math.round(sentMs * 1000)}`,
+    event_id: syntheticEventId(tag, seq, sentMs, style),
     room_id: roomId,
     sender: BENCH_SENDER,
     type: "m.room.message",
@@ -27,6 +40,7 @@ export class Homeserver {
     private readonly bridgeUrl: string,
     private readonly hsToken: string,
     private readonly txnPrefix: string,
+    private readonly eventIds: EventIdStyle = "random",
   ) {
     this.pool = new Pool(bridgeUrl, { connections: 1, keepAliveTimeout: 60_000 });
   }
@@ -34,7 +48,7 @@ export class Homeserver {
   /** Sends `count` events of `tag` spread over the rooms round-robin; returns the ack time in ms. */
   async push(tag: string, firstSeq: number, count: number, rooms: readonly string[]): Promise<number> {
     const sent = clock();
-    const events = Array.from({ length: count }, (_, i) => syntheticEvent(tag, firstSeq + i, rooms[(firstSeq + i) % rooms.length]!, sent));
+    const events = Array.from({ length: count }, (_, i) => syntheticEvent(tag, firstSeq + i, rooms[(firstSeq + i) % rooms.length]!, sent, this.eventIds));
     const txnId = `${this.txnPrefix}-${this.txn++}`;
     const res = await request(`${this.bridgeUrl}/_matrix/app/v1/transactions/${encodeURIComponent(txnId)}`, {
       method: "PUT",
@@ -104,14 +118,14 @@ export interface RawResult {
  * delivery concurrency) through an Agent set up like the bridge's sender, with the same kind of
  * body and headers. A warm-up first, then `seconds` of measurement.
  */
-export async function rawPutRate(receiverUrl: string, opts: { seconds: number; inFlight: number; warmupSeconds?: number }): Promise<RawResult> {
+export async function rawPutRate(receiverUrl: string, opts: { seconds: number; inFlight: number; warmupSeconds?: number; eventIds?: EventIdStyle }): Promise<RawResult> {
   const agent = new Agent({ keepAliveTimeout: 10_000, connections: 64 });
   const sample = syntheticEvent("x", 0, "!aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa:localhost", clock());
   const body = JSON.stringify(sample);
   let seq = 0;
   let errors = 0;
   const one = async (tag: string) => {
-    const id = `$${tag}_${seq++}_${Math.round(clock() * 1000)}`;
+    const id = syntheticEventId(tag, seq++, clock(), opts.eventIds ?? "random");
     const res = await request(`${receiverUrl}/raw`, {
       method: "PUT",
       dispatcher: agent,

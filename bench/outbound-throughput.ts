@@ -8,7 +8,7 @@
 //
 // Options (CLI --name=value, or env BENCH_NAME): rooms, hooks, events, txn-size, rate,
 // latency-seconds, latency-txn-size, raw-seconds, concurrency, modes, slow-ms, slow-seconds,
-// warmup-events, log-level; e.g. `npm run bench -- --events=20000 --modes=NORMAL`.
+// warmup-events, log-level, event-ids (random, as in current room versions, or sequential); e.g. `npm run bench -- --events=20000 --modes=NORMAL`.
 // BENCH_CPU_PROF=<dir> makes the bridge write CPU profiles there (read them with
 // `npx tsx bench/cpu-profile-summary.ts <file>`); BENCH_BRIDGE_NODE_OPTIONS adds Node options for
 // the bridge; BENCH_KEEP=1 keeps the temp dir (bridge.log, Synapse's log).
@@ -21,14 +21,14 @@ import { parseArgs } from "node:util";
 import type { BridgeProcess } from "../spec/harness/bridge-process.js";
 import type { SynapseHandle } from "../src/demo/synapse.js";
 import { cpuMark, cpuPerUnit } from "./cpu.js";
-import { Homeserver, pushBurst, pushPaced, rawPutRate } from "./load.js";
+import { Homeserver, pushBurst, pushPaced, rawPutRate, type EventIdStyle } from "./load.js";
 import { ReceiverHandle } from "./receiver-handle.js";
 import { bridgeConfig, bridgeMemory, clearQueue, createRoomsAndHooks, launchBridge, rssMb, startWorld, waitUntilDelivering, type SyncMode, type World } from "./setup.js";
 import { fmt, fmtInt, table, type Summary } from "./stats.js";
 
 const DEFAULTS = {
   rooms: 10, hooks: 2, events: 50_000, "txn-size": 50, rate: 1000, "latency-seconds": 10, "latency-txn-size": 10,
-  "raw-seconds": 5, concurrency: 32, modes: "NORMAL,FULL", "slow-ms": 200, "slow-seconds": 3, "warmup-events": 2000, "log-level": "warn",
+  "raw-seconds": 5, concurrency: 32, modes: "NORMAL,FULL", "slow-ms": 200, "slow-seconds": 3, "warmup-events": 2000, "log-level": "warn", "event-ids": "random",
 } as const;
 type Key = keyof typeof DEFAULTS;
 
@@ -43,9 +43,10 @@ const opts = {
   rooms: Math.max(1, int("rooms")), hooks: Math.max(1, int("hooks")), events: Math.max(1, int("events")), txnSize: Math.max(1, int("txn-size")),
   rate: Math.max(1, int("rate")), latencySeconds: int("latency-seconds"), latencyTxnSize: Math.max(1, int("latency-txn-size")),
   rawSeconds: Math.max(1, int("raw-seconds")), concurrency: Math.max(1, int("concurrency")), slowMs: int("slow-ms"), slowSeconds: int("slow-seconds"),
-  warmupEvents: int("warmup-events"), logLevel: raw("log-level"),
+  warmupEvents: int("warmup-events"), logLevel: raw("log-level"), eventIds: raw("event-ids") as EventIdStyle,
   modes: raw("modes").split(",").map((m) => m.trim().toUpperCase()).filter(Boolean) as SyncMode[],
 };
+if (opts.eventIds !== "random" && opts.eventIds !== "sequential") throw new Error(`event-ids: "${opts.eventIds}" is neither random nor sequential`);
 for (const m of opts.modes) if (m !== "NORMAL" && m !== "FULL") throw new Error(`modes: "${m}" is neither NORMAL nor FULL`);
 
 interface ModeResult {
@@ -100,7 +101,7 @@ async function runMode(world: World, receiver: ReceiverHandle, roomIds: string[]
     if (b) await b.kill("SIGTERM");
   };
   cleanups.push(stopBridge);
-  const hs = new Homeserver(bridge.url, world.hsToken, `bench-${mode}-${randomBytes(4).toString("hex")}`);
+  const hs = new Homeserver(bridge.url, world.hsToken, `bench-${mode}-${randomBytes(4).toString("hex")}`, opts.eventIds);
   try {
     await waitUntilDelivering(hs, receiver, roomIds, opts.hooks);
     const startRssMb = await rssMb(bridge.pid);
@@ -116,7 +117,7 @@ async function runMode(world: World, receiver: ReceiverHandle, roomIds: string[]
     const measureRaw = async () => {
       log(`${mode}: raw undici PUTs to the receiver for ${opts.rawSeconds} s`);
       const before = await cpuMark({ receiver: receiver.pid });
-      const result = await rawPutRate(receiver.url, { seconds: opts.rawSeconds, inFlight: opts.concurrency });
+      const result = await rawPutRate(receiver.url, { seconds: opts.rawSeconds, inFlight: opts.concurrency, eventIds: opts.eventIds });
       rawCpu = cpuPerUnit(before, await cpuMark({ receiver: receiver.pid }), result.requests + result.warmupRequests);
       rawRuns.push(result.perSecond);
     };
@@ -180,7 +181,7 @@ function report(world: World, results: ModeResult[], seconds: number): void {
   console.log(`Node ${process.version}, ${cpu.length} CPUs (${cpu[0]?.model ?? "unknown"}), ${process.platform}`);
   console.log(`Rooms ${opts.rooms} × hooks ${opts.hooks}; throughput: ${opts.events} events in transactions of ${opts.txnSize}; ` +
     `latency: ${opts.rate} events/s for ${opts.latencySeconds} s in transactions of ${opts.latencyTxnSize}; ` +
-    `slow receiver: +${opts.slowMs} ms for ${opts.slowSeconds} s; raw: ${opts.rawSeconds} s, ${opts.concurrency} in flight`);
+    `slow receiver: +${opts.slowMs} ms for ${opts.slowSeconds} s; raw: ${opts.rawSeconds} s, ${opts.concurrency} in flight; event ids: ${opts.eventIds}`);
   console.log(`Bridge config: ${JSON.stringify(shown)}\n`);
   const rows = [["mode", "deliveries/s", "raw PUT/s", "ratio", "p50 ev→PUT ms", "p99 ev→PUT ms", "p99 ack ms", "peak RSS MB"]];
   for (const r of results) {

@@ -2,7 +2,7 @@
 // loop with the load generator or the bridge). Answers every request 200 with an empty body and
 // records, per tag, how many arrived, when, and how long after the benchmark sent the event.
 //
-// Event ids look like `$<tag>_<seq>_<sent>`: <sent> is the send time of the transaction that
+// Event ids look like `$[<random>.]<tag>_<seq>_<sent>`: <sent> is the send time of the transaction that
 // carried the event, in microseconds since the epoch (performance.timeOrigin + performance.now(),
 // the same clock here). The parent talks to this process over IPC (see ReceiverRequest).
 import { createServer } from "node:http";
@@ -42,11 +42,13 @@ let delayMs = 0;
 
 function record(eventId: string | string[] | undefined, at: number): void {
   if (typeof eventId !== "string") return void malformed++;
-  const a = eventId.indexOf("_");
+  // `$[<random>.]<tag>_<seq>_<sent>` (see syntheticEventId in load.ts).
+  const start = eventId.indexOf(".") + 1 || 1;
+  const a = eventId.indexOf("_", start);
   const b = eventId.lastIndexOf("_");
   const sent = Number(eventId.slice(b + 1)) / 1000;
-  if (a < 2 || b <= a || !Number.isFinite(sent)) return void malformed++;
-  const name = eventId.slice(1, a);
+  if (a < start + 1 || b <= a || !Number.isFinite(sent)) return void malformed++;
+  const name = eventId.slice(start, a);
   let tag = tags.get(name);
   if (!tag) tags.set(name, (tag = { count: 0, first: at, last: at, latencies: [] }));
   tag.count++;
