@@ -35,11 +35,45 @@ describe("migration 4: integer-keyed delivery queue", () => {
         { event_id: "$b", hook_id: "ep_x", state: "pending", attempts: 2, due_at: 9, reason: null },
         { event_id: "$b", hook_id: "ep_y", state: "dead", attempts: 5, due_at: 2, reason: "HTTP 404" },
       ]);
-      expect(db.prepare("SELECT a.event_id, a.outcome, j.hook_id FROM attempts a JOIN jobs j ON j.id = a.job_id ORDER BY a.id").all()).toEqual([
+      expect(db.prepare("SELECT a.event_id, a.outcome, j.hook_id FROM attempts a JOIN jobs j ON j.id = a.job_id ORDER BY a.batch_id, a.seq").all()).toEqual([
         { event_id: "$a", outcome: "success", hook_id: "ep_x" },
         { event_id: "$b", outcome: "failed", hook_id: "ep_y" },
       ]);
       expect(db.pragma("foreign_key_check")).toEqual([]);
+    } finally {
+      db.close();
+    }
+  });
+});
+
+describe("migration 5: attempts stored in batches", () => {
+  const dir = mkdtempSync(join(tmpdir(), "mwb-migrate-"));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("keeps every attempt, shown one per row by the attempts view", () => {
+    const path = join(dir, "bridge.db");
+    const old = new Database(path);
+    for (const sql of MIGRATIONS.slice(0, 4)) old.exec(sql);
+    old.pragma("user_version = 4");
+    old.exec(`
+      INSERT INTO messages (event_id, room_id, body, created_at) VALUES ('$a', '!r:x', '{}', 1);
+      INSERT INTO jobs (message_id, hook_id, state, attempts, due_at, created_at) VALUES (1, 'ep_x', 'done', 2, 1, 1);
+      INSERT INTO attempts (job_id, hook_id, event_id, attempt, outcome, status, error, duration_ms, response_body, at) VALUES
+        (1, 'ep_x', '$a', 1, 'retry', NULL, 'ECONNREFUSED', 0, NULL, 5),
+        (1, 'ep_x', '$a', 2, 'success', 200, NULL, 3, 'ok "quoted"', 9);
+    `);
+    old.close();
+
+    const db = openDatabase(path);
+    try {
+      expect(db.prepare("SELECT job_id, hook_id, event_id, attempt, outcome, status, error, duration_ms, response_body, at FROM attempts ORDER BY batch_id, seq").all()).toEqual([
+        { job_id: 1, hook_id: "ep_x", event_id: "$a", attempt: 1, outcome: "retry", status: null, error: "ECONNREFUSED", duration_ms: 0, response_body: null, at: 5 },
+        { job_id: 1, hook_id: "ep_x", event_id: "$a", attempt: 2, outcome: "success", status: 200, error: null, duration_ms: 3, response_body: 'ok "quoted"', at: 9 },
+      ]);
+      expect(db.prepare("SELECT hook_id, at, successes FROM attempt_batches ORDER BY id").all()).toEqual([
+        { hook_id: "ep_x", at: 5, successes: 0 },
+        { hook_id: "ep_x", at: 9, successes: 1 },
+      ]);
     } finally {
       db.close();
     }

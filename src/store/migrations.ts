@@ -151,4 +151,27 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX jobs_message ON jobs (message_id);
   CREATE INDEX attempts_hook ON attempts (hook_id, id);
   `,
+  // 5: attempts recorded in batches. A row and an index entry per attempt was a fifth of the
+  // store's work per delivery; the queue writer now stores each batch of outcomes as one row per
+  // hook, its attempts as a JSON array (oldest first). The view `attempts` still shows one row per
+  // attempt, for operators and tests.
+  `
+  CREATE TABLE attempt_batches (
+    id INTEGER PRIMARY KEY,
+    hook_id TEXT NOT NULL,
+    at INTEGER NOT NULL,                -- the newest attempt's time (pruning goes by it)
+    successes INTEGER NOT NULL,
+    attempts TEXT NOT NULL              -- [[job_id, event_id, attempt, outcome, status, error, duration_ms, response_body, at], ...]
+  );
+  INSERT INTO attempt_batches (hook_id, at, successes, attempts)
+    SELECT hook_id, at, outcome = 'success', json_array(json_array(job_id, event_id, attempt, outcome, status, error, duration_ms, response_body, at))
+    FROM attempts ORDER BY id;
+  DROP TABLE attempts;
+  CREATE INDEX attempt_batches_hook ON attempt_batches (hook_id, id);
+  CREATE VIEW attempts AS
+    SELECT b.id AS batch_id, e.key AS seq, b.hook_id,
+      e.value ->> 0 AS job_id, e.value ->> 1 AS event_id, e.value ->> 2 AS attempt, e.value ->> 3 AS outcome, e.value ->> 4 AS status,
+      e.value ->> 5 AS error, e.value ->> 6 AS duration_ms, e.value ->> 7 AS response_body, e.value ->> 8 AS at
+    FROM attempt_batches b, json_each(b.attempts) e;
+  `,
 ];

@@ -37,10 +37,7 @@ const stmt = {
   insertJob: db.prepare("INSERT INTO jobs (message_id, hook_id, due_at, created_at) VALUES (?, ?, ?, ?)"),
   finish: db.prepare("UPDATE jobs SET state = ?, reason = ?, finished_at = ?, attempts = attempts + 1 WHERE id = ? AND state = 'pending'"),
   reschedule: db.prepare("UPDATE jobs SET due_at = ?, attempts = attempts + 1 WHERE id = ? AND state = 'pending'"),
-  insertAttempt: db.prepare(
-    `INSERT INTO attempts (job_id, hook_id, event_id, attempt, outcome, status, error, duration_ms, response_body, at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  ),
+  insertAttempts: db.prepare("INSERT INTO attempt_batches (hook_id, at, successes, attempts) VALUES (?, ?, ?, ?)"),
 };
 
 /** The webhook-id: the same function as job-id.ts (computed here to spare the main thread). */
@@ -70,16 +67,23 @@ const enqueue = db.transaction((txnId: string, now: number, messages: EnqueueMes
 });
 
 const orNull = (n: number): number | null => (Number.isNaN(n) ? null : n);
+/** Updates each job, and stores the attempts as one attempt_batches row per hook (see migration 5). */
 const writeOutcomes = db.transaction((b: OutcomeBatch) => {
+  const perHook = b.hooks.map(() => ({ attempts: [] as unknown[], successes: 0, newest: 0 }));
   for (let i = 0; i < b.codes.length; i++) {
     const n = i * NUMBERS_PER_OUTCOME;
     const key = b.numbers[n]!;
     const at = b.numbers[n + 4]!;
     const code = b.codes[i]!;
-    stmt.insertAttempt.run(key, b.hooks[b.hookOf[i]!], b.eventIds[i], b.numbers[n + 1], OUTCOMES[code & 3], orNull(b.numbers[n + 2]!), b.errors[i], b.numbers[n + 3], b.responseBodies[i], at);
+    const outcome = OUTCOMES[code & 3];
+    const hook = perHook[b.hookOf[i]!]!;
+    hook.attempts.push([key, b.eventIds[i], b.numbers[n + 1], outcome, orNull(b.numbers[n + 2]!), b.errors[i], b.numbers[n + 3], b.responseBodies[i], at]);
+    if (outcome === "success") hook.successes++;
+    if (at > hook.newest) hook.newest = at;
     if (code & 4) stmt.reschedule.run(b.numbers[n + 5], key);
     else stmt.finish.run(STATES[code >> 3], b.reasons[i], at, key);
   }
+  perHook.forEach((hook, h) => stmt.insertAttempts.run(b.hooks[h], hook.newest, hook.successes, JSON.stringify(hook.attempts)));
 });
 
 // Transactions start IMMEDIATE: the main thread's connection writes too (commands, pruning).

@@ -33,7 +33,7 @@ describe("QueueWriter (real worker thread, real SQLite file)", () => {
         { id: 2, state: "pending", attempts: 1, due_at: 9000, reason: null },
         { id: 3, state: "dead", attempts: 1, due_at: 2000, reason: "HTTP 404" },
       ]);
-      expect(db.prepare("SELECT job_id, hook_id, attempt, outcome, status, error, response_body FROM attempts ORDER BY id").all()).toEqual([
+      expect(db.prepare("SELECT job_id, hook_id, attempt, outcome, status, error, response_body FROM attempts ORDER BY batch_id, seq").all()).toEqual([
         { job_id: 1, hook_id: "ep_1", attempt: 1, outcome: "success", status: 200, error: null, response_body: "" },
         { job_id: 2, hook_id: "ep_2", attempt: 1, outcome: "retry", status: null, error: "ECONNREFUSED", response_body: null },
         { job_id: 3, hook_id: "ep_3", attempt: 3, outcome: "failed", status: 404, error: null, response_body: "no such hook" },

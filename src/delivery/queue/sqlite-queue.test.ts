@@ -135,7 +135,7 @@ describe("SqliteDeliveryQueue (real SQLite file)", () => {
     queue.complete(retried[0]!, ok);
     expect(queue.depth()).toBe(0);
     await queue.flush();
-    expect(db.prepare("SELECT outcome, attempt FROM attempts ORDER BY id").all()).toEqual([
+    expect(db.prepare("SELECT outcome, attempt FROM attempts ORDER BY batch_id, seq").all()).toEqual([
       { outcome: "retry", attempt: 1 },
       { outcome: "failed", attempt: 1 },
       { outcome: "success", attempt: 2 },
@@ -197,6 +197,37 @@ describe("SqliteDeliveryQueue (real SQLite file)", () => {
     expect(await queue.replay("ep_a", { eventId: "$unknown" })).toBe(0);
     const replayed = queue.claimDue(10, { now: Date.now() + 1000, leaseMs: 1000 });
     expect(replayed.map((j) => [j.eventId, j.attempts]).sort()).toEqual([["$d1", 0], ["$d2", 0], ["$ok", 0]]);
+  });
+
+  it("shows a hook's newest attempts first across stored batches, and counts its deliveries", async () => {
+    await queue.enqueue("t1", ["$1", "$2", "$3", "$4"].map((e) => message(e, ["ep_a", "ep_b"])));
+    const now = Date.now();
+    const jobs = queue.claimDue(8, { now, leaseMs: 60_000 });
+    const ofA = jobs.filter((j) => j.hookId === "ep_a");
+    // Three outcome batches: every flush stores one attempt_batches row per hook.
+    queue.complete(ofA[0]!, ok);
+    queue.retryAt(ofA[1]!, now, { ...fail, status: 503 });
+    await queue.flush();
+    queue.complete(ofA[2]!, ok);
+    for (const job of jobs.filter((j) => j.hookId === "ep_b")) queue.complete(job, ok);
+    await queue.flush();
+    queue.deadLetter(ofA[3]!, "HTTP 404", { ...fail, outcome: "failed", status: 404 });
+    await queue.flush();
+    expect(db.prepare("SELECT hook_id, successes, json_array_length(attempts) AS n FROM attempt_batches ORDER BY id").all()).toEqual([
+      { hook_id: "ep_a", successes: 1, n: 2 },
+      { hook_id: "ep_a", successes: 1, n: 1 },
+      { hook_id: "ep_b", successes: 4, n: 4 },
+      { hook_id: "ep_a", successes: 0, n: 1 },
+    ]);
+    const status = await queue.hookStatus("ep_a", 3);
+    expect(status.recent.map((a) => [a.eventId, a.outcome, a.status])).toEqual([
+      ["$4", "failed", 404],
+      ["$3", "success", 200],
+      ["$2", "retry", 503],
+    ]);
+    expect(status).toMatchObject({ pending: 1, dead: 1, delivered: 2 });
+    expect((await queue.hookStatus("ep_b", 10)).delivered).toBe(4);
+    expect((await queue.hookStatus("ep_c", 10))).toMatchObject({ delivered: 0, recent: [] });
   });
 
   it("wakes listeners on enqueue and cancels a removed hook's jobs", async () => {

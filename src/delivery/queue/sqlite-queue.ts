@@ -49,6 +49,9 @@ export interface SqliteQueueOptions {
  * milliseconds. One process per store file: leases live in memory and vanish with a killed
  * process, whose in-flight jobs are simply pending again when the next one starts.
  */
+/** One attempt in an attempt_batches row (migration 5). */
+type StoredAttempt = [jobKey: number, eventId: string, attempt: number, outcome: string, status: number | null, error: string | null, durationMs: number, responseBody: string | null, at: number];
+
 export class SqliteDeliveryQueue implements DeliveryQueue {
   private readonly listeners: Array<() => void> = [];
   private readonly lanes = new Map<string, HookLane>();
@@ -92,10 +95,8 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
       insertJob: db.prepare("INSERT INTO jobs (message_id, hook_id, due_at, created_at) VALUES (?, ?, ?, ?)"),
       pendingJobOfMessage: db.prepare<[number, string], { key: number }>("SELECT id AS key FROM jobs WHERE message_id = ? AND hook_id = ? AND state = 'pending'"),
       countHookState: db.prepare<[string, string], { n: number }>("SELECT COUNT(*) AS n FROM jobs WHERE hook_id = ? AND state = ?"),
-      countDelivered: db.prepare<[string], { n: number }>("SELECT COUNT(*) AS n FROM attempts WHERE hook_id = ? AND outcome = 'success'"),
-      recentAttempts: db.prepare<[string, number], { event_id: string; attempt: number; outcome: string; status: number | null; error: string | null; duration_ms: number; at: number }>(
-        "SELECT event_id, attempt, outcome, status, error, duration_ms, at FROM attempts WHERE hook_id = ? ORDER BY id DESC LIMIT ?",
-      ),
+      countDelivered: db.prepare<[string], { n: number }>("SELECT COALESCE(SUM(successes), 0) AS n FROM attempt_batches WHERE hook_id = ?"),
+      attemptBatchesNewestFirst: db.prepare<[string], { attempts: string }>("SELECT attempts FROM attempt_batches WHERE hook_id = ? ORDER BY id DESC"),
       bodyOfJob: db.prepare<[number], { body: string }>("SELECT m.body FROM jobs j JOIN messages m ON m.id = j.message_id WHERE j.id = ?"),
       // Keys grow with time, so pruning deletes a range of keys below the first row to keep and
       // never scans the rows it keeps.
@@ -111,7 +112,9 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
         `DELETE FROM messages WHERE id < COALESCE((SELECT id FROM messages WHERE created_at >= @cutoff ORDER BY id LIMIT 1), 9223372036854775807)
            AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.message_id = messages.id)`,
       ),
-      pruneAttempts: db.prepare("DELETE FROM attempts WHERE id < COALESCE((SELECT id FROM attempts WHERE at >= @cutoff ORDER BY id LIMIT 1), 9223372036854775807)"),
+      pruneAttempts: db.prepare(
+        "DELETE FROM attempt_batches WHERE id < COALESCE((SELECT id FROM attempt_batches WHERE at >= @cutoff ORDER BY id LIMIT 1), 9223372036854775807)",
+      ),
       pruneTxns: db.prepare("DELETE FROM handled_transactions WHERE handled_at < ?"),
     };
     this.pendingCount = this.stmt.countPending.get()?.n ?? 0;
@@ -250,9 +253,15 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
 
   async hookStatus(hookId: string, recentAttempts: number): Promise<HookQueueStatus> {
     await this.flush();
-    const recent: AttemptSummary[] = this.stmt.recentAttempts.all(hookId, recentAttempts).map((r) => ({
-      eventId: r.event_id, attempt: r.attempt, outcome: r.outcome, status: r.status, error: r.error, durationMs: r.duration_ms, at: r.at,
-    }));
+    const recent: AttemptSummary[] = [];
+    for (const { attempts } of this.stmt.attemptBatchesNewestFirst.iterate(hookId)) {
+      const batch = JSON.parse(attempts) as StoredAttempt[];
+      for (let i = batch.length - 1; i >= 0 && recent.length < recentAttempts; i--) {
+        const [, eventId, attempt, outcome, status, error, durationMs, , at] = batch[i]!;
+        recent.push({ eventId, attempt, outcome, status, error, durationMs, at });
+      }
+      if (recent.length >= recentAttempts) break;
+    }
     return {
       pending: this.stmt.countHookState.get(hookId, "pending")?.n ?? 0,
       dead: this.stmt.countHookState.get(hookId, "dead")?.n ?? 0,
