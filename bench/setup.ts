@@ -138,7 +138,7 @@ export function clearQueue(storePath: string): void {
   const db = new Database(storePath);
   try {
     db.transaction(() => {
-      for (const table of ["attempts", "jobs", "messages", "handled_transactions"]) db.prepare(`DELETE FROM ${table}`).run();
+      for (const table of ["attempt_batches", "jobs", "messages", "handled_transactions"]) db.prepare(`DELETE FROM ${table}`).run();
     })();
     db.exec("VACUUM");
     db.pragma("wal_checkpoint(TRUNCATE)");
