@@ -1,4 +1,4 @@
-import type { AttemptSummary } from "../delivery/queue/queue.js";
+import type { AttemptSummary, ReplayWhich } from "../delivery/queue/queue.js";
 import { CommandError } from "./command-error.js";
 import type { CommandContext } from "./context.js";
 import { existing } from "./outbound-commands.js";
@@ -45,7 +45,14 @@ export const outboundDeliveryCommands: CommandSpec<CommandContext>[] = [
       if ((event_id === undefined) === (dead === undefined)) {
         throw new CommandError(`Give either an event id or --dead: "${ctx.prefix} outbound replay ${name} $eventid" or "${ctx.prefix} outbound replay ${name} --dead".`);
       }
-      const count = await ctx.outbound.replay(hook.id, event_id !== undefined ? { eventId: event_id } : { dead: true });
+      let which: ReplayWhich = { dead: true };
+      if (event_id !== undefined) {
+        // The store names an event by its id and timestamp; the homeserver tells the timestamp.
+        const originTs = await ctx.matrix.eventTimestamp(ctx.roomId, event_id);
+        if (originTs === null) throw new CommandError(`I cannot see event ${event_id} in this room, so there is nothing to replay.`);
+        which = { eventId: event_id, originTs };
+      }
+      const count = await ctx.outbound.replay(hook.id, which);
       if (count === 0) {
         throw new CommandError(event_id !== undefined
           ? `Nothing to replay: hook "${name}" has no finished delivery of ${event_id} (it may be waiting still, or pruned).`

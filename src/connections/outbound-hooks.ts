@@ -1,5 +1,5 @@
 import { isIP } from "node:net";
-import type { DeliveryQueue } from "../delivery/queue/queue.js";
+import type { DeliveryQueue, ReplayWhich } from "../delivery/queue/queue.js";
 import type { DirectMessenger } from "../matrix/direct-messenger.js";
 import type { MatrixPort, StateEvent } from "../matrix/port.js";
 import type { Logger } from "../observability/logger.js";
@@ -151,7 +151,7 @@ export class OutboundHooks {
     return this.deps.table.resume(hookId);
   }
 
-  replay(hookId: string, which: { eventId: string } | { dead: true }): Promise<number> {
+  replay(hookId: string, which: ReplayWhich): Promise<number> {
     return this.deps.queue.replay(hookId, which);
   }
 

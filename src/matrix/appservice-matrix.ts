@@ -121,6 +121,18 @@ export class AppserviceMatrix implements MatrixPort, InboundGhosts {
     return typeof content?.membership === "string" ? content.membership : null;
   }
 
+  async eventTimestamp(roomId: string, eventId: string): Promise<number | null> {
+    try {
+      const event = (await this.client.getEvent(roomId, eventId)) as { origin_server_ts?: unknown };
+      return Number.isSafeInteger(event.origin_server_ts) ? (event.origin_server_ts as number) : null;
+    } catch (err) {
+      // Unknown, not visible to the bot (403) or not an event id at all (400): nothing to name.
+      const status = (err as { statusCode?: number }).statusCode;
+      if (isNotFound(err) || status === 403 || status === 400) return null;
+      throw err;
+    }
+  }
+
   // Inbound hooks' ghosts. Intents join (with the bot inviting when needed) and rejoin on M_FORBIDDEN.
 
   ghostUserId(localpart: string): string {

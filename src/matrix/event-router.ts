@@ -57,7 +57,7 @@ export class EventRouter implements TransactionSink {
         continue;
       }
       const hookIds = hooksForEvent(event, outbound.registry.forRoom(event.room_id), matrix.isBridgeUser.bind(matrix));
-      if (hookIds.length > 0) messages.push({ eventId: event.event_id, roomId: event.room_id, body: outboundEventJson(event), hookIds });
+      if (hookIds.length > 0) messages.push({ eventId: event.event_id, originTs: originTs(event), roomId: event.room_id, body: outboundEventJson(event), hookIds });
     }
     await this.deps.queue.enqueue(txnId, messages);
     for (const task of later) this.followUp(task);
@@ -129,4 +129,9 @@ export class EventRouter implements TransactionSink {
     this.deps.inbound.forgetRoom(roomId);
     await matrix.leaveRoom(roomId, "End-to-end encryption is not available in this bridge build");
   }
+}
+
+/** The event's origin_server_ts as the store keys it: 0 when missing or not a whole number. */
+function originTs(event: RoomEvent): number {
+  return Number.isSafeInteger(event.origin_server_ts) ? event.origin_server_ts : 0;
 }

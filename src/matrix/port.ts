@@ -42,6 +42,8 @@ export interface MatrixPort {
   createDirectRoom(userId: string): Promise<string>;
   /** The user's membership in a room, as the bot sees it (null when unknown). */
   membership(roomId: string, userId: string): Promise<string | null>;
+  /** An event's origin_server_ts as the bot sees it, or null when the homeserver does not show it. */
+  eventTimestamp(roomId: string, eventId: string): Promise<number | null>;
 }
 
 /** How an inbound hook's ghost user looks: the hook's name and avatar. */

@@ -46,7 +46,7 @@ describe("migration 4: integer-keyed delivery queue", () => {
   });
 });
 
-describe("migration 5: attempts stored in batches", () => {
+describe("migration 5: attempts stored in batches, events named by (origin_server_ts, event_id)", () => {
   const dir = mkdtempSync(join(tmpdir(), "mwb-migrate-"));
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -56,7 +56,10 @@ describe("migration 5: attempts stored in batches", () => {
     for (const sql of MIGRATIONS.slice(0, 4)) old.exec(sql);
     old.pragma("user_version = 4");
     old.exec(`
-      INSERT INTO messages (event_id, room_id, body, created_at) VALUES ('$a', '!r:x', '{}', 1);
+      INSERT INTO messages (event_id, room_id, body, created_at) VALUES
+        ('$a', '!r:x', '{"event_id":"$a","origin_server_ts":1700000000123}', 1),
+        ('$b', '!r:x', '{"event_id":"$b"}', 2),
+        ('$c', '!r:x', 'not json', 3);
       INSERT INTO jobs (message_id, hook_id, state, attempts, due_at, created_at) VALUES (1, 'ep_x', 'done', 2, 1, 1);
       INSERT INTO attempts (job_id, hook_id, event_id, attempt, outcome, status, error, duration_ms, response_body, at) VALUES
         (1, 'ep_x', '$a', 1, 'retry', NULL, 'ECONNREFUSED', 0, NULL, 5),
@@ -74,6 +77,17 @@ describe("migration 5: attempts stored in batches", () => {
         { hook_id: "ep_x", at: 5, successes: 0 },
         { hook_id: "ep_x", at: 9, successes: 1 },
       ]);
+      // Ids kept (jobs point at them); the timestamp read from the stored event, 0 when it has none.
+      expect(db.prepare("SELECT id, event_id, origin_ts FROM messages ORDER BY id").all()).toEqual([
+        { id: 1, event_id: "$a", origin_ts: 1700000000123 },
+        { id: 2, event_id: "$b", origin_ts: 0 },
+        { id: 3, event_id: "$c", origin_ts: 0 },
+      ]);
+      expect(db.prepare("SELECT m.event_id FROM jobs j JOIN messages m ON m.id = j.message_id").all()).toEqual([{ event_id: "$a" }]);
+      expect(db.pragma("foreign_keys", { simple: true })).toBe(1);
+      expect(db.pragma("foreign_key_check")).toEqual([]);
+      // A foreign key still guards jobs: a job naming no message is refused.
+      expect(() => db.prepare("INSERT INTO jobs (message_id, hook_id, due_at, created_at) VALUES (99, 'ep_x', 1, 1)").run()).toThrow(/FOREIGN KEY/);
     } finally {
       db.close();
     }

@@ -7,7 +7,7 @@ import Database from "better-sqlite3";
 import { hash } from "node:crypto";
 import { parentPort, workerData } from "node:worker_threads";
 
-interface EnqueueMessage { eventId: string; roomId: string; body: string; hookIds: string[] }
+interface EnqueueMessage { eventId: string; originTs: number; roomId: string; body: string; hookIds: string[] }
 /** Outcomes in columns: the layout of OutcomeBatch in outcome-batch.ts. */
 interface OutcomeBatch {
   numbers: Float64Array; codes: Uint8Array; hooks: string[]; hookOf: Uint32Array; eventIds: string[];
@@ -31,8 +31,8 @@ db.pragma("wal_autocheckpoint = 20000");
 
 const stmt = {
   markTxn: db.prepare("INSERT OR IGNORE INTO handled_transactions (txn_id, handled_at) VALUES (?, ?)"),
-  insertMessage: db.prepare("INSERT OR IGNORE INTO messages (event_id, room_id, body, created_at) VALUES (?, ?, ?, ?)"),
-  messageByEvent: db.prepare("SELECT id FROM messages WHERE event_id = ?").pluck(),
+  insertMessage: db.prepare("INSERT OR IGNORE INTO messages (event_id, origin_ts, room_id, body, created_at) VALUES (?, ?, ?, ?, ?)"),
+  messageByEvent: db.prepare("SELECT id FROM messages WHERE origin_ts = ? AND event_id = ?").pluck(),
   hooksOfMessage: db.prepare("SELECT hook_id FROM jobs WHERE message_id = ? AND state != 'replayed'").pluck(),
   insertJob: db.prepare("INSERT INTO jobs (message_id, hook_id, due_at, created_at) VALUES (?, ?, ?, ?)"),
   finish: db.prepare("UPDATE jobs SET state = ?, reason = ?, finished_at = ?, attempts = attempts + 1 WHERE id = ? AND state = 'pending'"),
@@ -52,12 +52,12 @@ function webhookId(eventId: string, hookId: string): string {
 const enqueue = db.transaction((txnId: string, now: number, messages: EnqueueMessage[]): Array<Array<[number, string] | null>> => {
   const keys: Array<Array<[number, string] | null>> = [];
   for (const message of messages) {
-    const inserted = stmt.insertMessage.run(message.eventId, message.roomId, message.body, now);
+    const inserted = stmt.insertMessage.run(message.eventId, message.originTs, message.roomId, message.body, now);
     let messageId = Number(inserted.lastInsertRowid);
     let known: Set<unknown> | null = null;
     if (inserted.changes === 0) {
       // Seen before (a re-send): only hooks that have no job for it yet get one.
-      messageId = stmt.messageByEvent.get(message.eventId) as number;
+      messageId = stmt.messageByEvent.get(message.originTs, message.eventId) as number;
       known = new Set(stmt.hooksOfMessage.all(messageId));
     }
     keys.push(message.hookIds.map((hookId) => (known?.has(hookId) ? null : [Number(stmt.insertJob.run(messageId, hookId, now, now).lastInsertRowid), webhookId(message.eventId, hookId)])));

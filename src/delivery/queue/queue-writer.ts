@@ -6,6 +6,8 @@ import type { AttemptRecord } from "./queue.js";
 /** One message of a transaction, as the writer stores it. */
 export interface WriterMessage {
   eventId: string;
+  /** The event's origin_server_ts: with the event id, how a re-sent event is recognised. */
+  originTs: number;
   roomId: string;
   body: string;
   hookIds: readonly string[];

@@ -1,11 +1,16 @@
 /** A Matrix event to deliver, and the hooks it goes to. */
 export interface OutboundMessage {
   eventId: string;
+  /** The event's origin_server_ts (0 when it has none): with the event id, it names the event in the store. */
+  originTs: number;
   roomId: string;
   /** The event as JSON, exactly what receivers get (before per-format rendering). */
   body: string;
   hookIds: readonly string[];
 }
+
+/** What to replay: one event (named by its id and origin_server_ts), or every dead letter. */
+export type ReplayWhich = { eventId: string; originTs: number } | { dead: true };
 
 /** One claimed delivery: ids, the attempt count so far, and the event body. */
 export interface ClaimedJob {
@@ -57,7 +62,7 @@ export interface DeliveryQueue {
   /** Drops every pending job of a hook (it was removed). */
   cancelHook(hookId: string): number;
   /** Queues finished deliveries of a hook again: one event's, or every dead letter. Resolves with how many. */
-  replay(hookId: string, which: { eventId: string } | { dead: true }, now?: number): Promise<number>;
+  replay(hookId: string, which: ReplayWhich, now?: number): Promise<number>;
   /** The stored event JSON the job with this key delivers (while the job is kept), or null. */
   eventForJob(jobKey: number): string | null;
   /** Numbers and recent attempts for `!hooks outbound status`. */

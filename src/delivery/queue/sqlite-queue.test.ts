@@ -6,6 +6,7 @@ import { openDatabase, type Db } from "../../store/database.js";
 import type { AttemptRecord } from "./queue.js";
 import { SqliteDeliveryQueue } from "./sqlite-queue.js";
 
+const TS = 1_700_000_000_000;
 const ok: AttemptRecord = { outcome: "success", status: 200, error: null, durationMs: 3, responseBody: "" };
 const fail: AttemptRecord = { outcome: "retry", status: 500, error: null, durationMs: 3, responseBody: "boom" };
 
@@ -25,7 +26,7 @@ describe("SqliteDeliveryQueue (real SQLite file)", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const message = (eventId: string, hookIds = ["ep_a", "ep_b"]) => ({ eventId, roomId: "!r:x", body: `{"event_id":"${eventId}"}`, hookIds });
+  const message = (eventId: string, hookIds = ["ep_a", "ep_b"]) => ({ eventId, originTs: TS, roomId: "!r:x", body: `{"event_id":"${eventId}"}`, hookIds });
 
   it("stores one job per (event, hook) and marks the transaction handled", async () => {
     expect(queue.isTransactionHandled("t1")).toBe(false);
@@ -192,9 +193,9 @@ describe("SqliteDeliveryQueue (real SQLite file)", () => {
     }
     expect((await queue.hookStatus("ep_a", 10))).toMatchObject({ pending: 0, dead: 2, delivered: 1 });
     expect((await queue.hookStatus("ep_a", 2)).recent).toHaveLength(2);
-    expect(await queue.replay("ep_a", { eventId: "$ok" })).toBe(1);
+    expect(await queue.replay("ep_a", { eventId: "$ok", originTs: TS })).toBe(1);
     expect(await queue.replay("ep_a", { dead: true })).toBe(2);
-    expect(await queue.replay("ep_a", { eventId: "$unknown" })).toBe(0);
+    expect(await queue.replay("ep_a", { eventId: "$unknown", originTs: TS })).toBe(0);
     const replayed = queue.claimDue(10, { now: Date.now() + 1000, leaseMs: 1000 });
     expect(replayed.map((j) => [j.eventId, j.attempts]).sort()).toEqual([["$d1", 0], ["$d2", 0], ["$ok", 0]]);
   });
@@ -307,7 +308,7 @@ describe("SqliteDeliveryQueue (real SQLite file)", () => {
     queue.deadLetter(job!, "HTTP 400", { ...fail, outcome: "failed", status: 400 });
     expect(await queue.replay("ep_a", { dead: true })).toBe(1);
     expect(await queue.replay("ep_a", { dead: true })).toBe(0);
-    expect(await queue.replay("ep_a", { eventId: "$d" })).toBe(0);
+    expect(await queue.replay("ep_a", { eventId: "$d", originTs: TS })).toBe(0);
     const again = queue.claimDue(10, { now: Date.now(), leaseMs: 60_000 });
     expect(again.map((j) => [j.eventId, j.id])).toEqual([["$d", job!.id]]);
     expect(await queue.hookStatus("ep_a", 5)).toMatchObject({ pending: 1, dead: 0 });

@@ -2,7 +2,7 @@ import type { Db } from "../../store/database.js";
 import { HookLane } from "./hook-lane.js";
 import { jobId } from "./job-id.js";
 import { QueueWriter, type OutcomeWrite } from "./queue-writer.js";
-import type { AttemptRecord, AttemptSummary, ClaimOptions, ClaimedJob, DeliveryQueue, HookQueueStatus, OutboundMessage } from "./queue.js";
+import type { AttemptRecord, AttemptSummary, ClaimOptions, ClaimedJob, DeliveryQueue, HookQueueStatus, OutboundMessage, ReplayWhich } from "./queue.js";
 
 interface JobRow {
   key: number;
@@ -83,9 +83,9 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
       hooksWithPending: db.prepare<[], { hook_id: string }>("SELECT DISTINCT hook_id FROM jobs WHERE state = 'pending'"),
       countPending: db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM jobs WHERE state = 'pending'"),
       cancelHook: db.prepare("UPDATE jobs SET state = 'dropped', reason = ?, finished_at = ? WHERE hook_id = ? AND state = 'pending'"),
-      finishedJobOfEvent: db.prepare<[string, string], ReplaySource>(
+      finishedJobOfEvent: db.prepare<[number, string, string], ReplaySource>(
         `SELECT j.id AS key, j.message_id, j.state, m.event_id, m.room_id, m.body FROM jobs j JOIN messages m ON m.id = j.message_id
-         WHERE m.event_id = ? AND j.hook_id = ? AND j.state IN ('done', 'dead', 'dropped') ORDER BY j.id DESC LIMIT 1`,
+         WHERE m.origin_ts = ? AND m.event_id = ? AND j.hook_id = ? AND j.state IN ('done', 'dead', 'dropped') ORDER BY j.id DESC LIMIT 1`,
       ),
       deadJobsOfHook: db.prepare<[string], ReplaySource>(
         `SELECT j.id AS key, j.message_id, j.state, m.event_id, m.room_id, m.body FROM jobs j JOIN messages m ON m.id = j.message_id
@@ -228,13 +228,13 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
    * Queues finished deliveries again as new jobs (same webhook-id): one event's latest, or every
    * dead letter of the hook. Replayed dead letters are marked "replayed" and no longer count as dead.
    */
-  async replay(hookId: string, which: { eventId: string } | { dead: true }, now = Date.now()): Promise<number> {
+  async replay(hookId: string, which: ReplayWhich, now = Date.now()): Promise<number> {
     await this.flush();
     const fresh: ClaimedJob[] = [];
     // IMMEDIATE: the writer thread commits all the time, and a transaction that read first could
     // not start writing on its now stale snapshot (SQLITE_BUSY_SNAPSHOT, which no busy wait fixes).
     this.db.transaction(() => {
-      const sources = "eventId" in which ? this.stmt.finishedJobOfEvent.all(which.eventId, hookId) : this.stmt.deadJobsOfHook.all(hookId);
+      const sources = "eventId" in which ? this.stmt.finishedJobOfEvent.all(which.originTs, which.eventId, hookId) : this.stmt.deadJobsOfHook.all(hookId);
       for (const source of sources) {
         // An event already waiting again (replayed twice) is not queued a third time.
         if (this.stmt.pendingJobOfMessage.get(source.message_id, hookId)) continue;
