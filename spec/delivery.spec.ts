@@ -80,6 +80,10 @@ describe("retry policy", () => {
     await admin.sendMessage(roomId, `!hooks outbound replay rejecting ${eventId}`);
     await botNotice(admin, roomId, bridge.botUserId, /Queued 1 delivery to "rejecting" again/);
     await receiver.waitFor(toHook("rejecting", eventId), 3);
+
+    // An event the homeserver does not know names nothing to replay.
+    await admin.sendMessage(roomId, "!hooks outbound replay rejecting $no-such-event");
+    await botNotice(admin, roomId, bridge.botUserId, /I cannot see event \$no-such-event in this room/);
   });
 
   it("dead-letters after the last retry, with a notice", async () => {

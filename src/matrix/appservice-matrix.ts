@@ -123,7 +123,7 @@ export class AppserviceMatrix implements MatrixPort, InboundGhosts {
 
   async eventTimestamp(roomId: string, eventId: string): Promise<number | null> {
     try {
-      const event = (await this.client.getEvent(roomId, eventId)) as { origin_server_ts?: unknown };
+      const event = (await this.client.getRawEvent(roomId, eventId)) as { origin_server_ts?: unknown };
       return Number.isSafeInteger(event.origin_server_ts) ? (event.origin_server_ts as number) : null;
     } catch (err) {
       // Unknown, not visible to the bot (403) or not an event id at all (400): nothing to name.

@@ -231,7 +231,19 @@ describe("SqliteDeliveryQueue (real SQLite file)", () => {
     expect((await queue.hookStatus("ep_c", 10))).toMatchObject({ delivered: 0, recent: [] });
   });
 
-  it("wakes listeners on enqueue and cancels a removed hook's jobs", async () => {
+  it("after close, leaves an outcome unstored (its job stays pending) instead of retrying a stopped writer", async () => {
+    const errors: unknown[] = [];
+    const own = new SqliteDeliveryQueue(db, { onWriteError: (err) => errors.push(err) });
+    await own.enqueue("t-close", [message("$late", ["ep_a"])]);
+    const [job] = own.claimDue(1, { now: Date.now(), leaseMs: 60_000 });
+    await own.close();
+    own.complete(job!, ok); // a delivery that finished during shutdown
+    await new Promise((r) => setTimeout(r, 150));
+    expect(errors).toEqual([]);
+    expect(db.prepare("SELECT j.state FROM jobs j JOIN messages m ON m.id = j.message_id WHERE m.event_id = '$late'").pluck().get()).toBe("pending");
+  });
+
+    it("wakes listeners on enqueue and cancels a removed hook's jobs", async () => {
     let woken = 0;
     queue.onEnqueue(() => woken++);
     await queue.enqueue("t1", [message("$e1")]);

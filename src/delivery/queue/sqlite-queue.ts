@@ -68,6 +68,7 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
   private readonly unwritten = new Map<number, number>();
   private readonly writesInProgress = new Set<Promise<void>>();
   private flushTimer: NodeJS.Timeout | null = null;
+  private closed = false;
   private readonly stmt;
 
   constructor(private readonly db: Db, opts: SqliteQueueOptions = {}) {
@@ -297,7 +298,11 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
   /** Writes what is left, then stops the writer thread. */
   async close(): Promise<void> {
     await this.flush();
+    // From here on outcomes are not stored: their jobs stay pending in the file and are sent
+    // again after a restart (at least once), which beats retrying against a stopped writer.
+    this.closed = true;
     if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
     await this.writer.stop();
   }
 
@@ -378,13 +383,14 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
   }
 
   private record(job: ClaimedJob, a: AttemptRecord, change: Pick<OutcomeWrite, "change" | "state" | "reason" | "dueAt">): void {
+    if (this.closed) return;
     this.pendingWrites.push({
       key: job.key, hookId: job.hookId, eventId: job.eventId, attempt: job.attempts + 1, outcome: a.outcome, status: a.status, error: a.error,
       durationMs: a.durationMs, responseBody: a.responseBody, at: Date.now(), ...change,
     });
     this.unwritten.set(job.key, (this.unwritten.get(job.key) ?? 0) + 1);
     if (this.pendingWrites.length >= 1000) this.writePending();
-    else this.flushTimer ??= setTimeout(() => this.writePending(), FLUSH_DELAY_MS);
+    else this.flushTimer ??= setTimeout(() => this.writePending(), FLUSH_DELAY_MS).unref();
   }
 
   /** Hands the outcomes recorded so far to the writer thread; a failed batch is kept and tried again. */
@@ -403,9 +409,10 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
         }
       },
       (err: unknown) => {
+        if (this.closed) return;
         this.pendingWrites = batch.concat(this.pendingWrites);
         this.onWriteError(err);
-        this.flushTimer ??= setTimeout(() => this.writePending(), 1000);
+        this.flushTimer ??= setTimeout(() => this.writePending(), 1000).unref();
       },
     );
     this.writesInProgress.add(write);
