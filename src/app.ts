@@ -126,13 +126,16 @@ export class WebhookBridge {
     const port = (server.address() as AddressInfo).port;
     inbound.listeningOn(port);
     const retentionMs = config.delivery.retentionDays * 86_400_000;
+    let pruning = false;
     const prune = () => {
-      try {
-        queue.prune(Date.now() - retentionMs);
-        inbound.prune(Date.now() - retentionMs);
-      } catch (err) {
-        log.error({ err }, "pruning old deliveries failed");
-      }
+      if (pruning) return; // the previous run is still going (a very large backlog)
+      pruning = true;
+      const cutoff = Date.now() - retentionMs;
+      queue
+        .prune(cutoff)
+        .then(() => inbound.prune(cutoff))
+        .catch((err: unknown) => log.error({ err }, "pruning old deliveries failed"))
+        .finally(() => (pruning = false));
     };
     const pruneTimer = setInterval(prune, Math.min(retentionMs, 3_600_000));
     pruneTimer.unref();

@@ -19,6 +19,8 @@ const STATES = ["done", "dead", "dropped"];
 type Request =
   | { op: "enqueue"; seq: number; txnId: string; now: number; messages: EnqueueMessage[] }
   | { op: "outcomes"; seq: number; batch: OutcomeBatch }
+  | { op: "pruneEnd"; seq: number; table: PrunedTable; cutoff: number }
+  | { op: "pruneChunk"; seq: number; table: PrunedTable; cutoff: number; after: number; end: number; limit: number }
   | { op: "stop" };
 
 const { path, synchronous } = workerData as { path: string; synchronous: string };
@@ -86,7 +88,30 @@ const writeOutcomes = db.transaction((b: OutcomeBatch) => {
   perHook.forEach((hook, h) => stmt.insertAttempts.run(b.hooks[h], hook.newest, hook.successes, JSON.stringify(hook.attempts)));
 });
 
-// Transactions start IMMEDIATE: the main thread's connection writes too (commands, pruning).
+// Pruning, a chunk at a time so that no transaction waits long behind it. Keys (and rowids) grow
+// with time: "end" is the first key young enough to keep, and nothing at or above it is looked at.
+// Each table has the condition a row must also meet to go (messages: no job needs it any more).
+type PrunedTable = "jobs" | "messages" | "attempt_batches" | "handled_transactions";
+const pruneSql: Record<PrunedTable, { key: string; youngFrom: string; also: string }> = {
+  jobs: { key: "id", youngFrom: "created_at >= ?", also: "(state = 'replayed' OR (state != 'pending' AND finished_at < @cutoff))" },
+  messages: { key: "id", youngFrom: "created_at >= ?", also: "NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.message_id = messages.id)" },
+  attempt_batches: { key: "id", youngFrom: "at >= ?", also: "1" },
+  handled_transactions: { key: "rowid", youngFrom: "handled_at >= ?", also: "handled_at < @cutoff" },
+};
+const prune = Object.fromEntries(
+  Object.entries(pruneSql).map(([table, { key, youngFrom, also }]) => [table, {
+    end: db.prepare(`SELECT ${key} FROM ${table} WHERE ${youngFrom} ORDER BY ${key} LIMIT 1`).pluck(),
+    chunk: db.prepare(
+      `DELETE FROM ${table} WHERE ${key} IN (SELECT ${key} FROM ${table} WHERE ${key} > @after AND ${key} < @end AND ${also} ORDER BY ${key} LIMIT @limit) RETURNING ${key}`,
+    ).pluck(),
+  }]),
+) as Record<PrunedTable, { end: Database.Statement; chunk: Database.Statement }>;
+const pruneChunk = db.transaction((table: PrunedTable, params: { cutoff: number; after: number; end: number; limit: number }) => {
+  const keys = prune[table].chunk.all(params) as number[];
+  return { deleted: keys.length, last: keys.length > 0 ? Math.max(...keys) : params.after };
+});
+
+// Transactions start IMMEDIATE: the main thread's connection writes too (commands).
 parentPort!.on("message", (request: Request) => {
   if (request.op === "stop") {
     db.close();
@@ -95,9 +120,15 @@ parentPort!.on("message", (request: Request) => {
   }
   try {
     if (request.op === "enqueue") parentPort!.postMessage({ seq: request.seq, keys: enqueue.immediate(request.txnId, request.now, request.messages) });
-    else {
+    else if (request.op === "outcomes") {
       writeOutcomes.immediate(request.batch);
       parentPort!.postMessage({ seq: request.seq });
+    } else if (request.op === "pruneEnd") {
+      const end = prune[request.table].end.get(request.cutoff) as number | undefined;
+      parentPort!.postMessage({ seq: request.seq, pruned: { end: end ?? Number.MAX_SAFE_INTEGER } });
+    } else {
+      const { table, cutoff, after, end, limit } = request;
+      parentPort!.postMessage({ seq: request.seq, pruned: pruneChunk.immediate(table, { cutoff, after, end, limit }) });
     }
   } catch (err) {
     parentPort!.postMessage({ seq: request.seq, error: err instanceof Error ? err.message : String(err) });

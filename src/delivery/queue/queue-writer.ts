@@ -29,7 +29,11 @@ export interface OutcomeWrite extends AttemptRecord {
 /** Per message and hook: the new job's key and webhook-id, or null when it already had one. */
 export type StoredJobs = Array<Array<[number, string] | null>>;
 
-type Reply = { seq: number; keys?: StoredJobs; error?: string };
+/** The tables the retention period applies to, in the order they are pruned (jobs before the events they need). */
+export const PRUNED_TABLES = ["jobs", "messages", "attempt_batches", "handled_transactions"] as const;
+export type PrunedTable = (typeof PRUNED_TABLES)[number];
+
+type Reply = { seq: number; keys?: StoredJobs; pruned?: { end?: number; deleted?: number; last?: number }; error?: string };
 
 /**
  * The main thread's handle on the queue writer thread (queue-writer-thread.ts), which owns the
@@ -60,6 +64,17 @@ export class QueueWriter {
 
   async writeOutcomes(outcomes: readonly OutcomeWrite[]): Promise<void> {
     await this.request({ op: "outcomes", batch: encodeOutcomes(outcomes) });
+  }
+
+  /** The first key of `table` young enough to keep at `cutoff` (or a key above all rows). */
+  async pruneEnd(table: PrunedTable, cutoff: number): Promise<number> {
+    return (await this.request({ op: "pruneEnd", table, cutoff })).pruned!.end!;
+  }
+
+  /** Deletes up to `limit` old rows of `table` with keys in (after, end); resolves with how many and the last key. */
+  async pruneChunk(table: PrunedTable, cutoff: number, after: number, end: number, limit: number): Promise<{ deleted: number; last: number }> {
+    const { deleted, last } = (await this.request({ op: "pruneChunk", table, cutoff, after, end, limit })).pruned!;
+    return { deleted: deleted!, last: last! };
   }
 
   async stop(waitMs = 5000): Promise<void> {

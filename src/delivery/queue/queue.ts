@@ -68,7 +68,7 @@ export interface DeliveryQueue {
   /** Numbers and recent attempts for `!hooks outbound status`. */
   hookStatus(hookId: string, recentAttempts: number): Promise<HookQueueStatus>;
   /** Forgets finished jobs, attempts and handled transaction ids older than the cutoff. */
-  prune(olderThan: number): void;
+  prune(olderThan: number): Promise<number>;
   /** Resolves once the outcomes recorded so far are stored. */
   flush(): Promise<void>;
   /** Stores what is left and releases the queue's resources. */

@@ -253,14 +253,31 @@ describe("SqliteDeliveryQueue (real SQLite file)", () => {
     expect(queue.depth()).toBe(1);
   });
 
+  it("prunes in small chunks past rows it must keep, and finds everything old", async () => {
+    const events = Array.from({ length: 25 }, (_, i) => message(`$p${i}`, ["ep_a"]));
+    await queue.enqueue("t-old", events);
+    const now = Date.now();
+    const jobs = queue.claimDue(25, { now, leaseMs: 60_000 });
+    // Every fifth stays pending (in flight): its job and its event must survive.
+    jobs.forEach((job, i) => (i % 5 === 4 ? undefined : queue.complete(job, ok)));
+    await queue.flush();
+    const deleted = await queue.prune(now + 60_000, 3);
+    expect(db.prepare("SELECT COUNT(*) FROM jobs").pluck().get()).toBe(5);
+    expect(db.prepare("SELECT state FROM jobs").pluck().all()).toEqual(Array(5).fill("pending"));
+    expect(db.prepare("SELECT event_id FROM messages ORDER BY id").pluck().all()).toEqual(["$p4", "$p9", "$p14", "$p19", "$p24"]);
+    expect(db.prepare("SELECT COUNT(*) FROM attempt_batches").pluck().get()).toBe(0);
+    expect(deleted).toBe(20 + 20 + 1 + 1);
+    // Nothing left to prune: a second run deletes nothing.
+    expect(await queue.prune(now + 60_000, 3)).toBe(0);
+  });
+
   it("prunes finished jobs and what only they needed", async () => {
     await queue.enqueue("t1", [message("$e1", ["ep_a"]), message("$e2", ["ep_a"])]);
     const now = Date.now();
     const [first] = queue.claimDue(1, { now, leaseMs: 1000 });
     queue.complete(first!, ok);
     await queue.flush();
-    queue.prune(now + 60_000);
-    await queue.flush();
+    expect(await queue.prune(now + 60_000)).toBe(4); // the job, its event, its attempt batch, the transaction id
     expect(db.prepare("SELECT m.event_id FROM jobs j JOIN messages m ON m.id = j.message_id").all()).toEqual([{ event_id: "$e2" }]);
     await queue.flush();
     expect(db.prepare("SELECT event_id FROM messages").all()).toEqual([{ event_id: "$e2" }]);

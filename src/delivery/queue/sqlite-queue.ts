@@ -1,7 +1,7 @@
 import type { Db } from "../../store/database.js";
 import { HookLane } from "./hook-lane.js";
 import { jobId } from "./job-id.js";
-import { QueueWriter, type OutcomeWrite } from "./queue-writer.js";
+import { PRUNED_TABLES, QueueWriter, type OutcomeWrite } from "./queue-writer.js";
 import type { AttemptRecord, AttemptSummary, ClaimOptions, ClaimedJob, DeliveryQueue, HookQueueStatus, OutboundMessage, ReplayWhich } from "./queue.js";
 
 interface JobRow {
@@ -99,24 +99,6 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
       countDelivered: db.prepare<[string], { n: number }>("SELECT COALESCE(SUM(successes), 0) AS n FROM attempt_batches WHERE hook_id = ?"),
       attemptBatchesNewestFirst: db.prepare<[string], { attempts: string }>("SELECT attempts FROM attempt_batches WHERE hook_id = ? ORDER BY id DESC"),
       bodyOfJob: db.prepare<[number], { body: string }>("SELECT m.body FROM jobs j JOIN messages m ON m.id = j.message_id WHERE j.id = ?"),
-      // Keys grow with time, so pruning deletes a range of keys below the first row to keep and
-      // never scans the rows it keeps.
-      pruneJobs: db.prepare(
-        `DELETE FROM jobs WHERE id < COALESCE((SELECT id FROM jobs WHERE created_at >= @cutoff ORDER BY id LIMIT 1), 9223372036854775807)
-           AND state != 'pending' AND finished_at < @cutoff`,
-      ),
-      pruneReplayed: db.prepare(
-        `DELETE FROM jobs WHERE id < COALESCE((SELECT id FROM jobs WHERE created_at >= @cutoff ORDER BY id LIMIT 1), 9223372036854775807)
-           AND state = 'replayed'`,
-      ),
-      pruneMessages: db.prepare(
-        `DELETE FROM messages WHERE id < COALESCE((SELECT id FROM messages WHERE created_at >= @cutoff ORDER BY id LIMIT 1), 9223372036854775807)
-           AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.message_id = messages.id)`,
-      ),
-      pruneAttempts: db.prepare(
-        "DELETE FROM attempt_batches WHERE id < COALESCE((SELECT id FROM attempt_batches WHERE at >= @cutoff ORDER BY id LIMIT 1), 9223372036854775807)",
-      ),
-      pruneTxns: db.prepare("DELETE FROM handled_transactions WHERE handled_at < ?"),
     };
     this.pendingCount = this.stmt.countPending.get()?.n ?? 0;
     // Jobs left pending by the previous process (including those it had in flight) load on demand.
@@ -271,15 +253,25 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     };
   }
 
-  /** Forgets finished jobs, their event bodies, attempts and handled transaction ids older than the cutoff. */
-  prune(olderThan: number): void {
-    this.db.transaction(() => {
-      this.stmt.pruneJobs.run({ cutoff: olderThan });
-      this.stmt.pruneReplayed.run({ cutoff: olderThan });
-      this.stmt.pruneMessages.run({ cutoff: olderThan });
-      this.stmt.pruneAttempts.run({ cutoff: olderThan });
-      this.stmt.pruneTxns.run(olderThan);
-    }).immediate(); // see replay
+  /**
+   * Forgets finished jobs, their event bodies, attempts and handled transaction ids older than the
+   * cutoff. Runs on the writer thread in chunks of `chunkRows` rows, so that a large backlog (the
+   * first prune after an upgrade, a busy hour) never holds up a homeserver transaction for long.
+   * Resolves with the number of rows deleted.
+   */
+  async prune(olderThan: number, chunkRows = 500): Promise<number> {
+    let deleted = 0;
+    for (const table of PRUNED_TABLES) {
+      const end = await this.writer.pruneEnd(table, olderThan);
+      // Keys only grow past the previous chunk's last, so this ends; each chunk is one short transaction.
+      for (let after = 0; ; ) {
+        const chunk = await this.writer.pruneChunk(table, olderThan, after, end, chunkRows);
+        deleted += chunk.deleted;
+        if (chunk.deleted < chunkRows) break;
+        after = chunk.last;
+      }
+    }
+    return deleted;
   }
 
   onEnqueue(listener: () => void): void {
