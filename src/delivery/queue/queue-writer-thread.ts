@@ -19,8 +19,7 @@ const STATES = ["done", "dead", "dropped"];
 type Request =
   | { op: "enqueue"; seq: number; txnId: string; now: number; messages: EnqueueMessage[] }
   | { op: "outcomes"; seq: number; batch: OutcomeBatch }
-  | { op: "pruneEnd"; seq: number; table: PrunedTable; cutoff: number }
-  | { op: "pruneChunk"; seq: number; table: PrunedTable; cutoff: number; after: number; end: number; limit: number }
+  | { op: "prune"; seq: number; table: PrunedTable; cutoff: number; after: number; window: number | null; budgetMs: number }
   | { op: "stop" };
 
 const { path, synchronous } = workerData as { path: string; synchronous: string };
@@ -88,27 +87,36 @@ const writeOutcomes = db.transaction((b: OutcomeBatch) => {
   perHook.forEach((hook, h) => stmt.insertAttempts.run(b.hooks[h], hook.newest, hook.successes, JSON.stringify(hook.attempts)));
 });
 
-// Pruning, a chunk at a time so that no transaction waits long behind it. Keys (and rowids) grow
-// with time: "end" is the first key young enough to keep, and nothing at or above it is looked at.
-// Each table has the condition a row must also meet to go (messages: no job needs it any more).
+// Pruning, a window of keys at a time, so that no statement looks at more than `window` rows and
+// no transaction waits long behind one. Keys (and rowids) grow with time: windows are taken in key
+// order, and the first window holding a row young enough to keep is the last. Per table: its key,
+// its time column, and what else a row must meet to go (messages: no job needs it any more).
 type PrunedTable = "jobs" | "messages" | "attempt_batches" | "handled_transactions";
-const pruneSql: Record<PrunedTable, { key: string; youngFrom: string; also: string }> = {
-  jobs: { key: "id", youngFrom: "created_at >= ?", also: "(state = 'replayed' OR (state != 'pending' AND finished_at < @cutoff))" },
-  messages: { key: "id", youngFrom: "created_at >= ?", also: "NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.message_id = messages.id)" },
-  attempt_batches: { key: "id", youngFrom: "at >= ?", also: "1" },
-  handled_transactions: { key: "rowid", youngFrom: "handled_at >= ?", also: "handled_at < @cutoff" },
+const pruneSql: Record<PrunedTable, { key: string; time: string; also: string }> = {
+  jobs: { key: "id", time: "created_at", also: "(state = 'replayed' OR (state != 'pending' AND finished_at < @cutoff))" },
+  messages: { key: "id", time: "created_at", also: "NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.message_id = messages.id)" },
+  attempt_batches: { key: "id", time: "at", also: "1" },
+  handled_transactions: { key: "rowid", time: "handled_at", also: "1" },
 };
 const prune = Object.fromEntries(
-  Object.entries(pruneSql).map(([table, { key, youngFrom, also }]) => [table, {
-    end: db.prepare(`SELECT ${key} FROM ${table} WHERE ${youngFrom} ORDER BY ${key} LIMIT 1`).pluck(),
-    chunk: db.prepare(
-      `DELETE FROM ${table} WHERE ${key} IN (SELECT ${key} FROM ${table} WHERE ${key} > @after AND ${key} < @end AND ${also} ORDER BY ${key} LIMIT @limit) RETURNING ${key}`,
-    ).pluck(),
-  }]),
-) as Record<PrunedTable, { end: Database.Statement; chunk: Database.Statement }>;
-const pruneChunk = db.transaction((table: PrunedTable, params: { cutoff: number; after: number; end: number; limit: number }) => {
-  const keys = prune[table].chunk.all(params) as number[];
-  return { deleted: keys.length, last: keys.length > 0 ? Math.max(...keys) : params.after };
+  Object.entries(pruneSql).map(([table, { key, time, also }]) => {
+    const inWindow = `${key} > @after AND ${key} <= @after + @window`;
+    return [table, {
+      maxKey: db.prepare(`SELECT COALESCE(MAX(${key}), 0) FROM ${table}`).pluck(),
+      young: db.prepare(`SELECT EXISTS (SELECT 1 FROM ${table} WHERE ${inWindow} AND ${time} >= @cutoff)`).pluck(),
+      delete: db.prepare(`DELETE FROM ${table} WHERE ${inWindow} AND ${time} < @cutoff AND ${also}`),
+    }];
+  }),
+) as Record<PrunedTable, { maxKey: Database.Statement; young: Database.Statement; delete: Database.Statement }>;
+/** Keys per window: an attempt batch holds up to a thousand attempts, so its windows are small. */
+// Sized so that one window takes about a millisecond here (bench/prune.ts).
+const PRUNE_WINDOW: Record<PrunedTable, number> = { jobs: 300, messages: 150, attempt_batches: 10, handled_transactions: 1000 };
+/** Deletes the old rows among keys (after, after + window]; says whether to go on past them. */
+const pruneWindow = db.transaction((table: PrunedTable, params: { cutoff: number; after: number; window: number }) => {
+  const statements = prune[table];
+  const deleted = statements.delete.run(params).changes;
+  const more = !statements.young.get(params) && params.after + params.window < (statements.maxKey.get() as number);
+  return { deleted, more };
 });
 
 // Transactions start IMMEDIATE: the main thread's connection writes too (commands).
@@ -123,12 +131,22 @@ parentPort!.on("message", (request: Request) => {
     else if (request.op === "outcomes") {
       writeOutcomes.immediate(request.batch);
       parentPort!.postMessage({ seq: request.seq });
-    } else if (request.op === "pruneEnd") {
-      const end = prune[request.table].end.get(request.cutoff) as number | undefined;
-      parentPort!.postMessage({ seq: request.seq, pruned: { end: end ?? Number.MAX_SAFE_INTEGER } });
     } else {
-      const { table, cutoff, after, end, limit } = request;
-      parentPort!.postMessage({ seq: request.seq, pruned: pruneChunk.immediate(table, { cutoff, after, end, limit }) });
+      // Windows one after another (each its own transaction; at least one) for about budgetMs, then the answer:
+      // requests that came in meanwhile (a homeserver transaction) go before the next step.
+      const { table, cutoff, budgetMs } = request;
+      const window = request.window ?? PRUNE_WINDOW[table];
+      const started = performance.now();
+      let { after } = request;
+      let deleted = 0;
+      let more = true;
+      do {
+        const step = pruneWindow.immediate(table, { cutoff, after, window });
+        deleted += step.deleted;
+        more = step.more;
+        after += window;
+      } while (more && performance.now() - started < budgetMs);
+      parentPort!.postMessage({ seq: request.seq, pruned: { deleted, after, more } });
     }
   } catch (err) {
     parentPort!.postMessage({ seq: request.seq, error: err instanceof Error ? err.message : String(err) });

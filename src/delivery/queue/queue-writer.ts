@@ -33,7 +33,13 @@ export type StoredJobs = Array<Array<[number, string] | null>>;
 export const PRUNED_TABLES = ["jobs", "messages", "attempt_batches", "handled_transactions"] as const;
 export type PrunedTable = (typeof PRUNED_TABLES)[number];
 
-type Reply = { seq: number; keys?: StoredJobs; pruned?: { end?: number; deleted?: number; last?: number }; error?: string };
+export interface PruneStep {
+  deleted: number;
+  after: number;
+  more: boolean;
+}
+
+type Reply = { seq: number; keys?: StoredJobs; pruned?: PruneStep; error?: string };
 
 /**
  * The main thread's handle on the queue writer thread (queue-writer-thread.ts), which owns the
@@ -66,15 +72,13 @@ export class QueueWriter {
     await this.request({ op: "outcomes", batch: encodeOutcomes(outcomes) });
   }
 
-  /** The first key of `table` young enough to keep at `cutoff` (or a key above all rows). */
-  async pruneEnd(table: PrunedTable, cutoff: number): Promise<number> {
-    return (await this.request({ op: "pruneEnd", table, cutoff })).pruned!.end!;
-  }
-
-  /** Deletes up to `limit` old rows of `table` with keys in (after, end); resolves with how many and the last key. */
-  async pruneChunk(table: PrunedTable, cutoff: number, after: number, end: number, limit: number): Promise<{ deleted: number; last: number }> {
-    const { deleted, last } = (await this.request({ op: "pruneChunk", table, cutoff, after, end, limit })).pruned!;
-    return { deleted: deleted!, last: last! };
+  /**
+   * Deletes old rows of `table` with keys above `after`, a window of keys at a time (the thread's
+   * size per table unless `window` is given), for about `budgetMs`. Resolves with how many, where
+   * to go on from, and whether older rows may follow.
+   */
+  async prune(table: PrunedTable, cutoff: number, after: number, opts: { window?: number; budgetMs: number }): Promise<PruneStep> {
+    return (await this.request({ op: "prune", table, cutoff, after, window: opts.window ?? null, budgetMs: opts.budgetMs })).pruned!;
   }
 
   async stop(waitMs = 5000): Promise<void> {

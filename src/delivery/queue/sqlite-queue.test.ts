@@ -261,14 +261,14 @@ describe("SqliteDeliveryQueue (real SQLite file)", () => {
     // Every fifth stays pending (in flight): its job and its event must survive.
     jobs.forEach((job, i) => (i % 5 === 4 ? undefined : queue.complete(job, ok)));
     await queue.flush();
-    const deleted = await queue.prune(now + 60_000, 3);
+    const deleted = await queue.prune(now + 60_000, { window: 3, budgetMs: 0 }); // one window per step
     expect(db.prepare("SELECT COUNT(*) FROM jobs").pluck().get()).toBe(5);
     expect(db.prepare("SELECT state FROM jobs").pluck().all()).toEqual(Array(5).fill("pending"));
     expect(db.prepare("SELECT event_id FROM messages ORDER BY id").pluck().all()).toEqual(["$p4", "$p9", "$p14", "$p19", "$p24"]);
     expect(db.prepare("SELECT COUNT(*) FROM attempt_batches").pluck().get()).toBe(0);
     expect(deleted).toBe(20 + 20 + 1 + 1);
     // Nothing left to prune: a second run deletes nothing.
-    expect(await queue.prune(now + 60_000, 3)).toBe(0);
+    expect(await queue.prune(now + 60_000, { window: 3, budgetMs: 0 })).toBe(0);
   });
 
   it("prunes finished jobs and what only they needed", async () => {

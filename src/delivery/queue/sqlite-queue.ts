@@ -255,20 +255,24 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
 
   /**
    * Forgets finished jobs, their event bodies, attempts and handled transaction ids older than the
-   * cutoff. Runs on the writer thread in chunks of `chunkRows` rows, so that a large backlog (the
-   * first prune after an upgrade, a busy hour) never holds up a homeserver transaction for long.
+   * cutoff. Runs on the writer thread in steps of about `budgetMs`, each a few windows of keys (one
+   * short transaction each), so that a large backlog — the first prune after an upgrade, a busy
+   * day — never holds a homeserver transaction up for long; it pauses as long between steps. Stops
+   * early when the queue is closed. `window` overrides the keys per window (tests, benchmarks).
    * Resolves with the number of rows deleted.
    */
-  async prune(olderThan: number, chunkRows = 500): Promise<number> {
+  async prune(olderThan: number, opts: { window?: number; budgetMs?: number } = {}): Promise<number> {
+    const budgetMs = opts.budgetMs ?? 2;
     let deleted = 0;
     for (const table of PRUNED_TABLES) {
-      const end = await this.writer.pruneEnd(table, olderThan);
-      // Keys only grow past the previous chunk's last, so this ends; each chunk is one short transaction.
-      for (let after = 0; ; ) {
-        const chunk = await this.writer.pruneChunk(table, olderThan, after, end, chunkRows);
-        deleted += chunk.deleted;
-        if (chunk.deleted < chunkRows) break;
-        after = chunk.last;
+      // Every step moves past at least one window, and the writer ends the walk at the first young row or the last key.
+      for (let after = 0, more = true; more && !this.closed; ) {
+        const step = await this.writer.prune(table, olderThan, after, { window: opts.window, budgetMs });
+        deleted += step.deleted;
+        ({ after, more } = step);
+        // As long a pause as the step: the writer stays free half the time for transactions and
+        // the checkpointer thread keeps up with the WAL the deletes write.
+        if (more) await new Promise((resolve) => setTimeout(resolve, budgetMs));
       }
     }
     return deleted;
