@@ -15,7 +15,7 @@ describe("WalCheckpointer (real SQLite file, real worker thread)", () => {
     const errors: string[] = [];
     const checkpointer = WalCheckpointer.start(db, { intervalMs: 20, onError: (m) => errors.push(m) });
     try {
-      expect(db.pragma("wal_autocheckpoint", { simple: true })).toBe(100_000);
+      expect(db.pragma("wal_autocheckpoint", { simple: true })).toBe(20_000);
       const before = statSync(path).size;
       db.exec("CREATE TABLE filler (data BLOB)");
       const insert = db.prepare("INSERT INTO filler VALUES (randomblob(4000))");

@@ -12,7 +12,7 @@ export class WalCheckpointer {
   private constructor(private readonly worker: Worker) {}
 
   static start(db: Db, opts: { intervalMs?: number; fallbackPages?: number; onError: (message: string) => void }): WalCheckpointer {
-    db.pragma(`wal_autocheckpoint = ${opts.fallbackPages ?? 100_000}`);
+    db.pragma(`wal_autocheckpoint = ${opts.fallbackPages ?? 20_000}`);
     const worker = startThread("wal-checkpoint-thread", import.meta.url, { path: db.name, intervalMs: opts.intervalMs ?? 500 });
     worker.on("message", (m: { error?: string }) => m.error && opts.onError(m.error));
     worker.on("error", (err) => opts.onError(err.message));

@@ -27,10 +27,8 @@ const db = new Database(path);
 db.pragma(`synchronous = ${synchronous === "FULL" ? "FULL" : "NORMAL"}`);
 db.pragma("foreign_keys = ON");
 db.pragma("busy_timeout = 5000");
-// Checkpoints are the checkpointer thread's job; this is only a fallback should it stop. A commit
-// that crosses this limit copies the whole log itself (~100 ms at 20,000 pages, seen while pruning
-// a large backlog), so the limit stays far above what the log reaches between two checkpoints.
-db.pragma("wal_autocheckpoint = 100000");
+// Checkpoints are the checkpointer thread's job; this is only a fallback should it stop.
+db.pragma("wal_autocheckpoint = 20000");
 
 const stmt = {
   markTxn: db.prepare("INSERT OR IGNORE INTO handled_transactions (txn_id, handled_at) VALUES (?, ?)"),
