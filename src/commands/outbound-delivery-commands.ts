@@ -46,17 +46,19 @@ export const outboundDeliveryCommands: CommandSpec<CommandContext>[] = [
         throw new CommandError(`Give either an event id or --dead: "${ctx.prefix} outbound replay ${name} $eventid" or "${ctx.prefix} outbound replay ${name} --dead".`);
       }
       let which: ReplayWhich = { dead: true };
+      let originTs: number | null = null;
       if (event_id !== undefined) {
-        // The store names an event by its id and timestamp; the homeserver tells the timestamp.
-        const originTs = await ctx.matrix.eventTimestamp(ctx.roomId, event_id);
-        if (originTs === null) throw new CommandError(`I cannot see event ${event_id} in this room, so there is nothing to replay.`);
+        // The store names an event by its id and timestamp; the homeserver tells the timestamp. An
+        // event it no longer shows (retention, purged history) is looked for among the dead letters.
+        originTs = await ctx.matrix.eventTimestamp(ctx.roomId, event_id);
         which = { eventId: event_id, originTs };
       }
       const count = await ctx.outbound.replay(hook.id, which);
       if (count === 0) {
-        throw new CommandError(event_id !== undefined
-          ? `Nothing to replay: hook "${name}" has no finished delivery of ${event_id} (it may be waiting still, or pruned).`
-          : `Hook "${name}" has no dead letters.`);
+        if (event_id === undefined) throw new CommandError(`Hook "${name}" has no dead letters.`);
+        throw new CommandError(originTs === null
+          ? `I cannot see event ${event_id} in this room, and it is not among the dead letters of hook "${name}": nothing to replay.`
+          : `Nothing to replay: hook "${name}" has no finished delivery of ${event_id} (it may be waiting still, or pruned).`);
       }
       await ctx.reply(`Queued ${count} deliver${count === 1 ? "y" : "ies"} to "${name}" again.`);
     },

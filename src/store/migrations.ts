@@ -154,7 +154,8 @@ export const MIGRATIONS: readonly string[] = [
   // 5: two of the store's costliest writes per delivery made cheap.
   // - Attempts recorded in batches: a row and an index entry per attempt was a fifth of the work;
   //   the queue writer now stores each batch of outcomes as one row per hook, its attempts as a
-  //   JSON array (oldest first). The view `attempts` still shows one row per attempt.
+  //   JSON array (oldest first). The view `attempts` still shows one row per attempt (json_extract,
+  //   not ->>, so that sqlite3 tools older than 3.38 can still open the file).
   // - A re-sent event is recognised by (origin_server_ts, event_id) instead of event_id alone.
   //   Event ids are hashes: an index over them alone put every new event on a random page, which
   //   made each commit write ~one page per event. Timestamps grow, so new keys land together.
@@ -190,8 +191,9 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX attempt_batches_hook ON attempt_batches (hook_id, id);
   CREATE VIEW attempts AS
     SELECT b.id AS batch_id, e.key AS seq, b.hook_id,
-      e.value ->> 0 AS job_id, e.value ->> 1 AS event_id, e.value ->> 2 AS attempt, e.value ->> 3 AS outcome, e.value ->> 4 AS status,
-      e.value ->> 5 AS error, e.value ->> 6 AS duration_ms, e.value ->> 7 AS response_body, e.value ->> 8 AS at
+      json_extract(e.value, '$[0]') AS job_id, json_extract(e.value, '$[1]') AS event_id, json_extract(e.value, '$[2]') AS attempt,
+      json_extract(e.value, '$[3]') AS outcome, json_extract(e.value, '$[4]') AS status, json_extract(e.value, '$[5]') AS error,
+      json_extract(e.value, '$[6]') AS duration_ms, json_extract(e.value, '$[7]') AS response_body, json_extract(e.value, '$[8]') AS at
     FROM attempt_batches b, json_each(b.attempts) e;
   `,
 ];

@@ -103,20 +103,28 @@ const prune = Object.fromEntries(
     const inWindow = `${key} > @after AND ${key} <= @after + @window`;
     return [table, {
       maxKey: db.prepare(`SELECT COALESCE(MAX(${key}), 0) FROM ${table}`).pluck(),
+      firstAbove: db.prepare(`SELECT MIN(${key}) FROM ${table} WHERE ${key} > ?`).pluck(),
       young: db.prepare(`SELECT EXISTS (SELECT 1 FROM ${table} WHERE ${inWindow} AND ${time} >= @cutoff)`).pluck(),
       delete: db.prepare(`DELETE FROM ${table} WHERE ${inWindow} AND ${time} < @cutoff AND ${also}`),
     }];
   }),
-) as Record<PrunedTable, { maxKey: Database.Statement; young: Database.Statement; delete: Database.Statement }>;
+) as Record<PrunedTable, { maxKey: Database.Statement; firstAbove: Database.Statement; young: Database.Statement; delete: Database.Statement }>;
 /** Keys per window: an attempt batch holds up to a thousand attempts, so its windows are small. */
 // Sized so that one window takes about a millisecond here (bench/prune.ts).
 const PRUNE_WINDOW: Record<PrunedTable, number> = { jobs: 300, messages: 150, attempt_batches: 10, handled_transactions: 1000 };
-/** Deletes the old rows among keys (after, after + window]; says whether to go on past them. */
-const pruneWindow = db.transaction((table: PrunedTable, params: { cutoff: number; after: number; window: number }) => {
+/**
+ * Deletes the old rows among the `window` keys from the first row above `after` (keys already
+ * pruned are skipped, so a run costs what is left, not every key ever used). Says where the next
+ * window starts and whether to go on.
+ */
+const pruneWindow = db.transaction((table: PrunedTable, { cutoff, after, window }: { cutoff: number; after: number; window: number }) => {
   const statements = prune[table];
+  const first = statements.firstAbove.get(after) as number | null;
+  if (first === null) return { deleted: 0, more: false, next: after };
+  const params = { cutoff, after: first - 1, window };
   const deleted = statements.delete.run(params).changes;
-  const more = !statements.young.get(params) && params.after + params.window < (statements.maxKey.get() as number);
-  return { deleted, more };
+  const next = params.after + window;
+  return { deleted, more: !statements.young.get(params) && next < (statements.maxKey.get() as number), next };
 });
 
 // Transactions start IMMEDIATE: the main thread's connection writes too (commands).
@@ -144,7 +152,7 @@ parentPort!.on("message", (request: Request) => {
         const step = pruneWindow.immediate(table, { cutoff, after, window });
         deleted += step.deleted;
         more = step.more;
-        after += window;
+        after = step.next;
       } while (more && performance.now() - started < budgetMs);
       parentPort!.postMessage({ seq: request.seq, pruned: { deleted, after, more } });
     }

@@ -9,8 +9,11 @@ export interface OutboundMessage {
   hookIds: readonly string[];
 }
 
-/** What to replay: one event (named by its id and origin_server_ts), or every dead letter. */
-export type ReplayWhich = { eventId: string; originTs: number } | { dead: true };
+/**
+ * What to replay: one event, named by its id and origin_server_ts (null when the homeserver no
+ * longer shows the event: then only the hook's dead letters are searched, by id), or every dead letter.
+ */
+export type ReplayWhich = { eventId: string; originTs: number | null } | { dead: true };
 
 /** One claimed delivery: ids, the attempt count so far, and the event body. */
 export interface ClaimedJob {

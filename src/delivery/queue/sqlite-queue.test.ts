@@ -193,8 +193,12 @@ describe("SqliteDeliveryQueue (real SQLite file)", () => {
     }
     expect((await queue.hookStatus("ep_a", 10))).toMatchObject({ pending: 0, dead: 2, delivered: 1 });
     expect((await queue.hookStatus("ep_a", 2)).recent).toHaveLength(2);
+    // Without a timestamp (the homeserver no longer shows the event) only dead letters are found.
+    expect(await queue.replay("ep_a", { eventId: "$ok", originTs: null })).toBe(0);
+    expect(await queue.replay("ep_a", { eventId: "$ok", originTs: TS + 1 })).toBe(0);
     expect(await queue.replay("ep_a", { eventId: "$ok", originTs: TS })).toBe(1);
-    expect(await queue.replay("ep_a", { dead: true })).toBe(2);
+    expect(await queue.replay("ep_a", { eventId: "$d1", originTs: null })).toBe(1);
+    expect(await queue.replay("ep_a", { dead: true })).toBe(1);
     expect(await queue.replay("ep_a", { eventId: "$unknown", originTs: TS })).toBe(0);
     const replayed = queue.claimDue(10, { now: Date.now() + 1000, leaseMs: 1000 });
     expect(replayed.map((j) => [j.eventId, j.attempts]).sort()).toEqual([["$d1", 0], ["$d2", 0], ["$ok", 0]]);
@@ -269,6 +273,28 @@ describe("SqliteDeliveryQueue (real SQLite file)", () => {
     expect(deleted).toBe(20 + 20 + 1 + 1);
     // Nothing left to prune: a second run deletes nothing.
     expect(await queue.prune(now + 60_000, { window: 3, budgetMs: 0 })).toBe(0);
+  });
+
+  it("keeps everything younger than the cutoff, and skips the keys already pruned", async () => {
+    const round = async (tag: string) => {
+      await queue.enqueue(`t-${tag}`, [message(`$${tag}1`, ["ep_a"]), message(`$${tag}2`, ["ep_a"])]);
+      for (const job of queue.claimDue(10, { now: Date.now(), leaseMs: 60_000 })) queue.complete(job, ok);
+      await queue.flush();
+    };
+    await round("old");
+    // An old attempt batch far above the others (as after years of batches pruned): the walk jumps
+    // to it instead of stepping through two billion empty keys ten at a time.
+    db.prepare("INSERT INTO attempt_batches (id, hook_id, at, successes, attempts) VALUES (2000000000, 'ep_a', 1, 0, '[]')").run();
+    await new Promise((r) => setTimeout(r, 20));
+    const cutoff = Date.now();
+    await new Promise((r) => setTimeout(r, 20));
+    await round("new");
+    expect(await queue.prune(cutoff)).toBe(2 + 2 + 1 + 1 + 1); // old jobs, their events, their batch, t-old, the far batch
+    expect(db.prepare("SELECT m.event_id FROM jobs j JOIN messages m ON m.id = j.message_id ORDER BY j.id").pluck().all()).toEqual(["$new1", "$new2"]);
+    expect(db.prepare("SELECT event_id FROM messages ORDER BY id").pluck().all()).toEqual(["$new1", "$new2"]);
+    expect(db.prepare("SELECT event_id FROM attempts ORDER BY batch_id, seq").pluck().all()).toEqual(["$new1", "$new2"]);
+    expect(queue.isTransactionHandled("t-new")).toBe(true);
+    expect(queue.isTransactionHandled("t-old")).toBe(false);
   });
 
   it("prunes finished jobs and what only they needed", async () => {

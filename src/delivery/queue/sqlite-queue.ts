@@ -88,6 +88,10 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
         `SELECT j.id AS key, j.message_id, j.state, m.event_id, m.room_id, m.body FROM jobs j JOIN messages m ON m.id = j.message_id
          WHERE m.origin_ts = ? AND m.event_id = ? AND j.hook_id = ? AND j.state IN ('done', 'dead', 'dropped') ORDER BY j.id DESC LIMIT 1`,
       ),
+      deadJobOfHookByEvent: db.prepare<[string, string], ReplaySource>(
+        `SELECT j.id AS key, j.message_id, j.state, m.event_id, m.room_id, m.body FROM jobs j JOIN messages m ON m.id = j.message_id
+         WHERE j.hook_id = ? AND j.state = 'dead' AND m.event_id = ? ORDER BY j.id DESC LIMIT 1`,
+      ),
       deadJobsOfHook: db.prepare<[string], ReplaySource>(
         `SELECT j.id AS key, j.message_id, j.state, m.event_id, m.room_id, m.body FROM jobs j JOIN messages m ON m.id = j.message_id
          WHERE j.hook_id = ? AND j.state = 'dead' ORDER BY j.id`,
@@ -217,7 +221,11 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     // IMMEDIATE: the writer thread commits all the time, and a transaction that read first could
     // not start writing on its now stale snapshot (SQLITE_BUSY_SNAPSHOT, which no busy wait fixes).
     this.db.transaction(() => {
-      const sources = "eventId" in which ? this.stmt.finishedJobOfEvent.all(which.originTs, which.eventId, hookId) : this.stmt.deadJobsOfHook.all(hookId);
+      const sources = !("eventId" in which)
+        ? this.stmt.deadJobsOfHook.all(hookId)
+        : which.originTs !== null
+          ? this.stmt.finishedJobOfEvent.all(which.originTs, which.eventId, hookId)
+          : this.stmt.deadJobOfHookByEvent.all(hookId, which.eventId);
       for (const source of sources) {
         // An event already waiting again (replayed twice) is not queued a third time.
         if (this.stmt.pendingJobOfMessage.get(source.message_id, hookId)) continue;
