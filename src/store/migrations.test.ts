@@ -6,16 +6,27 @@ import { afterEach, describe, expect, it } from "vitest";
 import { openDatabase } from "./database.js";
 import { MIGRATIONS } from "./migrations.js";
 
-describe("migration 4: integer-keyed delivery queue", () => {
-  const dir = mkdtempSync(join(tmpdir(), "mwb-migrate-"));
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
 
+/** A store file at schema `version` (as an older bridge left it), holding the rows `sql` inserts. */
+function storeAtVersion(version: number, sql: string): string {
+  const dir = mkdtempSync(join(tmpdir(), "mwb-migrate-"));
+  dirs.push(dir);
+  const path = join(dir, "bridge.db");
+  const old = new Database(path);
+  for (const migration of MIGRATIONS.slice(0, version)) old.exec(migration);
+  old.pragma(`user_version = ${version}`);
+  old.exec(sql);
+  old.close();
+  return path;
+}
+
+describe("migration 4: integer-keyed delivery queue", () => {
   it("keeps pending and finished jobs, their events and attempts", () => {
-    const path = join(dir, "bridge.db");
-    const old = new Database(path);
-    for (const sql of MIGRATIONS.slice(0, 3)) old.exec(sql);
-    old.pragma("user_version = 3");
-    old.exec(`
+    const path = storeAtVersion(3, `
       INSERT INTO messages VALUES ('$a', '!r:x', '{"event_id":"$a"}', 1), ('$b', '!r:x', '{"event_id":"$b"}', 2);
       INSERT INTO jobs (id, event_id, hook_id, room_id, state, attempts, due_at, created_at, finished_at, reason) VALUES
         ('msg_1', '$a', 'ep_x', '!r:x', 'done', 1, 1, 1, 5, NULL),
@@ -25,8 +36,6 @@ describe("migration 4: integer-keyed delivery queue", () => {
         ('msg_1', 'ep_x', '$a', 1, 'success', 200, NULL, 3, '', 5),
         ('msg_3', 'ep_y', '$b', 5, 'failed', 404, NULL, 4, 'nope', 7);
     `);
-    old.close();
-
     const db = openDatabase(path);
     try {
       expect(db.pragma("user_version", { simple: true })).toBe(MIGRATIONS.length);
@@ -47,15 +56,8 @@ describe("migration 4: integer-keyed delivery queue", () => {
 });
 
 describe("migration 5: attempts stored in batches, events named by (origin_server_ts, event_id)", () => {
-  const dir = mkdtempSync(join(tmpdir(), "mwb-migrate-"));
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
-
   it("keeps every attempt, shown one per row by the attempts view", () => {
-    const path = join(dir, "bridge.db");
-    const old = new Database(path);
-    for (const sql of MIGRATIONS.slice(0, 4)) old.exec(sql);
-    old.pragma("user_version = 4");
-    old.exec(`
+    const path = storeAtVersion(4, `
       INSERT INTO messages (event_id, room_id, body, created_at) VALUES
         ('$a', '!r:x', '{"event_id":"$a","origin_server_ts":1700000000123}', 1),
         ('$b', '!r:x', '{"event_id":"$b"}', 2),
@@ -65,8 +67,6 @@ describe("migration 5: attempts stored in batches, events named by (origin_serve
         (1, 'ep_x', '$a', 1, 'retry', NULL, 'ECONNREFUSED', 0, NULL, 5),
         (1, 'ep_x', '$a', 2, 'success', 200, NULL, 3, 'ok "quoted"', 9);
     `);
-    old.close();
-
     const db = openDatabase(path);
     try {
       expect(db.prepare("SELECT job_id, hook_id, event_id, attempt, outcome, status, error, duration_ms, response_body, at FROM attempts ORDER BY batch_id, seq").all()).toEqual([
