@@ -1,6 +1,7 @@
 import type { Logger } from "../observability/logger.js";
 import type { BridgeMetrics } from "../observability/metrics.js";
 import { hookshotHeaders } from "./hookshot-headers.js";
+import { ChurnMap } from "./churn-map.js";
 import { nextStep, type RetryPolicy } from "./policy.js";
 import type { AttemptRecord, ClaimedJob, DeliveryQueue } from "./queue/queue.js";
 import { createReadStream } from "node:fs";
@@ -33,8 +34,9 @@ export interface DeliveryWorkerOptions {
  */
 export class DeliveryWorker {
   private inFlight = 0;
-  private readonly inFlightByHook = new Map<string, number>();
-  private readonly running = new Set<Promise<void>>();
+  private readonly inFlightByHook = new ChurnMap<string, number>();
+  /** Calls to stop() waiting for the last attempt in flight to finish. */
+  private idleWaiters: Array<() => void> = [];
   private timer: NodeJS.Timeout | null = null;
   private wakeScheduled = false;
   private stopped = true;
@@ -60,7 +62,10 @@ export class DeliveryWorker {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    await Promise.race([Promise.allSettled([...this.running]), new Promise((r) => setTimeout(r, waitMs).unref())]);
+    if (this.inFlight === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([new Promise<void>((resolve) => this.idleWaiters.push(resolve)), new Promise((resolve) => (timer = setTimeout(resolve, waitMs)))]);
+    clearTimeout(timer);
   }
 
   wake(): void {
@@ -129,14 +134,13 @@ export class DeliveryWorker {
       const left = (this.inFlightByHook.get(job.hookId) ?? 1) - 1;
       if (left > 0) this.inFlightByHook.set(job.hookId, left);
       else this.inFlightByHook.delete(job.hookId);
-      this.running.delete(run);
+      if (this.inFlight === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
       this.wake();
     };
-    const run: Promise<void> = this.deliver(job).then(done, (err: unknown) => {
+    this.deliver(job).then(done, (err: unknown) => {
       this.opts.log.error({ err, jobId: job.id }, "delivery bookkeeping failed; the job is retried after its lease");
       done();
     });
-    this.running.add(run);
   }
 
   private async deliver(job: ClaimedJob): Promise<void> {

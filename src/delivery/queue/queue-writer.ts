@@ -1,4 +1,5 @@
 import type { Worker } from "node:worker_threads";
+import { ChurnMap } from "../churn-map.js";
 import { startThread, stopThread } from "../../store/worker-thread.js";
 import { encodeOutcomes } from "./outcome-batch.js";
 import type { AttemptRecord } from "./queue.js";
@@ -49,7 +50,8 @@ type Reply = { seq: number; keys?: StoredJobs; pruned?: PruneStep; error?: strin
 export class QueueWriter {
   private worker!: Worker;
   private seq = 0;
-  private readonly waiting = new Map<number, { resolve: (reply: Reply) => void; reject: (err: Error) => void }>();
+  // One entry per request in flight, many a second: ChurnMap, not Map (see churn-map.ts).
+  private readonly waiting = new ChurnMap<number, { resolve: (reply: Reply) => void; reject: (err: Error) => void }>();
   private stopping = false;
   private alive = false;
   private restarts = 0;

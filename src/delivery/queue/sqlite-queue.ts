@@ -1,4 +1,5 @@
 import type { Db } from "../../store/database.js";
+import { ChurnMap } from "../churn-map.js";
 import { HookLane } from "./hook-lane.js";
 import { jobId } from "./job-id.js";
 import { PRUNED_TABLES, QueueWriter, type OutcomeWrite } from "./queue-writer.js";
@@ -54,8 +55,9 @@ type StoredAttempt = [jobKey: number, eventId: string, attempt: number, outcome:
 
 export class SqliteDeliveryQueue implements DeliveryQueue {
   private readonly listeners: Array<() => void> = [];
-  private readonly lanes = new Map<string, HookLane>();
-  private readonly inFlight = new Map<number, Lease>();
+  // Entries come and go with every delivery: ChurnMap, not Map (see churn-map.ts).
+  private readonly lanes = new ChurnMap<string, HookLane>();
+  private readonly inFlight = new ChurnMap<number, Lease>();
   private readonly laneCapacity: number;
   private readonly onWriteError: (err: unknown) => void;
   private readonly writer: QueueWriter;
@@ -65,7 +67,7 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
   // Outcomes not yet handed to the writer, and those handed over but not yet committed: the file
   // is stale for these keys, so loading from it skips them (memory knows better).
   private pendingWrites: OutcomeWrite[] = [];
-  private readonly unwritten = new Map<number, number>();
+  private readonly unwritten = new ChurnMap<number, number>();
   private readonly writesInProgress = new Set<Promise<void>>();
   private flushTimer: NodeJS.Timeout | null = null;
   private closed = false;
