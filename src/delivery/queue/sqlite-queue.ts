@@ -68,7 +68,8 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
   // is stale for these keys, so loading from it skips them (memory knows better).
   private pendingWrites: OutcomeWrite[] = [];
   private readonly unwritten = new ChurnMap<number, number>();
-  private readonly writesInProgress = new Set<Promise<void>>();
+  private readonly writesInProgress = new ChurnMap<number, Promise<void>>();
+  private writeSeq = 0;
   private flushTimer: NodeJS.Timeout | null = null;
   private closed = false;
   private readonly stmt;
@@ -297,7 +298,7 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     const deadline = Date.now() + 10_000;
     while ((this.pendingWrites.length > 0 || this.writesInProgress.size > 0) && Date.now() < deadline) {
       this.writePending();
-      await Promise.race([Promise.allSettled([...this.writesInProgress]), new Promise((r) => setTimeout(r, 1000).unref())]);
+      await Promise.race([Promise.allSettled([...this.writesInProgress.values()]), new Promise((r) => setTimeout(r, 1000).unref())]);
     }
   }
 
@@ -421,7 +422,8 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
         this.flushTimer ??= setTimeout(() => this.writePending(), 1000).unref();
       },
     );
-    this.writesInProgress.add(write);
-    void write.finally(() => this.writesInProgress.delete(write));
+    const seq = ++this.writeSeq;
+    this.writesInProgress.set(seq, write);
+    void write.finally(() => this.writesInProgress.delete(seq));
   }
 }
