@@ -2,12 +2,13 @@
  * A map for entries that come and go many times a second (jobs in flight, requests waiting for
  * an answer), kept in a plain dictionary object instead of a Map.
  *
- * Why: V8 links each hash table a Map outgrows to the table that replaces it. Once a long-lived
- * Map sits in the old generation, that chain keeps every later table — and every value those
- * tables held — alive through the young-generation collections until the next full one. On the
- * delivery path that pinned each delivered job and its event body: ~2.5 MB promoted per
- * collection and pauses of 8–11 ms on the thread that answers the homeserver (bench, paced phase).
- * A dictionary object drops a deleted entry's value at once. Keys are all numbers or all strings.
+ * Why: once a Map has lived long enough to be in V8's old generation, so are its hash tables, and
+ * a table it outgrows is only linked to its successor, entries left in place (for iterators).
+ * Until the next full collection those dead tables count as roots in every young-generation
+ * collection, keeping alive every value the Map ever held. On the delivery path that pinned each
+ * delivered job and its event body: ~2.5 MB promoted per collection and 3–11 ms pauses on the
+ * thread that answers the homeserver (bench, paced phase). A dictionary object clears a deleted
+ * entry at once. Keys are all numbers or all strings.
  */
 export class ChurnMap<K extends number | string, V> {
   private entries: Record<string | number, V> = Object.create(null) as Record<string | number, V>;
