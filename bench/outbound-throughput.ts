@@ -23,7 +23,7 @@ import type { SynapseHandle } from "../src/demo/synapse.js";
 import { cpuMark, cpuPerUnit } from "./cpu.js";
 import { Homeserver, pushBurst, pushPaced, rawPutRate, type EventIdStyle } from "./load.js";
 import { ReceiverHandle } from "./receiver-handle.js";
-import { bridgeConfig, bridgeMemory, clearQueue, createRoomsAndHooks, launchBridge, rssMb, startWorld, waitUntilDelivering, type SyncMode, type World } from "./setup.js";
+import { bridgeConfig, bridgeGc, bridgeMemory, gcBetween, clearQueue, createRoomsAndHooks, launchBridge, rssMb, startWorld, waitUntilDelivering, type SyncMode, type World } from "./setup.js";
 import { fmt, fmtInt, table, type Summary } from "./stats.js";
 
 const DEFAULTS = {
@@ -68,6 +68,8 @@ interface ModeResult {
   /** CPU µs per delivery during the burst (bridge, receiver, load generator) and per raw PUT (client, receiver). */
   burstCpu: Record<string, number>;
   rawCpu: Record<string, number>;
+  /** The bridge main thread's collections during the paced phase (its pauses delay acknowledgements). */
+  pacedGc: string;
 }
 
 let workDir: string | null = null;
@@ -138,14 +140,17 @@ async function runMode(world: World, receiver: ReceiverHandle, roomIds: string[]
     let latency: Summary | null = null;
     let pacedAck: Summary | null = null;
     let pacedRate = NaN;
+    let pacedGc = "not measured";
     if (opts.latencySeconds > 0) {
       log(`${mode}: ${opts.rate} events/s for ${opts.latencySeconds} s`);
+      const gcBefore = await bridgeGc(bridge.url);
       const paced = await pushPaced(hs, `lat${mode}`, opts.rate, opts.latencySeconds, opts.latencyTxnSize, roomIds);
       const stats = await wait(`lat${mode}`, paced.events * opts.hooks, 60_000);
       latency = stats.latency;
       await receiver.forget(`lat${mode}`);
       pacedAck = paced.ack;
       pacedRate = paced.events / (paced.elapsedMs / 1000);
+      pacedGc = gcBetween(gcBefore, await bridgeGc(bridge.url));
     }
 
     let slowAck: Summary | null = null;
@@ -164,7 +169,7 @@ async function runMode(world: World, receiver: ReceiverHandle, roomIds: string[]
     const peakRssMb = (await bridge.peakRssBytes()) / 1024 / 1024;
     return {
       mode, rawPerSecond: rawRuns.reduce((a, b) => a + b, 0) / rawRuns.length, rawRuns, deliveriesPerSecond, deliveries: got.count, expected,
-      ingestPerSecond: burst.events / (burst.elapsedMs / 1000), burstAck: burst.ack, latency, pacedAck, pacedRate, slowAck, peakRssMb, startRssMb, afterBurst, burstCpu, rawCpu,
+      ingestPerSecond: burst.events / (burst.elapsedMs / 1000), burstAck: burst.ack, latency, pacedAck, pacedRate, slowAck, peakRssMb, startRssMb, afterBurst, burstCpu, rawCpu, pacedGc,
     };
   } finally {
     await hs.close();
@@ -200,6 +205,7 @@ function report(world: World, results: ModeResult[], seconds: number): void {
     const m = r.afterBurst;
     console.log(`${" ".repeat(r.mode.length)}  memory: RSS ${fmt(r.startRssMb, 0)} MB after start; after the burst RSS ${fmt(m.rss ?? NaN, 0)} MB, ` +
       `V8 heap ${fmt(m.heapUsed ?? NaN, 0)} used / ${fmt(m.heapTotal ?? NaN, 0)} MB, external ${fmt(m.external ?? NaN, 0)} MB; peak ${fmt(r.peakRssMb, 0)} MB`);
+    console.log(`${" ".repeat(r.mode.length)}  main-thread garbage collections in the paced phase (count × mean pause): ${r.pacedGc}`);
   }
   console.log("\nTargets:");
   const mark = (ok: boolean) => (ok ? "met   " : "MISSED");

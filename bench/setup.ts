@@ -150,15 +150,44 @@ export function clearQueue(storePath: string): void {
 /** Memory figures (MB) from the bridge's Prometheus default metrics; empty when metrics are off. */
 export async function bridgeMemory(bridgeUrl: string): Promise<Record<string, number>> {
   const names = { process_resident_memory_bytes: "rss", nodejs_heap_size_total_bytes: "heapTotal", nodejs_heap_size_used_bytes: "heapUsed", nodejs_external_memory_bytes: "external" };
-  const res = await fetch(`${bridgeUrl}/metrics`, { signal: AbortSignal.timeout(5_000) }).catch(() => null);
-  if (!res?.ok) return {};
   const out: Record<string, number> = {};
-  for (const line of (await res.text()).split("\n")) {
+  for (const line of await metricLines(bridgeUrl)) {
     const [name, value] = line.split(" ");
     const label = names[name as keyof typeof names];
     if (label && value) out[label] = Number(value) / 1024 / 1024;
   }
   return out;
+}
+
+/** Garbage collections of the bridge's main thread so far, per kind (minor, major, incremental, weakcb): how many, and their total pause. */
+export type GcTotals = Record<string, { count: number; ms: number }>;
+
+export async function bridgeGc(bridgeUrl: string): Promise<GcTotals> {
+  const out: GcTotals = {};
+  for (const line of await metricLines(bridgeUrl)) {
+    const m = /^nodejs_gc_duration_seconds_(sum|count)\{kind="(\w+)"\} (\S+)$/.exec(line);
+    if (!m) continue;
+    const kind = (out[m[2]!] ??= { count: 0, ms: 0 });
+    if (m[1] === "sum") kind.ms = Number(m[3]) * 1000;
+    else kind.count = Number(m[3]);
+  }
+  return out;
+}
+
+/** The collections between two readings, e.g. "minor 6 × 1.2 ms, major 1 × 4.0 ms" (mean pause per collection). */
+export function gcBetween(before: GcTotals, after: GcTotals): string {
+  const parts = Object.entries(after).map(([kind, a]) => {
+    const count = a.count - (before[kind]?.count ?? 0);
+    const ms = a.ms - (before[kind]?.ms ?? 0);
+    return count > 0 ? `${kind} ${count} × ${(ms / count).toFixed(1)} ms` : null;
+  });
+  return parts.filter(Boolean).join(", ") || "none";
+}
+
+async function metricLines(bridgeUrl: string): Promise<string[]> {
+  const res = await fetch(`${bridgeUrl}/metrics`, { signal: AbortSignal.timeout(5_000) }).catch(() => null);
+  if (!res?.ok) return [];
+  return (await res.text()).split("\n");
 }
 
 /** Current resident memory of a process (VmRSS), MB; Linux only. */
