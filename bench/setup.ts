@@ -162,7 +162,8 @@ export async function bridgeMemory(bridgeUrl: string): Promise<Record<string, nu
 /** Garbage collections of the bridge's main thread so far, per kind (minor, major, incremental, weakcb): how many, and their total pause. */
 export type GcTotals = Record<string, { count: number; ms: number }>;
 
-export async function bridgeGc(bridgeUrl: string): Promise<GcTotals> {
+/** Null when the bridge's metrics cannot be read (or carry no GC figures, e.g. metrics turned off). */
+export async function bridgeGc(bridgeUrl: string): Promise<GcTotals | null> {
   const out: GcTotals = {};
   for (const line of await metricLines(bridgeUrl)) {
     const m = /^nodejs_gc_duration_seconds_(sum|count)\{kind="(\w+)"\} (\S+)$/.exec(line);
@@ -171,11 +172,12 @@ export async function bridgeGc(bridgeUrl: string): Promise<GcTotals> {
     if (m[1] === "sum") kind.ms = Number(m[3]) * 1000;
     else kind.count = Number(m[3]);
   }
-  return out;
+  return Object.keys(out).length > 0 ? out : null;
 }
 
 /** The collections between two readings, e.g. "minor 6 × 1.2 ms, major 1 × 4.0 ms" (mean pause per collection). */
-export function gcBetween(before: GcTotals, after: GcTotals): string {
+export function gcBetween(before: GcTotals | null, after: GcTotals | null): string {
+  if (!before || !after) return "not measured (the bridge's metrics could not be read)";
   const parts = Object.entries(after).map(([kind, a]) => {
     const count = a.count - (before[kind]?.count ?? 0);
     const ms = a.ms - (before[kind]?.ms ?? 0);

@@ -1,5 +1,7 @@
 // Nothing acknowledged is lost: the bridge is killed with SIGKILL while more than 10,000
-// deliveries are queued or in flight, restarted, and every event still arrives.
+// deliveries are queued or in flight, restarted, and every event still arrives; a command
+// acknowledged by a run that died before running it is run by the next one.
+import Database from "better-sqlite3";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -22,6 +24,7 @@ let receiver: Receiver;
 let bridge: BridgeProcess | undefined;
 const dir = mkdtempSync(join(tmpdir(), "mwb-kill-"));
 const configPath = join(dir, "config.yml");
+const storePath = join(dir, "bridge.db");
 
 beforeAll(async () => {
   const { url, serverName, bridgePort } = inject("synapse");
@@ -29,7 +32,7 @@ beforeAll(async () => {
   writeFileSync(configPath, yaml.dump({
     homeserver: { url, domain: serverName },
     bridge: { bindAddress: "127.0.0.1", port: bridgePort },
-    store: { path: join(dir, "bridge.db"), encryptionKey: randomBytes(32).toString("base64") },
+    store: { path: storePath, encryptionKey: randomBytes(32).toString("base64") },
     delivery: { concurrency: CONCURRENCY, allowedNetworks: ["127.0.0.1/32"], retrySchedule: [0.2, 0.5, 1] },
     logging: { level: "warn" },
   }));
@@ -104,4 +107,53 @@ describe("a bridge killed with SIGKILL", () => {
     expect(await bridge.exited).toBe(0);
     bridge = undefined;
   }, 240_000);
+});
+
+describe("a command acknowledged by a run that stopped before running it", () => {
+  const followUpsLeft = (): number => {
+    const db = new Database(storePath, { readonly: true });
+    try {
+      return db.prepare("SELECT COUNT(*) FROM follow_ups").pluck().get() as number;
+    } finally {
+      db.close();
+    }
+  };
+  /** Polls the store (bounded: 10 s) until no follow-up is left; returns how many are. */
+  const waitForNoFollowUps = async (): Promise<number> => {
+    for (let i = 0; i < 100 && followUpsLeft() > 0; i++) await new Promise((r) => setTimeout(r, 100));
+    return followUpsLeft();
+  };
+
+  it("is stored with its transaction, run at the next start, and forgotten once done", async () => {
+    const { registrationPath, bridgePort, serverName } = inject("synapse");
+    const registration = await loadRegistration(registrationPath);
+    const botUserId = `@${registration.senderLocalpart}:${serverName}`;
+    const start = () => spawnBridge({ configPath, registrationPath, port: bridgePort, logPath: join(dir, "bridge-follow-ups.log") });
+    bridge = await start();
+    const admin = (await registerUser(uniqueName("admin"))).client;
+    const roomId = await roomWithBot(admin, botUserId);
+    // The usual way: the command runs after the 200, and then nothing of it is left in the store.
+    await admin.sendMessage(roomId, "!hooks outbound list");
+    await botNotice(admin, roomId, botUserId, /No outbound hooks in this room/);
+    expect(await waitForNoFollowUps()).toBe(0);
+    await bridge.kill("SIGTERM");
+    expect(await bridge.exited).toBe(0);
+
+    // What a run that died between the 200 and the command leaves behind (the commit holds it).
+    const name = `resumed-${randomBytes(3).toString("hex")}`;
+    const command = {
+      event_id: `$resumed-${randomBytes(4).toString("hex")}`, room_id: roomId, sender: admin.userId, type: "m.room.message",
+      origin_server_ts: Date.now(), content: { msgtype: "m.text", body: `!hooks outbound status ${name}` },
+    };
+    const db = new Database(storePath);
+    db.prepare("INSERT INTO follow_ups (txn_id, seq, event, created_at) VALUES (?, 0, ?, ?)").run(`died-${name}`, JSON.stringify(command), Date.now());
+    db.close();
+
+    bridge = await start();
+    await botNotice(admin, roomId, botUserId, new RegExp(`There is no outbound hook "${name}"`));
+    expect(await waitForNoFollowUps()).toBe(0);
+    await bridge.kill("SIGTERM");
+    expect(await bridge.exited).toBe(0);
+    bridge = undefined;
+  }, 120_000);
 });

@@ -112,6 +112,13 @@ export class WebhookBridge {
       log,
     });
 
+    // Commands and membership work wait until the joined rooms' hooks are loaded; what a previous
+    // run acknowledged but did not finish goes first.
+    let roomsLoaded!: () => void;
+    router.holdFollowUpsUntil(new Promise<void>((resolve) => (roomsLoaded = resolve)));
+    const resumed = router.resumeFollowUps();
+    if (resumed > 0) log.info({ followUps: resumed }, "resuming commands and membership changes that the previous run acknowledged but did not finish");
+
     const app = createHttpApp({
       routers: [
         appserviceRouter({ hsToken: registration.hsToken, sink: router, log, metrics }),
@@ -141,7 +148,11 @@ export class WebhookBridge {
     pruneTimer.unref();
     const bridge = new WebhookBridge(port, router, outbound, server, worker, queue, sender, downloader, matrix, db, log, pruneTimer, checkpointer);
     prune();
-    await bridge.loadJoinedRooms();
+    try {
+      await bridge.loadJoinedRooms();
+    } finally {
+      roomsLoaded();
+    }
     worker.start();
     log.info({ port, bot: matrix.botUserId }, "webhook bridge started");
     return bridge;

@@ -45,4 +45,18 @@ describe("ChurnMap", () => {
     expect(map.size).toBe(16);
     expect([...map.values()].every((v) => v.key % 2 === 1)).toBe(true);
   });
+
+  it("skips an entry deleted before the loop reaches it, and has() tells a stored undefined from no entry", () => {
+    const map = new ChurnMap<number, string | undefined>();
+    map.set(1, "a").set(2, "b").set(3, "c").set(4, undefined);
+    const seen: Array<[number, string | undefined]> = [];
+    for (const entry of map) {
+      seen.push(entry);
+      if (entry[0] === 1) map.delete(3);
+    }
+    expect(seen).toEqual([[1, "a"], [2, "b"], [4, undefined]]);
+    expect(map.has(4)).toBe(true);
+    expect(map.get(4)).toBeUndefined();
+    expect(map.has(5)).toBe(false);
+  });
 });

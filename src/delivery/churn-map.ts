@@ -3,17 +3,23 @@
  * an answer), kept in a plain dictionary object instead of a Map.
  *
  * Why: once a Map has lived long enough to be in V8's old generation, so are its hash tables, and
- * a table it outgrows is only linked to its successor, entries left in place (for iterators).
- * Until the next full collection those dead tables count as roots in every young-generation
- * collection, keeping alive every value the Map ever held. On the delivery path that pinned each
- * delivered job and its event body: ~2.5 MB promoted per collection and 3–11 ms pauses on the
- * thread that answers the homeserver (bench, paced phase). A dictionary object clears a deleted
- * entry at once. Keys are all numbers or all strings.
+ * a table it outgrows is only linked to its successor (for iterators), keeping the entries it held
+ * then. Until the next full collection those dead tables count as roots in every young-generation
+ * collection. With an entry added and removed per delivery nearly every job is in some outgrown
+ * table, so each delivered job and its event body stayed alive: ~2.5 MB promoted per collection
+ * and 3–11 ms pauses on the thread that answers the homeserver (bench, paced phase). A dictionary
+ * object drops a deleted entry at once.
+ *
+ * Unlike a Map: keys are all numbers or all strings (the first key decides how iteration gives
+ * them back; 1 and "1" are the same key); iteration gives integer keys in ascending order, then the
+ * rest in insertion order, and may skip entries added meanwhile. Integer keys below 2^32 are the
+ * fast case (about 0.2 µs for a set, get and delete, against 0.05 µs for a Map; larger ones are
+ * stored as strings, ~1 µs).
  */
 export class ChurnMap<K extends number | string, V> {
   private entries: Record<string | number, V> = Object.create(null) as Record<string | number, V>;
   private count = 0;
-  private numericKeys = false;
+  private numericKeys: boolean | null = null;
 
   get size(): number {
     return this.count;
@@ -30,7 +36,7 @@ export class ChurnMap<K extends number | string, V> {
   set(key: K, value: V): this {
     if (!(key in this.entries)) {
       this.count++;
-      this.numericKeys = typeof key === "number";
+      this.numericKeys ??= typeof key === "number";
     }
     this.entries[key] = value;
     return this;

@@ -64,8 +64,11 @@ export class DeliveryWorker {
     this.timer = null;
     if (this.inFlight === 0) return;
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([new Promise<void>((resolve) => this.idleWaiters.push(resolve)), new Promise((resolve) => (timer = setTimeout(resolve, waitMs)))]);
+    let idle!: () => void;
+    await Promise.race([new Promise<void>((resolve) => this.idleWaiters.push((idle = resolve))), new Promise((resolve) => (timer = setTimeout(resolve, waitMs)))]);
     clearTimeout(timer);
+    // When the wait timed out, this call no longer waits.
+    this.idleWaiters = this.idleWaiters.filter((waiter) => waiter !== idle);
   }
 
   wake(): void {

@@ -42,25 +42,47 @@ export class EventRouter implements TransactionSink {
   async handle(txnId: string, events: RoomEvent[]): Promise<void> {
     const { matrix, outbound, inbound } = this.deps;
     const messages: OutboundMessage[] = [];
-    const later: Array<() => Promise<void>> = [];
+    const later: RoomEvent[] = [];
     for (const event of events) {
-      if (event.state_key !== undefined) {
-        if (event.type === OUTBOUND_HOOK_EVENT_TYPE) await outbound.applyState(event.room_id, event as StateEvent, "live");
-        else if (event.type === INBOUND_HOOK_EVENT_TYPE) await inbound.applyState(event.room_id, event as StateEvent, "live");
-        else if (event.type === "m.room.member" && event.state_key === matrix.botUserId) later.push(() => this.onBotMembership(event));
-        else if (event.type === "m.room.encryption") later.push(() => this.leaveEncryptedRoom(event.room_id));
+      if (event.type === OUTBOUND_HOOK_EVENT_TYPE && event.state_key !== undefined) await outbound.applyState(event.room_id, event as StateEvent, "live");
+      else if (event.type === INBOUND_HOOK_EVENT_TYPE && event.state_key !== undefined) await inbound.applyState(event.room_id, event as StateEvent, "live");
+      if (this.workAfterAck(event)) {
+        later.push(event);
         continue;
       }
-      if (matrix.isBridgeUser(event.sender)) continue;
-      if (event.type === "m.room.message" && commandWords(event.content.body, this.deps.commandPrefix) !== null) {
-        later.push(() => this.runCommand(event));
-        continue;
-      }
+      if (event.state_key !== undefined || matrix.isBridgeUser(event.sender)) continue;
       const hookIds = hooksForEvent(event, outbound.registry.forRoom(event.room_id), matrix.isBridgeUser.bind(matrix));
       if (hookIds.length > 0) messages.push({ eventId: event.event_id, originTs: originTs(event), roomId: event.room_id, body: outboundEventJson(event), hookIds });
     }
-    await this.deps.queue.enqueue(txnId, messages);
-    for (const task of later) this.followUp(task);
+    // The follow-ups are stored in the same commit: a crash after the 200 does not lose them.
+    await this.deps.queue.enqueue(txnId, messages, later.map((event) => JSON.stringify(event)));
+    later.forEach((event, seq) => this.followUp(txnId, seq, event));
+  }
+
+  /**
+   * Queues the follow-up work a previous process acknowledged but did not finish (it stopped or
+   * crashed in between), ahead of anything new. Returns how many.
+   */
+  resumeFollowUps(): number {
+    const pending = this.deps.queue.pendingFollowUps();
+    for (const { txnId, seq, event } of pending) {
+      let parsed: RoomEvent | null = null;
+      try {
+        parsed = JSON.parse(event) as RoomEvent;
+      } catch {
+        this.deps.log.error({ txnId, seq }, "a stored follow-up is not valid JSON; dropped");
+      }
+      this.followUp(txnId, seq, parsed);
+    }
+    return pending.length;
+  }
+
+  /** Holds follow-up work (commands, membership) back until `ready` settles, e.g. until the joined rooms' hooks are loaded. */
+  holdFollowUpsUntil(ready: Promise<unknown>): void {
+    this.followUps = this.followUps.then(() => ready).then(
+      () => undefined,
+      () => undefined,
+    );
   }
 
   /** Resolves when the follow-up work queued so far has run (tests and shutdown use it). */
@@ -68,8 +90,31 @@ export class EventRouter implements TransactionSink {
     return this.followUps;
   }
 
-  private followUp(task: () => Promise<void>): void {
-    this.followUps = this.followUps.then(task).catch((err) => this.deps.log.error({ err }, "follow-up work for an event failed"));
+  /** What an event asks for after the acknowledgement: a command, the bot's own membership, encryption turned on. */
+  private workAfterAck(event: RoomEvent): (() => Promise<void>) | null {
+    const { matrix, commandPrefix } = this.deps;
+    if (event.state_key !== undefined) {
+      if (event.type === "m.room.member" && event.state_key === matrix.botUserId) return () => this.onBotMembership(event);
+      if (event.type === "m.room.encryption") return () => this.leaveEncryptedRoom(event.room_id);
+      return null;
+    }
+    if (matrix.isBridgeUser(event.sender)) return null;
+    if (event.type === "m.room.message" && commandWords(event.content.body, commandPrefix) !== null) return () => this.runCommand(event);
+    return null;
+  }
+
+  /** Runs an event's follow-up work in order with the others, then forgets it in the store, whether it worked or not. */
+  private followUp(txnId: string, seq: number, event: RoomEvent | null): void {
+    const work = event && this.workAfterAck(event);
+    this.followUps = this.followUps
+      .then(async () => {
+        try {
+          if (work) await work();
+        } finally {
+          this.deps.queue.followUpDone(txnId, seq);
+        }
+      })
+      .catch((err) => this.deps.log.error({ err, txnId }, "follow-up work for an event failed"));
   }
 
   private async runCommand(event: RoomEvent): Promise<void> {

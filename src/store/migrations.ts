@@ -196,4 +196,16 @@ export const MIGRATIONS: readonly string[] = [
       json_extract(e.value, '$[6]') AS duration_ms, json_extract(e.value, '$[7]') AS response_body, json_extract(e.value, '$[8]') AS at
     FROM attempt_batches b, json_each(b.attempts) e;
   `,
+  // 6: Work an event asks for after the homeserver's 200 — a bot command, the bot's own invite or
+  //    removal, encryption turned on — is stored in the commit that acknowledges the transaction
+  //    and removed once done, so a crash in between no longer loses it (it runs at the next start).
+  `
+  CREATE TABLE follow_ups (
+    txn_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,               -- its place among the transaction's follow-ups
+    event TEXT NOT NULL,                -- the event, as JSON
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (txn_id, seq)
+  );
+  `,
 ];

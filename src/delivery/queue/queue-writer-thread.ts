@@ -17,7 +17,7 @@ const NUMBERS_PER_OUTCOME = 6;
 const OUTCOMES = ["success", "retry", "failed", "dropped"];
 const STATES = ["done", "dead", "dropped"];
 type Request =
-  | { op: "enqueue"; seq: number; txnId: string; now: number; messages: EnqueueMessage[] }
+  | { op: "enqueue"; seq: number; txnId: string; now: number; messages: EnqueueMessage[]; followUps: string[] }
   | { op: "outcomes"; seq: number; batch: OutcomeBatch }
   | { op: "prune"; seq: number; table: PrunedTable; cutoff: number; after: number; window: number | null; budgetMs: number }
   | { op: "stop" };
@@ -32,6 +32,7 @@ db.pragma("wal_autocheckpoint = 20000");
 
 const stmt = {
   markTxn: db.prepare("INSERT OR IGNORE INTO handled_transactions (txn_id, handled_at) VALUES (?, ?)"),
+  insertFollowUp: db.prepare("INSERT OR IGNORE INTO follow_ups (txn_id, seq, event, created_at) VALUES (?, ?, ?, ?)"),
   insertMessage: db.prepare("INSERT OR IGNORE INTO messages (event_id, origin_ts, room_id, body, created_at) VALUES (?, ?, ?, ?, ?)"),
   messageByEvent: db.prepare("SELECT id FROM messages WHERE origin_ts = ? AND event_id = ?").pluck(),
   hooksOfMessage: db.prepare("SELECT hook_id FROM jobs WHERE message_id = ? AND state != 'replayed'").pluck(),
@@ -47,10 +48,10 @@ function webhookId(eventId: string, hookId: string): string {
 }
 
 /**
- * Stores the jobs and marks the transaction handled, atomically. Per message and hook: the new
- * job's key and webhook-id, or null when it already had one.
+ * Stores the jobs and the follow-ups and marks the transaction handled, atomically. Per message
+ * and hook: the new job's key and webhook-id, or null when it already had one.
  */
-const enqueue = db.transaction((txnId: string, now: number, messages: EnqueueMessage[]): Array<Array<[number, string] | null>> => {
+const enqueue = db.transaction((txnId: string, now: number, messages: EnqueueMessage[], followUps: string[]): Array<Array<[number, string] | null>> => {
   const keys: Array<Array<[number, string] | null>> = [];
   for (const message of messages) {
     const inserted = stmt.insertMessage.run(message.eventId, message.originTs, message.roomId, message.body, now);
@@ -63,6 +64,7 @@ const enqueue = db.transaction((txnId: string, now: number, messages: EnqueueMes
     }
     keys.push(message.hookIds.map((hookId) => (known?.has(hookId) ? null : [Number(stmt.insertJob.run(messageId, hookId, now, now).lastInsertRowid), webhookId(message.eventId, hookId)])));
   }
+  followUps.forEach((event, seq) => stmt.insertFollowUp.run(txnId, seq, event, now));
   stmt.markTxn.run(txnId, now);
   return keys;
 });
@@ -135,7 +137,7 @@ parentPort!.on("message", (request: Request) => {
     return;
   }
   try {
-    if (request.op === "enqueue") parentPort!.postMessage({ seq: request.seq, keys: enqueue.immediate(request.txnId, request.now, request.messages) });
+    if (request.op === "enqueue") parentPort!.postMessage({ seq: request.seq, keys: enqueue.immediate(request.txnId, request.now, request.messages, request.followUps) });
     else if (request.op === "outcomes") {
       writeOutcomes.immediate(request.batch);
       parentPort!.postMessage({ seq: request.seq });

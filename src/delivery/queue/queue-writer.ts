@@ -64,9 +64,12 @@ export class QueueWriter {
     this.spawn();
   }
 
-  /** Stores a transaction's jobs; resolves with the new jobs' keys and webhook-ids per message and hook. */
-  async enqueue(txnId: string, now: number, messages: readonly WriterMessage[]): Promise<StoredJobs> {
-    const reply = await this.request({ op: "enqueue", txnId, now, messages });
+  /**
+   * Stores a transaction's jobs and follow-ups (event JSON); resolves with the new jobs' keys and
+   * webhook-ids per message and hook.
+   */
+  async enqueue(txnId: string, now: number, messages: readonly WriterMessage[], followUps: readonly string[] = []): Promise<StoredJobs> {
+    const reply = await this.request({ op: "enqueue", txnId, now, messages, followUps });
     return reply.keys!;
   }
 

@@ -31,6 +31,18 @@ export interface ClaimedJob {
   body: string;
 }
 
+/**
+ * Work an event asks for after the homeserver's 200 (a bot command, the bot's own membership),
+ * stored with its transaction. Named by the transaction and its place among that transaction's
+ * follow-ups.
+ */
+export interface FollowUp {
+  txnId: string;
+  seq: number;
+  /** The event, as JSON. */
+  event: string;
+}
+
 export interface AttemptRecord {
   outcome: "success" | "retry" | "failed" | "dropped";
   status: number | null;
@@ -40,16 +52,23 @@ export interface AttemptRecord {
 }
 
 /**
- * The delivery queue. Contract: `enqueue` is atomic — either every job of a homeserver
- * transaction is stored and the transaction marked handled, or nothing is; a job id is stable for
+ * The delivery queue. Contract: `enqueue` is atomic — either every job and follow-up of a
+ * homeserver transaction is stored and the transaction marked handled, or nothing is; a job id is stable for
  * (event, hook), so enqueueing the same pair twice stores one job. A claimed job is leased: if
  * its worker never reports back, it becomes due again when the lease ends.
  */
 export interface DeliveryQueue {
   /** True if this homeserver transaction id was already enqueued. */
   isTransactionHandled(txnId: string): boolean;
-  /** Stores all jobs and marks the transaction handled; resolves (with how many new jobs) once committed. */
-  enqueue(txnId: string, messages: readonly OutboundMessage[]): Promise<number>;
+  /**
+   * Stores all jobs and the follow-ups (events as JSON, numbered from 0 in this order) and marks
+   * the transaction handled; resolves (with how many new jobs) once committed.
+   */
+  enqueue(txnId: string, messages: readonly OutboundMessage[], followUps?: readonly string[]): Promise<number>;
+  /** Follow-ups stored and not yet done (a previous process stopped before finishing them), oldest first. */
+  pendingFollowUps(): FollowUp[];
+  /** Forgets a follow-up once its work has run (or failed for good). */
+  followUpDone(txnId: string, seq: number): void;
   /** Leases up to `limit` due jobs. */
   claimDue(limit: number, opts: ClaimOptions): ClaimedJob[];
   complete(job: ClaimedJob, attempt: AttemptRecord): void;

@@ -47,6 +47,27 @@ describe("SqliteDeliveryQueue (real SQLite file)", () => {
     expect(queue.claimDue(10, { now: Date.now(), leaseMs: 1000 })).toHaveLength(2);
   });
 
+  it("stores a transaction's follow-ups in its commit and keeps them across a restart until each is done", async () => {
+    const command = JSON.stringify({ event_id: "$c1", type: "m.room.message", content: { body: "!hooks help" } });
+    const invite = JSON.stringify({ event_id: "$m1", type: "m.room.member", state_key: "@bot:x", content: { membership: "invite" } });
+    await queue.enqueue("t1", [message("$e1")], [command, invite]);
+    await queue.enqueue("t2", [], [invite]);
+    // A re-sent transaction stores nothing again.
+    await queue.enqueue("t1", [], [command, invite]);
+    await queue.close();
+    db.close();
+    db = openDatabase(join(dir, "bridge.db"));
+    queue = new SqliteDeliveryQueue(db);
+    expect(queue.pendingFollowUps()).toEqual([
+      { txnId: "t1", seq: 0, event: command },
+      { txnId: "t1", seq: 1, event: invite },
+      { txnId: "t2", seq: 0, event: invite },
+    ]);
+    queue.followUpDone("t1", 0);
+    queue.followUpDone("t2", 0);
+    expect(queue.pendingFollowUps()).toEqual([{ txnId: "t1", seq: 1, event: invite }]);
+  });
+
   it("leases claimed jobs and gives them out again after the lease", async () => {
     await queue.enqueue("t1", [message("$e1", ["ep_a"])]);
     const now = Date.now();

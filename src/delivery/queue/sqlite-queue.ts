@@ -3,7 +3,7 @@ import { ChurnMap } from "../churn-map.js";
 import { HookLane } from "./hook-lane.js";
 import { jobId } from "./job-id.js";
 import { PRUNED_TABLES, QueueWriter, type OutcomeWrite } from "./queue-writer.js";
-import type { AttemptRecord, AttemptSummary, ClaimOptions, ClaimedJob, DeliveryQueue, HookQueueStatus, OutboundMessage, ReplayWhich } from "./queue.js";
+import type { AttemptRecord, AttemptSummary, ClaimOptions, ClaimedJob, DeliveryQueue, FollowUp, HookQueueStatus, OutboundMessage, ReplayWhich } from "./queue.js";
 
 interface JobRow {
   key: number;
@@ -106,6 +106,8 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
       countDelivered: db.prepare<[string], { n: number }>("SELECT COALESCE(SUM(successes), 0) AS n FROM attempt_batches WHERE hook_id = ?"),
       attemptBatchesNewestFirst: db.prepare<[string], { attempts: string }>("SELECT attempts FROM attempt_batches WHERE hook_id = ? ORDER BY id DESC"),
       bodyOfJob: db.prepare<[number], { body: string }>("SELECT m.body FROM jobs j JOIN messages m ON m.id = j.message_id WHERE j.id = ?"),
+      pendingFollowUps: db.prepare<[], FollowUp>("SELECT txn_id AS txnId, seq, event FROM follow_ups ORDER BY rowid"),
+      followUpDone: db.prepare<[string, number]>("DELETE FROM follow_ups WHERE txn_id = ? AND seq = ?"),
     };
     this.pendingCount = this.stmt.countPending.get()?.n ?? 0;
     // Jobs left pending by the previous process (including those it had in flight) load on demand.
@@ -116,10 +118,10 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     return this.stmt.txnSeen.get(txnId) !== undefined;
   }
 
-  async enqueue(txnId: string, messages: readonly OutboundMessage[]): Promise<number> {
+  async enqueue(txnId: string, messages: readonly OutboundMessage[], followUps: readonly string[] = []): Promise<number> {
     const now = Date.now();
     const toStore = messages.filter((m) => m.hookIds.length > 0);
-    const stored = await this.writer.enqueue(txnId, now, toStore);
+    const stored = await this.writer.enqueue(txnId, now, toStore, followUps);
     // Only once the jobs are committed do they become claimable.
     const fresh: ClaimedJob[] = [];
     toStore.forEach((message, m) => {
@@ -131,6 +133,14 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     });
     this.admit(fresh, now);
     return fresh.length;
+  }
+
+  pendingFollowUps(): FollowUp[] {
+    return this.stmt.pendingFollowUps.all();
+  }
+
+  followUpDone(txnId: string, seq: number): void {
+    this.stmt.followUpDone.run(txnId, seq);
   }
 
   claimDue(limit: number, opts: ClaimOptions): ClaimedJob[] {

@@ -1,0 +1,53 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import type { InboundHooks } from "../connections/inbound-hooks.js";
+import type { OutboundHooks } from "../connections/outbound-hooks.js";
+import { SqliteDeliveryQueue } from "../delivery/queue/sqlite-queue.js";
+import { createLogger } from "../observability/logger.js";
+import { openDatabase, type Db } from "../store/database.js";
+import { EventRouter } from "./event-router.js";
+import type { MatrixPort, RoomEvent } from "./port.js";
+
+// The router's part in "nothing acknowledged is lost", against a real store: when handle()
+// resolves (the homeserver gets its 200), the work left for later is in the store. The
+// homeserver side (commands actually running, at the next start too) is in spec/durability.spec.ts.
+describe("EventRouter follow-ups (real SQLite store)", () => {
+  let dir: string;
+  let db: Db;
+  let queue: SqliteDeliveryQueue;
+  afterEach(async () => {
+    await queue.close();
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const event = (e: Partial<RoomEvent> & Pick<RoomEvent, "event_id" | "type" | "sender" | "content">): RoomEvent =>
+    ({ room_id: "!room:x", origin_server_ts: 1_700_000_000_000, ...e }) as RoomEvent;
+
+  it("stores commands and the bot's membership changes with the transaction, in order, before it resolves", async () => {
+    dir = mkdtempSync(join(tmpdir(), "mwb-router-"));
+    db = openDatabase(join(dir, "bridge.db"));
+    queue = new SqliteDeliveryQueue(db);
+    // Only what sorting events needs: who the bridge is, and a room without outbound hooks.
+    const matrix = { botUserId: "@bot:x", isBridgeUser: (userId: string) => userId === "@bot:x" } as unknown as MatrixPort;
+    const outbound = { registry: { forRoom: () => [] } } as unknown as OutboundHooks;
+    const router = new EventRouter({ matrix, outbound, inbound: {} as InboundHooks, queue, inviteAllowList: [], commandPrefix: "!hooks", log: createLogger("silent") });
+    // As in a run that dies right after the 200: the follow-ups never start.
+    router.holdFollowUpsUntil(new Promise(() => undefined));
+
+    const command = event({ event_id: "$cmd", type: "m.room.message", sender: "@admin:x", content: { msgtype: "m.text", body: "!hooks outbound list" } });
+    const chat = event({ event_id: "$chat", type: "m.room.message", sender: "@admin:x", content: { msgtype: "m.text", body: "hello" } });
+    const invite = event({ event_id: "$inv", type: "m.room.member", state_key: "@bot:x", sender: "@admin:x", content: { membership: "invite" } });
+    const othersJoin = event({ event_id: "$join", type: "m.room.member", state_key: "@other:x", sender: "@other:x", content: { membership: "join" } });
+    const botsOwn = event({ event_id: "$own", type: "m.room.message", sender: "@bot:x", content: { msgtype: "m.notice", body: "!hooks help" } });
+    await router.handle("t1", [command, chat, invite, othersJoin, botsOwn]);
+
+    expect(queue.isTransactionHandled("t1")).toBe(true);
+    expect(queue.pendingFollowUps()).toEqual([
+      { txnId: "t1", seq: 0, event: JSON.stringify(command) },
+      { txnId: "t1", seq: 1, event: JSON.stringify(invite) },
+    ]);
+  });
+});
