@@ -224,4 +224,14 @@ describe("inbound hooks on a real Synapse", () => {
     expect(await post(urls.get("Deployer")!, JSON.stringify({ text: "gone?" }))).toMatchObject({ status: 404, text: "{}" });
     await admin.waitForEvent(roomId, (e) => e.type === "m.room.member" && e.state_key === ghost && e.content.membership === "leave");
   });
+
+  it("removes a hook whose state event is redacted: a notice, then 404", async () => {
+    const url = await addHook("Redacted");
+    expect((await post(url, JSON.stringify({ text: "still here" }))).status).toBe(200);
+    const state = await admin.request<Array<{ type: string; state_key: string; event_id: string }>>("GET", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state`);
+    const hookState = state.find((e) => e.type === INBOUND_HOOK_EVENT_TYPE && e.state_key === "Redacted")!;
+    await admin.redact(roomId, hookState.event_id);
+    await botNotice(admin, roomId, bridge.botUserId, /Removed inbound hook "Redacted": its configuration was redacted by/);
+    expect(await post(url, JSON.stringify({ text: "gone?" }))).toMatchObject({ status: 404, text: "{}" });
+  });
 });

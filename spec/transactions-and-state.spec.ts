@@ -87,6 +87,28 @@ describe("hook state set directly in the room", () => {
   });
 });
 
+describe("a redacted hook state event", () => {
+  it("removes the hook, says so in the room, and nothing more goes to it; the redaction itself still goes to the other hooks", async () => {
+    await admin.sendStateEvent(roomId, OUTBOUND_HOOK_EVENT_TYPE, "keep", { name: "keep", url: `${receiver.url}/keep` });
+    await botNotice(admin, roomId, bridge.botUserId, /Outbound hook "keep" active/);
+    const goneState = await admin.sendStateEvent(roomId, OUTBOUND_HOOK_EVENT_TYPE, "gone", { name: "gone", url: `${receiver.url}/gone` });
+    await botNotice(admin, roomId, bridge.botUserId, /Outbound hook "gone" active/);
+    const before = await member.sendMessage(roomId, "before the redaction");
+    await receiver.waitFor((r) => forEvent(before)(r) && r.path === "/gone");
+
+    const redaction = await admin.redact(roomId, goneState, "this URL leaks");
+    const notice = await botNotice(admin, roomId, bridge.botUserId, /Removed outbound hook "gone": its configuration was redacted by/);
+    expect(String(notice.content.body)).toContain(admin.userId);
+    await receiver.waitFor((r) => forEvent(redaction)(r) && r.path === "/keep");
+    const after = await member.sendMessage(roomId, "after the redaction");
+    await receiver.waitFor((r) => forEvent(after)(r) && r.path === "/keep");
+    expect(receiver.requests.filter((r) => forEvent(after)(r) && r.path === "/gone")).toEqual([]);
+    // The room goes back to one hook, as the tests below expect.
+    await admin.sendStateEvent(roomId, OUTBOUND_HOOK_EVENT_TYPE, "keep", {});
+    await botNotice(admin, roomId, bridge.botUserId, /Outbound hook "keep" removed/);
+  });
+});
+
 describe("the appservice transaction endpoint", () => {
   it("refuses a missing or wrong hs_token", async () => {
     const missing = await putTransaction("t-missing", [], {});

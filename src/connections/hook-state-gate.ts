@@ -40,6 +40,17 @@ export class HookStateGate<T> {
     for (const event of state) if (event.type === this.kind.eventType) await apply(event);
   }
 
+  /**
+   * Of these hook names, those whose state in the room is now empty or gone — after a redaction,
+   * which the homeserver allowed only to someone with the power to redact.
+   */
+  async emptiedNames(roomId: string, names: readonly string[]): Promise<string[]> {
+    if (names.length === 0) return [];
+    const state = await this.deps.matrix.roomState(roomId);
+    const current = new Map(state.filter((e) => e.type === this.kind.eventType).map((e) => [e.state_key, e.content]));
+    return names.filter((name) => this.kind.isRemoval(current.get(name)));
+  }
+
   async admit(roomId: string, event: StateEvent, origin: StateOrigin): Promise<Admission<T>> {
     const { matrix, log } = this.deps;
     const { label } = this.kind;

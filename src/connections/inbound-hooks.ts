@@ -49,6 +49,13 @@ export class InboundHooks {
   }
 
   /** The bot left the room: its hooks stop answering (their store records stay, in case it comes back). */
+  /** Removes the room's hooks whose state a redaction emptied; returns their names. */
+  async removeRedacted(roomId: string): Promise<string[]> {
+    const gone = await this.gate.emptiedNames(roomId, this.registry.forRoom(roomId).map((hook) => hook.name));
+    for (const name of gone) this.remove(roomId, name);
+    return gone;
+  }
+
   forgetRoom(roomId: string): void {
     this.registry.forgetRoom(roomId);
   }

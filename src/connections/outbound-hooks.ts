@@ -54,6 +54,13 @@ export class OutboundHooks {
     return this.gate.loadRoom(roomId, (event) => this.applyState(roomId, event, "startup"));
   }
 
+  /** Removes the room's hooks whose state a redaction emptied; returns their names. */
+  async removeRedacted(roomId: string): Promise<string[]> {
+    const gone = await this.gate.emptiedNames(roomId, this.registry.forRoom(roomId).map((hook) => hook.name));
+    for (const name of gone) this.remove(roomId, name);
+    return gone;
+  }
+
   forgetRoom(roomId: string): void {
     for (const hook of this.registry.forgetRoom(roomId)) this.deps.queue.cancelHook(hook.id);
   }

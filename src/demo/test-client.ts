@@ -111,6 +111,12 @@ export class TestClient {
     return this.sendEvent(roomId, "m.room.message", content);
   }
 
+  async redact(roomId: string, eventId: string, reason?: string): Promise<string> {
+    const path = `/_matrix/client/v3/rooms/${enc(roomId)}/redact/${enc(eventId)}/${enc(this.nextTxnId())}`;
+    const { event_id } = await this.request<{ event_id: string }>("PUT", path, reason === undefined ? {} : { reason });
+    return event_id;
+  }
+
   async sendStateEvent(roomId: string, type: string, stateKey: string, content: object): Promise<string> {
     const path = `/_matrix/client/v3/rooms/${enc(roomId)}/state/${enc(type)}/${enc(stateKey)}`;
     const { event_id } = await this.request<{ event_id: string }>("PUT", path, content);

@@ -46,11 +46,9 @@ export class EventRouter implements TransactionSink {
     for (const event of events) {
       if (event.type === OUTBOUND_HOOK_EVENT_TYPE && event.state_key !== undefined) await outbound.applyState(event.room_id, event as StateEvent, "live");
       else if (event.type === INBOUND_HOOK_EVENT_TYPE && event.state_key !== undefined) await inbound.applyState(event.room_id, event as StateEvent, "live");
-      if (this.workAfterAck(event)) {
-        later.push(event);
-        continue;
-      }
-      if (event.state_key !== undefined || matrix.isBridgeUser(event.sender)) continue;
+      if (this.workAfterAck(event)) later.push(event);
+      // State, the bridge's own events and commands are not for the hooks (redactions are).
+      if (event.state_key !== undefined || matrix.isBridgeUser(event.sender) || this.isCommand(event)) continue;
       const hookIds = hooksForEvent(event, outbound.registry.forRoom(event.room_id), matrix.isBridgeUser.bind(matrix));
       if (hookIds.length > 0) messages.push({ eventId: event.event_id, originTs: originTs(event), roomId: event.room_id, body: outboundEventJson(event), hookIds });
     }
@@ -90,17 +88,39 @@ export class EventRouter implements TransactionSink {
     return this.followUps;
   }
 
-  /** What an event asks for after the acknowledgement: a command, the bot's own membership, encryption turned on. */
+  /**
+   * What an event asks for after the acknowledgement: a command, the bot's own membership,
+   * encryption turned on, a redaction in a room with hooks (it may have emptied a hook's state).
+   */
   private workAfterAck(event: RoomEvent): (() => Promise<void>) | null {
-    const { matrix, commandPrefix } = this.deps;
+    const { matrix, outbound, inbound } = this.deps;
     if (event.state_key !== undefined) {
       if (event.type === "m.room.member" && event.state_key === matrix.botUserId) return () => this.onBotMembership(event);
       if (event.type === "m.room.encryption") return () => this.leaveEncryptedRoom(event.room_id);
       return null;
     }
     if (matrix.isBridgeUser(event.sender)) return null;
-    if (event.type === "m.room.message" && commandWords(event.content.body, commandPrefix) !== null) return () => this.runCommand(event);
+    if (this.isCommand(event)) return () => this.runCommand(event);
+    if (event.type === "m.room.redaction" && (outbound.registry.forRoom(event.room_id).length > 0 || inbound.registry.forRoom(event.room_id).length > 0)) {
+      return () => this.onRedaction(event);
+    }
     return null;
+  }
+
+  private isCommand(event: RoomEvent): boolean {
+    return event.type === "m.room.message" && commandWords(event.content.body, this.deps.commandPrefix) !== null;
+  }
+
+  /** Hooks whose state event was redacted are removed, as if their state had been emptied. */
+  private async onRedaction(event: RoomEvent): Promise<void> {
+    const { matrix, outbound, inbound, log } = this.deps;
+    const removed = [
+      ...(await outbound.removeRedacted(event.room_id)).map((name) => `outbound hook "${name}"`),
+      ...(await inbound.removeRedacted(event.room_id)).map((name) => `inbound hook "${name}"`),
+    ];
+    if (removed.length === 0) return;
+    log.info({ roomId: event.room_id, redactedBy: event.sender, removed }, "hooks removed: their state was redacted");
+    await matrix.sendNotice(event.room_id, `Removed ${removed.join(" and ")}: ${removed.length === 1 ? "its configuration was" : "their configurations were"} redacted by ${event.sender}.`);
   }
 
   /** Runs an event's follow-up work in order with the others, then forgets it in the store, whether it worked or not. */
