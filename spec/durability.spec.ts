@@ -132,15 +132,18 @@ describe("a command acknowledged by a run that stopped before running it", () =>
     bridge = await start();
     const admin = (await registerUser(uniqueName("admin"))).client;
     const roomId = await roomWithBot(admin, botUserId);
+    const name = `resumed-${randomBytes(3).toString("hex")}`;
+    await admin.sendStateEvent(roomId, OUTBOUND_HOOK_EVENT_TYPE, name, { name, url: `${receiver.url}/${name}` });
+    await botNotice(admin, roomId, botUserId, new RegExp(`Outbound hook "${name}" active`));
     // The usual way: the command runs after the 200, and then nothing of it is left in the store.
     await admin.sendMessage(roomId, "!hooks outbound list");
-    await botNotice(admin, roomId, botUserId, /No outbound hooks in this room/);
+    await botNotice(admin, roomId, botUserId, new RegExp(`Outbound hooks in this room:\n- ${name}:`));
     expect(await waitForNoFollowUps()).toBe(0);
     await bridge.kill("SIGTERM");
     expect(await bridge.exited).toBe(0);
 
     // What a run that died between the 200 and the command leaves behind (the commit holds it).
-    const name = `resumed-${randomBytes(3).toString("hex")}`;
+    // The command names the hook: it can only answer once the room's hooks are loaded again.
     const command = {
       event_id: `$resumed-${randomBytes(4).toString("hex")}`, room_id: roomId, sender: admin.userId, type: "m.room.message",
       origin_server_ts: Date.now(), content: { msgtype: "m.text", body: `!hooks outbound status ${name}` },
@@ -150,7 +153,7 @@ describe("a command acknowledged by a run that stopped before running it", () =>
     db.close();
 
     bridge = await start();
-    await botNotice(admin, roomId, botUserId, new RegExp(`There is no outbound hook "${name}"`));
+    await botNotice(admin, roomId, botUserId, new RegExp(`Outbound hook "${name}": active`));
     expect(await waitForNoFollowUps()).toBe(0);
     await bridge.kill("SIGTERM");
     expect(await bridge.exited).toBe(0);

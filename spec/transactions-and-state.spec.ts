@@ -88,13 +88,17 @@ describe("hook state set directly in the room", () => {
 });
 
 describe("a redacted hook state event", () => {
-  it("removes the hook, says so in the room, and nothing more goes to it; the redaction itself still goes to the other hooks", async () => {
+  it("removes the hook (other redactions do not), says so in the room, and nothing more goes to it; the redaction itself still goes to the other hooks", async () => {
     await admin.sendStateEvent(roomId, OUTBOUND_HOOK_EVENT_TYPE, "keep", { name: "keep", url: `${receiver.url}/keep` });
     await botNotice(admin, roomId, bridge.botUserId, /Outbound hook "keep" active/);
     const goneState = await admin.sendStateEvent(roomId, OUTBOUND_HOOK_EVENT_TYPE, "gone", { name: "gone", url: `${receiver.url}/gone` });
     await botNotice(admin, roomId, bridge.botUserId, /Outbound hook "gone" active/);
     const before = await member.sendMessage(roomId, "before the redaction");
     await receiver.waitFor((r) => forEvent(before)(r) && r.path === "/gone");
+    // Redacting anything else leaves the hooks alone.
+    await member.redact(roomId, before);
+    const still = await member.sendMessage(roomId, "after another redaction");
+    await receiver.waitFor((r) => forEvent(still)(r) && r.path === "/gone");
 
     const redaction = await admin.redact(roomId, goneState, "this URL leaks");
     const notice = await botNotice(admin, roomId, bridge.botUserId, /Removed outbound hook "gone": its configuration was redacted by/);

@@ -178,8 +178,12 @@ export class WebhookBridge {
       this.server.closeAllConnections();
     });
     await this.worker.stop();
+    // Commands under way finish (bounded) while the queue can still store what they do and mark
+    // them done; one still running after that runs again at the next start.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.router.idle(), new Promise((resolve) => (timer = setTimeout(resolve, 10_000)))]);
+    clearTimeout(timer);
     await this.queue.close();
-    await this.router.idle();
     await this.sender.close();
     await this.downloader.close();
     await this.matrix.stop();

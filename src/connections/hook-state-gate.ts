@@ -41,14 +41,24 @@ export class HookStateGate<T> {
   }
 
   /**
-   * Of these hook names, those whose state in the room is now empty or gone — after a redaction,
-   * which the homeserver allowed only to someone with the power to redact.
+   * Whether a redaction of a hook's state event removes the hook: the redactor must be allowed to
+   * configure hooks (as for any state change; refused, the room is told why), and the room's state
+   * must now show the hook emptied (the homeserver applied the redaction).
    */
-  async emptiedNames(roomId: string, names: readonly string[]): Promise<string[]> {
-    if (names.length === 0) return [];
+  async redactionRemoves(roomId: string, name: string, redactor: string): Promise<boolean> {
+    const { label, eventType, isRemoval } = this.kind;
+    if (redactor !== this.deps.matrix.botUserId) {
+      const verdict = await this.permission(roomId, redactor);
+      if (!verdict.allowed) {
+        this.deps.log.warn({ roomId, hook: name, redactor, ...verdict }, `redaction of ${label} hook state by a user without power ignored`);
+        await this.tell(roomId, "live",
+          `Ignored the redaction of ${label} hook "${name}" by ${redactor}: configuring hooks needs power level ${verdict.needs} (they have ${verdict.has}). The hook stays active.`);
+        return false;
+      }
+    }
     const state = await this.deps.matrix.roomState(roomId);
-    const current = new Map(state.filter((e) => e.type === this.kind.eventType).map((e) => [e.state_key, e.content]));
-    return names.filter((name) => this.kind.isRemoval(current.get(name)));
+    const current = state.find((e) => e.type === eventType && e.state_key === name);
+    return isRemoval(current?.content);
   }
 
   async admit(roomId: string, event: StateEvent, origin: StateOrigin): Promise<Admission<T>> {

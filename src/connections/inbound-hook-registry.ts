@@ -4,6 +4,8 @@ import type { InboundHookSettings } from "./inbound-hook-state.js";
 export interface ActiveInboundHook extends InboundHookSettings {
   id: string;
   roomId: string;
+  /** The state event that configured it (a redaction of it removes the hook). */
+  stateEventId?: string;
 }
 
 /** The live inbound hooks of every joined room, by store id (what a request resolves to) and by name. */

@@ -48,14 +48,19 @@ export class InboundHooks {
     return this.gate.loadRoom(roomId, (event) => this.applyState(roomId, event, "startup"));
   }
 
-  /** The bot left the room: its hooks stop answering (their store records stay, in case it comes back). */
-  /** Removes the room's hooks whose state a redaction emptied; returns their names. */
-  async removeRedacted(roomId: string): Promise<string[]> {
-    const gone = await this.gate.emptiedNames(roomId, this.registry.forRoom(roomId).map((hook) => hook.name));
-    for (const name of gone) this.remove(roomId, name);
-    return gone;
+  /**
+   * A redaction of the state event that configured one of the room's hooks removes that hook, if
+   * the redactor may configure hooks and the room's state now shows it emptied. Returns the hook's
+   * name when it was removed.
+   */
+  async removeRedacted(roomId: string, redactedEventId: string, redactor: string): Promise<string | null> {
+    const hook = this.registry.forRoom(roomId).find((h) => h.stateEventId === redactedEventId);
+    if (!hook || !(await this.gate.redactionRemoves(roomId, hook.name, redactor))) return null;
+    this.remove(roomId, hook.name);
+    return hook.name;
   }
 
+  /** The bot left the room: its hooks stop answering (their store records stay, in case it comes back). */
   forgetRoom(roomId: string): void {
     this.registry.forgetRoom(roomId);
   }
@@ -82,7 +87,7 @@ export class InboundHooks {
     const { value, fromBot } = admission;
     const { hook, newSecret } = this.deps.table.ensure(roomId, name, event.sender);
     const previous = this.registry.byId(hook.id);
-    this.registry.set({ ...value, id: hook.id, roomId });
+    this.registry.set({ ...value, id: hook.id, roomId, stateEventId: event.event_id });
     log.info({ roomId, hook: name, hookId: hook.id }, previous ? "inbound hook updated" : "inbound hook active");
     const urlSent = newSecret && !fromBot
       ? await this.gate.sendSecret(() => this.sendUrl(event.sender, roomId, name, newSecret, "created"), { roomId, hook: name })

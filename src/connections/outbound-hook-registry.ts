@@ -4,6 +4,8 @@ import type { OutboundHookSettings } from "./outbound-hook-state.js";
 export interface ActiveOutboundHook extends OutboundHookSettings {
   id: string;
   roomId: string;
+  /** The state event that configured it (a redaction of it removes the hook). */
+  stateEventId?: string;
 }
 
 /** The live outbound hooks of every joined room, rebuilt from room state at start. */

@@ -54,11 +54,16 @@ export class OutboundHooks {
     return this.gate.loadRoom(roomId, (event) => this.applyState(roomId, event, "startup"));
   }
 
-  /** Removes the room's hooks whose state a redaction emptied; returns their names. */
-  async removeRedacted(roomId: string): Promise<string[]> {
-    const gone = await this.gate.emptiedNames(roomId, this.registry.forRoom(roomId).map((hook) => hook.name));
-    for (const name of gone) this.remove(roomId, name);
-    return gone;
+  /**
+   * A redaction of the state event that configured one of the room's hooks removes that hook, if
+   * the redactor may configure hooks and the room's state now shows it emptied. Returns the hook's
+   * name when it was removed.
+   */
+  async removeRedacted(roomId: string, redactedEventId: string, redactor: string): Promise<string | null> {
+    const hook = this.registry.forRoom(roomId).find((h) => h.stateEventId === redactedEventId);
+    if (!hook || !(await this.gate.redactionRemoves(roomId, hook.name, redactor))) return null;
+    this.remove(roomId, hook.name);
+    return hook.name;
   }
 
   forgetRoom(roomId: string): void {
@@ -86,7 +91,7 @@ export class OutboundHooks {
     }
     const { hook, newToken } = this.deps.table.ensure(roomId, name, event.sender);
     const previous = this.registry.get(roomId, name);
-    this.registry.set({ ...value, id: hook.id, roomId });
+    this.registry.set({ ...value, id: hook.id, roomId, stateEventId: event.event_id });
     log.info({ roomId, hook: name, hookId: hook.id, method: value.method }, previous ? "outbound hook updated" : "outbound hook active");
     const tokenSent = newToken && !fromBot
       ? await this.gate.sendSecret(() => this.sendToken(event.sender, roomId, name, newToken, "created"), { roomId, hook: name })

@@ -42,12 +42,29 @@ describe("EventRouter follow-ups (real SQLite store)", () => {
     const invite = event({ event_id: "$inv", type: "m.room.member", state_key: "@bot:x", sender: "@admin:x", content: { membership: "invite" } });
     const othersJoin = event({ event_id: "$join", type: "m.room.member", state_key: "@other:x", sender: "@other:x", content: { membership: "join" } });
     const botsOwn = event({ event_id: "$own", type: "m.room.message", sender: "@bot:x", content: { msgtype: "m.notice", body: "!hooks help" } });
-    await router.handle("t1", [command, chat, invite, othersJoin, botsOwn]);
+    const redaction = event({ event_id: "$red", type: "m.room.redaction", sender: "@admin:x", content: { redacts: "$some-state" } });
+    await router.handle("t1", [command, chat, invite, othersJoin, botsOwn, redaction]);
 
     expect(queue.isTransactionHandled("t1")).toBe(true);
     expect(queue.pendingFollowUps()).toEqual([
       { txnId: "t1", seq: 0, event: JSON.stringify(command) },
       { txnId: "t1", seq: 1, event: JSON.stringify(invite) },
+      { txnId: "t1", seq: 2, event: JSON.stringify(redaction) },
     ]);
+  });
+
+  it("at start, forgets stored follow-ups that are not room events instead of failing", async () => {
+    dir = mkdtempSync(join(tmpdir(), "mwb-router-"));
+    db = openDatabase(join(dir, "bridge.db"));
+    queue = new SqliteDeliveryQueue(db);
+    await queue.enqueue("t1", [], ["not json", JSON.stringify({ type: "m.room.message", sender: "@admin:x" }), "null"]);
+    const errors: string[] = [];
+    const log = createLogger("error", { write: (line: string) => void errors.push(line) } as unknown as NodeJS.WritableStream);
+    const matrix = { botUserId: "@bot:x", isBridgeUser: () => false } as unknown as MatrixPort;
+    const router = new EventRouter({ matrix, outbound: {} as OutboundHooks, inbound: {} as InboundHooks, queue, inviteAllowList: [], commandPrefix: "!hooks", log });
+    expect(router.resumeFollowUps()).toBe(3);
+    await router.idle();
+    expect(queue.pendingFollowUps()).toEqual([]);
+    expect(errors.filter((line) => line.includes("not a room event"))).toHaveLength(3);
   });
 });

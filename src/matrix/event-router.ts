@@ -9,7 +9,7 @@ import type { DeliveryQueue, OutboundMessage } from "../delivery/queue/queue.js"
 import type { Logger } from "../observability/logger.js";
 import { hooksForEvent, outboundEventJson } from "../outbound/match.js";
 import type { MatrixPort, RoomEvent, StateEvent } from "./port.js";
-import type { TransactionSink } from "./transactions.js";
+import { isRoomEvent, type TransactionSink } from "./transactions.js";
 
 export interface EventRouterDeps {
   matrix: MatrixPort;
@@ -64,13 +64,14 @@ export class EventRouter implements TransactionSink {
   resumeFollowUps(): number {
     const pending = this.deps.queue.pendingFollowUps();
     for (const { txnId, seq, event } of pending) {
-      let parsed: RoomEvent | null = null;
+      let parsed: unknown = null;
       try {
-        parsed = JSON.parse(event) as RoomEvent;
+        parsed = JSON.parse(event);
       } catch {
-        this.deps.log.error({ txnId, seq }, "a stored follow-up is not valid JSON; dropped");
+        // Left as null: reported and forgotten below.
       }
-      this.followUp(txnId, seq, parsed);
+      if (!isRoomEvent(parsed)) this.deps.log.error({ txnId, seq }, "a stored follow-up is not a room event; dropped");
+      this.followUp(txnId, seq, isRoomEvent(parsed) ? parsed : null);
     }
     return pending.length;
   }
@@ -90,10 +91,11 @@ export class EventRouter implements TransactionSink {
 
   /**
    * What an event asks for after the acknowledgement: a command, the bot's own membership,
-   * encryption turned on, a redaction in a room with hooks (it may have emptied a hook's state).
+   * encryption turned on, a redaction (it may target a hook's state event; rooms' hooks may not be
+   * loaded yet when this is asked, so every redaction counts).
    */
   private workAfterAck(event: RoomEvent): (() => Promise<void>) | null {
-    const { matrix, outbound, inbound } = this.deps;
+    const { matrix } = this.deps;
     if (event.state_key !== undefined) {
       if (event.type === "m.room.member" && event.state_key === matrix.botUserId) return () => this.onBotMembership(event);
       if (event.type === "m.room.encryption") return () => this.leaveEncryptedRoom(event.room_id);
@@ -101,9 +103,7 @@ export class EventRouter implements TransactionSink {
     }
     if (matrix.isBridgeUser(event.sender)) return null;
     if (this.isCommand(event)) return () => this.runCommand(event);
-    if (event.type === "m.room.redaction" && (outbound.registry.forRoom(event.room_id).length > 0 || inbound.registry.forRoom(event.room_id).length > 0)) {
-      return () => this.onRedaction(event);
-    }
+    if (event.type === "m.room.redaction" && redactedEventId(event) !== null) return () => this.onRedaction(event);
     return null;
   }
 
@@ -111,27 +111,31 @@ export class EventRouter implements TransactionSink {
     return event.type === "m.room.message" && commandWords(event.content.body, this.deps.commandPrefix) !== null;
   }
 
-  /** Hooks whose state event was redacted are removed, as if their state had been emptied. */
+  /** A redaction of the state event that configured a hook removes the hook (see removeRedacted). */
   private async onRedaction(event: RoomEvent): Promise<void> {
     const { matrix, outbound, inbound, log } = this.deps;
-    const removed = [
-      ...(await outbound.removeRedacted(event.room_id)).map((name) => `outbound hook "${name}"`),
-      ...(await inbound.removeRedacted(event.room_id)).map((name) => `inbound hook "${name}"`),
-    ];
-    if (removed.length === 0) return;
-    log.info({ roomId: event.room_id, redactedBy: event.sender, removed }, "hooks removed: their state was redacted");
-    await matrix.sendNotice(event.room_id, `Removed ${removed.join(" and ")}: ${removed.length === 1 ? "its configuration was" : "their configurations were"} redacted by ${event.sender}.`);
+    const target = redactedEventId(event);
+    if (target === null) return;
+    const removedOutbound = await outbound.removeRedacted(event.room_id, target, event.sender);
+    const removedInbound = removedOutbound === null ? await inbound.removeRedacted(event.room_id, target, event.sender) : null;
+    const removed = removedOutbound !== null ? `outbound hook "${removedOutbound}"` : removedInbound !== null ? `inbound hook "${removedInbound}"` : null;
+    if (removed === null) return;
+    log.info({ roomId: event.room_id, redactedBy: event.sender, removed }, "hook removed: its state event was redacted");
+    await matrix.sendNotice(event.room_id, `Removed ${removed}: its configuration was redacted by ${event.sender}.`);
   }
 
-  /** Runs an event's follow-up work in order with the others, then forgets it in the store, whether it worked or not. */
+  /**
+   * Runs an event's follow-up work in order with the others (decided when its turn comes, after
+   * the joined rooms are loaded), then forgets it in the store, whether it worked or not.
+   */
   private followUp(txnId: string, seq: number, event: RoomEvent | null): void {
-    const work = event && this.workAfterAck(event);
     this.followUps = this.followUps
       .then(async () => {
         try {
+          const work = event && this.workAfterAck(event);
           if (work) await work();
         } finally {
-          this.deps.queue.followUpDone(txnId, seq);
+          await this.deps.queue.followUpDone(txnId, seq);
         }
       })
       .catch((err) => this.deps.log.error({ err, txnId }, "follow-up work for an event failed"));
@@ -199,4 +203,10 @@ export class EventRouter implements TransactionSink {
 /** The event's origin_server_ts as the store keys it: 0 when missing or not a whole number. */
 function originTs(event: RoomEvent): number {
   return Number.isSafeInteger(event.origin_server_ts) ? event.origin_server_ts : 0;
+}
+
+/** The event a redaction redacts: top-level `redacts`, or `content.redacts` from room version 11. */
+function redactedEventId(event: RoomEvent): string | null {
+  const redacts = (event as { redacts?: unknown }).redacts ?? event.content.redacts;
+  return typeof redacts === "string" ? redacts : null;
 }

@@ -73,7 +73,8 @@ export function appserviceRouter(opts: { hsToken: string; sink: TransactionSink;
   return router;
 }
 
-function isRoomEvent(value: unknown): value is RoomEvent {
+/** The fields every room event has, with the right types (what the bridge relies on). */
+export function isRoomEvent(value: unknown): value is RoomEvent {
   if (typeof value !== "object" || value === null) return false;
   const e = value as Record<string, unknown>;
   return typeof e.event_id === "string" && typeof e.room_id === "string" && typeof e.sender === "string" &&

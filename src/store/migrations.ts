@@ -197,8 +197,9 @@ export const MIGRATIONS: readonly string[] = [
     FROM attempt_batches b, json_each(b.attempts) e;
   `,
   // 6: Work an event asks for after the homeserver's 200 — a bot command, the bot's own invite or
-  //    removal, encryption turned on — is stored in the commit that acknowledges the transaction
-  //    and removed once done, so a crash in between no longer loses it (it runs at the next start).
+  //    removal, encryption turned on, a redaction (of a hook's state, perhaps) — is stored in the
+  //    commit that acknowledges the transaction and removed once done, so a crash in between no
+  //    longer loses it (it runs at the next start).
   `
   CREATE TABLE follow_ups (
     txn_id TEXT NOT NULL,

@@ -19,6 +19,7 @@ const STATES = ["done", "dead", "dropped"];
 type Request =
   | { op: "enqueue"; seq: number; txnId: string; now: number; messages: EnqueueMessage[]; followUps: string[] }
   | { op: "outcomes"; seq: number; batch: OutcomeBatch }
+  | { op: "followUpDone"; seq: number; txnId: string; followUpSeq: number }
   | { op: "prune"; seq: number; table: PrunedTable; cutoff: number; after: number; window: number | null; budgetMs: number }
   | { op: "stop" };
 
@@ -33,6 +34,7 @@ db.pragma("wal_autocheckpoint = 20000");
 const stmt = {
   markTxn: db.prepare("INSERT OR IGNORE INTO handled_transactions (txn_id, handled_at) VALUES (?, ?)"),
   insertFollowUp: db.prepare("INSERT OR IGNORE INTO follow_ups (txn_id, seq, event, created_at) VALUES (?, ?, ?, ?)"),
+  deleteFollowUp: db.prepare("DELETE FROM follow_ups WHERE txn_id = ? AND seq = ?"),
   insertMessage: db.prepare("INSERT OR IGNORE INTO messages (event_id, origin_ts, room_id, body, created_at) VALUES (?, ?, ?, ?, ?)"),
   messageByEvent: db.prepare("SELECT id FROM messages WHERE origin_ts = ? AND event_id = ?").pluck(),
   hooksOfMessage: db.prepare("SELECT hook_id FROM jobs WHERE message_id = ? AND state != 'replayed'").pluck(),
@@ -140,6 +142,9 @@ parentPort!.on("message", (request: Request) => {
     if (request.op === "enqueue") parentPort!.postMessage({ seq: request.seq, keys: enqueue.immediate(request.txnId, request.now, request.messages, request.followUps) });
     else if (request.op === "outcomes") {
       writeOutcomes.immediate(request.batch);
+      parentPort!.postMessage({ seq: request.seq });
+    } else if (request.op === "followUpDone") {
+      stmt.deleteFollowUp.run(request.txnId, request.followUpSeq);
       parentPort!.postMessage({ seq: request.seq });
     } else {
       // Windows one after another (each its own transaction; at least one) for about budgetMs, then the answer:

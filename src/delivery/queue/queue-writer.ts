@@ -73,6 +73,11 @@ export class QueueWriter {
     return reply.keys!;
   }
 
+  /** Forgets a follow-up whose work has run. */
+  async followUpDone(txnId: string, followUpSeq: number): Promise<void> {
+    await this.request({ op: "followUpDone", txnId, followUpSeq });
+  }
+
   async writeOutcomes(outcomes: readonly OutcomeWrite[]): Promise<void> {
     await this.request({ op: "outcomes", batch: encodeOutcomes(outcomes) });
   }

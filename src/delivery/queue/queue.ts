@@ -32,8 +32,8 @@ export interface ClaimedJob {
 }
 
 /**
- * Work an event asks for after the homeserver's 200 (a bot command, the bot's own membership),
- * stored with its transaction. Named by the transaction and its place among that transaction's
+ * Work an event asks for after the homeserver's 200 (a bot command, the bot's own membership, a
+ * redaction that may remove a hook), stored with its transaction. Named by the transaction and its place among that transaction's
  * follow-ups.
  */
 export interface FollowUp {
@@ -68,7 +68,7 @@ export interface DeliveryQueue {
   /** Follow-ups stored and not yet done (a previous process stopped before finishing them), oldest first. */
   pendingFollowUps(): FollowUp[];
   /** Forgets a follow-up once its work has run (or failed for good). */
-  followUpDone(txnId: string, seq: number): void;
+  followUpDone(txnId: string, seq: number): Promise<void>;
   /** Leases up to `limit` due jobs. */
   claimDue(limit: number, opts: ClaimOptions): ClaimedJob[];
   complete(job: ClaimedJob, attempt: AttemptRecord): void;

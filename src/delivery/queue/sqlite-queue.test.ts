@@ -63,8 +63,8 @@ describe("SqliteDeliveryQueue (real SQLite file)", () => {
       { txnId: "t1", seq: 1, event: invite },
       { txnId: "t2", seq: 0, event: invite },
     ]);
-    queue.followUpDone("t1", 0);
-    queue.followUpDone("t2", 0);
+    await queue.followUpDone("t1", 0);
+    await queue.followUpDone("t2", 0);
     expect(queue.pendingFollowUps()).toEqual([{ txnId: "t1", seq: 1, event: invite }]);
   });
 

@@ -107,7 +107,6 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
       attemptBatchesNewestFirst: db.prepare<[string], { attempts: string }>("SELECT attempts FROM attempt_batches WHERE hook_id = ? ORDER BY id DESC"),
       bodyOfJob: db.prepare<[number], { body: string }>("SELECT m.body FROM jobs j JOIN messages m ON m.id = j.message_id WHERE j.id = ?"),
       pendingFollowUps: db.prepare<[], FollowUp>("SELECT txn_id AS txnId, seq, event FROM follow_ups ORDER BY rowid"),
-      followUpDone: db.prepare<[string, number]>("DELETE FROM follow_ups WHERE txn_id = ? AND seq = ?"),
     };
     this.pendingCount = this.stmt.countPending.get()?.n ?? 0;
     // Jobs left pending by the previous process (including those it had in flight) load on demand.
@@ -139,8 +138,9 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     return this.stmt.pendingFollowUps.all();
   }
 
-  followUpDone(txnId: string, seq: number): void {
-    this.stmt.followUpDone.run(txnId, seq);
+  followUpDone(txnId: string, seq: number): Promise<void> {
+    // On the writer thread: a write on this thread could wait for the writer's lock.
+    return this.writer.followUpDone(txnId, seq);
   }
 
   claimDue(limit: number, opts: ClaimOptions): ClaimedJob[] {
