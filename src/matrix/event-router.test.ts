@@ -67,4 +67,29 @@ describe("EventRouter follow-ups (real SQLite store)", () => {
     expect(queue.pendingFollowUps()).toEqual([]);
     expect(errors.filter((line) => line.includes("not a room event"))).toHaveLength(3);
   });
+
+  it("queues a transaction's follow-ups when its write failed unanswered and the homeserver's retry finds it stored", async () => {
+    dir = mkdtempSync(join(tmpdir(), "mwb-router-"));
+    db = openDatabase(join(dir, "bridge.db"));
+    queue = new SqliteDeliveryQueue(db);
+    // The real queue, except that this transaction's write fails without an answer once.
+    const failingOnce = Object.assign(Object.create(queue) as SqliteDeliveryQueue, {
+      enqueue: () => Promise.reject(new Error("the queue writer thread exited (code 1)")),
+    });
+    const matrix = { botUserId: "@bot:x", isBridgeUser: () => false } as unknown as MatrixPort;
+    const noHookState = { registry: { forRoom: () => [] }, removeRedacted: () => Promise.resolve(null) };
+    const router = new EventRouter({
+      matrix, outbound: noHookState as unknown as OutboundHooks, inbound: noHookState as unknown as InboundHooks,
+      queue: failingOnce, inviteAllowList: [], commandPrefix: "!hooks", log: createLogger("silent"),
+    });
+    const redaction = event({ event_id: "$red", type: "m.room.redaction", sender: "@admin:x", content: { redacts: "$x" } });
+    await expect(router.handle("t1", [redaction])).rejects.toThrow(/exited/);
+    // What the writer committed before its thread died.
+    await queue.enqueue("t1", [], [JSON.stringify(redaction)]);
+    expect(queue.pendingFollowUps()).toHaveLength(1);
+
+    expect(router.isHandled("t1")).toBe(true);
+    await router.idle();
+    expect(queue.pendingFollowUps()).toEqual([]);
+  });
 });

@@ -32,11 +32,19 @@ export const ENCRYPTION_UNAVAILABLE_NOTICE =
  */
 export class EventRouter implements TransactionSink {
   private followUps: Promise<void> = Promise.resolve();
+  /**
+   * Transactions with follow-ups whose store write failed without an answer (the writer thread
+   * died): the commit may have happened. If the homeserver's retry finds one handled, its
+   * follow-ups are in the store, and are queued then.
+   */
+  private readonly unanswered = new Set<string>();
 
   constructor(private readonly deps: EventRouterDeps) {}
 
   isHandled(txnId: string): boolean {
-    return this.deps.queue.isTransactionHandled(txnId);
+    const handled = this.deps.queue.isTransactionHandled(txnId);
+    if (handled && this.unanswered.delete(txnId)) this.resumeFollowUps(txnId);
+    return handled;
   }
 
   async handle(txnId: string, events: RoomEvent[]): Promise<void> {
@@ -53,16 +61,25 @@ export class EventRouter implements TransactionSink {
       if (hookIds.length > 0) messages.push({ eventId: event.event_id, originTs: originTs(event), roomId: event.room_id, body: outboundEventJson(event), hookIds });
     }
     // The follow-ups are stored in the same commit: a crash after the 200 does not lose them.
-    await this.deps.queue.enqueue(txnId, messages, later.map((event) => JSON.stringify(event)));
+    try {
+      await this.deps.queue.enqueue(txnId, messages, later.map((event) => JSON.stringify(event)));
+    } catch (err) {
+      if (later.length > 0) {
+        if (this.unanswered.size >= 1000) this.unanswered.clear(); // retries that never came
+        this.unanswered.add(txnId);
+      }
+      throw err;
+    }
+    this.unanswered.delete(txnId);
     later.forEach((event, seq) => this.followUp(txnId, seq, event));
   }
 
   /**
    * Queues the follow-up work a previous process acknowledged but did not finish (it stopped or
-   * crashed in between), ahead of anything new. Returns how many.
+   * crashed in between), ahead of anything new; or only one transaction's. Returns how many.
    */
-  resumeFollowUps(): number {
-    const pending = this.deps.queue.pendingFollowUps();
+  resumeFollowUps(onlyTxnId?: string): number {
+    const pending = this.deps.queue.pendingFollowUps().filter((f) => onlyTxnId === undefined || f.txnId === onlyTxnId);
     for (const { txnId, seq, event } of pending) {
       let parsed: unknown = null;
       try {

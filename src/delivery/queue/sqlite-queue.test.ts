@@ -68,6 +68,16 @@ describe("SqliteDeliveryQueue (real SQLite file)", () => {
     expect(queue.pendingFollowUps()).toEqual([{ txnId: "t1", seq: 1, event: invite }]);
   });
 
+  it("when a transaction's write fails without an answer, finds jobs it may have committed at the next claim", async () => {
+    // As if the writer had committed this job and its thread had died before answering.
+    const messageId = Number(db.prepare("INSERT INTO messages (event_id, origin_ts, room_id, body, created_at) VALUES ('$lost', ?, '!r:x', '{}', ?)").run(TS, Date.now()).lastInsertRowid);
+    db.prepare("INSERT INTO jobs (message_id, hook_id, due_at, created_at) VALUES (?, 'ep_a', 0, 0)").run(messageId);
+    await queue.close(); // the writer no longer answers
+    await expect(queue.enqueue("t1", [message("$lost", ["ep_a"])])).rejects.toThrow(/writer/);
+    const claimed = queue.claimDue(10, { now: Date.now(), leaseMs: 1000 });
+    expect(claimed.map((j) => [j.eventId, j.hookId])).toEqual([["$lost", "ep_a"]]);
+  });
+
   it("leases claimed jobs and gives them out again after the lease", async () => {
     await queue.enqueue("t1", [message("$e1", ["ep_a"])]);
     const now = Date.now();

@@ -2,7 +2,7 @@ import type { Db } from "../../store/database.js";
 import { ChurnMap } from "../churn-map.js";
 import { HookLane } from "./hook-lane.js";
 import { jobId } from "./job-id.js";
-import { PRUNED_TABLES, QueueWriter, type OutcomeWrite } from "./queue-writer.js";
+import { PRUNED_TABLES, QueueWriter, type OutcomeWrite, type StoredJobs } from "./queue-writer.js";
 import type { AttemptRecord, AttemptSummary, ClaimOptions, ClaimedJob, DeliveryQueue, FollowUp, HookQueueStatus, OutboundMessage, ReplayWhich } from "./queue.js";
 
 interface JobRow {
@@ -120,7 +120,16 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
   async enqueue(txnId: string, messages: readonly OutboundMessage[], followUps: readonly string[] = []): Promise<number> {
     const now = Date.now();
     const toStore = messages.filter((m) => m.hookIds.length > 0);
-    const stored = await this.writer.enqueue(txnId, now, toStore, followUps);
+    let stored: StoredJobs;
+    try {
+      stored = await this.writer.enqueue(txnId, now, toStore, followUps);
+    } catch (err) {
+      // The writer may have committed before it failed to answer (its thread died): those jobs
+      // are in the file only. Their hooks look there at their next claim, instead of at the next start.
+      for (const message of toStore) for (const hookId of message.hookIds) this.lane(hookId).backlog = true;
+      this.notify();
+      throw err;
+    }
     // Only once the jobs are committed do they become claimable.
     const fresh: ClaimedJob[] = [];
     toStore.forEach((message, m) => {
