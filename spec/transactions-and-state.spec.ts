@@ -137,30 +137,6 @@ describe("a room upgrade", () => {
   });
 });
 
-describe("a room that only claims to replace a room with hooks", () => {
-  it("gets none of its hooks: the old room's own tombstone must name it", async () => {
-    const victim = await roomWithBot(admin, bridge.botUserId);
-    await admin.sendStateEvent(victim, OUTBOUND_HOOK_EVENT_TYPE, "victim", { name: "victim", url: `${receiver.url}/victim` });
-    await botNotice(admin, victim, bridge.botUserId, /Outbound hook "victim" active/);
-    // Someone outside that room makes a room whose m.room.create names it as predecessor.
-    const { room_id: fake } = await member.request<{ room_id: string }>("POST", "/_matrix/client/v3/createRoom", {
-      preset: "private_chat", creation_content: { predecessor: { room_id: victim, event_id: "$none" } },
-      // Power for the bot there, so that only the tombstone check stands in the way.
-      power_level_content_override: { users: { [bridge.botUserId]: 100 } },
-    });
-    const create = await member.getStateEvent<{ predecessor?: { room_id?: string } }>(fake, "m.room.create");
-    expect(create?.predecessor?.room_id).toBe(victim);
-    await member.invite(fake, bridge.botUserId);
-    await botNotice(member, fake, bridge.botUserId, /Hello!/);
-    // The hook still serves the real room, and nothing moved to the other one.
-    const eventId = await admin.sendMessage(victim, "still here");
-    await receiver.waitFor((r) => forEvent(eventId)(r) && r.path === "/victim");
-    const seen = JSON.stringify(await member.messages(fake, { limit: 50 }));
-    expect(seen).not.toContain("Moved here");
-    expect(seen).not.toContain("Not moved");
-  });
-});
-
 describe("the appservice transaction endpoint", () => {
   it("refuses a missing or wrong hs_token", async () => {
     const missing = await putTransaction("t-missing", [], {});

@@ -219,19 +219,13 @@ export class EventRouter implements TransactionSink {
     await this.carryHooksOver(event.room_id, replacement);
   }
 
-  /**
-   * The room this one replaced, if the bridge has hooks there: m.room.create's predecessor, and
-   * only if that room's own tombstone names this room (anyone can create a room that claims a
-   * predecessor; only that room's admins can tombstone it).
-   */
+  /** The room this one replaced (m.room.create's predecessor), if the bridge has hooks there. */
   private async predecessorOf(roomId: string): Promise<string | null> {
     const { matrix, outbound, inbound } = this.deps;
     const create = (await matrix.roomState(roomId)).find((e) => e.type === "m.room.create" && e.state_key === "");
     const predecessor = (create?.content.predecessor as { room_id?: unknown } | undefined)?.room_id;
     if (typeof predecessor !== "string") return null;
-    if (outbound.registry.forRoom(predecessor).length + inbound.registry.forRoom(predecessor).length === 0) return null;
-    const tombstone = (await matrix.roomState(predecessor)).find((e) => e.type === "m.room.tombstone" && e.state_key === "");
-    return tombstone?.content.replacement_room === roomId ? predecessor : null;
+    return outbound.registry.forRoom(predecessor).length + inbound.registry.forRoom(predecessor).length > 0 ? predecessor : null;
   }
 
   private async carryHooksOver(oldRoomId: string, newRoomId: string): Promise<void> {
