@@ -3,28 +3,6 @@ import type { Logger } from "../observability/logger.js";
 import type { Validation } from "./outbound-hook-state.js";
 import { mayConfigureHooks, type PermissionVerdict } from "./power-levels.js";
 
-/**
- * Moves a hook from one room to another in the store and the registry, keeping its id (and so
- * its token or URL), and records the state event that now configures it. False when there is
- * no such hook, or the target room has one of that name.
- */
-export type HookMover = (name: string, fromRoomId: string, toRoomId: string, stateEventId?: string) => boolean;
-
-/** The HookMover over a kind's registry and store table. */
-export function hookMover<H extends { id: string; roomId: string; name: string; stateEventId?: string }>(
-  registry: { get(roomId: string, name: string): H | undefined; remove(roomId: string, name: string): unknown; set(hook: H): void },
-  table: { find(roomId: string, name: string): unknown; moveToRoom(id: string, roomId: string): void },
-): HookMover {
-  return (name, from, to, stateEventId) => {
-    const hook = registry.get(from, name);
-    if (!hook || (from !== to && table.find(to, name))) return false;
-    table.moveToRoom(hook.id, to);
-    registry.remove(from, name);
-    registry.set({ ...hook, roomId: to, stateEventId: stateEventId ?? hook.stateEventId });
-    return true;
-  };
-}
-
 /** Where a state event came from: live ones are answered in the room, loaded ones only logged. */
 export type StateOrigin = "live" | "startup";
 
@@ -81,38 +59,6 @@ export class HookStateGate<T> {
     const state = await this.deps.matrix.roomState(roomId);
     const current = state.find((e) => e.type === eventType && e.state_key === name);
     return isRemoval(current?.content);
-  }
-
-  /**
-   * Carries hooks over to the room that replaced `oldRoomId` (a room upgrade): each is moved there
-   * with `move` (store and registry, same id), then its state is written there with the same
-   * content; one whose state cannot be written is moved back. Returns the names moved, and the
-   * others with why.
-   */
-  async carryOver(oldRoomId: string, newRoomId: string, names: readonly string[], move: HookMover): Promise<{ moved: string[]; failed: string[] }> {
-    const { matrix, log } = this.deps;
-    const { label, eventType, isRemoval } = this.kind;
-    const moved: string[] = [];
-    const failed: string[] = [];
-    if (names.length === 0) return { moved, failed };
-    const state = await matrix.roomState(oldRoomId);
-    for (const name of names) {
-      const content = state.find((e) => e.type === eventType && e.state_key === name)?.content;
-      if (!content || isRemoval(content)) continue;
-      if (!move(name, oldRoomId, newRoomId)) {
-        failed.push(`"${name}" (the new room has a ${label} hook of that name)`);
-        continue;
-      }
-      try {
-        move(name, newRoomId, newRoomId, await matrix.setState(newRoomId, eventType, name, content));
-        moved.push(name);
-      } catch (err) {
-        move(name, newRoomId, oldRoomId);
-        log.warn({ err, oldRoomId, newRoomId, hook: name }, `could not carry the ${label} hook over to the upgraded room`);
-        failed.push(`"${name}" (I could not write its state there: ${(err as Error).message})`);
-      }
-    }
-    return { moved, failed };
   }
 
   async admit(roomId: string, event: StateEvent, origin: StateOrigin): Promise<Admission<T>> {

@@ -5,7 +5,7 @@ import { newToken } from "../store/sealed-secret.js";
 import type { InboundHooksTable } from "../store/inbound-hooks-table.js";
 import { InboundHookRegistry, type ActiveInboundHook } from "./inbound-hook-registry.js";
 import { INBOUND_HOOK_EVENT_TYPE, isInboundRemoval, validateInboundHookContent, type InboundHookSettings } from "./inbound-hook-state.js";
-import { HookStateGate, hookMover, type StateOrigin } from "./hook-state-gate.js";
+import { HookStateGate, type StateOrigin } from "./hook-state-gate.js";
 import type { PermissionVerdict } from "./power-levels.js";
 
 export interface InboundHooksDeps {
@@ -58,12 +58,6 @@ export class InboundHooks {
     if (!hook || !(await this.gate.redactionRemoves(roomId, hook.name, redactor))) return null;
     this.remove(roomId, hook.name);
     return hook.name;
-  }
-
-  /** The room was upgraded: carries its hooks over to the replacement (see HookStateGate.carryOver). */
-  carryOver(oldRoomId: string, newRoomId: string): Promise<{ moved: string[]; failed: string[] }> {
-    const names = this.registry.forRoom(oldRoomId).map((hook) => hook.name);
-    return this.gate.carryOver(oldRoomId, newRoomId, names, hookMover(this.registry, this.deps.table));
   }
 
   /** The bot left the room: its hooks stop answering (their store records stay, in case it comes back). */

@@ -9,7 +9,7 @@ import type { OutboundHooksTable } from "../store/outbound-hooks-table.js";
 import type { SigningKeysTable } from "../store/signing-keys-table.js";
 import { OutboundHookRegistry, type ActiveOutboundHook } from "./outbound-hook-registry.js";
 import { isRemoval, OUTBOUND_HOOK_EVENT_TYPE, validateOutboundHookContent, type OutboundHookSettings } from "./outbound-hook-state.js";
-import { HookStateGate, hookMover, type StateOrigin } from "./hook-state-gate.js";
+import { HookStateGate, type StateOrigin } from "./hook-state-gate.js";
 import type { PermissionVerdict } from "./power-levels.js";
 
 export interface OutboundHooksDeps {
@@ -64,12 +64,6 @@ export class OutboundHooks {
     if (!hook || !(await this.gate.redactionRemoves(roomId, hook.name, redactor))) return null;
     this.remove(roomId, hook.name);
     return hook.name;
-  }
-
-  /** The room was upgraded: carries its hooks over to the replacement (see HookStateGate.carryOver). */
-  carryOver(oldRoomId: string, newRoomId: string): Promise<{ moved: string[]; failed: string[] }> {
-    const names = this.registry.forRoom(oldRoomId).map((hook) => hook.name);
-    return this.gate.carryOver(oldRoomId, newRoomId, names, hookMover(this.registry, this.deps.table));
   }
 
   forgetRoom(roomId: string): void {

@@ -116,7 +116,6 @@ export class EventRouter implements TransactionSink {
     if (event.state_key !== undefined) {
       if (event.type === "m.room.member" && event.state_key === matrix.botUserId) return () => this.onBotMembership(event);
       if (event.type === "m.room.encryption") return () => this.leaveEncryptedRoom(event.room_id);
-      if (event.type === "m.room.tombstone" && event.state_key === "") return () => this.onTombstone(event);
       return null;
     }
     if (matrix.isBridgeUser(event.sender)) return null;
@@ -190,56 +189,11 @@ export class EventRouter implements TransactionSink {
       await outbound.loadRoom(event.room_id);
       await inbound.loadRoom(event.room_id);
       await matrix.sendNotice(event.room_id, `Hello! I send this room's events to webhooks, and post webhooks into it. Send "${this.deps.commandPrefix} help" to see what I can do.`);
-      // Invited to the room that replaced one with hooks (after "invite me there"): they move here.
-      const predecessor = await this.predecessorOf(event.room_id);
-      if (predecessor !== null) await this.carryHooksOver(predecessor, event.room_id);
     } else if (membership === "leave" || membership === "ban") {
       outbound.forgetRoom(event.room_id);
       inbound.forgetRoom(event.room_id);
       log.info({ roomId: event.room_id, membership }, "left room; its hooks are inactive");
     }
-  }
-
-  /** The room was upgraded: its hooks go to the replacement room, if the bot can join it. */
-  private async onTombstone(event: RoomEvent): Promise<void> {
-    const { matrix, outbound, inbound, log } = this.deps;
-    const replacement = event.content.replacement_room;
-    const hooks = outbound.registry.forRoom(event.room_id).length + inbound.registry.forRoom(event.room_id).length;
-    if (typeof replacement !== "string" || hooks === 0) return;
-    try {
-      await matrix.joinRoom(replacement);
-    } catch (err) {
-      log.info({ err, roomId: event.room_id, replacement }, "could not join the room that replaced a room with hooks");
-      await matrix.sendNotice(event.room_id,
-        `This room was replaced by ${replacement}. To keep its ${hooks === 1 ? "hook" : `${hooks} hooks`}, invite me (${matrix.botUserId}) there: I will move ${hooks === 1 ? "it" : "them"}, with the same tokens and URLs.`);
-      return;
-    }
-    await outbound.loadRoom(replacement);
-    await inbound.loadRoom(replacement);
-    await this.carryHooksOver(event.room_id, replacement);
-  }
-
-  /** The room this one replaced (m.room.create's predecessor), if the bridge has hooks there. */
-  private async predecessorOf(roomId: string): Promise<string | null> {
-    const { matrix, outbound, inbound } = this.deps;
-    const create = (await matrix.roomState(roomId)).find((e) => e.type === "m.room.create" && e.state_key === "");
-    const predecessor = (create?.content.predecessor as { room_id?: unknown } | undefined)?.room_id;
-    if (typeof predecessor !== "string") return null;
-    return outbound.registry.forRoom(predecessor).length + inbound.registry.forRoom(predecessor).length > 0 ? predecessor : null;
-  }
-
-  private async carryHooksOver(oldRoomId: string, newRoomId: string): Promise<void> {
-    const { matrix, outbound, inbound, log } = this.deps;
-    const out = await outbound.carryOver(oldRoomId, newRoomId);
-    const inb = await inbound.carryOver(oldRoomId, newRoomId);
-    const moved = [...out.moved.map((n) => `outbound hook "${n}"`), ...inb.moved.map((n) => `inbound hook "${n}"`)];
-    const failed = [...out.failed.map((n) => `outbound hook ${n}`), ...inb.failed.map((n) => `inbound hook ${n}`)];
-    log.info({ oldRoomId, newRoomId, moved, failed }, "hooks carried over to the upgraded room");
-    const lines = [
-      ...(moved.length > 0 ? [`Moved here from the room this one replaced, with the same tokens and URLs: ${moved.join(", ")}.`] : []),
-      ...(failed.length > 0 ? [`Not moved: ${failed.join("; ")}. They stay with the old room.`] : []),
-    ];
-    if (lines.length > 0) await matrix.sendNotice(newRoomId, lines.join("\n"));
   }
 
   /** Rebuilds a joined room's outbound and inbound hooks from its state (at start). */

@@ -94,11 +94,6 @@ export class InboundHooksTable {
     return true;
   }
 
-  /** The room was upgraded: the hook (same id, so the same URL and ghost) now belongs to its replacement. */
-  moveToRoom(id: string, roomId: string): void {
-    this.db.prepare("UPDATE inbound_hooks SET room_id = ? WHERE id = ?").run(roomId, id);
-  }
-
   remove(id: string): void {
     this.db.prepare("DELETE FROM inbound_hooks WHERE id = ?").run(id);
     this.githubSecrets.delete(id);

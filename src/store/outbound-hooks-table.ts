@@ -61,7 +61,6 @@ export class OutboundHooksTable {
       token: db.prepare<[string], Pick<Row, "token_enc">>("SELECT token_enc FROM outbound_hooks WHERE id = ?"),
       setToken: db.prepare("UPDATE outbound_hooks SET token_enc = ? WHERE id = ?"),
       remove: db.prepare("DELETE FROM outbound_hooks WHERE id = ?"),
-      moveToRoom: db.prepare("UPDATE outbound_hooks SET room_id = ? WHERE id = ?"),
       suspend: db.prepare("UPDATE outbound_hooks SET suspended_at = ?, suspended_reason = ? WHERE id = ? AND suspended_at IS NULL"),
       resume: db.prepare("UPDATE outbound_hooks SET suspended_at = NULL, suspended_reason = NULL, failing_since = NULL WHERE id = ? AND suspended_at IS NOT NULL"),
       failing: db.prepare("UPDATE outbound_hooks SET failing_since = ? WHERE id = ?"),
@@ -108,11 +107,6 @@ export class OutboundHooksTable {
     if (this.q.setToken.run(sealSecret(this.key, token), hookId).changes !== 1) throw new Error(`No outbound hook with id ${hookId}`);
     this.tokens.set(hookId, token);
     return token;
-  }
-
-  /** The room was upgraded: the hook (same id and token) now belongs to its replacement. */
-  moveToRoom(hookId: string, roomId: string): void {
-    this.q.moveToRoom.run(roomId, hookId);
   }
 
   remove(hookId: string): void {
