@@ -180,9 +180,7 @@ export class WebhookBridge {
     await this.worker.stop();
     // Commands under way finish (bounded) while the queue can still store what they do and mark
     // them done; one still running after that runs again at the next start.
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.router.idle(), new Promise((resolve) => (timer = setTimeout(resolve, 10_000)))]);
-    clearTimeout(timer);
+    await Promise.race([this.router.idle(), new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
     await this.queue.close();
     await this.sender.close();
     await this.downloader.close();

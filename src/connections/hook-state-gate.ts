@@ -41,11 +41,16 @@ export class HookStateGate<T> {
   }
 
   /**
-   * Whether a redaction of a hook's state event removes the hook: the redactor must be allowed to
-   * configure hooks (as for any state change; refused, the room is told why), and the room's state
-   * must now show the hook emptied (the homeserver applied the redaction).
+   * The hook (of `hooks`, the room's) a redaction removes: the one whose configuring state event it
+   * redacts, if the redactor may configure hooks (as for any state change; refused, the room is
+   * told why) and the room's state now shows the hook emptied (the homeserver applied it). Or null.
    */
-  async redactionRemoves(roomId: string, name: string, redactor: string): Promise<boolean> {
+  async redactedHook<H extends { name: string; stateEventId?: string }>(roomId: string, hooks: readonly H[], redactedEventId: string, redactor: string): Promise<H | null> {
+    const hook = hooks.find((h) => h.stateEventId === redactedEventId);
+    return hook && (await this.redactionRemoves(roomId, hook.name, redactor)) ? hook : null;
+  }
+
+  private async redactionRemoves(roomId: string, name: string, redactor: string): Promise<boolean> {
     const { label, eventType, isRemoval } = this.kind;
     if (redactor !== this.deps.matrix.botUserId) {
       const verdict = await this.permission(roomId, redactor);

@@ -48,16 +48,11 @@ export class InboundHooks {
     return this.gate.loadRoom(roomId, (event) => this.applyState(roomId, event, "startup"));
   }
 
-  /**
-   * A redaction of the state event that configured one of the room's hooks removes that hook, if
-   * the redactor may configure hooks and the room's state now shows it emptied. Returns the hook's
-   * name when it was removed.
-   */
+  /** Removes the hook a redaction of its state event removes (see HookStateGate.redactedHook); returns its name. */
   async removeRedacted(roomId: string, redactedEventId: string, redactor: string): Promise<string | null> {
-    const hook = this.registry.forRoom(roomId).find((h) => h.stateEventId === redactedEventId);
-    if (!hook || !(await this.gate.redactionRemoves(roomId, hook.name, redactor))) return null;
-    this.remove(roomId, hook.name);
-    return hook.name;
+    const hook = await this.gate.redactedHook(roomId, this.registry.forRoom(roomId), redactedEventId, redactor);
+    if (hook) this.remove(roomId, hook.name);
+    return hook?.name ?? null;
   }
 
   /** The bot left the room: its hooks stop answering (their store records stay, in case it comes back). */

@@ -35,8 +35,8 @@ export interface DeliveryWorkerOptions {
 export class DeliveryWorker {
   private inFlight = 0;
   private readonly inFlightByHook = new ChurnMap<string, number>();
-  /** Calls to stop() waiting for the last attempt in flight to finish. */
-  private idleWaiters: Array<() => void> = [];
+  /** Settles when the last attempt in flight finishes, once stop() waits for it. */
+  private idle: { promise: Promise<void>; resolve: () => void } | null = null;
   private timer: NodeJS.Timeout | null = null;
   private wakeScheduled = false;
   private stopped = true;
@@ -63,12 +63,12 @@ export class DeliveryWorker {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     if (this.inFlight === 0) return;
-    let timer: NodeJS.Timeout | undefined;
-    let idle!: () => void;
-    await Promise.race([new Promise<void>((resolve) => this.idleWaiters.push((idle = resolve))), new Promise((resolve) => (timer = setTimeout(resolve, waitMs)))]);
-    clearTimeout(timer);
-    // When the wait timed out, this call no longer waits.
-    this.idleWaiters = this.idleWaiters.filter((waiter) => waiter !== idle);
+    if (!this.idle) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.idle = { promise, resolve };
+    }
+    await Promise.race([this.idle.promise, new Promise((resolve) => setTimeout(resolve, waitMs).unref())]);
   }
 
   wake(): void {
@@ -137,7 +137,10 @@ export class DeliveryWorker {
       const left = (this.inFlightByHook.get(job.hookId) ?? 1) - 1;
       if (left > 0) this.inFlightByHook.set(job.hookId, left);
       else this.inFlightByHook.delete(job.hookId);
-      if (this.inFlight === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
+      if (this.inFlight === 0 && this.idle) {
+        this.idle.resolve();
+        this.idle = null;
+      }
       this.wake();
     };
     this.deliver(job).then(done, (err: unknown) => {

@@ -30,6 +30,9 @@ export const ENCRYPTION_UNAVAILABLE_NOTICE =
  * matched, deliveries are stored in one queue write, and only then is the transaction acknowledged.
  * Commands and membership work run afterwards, in order.
  */
+/** The kinds of work an event asks for after the homeserver's 200. */
+type AfterAck = "command" | "bot-membership" | "encryption" | "redaction";
+
 export class EventRouter implements TransactionSink {
   private followUps: Promise<void> = Promise.resolve();
   /**
@@ -54,9 +57,10 @@ export class EventRouter implements TransactionSink {
     for (const event of events) {
       if (event.type === OUTBOUND_HOOK_EVENT_TYPE && event.state_key !== undefined) await outbound.applyState(event.room_id, event as StateEvent, "live");
       else if (event.type === INBOUND_HOOK_EVENT_TYPE && event.state_key !== undefined) await inbound.applyState(event.room_id, event as StateEvent, "live");
-      if (this.workAfterAck(event)) later.push(event);
+      const after = this.afterAck(event);
+      if (after) later.push(event);
       // State, the bridge's own events and commands are not for the hooks (redactions are).
-      if (event.state_key !== undefined || matrix.isBridgeUser(event.sender) || this.isCommand(event)) continue;
+      if (event.state_key !== undefined || after === "command" || matrix.isBridgeUser(event.sender)) continue;
       const hookIds = hooksForEvent(event, outbound.registry.forRoom(event.room_id), matrix.isBridgeUser.bind(matrix));
       if (hookIds.length > 0) messages.push({ eventId: event.event_id, originTs: originTs(event), roomId: event.room_id, body: outboundEventJson(event), hookIds });
     }
@@ -80,15 +84,16 @@ export class EventRouter implements TransactionSink {
    */
   resumeFollowUps(onlyTxnId?: string): number {
     const pending = this.deps.queue.pendingFollowUps().filter((f) => onlyTxnId === undefined || f.txnId === onlyTxnId);
-    for (const { txnId, seq, event } of pending) {
+    for (const { txnId, seq, event: json } of pending) {
       let parsed: unknown = null;
       try {
-        parsed = JSON.parse(event);
+        parsed = JSON.parse(json);
       } catch {
         // Left as null: reported and forgotten below.
       }
-      if (!isRoomEvent(parsed)) this.deps.log.error({ txnId, seq }, "a stored follow-up is not a room event; dropped");
-      this.followUp(txnId, seq, isRoomEvent(parsed) ? parsed : null);
+      const event = isRoomEvent(parsed) ? parsed : null;
+      if (!event) this.deps.log.error({ txnId, seq }, "a stored follow-up is not a room event; dropped");
+      this.followUp(txnId, seq, event);
     }
     return pending.length;
   }
@@ -111,21 +116,26 @@ export class EventRouter implements TransactionSink {
    * encryption turned on, a redaction (it may target a hook's state event; rooms' hooks may not be
    * loaded yet when this is asked, so every redaction counts).
    */
-  private workAfterAck(event: RoomEvent): (() => Promise<void>) | null {
-    const { matrix } = this.deps;
+  private afterAck(event: RoomEvent): AfterAck | null {
+    const { matrix, commandPrefix } = this.deps;
     if (event.state_key !== undefined) {
-      if (event.type === "m.room.member" && event.state_key === matrix.botUserId) return () => this.onBotMembership(event);
-      if (event.type === "m.room.encryption") return () => this.leaveEncryptedRoom(event.room_id);
+      if (event.type === "m.room.member" && event.state_key === matrix.botUserId) return "bot-membership";
+      if (event.type === "m.room.encryption") return "encryption";
       return null;
     }
     if (matrix.isBridgeUser(event.sender)) return null;
-    if (this.isCommand(event)) return () => this.runCommand(event);
-    if (event.type === "m.room.redaction" && redactedEventId(event) !== null) return () => this.onRedaction(event);
+    if (event.type === "m.room.message" && commandWords(event.content.body, commandPrefix) !== null) return "command";
+    if (event.type === "m.room.redaction" && redactedEventId(event) !== null) return "redaction";
     return null;
   }
 
-  private isCommand(event: RoomEvent): boolean {
-    return event.type === "m.room.message" && commandWords(event.content.body, this.deps.commandPrefix) !== null;
+  private runAfterAck(kind: AfterAck, event: RoomEvent): Promise<void> {
+    switch (kind) {
+      case "command": return this.runCommand(event);
+      case "bot-membership": return this.onBotMembership(event);
+      case "encryption": return this.leaveEncryptedRoom(event.room_id);
+      case "redaction": return this.onRedaction(event);
+    }
   }
 
   /** A redaction of the state event that configured a hook removes the hook (see removeRedacted). */
@@ -149,8 +159,8 @@ export class EventRouter implements TransactionSink {
     this.followUps = this.followUps
       .then(async () => {
         try {
-          const work = event && this.workAfterAck(event);
-          if (work) await work();
+          const kind = event && this.afterAck(event);
+          if (kind) await this.runAfterAck(kind, event!);
         } finally {
           await this.deps.queue.followUpDone(txnId, seq);
         }

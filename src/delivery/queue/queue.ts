@@ -33,8 +33,8 @@ export interface ClaimedJob {
 
 /**
  * Work an event asks for after the homeserver's 200 (a bot command, the bot's own membership, a
- * redaction that may remove a hook), stored with its transaction. Named by the transaction and its place among that transaction's
- * follow-ups.
+ * redaction that may remove a hook), stored with its transaction. Named by the transaction and its
+ * place among that transaction's follow-ups.
  */
 export interface FollowUp {
   txnId: string;

@@ -42,6 +42,9 @@ export interface SqliteQueueOptions {
   onWriteError?: (err: unknown) => void;
 }
 
+/** One attempt in an attempt_batches row (migration 5). */
+type StoredAttempt = [jobKey: number, eventId: string, attempt: number, outcome: string, status: number | null, error: string | null, durationMs: number, responseBody: string | null, at: number];
+
 /**
  * The embedded queue. The SQLite file is the truth: a job is written before its transaction is
  * acknowledged and stays (done/dead/dropped/replayed) until pruned. Memory holds each hook's next
@@ -50,9 +53,6 @@ export interface SqliteQueueOptions {
  * milliseconds. One process per store file: leases live in memory and vanish with a killed
  * process, whose in-flight jobs are simply pending again when the next one starts.
  */
-/** One attempt in an attempt_batches row (migration 5). */
-type StoredAttempt = [jobKey: number, eventId: string, attempt: number, outcome: string, status: number | null, error: string | null, durationMs: number, responseBody: string | null, at: number];
-
 export class SqliteDeliveryQueue implements DeliveryQueue {
   private readonly listeners: Array<() => void> = [];
   // Entries come and go with every delivery: ChurnMap, not Map (see churn-map.ts).
@@ -300,8 +300,7 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
         const step = await this.writer.prune(table, olderThan, after, { window: opts.window, budgetMs });
         deleted += step.deleted;
         ({ after, more } = step);
-        // As long a pause as the step: the writer stays free half the time for transactions and
-        // the checkpointer thread keeps up with the WAL the deletes write.
+        // As long a pause as the step: the writer stays free half the time for transactions.
         if (more) await new Promise((resolve) => setTimeout(resolve, budgetMs));
       }
     }
