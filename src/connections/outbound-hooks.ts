@@ -4,7 +4,7 @@ import type { DirectMessenger } from "../matrix/direct-messenger.js";
 import type { MatrixPort, StateEvent } from "../matrix/port.js";
 import type { Logger } from "../observability/logger.js";
 import { newSigningSecret } from "../delivery/signing.js";
-import type { SsrfGuard } from "../delivery/ssrf.js";
+import type { SsrfGuard } from "../egress/ssrf.js";
 import type { OutboundHooksTable } from "../store/outbound-hooks-table.js";
 import type { SigningKeysTable } from "../store/signing-keys-table.js";
 import { OutboundHookRegistry, type ActiveOutboundHook } from "./outbound-hook-registry.js";

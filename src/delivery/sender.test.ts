@@ -2,7 +2,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HttpSender } from "./sender.js";
-import { SsrfGuard } from "./ssrf.js";
+import { SsrfGuard } from "../egress/ssrf.js";
 
 // A real receiver on 127.0.0.1: answers by path.
 let server: Server;

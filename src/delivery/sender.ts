@@ -1,7 +1,7 @@
 import type { Readable } from "node:stream";
 import { Agent, errors, type Dispatcher } from "undici";
 import type { AttemptResult } from "./policy.js";
-import { SSRF_BLOCKED, type SsrfGuard } from "./ssrf.js";
+import { SSRF_BLOCKED, type SsrfGuard } from "../egress/ssrf.js";
 
 export interface OutboundRequest {
   url: string;

@@ -1,5 +1,5 @@
 import { Agent, request } from "undici";
-import type { SsrfGuard } from "../delivery/ssrf.js";
+import type { SsrfGuard } from "../egress/ssrf.js";
 
 /** Why an image could not be imported, in words for the room. */
 export class AvatarError extends Error {}

@@ -3,7 +3,7 @@ import type { Router } from "express";
 import { Counter } from "prom-client";
 import type { BridgeConfig } from "../config/types.js";
 import { InboundHooks } from "../connections/inbound-hooks.js";
-import type { SsrfGuard } from "../delivery/ssrf.js";
+import type { SsrfGuard } from "../egress/ssrf.js";
 import type { DirectMessenger } from "../matrix/direct-messenger.js";
 import type { InboundGhosts, MatrixPort } from "../matrix/port.js";
 import type { Logger } from "../observability/logger.js";

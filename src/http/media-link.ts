@@ -1,12 +1,12 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { createReadStream } from "node:fs";
 import express, { type Router } from "express";
-import type { DeliveryQueue } from "../../delivery/queue/queue.js";
-import type { MediaDownloader } from "../../matrix/media-download.js";
-import type { Logger } from "../../observability/logger.js";
-import { MediaError } from "./encrypted-file.js";
-import { mediaOf } from "./media-content.js";
-import { prepareMedia, type MediaLimits } from "./prepare-media.js";
+import type { DeliveryQueue } from "../delivery/queue/queue.js";
+import type { MediaDownloader } from "../matrix/media-download.js";
+import type { Logger } from "../observability/logger.js";
+import { MediaError } from "../outbound/media/encrypted-file.js";
+import { mediaOf } from "../outbound/media/media-content.js";
+import { prepareMedia, type MediaLimits } from "../outbound/media/prepare-media.js";
 
 export const MEDIA_LINK_PATH = "/_webhook-bridge/media";
 
