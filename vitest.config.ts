@@ -1,3 +1,4 @@
+import "./src/runtime/require-node.js";
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({

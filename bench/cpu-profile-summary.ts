@@ -1,6 +1,7 @@
 // Summarises a V8 .cpuprofile (e.g. from BENCH_CPU_PROF=<dir> npm run bench): where the busy time
 // went, by self time, by inclusive time of the bridge's own functions, and by package/area.
 // Usage: tsx bench/cpu-profile-summary.ts <file.cpuprofile> [top=25] [filter=src/]
+import "../src/runtime/require-node.js"; // first: one clear line on a Node too old
 import { readFileSync } from "node:fs";
 
 interface Node {

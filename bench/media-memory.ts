@@ -4,6 +4,7 @@
 // the peak RSS after the large files is barely higher than after the small one (streams have a fixed
 // working set plus GC slack; only a file held in memory would grow with its size). Prints figures.
 //   npx tsx bench/media-memory.ts            (MEDIA_MB=200, SMALL_MB=10 by default)
+import "../src/runtime/require-node.js"; // first: one clear line on a Node too old
 import { createCipheriv, createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";

@@ -13,6 +13,7 @@
 // `npx tsx bench/cpu-profile-summary.ts <file>`); BENCH_BRIDGE_NODE_OPTIONS adds Node options for
 // the bridge; BENCH_KEEP=1 keeps the temp dir (bridge.log, Synapse's log).
 // The machine should be otherwise idle: the load average is printed with the figures.
+import "../src/runtime/require-node.js"; // first: one clear line on a Node too old
 import { randomBytes } from "node:crypto";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { cpus, loadavg, tmpdir } from "node:os";

@@ -6,6 +6,7 @@
 // store decides) took meanwhile. --windows lists the keys per window to try: 1 = the bridge's
 // defaults (per table), 0 = each table in one transaction (one window holding every key), as the
 // bridge did before pruning moved to the writer thread in windows. Figures only.
+import "../src/runtime/require-node.js"; // first: one clear line on a Node too old
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

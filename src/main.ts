@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// First: on a Node too old for the bridge, one clear line instead of a dependency's stack trace.
+import "./runtime/require-node.js";
 import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { WebhookBridge } from "./app.js";
