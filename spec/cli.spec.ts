@@ -1,6 +1,6 @@
 // The command line as an admin uses it: generate a registration, check a config, clear errors.
-import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { execFile, execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -10,7 +10,7 @@ import { loadRegistration } from "../src/matrix/registration.js";
 
 const run = async (...args: string[]) => {
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, ["--import", "tsx", "--disable-warning=DEP0060", "src/main.ts", ...args], { timeout: 30_000 });
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, ["--import", "tsx", "src/main.ts", ...args], { timeout: 30_000 });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -66,5 +66,35 @@ describe("matrix-webhook-bridge CLI", () => {
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/Unknown option '--frobnicate'/);
     expect(`${missing.stderr}${unknown.stderr}`).not.toMatch(/\n\s+at /);
+  });
+});
+
+// A Node older than 22 on this machine (these machines ship Node 20 beside the project's Node 24).
+const oldNode = ["/usr/bin/node", "/usr/local/bin/node", "/bin/node"].find((path) => {
+  if (!existsSync(path)) return false;
+  const version = execFileSync(path, ["--version"], { encoding: "utf8" }).trim();
+  return Number(/^v(\d+)/.exec(version)?.[1] ?? 99) < 22;
+});
+
+describe.runIf(oldNode)(`on a Node too old (${oldNode ?? "none found"})`, () => {
+  const runOld = async (...args: string[]) => {
+    try {
+      await promisify(execFile)(oldNode!, args, { timeout: 60_000 });
+      return { code: 0, stderr: "" };
+    } catch (err) {
+      const e = err as { code: number; stderr: string };
+      return { code: e.code, stderr: e.stderr };
+    }
+  };
+
+  it.each([
+    ["the bridge and the demo (src/main.ts)", ["node_modules/tsx/dist/cli.mjs", "src/main.ts", "--demo"]],
+    ["the tests (vitest's config)", ["node_modules/vitest/vitest.mjs", "run", "--project", "unit", "src/runtime"]],
+    ["the benchmark", ["node_modules/tsx/dist/cli.mjs", "bench/outbound-throughput.ts"]],
+  ])("%s: one line saying what is needed, no stack trace", async (_what, args) => {
+    const result = await runOld(...args);
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim()).toMatch(/^matrix-webhook-bridge needs Node\.js >= 22\.18 \(24 LTS recommended\); this is Node v\d+\.\d+\.\d+: .*npx -y -p node@24 -- npm run demo.*\.$/);
+    expect(result.stderr.trim().split("\n")).toHaveLength(1);
   });
 });

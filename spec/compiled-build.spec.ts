@@ -1,7 +1,7 @@
 // The build that ships (`npm run build`, run as `node dist/main.js`): its worker threads load
 // compiled .js files, unlike every other test, which runs the TypeScript sources.
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as yaml from "js-yaml";
@@ -40,7 +40,7 @@ describe("the compiled build", () => {
       bridge: { bindAddress: "127.0.0.1", port: bridgePort },
       store: { path: join(dir, "data", "bridge.db"), encryptionKey: randomBytes(32).toString("base64") },
       delivery: { allowedNetworks: ["127.0.0.1/32"] },
-      logging: { level: "warn" },
+      logging: { level: "info" },
     }));
     bridge = await spawnBridge({ configPath, registrationPath, port: bridgePort, logPath: join(dir, "bridge.log"), entry });
 
@@ -56,5 +56,17 @@ describe("the compiled build", () => {
     await bridge.kill("SIGTERM");
     expect(await bridge.exited).toBe(0);
     bridge = undefined;
+
+    // The log stream is JSON lines from start to stop: no dependency's warning line in between.
+    const lines = readFileSync(join(dir, "bridge.log"), "utf8").split("\n").filter((line) => line.trim() !== "");
+    expect(lines.some((line) => line.includes("webhook bridge started"))).toBe(true);
+    const notJson = lines.filter((line) => {
+      try {
+        return typeof JSON.parse(line) !== "object";
+      } catch {
+        return true;
+      }
+    });
+    expect(notJson).toEqual([]);
   });
 });

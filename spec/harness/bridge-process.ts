@@ -23,7 +23,7 @@ const MAIN = fileURLToPath(new URL("../../src/main.ts", import.meta.url));
 export async function spawnBridge(opts: { configPath: string; registrationPath: string; port: number; logPath: string; readyTimeoutMs?: number; entry?: string }): Promise<BridgeProcess> {
   const out = createWriteStream(opts.logPath, { flags: "a" });
   const node = opts.entry ? [opts.entry] : ["--import", "tsx", MAIN];
-  const child: ChildProcess = spawn(process.execPath, ["--disable-warning=DEP0060", ...node, "-c", opts.configPath, "-r", opts.registrationPath], {
+  const child: ChildProcess = spawn(process.execPath, [...node, "-c", opts.configPath, "-r", opts.registrationPath], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   child.stdout!.pipe(out);
