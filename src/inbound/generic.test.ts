@@ -3,7 +3,7 @@ import { buildContent, MAX_CONTENT_BYTES, PER_MESSAGE_PROFILE_KEY, RAW_PAYLOAD_K
 import { genericMessage } from "./generic.js";
 
 const content = (value: unknown, opts: Partial<Parameters<typeof buildContent>[1]> = {}) =>
-  buildContent(genericMessage({ kind: "json", value }), { defaultMsgtype: "m.notice", raw: value, rawMaxBytes: 16384, ...opts });
+  buildContent(genericMessage({ kind: "json", value, raw: value }), { defaultMsgtype: "m.notice", raw: value, rawMaxBytes: 16384, ...opts });
 
 describe("generic payloads", () => {
   it("renders text as markdown and keeps it as the body", () => {
@@ -41,7 +41,7 @@ describe("generic payloads", () => {
     const plain = content({ text: "hi", username: "deploy-bot" });
     expect(plain.body).toBe("hi");
     expect(plain[PER_MESSAGE_PROFILE_KEY]).toBeUndefined();
-    const masked = buildContent(genericMessage({ kind: "json", value: { text: "hi" } }), {
+    const masked = buildContent(genericMessage({ kind: "json", value: { text: "hi" }, raw: null }), {
       defaultMsgtype: "m.notice", raw: null, rawMaxBytes: 0, profile: { displayname: "deploy-bot", avatarUrl: "mxc://x/a" },
     });
     expect(masked.body).toBe("deploy-bot: hi");
