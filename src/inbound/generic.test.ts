@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { buildContent, MAX_CONTENT_BYTES, PER_MESSAGE_PROFILE_KEY, RAW_PAYLOAD_KEY } from "./content.js";
 import { genericMessage } from "./generic.js";
+import { parsePayload } from "./payload.js";
 
 const content = (value: unknown, opts: Partial<Parameters<typeof buildContent>[1]> = {}) =>
   buildContent(genericMessage({ kind: "json", value, raw: value }), { defaultMsgtype: "m.notice", raw: value, rawMaxBytes: 16384, ...opts });
@@ -31,6 +32,23 @@ describe("generic payloads", () => {
     expect(c.body).toContain('"build": 7');
     expect(c.formatted_body).toMatch(/^<p>Received webhook data:<\/p><pre><code class="language-json">/);
     expect(content([1, 2]).body).toContain("Received webhook data");
+  });
+
+  it("reads a payload= form with Slack's fields as Slack does: <url|label> links and mrkdwn", () => {
+    const form = (value: unknown) => {
+      const payload = parsePayload(Buffer.from(`payload=${encodeURIComponent(JSON.stringify(value))}`), "application/x-www-form-urlencoded");
+      return buildContent(genericMessage(payload), { defaultMsgtype: "m.notice", raw: null, rawMaxBytes: 0 });
+    };
+    expect(form({ text: "… <https://example.org/f|a form link> *done*" })).toMatchObject({
+      body: "… a form link (https://example.org/f) *done*",
+      formatted_body: '… <a href="https://example.org/f">a form link</a> <strong>done</strong>',
+    });
+    expect(form({ text: "plain", username: "ci" })).toMatchObject({ body: "plain" });
+    // The generic route's own fields keep their meaning; a form without Slack's fields is shown as data.
+    expect(form({ text: "**md**", msgtype: "m.text" })).toMatchObject({ msgtype: "m.text", formatted_body: "<strong>md</strong>" });
+    expect(form({ build: 7 }).body).toContain("Received webhook data");
+    // JSON bodies (not a form) stay markdown.
+    expect(content({ text: "<https://example.org/f|x>" }).formatted_body).not.toContain('href="https://example.org/f"');
   });
 
   it("reads a bare Slack payload sent to the generic route", () => {
