@@ -48,10 +48,19 @@ export function buildContent(message: InboundMessage, opts: ContentOptions): Rec
   content.body = body;
   if (html !== null) Object.assign(content, { format: "org.matrix.custom.html", formatted_body: html });
   const safe = matrixSafe(content) as Record<string, unknown>;
-  const raw = matrixSafe(opts.raw);
-  const rawText = rawJson(raw);
-  if (rawText !== null && Buffer.byteLength(rawText) <= opts.rawMaxBytes) safe[RAW_PAYLOAD_KEY] = raw;
+  const raw = safeRaw(opts.raw, opts.rawMaxBytes);
+  if (raw !== undefined) safe[RAW_PAYLOAD_KEY] = raw;
   return fit(safe);
+}
+
+/** The raw payload as the homeserver stores it, when that fits in maxBytes (else undefined). */
+function safeRaw(value: unknown, maxBytes: number): unknown {
+  const asSent = rawJson(value);
+  // Making it safe at most halves its size (a 6-byte \ud800 escape becomes 3 bytes): past twice the cap it cannot fit.
+  if (asSent === null || Buffer.byteLength(asSent) > 2 * maxBytes) return undefined;
+  const safe = matrixSafe(value);
+  const text = rawJson(safe);
+  return text !== null && Buffer.byteLength(text) <= maxBytes ? safe : undefined;
 }
 
 function rawJson(value: unknown): string | null {

@@ -145,9 +145,14 @@ describe("documented answers", () => {
   });
 
   it("refusals of the homeserver come back as 400 or 413, its failures as 502", async () => {
+    const answers: unknown[] = [
+      new MatrixError({ errcode: "M_BAD_JSON", error: "Bad JSON value: float" } as never, 400, {}),
+      new MatrixError({ errcode: "M_TOO_LARGE", error: "event too large" } as never, 413, {}),
+      Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:8008"), { code: "ECONNREFUSED" }),
+    ];
     const failing = new InboundReceiver({
       post: async () => {
-        throw new MatrixError({ errcode: "M_BAD_JSON", error: "Bad JSON value: float" } as never, 400, {});
+        throw answers.shift();
       },
       githubSecret: () => null,
       overrideAvatar: async () => null,
@@ -156,7 +161,10 @@ describe("documented answers", () => {
       deliveries: new InboundDeliveriesTable(openDatabase(":memory:")),
       log: createLogger("silent"),
     });
-    await expect(failing.receive(hook("x"), "generic", { "content-type": "text/plain" }, Buffer.from("hi"))).rejects.toMatchObject({ status: 400, reason: "the homeserver refused the message (M_BAD_JSON: Bad JSON value: float)" });
+    const receive = () => failing.receive(hook("x"), "generic", { "content-type": "text/plain" }, Buffer.from("hi"));
+    await expect(receive()).rejects.toMatchObject({ status: 400, reason: "the homeserver refused the message (M_BAD_JSON: Bad JSON value: float)" });
+    await expect(receive()).rejects.toMatchObject({ status: 413, reason: "the homeserver refused the message as too large (M_TOO_LARGE: event too large)" });
+    await expect(receive()).rejects.toMatchObject({ status: 502, reason: "the homeserver could not be reached; try again later" });
   });
 
   it("401 for a missing or wrong GitHub signature when the hook has a secret", async () => {
