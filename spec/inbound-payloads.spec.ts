@@ -133,6 +133,14 @@ describe("Slack-style forms on the generic route", () => {
 });
 
 describe("the homeserver's answers, as the sender gets them", () => {
+  it("a room that bans the hook's user is 403 with the reason, not 502", async () => {
+    const first = await posted('{"text":"before the ban"}');
+    await admin.request("POST", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/ban`, { user_id: first.sender, reason: "test" });
+    const res = await post("", '{"text":"after the ban"}');
+    expect(res, res.text).toMatchObject({ status: 403, json: { ok: false, error: expect.stringMatching(/^the room does not let this hook post \(M_FORBIDDEN/) } });
+    await admin.request("POST", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/unban`, { user_id: first.sender });
+  });
+
   // The bridge never sends such content now; to see Synapse's real answers reach the sender's
   // status, a poster over the real Matrix port sends it as it is.
   let poster: InboundPoster;
