@@ -243,7 +243,8 @@ function fuzzCase(r: () => number) {
   // A header named like an Object.prototype property, as an own key (plain assignment of "__proto__" would not make one).
   if (r() < 0.1) Object.defineProperty(headers, pick(PROTOTYPE_NAMES).toLowerCase(), { value: pick(STRINGS).replace(/[^\x20-\x7e]/g, "?"), enumerable: true });
   if (r() < 0.9) headers["content-type"] = pick(["application/json", "text/plain", "application/x-www-form-urlencoded", "text/html", "multipart/form-data",
-    "application/xml", "application/json; charset=latin1", "text/plain; charset=bogus", "application/x-www-form-urlencoded; charset=utf-16le", "*/*", "x", "text/x; a=\"b"]);
+    "application/xml", "application/json; charset=latin1", "text/plain; charset=bogus", "application/x-www-form-urlencoded; charset=utf-16le", "*/*", "x", "text/x; a=\"b",
+    "application/json; charset=constructor", `text/plain; charset=${pick(PROTOTYPE_NAMES)}`, pick(PROTOTYPE_NAMES)]);
   if (r() < 0.5) headers["x-github-event"] = pick(GITHUB_EVENTS);
   if (r() < 0.1) headers["idempotency-key"] = pick(PROTOTYPE_NAMES);
   if (r() < 0.3) headers["x-hub-signature-256"] = r() < 0.5 ? githubSignature("gh-secret", body) : pick(["sha256=00", "", "sha1=abc", githubSignature("nope", body)]);
