@@ -175,15 +175,16 @@ describe("documented answers", () => {
     expect((await send(`/webhook/${secrets.signed}/github`, { body, headers: { ...headers, "x-hub-signature-256": githubSignature("gh-secret", body) } })).status).toBe(200);
   });
 
-  it("429 with Retry-After over the rate limit", async () => {
+  it("429 with Retry-After over the rate limit, malformed requests (400, 413) counting too", async () => {
     const statuses: number[] = [];
     let retryAfter: unknown;
     for (let i = 0; i < 5; i++) {
-      const res = await send(`/webhook/${secrets.limited}`, { body: "{bad", headers: { "content-type": "application/json" } });
+      const body = i === 1 ? "x".repeat(MAX_BODY + 1) : "{bad";
+      const res = await send(`/webhook/${secrets.limited}`, { body, headers: { "content-type": "application/json" } });
       statuses.push(res.status);
       if (res.status === 429) retryAfter = res.headers["retry-after"];
     }
-    expect(statuses).toEqual([400, 400, 400, 429, 429]);
+    expect(statuses).toEqual([400, 413, 400, 429, 429]);
     expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
   });
 });
