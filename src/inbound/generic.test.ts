@@ -27,6 +27,14 @@ describe("generic payloads", () => {
     expect(() => content({ text: "  " })).toThrow('"text" is empty');
   });
 
+  it("takes no name of Object.prototype's properties for a msgtype, and reads such keys as data", () => {
+    for (const name of [...Object.getOwnPropertyNames(Object.prototype), "__proto__"]) {
+      expect(() => content({ text: "x", msgtype: name }), name).toThrow(/"msgtype" must be one of/);
+      const keyed = content(JSON.parse(`{"${name}": {"text": "not me"}}`));
+      expect(String(keyed.body), name).toContain("Received webhook data");
+    }
+  });
+
   it("shows other JSON as a code block, as Hookshot does", () => {
     const c = content({ build: 7, ok: true });
     expect(c.body).toContain('"build": 7');
