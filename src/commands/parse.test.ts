@@ -55,6 +55,15 @@ describe("parseCommand", () => {
     expect(() => parseCommand(["outbound", "replay"], specs, "!hooks")).toThrow("Usage: !hooks outbound replay <name> [<event_id>] [--dead]");
   });
 
+  it("takes no name of Object.prototype's properties for an option or a command", () => {
+    for (const name of [...Object.getOwnPropertyNames(Object.prototype), "__proto__"]) {
+      expect(() => parseCommand(["outbound", "add", "a", "b", `--${name}`, "x"], specs, "!hooks"), name).toThrow(`Unknown option --${name}.`);
+      expect(() => parseCommand(["outbound", "list", `--${name}=x`], specs, "!hooks"), name).toThrow(`Unknown option --${name}.`);
+      expect(() => parseCommand([name], specs, "!hooks"), name).toThrow(/^Unknown command/);
+      expect(() => parseCommand(["outbound", name], specs, "!hooks"), name).toThrow(/^Unknown command/);
+    }
+  });
+
   it("rejects unknown commands, options and values clearly", () => {
     expect(() => parseCommand(["outbound", "frobnicate"], specs, "!hooks")).toThrow(/Unknown command "outbound frobnicate"/);
     expect(() => parseCommand(["outbound", "add", "a", "b", "--verb", "PUT"], specs, "!hooks")).toThrow(/Unknown option --verb/);

@@ -63,7 +63,8 @@ export function parseCommand<Ctx>(words: readonly string[], specs: readonly Comm
       continue;
     }
     const [rawName, inline] = word.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
-    const option = spec.options?.[rawName];
+    // The option name is the sender's word: only the spec's own options count, never inherited names.
+    const option = spec.options && Object.hasOwn(spec.options, rawName) ? spec.options[rawName] : undefined;
     if (!option) throw new CommandError(`Unknown option --${rawName}. Usage: ${usage(prefix, spec)}`);
     if (option.values.length === 0) {
       if (inline !== undefined) throw new CommandError(`--${rawName} takes no value.`);

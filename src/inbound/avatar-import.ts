@@ -4,12 +4,22 @@ import type { SsrfGuard } from "../egress/ssrf.js";
 /** Why an image could not be imported, in words for the room. */
 export class AvatarError extends Error {}
 
-const TYPES: Record<string, (b: Buffer) => boolean> = {
-  "image/png": (b) => b.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])),
-  "image/jpeg": (b) => b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff,
-  "image/gif": (b) => b.subarray(0, 4).toString("latin1") === "GIF8",
-  "image/webp": (b) => b.subarray(0, 4).toString("latin1") === "RIFF" && b.subarray(8, 12).toString("latin1") === "WEBP",
-};
+// Keyed by a content type a remote server declares: a Map, so no inherited name counts as a type.
+const TYPES = new Map<string, (b: Buffer) => boolean>([
+  ["image/png", (b) => b.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))],
+  ["image/jpeg", (b) => b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff],
+  ["image/gif", (b) => b.subarray(0, 4).toString("latin1") === "GIF8"],
+  ["image/webp", (b) => b.subarray(0, 4).toString("latin1") === "RIFF" && b.subarray(8, 12).toString("latin1") === "WEBP"],
+]);
+
+/** Whether a declared content type (lower-case, no parameters) is one of the images taken. */
+export const isImageType = (declared: string): boolean => TYPES.has(declared);
+
+/** The image type the bytes really are, or null. */
+export function sniffImageType(bytes: Buffer): string | null {
+  for (const [type, matches] of TYPES) if (matches(bytes)) return type;
+  return null;
+}
 
 const CACHE_SIZE = 256;
 
@@ -48,12 +58,12 @@ export class AvatarImporter {
       throw new AvatarError(`fetching the image answered HTTP ${res.statusCode}`);
     }
     const declared = String(res.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
-    if (!(declared in TYPES)) {
+    if (!isImageType(declared)) {
       res.body.destroy();
       throw new AvatarError(`the URL is not a PNG, JPEG, GIF or WebP image (content type "${declared.slice(0, 60)}")`);
     }
     const bytes = await this.readCapped(res.body);
-    const type = Object.keys(TYPES).find((t) => TYPES[t]!(bytes));
+    const type = sniffImageType(bytes);
     if (!type) throw new AvatarError("the file is not a PNG, JPEG, GIF or WebP image");
     return this.upload(bytes, type, `avatar.${type.slice(6)}`);
   }

@@ -1,6 +1,7 @@
 import type { InboundMsgtype } from "../connections/inbound-hook-state.js";
 import { badRequest } from "./errors.js";
 import { escapeHtml, htmlToText, sanitizeMatrixHtml } from "./html.js";
+import { matrixSafe } from "./matrix-safe.js";
 import type { InboundMessage } from "./message.js";
 
 /** Hookshot's key for the payload a message came from, so bots written for Hookshot read ours too. */
@@ -12,14 +13,21 @@ export const MAX_CONTENT_BYTES = 60_000;
 
 export interface ContentOptions {
   defaultMsgtype: InboundMsgtype;
-  /** The parsed payload, kept under RAW_PAYLOAD_KEY when its JSON fits in rawMaxBytes. */
+  /**
+   * The parsed payload, kept under RAW_PAYLOAD_KEY when its JSON fits in rawMaxBytes, in a form the
+   * homeserver stores (see matrixSafe: numbers beyond safe integers as strings, lone surrogates as U+FFFD).
+   */
   raw: unknown;
   rawMaxBytes: number;
   /** A per-message identity the config allows: shown with an MSC4144 profile and a fallback prefix. */
   profile?: { displayname: string; avatarUrl: string | null };
 }
 
-/** The m.room.message content for an inbound message: sanitized HTML, the raw payload, and a size that fits. */
+/**
+ * The m.room.message content for an inbound message: sanitized HTML, the raw payload, and a size
+ * that fits. Everything in it is what a homeserver can store (matrixSafe), so no payload makes the
+ * homeserver refuse the event.
+ */
 export function buildContent(message: InboundMessage, opts: ContentOptions): Record<string, unknown> {
   let html = message.html === null ? null : sanitizeMatrixHtml(message.html);
   if (html === "") html = null;
@@ -39,9 +47,20 @@ export function buildContent(message: InboundMessage, opts: ContentOptions): Rec
   }
   content.body = body;
   if (html !== null) Object.assign(content, { format: "org.matrix.custom.html", formatted_body: html });
-  const raw = rawJson(opts.raw);
-  if (raw !== null && Buffer.byteLength(raw) <= opts.rawMaxBytes) content[RAW_PAYLOAD_KEY] = opts.raw;
-  return fit(content);
+  const safe = matrixSafe(content) as Record<string, unknown>;
+  const raw = safeRaw(opts.raw, opts.rawMaxBytes);
+  if (raw !== undefined) safe[RAW_PAYLOAD_KEY] = raw;
+  return fit(safe);
+}
+
+/** The raw payload as the homeserver stores it, when that fits in maxBytes (else undefined). */
+function safeRaw(value: unknown, maxBytes: number): unknown {
+  const asSent = rawJson(value);
+  // Making it safe at most halves its size (a 6-byte \ud800 escape becomes 3 bytes): past twice the cap it cannot fit.
+  if (asSent === null || Buffer.byteLength(asSent) > 2 * maxBytes) return undefined;
+  const safe = matrixSafe(value);
+  const text = rawJson(safe);
+  return text !== null && Buffer.byteLength(text) <= maxBytes ? safe : undefined;
 }
 
 function rawJson(value: unknown): string | null {

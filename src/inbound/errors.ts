@@ -5,18 +5,22 @@
 export const INBOUND_ERROR_STATUS = {
   /** Unknown route, unknown or removed hook id: answered with `{}` and nothing else. */
   not_found: 404,
-  /** The body could not be read or parsed, or holds nothing to post. */
+  /** The body could not be read or parsed, holds nothing to post, or the homeserver refused its content. */
   bad_request: 400,
   /** A GitHub signature is missing or wrong. */
   bad_signature: 401,
-  /** The body is over inbound.maxBodyBytes. */
+  /** The room does not let the hook's user post (the homeserver's M_FORBIDDEN): a room admin must act. */
+  forbidden: 403,
+  /** The body is over inbound.maxBodyBytes, or the homeserver found the event too large (M_TOO_LARGE). */
   too_large: 413,
   /** A content type or encoding the hook does not read. */
   unsupported: 415,
   /** The hook is over its rate limit; Retry-After says when to come back. */
   rate_limited: 429,
-  /** The homeserver did not take the message. */
+  /** The homeserver is unreachable or failing (5xx, no answer): retry later. */
   homeserver: 502,
+  /** The homeserver is rate-limiting the bridge for now; Retry-After says when to come back. */
+  homeserver_busy: 503,
 } as const;
 
 export type InboundErrorKind = keyof typeof INBOUND_ERROR_STATUS;

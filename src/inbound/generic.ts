@@ -11,11 +11,14 @@ const MAX_DUMP_CHARS = 8_000;
  * The generic route: `text` (markdown; `content` as Discord and Revolt call it), `html`,
  * `msgtype`, `username`/`avatar_url` (or Revolt's `masquerade`). A body with only Slack
  * `blocks`/`attachments` is read as Slack; any other JSON is shown as a code block, as Hookshot does.
+ * A `payload=` form is what Slack clients send: with Slack's fields it is read as `/slack` reads it
+ * (`<url|label>` links, mrkdwn), not as markdown.
  */
 export function genericMessage(payload: InboundPayload): InboundMessage {
   if (payload.kind === "text") return textMessage(payload.value);
   if (payload.kind === "html") return htmlMessage(payload.value, undefined);
   const value = payload.value;
+  if (payload.slackForm && isSlackShaped(value)) return slackMessage(value);
   if (typeof value === "string") return textMessage(value);
   if (typeof value !== "object" || value === null || Array.isArray(value)) return dump(value);
   const o = value as Record<string, unknown>;
@@ -33,6 +36,14 @@ export function genericMessage(payload: InboundPayload): InboundMessage {
   else if (Array.isArray(o.blocks) || Array.isArray(o.attachments)) message = slackMessage(o);
   else message = dump(value);
   return { ...message, ...identity, ...(msgtype ? { msgtype } : {}) };
+}
+
+/** Slack's message fields, and none of the generic route's own (html, msgtype, content). */
+function isSlackShaped(value: unknown): boolean {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  const o = value as Record<string, unknown>;
+  if (Object.hasOwn(o, "html") || Object.hasOwn(o, "msgtype") || Object.hasOwn(o, "content")) return false;
+  return typeof o.text === "string" || Array.isArray(o.blocks) || Array.isArray(o.attachments);
 }
 
 function textMessage(text: string): InboundMessage {

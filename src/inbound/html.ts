@@ -59,7 +59,10 @@ export function htmlToText(html: string): string {
   return decodeBasicEntities(text).replace(/\n{3,}/g, "\n\n").trim();
 }
 
+// A Map: the entity name is the sender's text, so no inherited property may answer for it.
+const BASIC_ENTITIES = new Map([["amp", "&"], ["lt", "<"], ["gt", ">"], ["quot", '"'], ["#39", "'"], ["#x27", "'"], ["nbsp", " "]]);
+
+/** Decodes the entities Slack and HTML-to-text produce; any other `&name;` stays as it is. */
 export function decodeBasicEntities(s: string): string {
-  return s.replace(/&(amp|lt|gt|quot|#39|#x27|nbsp);/g, (_m, e: string) =>
-    ({ amp: "&", lt: "<", gt: ">", quot: '"', "#39": "'", "#x27": "'", nbsp: " " })[e] ?? "");
+  return s.replace(/&(#?[A-Za-z0-9_]{1,30});/g, (m, e: string) => BASIC_ENTITIES.get(e) ?? m);
 }

@@ -1,6 +1,7 @@
 import type { ActiveInboundHook } from "../connections/inbound-hook-registry.js";
 import type { InboundGhosts } from "../matrix/port.js";
 import { ghostLocalpart } from "./ghost.js";
+import { GhostSetupFailed } from "./homeserver-answer.js";
 
 /**
  * Posts as a hook's ghost user. Before the first message (and after a rename or avatar change)
@@ -17,8 +18,9 @@ export class InboundPoster {
     return this.ghosts.ghostUserId(ghostLocalpart(hookId));
   }
 
+  /** Throws GhostSetupFailed when the ghost cannot get its look or into the room, else the homeserver's error for the message. */
   async post(hook: ActiveInboundHook, content: Record<string, unknown>): Promise<string> {
-    await this.ensureIdentity(hook);
+    await this.ensureIdentity(hook).catch((err: unknown) => Promise.reject(new GhostSetupFailed(err)));
     return this.ghosts.sendAsGhost(this.userIdFor(hook.id), hook.roomId, content);
   }
 

@@ -6,6 +6,7 @@ import { genericMessage } from "./generic.js";
 import { githubSignatureValid } from "./github/signature.js";
 import { githubMessage } from "./github/render.js";
 import { badRequest, InboundError } from "./errors.js";
+import { homeserverAnswer } from "./homeserver-answer.js";
 import type { InboundMessage } from "./message.js";
 import { parsePayload } from "./payload.js";
 import { slackMessage } from "./slack.js";
@@ -81,15 +82,16 @@ export class InboundReceiver {
     }
     const content = buildContent(message, {
       defaultMsgtype: hook.msgtype,
-      raw: payload.value,
+      raw: payload.kind === "json" ? payload.raw : payload.value,
       rawMaxBytes: this.deps.rawPayloadMaxBytes,
       profile: await this.profileOf(message),
     });
     try {
       return await this.deps.post(hook, content);
     } catch (err) {
-      this.deps.log.warn({ err, hookId: hook.id, roomId: hook.roomId }, "inbound message not accepted by the homeserver");
-      throw new InboundError("homeserver", "the homeserver did not accept the message");
+      const answer = homeserverAnswer(err);
+      this.deps.log.warn({ err, hookId: hook.id, roomId: hook.roomId, status: answer.status }, "inbound message not accepted by the homeserver");
+      throw answer;
     }
   }
 

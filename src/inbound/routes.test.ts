@@ -1,4 +1,5 @@
 import type { Server } from "node:http";
+import { MatrixError } from "@vector-im/matrix-bot-sdk";
 import type { AddressInfo } from "node:net";
 import { Agent, request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,8 +15,28 @@ import { TokenBuckets } from "./rate-limit.js";
 import { InboundReceiver } from "./receive.js";
 import { inboundRouter } from "./routes.js";
 
-// The inbound routes over real HTTP on 127.0.0.1, with a recording stand-in for the homeserver.
+// The inbound routes over real HTTP on 127.0.0.1, with a recording stand-in for the homeserver
+// that refuses what Synapse refuses, answering as Synapse does (through the bot SDK's MatrixError).
 const MAX_BODY = 64 * 1024;
+const PROTOTYPE_NAMES = [...Object.getOwnPropertyNames(Object.prototype), "__proto__"];
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const refusals: string[] = [];
+
+/** Synapse's rules for event content: canonical JSON (integers within ±(2^53−1) only), text it can write as UTF-8, 64 KiB. */
+function synapseRefusal(content: unknown): MatrixError | null {
+  const stack: unknown[] = [content];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (typeof node === "number" && !Number.isSafeInteger(node)) return new MatrixError({ errcode: "M_BAD_JSON", error: "Bad JSON value: float" } as never, 400, {});
+    if (typeof node === "string" && LONE_SURROGATE.test(node)) return new MatrixError({ errcode: "M_UNKNOWN", error: "Internal server error" } as never, 500, {});
+    if (typeof node === "object" && node !== null) {
+      for (const key of Object.keys(node)) if (LONE_SURROGATE.test(key)) return new MatrixError({ errcode: "M_UNKNOWN", error: "Internal server error" } as never, 500, {});
+      stack.push(...(Array.isArray(node) ? node : Object.values(node)));
+    }
+  }
+  if (Buffer.byteLength(JSON.stringify(content)) > 65_536) return new MatrixError({ errcode: "M_TOO_LARGE", error: "event too large" } as never, 413, {});
+  return null;
+}
 const DOCUMENTED = new Set([200, 400, 401, 404, 413, 415, 429]);
 const hook = (id: string): ActiveInboundHook => ({ id, roomId: "!r:x", name: id, avatar: null, msgtype: "m.notice", expiresAt: null });
 const secrets = { open: newInboundSecret(), signed: newInboundSecret(), limited: newInboundSecret(), unknown: newInboundSecret() };
@@ -30,7 +51,14 @@ beforeAll(async () => {
   const limiter = new TokenBuckets(1_000_000, 1_000_000);
   const strict = new TokenBuckets(6, 3);
   const receiver = new InboundReceiver({
-    post: async (_hook, content) => `$event${posted.push(content)}`,
+    post: async (_hook, content) => {
+      const refused = synapseRefusal(content);
+      if (refused) {
+        refusals.push(`${refused.errcode}: ${JSON.stringify(content).slice(0, 300)}`);
+        throw refused;
+      }
+      return `$event${posted.push(content)}`;
+    },
     githubSecret: (id) => (id === "signed" ? "gh-secret" : null),
     overrideAvatar: async () => null,
     allowIdentityOverride: true,
@@ -105,6 +133,40 @@ describe("documented answers", () => {
     expect((await send(`/webhook/${secrets.open}/github`, json({ zen: "x" }))).json).toEqual({ ok: false, error: "the X-GitHub-Event header is missing or malformed" });
   });
 
+  it("names of Object.prototype's properties as route variants are 404 {}, as X-GitHub-Event a summary or 400", async () => {
+    for (const name of PROTOTYPE_NAMES) {
+      expect((await send(`/webhook/${secrets.open}/${name}`, json({ text: "x" }))).text, name).toBe("{}");
+      const res = await send(`/webhook/${secrets.open}/github`, { body: JSON.stringify({ text: "RAW", html: "<b>RAW</b>", sender: { login: "o" } }), headers: { "content-type": "application/json", "x-github-event": name } });
+      if (/^[a-z_]+$/.test(name)) {
+        expect(res.status, `${name}: ${res.text}`).toBe(200);
+        expect(posted.at(-1)?.body).toBe(`o triggered \`${name}\``);
+      } else expect(res.status, name).toBe(400);
+    }
+  });
+
+  it("refusals of the homeserver come back as 400 or 413, its failures as 502", async () => {
+    const answers: unknown[] = [
+      new MatrixError({ errcode: "M_BAD_JSON", error: "Bad JSON value: float" } as never, 400, {}),
+      new MatrixError({ errcode: "M_TOO_LARGE", error: "event too large" } as never, 413, {}),
+      Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:8008"), { code: "ECONNREFUSED" }),
+    ];
+    const failing = new InboundReceiver({
+      post: async () => {
+        throw answers.shift();
+      },
+      githubSecret: () => null,
+      overrideAvatar: async () => null,
+      allowIdentityOverride: false,
+      rawPayloadMaxBytes: 0,
+      deliveries: new InboundDeliveriesTable(openDatabase(":memory:")),
+      log: createLogger("silent"),
+    });
+    const receive = () => failing.receive(hook("x"), "generic", { "content-type": "text/plain" }, Buffer.from("hi"));
+    await expect(receive()).rejects.toMatchObject({ status: 400, reason: "the homeserver refused the message (M_BAD_JSON: Bad JSON value: float)" });
+    await expect(receive()).rejects.toMatchObject({ status: 413, reason: "the homeserver refused the message as too large (M_TOO_LARGE: event too large)" });
+    await expect(receive()).rejects.toMatchObject({ status: 502, reason: "the homeserver could not be reached; try again later" });
+  });
+
   it("401 for a missing or wrong GitHub signature when the hook has a secret", async () => {
     const body = JSON.stringify({ zen: "Design for failure." });
     const headers = { "content-type": "application/json", "x-github-event": "ping" };
@@ -113,15 +175,16 @@ describe("documented answers", () => {
     expect((await send(`/webhook/${secrets.signed}/github`, { body, headers: { ...headers, "x-hub-signature-256": githubSignature("gh-secret", body) } })).status).toBe(200);
   });
 
-  it("429 with Retry-After over the rate limit", async () => {
+  it("429 with Retry-After over the rate limit, malformed requests (400, 413) counting too", async () => {
     const statuses: number[] = [];
     let retryAfter: unknown;
     for (let i = 0; i < 5; i++) {
-      const res = await send(`/webhook/${secrets.limited}`, { body: "{bad", headers: { "content-type": "application/json" } });
+      const body = i === 1 ? "x".repeat(MAX_BODY + 1) : "{bad";
+      const res = await send(`/webhook/${secrets.limited}`, { body, headers: { "content-type": "application/json" } });
       statuses.push(res.status);
       if (res.status === 429) retryAfter = res.headers["retry-after"];
     }
-    expect(statuses).toEqual([400, 400, 400, 429, 429]);
+    expect(statuses).toEqual([400, 413, 400, 429, 429]);
     expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
   });
 });
@@ -137,11 +200,18 @@ function rng(seed: number) {
   };
 }
 
-const KEYS = ["text", "html", "content", "msgtype", "username", "avatar_url", "masquerade", "blocks", "attachments", "type", "elements", "fields", "title",
+const KEYS = [...PROTOTYPE_NAMES, "\uD800", "k\uDC00", "text", "text", "html", "content", "msgtype", "username", "avatar_url", "masquerade", "blocks", "attachments", "type", "elements", "fields", "title",
   "value", "pretext", "ref", "commits", "action", "pull_request", "issue", "comment", "release", "sender", "repository", "zen", "number", "style", "url", "mrkdwn", "payload"];
 const STRINGS = ["", " ", "hi", "**b**", "<script>alert(1)</script>", "<a href=javascript:x>j</a>", "<img src=x onerror=alert(1)>", "m.text", "m.notice", "m.image",
   "section", "rich_text", "rich_text_section", "rich_text_list", "header", "divider", "context", "actions", "button", "mrkdwn", "plain_text", "text", "link", "emoji",
-  "<https://x.y|z>", "*a*_b_~c~", "refs/heads/main", "opened", "closed", "\u0000\uD800", "é".repeat(50), "https://a.example/x", "mxc://x/y", "1f389", "zzzzzz-1"];
+  "<https://x.y|z>", "*a*_b_~c~", "refs/heads/main", "opened", "closed", "\u0000\uD800", "é".repeat(50), "https://a.example/x", "mxc://x/y", "1f389", "zzzzzz-1",
+  "\uD800", "a \uDC00 b", "\uDBFF\uDBFF", "😀", "\uD83D", ...PROTOTYPE_NAMES];
+// Numbers canonical JSON cannot hold: fractions, exponents, integers beyond ±(2^53−1).
+const NUMBERS = [3.14, -0.5, 1712345678.5, 1e-7, 2 ** 53, 2 ** 60, -(2 ** 63), 1e308, 2 ** 53 - 1, 0, -1];
+// Bodies written as text, for what JSON.stringify cannot write (exact huge integers, exponents).
+const LITERAL_BODIES = ['{"text":"hi","score":3.14}', '{"attachments":[{"text":"x","ts":1712345678.5}]}', "3.14", "1152921504606846976", "12345678901234567891",
+  '{"text":"a \\ud800 b"}', '{"\\udc00":1.5e300,"text":"\\ud83d"}', '{"text":"x","n":1E400}', '[-0.0, 1.0, 2e0]', '{"constructor":{"text":1.5},"__proto__":{"text":"p"},"text":"ok"}'];
+const GITHUB_EVENTS = ["push", "ping", "pull_request", "issues", "issue_comment", "release", "workflow_run", "PUSH", "a b", "", "x".repeat(80), ...PROTOTYPE_NAMES];
 
 function fuzzCase(r: () => number) {
   const pick = <T>(list: readonly T[]): T => list[Math.floor(r() * list.length)]!;
@@ -149,7 +219,7 @@ function fuzzCase(r: () => number) {
     const k = r();
     if (depth > 5 || k < 0.35) return pick(STRINGS);
     if (k < 0.45) return Math.floor(r() * 2000) - 1000;
-    if (k < 0.5) return pick([true, false, null, 1e308, -0.5]);
+    if (k < 0.5) return pick([true, false, null, 1e308, -0.5, ...NUMBERS]);
     if (k < 0.7) return Array.from({ length: Math.floor(r() * 5) }, () => value(depth + 1));
     return Object.fromEntries(Array.from({ length: Math.floor(r() * 6) }, () => [pick(KEYS), value(depth + 1)]));
   };
@@ -168,15 +238,20 @@ function fuzzCase(r: () => number) {
   else if (kind < 0.7) body = "[".repeat(Math.floor(r() * 5000)) + "]".repeat(Math.floor(r() * 5000));
   else if (kind < 0.72) body = "x".repeat(MAX_BODY + 1 + Math.floor(r() * 1000));
   else if (kind < 0.75) body = "";
+  else if (kind < 0.82) body = pick(LITERAL_BODIES);
   else body = pick(STRINGS) + mutate(pick(STRINGS)) + String.fromCodePoint(Math.floor(r() * 0x10ffff) & 0xffff);
   const headers: Record<string, string> = {};
+  // A header named like an Object.prototype property, as an own key (plain assignment of "__proto__" would not make one).
+  if (r() < 0.1) Object.defineProperty(headers, pick(PROTOTYPE_NAMES).toLowerCase(), { value: pick(STRINGS).replace(/[^\x20-\x7e]/g, "?"), enumerable: true });
   if (r() < 0.9) headers["content-type"] = pick(["application/json", "text/plain", "application/x-www-form-urlencoded", "text/html", "multipart/form-data",
-    "application/xml", "application/json; charset=latin1", "text/plain; charset=bogus", "application/x-www-form-urlencoded; charset=utf-16le", "*/*", "x", "text/x; a=\"b"]);
-  if (r() < 0.5) headers["x-github-event"] = pick(["push", "ping", "pull_request", "issues", "issue_comment", "release", "workflow_run", "PUSH", "a b", "", "x".repeat(80)]);
+    "application/xml", "application/json; charset=latin1", "text/plain; charset=bogus", "application/x-www-form-urlencoded; charset=utf-16le", "*/*", "x", "text/x; a=\"b",
+    "application/json; charset=constructor", `text/plain; charset=${pick(PROTOTYPE_NAMES)}`, pick(PROTOTYPE_NAMES)]);
+  if (r() < 0.5) headers["x-github-event"] = pick(GITHUB_EVENTS);
+  if (r() < 0.1) headers["idempotency-key"] = pick(PROTOTYPE_NAMES);
   if (r() < 0.3) headers["x-hub-signature-256"] = r() < 0.5 ? githubSignature("gh-secret", body) : pick(["sha256=00", "", "sha1=abc", githubSignature("nope", body)]);
   if (r() < 0.05) headers["content-encoding"] = pick(["gzip", "identity", "br", "bogus"]);
   const secret = pick([secrets.open, secrets.open, secrets.signed, secrets.limited, secrets.unknown, "x".repeat(22), "%E0%A4%A"]);
-  const path = `/webhook/${secret}${pick(["", "", "/slack", "/github", "/github", "/x", "/"])}`;
+  const path = `/webhook/${secret}${pick(["", "", "/slack", "/github", "/github", "/x", "/", `/${pick(PROTOTYPE_NAMES)}`])}`;
   const method = r() < 0.95 ? pick(["POST", "PUT"]) : pick(["GET", "DELETE", "PATCH", "OPTIONS"]);
   return { path, method, body: method === "GET" ? undefined : body, headers };
 }
@@ -189,6 +264,7 @@ describe("fuzz", () => {
     const seen = new Map<number, number>();
     const bad: string[] = [];
     const before = posted.length;
+    const refusedBefore = refusals.length;
     let next = 0;
     const worker = async () => {
       while (next < cases.length) {
@@ -202,6 +278,8 @@ describe("fuzz", () => {
     };
     await Promise.all(Array.from({ length: 16 }, worker));
     expect(bad, `seed ${seed}`).toEqual([]);
+    // Nothing the bridge sent was refused by the homeserver's rules (a refusal may still answer a documented 400).
+    expect(refusals.slice(refusedBefore), `seed ${seed}`).toEqual([]);
     for (const content of posted.slice(before)) {
       expect(["m.notice", "m.text", "m.emote"]).toContain(content.msgtype);
       expect(typeof content.body === "string" && content.body.trim().length > 0, `seed ${seed}`).toBe(true);

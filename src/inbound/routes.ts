@@ -17,7 +17,11 @@ export interface InboundRouterOptions {
   onAnswer?(status: number, route: InboundRoute | null): void;
 }
 
-const ROUTES: Record<string, InboundRoute> = { "": "generic", slack: "slack", github: "github" };
+// The path's last segment comes from outside: a Map, so "constructor" or "__proto__" name no route.
+const ROUTES = new Map<string, InboundRoute>([["", "generic"], ["slack", "slack"], ["github", "github"]]);
+
+/** The route a path's variant segment names, or null. */
+export const routeFor = (variant: string): InboundRoute | null => ROUTES.get(variant) ?? null;
 
 /**
  * `POST|PUT /webhook/{hookId}[/slack|/github]`: look the hook up, rate-limit, read the body up to
@@ -38,7 +42,7 @@ export function inboundRouter(opts: InboundRouterOptions): Router {
   };
 
   const handle = async (req: Request, res: Response): Promise<void> => {
-    const route = ROUTES[String(req.params.variant ?? "")] ?? null;
+    const route = routeFor(String(req.params.variant ?? ""));
     const secret = String(req.params.hookId ?? "");
     try {
       const hook = route !== null && isInboundSecretShape(secret) ? opts.resolve(secret) : null;

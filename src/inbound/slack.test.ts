@@ -16,6 +16,11 @@ describe("Slack mrkdwn", () => {
     expect(mrkdwn("<https://a.b> <#C1|general> <javascript:alert(1)|x>").text).toBe("https://a.b #general x");
   });
 
+  it("decodes only the entities Slack writes; &name; for any other name, inherited ones included, stays as it is", () => {
+    for (const name of [...Object.getOwnPropertyNames(Object.prototype), "__proto__"]) expect(mrkdwn(`a &${name}; b`).text, name).toBe(`a &${name}; b`);
+    expect(mrkdwn("&amp;lt; &lt;&gt;&quot;&#39;").text).toBe("&lt; <>\"'");
+  });
+
   it("stays linear on hostile input", () => {
     const started = performance.now();
     mrkdwn("*_~".repeat(13_000) + "<".repeat(1000));

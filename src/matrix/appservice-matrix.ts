@@ -169,8 +169,22 @@ export class AppserviceMatrix implements MatrixPort, InboundGhosts {
     await this.bridge.getIntent(userId).matrixClient.sendStateEvent(roomId, "m.room.member", userId, content);
   }
 
+  /**
+   * The ghost's own client, so the homeserver's refusal reaches the caller as it is (status and
+   * errcode): the intent's sendMessage turns a failed rejoin into a bare "Failed to join room".
+   */
   async sendAsGhost(userId: string, roomId: string, content: Record<string, unknown>): Promise<string> {
-    return (await this.bridge.getIntent(userId).sendMessage(roomId, content)).event_id;
+    const client = this.bridge.getIntent(userId).matrixClient;
+    try {
+      return await client.sendMessage(roomId, content);
+    } catch (err) {
+      if ((err as { errcode?: unknown }).errcode !== "M_FORBIDDEN") throw err;
+      // Removed from the room since (kicked, or it left): join once more. When it cannot (banned),
+      // the send's own M_FORBIDDEN is the answer, not the invite's.
+      this.ghostsJoined.delete(`${userId}\0${roomId}`);
+      await this.ensureGhostJoined(userId, roomId).catch(() => Promise.reject(err));
+      return client.sendMessage(roomId, content);
+    }
   }
 
   async leaveAsGhost(userId: string, roomId: string): Promise<void> {

@@ -38,6 +38,13 @@ describe("GitHub events", () => {
     expect(githubMessage("workflow_run", { action: "completed", sender, repository }).text).toBe("alice triggered `workflow_run` (completed) in o/r (https://github.com/o/r)");
   });
 
+  it("event names of Object.prototype's properties get the one-line summary, never the body as it is", () => {
+    for (const name of [...Object.getOwnPropertyNames(Object.prototype), "__proto__"]) {
+      const m = githubMessage(name, { text: "RAW", html: "<b>RAW</b>", sender });
+      expect(m, name).toEqual({ text: `alice triggered \`${name}\``, html: `<strong>alice</strong> triggered <code>${name}</code>` });
+    }
+  });
+
   it("survives payloads of the wrong shape", () => {
     expect(githubMessage("push", { ref: 5, commits: "no", sender: [] }).text).toBe("Someone pushed 0 commits to ``");
     expect(() => githubMessage("push", [])).toThrow(/JSON object/);

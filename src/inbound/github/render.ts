@@ -13,11 +13,12 @@ const MAX_EXCERPT = 300;
 export function githubMessage(event: string, payload: unknown): InboundMessage {
   if (typeof payload !== "object" || payload === null || Array.isArray(payload)) throw badRequest("a GitHub payload must be a JSON object");
   const p = payload as Obj;
-  const rich = (RENDERERS[event] ?? other(event))(p);
+  const rich = (RENDERERS.get(event) ?? other(event))(p);
   return { text: rich.text, html: rich.html };
 }
 
-const RENDERERS: Record<string, (p: Obj) => Rich> = {
+// Keyed by X-GitHub-Event, a sender's word: a Map, so "constructor" or "__proto__" get the summary.
+const RENDERERS = new Map<string, (p: Obj) => Rich>(Object.entries({
   ping: (p) => {
     const zen = str(p.zen);
     return lines([concat("GitHub webhook set up", repoSuffix(p), "."), ...(zen ? [quote(plain(zen))] : [])]);
@@ -71,7 +72,10 @@ const RENDERERS: Record<string, (p: Obj) => Rich> = {
     const head = concat(actor(p), ` ${words(str(p.action) ?? "published")} ${kind} `, url ? link(url, title) : plain(title), repoSuffix(p));
     return withBody(head, p.action === "published" || p.action === "released" ? str(release.body) : undefined);
   },
-};
+} satisfies Record<string, (p: Obj) => Rich>));
+
+/** The events rendered in full; any other gets a one-line summary. */
+export const RENDERED_GITHUB_EVENTS: readonly string[] = [...RENDERERS.keys()];
 
 function other(event: string): (p: Obj) => Rich {
   return (p) => concat(actor(p), " triggered ", code(event), str(p.action) ? ` (${p.action as string})` : "", repoSuffix(p));
