@@ -56,6 +56,18 @@ describe("outbound hooks on a real Synapse", () => {
     expect(typeof body.origin_server_ts).toBe("number");
   });
 
+  it("delivers a redaction with its top-level redacts, as the homeserver sent it", async () => {
+    const target = await member.sendMessage(roomId, "soon redacted");
+    await receiver.waitFor(forEvent(target));
+    const redaction = await member.redact(roomId, target, "oops");
+    const [req] = await receiver.waitFor(forEvent(redaction));
+    const body = JSON.parse(req!.body.toString());
+    const { room_version } = await admin.getStateEvent(roomId, "m.room.create", "") as { room_version?: string };
+    // Room versions before 11 (this Synapse's default, and Synapse 1.67's) carry it only at the top level.
+    expect(Number(room_version ?? "1")).toBeLessThan(11);
+    expect(body).toMatchObject({ type: "m.room.redaction", event_id: redaction, redacts: target, content: { reason: "oops" } });
+  });
+
   it("retries 500s with growing delays until the receiver accepts", async () => {
     const failFirst = new Set<string>();
     receiver.respondWith((req) => {
