@@ -152,11 +152,12 @@ export function clearQueue(storePath: string): void {
 
 /** Memory figures (MB) from the bridge's Prometheus default metrics; empty when metrics are off. */
 export async function bridgeMemory(bridgeUrl: string): Promise<Record<string, number>> {
-  const names = { process_resident_memory_bytes: "rss", nodejs_heap_size_total_bytes: "heapTotal", nodejs_heap_size_used_bytes: "heapUsed", nodejs_external_memory_bytes: "external" };
+  // Metric names come from the bridge's output: looked up in a Map, never on a plain object.
+  const names = new Map([["process_resident_memory_bytes", "rss"], ["nodejs_heap_size_total_bytes", "heapTotal"], ["nodejs_heap_size_used_bytes", "heapUsed"], ["nodejs_external_memory_bytes", "external"]]);
   const out: Record<string, number> = {};
   for (const line of await metricLines(bridgeUrl)) {
-    const [name, value] = line.split(" ");
-    const label = names[name as keyof typeof names];
+    const [name = "", value] = line.split(" ");
+    const label = names.get(name);
     if (label && value) out[label] = Number(value) / 1024 / 1024;
   }
   return out;
@@ -167,7 +168,8 @@ export type GcTotals = Record<string, { count: number; ms: number }>;
 
 /** Null when the bridge's metrics cannot be read (or carry no GC figures, e.g. metrics turned off). */
 export async function bridgeGc(bridgeUrl: string): Promise<GcTotals | null> {
-  const out: GcTotals = {};
+  // GC kinds are labels from the bridge's output: a null-prototype table.
+  const out: GcTotals = Object.create(null) as GcTotals;
   for (const line of await metricLines(bridgeUrl)) {
     const m = /^nodejs_gc_duration_seconds_(sum|count)\{kind="(\w+)"\} (\S+)$/.exec(line);
     if (!m) continue;
