@@ -10,7 +10,7 @@ import { isMediaEvent, MEDIA_TYPE_NAMES, mediaOf, thumbnailOf } from "../media/m
 import { prepareMedia, type MediaLimits, type PreparedMedia } from "../media/prepare-media.js";
 import { eventOnlyMultipart } from "./multipart-memory.js";
 
-/** A request body ready to send: in memory (JSON, multipart without a file) or a file on disk (multipart with media). */
+/** A request body ready to send: in memory (JSON, multipart without a file) or a file (with media). */
 export type RenderedBody =
   | { kind: "memory"; body: string | Buffer; contentType: string }
   | { kind: "file"; path: string; size: number; contentType: string };
@@ -91,8 +91,8 @@ export class DeliveryRenderer {
   }
 
   /**
-   * A body with files: encoded with the form-data package into a temp file, so the size is known for the
-   * Content-Length and the signature, and memory stays flat: it streams each part with
+   * A body with files: encoded with the form-data package into a temp file, so the size is known
+   * for the Content-Length and the signature, and memory stays flat: it streams each part with
    * backpressure (the platform's FormData over web streams read ahead and grew with the file).
    */
   private async multipart(event: Event, parts: Array<{ name: string; file: PreparedMedia }>): Promise<RenderedBody & { kind: "file" }> {
