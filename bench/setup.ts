@@ -8,6 +8,7 @@ import * as yaml from "js-yaml";
 import { spawnBridge, type BridgeProcess } from "../spec/harness/bridge-process.js";
 import { buildInto } from "../spec/harness/compiled-build.js";
 import { OUTBOUND_HOOK_EVENT_TYPE } from "../src/connections/outbound-hook-state.js";
+import { DEFAULT_OUTBOUND_FORMAT, type OutboundFormat } from "../src/outbound/formats/format-names.js";
 import { botNotice, roomWithBot } from "../src/demo/demo-room.js";
 import { freePort, startSynapse, type SynapseHandle } from "../src/demo/synapse.js";
 import { TestClient } from "../src/demo/test-client.js";
@@ -57,6 +58,8 @@ export interface BridgeSettings {
   synchronous: SyncMode;
   concurrency: number;
   logLevel: string;
+  /** delivery.defaultFormat: the bench's hooks name no format, so this is how they encode. */
+  format?: OutboundFormat;
 }
 
 /** The config file for one run of the bridge; every key is a documented one (config.sample.yml). */
@@ -65,7 +68,7 @@ export function bridgeConfig(world: World, s: BridgeSettings): Record<string, un
     homeserver: { url: world.synapse.url, domain: world.synapse.serverName },
     bridge: { bindAddress: "127.0.0.1", port: world.bridgePort },
     store: { path: world.storePath, encryptionKey: world.encryptionKey, synchronous: s.synchronous },
-    delivery: { concurrency: s.concurrency, allowedNetworks: ["127.0.0.1/32"], timeoutSeconds: 10 },
+    delivery: { concurrency: s.concurrency, allowedNetworks: ["127.0.0.1/32"], timeoutSeconds: 10, defaultFormat: s.format ?? DEFAULT_OUTBOUND_FORMAT },
     logging: { level: s.logLevel },
   };
 }
@@ -76,7 +79,7 @@ export function bridgeConfig(world: World, s: BridgeSettings): Record<string, un
  * (e.g. --max-semi-space-size=32); the bridge's output goes to bridge.log.
  */
 export async function launchBridge(world: World, s: BridgeSettings): Promise<BridgeProcess> {
-  const configPath = join(world.dir, `config-${s.synchronous.toLowerCase()}.yaml`);
+  const configPath = join(world.dir, `config-${s.synchronous.toLowerCase()}-${s.format ?? DEFAULT_OUTBOUND_FORMAT}.yaml`);
   await writeFile(configPath, yaml.dump(bridgeConfig(world, s)), { mode: 0o600 });
   const extra = [process.env.BENCH_BRIDGE_NODE_OPTIONS ?? "", process.env.BENCH_CPU_PROF ? `--cpu-prof --cpu-prof-dir=${process.env.BENCH_CPU_PROF}` : ""].join(" ").trim();
   const saved = process.env.NODE_OPTIONS;
@@ -149,11 +152,12 @@ export function clearQueue(storePath: string): void {
 
 /** Memory figures (MB) from the bridge's Prometheus default metrics; empty when metrics are off. */
 export async function bridgeMemory(bridgeUrl: string): Promise<Record<string, number>> {
-  const names = { process_resident_memory_bytes: "rss", nodejs_heap_size_total_bytes: "heapTotal", nodejs_heap_size_used_bytes: "heapUsed", nodejs_external_memory_bytes: "external" };
+  // Metric names come from the bridge's output: looked up in a Map, never on a plain object.
+  const names = new Map([["process_resident_memory_bytes", "rss"], ["nodejs_heap_size_total_bytes", "heapTotal"], ["nodejs_heap_size_used_bytes", "heapUsed"], ["nodejs_external_memory_bytes", "external"]]);
   const out: Record<string, number> = {};
   for (const line of await metricLines(bridgeUrl)) {
-    const [name, value] = line.split(" ");
-    const label = names[name as keyof typeof names];
+    const [name = "", value] = line.split(" ");
+    const label = names.get(name);
     if (label && value) out[label] = Number(value) / 1024 / 1024;
   }
   return out;
@@ -164,7 +168,8 @@ export type GcTotals = Record<string, { count: number; ms: number }>;
 
 /** Null when the bridge's metrics cannot be read (or carry no GC figures, e.g. metrics turned off). */
 export async function bridgeGc(bridgeUrl: string): Promise<GcTotals | null> {
-  const out: GcTotals = {};
+  // GC kinds are labels from the bridge's output: a null-prototype table.
+  const out: GcTotals = Object.create(null) as GcTotals;
   for (const line of await metricLines(bridgeUrl)) {
     const m = /^nodejs_gc_duration_seconds_(sum|count)\{kind="(\w+)"\} (\S+)$/.exec(line);
     if (!m) continue;

@@ -56,6 +56,25 @@ describe("outbound hooks on a real Synapse", () => {
     expect(typeof body.origin_server_ts).toBe("number");
   });
 
+  it("delivers a redaction with its top-level redacts, as the homeserver sent it (room version 10)", async () => {
+    // Room versions before 11 (Synapse 1.67's default is 10) carry `redacts` only at the top level.
+    const { room_id: oldRoom } = await admin.request<{ room_id: string }>("POST", "/_matrix/client/v3/createRoom", {
+      preset: "private_chat",
+      room_version: "10",
+      power_level_content_override: { users: { [admin.userId]: 100, [bridge.botUserId]: 50 } },
+    });
+    await admin.invite(oldRoom, bridge.botUserId);
+    await admin.waitForEvent(oldRoom, (e) => e.type === "m.room.member" && e.state_key === bridge.botUserId && e.content.membership === "join", { timeoutMs: 15_000 });
+    await admin.sendStateEvent(oldRoom, OUTBOUND_HOOK_EVENT_TYPE, "v10", { name: "v10", url: `${receiver.url}/v10` });
+    await botNotice(admin, oldRoom, bridge.botUserId, /Outbound hook "v10" active/);
+    const target = await admin.sendMessage(oldRoom, "soon redacted");
+    await receiver.waitFor(forEvent(target));
+    const redaction = await admin.redact(oldRoom, target, "oops");
+    const [req] = await receiver.waitFor(forEvent(redaction));
+    const body = JSON.parse(req!.body.toString());
+    expect(body).toMatchObject({ type: "m.room.redaction", event_id: redaction, room_id: oldRoom, redacts: target, content: { reason: "oops" } });
+  });
+
   it("retries 500s with growing delays until the receiver accepts", async () => {
     const failFirst = new Set<string>();
     receiver.respondWith((req) => {

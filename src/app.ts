@@ -91,6 +91,7 @@ export class WebhookBridge {
       ...mediaLimits,
       includeThumbnail: config.media.includeThumbnail,
       mediaLink: mediaLinks ? (jobId) => mediaLinks.link(jobId) : null,
+      defaultFormat: config.delivery.defaultFormat,
     });
     const targets = new OutboundDeliveryTargets(outbound.registry, table, signingKeys, notifier, log);
     const worker = new DeliveryWorker({

@@ -51,7 +51,7 @@ export function describeExpected(schema: SchemaObject): string {
 
 function describeType(schema: SchemaObject, type: string | undefined): string {
   if (Array.isArray(schema.enum)) return `one of ${schema.enum.map((value) => JSON.stringify(value)).join(", ")}`;
-  if (typeof schema.format === "string" && schema.format in FORMATS) return FORMATS[schema.format as keyof typeof FORMATS].expected;
+  if (typeof schema.format === "string" && Object.hasOwn(FORMATS, schema.format)) return FORMATS[schema.format as keyof typeof FORMATS].expected;
   switch (type) {
     case "integer":
       return `an integer${describeRange(schema)}`;

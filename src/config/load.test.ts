@@ -114,6 +114,7 @@ describe("defaults", () => {
         signingKeyGraceHours: 24,
         retentionDays: 7,
         heldPerHook: 4000,
+        defaultFormat: "hookshot",
       },
       media: { maxBytes: 52428800, includeThumbnail: false, tempDir: expect.stringMatching(/matrix-webhook-bridge-media$/), linkTtlSeconds: 3600 },
       inbound: { maxBodyBytes: 1048576, rateLimitPerMinute: 60, rateLimitBurst: 20, allowIdentityOverride: false, rawPayloadMaxBytes: 16384, avatarMaxBytes: 2097152 },
@@ -327,6 +328,41 @@ describe("documents that are not a config", () => {
     const missing = join(tempDir(), "nope.yml");
     expect(issuesOf(() => loadConfig(missing))).toEqual([
       { path: "", message: `cannot read config file ${missing}: no such file (start from config.sample.yml)` },
+    ]);
+  });
+});
+
+describe("delivery.defaultFormat", () => {
+  it("takes a format name", () => {
+    expect(parseConfig(withDelivery("  defaultFormat: hookshot-multipart")).delivery.defaultFormat).toBe("hookshot-multipart");
+    expect(parseConfig(withDelivery("  defaultFormat: json")).delivery.defaultFormat).toBe("json");
+  });
+
+  it("refuses anything else, naming the formats", () => {
+    expect(issuesFor(withDelivery("  defaultFormat: multipart"))).toEqual([
+      { path: "delivery.defaultFormat", message: 'must be one of "hookshot", "hookshot-multipart", "json" (got "multipart")' },
+    ]);
+  });
+});
+
+// Keys of a config file come from outside: none may reach Object.prototype.
+const PROTOTYPE_NAMES = [...new Set([...Object.getOwnPropertyNames(Object.prototype), "__proto__"])];
+
+describe("names of Object.prototype in a config file", () => {
+  it.each(PROTOTYPE_NAMES)("a top-level key %s is an unknown key, even when left empty", (name) => {
+    for (const value of ["", " null", " 1", " {}"]) {
+      const issues = issuesFor(`${MINIMAL}${JSON.stringify(name)}:${value}\n`);
+      expect(issues, `${name}:${value}`).toEqual([{ path: expect.stringContaining(name), message: expect.stringMatching(/^unknown key/) }]);
+    }
+  });
+
+  it.each(PROTOTYPE_NAMES)("a key %s inside a section is an unknown key", (name) => {
+    expect(issuesFor(withDelivery(`  ${JSON.stringify(name)}: 1`))).toEqual([{ path: expect.stringContaining(name), message: expect.stringMatching(/^unknown key/) }]);
+  });
+
+  it.each(PROTOTYPE_NAMES)("delivery.defaultFormat: %s is refused", (name) => {
+    expect(issuesFor(withDelivery(`  defaultFormat: ${JSON.stringify(name)}`))).toEqual([
+      { path: "delivery.defaultFormat", message: expect.stringMatching(/^must be one of "hookshot"/) },
     ]);
   });
 });

@@ -1,4 +1,5 @@
 import type { SchemaObject } from "ajv";
+import { DEFAULT_OUTBOUND_FORMAT, OUTBOUND_FORMATS } from "../outbound/formats/format-names.js";
 import type { FormatName } from "./formats.js";
 import type { LogLevel } from "./types.js";
 
@@ -69,6 +70,7 @@ export const configSchema: SchemaObject = {
       signingKeyGraceHours: { type: "number", minimum: 0, maximum: 8760, default: 24 },
       retentionDays: { type: "number", exclusiveMinimum: 0, maximum: 3650, default: 7 },
       heldPerHook: { type: "integer", minimum: 10, maximum: 1000000, default: 4000 },
+      defaultFormat: { type: "string", enum: [...OUTBOUND_FORMATS], default: DEFAULT_OUTBOUND_FORMAT },
     }),
     media: section({
       maxBytes: { type: "integer", minimum: 1, maximum: 10737418240, default: 52428800 },

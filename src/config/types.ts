@@ -1,3 +1,5 @@
+import type { OutboundFormat } from "../outbound/formats/format-names.js";
+
 /**
  * The bridge configuration after loading: validated, every default filled in, paths resolved and
  * the store key decoded. `config.sample.yml` documents each key; `schema.ts` holds the defaults.
@@ -61,6 +63,8 @@ export interface BridgeConfig {
     retentionDays: number;
     /** Pending deliveries of one hook held in memory; the rest wait in the store file. */
     heldPerHook: number;
+    /** The format of hooks whose state event names none (Hookshot receivers: "hookshot-multipart"). */
+    defaultFormat: OutboundFormat;
   };
   media: {
     /** Cap on one media file, checked against info.size first and enforced while streaming. */

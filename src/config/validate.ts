@@ -64,7 +64,8 @@ function topLevelMapping(raw: unknown, source: string | undefined): Record<strin
     throw new ConfigError([{ path: "", message: "the configuration must be plain data (no functions or class instances)" }], source);
   }
   for (const [name, value] of Object.entries(copy)) {
-    if (value === null && name in configSchema.properties) delete copy[name];
+    // Own keys only: `constructor:` left empty must stay an unknown key, not pass as a section.
+    if (value === null && Object.hasOwn(configSchema.properties, name)) delete copy[name];
   }
   return copy;
 }

@@ -5,7 +5,7 @@ describe("validateOutboundHookContent", () => {
   it("accepts Hookshot's content and defaults the method to PUT", () => {
     expect(validateOutboundHookContent("ci", { name: "ci", url: "https://example.org/hook" })).toEqual({
       ok: true,
-      value: { name: "ci", url: "https://example.org/hook", method: "PUT", ordering: "none", format: "hookshot" },
+      value: { name: "ci", url: "https://example.org/hook", method: "PUT", ordering: "none", format: null },
     });
     const post = validateOutboundHookContent("ci", { name: "ci", url: "http://example.org/", method: "POST", extra: 1 });
     expect(post.ok && post.value.method).toBe("POST");

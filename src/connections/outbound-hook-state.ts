@@ -1,4 +1,5 @@
 import { Ajv } from "ajv";
+import { OUTBOUND_FORMATS, type OutboundFormat } from "../outbound/formats/format-names.js";
 import { schemaProblems } from "./schema-problems.js";
 
 /** Hookshot's outbound hook state event; state_key = hook name. */
@@ -8,8 +9,7 @@ export const MAX_HOOK_URL_LENGTH = 2048;
 export const OUTBOUND_METHODS = ["PUT", "POST"] as const;
 export type OutboundMethod = (typeof OUTBOUND_METHODS)[number];
 /** How events are encoded: see src/outbound/formats/render.ts. */
-export const OUTBOUND_FORMATS = ["hookshot", "hookshot-multipart", "json"] as const;
-export type OutboundFormat = (typeof OUTBOUND_FORMATS)[number];
+export { OUTBOUND_FORMATS, type OutboundFormat };
 
 /** A valid outbound hook as configured in room state. */
 export interface OutboundHookSettings {
@@ -18,7 +18,8 @@ export interface OutboundHookSettings {
   method: OutboundMethod;
   /** "strict": a later event waits until the earlier one is delivered or given up. */
   ordering: "none" | "strict";
-  format: OutboundFormat;
+  /** null: the state names none, so `delivery.defaultFormat` applies. */
+  format: OutboundFormat | null;
 }
 
 // Extra keys are allowed: Hookshot and later versions of this bridge may add fields.
@@ -78,7 +79,7 @@ export function validateOutboundHookContent(stateKey: string, content: unknown):
   const valid = content as { name: string; url: string; method?: OutboundMethod; ordering?: "none" | "strict"; format?: OutboundFormat };
   return {
     ok: true,
-    value: { name: valid.name, url: valid.url, method: valid.method ?? "PUT", ordering: valid.ordering ?? "none", format: valid.format ?? "hookshot" },
+    value: { name: valid.name, url: valid.url, method: valid.method ?? "PUT", ordering: valid.ordering ?? "none", format: valid.format ?? null },
   };
 }
 

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createHmac } from "node:crypto";
 import { newSigningSecret, signatureHeader, standardWebhookHeaders } from "./signing.js";
 
 describe("Standard Webhooks signing", () => {
@@ -44,5 +45,14 @@ describe("Standard Webhooks signing", () => {
     const fromMemory = await standardWebhookHeaders({ id: "msg_f", secrets: [secret], body, now: 1_700_000_000_000 });
     expect(fromFile).toEqual(fromMemory);
     expect(() => new Webhook(secret).verify(body, fromFile)).toThrow(/timestamp/i);
+  });
+
+  it("signs an in-memory Buffer (multipart without a file) over its exact bytes", async () => {
+    const secret = newSigningSecret();
+    const bytes = Buffer.from([0x2d, 0x2d, 0xff, 0xfe, 0x00, 0x0d, 0x0a]);
+    const headers = await standardWebhookHeaders({ id: "msg_b", secrets: [secret], body: bytes, now: 1_700_000_000_000 });
+    const mac = createHmac("sha256", Buffer.from(secret.slice("whsec_".length), "base64")).update("msg_b.1700000000.").update(bytes).digest("base64");
+    expect(headers["webhook-signature"]).toBe(`v1,${mac}`);
+    expect(await standardWebhookHeaders({ id: "msg_b", secrets: [secret], body: { kind: "memory", body: bytes }, now: 1_700_000_000_000 })).toEqual(headers);
   });
 });

@@ -30,8 +30,8 @@ export async function fileSignatureHeader(secrets: readonly string[], id: string
   return macs.map((mac) => `v1,${mac.digest("base64")}`).join(" ");
 }
 
-/** A body in memory, or in a file (multipart with media). */
-export type SignedBody = { kind: "memory"; body: string } | { kind: "file"; path: string };
+/** A body in memory (JSON, or multipart without a file), or in a file (multipart with media). */
+export type SignedBody = { kind: "memory"; body: string | Buffer } | { kind: "file"; path: string };
 
 /** `webhook-id` and `webhook-timestamp`, which every delivery carries (receivers drop duplicates by the id). */
 export function webhookIdHeaders(id: string, now = Date.now()): Record<string, string> {
@@ -39,11 +39,11 @@ export function webhookIdHeaders(id: string, now = Date.now()): Record<string, s
 }
 
 /** The id headers, and the signature when the hook signs. */
-export async function standardWebhookHeaders(opts: { id: string; secrets: readonly string[]; body: string | SignedBody; now?: number }): Promise<Record<string, string>> {
+export async function standardWebhookHeaders(opts: { id: string; secrets: readonly string[]; body: string | Buffer | SignedBody; now?: number }): Promise<Record<string, string>> {
   const headers = webhookIdHeaders(opts.id, opts.now);
   if (opts.secrets.length === 0) return headers;
   const timestamp = Number(headers["webhook-timestamp"]);
-  const body: SignedBody = typeof opts.body === "string" ? { kind: "memory", body: opts.body } : opts.body;
+  const body: SignedBody = typeof opts.body === "string" || Buffer.isBuffer(opts.body) ? { kind: "memory", body: opts.body } : opts.body;
   headers["webhook-signature"] =
     body.kind === "memory"
       ? signatureHeader(opts.secrets, opts.id, timestamp, body.body)

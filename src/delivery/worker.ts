@@ -157,7 +157,7 @@ export class DeliveryWorker {
       metrics.deliveries.inc({ outcome: "dropped" });
       return;
     }
-    // Most deliveries are plain JSON, ready at once; media and multipart take the long way.
+    // Most deliveries are ready at once (JSON, or multipart without a file); media takes the long way.
     const plain = this.opts.renderer.plain(job.body, target.hook.format);
     let rendered: Rendered;
     if (plain) rendered = plain;

@@ -10,10 +10,12 @@ const MXC = /^mxc:\/\/([A-Za-z0-9.:[\]-]+)\/([A-Za-z0-9_-]+)$/;
 /**
  * Downloads media from the homeserver into a file, streamed and size-capped: authenticated media
  * (client v1, the bridge's token) first, the legacy media/v3 endpoint only when the homeserver
- * does not know the authenticated one.
+ * does not know the authenticated one. One downloader serves one homeserver, and remembers which
+ * endpoint it has: once v1 answered "unknown endpoint", every later download goes straight to v3.
  */
 export class MediaDownloader {
   private readonly agent = new Agent({ connections: 16 });
+  /** null until the first answer tells: true = client v1 works, false = only media/v3. */
   private authenticated: boolean | null = null;
 
   constructor(
@@ -54,8 +56,7 @@ export class MediaDownloader {
         return res;
       }
       const text = await errorText(res);
-      // A homeserver without authenticated media does not know the path at all.
-      if (!((res.statusCode === 404 || res.statusCode === 405) && /M_UNRECOGNIZED/.test(text))) throw failure(res.statusCode, text);
+      if (!isUnknownEndpoint(res.statusCode, text)) throw failure(res.statusCode, text);
       this.authenticated = false;
     }
     const res = await this.get(`/_matrix/media/v3/download/${path}`, false);
@@ -73,6 +74,29 @@ export class MediaDownloader {
 
   async close(): Promise<void> {
     await this.agent.close();
+  }
+}
+
+/**
+ * Whether an answer means "this homeserver has no such endpoint" (so media/v3 is the one to use),
+ * not "no such media": M_UNRECOGNIZED with any 4xx (Synapse before 1.111 answers
+ * `400 {"errcode":"M_UNRECOGNIZED","error":"Unrecognized request"}`), or a 404/405 that is not a
+ * Matrix error at all (a proxy or server that does not route the path).
+ */
+export function isUnknownEndpoint(status: number, body: string): boolean {
+  if (status < 400 || status > 499) return false;
+  const errcode = matrixErrcode(body);
+  if (errcode === "M_UNRECOGNIZED") return true;
+  return errcode === null && (status === 404 || status === 405);
+}
+
+function matrixErrcode(body: string): string | null {
+  try {
+    const parsed: unknown = JSON.parse(body);
+    const errcode = parsed && typeof parsed === "object" ? (parsed as { errcode?: unknown }).errcode : undefined;
+    return typeof errcode === "string" ? errcode : null;
+  } catch {
+    return null;
   }
 }
 

@@ -22,8 +22,19 @@ describe("hooksForEvent", () => {
 });
 
 describe("outboundEventJson", () => {
-  it("keeps the Matrix fields and drops transport extras", () => {
-    const json = JSON.parse(outboundEventJson({ ...event, unsigned: { age: 5 }, ...{ user_id: "@alice:x", age: 5 } } as never));
-    expect(Object.keys(json).sort()).toEqual(["content", "event_id", "origin_server_ts", "room_id", "sender", "type", "unsigned"]);
+  it("keeps a Synapse 1.67 redaction's top-level redacts (room versions before 11 have no content.redacts)", () => {
+    // As Synapse 1.67 sends a redaction in a room of version 10 (its default) to an appservice.
+    const redaction = {
+      type: "m.room.redaction", room_id: "!r:x", sender: "@alice:x", content: {}, redacts: "$target",
+      origin_server_ts: 1700000000000, unsigned: { age: 12 }, event_id: "$redaction", user_id: "@alice:x", age: 12,
+    };
+    const json = JSON.parse(outboundEventJson(redaction as never));
+    expect(json.redacts).toBe("$target");
+    expect(json).toEqual(redaction);
+  });
+
+  it("passes every top-level field through unchanged, the homeserver's own extras included", () => {
+    const sent = { ...event, unsigned: { age: 5, "m.relations": {} }, future_field: { a: [1, "b"] }, user_id: "@alice:x" };
+    expect(JSON.parse(outboundEventJson(sent as never))).toEqual(sent);
   });
 });

@@ -11,8 +11,12 @@ export function hooksForEvent(event: RoomEvent, roomHooks: readonly ActiveOutbou
   return roomHooks.map((hook) => hook.id);
 }
 
-/** The event as receivers get it: the Matrix event's own fields, nothing the bridge adds. */
+/**
+ * The event as receivers get it: every top-level field the homeserver sent in the transaction,
+ * as it sent them — `redacts` of a redaction in room versions before 11, `state_key`, and fields
+ * a later spec version adds. The bridge adds nothing to the event objects it is given, so
+ * nothing of its own can leak in here.
+ */
 export function outboundEventJson(event: RoomEvent): string {
-  const { event_id, room_id, sender, type, content, origin_server_ts, unsigned } = event;
-  return JSON.stringify({ event_id, room_id, sender, type, content, origin_server_ts, unsigned });
+  return JSON.stringify(event);
 }

@@ -3,15 +3,16 @@ import { createReadStream, createWriteStream } from "node:fs";
 import { rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import FormData from "form-data";
-import type { OutboundFormat } from "../../connections/outbound-hook-state.js";
+import type { OutboundFormat } from "./format-names.js";
 import type { MediaDownloader } from "../../matrix/media-download.js";
 import { MediaError, withoutKeyMaterial } from "../media/encrypted-file.js";
 import { isMediaEvent, MEDIA_TYPE_NAMES, mediaOf, thumbnailOf } from "../media/media-content.js";
 import { prepareMedia, type MediaLimits, type PreparedMedia } from "../media/prepare-media.js";
+import { eventOnlyMultipart } from "./multipart-memory.js";
 
-/** A request body ready to send: in memory (JSON) or a file on disk (multipart). */
+/** A request body ready to send: in memory (JSON, multipart without a file) or a file (with media). */
 export type RenderedBody =
-  | { kind: "memory"; body: string; contentType: string }
+  | { kind: "memory"; body: string | Buffer; contentType: string }
   | { kind: "file"; path: string; size: number; contentType: string };
 
 export interface Rendered {
@@ -25,6 +26,8 @@ export interface RenderOptions extends MediaLimits {
   includeThumbnail: boolean;
   /** Builds the short-lived link used by the `json` format; null when links are not available. */
   mediaLink: ((jobKey: number) => string) | null;
+  /** The format of hooks whose state names none (`delivery.defaultFormat`). */
+  defaultFormat: OutboundFormat;
 }
 
 type Event = { type: string; content: Record<string, unknown> } & Record<string, unknown>;
@@ -32,9 +35,10 @@ type Event = { type: string; content: Record<string, unknown> } & Record<string,
 /**
  * Turns a stored event into the request body a hook's format asks for:
  * - hookshot (default): JSON; media events as multipart (`event` JSON part + `media` blob)
- * - hookshot-multipart: every event as multipart
+ * - hookshot-multipart: every event as multipart (Hookshot 7.x's encoding)
  * - json: always JSON; media as a short-lived link
- * Media that cannot be fetched leaves the event deliverable, with `media_error` in its JSON.
+ * A hook without a format gets `defaultFormat`. Media that cannot be fetched leaves the event
+ * deliverable, with `media_error` in its JSON. Only a body with a file goes through a temp file.
  */
 export class DeliveryRenderer {
   constructor(
@@ -43,16 +47,19 @@ export class DeliveryRenderer {
   ) {}
 
   /**
-   * The common case, without waiting: an event that cannot carry media, in a format that sends it
-   * as JSON, goes out as the stored JSON itself. Null when `render` has work to do.
+   * The common case, without waiting: an event that cannot carry media goes out as the stored
+   * JSON itself (or, in hookshot-multipart, as that JSON in an in-memory `event` part). Null when
+   * `render` has work to do. `format` null: the hook names none.
    */
-  plain(eventJson: string, format: OutboundFormat): Rendered | null {
-    return format !== "hookshot-multipart" && !mayBeMedia(eventJson) ? memory(eventJson) : null;
+  plain(eventJson: string, format: OutboundFormat | null): Rendered | null {
+    if (mayBeMedia(eventJson)) return null;
+    return (format ?? this.opts.defaultFormat) === "hookshot-multipart" ? multipartInMemory(eventJson, null) : memory(eventJson);
   }
 
-  async render(jobKey: number, eventJson: string, format: OutboundFormat): Promise<Rendered> {
-    const plain = this.plain(eventJson, format);
+  async render(jobKey: number, eventJson: string, hookFormat: OutboundFormat | null): Promise<Rendered> {
+    const plain = this.plain(eventJson, hookFormat);
     if (plain) return plain;
+    const format = hookFormat ?? this.opts.defaultFormat;
     const event = JSON.parse(eventJson) as Event;
     const media = isMediaEvent(event);
     const receiverEvent: Event = media ? { ...event, content: withoutKeyMaterial(event.content) } : event;
@@ -72,6 +79,7 @@ export class DeliveryRenderer {
       mediaError = { code: err.code, message: err.message };
       receiverEvent.media_error = mediaError;
     }
+    if (parts.length === 0) return multipartInMemory(media ? JSON.stringify(receiverEvent) : eventJson, mediaError?.message ?? null);
     const cleanupParts = () => Promise.all(parts.map((p) => p.file.cleanup())).then(() => undefined);
     try {
       const body = await this.multipart(receiverEvent, parts);
@@ -83,8 +91,8 @@ export class DeliveryRenderer {
   }
 
   /**
-   * Encodes with the form-data package into a temp file, so the size is known for the
-   * Content-Length and the signature, and memory stays flat: it streams each part with
+   * A body with files: encoded with the form-data package into a temp file, so the size is known
+   * for the Content-Length and the signature, and memory stays flat: it streams each part with
    * backpressure (the platform's FormData over web streams read ahead and grew with the file).
    */
   private async multipart(event: Event, parts: Array<{ name: string; file: PreparedMedia }>): Promise<RenderedBody & { kind: "file" }> {
@@ -122,6 +130,11 @@ const noCleanup = async (): Promise<void> => undefined;
 
 function memory(body: string): Rendered {
   return { body: { kind: "memory", body, contentType: "application/json" }, mediaError: null, cleanup: noCleanup };
+}
+
+function multipartInMemory(eventJson: string, mediaError: string | null): Rendered {
+  const { body, contentType } = eventOnlyMultipart(eventJson);
+  return { body: { kind: "memory", body, contentType }, mediaError, cleanup: noCleanup };
 }
 
 // A media event's JSON contains its msgtype (or type) as a JSON string; these never need escaping.

@@ -34,3 +34,12 @@ describe("media references", () => {
     expect(safeFilename("")).toBe("media");
   });
 });
+
+describe("msgtypes and event types named like Object.prototype's properties", () => {
+  const names = [...new Set([...Object.getOwnPropertyNames(Object.prototype), "__proto__"])];
+  it.each(names)("%s makes no media event", (name) => {
+    expect(isMediaEvent({ type: "m.room.message", content: { msgtype: name, url: "mxc://hs/abc" } })).toBe(false);
+    expect(isMediaEvent({ type: name, content: { url: "mxc://hs/abc" } })).toBe(false);
+    expect(mediaOf({ type: "m.room.message", content: JSON.parse(`{"msgtype":"m.image","url":"mxc://hs/abc",${JSON.stringify(name)}:1}`) })?.mxc).toBe("mxc://hs/abc");
+  });
+});
