@@ -1,5 +1,5 @@
 import { AppServiceRegistration, Bridge, type Intent } from "matrix-appservice-bridge";
-import { hasPrivilegedCreators, type PowerLevelsContent, type RoomAuthority } from "../connections/power-levels.js";
+import { privilegedCreators, type PowerLevelsContent, type RoomAuthority } from "../connections/power-levels.js";
 import type { GhostProfile, InboundGhosts, MatrixPort, StateEvent } from "./port.js";
 import type { LoadedRegistration } from "./registration.js";
 
@@ -86,11 +86,7 @@ export class AppserviceMatrix implements MatrixPort, InboundGhosts {
       this.stateContent(roomId, "m.room.power_levels") as Promise<PowerLevelsContent | null>,
       this.client.getRoomStateEventBody(roomId, "m.room.create", "").catch((err) => (isNotFound(err) ? null : Promise.reject(err))),
     ]);
-    const content = (create?.content ?? {}) as { room_version?: unknown; additional_creators?: unknown };
-    const privilegedCreators = hasPrivilegedCreators(content.room_version ?? "1")
-      ? [create!.sender as string, ...(Array.isArray(content.additional_creators) ? content.additional_creators.filter((c) => typeof c === "string") : [])]
-      : [];
-    return { powerLevels, privilegedCreators };
+    return { powerLevels, privilegedCreators: create ? privilegedCreators(create.sender as string, (create.content ?? {}) as Record<string, unknown>) : [] };
   }
 
   private async stateContent(roomId: string, type: string, stateKey = ""): Promise<Record<string, unknown> | null> {
@@ -180,6 +176,27 @@ export class AppserviceMatrix implements MatrixPort, InboundGhosts {
 
   uploadMedia(bytes: Buffer, contentType: string, filename: string): Promise<string> {
     return this.bot.uploadContent(bytes, { type: contentType, name: filename });
+  }
+
+  /**
+   * Asks the homeserver to ping the bridge (`POST /_matrix/client/v1/appservice/{id}/ping`, Matrix
+   * 1.7); Synapse then sends the transactions it was holding back at once. "unsupported" from a
+   * homeserver without the endpoint; rejects on other errors, or after `timeoutMs`.
+   */
+  async ping(appserviceId: string, timeoutMs = 15_000): Promise<"pinged" | "unsupported"> {
+    const request = this.client.doRequest("POST", `/_matrix/client/v1/appservice/${encodeURIComponent(appserviceId)}/ping`, null, {
+      transaction_id: `mwb-ping-${Date.now()}`,
+    }).then(
+      () => "pinged" as const,
+      (err: unknown) => {
+        const { statusCode, errcode } = (err ?? {}) as { statusCode?: number; errcode?: string };
+        if (statusCode === 404 || statusCode === 405 || errcode === "M_UNRECOGNIZED") return "unsupported" as const;
+        throw err;
+      },
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs)));
+    return Promise.race([request, timeout]).finally(() => clearTimeout(timer));
   }
 
   async stop(): Promise<void> {

@@ -5,10 +5,13 @@ import { presentedToken, tokensMatch } from "./hs-token.js";
 import type { RoomEvent } from "./port.js";
 
 export interface TransactionSink {
-  /** True if this transaction id was fully handled before (then it is only acknowledged). */
-  isHandled(txnId: string): boolean;
-  /** Must store everything the transaction asks for before resolving; a rejection makes the homeserver retry. */
-  handle(txnId: string, events: RoomEvent[]): Promise<void>;
+  /** The ids of the events already handled under this transaction id, or null when the id is new. */
+  handledEvents(txnId: string): ReadonlySet<string> | null;
+  /**
+   * Must store everything the events ask for before resolving; a rejection makes the homeserver
+   * retry. `earlier`: of a re-used id, the events handled under it before (not among `events`).
+   */
+  handle(txnId: string, events: RoomEvent[], earlier: ReadonlySet<string> | null): Promise<void>;
 }
 
 /**
@@ -44,13 +47,19 @@ export function appserviceRouter(opts: { hsToken: string; sink: TransactionSink;
       return;
     }
     const run = async (): Promise<void> => {
-      if (opts.sink.isHandled(txnId)) {
+      // A re-used id is not always a re-send (Synapse numbers from 1 again after a restart,
+      // Dendrite re-batches a retry under its first event's id): events new to it are handled.
+      const earlier = opts.sink.handledEvents(txnId);
+      const valid = events.filter(isRoomEvent);
+      const fresh = earlier ? valid.filter((e) => !earlier.has(e.event_id)) : valid;
+      if (earlier && fresh.length === 0) {
         opts.metrics.transactions.inc({ result: "duplicate" });
         res.json({});
         return;
       }
+      if (earlier) opts.log.info({ txnId, newEvents: fresh.length, events: valid.length }, "transaction id seen before, with events not handled under it yet; handling those");
       try {
-        await opts.sink.handle(txnId, events.filter(isRoomEvent));
+        await opts.sink.handle(txnId, fresh, earlier);
         opts.metrics.transactions.inc({ result: "processed" });
         res.json({});
       } catch (err) {
