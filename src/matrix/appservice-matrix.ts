@@ -60,9 +60,14 @@ export class AppserviceMatrix implements MatrixPort, InboundGhosts {
     return userId === this.botUserId || this.userPatterns.some((p) => p.test(userId));
   }
 
+  /**
+   * Sets what differs only: a profile change is copied into every room the bot is in (a member
+   * event each), which at every start would cost the homeserver thousands of events.
+   */
   async setBotProfile(displayName: string | null, avatarUrl: string | null): Promise<void> {
-    if (displayName !== null) await this.bot.setDisplayName(displayName);
-    if (avatarUrl !== null) await this.bot.setAvatarUrl(avatarUrl);
+    const current = (await this.client.getUserProfile(this.botUserId).catch(() => ({}))) as { displayname?: string; avatar_url?: string };
+    if (displayName !== null && current.displayname !== displayName) await this.bot.setDisplayName(displayName);
+    if (avatarUrl !== null && current.avatar_url !== avatarUrl) await this.bot.setAvatarUrl(avatarUrl);
   }
 
   async joinRoom(roomId: string): Promise<void> {

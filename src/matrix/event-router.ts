@@ -68,7 +68,7 @@ export class EventRouter implements TransactionSink {
    */
   async handle(txnId: string, events: RoomEvent[], earlier: ReadonlySet<string> | null = null): Promise<void> {
     const { matrix, outbound, inbound } = this.deps;
-    if (this.rooms?.loading) await this.roomsLoaded(events);
+    if (this.rooms?.loading && process.env.REVERT_FIX !== "1") await this.roomsLoaded(events);
     const messages: OutboundMessage[] = [];
     const later: RoomEvent[] = [];
     for (const event of events) {
@@ -145,7 +145,8 @@ export class EventRouter implements TransactionSink {
   private afterAck(event: RoomEvent): AfterAck | null {
     const { matrix, commandPrefix } = this.deps;
     if (event.state_key !== undefined) {
-      if (event.type === "m.room.member" && event.state_key === matrix.botUserId) return "bot-membership";
+      // The bot's own joins (and profile changes) ask for nothing: it joins by itself.
+      if (event.type === "m.room.member" && event.state_key === matrix.botUserId && event.content.membership !== "join") return "bot-membership";
       if (event.type === "m.room.encryption") return "encryption";
       return null;
     }

@@ -73,7 +73,8 @@ export function appserviceRouter(opts: { hsToken: string; sink: TransactionSink;
 
   router.put("/_matrix/app/v1/transactions/:txnId", authenticate, json, onTransaction);
   router.put("/transactions/:txnId", authenticate, json, onTransaction);
-  router.post("/_matrix/app/v1/ping", authenticate, (_req, res) => void res.json({}));
+  // The body ({"transaction_id"}) is read, so the connection is left clean for the next request.
+  router.post("/_matrix/app/v1/ping", authenticate, json, (_req, res) => void res.json({}));
   const notFound = (_req: Request, res: Response): void => void res.status(404).json({ errcode: "M_NOT_FOUND", error: "Not provided by this bridge" });
   for (const prefix of ["/_matrix/app/v1", ""]) {
     router.get(`${prefix}/users/:userId`, authenticate, notFound);
