@@ -68,7 +68,7 @@ export class EventRouter implements TransactionSink {
    */
   async handle(txnId: string, events: RoomEvent[], earlier: ReadonlySet<string> | null = null): Promise<void> {
     const { matrix, outbound, inbound } = this.deps;
-    if (this.rooms?.loading && process.env.REVERT_FIX !== "1") await this.roomsLoaded(events);
+    if (this.rooms?.loading) await this.roomsLoaded(events);
     const messages: OutboundMessage[] = [];
     const later: RoomEvent[] = [];
     for (const event of events) {
