@@ -164,7 +164,7 @@ export class WebhookBridge {
     worker.start();
     // The homeserver holds back what it could not deliver while the bridge was away, retrying after
     // a back-off of up to minutes; a ping makes it send that now.
-    await matrix.ping(registration.id).then(
+    await matrix.ping().then(
       (outcome) => log.info({ outcome }, outcome === "unsupported" ? "the homeserver has no appservice ping (older than Matrix 1.7); it retries held transactions after its own back-off" : "pinged the homeserver: it sends held transactions now"),
       (err: unknown) => log.warn({ err }, "could not ping the homeserver; it retries held transactions after its own back-off"),
     );

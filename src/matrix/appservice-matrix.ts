@@ -23,11 +23,17 @@ export class AppserviceMatrix implements MatrixPort, InboundGhosts {
   // Ghost memberships known to be "join", so a message does not cost a membership lookup.
   private readonly ghostsJoined = new Set<string>();
   private readonly domain: string;
+  private readonly homeserverUrl: string;
+  private readonly registrationId: string;
+  private readonly asToken: string;
   // Known from the registration, so it works before start() (the library's needs initialise()).
   readonly botUserId: string;
 
   constructor(opts: AppserviceMatrixOptions) {
     this.domain = opts.domain;
+    this.homeserverUrl = opts.homeserverUrl.replace(/\/+$/, "");
+    this.registrationId = opts.registration.id;
+    this.asToken = opts.registration.asToken;
     this.botUserId = `@${opts.registration.senderLocalpart}:${opts.domain}`;
     const reg = AppServiceRegistration.fromObject(opts.registration.raw);
     if (!reg) throw new Error("The registration file could not be read by matrix-appservice-bridge");
@@ -186,22 +192,25 @@ export class AppserviceMatrix implements MatrixPort, InboundGhosts {
   /**
    * Asks the homeserver to ping the bridge (`POST /_matrix/client/v1/appservice/{id}/ping`, Matrix
    * 1.7); Synapse then sends the transactions it was holding back at once. "unsupported" from a
-   * homeserver without the endpoint; rejects on other errors, or after `timeoutMs`.
+   * homeserver without the endpoint; rejects with its answer on other errors, or after `timeoutMs`.
    */
-  async ping(appserviceId: string, timeoutMs = 15_000): Promise<"pinged" | "unsupported"> {
-    const request = this.client.doRequest("POST", `/_matrix/client/v1/appservice/${encodeURIComponent(appserviceId)}/ping`, null, {
-      transaction_id: `mwb-ping-${Date.now()}`,
-    }).then(
-      () => "pinged" as const,
-      (err: unknown) => {
-        const { statusCode, errcode } = (err ?? {}) as { statusCode?: number; errcode?: string };
-        if (statusCode === 404 || statusCode === 405 || errcode === "M_UNRECOGNIZED") return "unsupported" as const;
-        throw err;
-      },
-    );
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs)));
-    return Promise.race([request, timeout]).finally(() => clearTimeout(timer));
+  async ping(timeoutMs = 15_000): Promise<"pinged" | "unsupported"> {
+    const res = await fetch(`${this.homeserverUrl}/_matrix/client/v1/appservice/${encodeURIComponent(this.registrationId)}/ping`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${this.asToken}`, "content-type": "application/json" },
+      body: JSON.stringify({ transaction_id: `mwb-ping-${Date.now()}` }),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    const text = await res.text();
+    if (res.ok) return "pinged";
+    let errcode: unknown;
+    try {
+      errcode = (JSON.parse(text) as { errcode?: unknown }).errcode;
+    } catch {
+      // not JSON: an older homeserver's or a proxy's page
+    }
+    if (res.status === 404 || res.status === 405 || errcode === "M_UNRECOGNIZED") return "unsupported";
+    throw new Error(`HTTP ${res.status}: ${text.slice(0, 300)}`);
   }
 
   async stop(): Promise<void> {
