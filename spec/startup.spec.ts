@@ -2,11 +2,13 @@
 // sent while the bridge is loading and while it is down are each delivered exactly once.
 import { inject } from "vitest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { INBOUND_HOOK_EVENT_TYPE } from "../src/connections/inbound-hook-state.js";
 import { OUTBOUND_HOOK_EVENT_TYPE } from "../src/connections/outbound-hook-state.js";
 import { TestClient } from "../src/demo/test-client.js";
 import { loadRegistration } from "../src/matrix/registration.js";
 import { startBridge, type BridgeUnderTest } from "./harness/bridge.js";
 import { Receiver, type ReceivedRequest } from "./harness/receiver.js";
+import { secretFromDm } from "./harness/rooms.js";
 import { registerUser, uniqueName } from "./harness/users.js";
 
 const ROOMS = 150;
@@ -17,6 +19,7 @@ let bridge: BridgeUnderTest | undefined;
 let storePath: string;
 let sender: TestClient;
 const rooms: string[] = [];
+let inboundUrl: string;
 
 /** Runs `task` for each item, `AT_ONCE` at a time. */
 async function eachAtOnce<T, R>(items: readonly T[], task: (item: T, index: number) => Promise<R>): Promise<R[]> {
@@ -63,6 +66,8 @@ beforeAll(async () => {
     const { room_id } = await bot.request<{ room_id: string }>("POST", "/_matrix/client/v3/createRoom", {
       preset: "private_chat",
       invite: [user.userId],
+      // The sender may configure hooks (for the inbound hook below).
+      power_level_content_override: { users: { [user.userId]: 50 } },
       initial_state: [{ type: OUTBOUND_HOOK_EVENT_TYPE, state_key: "sink", content: { name: "sink", url: `${receiver.url}/room-${i}` } }],
     });
     await sender.join(room_id);
@@ -71,6 +76,9 @@ beforeAll(async () => {
   // Bounded: every room's hook is active before the test begins.
   for (let i = 0; i < 600 && rooms.some((r) => bridge!.bridge.outbound.registry.forRoom(r).length === 0); i++) await new Promise((r) => setTimeout(r, 100));
   expect(rooms.filter((r) => bridge!.bridge.outbound.registry.forRoom(r).length === 0)).toEqual([]);
+  // And one inbound hook, in the room created last.
+  await sender.sendStateEvent(rooms[ROOMS - 1]!, INBOUND_HOOK_EVENT_TYPE, "in", { name: "in" });
+  inboundUrl = await secretFromDm(sender, botUserId, 'URL of inbound hook "in"');
 }, 300_000);
 
 afterAll(async () => {
@@ -79,7 +87,7 @@ afterAll(async () => {
 });
 
 describe(`a bridge starting with ${ROOMS} rooms, each with a hook`, () => {
-  it("delivers exactly once what was sent while it was loading the rooms' hooks and while it was down", async () => {
+  it("delivers exactly once what was sent while it was loading the rooms' hooks and while it was down; an inbound hook answers while loading", async () => {
     const { bridgePort } = inject("synapse");
     await bridge!.stop();
     bridge = undefined;
@@ -98,11 +106,15 @@ describe(`a bridge starting with ${ROOMS} rooms, each with a hook`, () => {
       if (up || started) break;
       await new Promise((r) => setTimeout(r, 10));
     }
+    // An inbound hook's request waits for its room too, instead of a 404 its sender may not retry.
+    const posted = await fetch(inboundUrl, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ text: "while loading" }) });
+    const inboundAnswer = { status: posted.status, sentBeforeStarted: !started };
     const sendingStarted = Date.now();
     const whileLoading = await sendOnePerRoom("while loading");
     await starting;
     console.log(`[startup] start() took ${startMs} ms with ${ROOMS} rooms; the ${ROOMS} messages were sent from ${sendingStarted - loadStarted} to ${Date.now() - loadStarted} ms`);
     expect(await waitForAll(whileLoading, 60_000)).toEqual([]);
+    expect(inboundAnswer).toEqual({ status: 200, sentBeforeStarted: true });
 
     // (i) While down: the homeserver holds them back and sends them again once the bridge is up.
     await bridge!.stop();

@@ -61,10 +61,28 @@ export class InboundHooks {
     this.registry.forgetRoom(roomId);
   }
 
-  /** The live hook a request's secret names, or null (unknown, removed, not loaded or expired). */
-  resolve(secret: string, now = Date.now()): ActiveInboundHook | null {
+  /**
+   * While the bridge starts: how to wait until a room's hooks are loaded (null when there is
+   * nothing to wait for), so that a request to a hook of a room not loaded yet is not answered 404.
+   */
+  waitForRooms(loaded: (roomId: string) => Promise<void> | null): void {
+    this.roomLoaded = loaded;
+  }
+  private roomLoaded: (roomId: string) => Promise<void> | null = () => null;
+
+  /**
+   * The live hook a request's secret names, or null (unknown, removed or expired); a promise of it
+   * while its room's hooks are still loading at start.
+   */
+  resolve(secret: string, now = Date.now()): ActiveInboundHook | null | Promise<ActiveInboundHook | null> {
     const stored = this.deps.table.bySecret(secret);
-    const hook = stored ? this.registry.byId(stored.id) : undefined;
+    if (!stored) return null;
+    const waiting = this.registry.byId(stored.id) ? null : this.roomLoaded(stored.roomId);
+    return waiting ? waiting.then(() => this.live(stored.id, now)) : this.live(stored.id, now);
+  }
+
+  private live(hookId: string, now: number): ActiveInboundHook | null {
+    const hook = this.registry.byId(hookId);
     if (!hook || (hook.expiresAt !== null && now >= hook.expiresAt)) return null;
     return hook;
   }

@@ -58,8 +58,11 @@ export class EventRouter implements TransactionSink {
    * transaction waits for its events' rooms (loaded first). Resolves with the number of rooms.
    */
   loadJoinedRooms(concurrency: number): Promise<number> {
-    this.rooms = new JoinedRoomsLoader((roomId) => this.loadRoom(roomId, "startup"), { concurrency, log: this.deps.log });
-    return this.rooms.loadAll(() => this.deps.matrix.joinedRooms());
+    const rooms = new JoinedRoomsLoader((roomId) => this.loadRoom(roomId, "startup"), { concurrency, log: this.deps.log });
+    this.rooms = rooms;
+    // Inbound requests to a hook of a room not loaded yet wait for it too.
+    this.deps.inbound.waitForRooms((roomId) => rooms.loaded(roomId)?.catch(() => undefined) ?? null);
+    return rooms.loadAll(() => this.deps.matrix.joinedRooms());
   }
 
   /**
