@@ -113,7 +113,7 @@ describe("a command acknowledged by a run that stopped before running it", () =>
   const followUpsLeft = (): number => {
     const db = new Database(storePath, { readonly: true });
     try {
-      return db.prepare("SELECT COUNT(*) FROM follow_ups").pluck().get() as number;
+      return db.prepare("SELECT COUNT(*) FROM follow_ups WHERE done_at IS NULL").pluck().get() as number;
     } finally {
       db.close();
     }
@@ -149,7 +149,7 @@ describe("a command acknowledged by a run that stopped before running it", () =>
       origin_server_ts: Date.now(), content: { msgtype: "m.text", body: `!hooks outbound status ${name}` },
     };
     const db = new Database(storePath);
-    db.prepare("INSERT INTO follow_ups (txn_id, seq, event, created_at) VALUES (?, 0, ?, ?)").run(`died-${name}`, JSON.stringify(command), Date.now());
+    db.prepare("INSERT INTO follow_ups (event_id, txn_id, event, created_at) VALUES (?, ?, ?, ?)").run(command.event_id, `died-${name}`, JSON.stringify(command), Date.now());
     db.close();
 
     bridge = await start();

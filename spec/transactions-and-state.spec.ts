@@ -137,6 +137,28 @@ describe("the appservice transaction endpoint", () => {
     expect(receiver.requests.filter(forEvent(event.event_id))).toHaveLength(1);
   });
 
+  it("handles the events a re-used transaction id brings that it did not bring before, and nothing twice", async () => {
+    // As Dendrite re-batches a retry whose 200 was lost: the same id, the first events and more.
+    const first = syntheticMessage("first of the batch");
+    const added = syntheticMessage("added on the retry");
+    const command = { ...syntheticMessage("!hooks outbound list"), sender: admin.userId };
+    const txnId = `rebatch-${randomBytes(4).toString("hex")}`;
+    const since = Date.now();
+    expect((await putTransaction(txnId, [first, command])).status).toBe(200);
+    expect((await putTransaction(txnId, [first, command, added])).status).toBe(200);
+    // The command again under another id (a homeserver re-sending it) does not run twice either.
+    expect((await putTransaction(`${txnId}-other`, [command])).status).toBe(200);
+    await receiver.waitFor(forEvent(added.event_id));
+    await receiver.waitFor(forEvent(first.event_id));
+    await botNotice(admin, roomId, bridge.botUserId, /Outbound hooks in this room/);
+    await bridge.bridge.router.idle();
+    await new Promise((r) => setTimeout(r, 500));
+    expect(receiver.requests.filter(forEvent(first.event_id))).toHaveLength(1);
+    expect(receiver.requests.filter(forEvent(added.event_id))).toHaveLength(1);
+    const answers = (await admin.messages(roomId)).chunk.filter((e) => e.sender === bridge.botUserId && (e.origin_server_ts ?? 0) >= since && /Outbound hooks in this room/.test(String(e.content.body)));
+    expect(answers).toHaveLength(1);
+  });
+
   it("accepts the legacy path with ?access_token, as older homeservers send it", async () => {
     const event = syntheticMessage("legacy");
     const res = await putTransaction(`legacy-${randomBytes(4).toString("hex")}`, [event], { query: bridge.hsToken, legacy: true });

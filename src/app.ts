@@ -29,6 +29,8 @@ import { SigningKeysTable } from "./store/signing-keys-table.js";
 import { USER_AGENT } from "./version.js";
 
 export const COMMAND_PREFIX = "!hooks";
+/** Rooms whose state is read at once when the bridge starts (each is one homeserver request). */
+const ROOMS_LOADED_AT_ONCE = 8;
 
 export interface StartOptions {
   config: BridgeConfig;
@@ -133,6 +135,8 @@ export class WebhookBridge {
     const server = await listen(app, config.bridge.port, config.bridge.bindAddress);
     const port = (server.address() as AddressInfo).port;
     inbound.listeningOn(port);
+    // From here on transactions are answered; each waits until its rooms' hooks are loaded.
+    const loading = router.loadJoinedRooms(ROOMS_LOADED_AT_ONCE);
     const retentionMs = config.delivery.retentionDays * 86_400_000;
     let pruning = false;
     const prune = () => {
@@ -150,26 +154,23 @@ export class WebhookBridge {
     const bridge = new WebhookBridge(port, router, outbound, server, worker, queue, sender, downloader, matrix, db, log, pruneTimer, checkpointer);
     prune();
     try {
-      await bridge.loadJoinedRooms();
-    } finally {
+      const rooms = await loading;
+      log.info({ rooms }, "loaded joined rooms");
+    } catch (err) {
       roomsLoaded();
+      await bridge.stop().catch(() => undefined);
+      throw new Error(`Cannot list the rooms the bot is in: ${(err as Error).message}`, { cause: err });
     }
+    roomsLoaded();
     worker.start();
+    // The homeserver holds back what it could not deliver while the bridge was away, retrying after
+    // a back-off of up to minutes; a ping makes it send that now.
+    await matrix.ping().then(
+      (outcome) => log.info({ outcome }, outcome === "unsupported" ? "the homeserver has no appservice ping (older than Matrix 1.7); it retries held transactions after its own back-off" : "pinged the homeserver: it sends held transactions now"),
+      (err: unknown) => log.warn({ err }, "could not ping the homeserver; it retries held transactions after its own back-off"),
+    );
     log.info({ port, bot: matrix.botUserId }, "webhook bridge started");
     return bridge;
-  }
-
-  private async loadJoinedRooms(): Promise<void> {
-    const rooms = await this.matrix.joinedRooms();
-    for (const roomId of rooms) {
-      try {
-        if (await this.router.isEncrypted(roomId)) await this.router.leaveEncryptedRoom(roomId);
-        else await this.router.loadRoom(roomId);
-      } catch (err) {
-        this.log.error({ err, roomId }, "could not load the room's hooks");
-      }
-    }
-    this.log.info({ rooms: rooms.length }, "loaded joined rooms");
   }
 
   async stop(): Promise<void> {

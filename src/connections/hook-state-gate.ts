@@ -1,10 +1,13 @@
 import type { MatrixPort, StateEvent } from "../matrix/port.js";
 import type { Logger } from "../observability/logger.js";
 import type { Validation } from "./outbound-hook-state.js";
-import { mayConfigureHooks, type PermissionVerdict } from "./power-levels.js";
+import { mayConfigureHooks, roomAuthorityFromState, type PermissionVerdict, type RoomAuthority } from "./power-levels.js";
 
-/** Where a state event came from: live ones are answered in the room, loaded ones only logged. */
-export type StateOrigin = "live" | "startup";
+/**
+ * Where a state event came from: live ones are answered in the room; those loaded from the room's
+ * state (at start, or when the bot joins) are only logged.
+ */
+export type StateOrigin = "live" | "startup" | "joined";
 
 /** What differs between kinds of hook state (outbound, inbound). */
 export interface HookStateKind<T> {
@@ -28,16 +31,26 @@ export class HookStateGate<T> {
     private readonly deps: { matrix: MatrixPort; log: Logger; configuredMinimumLevel: number | null },
   ) {}
 
-  /** May the user configure hooks of this kind in the room? Reads the room's current power levels. */
-  async permission(roomId: string, userId: string): Promise<PermissionVerdict> {
-    const authority = await this.deps.matrix.roomAuthority(roomId);
+  /**
+   * May the user configure hooks of this kind in the room? Reads the room's current power levels,
+   * unless `known` (from state already read) is given.
+   */
+  async permission(roomId: string, userId: string, known?: RoomAuthority): Promise<PermissionVerdict> {
+    const authority = known ?? (await this.deps.matrix.roomAuthority(roomId));
     return mayConfigureHooks(authority, userId, this.kind.eventType, this.deps.configuredMinimumLevel);
   }
 
-  /** Applies every state event of this kind in the room (bot joined, or bridge started). */
-  async loadRoom(roomId: string, apply: (event: StateEvent) => Promise<void>): Promise<void> {
-    const state = await this.deps.matrix.roomState(roomId);
-    for (const event of state) if (event.type === this.kind.eventType) await apply(event);
+  /**
+   * Applies every state event of this kind in the room's state (bot joined, or bridge started),
+   * with the room's authority taken from that same state.
+   */
+  async loadRoom(state: readonly StateEvent[], apply: (event: StateEvent, authority: RoomAuthority) => Promise<void>): Promise<void> {
+    let authority: RoomAuthority | null = null;
+    for (const event of state) {
+      if (event.type !== this.kind.eventType) continue;
+      authority ??= roomAuthorityFromState(state);
+      await apply(event, authority);
+    }
   }
 
   /**
@@ -66,13 +79,13 @@ export class HookStateGate<T> {
     return isRemoval(current?.content);
   }
 
-  async admit(roomId: string, event: StateEvent, origin: StateOrigin): Promise<Admission<T>> {
+  async admit(roomId: string, event: StateEvent, origin: StateOrigin, authority?: RoomAuthority): Promise<Admission<T>> {
     const { matrix, log } = this.deps;
     const { label } = this.kind;
     const name = event.state_key;
     const fromBot = event.sender === matrix.botUserId;
     if (!fromBot) {
-      const verdict = await this.permission(roomId, event.sender);
+      const verdict = await this.permission(roomId, event.sender, authority);
       if (!verdict.allowed) {
         log.warn({ roomId, hook: name, sender: event.sender, ...verdict }, `${label} hook state from a user without power ignored`);
         await this.tell(roomId, origin,
@@ -101,6 +114,21 @@ export class HookStateGate<T> {
   /** A notice in the room, for live events only (loading state at start must not flood rooms). */
   async tell(roomId: string, origin: StateOrigin, text: string): Promise<void> {
     if (origin !== "live") return;
+    await this.announce(roomId, text);
+  }
+
+  /** A notice in the room, whatever the origin (for what changed since the room was last seen). */
+  async announce(roomId: string, text: string): Promise<void> {
     await this.deps.matrix.sendNotice(roomId, text).catch((err) => this.deps.log.warn({ err, roomId }, "could not send a notice"));
+  }
+
+  /**
+   * The notice for a hook active for the first time when loaded at start: its state was set while
+   * it could not be accepted (its URL not allowed then, its sender without the power then) or
+   * while the bridge was away, and the room would not know it now works. Null otherwise.
+   */
+  nowActiveNotice(origin: StateOrigin, name: string, isNew: boolean, fromBot: boolean, what: string): string | null {
+    if (origin !== "startup" || !isNew || fromBot) return null;
+    return `${this.kind.label === "outbound" ? "Outbound" : "Inbound"} hook "${name}" is now active (it was not active when it was configured): ${what}`;
   }
 }

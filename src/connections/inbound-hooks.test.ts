@@ -58,7 +58,7 @@ describe("InboundHooks", () => {
     const { hooks, retired, state } = setup();
     const secret = hooks.prepare(ROOM, "ci", "@admin:x");
     await hooks.applyState(ROOM, state(BOT, "ci", { name: "ci" }), "live");
-    const hook = hooks.resolve(secret)!;
+    const hook = (await hooks.resolve(secret))!;
     expect(hooks.rename(hook, "deploy")).toBe(true);
     await hooks.applyState(ROOM, state(BOT, "deploy", { name: "deploy", expirationDate: "2030-01-01T00:00:00Z" }), "live");
     await hooks.applyState(ROOM, state(BOT, "ci", {}), "live");
@@ -67,5 +67,20 @@ describe("InboundHooks", () => {
     await hooks.applyState(ROOM, state(BOT, "deploy", { disabled: true }), "live");
     expect(hooks.resolve(secret, 0)).toBeNull();
     expect(retired).toEqual([hook.id]);
+  });
+  it("while its room loads at start, a request to a stored hook waits for it instead of finding nothing", async () => {
+    const { hooks, state } = setup();
+    const secret = hooks.prepare(ROOM, "ci", "@admin:x");
+    let loaded!: () => void;
+    const roomLoad = new Promise<void>((resolve) => (loaded = resolve));
+    hooks.waitForRooms((roomId) => (roomId === ROOM ? roomLoad : null));
+    const pending = hooks.resolve(secret);
+    expect(pending).toBeInstanceOf(Promise);
+    // The room's state is applied while the request waits (as the start-up load does).
+    await hooks.applyState(ROOM, state(BOT, "ci", { name: "ci" }), "startup");
+    loaded();
+    expect(await pending).toMatchObject({ name: "ci", roomId: ROOM });
+    // An unknown secret does not wait.
+    expect(hooks.resolve("x".repeat(43))).toBeNull();
   });
 });

@@ -6,7 +6,7 @@ import type { InboundHooksTable } from "../store/inbound-hooks-table.js";
 import { InboundHookRegistry, type ActiveInboundHook } from "./inbound-hook-registry.js";
 import { INBOUND_HOOK_EVENT_TYPE, isInboundRemoval, validateInboundHookContent, type InboundHookSettings } from "./inbound-hook-state.js";
 import { HookStateGate, type StateOrigin } from "./hook-state-gate.js";
-import type { PermissionVerdict } from "./power-levels.js";
+import type { PermissionVerdict, RoomAuthority } from "./power-levels.js";
 
 export interface InboundHooksDeps {
   matrix: MatrixPort;
@@ -44,8 +44,9 @@ export class InboundHooks {
     return this.gate.permission(roomId, userId);
   }
 
-  loadRoom(roomId: string): Promise<void> {
-    return this.gate.loadRoom(roomId, (event) => this.applyState(roomId, event, "startup"));
+  /** Rebuilds the room's hooks from its current state, as read (bot joined, or bridge started). */
+  loadRoom(roomId: string, state: readonly StateEvent[], origin: "startup" | "joined"): Promise<void> {
+    return this.gate.loadRoom(state, (event, authority) => this.applyState(roomId, event, origin, authority));
   }
 
   /** Removes the hook a redaction of its state event removes (see HookStateGate.redactedHook); returns its name. */
@@ -60,18 +61,37 @@ export class InboundHooks {
     this.registry.forgetRoom(roomId);
   }
 
-  /** The live hook a request's secret names, or null (unknown, removed, not loaded or expired). */
-  resolve(secret: string, now = Date.now()): ActiveInboundHook | null {
+  /**
+   * While the bridge starts: how to wait until a room's hooks are loaded (null when there is
+   * nothing to wait for), so that a request to a hook of a room not loaded yet is not answered 404.
+   */
+  waitForRooms(loaded: (roomId: string) => Promise<void> | null): void {
+    this.roomLoaded = loaded;
+  }
+  private roomLoaded: (roomId: string) => Promise<void> | null = () => null;
+
+  /**
+   * The live hook a request's secret names, or null (unknown, removed or expired); a promise of it
+   * while its room's hooks are still loading at start.
+   */
+  resolve(secret: string, now = Date.now()): ActiveInboundHook | null | Promise<ActiveInboundHook | null> {
     const stored = this.deps.table.bySecret(secret);
-    const hook = stored ? this.registry.byId(stored.id) : undefined;
+    if (!stored) return null;
+    const waiting = this.registry.byId(stored.id) ? null : this.roomLoaded(stored.roomId);
+    return waiting ? waiting.then(() => this.live(stored.id, now)) : this.live(stored.id, now);
+  }
+
+  private live(hookId: string, now: number): ActiveInboundHook | null {
+    const hook = this.registry.byId(hookId);
     if (!hook || (hook.expiresAt !== null && now >= hook.expiresAt)) return null;
     return hook;
   }
 
-  async applyState(roomId: string, event: StateEvent, origin: StateOrigin): Promise<void> {
+  /** `authority`: the room's, when read with its state already (loading); else it is fetched. */
+  async applyState(roomId: string, event: StateEvent, origin: StateOrigin, authority?: RoomAuthority): Promise<void> {
     const name = event.state_key;
     const { log } = this.deps;
-    const admission = await this.gate.admit(roomId, event, origin);
+    const admission = await this.gate.admit(roomId, event, origin, authority);
     if (admission.kind === "ignored") return;
     if (admission.kind === "removal") {
       if (this.remove(roomId, name) && !admission.fromBot) {
@@ -87,11 +107,11 @@ export class InboundHooks {
     const urlSent = newSecret && !fromBot
       ? await this.gate.sendSecret(() => this.sendUrl(event.sender, roomId, name, newSecret, "created"), { roomId, hook: name })
       : false;
-    if (!fromBot && origin === "live") {
-      await this.gate.tell(roomId, origin, `Inbound hook "${name}" ${previous ? "updated" : "active"}.` +
-        (newSecret ? (urlSent ? ` Its URL was sent to ${event.sender} in a direct message.`
-          : ` Its URL could not be sent by direct message; run "!hooks inbound rotate ${name}" to get a new one.`) : ""));
-    }
+    const urlNote = newSecret ? (urlSent ? `Its URL was sent to ${event.sender} in a direct message.`
+      : `Its URL could not be sent by direct message; run "!hooks inbound rotate ${name}" to get a new one.`) : "";
+    if (!fromBot && origin === "live") await this.gate.tell(roomId, origin, `Inbound hook "${name}" ${previous ? "updated" : "active"}.${urlNote ? ` ${urlNote}` : ""}`);
+    const nowActive = this.gate.nowActiveNotice(origin, name, Boolean(newSecret), fromBot, urlNote || "it posts into this room.");
+    if (nowActive) await this.gate.announce(roomId, nowActive);
   }
 
 

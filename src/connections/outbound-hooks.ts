@@ -10,7 +10,7 @@ import type { SigningKeysTable } from "../store/signing-keys-table.js";
 import { OutboundHookRegistry, type ActiveOutboundHook } from "./outbound-hook-registry.js";
 import { isRemoval, OUTBOUND_HOOK_EVENT_TYPE, validateOutboundHookContent, type OutboundHookSettings } from "./outbound-hook-state.js";
 import { HookStateGate, type StateOrigin } from "./hook-state-gate.js";
-import type { PermissionVerdict } from "./power-levels.js";
+import type { PermissionVerdict, RoomAuthority } from "./power-levels.js";
 
 export interface OutboundHooksDeps {
   matrix: MatrixPort;
@@ -49,9 +49,9 @@ export class OutboundHooks {
     return this.gate.permission(roomId, userId);
   }
 
-  /** Rebuilds the room's hooks from its current state (bot joined, or bridge started). */
-  loadRoom(roomId: string): Promise<void> {
-    return this.gate.loadRoom(roomId, (event) => this.applyState(roomId, event, "startup"));
+  /** Rebuilds the room's hooks from its current state, as read (bot joined, or bridge started). */
+  loadRoom(roomId: string, state: readonly StateEvent[], origin: "startup" | "joined"): Promise<void> {
+    return this.gate.loadRoom(state, (event, authority) => this.applyState(roomId, event, origin, authority));
   }
 
   /** Removes the hook a redaction of its state event removes (see HookStateGate.redactedHook); returns its name. */
@@ -65,10 +65,11 @@ export class OutboundHooks {
     for (const hook of this.registry.forgetRoom(roomId)) this.deps.queue.cancelHook(hook.id);
   }
 
-  async applyState(roomId: string, event: StateEvent, origin: StateOrigin): Promise<void> {
+  /** `authority`: the room's, when read with its state already (loading); else it is fetched. */
+  async applyState(roomId: string, event: StateEvent, origin: StateOrigin, authority?: RoomAuthority): Promise<void> {
     const name = event.state_key;
     const { log } = this.deps;
-    const admission = await this.gate.admit(roomId, event, origin);
+    const admission = await this.gate.admit(roomId, event, origin, authority);
     if (admission.kind === "ignored") return;
     if (admission.kind === "removal") {
       this.remove(roomId, name);
@@ -76,8 +77,8 @@ export class OutboundHooks {
       return;
     }
     const { value, fromBot } = admission;
-    // Live changes are checked against the SSRF guard now. At startup only IP literals are (a DNS
-    // hiccup must not drop a hook); every send is checked again anyway.
+    // Live changes are checked against the SSRF guard now. Loaded from state only IP literals are
+    // (a DNS hiccup must not drop a hook); every send is checked again anyway.
     const refused = origin === "live" || isIpLiteralUrl(value.url) ? await this.checkDestination(value.url) : null;
     if (refused) {
       log.warn({ roomId, hook: name, refused }, "outbound hook URL refused");
@@ -91,11 +92,12 @@ export class OutboundHooks {
     const tokenSent = newToken && !fromBot
       ? await this.gate.sendSecret(() => this.sendToken(event.sender, roomId, name, newToken, "created"), { roomId, hook: name })
       : false;
-    if (!fromBot && origin === "live") {
-      await this.gate.tell(roomId, origin, `Outbound hook "${name}" ${previous ? "updated" : "active"}: room events are sent by ${value.method}.` +
-        (newToken ? (tokenSent ? ` Its token was sent to ${event.sender} in a direct message.`
-          : ` Its token could not be sent by direct message; run "!hooks outbound token ${name}" to get a new one.`) : ""));
-    }
+    const tokenNote = newToken ? (tokenSent ? ` Its token was sent to ${event.sender} in a direct message.`
+      : ` Its token could not be sent by direct message; run "!hooks outbound token ${name}" to get a new one.`) : "";
+    const sentBy = `room events are sent by ${value.method}.${tokenNote}`;
+    if (!fromBot && origin === "live") await this.gate.tell(roomId, origin, `Outbound hook "${name}" ${previous ? "updated" : "active"}: ${sentBy}`);
+    const nowActive = this.gate.nowActiveNotice(origin, name, Boolean(newToken), fromBot, sentBy);
+    if (nowActive) await this.gate.announce(roomId, nowActive);
   }
 
 

@@ -25,6 +25,20 @@ export function hasPrivilegedCreators(roomVersion: unknown): boolean {
   return roomVersion.startsWith("org.matrix.hydra");
 }
 
+/** The room's authority as its full state shows it (power levels, and the create event's creators). */
+export function roomAuthorityFromState(state: ReadonlyArray<{ type: string; state_key: string; sender: string; content: Record<string, unknown> }>): RoomAuthority {
+  const powerLevels = state.find((e) => e.type === "m.room.power_levels" && e.state_key === "");
+  const create = state.find((e) => e.type === "m.room.create" && e.state_key === "");
+  return { powerLevels: powerLevels ? (powerLevels.content as PowerLevelsContent) : null, privilegedCreators: create ? privilegedCreators(create.sender, create.content) : [] };
+}
+
+/** The creators the create event makes all-powerful: none before room version 12. */
+export function privilegedCreators(creator: string, createContent: { room_version?: unknown; additional_creators?: unknown }): string[] {
+  if (!hasPrivilegedCreators(createContent.room_version ?? "1")) return [];
+  const additional = Array.isArray(createContent.additional_creators) ? createContent.additional_creators.filter((c): c is string => typeof c === "string") : [];
+  return [creator, ...additional];
+}
+
 /** A user's power level per the spec's defaults (no power_levels event: 0 for all). */
 export function userPowerLevel(pl: PowerLevelsContent | null, userId: string, privilegedCreators: readonly string[] = []): number {
   if (privilegedCreators.includes(userId)) return Number.POSITIVE_INFINITY;

@@ -26,6 +26,8 @@ export interface SynapseHandle {
     opts?: { admin?: boolean; password?: string },
   ): Promise<{ userId: string; accessToken: string }>;
   stop(): Promise<void>;
+  /** Stops Synapse and starts it again on the same data, config and port (tests of what a restart does). */
+  restart(): Promise<void>;
 }
 
 export function defaultSynapseCacheDir(version = SYNAPSE_VERSION): string {
@@ -234,9 +236,29 @@ export async function startSynapse(opts: {
   await writeFile(configPath, yaml.dump(config), { mode: 0o600 });
 
   const logPath = join(dataDir, "homeserver.log");
+  const url = `http://127.0.0.1:${port}`;
+  let stop = await launch({ python, configPath, logPath, url, readyTimeoutMs: opts.readyTimeoutMs ?? 60_000, log });
+  return {
+    url,
+    serverName,
+    port,
+    dataDir,
+    sharedSecret,
+    registerUser: (localpart, o) => registerWithSharedSecret(url, sharedSecret, localpart, o),
+    stop: () => stop(),
+    async restart() {
+      await stop();
+      stop = await launch({ python, configPath, logPath, url, readyTimeoutMs: opts.readyTimeoutMs ?? 60_000, log });
+    },
+  };
+}
+
+/** Starts Synapse with the config file and waits (bounded) until it answers; resolves with its stop. */
+async function launch(o: { python: string; configPath: string; logPath: string; url: string; readyTimeoutMs: number; log: Log }): Promise<() => Promise<void>> {
+  const { python, configPath, logPath, url, log } = o;
   const fd = openSync(logPath, "a");
   const child: ChildProcess = spawn(python, ["-c", LAUNCHER, String(process.pid), configPath], {
-    cwd: dataDir,
+    cwd: join(configPath, ".."),
     stdio: ["ignore", fd, fd],
     env: { ...process.env, PYTHONUNBUFFERED: "1" },
   });
@@ -260,9 +282,8 @@ export async function startSynapse(opts: {
     clearTimeout(timer);
   };
 
-  const url = `http://127.0.0.1:${port}`;
   const started = Date.now();
-  const deadline = started + (opts.readyTimeoutMs ?? 60_000);
+  const deadline = started + o.readyTimeoutMs;
   log(`starting Synapse ${SYNAPSE_VERSION} on ${url} (log: ${logPath})`);
   for (;;) {
     if (exited) {
@@ -282,14 +303,5 @@ export async function startSynapse(opts: {
     await new Promise((r) => setTimeout(r, 100));
   }
   log(`Synapse ready after ${Date.now() - started} ms`);
-
-  return {
-    url,
-    serverName,
-    port,
-    dataDir,
-    sharedSecret,
-    registerUser: (localpart, o) => registerWithSharedSecret(url, sharedSecret, localpart, o),
-    stop,
-  };
+  return stop;
 }

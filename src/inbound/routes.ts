@@ -7,8 +7,8 @@ import type { TokenBuckets } from "./rate-limit.js";
 import type { InboundRoute } from "./receive.js";
 
 export interface InboundRouterOptions {
-  /** The live hook a URL secret names, or null. */
-  resolve(secret: string): ActiveInboundHook | null;
+  /** The live hook a URL secret names, or null (a promise of it while its room loads at start). */
+  resolve(secret: string): ActiveInboundHook | null | Promise<ActiveInboundHook | null>;
   receiver: { receive(hook: ActiveInboundHook, route: InboundRoute, headers: Request["headers"], body: Buffer): Promise<string> };
   limiter: TokenBuckets;
   maxBodyBytes: number;
@@ -45,7 +45,7 @@ export function inboundRouter(opts: InboundRouterOptions): Router {
     const route = routeFor(String(req.params.variant ?? ""));
     const secret = String(req.params.hookId ?? "");
     try {
-      const hook = route !== null && isInboundSecretShape(secret) ? opts.resolve(secret) : null;
+      const hook = route !== null && isInboundSecretShape(secret) ? await opts.resolve(secret) : null;
       if (!hook || route === null) throw new InboundError("not_found", "not found");
       const taken = opts.limiter.take(hook.id);
       if (!taken.ok) throw new InboundError("rate_limited", "this hook is over its rate limit", taken.retryAfterSeconds);

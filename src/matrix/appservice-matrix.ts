@@ -1,5 +1,5 @@
 import { AppServiceRegistration, Bridge, type Intent } from "matrix-appservice-bridge";
-import { hasPrivilegedCreators, type PowerLevelsContent, type RoomAuthority } from "../connections/power-levels.js";
+import { privilegedCreators, type PowerLevelsContent, type RoomAuthority } from "../connections/power-levels.js";
 import type { GhostProfile, InboundGhosts, MatrixPort, StateEvent } from "./port.js";
 import type { LoadedRegistration } from "./registration.js";
 
@@ -23,11 +23,17 @@ export class AppserviceMatrix implements MatrixPort, InboundGhosts {
   // Ghost memberships known to be "join", so a message does not cost a membership lookup.
   private readonly ghostsJoined = new Set<string>();
   private readonly domain: string;
+  private readonly homeserverUrl: string;
+  private readonly registrationId: string;
+  private readonly asToken: string;
   // Known from the registration, so it works before start() (the library's needs initialise()).
   readonly botUserId: string;
 
   constructor(opts: AppserviceMatrixOptions) {
     this.domain = opts.domain;
+    this.homeserverUrl = opts.homeserverUrl.replace(/\/+$/, "");
+    this.registrationId = opts.registration.id;
+    this.asToken = opts.registration.asToken;
     this.botUserId = `@${opts.registration.senderLocalpart}:${opts.domain}`;
     const reg = AppServiceRegistration.fromObject(opts.registration.raw);
     if (!reg) throw new Error("The registration file could not be read by matrix-appservice-bridge");
@@ -60,9 +66,14 @@ export class AppserviceMatrix implements MatrixPort, InboundGhosts {
     return userId === this.botUserId || this.userPatterns.some((p) => p.test(userId));
   }
 
+  /**
+   * Sets what differs only: a profile change is copied into every room the bot is in (a member
+   * event each), which at every start would cost the homeserver thousands of events.
+   */
   async setBotProfile(displayName: string | null, avatarUrl: string | null): Promise<void> {
-    if (displayName !== null) await this.bot.setDisplayName(displayName);
-    if (avatarUrl !== null) await this.bot.setAvatarUrl(avatarUrl);
+    const current = (await this.client.getUserProfile(this.botUserId).catch(() => ({}))) as { displayname?: string; avatar_url?: string };
+    if (displayName !== null && current.displayname !== displayName) await this.bot.setDisplayName(displayName);
+    if (avatarUrl !== null && current.avatar_url !== avatarUrl) await this.bot.setAvatarUrl(avatarUrl);
   }
 
   async joinRoom(roomId: string): Promise<void> {
@@ -86,11 +97,7 @@ export class AppserviceMatrix implements MatrixPort, InboundGhosts {
       this.stateContent(roomId, "m.room.power_levels") as Promise<PowerLevelsContent | null>,
       this.client.getRoomStateEventBody(roomId, "m.room.create", "").catch((err) => (isNotFound(err) ? null : Promise.reject(err))),
     ]);
-    const content = (create?.content ?? {}) as { room_version?: unknown; additional_creators?: unknown };
-    const privilegedCreators = hasPrivilegedCreators(content.room_version ?? "1")
-      ? [create!.sender as string, ...(Array.isArray(content.additional_creators) ? content.additional_creators.filter((c) => typeof c === "string") : [])]
-      : [];
-    return { powerLevels, privilegedCreators };
+    return { powerLevels, privilegedCreators: create ? privilegedCreators(create.sender as string, (create.content ?? {}) as Record<string, unknown>) : [] };
   }
 
   private async stateContent(roomId: string, type: string, stateKey = ""): Promise<Record<string, unknown> | null> {
@@ -194,6 +201,30 @@ export class AppserviceMatrix implements MatrixPort, InboundGhosts {
 
   uploadMedia(bytes: Buffer, contentType: string, filename: string): Promise<string> {
     return this.bot.uploadContent(bytes, { type: contentType, name: filename });
+  }
+
+  /**
+   * Asks the homeserver to ping the bridge (`POST /_matrix/client/v1/appservice/{id}/ping`, Matrix
+   * 1.7); Synapse then sends the transactions it was holding back at once. "unsupported" from a
+   * homeserver without the endpoint; rejects with its answer on other errors, or after `timeoutMs`.
+   */
+  async ping(timeoutMs = 15_000): Promise<"pinged" | "unsupported"> {
+    const res = await fetch(`${this.homeserverUrl}/_matrix/client/v1/appservice/${encodeURIComponent(this.registrationId)}/ping`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${this.asToken}`, "content-type": "application/json" },
+      body: JSON.stringify({ transaction_id: `mwb-ping-${Date.now()}` }),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    const text = await res.text();
+    if (res.ok) return "pinged";
+    let errcode: unknown;
+    try {
+      errcode = (JSON.parse(text) as { errcode?: unknown }).errcode;
+    } catch {
+      // not JSON: an older homeserver's or a proxy's page
+    }
+    if (res.status === 404 || res.status === 405 || errcode === "M_UNRECOGNIZED") return "unsupported";
+    throw new Error(`HTTP ${res.status}: ${text.slice(0, 300)}`);
   }
 
   async stop(): Promise<void> {

@@ -7,15 +7,27 @@ import type { MatrixPort } from "./port.js";
  * room while the user is still in it or invited to it.
  */
 export class DirectMessenger {
+  // Per user, the send under way: rooms load concurrently at start, and two first messages to one
+  // user must not create two DM rooms.
+  private readonly sending = new Map<string, Promise<unknown>>();
+
   constructor(
     private readonly matrix: MatrixPort,
     private readonly rooms: DmRoomsTable,
     private readonly log: Logger,
   ) {}
 
-  async send(userId: string, text: string, html?: string): Promise<void> {
-    const roomId = await this.roomFor(userId);
-    await this.matrix.sendNotice(roomId, text, html);
+  send(userId: string, text: string, html?: string): Promise<void> {
+    const previous = this.sending.get(userId) ?? Promise.resolve();
+    const sent = previous.catch(() => undefined).then(async () => {
+      const roomId = await this.roomFor(userId);
+      await this.matrix.sendNotice(roomId, text, html);
+    });
+    this.sending.set(userId, sent);
+    void sent.catch(() => undefined).finally(() => {
+      if (this.sending.get(userId) === sent) this.sending.delete(userId);
+    });
+    return sent;
   }
 
   private async roomFor(userId: string): Promise<string> {

@@ -1,4 +1,7 @@
+import express from "express";
 import { mkdtempSync, rmSync } from "node:fs";
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -6,9 +9,11 @@ import type { InboundHooks } from "../connections/inbound-hooks.js";
 import type { OutboundHooks } from "../connections/outbound-hooks.js";
 import { SqliteDeliveryQueue } from "../delivery/queue/sqlite-queue.js";
 import { createLogger } from "../observability/logger.js";
+import { BridgeMetrics } from "../observability/metrics.js";
 import { openDatabase, type Db } from "../store/database.js";
 import { EventRouter } from "./event-router.js";
 import type { MatrixPort, RoomEvent } from "./port.js";
+import { appserviceRouter } from "./transactions.js";
 
 // The router's part in "nothing acknowledged is lost", against a real store: when handle()
 // resolves (the homeserver gets its 200), the work left for later is in the store. The
@@ -47,9 +52,9 @@ describe("EventRouter follow-ups (real SQLite store)", () => {
 
     expect(queue.isTransactionHandled("t1")).toBe(true);
     expect(queue.pendingFollowUps()).toEqual([
-      { txnId: "t1", seq: 0, event: JSON.stringify(command) },
-      { txnId: "t1", seq: 1, event: JSON.stringify(invite) },
-      { txnId: "t1", seq: 2, event: JSON.stringify(redaction) },
+      { txnId: "t1", eventId: "$cmd", event: JSON.stringify(command) },
+      { txnId: "t1", eventId: "$inv", event: JSON.stringify(invite) },
+      { txnId: "t1", eventId: "$red", event: JSON.stringify(redaction) },
     ]);
   });
 
@@ -57,7 +62,8 @@ describe("EventRouter follow-ups (real SQLite store)", () => {
     dir = mkdtempSync(join(tmpdir(), "mwb-router-"));
     db = openDatabase(join(dir, "bridge.db"));
     queue = new SqliteDeliveryQueue(db);
-    await queue.enqueue("t1", [], ["not json", JSON.stringify({ type: "m.room.message", sender: "@admin:x" }), "null"]);
+    const junk = ["not json", JSON.stringify({ type: "m.room.message", sender: "@admin:x" }), "null"].map((event, i) => ({ eventId: `$junk${i}`, event }));
+    await queue.storeTransaction({ txnId: "t1", eventIds: [], messages: [], followUps: junk });
     const errors: string[] = [];
     const log = createLogger("error", { write: (line: string) => void errors.push(line) } as unknown as NodeJS.WritableStream);
     const matrix = { botUserId: "@bot:x", isBridgeUser: () => false } as unknown as MatrixPort;
@@ -74,7 +80,7 @@ describe("EventRouter follow-ups (real SQLite store)", () => {
     queue = new SqliteDeliveryQueue(db);
     // The real queue, except that this transaction's write fails without an answer once.
     const failingOnce = Object.assign(Object.create(queue) as SqliteDeliveryQueue, {
-      enqueue: () => Promise.reject(new Error("the queue writer thread exited (code 1)")),
+      storeTransaction: () => Promise.reject(new Error("the queue writer thread exited (code 1)")),
     });
     const matrix = { botUserId: "@bot:x", isBridgeUser: () => false } as unknown as MatrixPort;
     const noHookState = { registry: { forRoom: () => [] }, removeRedacted: () => Promise.resolve(null) };
@@ -85,11 +91,80 @@ describe("EventRouter follow-ups (real SQLite store)", () => {
     const redaction = event({ event_id: "$red", type: "m.room.redaction", sender: "@admin:x", content: { redacts: "$x" } });
     await expect(router.handle("t1", [redaction])).rejects.toThrow(/exited/);
     // What the writer committed before its thread died.
-    await queue.enqueue("t1", [], [JSON.stringify(redaction)]);
+    await queue.storeTransaction({ txnId: "t1", eventIds: ["$red"], messages: [], followUps: [{ eventId: "$red", event: JSON.stringify(redaction) }] });
     expect(queue.pendingFollowUps()).toHaveLength(1);
 
-    expect(router.isHandled("t1")).toBe(true);
+    expect(router.handledEvents("t1")).toEqual(new Set(["$red"]));
     await router.idle();
     expect(queue.pendingFollowUps()).toEqual([]);
+  });
+});
+
+// A re-used transaction id (Synapse numbers from 1 again after a restart; Dendrite re-batches a
+// retry under its first event's id), through the real transaction endpoint on loopback HTTP.
+describe("a re-used transaction id (real HTTP endpoint, real SQLite store)", () => {
+  let dir: string;
+  let db: Db;
+  let queue: SqliteDeliveryQueue;
+  let server: Server;
+  afterEach(async () => {
+    server?.closeAllConnections();
+    await new Promise((resolve) => server?.close(resolve));
+    await queue.close();
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const message = (id: string, body = "hello"): RoomEvent =>
+    ({ event_id: id, room_id: "!room:x", sender: "@admin:x", type: "m.room.message", origin_server_ts: 1_700_000_000_000, content: { msgtype: "m.text", body } });
+
+  async function endpoint() {
+    dir = mkdtempSync(join(tmpdir(), "mwb-router-"));
+    db = openDatabase(join(dir, "bridge.db"));
+    queue = new SqliteDeliveryQueue(db);
+    const matrix = { botUserId: "@bot:x", isBridgeUser: (userId: string) => userId === "@bot:x" } as unknown as MatrixPort;
+    // One outbound hook in the room; commands are parsed for real, and held (as if the run died after the 200).
+    const outbound = { registry: { forRoom: () => [{ id: "ep_a" }] } } as unknown as OutboundHooks;
+    const router = new EventRouter({ matrix, outbound, inbound: {} as InboundHooks, queue, inviteAllowList: [], commandPrefix: "!hooks", log: createLogger("silent") });
+    router.holdFollowUpsUntil(new Promise(() => undefined));
+    const metrics = new BridgeMetrics({ defaultMetrics: false });
+    const app = express().use(appserviceRouter({ hsToken: "hs", sink: router, log: createLogger("silent"), metrics }));
+    server = await new Promise<Server>((resolve) => {
+      const s = app.listen(0, "127.0.0.1", () => resolve(s));
+    });
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const put = async (txnId: string, events: RoomEvent[]) => {
+      const res = await fetch(`${url}/_matrix/app/v1/transactions/${txnId}`, { method: "PUT", headers: { authorization: "Bearer hs", "content-type": "application/json" }, body: JSON.stringify({ events }) });
+      expect(res.status).toBe(200);
+    };
+    const duplicates = async () => (await metrics.registry.getMetricsAsJSON()).find((m) => m.name === "webhook_bridge_transactions_total")?.values.find((v) => v.labels.result === "duplicate")?.value ?? 0;
+    return { put, duplicates };
+  }
+
+  const queuedEvents = () => db.prepare("SELECT m.event_id FROM jobs j JOIN messages m ON m.id = j.message_id ORDER BY j.id").pluck().all();
+
+  it("with one more event queues only that event; with the same events, nothing", async () => {
+    const { put, duplicates } = await endpoint();
+    await put("1", [message("$q1")]);
+    expect(queuedEvents()).toEqual(["$q1"]);
+    await put("1", [message("$q1"), message("$q2")]);
+    expect(queuedEvents()).toEqual(["$q1", "$q2"]);
+    expect(await duplicates()).toBe(0);
+    await put("1", [message("$q1"), message("$q2")]);
+    expect(queuedEvents()).toEqual(["$q1", "$q2"]);
+    expect(await duplicates()).toBe(1);
+    // Other events under the id (Synapse after a restart, numbering from 1 again) are all handled.
+    await put("1", [message("$r1"), message("$r2")]);
+    expect(queuedEvents()).toEqual(["$q1", "$q2", "$r1", "$r2"]);
+  });
+
+  it("stores a command once, whichever transaction ids bring it", async () => {
+    const { put } = await endpoint();
+    const command = message("$cmd", "!hooks outbound list");
+    await put("1", [command]);
+    await put("1", [command, message("$q2")]);
+    await put("2", [message("$q3"), command]);
+    expect(queue.pendingFollowUps()).toEqual([{ txnId: "1", eventId: "$cmd", event: JSON.stringify(command) }]);
+    expect(queuedEvents()).toEqual(["$q2", "$q3"]);
   });
 });

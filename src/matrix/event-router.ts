@@ -8,6 +8,7 @@ import type { OutboundHooks } from "../connections/outbound-hooks.js";
 import type { DeliveryQueue, OutboundMessage } from "../delivery/queue/queue.js";
 import type { Logger } from "../observability/logger.js";
 import { hooksForEvent, outboundEventJson } from "../outbound/match.js";
+import { JoinedRoomsLoader } from "./joined-rooms-loader.js";
 import type { MatrixPort, RoomEvent, StateEvent } from "./port.js";
 import { isRoomEvent, type TransactionSink } from "./transactions.js";
 
@@ -41,17 +42,36 @@ export class EventRouter implements TransactionSink {
    * follow-ups are in the store, and are queued then.
    */
   private readonly unanswered = new Set<string>();
+  // Set while the joined rooms' hooks load at start; events of a room wait until it is loaded.
+  private rooms: JoinedRoomsLoader | null = null;
 
   constructor(private readonly deps: EventRouterDeps) {}
 
-  isHandled(txnId: string): boolean {
-    const handled = this.deps.queue.isTransactionHandled(txnId);
+  handledEvents(txnId: string): ReadonlySet<string> | null {
+    const handled = this.deps.queue.handledEvents(txnId);
     if (handled && this.unanswered.delete(txnId)) this.resumeFollowUps(txnId);
     return handled;
   }
 
-  async handle(txnId: string, events: RoomEvent[]): Promise<void> {
+  /**
+   * Loads the hooks of every room the bot is in, `concurrency` rooms at a time; meanwhile each
+   * transaction waits for its events' rooms (loaded first). Resolves with the number of rooms.
+   */
+  loadJoinedRooms(concurrency: number): Promise<number> {
+    const rooms = new JoinedRoomsLoader((roomId) => this.loadRoom(roomId, "startup"), { concurrency, log: this.deps.log });
+    this.rooms = rooms;
+    // Inbound requests to a hook of a room not loaded yet wait for it too.
+    this.deps.inbound.waitForRooms((roomId) => rooms.loaded(roomId)?.catch(() => undefined) ?? null);
+    return rooms.loadAll(() => this.deps.matrix.joinedRooms());
+  }
+
+  /**
+   * Handles a transaction's events (of a re-used id: those not handled under it before, with
+   * `earlier` the ids that were), storing everything in one commit before it resolves.
+   */
+  async handle(txnId: string, events: RoomEvent[], earlier: ReadonlySet<string> | null = null): Promise<void> {
     const { matrix, outbound, inbound } = this.deps;
+    if (this.rooms?.loading) await this.roomsLoaded(events);
     const messages: OutboundMessage[] = [];
     const later: RoomEvent[] = [];
     for (const event of events) {
@@ -65,8 +85,10 @@ export class EventRouter implements TransactionSink {
       if (hookIds.length > 0) messages.push({ eventId: event.event_id, originTs: originTs(event), roomId: event.room_id, body: outboundEventJson(event), hookIds });
     }
     // The follow-ups are stored in the same commit: a crash after the 200 does not lose them.
+    const eventIds = earlier ? [...earlier, ...events.map((e) => e.event_id)] : events.map((e) => e.event_id);
+    let stored;
     try {
-      await this.deps.queue.enqueue(txnId, messages, later.map((event) => JSON.stringify(event)));
+      stored = await this.deps.queue.storeTransaction({ txnId, eventIds, messages, followUps: later.map((event) => ({ eventId: event.event_id, event: JSON.stringify(event) })) });
     } catch (err) {
       if (later.length > 0) {
         if (this.unanswered.size >= 1000) this.unanswered.clear(); // retries that never came
@@ -75,7 +97,14 @@ export class EventRouter implements TransactionSink {
       throw err;
     }
     this.unanswered.delete(txnId);
-    later.forEach((event, seq) => this.followUp(txnId, seq, event));
+    // An event stored before (it came under another transaction id too) has its work run once.
+    later.forEach((event, i) => stored.newFollowUps[i] && this.followUp(txnId, event.event_id, event));
+  }
+
+  /** Waits until the rooms of these events have their hooks loaded (start-up only). */
+  private async roomsLoaded(events: readonly RoomEvent[]): Promise<void> {
+    const rooms = new Set(events.map((e) => e.room_id));
+    await Promise.all([...rooms].map((roomId) => this.rooms?.loaded(roomId)));
   }
 
   /**
@@ -84,7 +113,7 @@ export class EventRouter implements TransactionSink {
    */
   resumeFollowUps(onlyTxnId?: string): number {
     const pending = this.deps.queue.pendingFollowUps().filter((f) => onlyTxnId === undefined || f.txnId === onlyTxnId);
-    for (const { txnId, seq, event: json } of pending) {
+    for (const { txnId, eventId, event: json } of pending) {
       let parsed: unknown = null;
       try {
         parsed = JSON.parse(json);
@@ -92,8 +121,8 @@ export class EventRouter implements TransactionSink {
         // Left as null: reported and forgotten below.
       }
       const event = isRoomEvent(parsed) ? parsed : null;
-      if (!event) this.deps.log.error({ txnId, seq }, "a stored follow-up is not a room event; dropped");
-      this.followUp(txnId, seq, event);
+      if (!event) this.deps.log.error({ txnId, eventId }, "a stored follow-up is not a room event; dropped");
+      this.followUp(txnId, eventId, event);
     }
     return pending.length;
   }
@@ -119,7 +148,8 @@ export class EventRouter implements TransactionSink {
   private afterAck(event: RoomEvent): AfterAck | null {
     const { matrix, commandPrefix } = this.deps;
     if (event.state_key !== undefined) {
-      if (event.type === "m.room.member" && event.state_key === matrix.botUserId) return "bot-membership";
+      // The bot's own joins (and profile changes) ask for nothing: it joins by itself.
+      if (event.type === "m.room.member" && event.state_key === matrix.botUserId && event.content.membership !== "join") return "bot-membership";
       if (event.type === "m.room.encryption") return "encryption";
       return null;
     }
@@ -155,14 +185,14 @@ export class EventRouter implements TransactionSink {
    * Runs an event's follow-up work in order with the others (decided when its turn comes, after
    * the joined rooms are loaded), then forgets it in the store, whether it worked or not.
    */
-  private followUp(txnId: string, seq: number, event: RoomEvent | null): void {
+  private followUp(txnId: string, eventId: string, event: RoomEvent | null): void {
     this.followUps = this.followUps
       .then(async () => {
         try {
           const kind = event && this.afterAck(event);
           if (kind) await this.runAfterAck(kind, event!);
         } finally {
-          await this.deps.queue.followUpDone(txnId, seq);
+          await this.deps.queue.followUpDone(eventId);
         }
       })
       .catch((err) => this.deps.log.error({ err, txnId }, "follow-up work for an event failed"));
@@ -192,12 +222,7 @@ export class EventRouter implements TransactionSink {
       }
       await matrix.joinRoom(event.room_id);
       log.info({ roomId: event.room_id, inviter: event.sender }, "joined room");
-      if (await this.isEncrypted(event.room_id)) {
-        await this.leaveEncryptedRoom(event.room_id);
-        return;
-      }
-      await outbound.loadRoom(event.room_id);
-      await inbound.loadRoom(event.room_id);
+      if ((await this.loadRoom(event.room_id, "joined")) === "encrypted") return;
       await matrix.sendNotice(event.room_id, `Hello! I send this room's events to webhooks, and post webhooks into it. Send "${this.deps.commandPrefix} help" to see what I can do.`);
     } else if (membership === "leave" || membership === "ban") {
       outbound.forgetRoom(event.room_id);
@@ -206,15 +231,19 @@ export class EventRouter implements TransactionSink {
     }
   }
 
-  /** Rebuilds a joined room's outbound and inbound hooks from its state (at start). */
-  async loadRoom(roomId: string): Promise<void> {
-    await this.deps.outbound.loadRoom(roomId);
-    await this.deps.inbound.loadRoom(roomId);
-  }
-
-  async isEncrypted(roomId: string): Promise<boolean> {
+  /**
+   * Builds a joined room's outbound and inbound hooks from its state, read once (at start, or when
+   * the bot joins); an encrypted room is left instead.
+   */
+  async loadRoom(roomId: string, origin: "startup" | "joined"): Promise<"loaded" | "encrypted"> {
     const state = await this.deps.matrix.roomState(roomId);
-    return state.some((e) => e.type === "m.room.encryption" && Object.keys(e.content ?? {}).length > 0);
+    if (isEncrypted(state)) {
+      await this.leaveEncryptedRoom(roomId);
+      return "encrypted";
+    }
+    await this.deps.outbound.loadRoom(roomId, state, origin);
+    await this.deps.inbound.loadRoom(roomId, state, origin);
+    return "loaded";
   }
 
   async leaveEncryptedRoom(roomId: string): Promise<void> {
@@ -225,6 +254,10 @@ export class EventRouter implements TransactionSink {
     this.deps.inbound.forgetRoom(roomId);
     await matrix.leaveRoom(roomId, "End-to-end encryption is not available in this bridge build");
   }
+}
+
+function isEncrypted(state: readonly StateEvent[]): boolean {
+  return state.some((e) => e.type === "m.room.encryption" && Object.keys(e.content ?? {}).length > 0);
 }
 
 /** The event's origin_server_ts as the store keys it: 0 when missing or not a whole number. */

@@ -5,10 +5,13 @@ import { presentedToken, tokensMatch } from "./hs-token.js";
 import type { RoomEvent } from "./port.js";
 
 export interface TransactionSink {
-  /** True if this transaction id was fully handled before (then it is only acknowledged). */
-  isHandled(txnId: string): boolean;
-  /** Must store everything the transaction asks for before resolving; a rejection makes the homeserver retry. */
-  handle(txnId: string, events: RoomEvent[]): Promise<void>;
+  /** The ids of the events already handled under this transaction id, or null when the id is new. */
+  handledEvents(txnId: string): ReadonlySet<string> | null;
+  /**
+   * Must store everything the events ask for before resolving; a rejection makes the homeserver
+   * retry. `earlier`: of a re-used id, the events handled under it before (not among `events`).
+   */
+  handle(txnId: string, events: RoomEvent[], earlier: ReadonlySet<string> | null): Promise<void>;
 }
 
 /**
@@ -44,13 +47,19 @@ export function appserviceRouter(opts: { hsToken: string; sink: TransactionSink;
       return;
     }
     const run = async (): Promise<void> => {
-      if (opts.sink.isHandled(txnId)) {
+      // A re-used id is not always a re-send (Synapse numbers from 1 again after a restart,
+      // Dendrite re-batches a retry under its first event's id): events new to it are handled.
+      const earlier = opts.sink.handledEvents(txnId);
+      const valid = events.filter(isRoomEvent);
+      const fresh = earlier ? valid.filter((e) => !earlier.has(e.event_id)) : valid;
+      if (earlier && fresh.length === 0) {
         opts.metrics.transactions.inc({ result: "duplicate" });
         res.json({});
         return;
       }
+      if (earlier) opts.log.info({ txnId, newEvents: fresh.length, events: valid.length }, "transaction id seen before, with events not handled under it yet; handling those");
       try {
-        await opts.sink.handle(txnId, events.filter(isRoomEvent));
+        await opts.sink.handle(txnId, fresh, earlier);
         opts.metrics.transactions.inc({ result: "processed" });
         res.json({});
       } catch (err) {
@@ -64,7 +73,8 @@ export function appserviceRouter(opts: { hsToken: string; sink: TransactionSink;
 
   router.put("/_matrix/app/v1/transactions/:txnId", authenticate, json, onTransaction);
   router.put("/transactions/:txnId", authenticate, json, onTransaction);
-  router.post("/_matrix/app/v1/ping", authenticate, (_req, res) => void res.json({}));
+  // The body ({"transaction_id"}) is read, so the connection is left clean for the next request.
+  router.post("/_matrix/app/v1/ping", authenticate, json, (_req, res) => void res.json({}));
   const notFound = (_req: Request, res: Response): void => void res.status(404).json({ errcode: "M_NOT_FOUND", error: "Not provided by this bridge" });
   for (const prefix of ["/_matrix/app/v1", ""]) {
     router.get(`${prefix}/users/:userId`, authenticate, notFound);

@@ -93,3 +93,25 @@ describe("migration 5: attempts stored in batches, events named by (origin_serve
     }
   });
 });
+
+describe("migration 7: event ids beside handled transaction ids, follow-ups named by their event", () => {
+  it("keeps handled ids (their events unknown) and pending follow-ups, once per event, in order", () => {
+    const command = '{"event_id":"$c","type":"m.room.message"}';
+    const path = storeAtVersion(6, `
+      INSERT INTO handled_transactions VALUES ('t1', 5);
+      INSERT INTO follow_ups (txn_id, seq, event, created_at) VALUES
+        ('t1', 0, '${command}', 5), ('t1', 1, 'not json', 5), ('t2', 0, '${command}', 6), ('t2', 1, '{"event_id":"$d"}', 6);
+    `);
+    const db = openDatabase(path);
+    try {
+      expect(db.prepare("SELECT txn_id, handled_at, event_ids FROM handled_transactions").all()).toEqual([{ txn_id: "t1", handled_at: 5, event_ids: null }]);
+      expect(db.prepare("SELECT event_id, txn_id, event, done_at FROM follow_ups ORDER BY id").all()).toEqual([
+        { event_id: "$c", txn_id: "t1", event: command, done_at: null },
+        { event_id: "t1#1", txn_id: "t1", event: "not json", done_at: null },
+        { event_id: "$d", txn_id: "t2", event: '{"event_id":"$d"}', done_at: null },
+      ]);
+    } finally {
+      db.close();
+    }
+  });
+});

@@ -209,4 +209,27 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (txn_id, seq)
   );
   `,
+  // 7: A re-used transaction id is not always a re-send: Synapse numbers transactions from 1 again
+  //    after a restart (on SQLite), Dendrite re-batches a retry under its first event's id. So each
+  //    handled id keeps its events' ids, and a repeated id has the events not seen under it handled.
+  //    Follow-ups are named by their event, and kept (done_at) for the retention period once done, so
+  //    that an event coming again, under any transaction id, never runs its command twice.
+  `
+  ALTER TABLE handled_transactions ADD COLUMN event_ids TEXT; -- JSON array; null: handled before this column (its events count as unseen)
+  CREATE TABLE follow_ups_v7 (
+    id INTEGER PRIMARY KEY,             -- the order they run in
+    event_id TEXT NOT NULL UNIQUE,
+    txn_id TEXT NOT NULL,               -- the transaction that brought it first
+    event TEXT NOT NULL,                -- the event, as JSON
+    created_at INTEGER NOT NULL,
+    done_at INTEGER                     -- null: not run yet
+  );
+  INSERT OR IGNORE INTO follow_ups_v7 (event_id, txn_id, event, created_at)
+    SELECT CASE WHEN json_valid(event) AND json_type(event, '$.event_id') = 'text' THEN json_extract(event, '$.event_id') ELSE txn_id || '#' || seq END,
+      txn_id, event, created_at
+    FROM follow_ups ORDER BY rowid;
+  DROP TABLE follow_ups;
+  ALTER TABLE follow_ups_v7 RENAME TO follow_ups;
+  CREATE INDEX follow_ups_pending ON follow_ups (id) WHERE done_at IS NULL;
+  `,
 ];

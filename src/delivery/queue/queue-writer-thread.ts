@@ -17,9 +17,9 @@ const NUMBERS_PER_OUTCOME = 6;
 const OUTCOMES = ["success", "retry", "failed", "dropped"];
 const STATES = ["done", "dead", "dropped"];
 type Request =
-  | { op: "enqueue"; seq: number; txnId: string; now: number; messages: EnqueueMessage[]; followUps: string[] }
+  | { op: "enqueue"; seq: number; txnId: string; now: number; messages: EnqueueMessage[]; followUps: Array<{ eventId: string; event: string }>; eventIds: string }
   | { op: "outcomes"; seq: number; batch: OutcomeBatch }
-  | { op: "followUpDone"; seq: number; txnId: string; followUpSeq: number }
+  | { op: "followUpDone"; seq: number; eventId: string; now: number }
   | { op: "prune"; seq: number; table: PrunedTable; cutoff: number; after: number; window: number | null; budgetMs: number }
   | { op: "stop" };
 
@@ -32,9 +32,10 @@ db.pragma("busy_timeout = 5000");
 db.pragma("wal_autocheckpoint = 20000");
 
 const stmt = {
-  markTxn: db.prepare("INSERT OR IGNORE INTO handled_transactions (txn_id, handled_at) VALUES (?, ?)"),
-  insertFollowUp: db.prepare("INSERT OR IGNORE INTO follow_ups (txn_id, seq, event, created_at) VALUES (?, ?, ?, ?)"),
-  deleteFollowUp: db.prepare("DELETE FROM follow_ups WHERE txn_id = ? AND seq = ?"),
+  // A re-used id keeps its first handled_at: retention (and pruning by key order) counts from then.
+  markTxn: db.prepare("INSERT INTO handled_transactions (txn_id, handled_at, event_ids) VALUES (?, ?, ?) ON CONFLICT (txn_id) DO UPDATE SET event_ids = excluded.event_ids"),
+  insertFollowUp: db.prepare("INSERT OR IGNORE INTO follow_ups (event_id, txn_id, event, created_at) VALUES (?, ?, ?, ?)"),
+  followUpDone: db.prepare("UPDATE follow_ups SET done_at = ? WHERE event_id = ? AND done_at IS NULL"),
   insertMessage: db.prepare("INSERT OR IGNORE INTO messages (event_id, origin_ts, room_id, body, created_at) VALUES (?, ?, ?, ?, ?)"),
   messageByEvent: db.prepare("SELECT id FROM messages WHERE origin_ts = ? AND event_id = ?").pluck(),
   hooksOfMessage: db.prepare("SELECT hook_id FROM jobs WHERE message_id = ? AND state != 'replayed'").pluck(),
@@ -50,10 +51,11 @@ function webhookId(eventId: string, hookId: string): string {
 }
 
 /**
- * Stores the jobs and the follow-ups and marks the transaction handled, atomically. Per message
- * and hook: the new job's key and webhook-id, or null when it already had one.
+ * Stores the jobs and the follow-ups and marks the transaction handled with its events' ids,
+ * atomically. Per message and hook: the new job's key and webhook-id, or null when it already had
+ * one; per follow-up: whether it is new (an event stored before is not run again).
  */
-const enqueue = db.transaction((txnId: string, now: number, messages: EnqueueMessage[], followUps: string[]): Array<Array<[number, string] | null>> => {
+const enqueue = db.transaction((txnId: string, now: number, messages: EnqueueMessage[], followUps: Array<{ eventId: string; event: string }>, eventIds: string) => {
   const keys: Array<Array<[number, string] | null>> = [];
   for (const message of messages) {
     const inserted = stmt.insertMessage.run(message.eventId, message.originTs, message.roomId, message.body, now);
@@ -66,9 +68,9 @@ const enqueue = db.transaction((txnId: string, now: number, messages: EnqueueMes
     }
     keys.push(message.hookIds.map((hookId) => (known?.has(hookId) ? null : [Number(stmt.insertJob.run(messageId, hookId, now, now).lastInsertRowid), webhookId(message.eventId, hookId)])));
   }
-  followUps.forEach((event, seq) => stmt.insertFollowUp.run(txnId, seq, event, now));
-  stmt.markTxn.run(txnId, now);
-  return keys;
+  const newFollowUps = followUps.map(({ eventId, event }) => stmt.insertFollowUp.run(eventId, txnId, event, now).changes === 1);
+  stmt.markTxn.run(txnId, now, eventIds);
+  return { keys, newFollowUps };
 });
 
 const orNull = (n: number): number | null => (Number.isNaN(n) ? null : n);
@@ -94,13 +96,15 @@ const writeOutcomes = db.transaction((b: OutcomeBatch) => {
 // Pruning, a window of keys at a time, so that no statement looks at more than `window` rows and
 // no transaction waits long behind one. Keys (and rowids) grow with time: windows are taken in key
 // order, and the first window holding a row young enough to keep is the last. Per table: its key,
-// its time column, and what else a row must meet to go (messages: no job needs it any more).
-type PrunedTable = "jobs" | "messages" | "attempt_batches" | "handled_transactions";
+// its time column, and what else a row must meet to go (messages: no job needs it any more;
+// follow-ups: done).
+type PrunedTable = "jobs" | "messages" | "attempt_batches" | "handled_transactions" | "follow_ups";
 const pruneSql: Record<PrunedTable, { key: string; time: string; also: string }> = {
   jobs: { key: "id", time: "created_at", also: "(state = 'replayed' OR (state != 'pending' AND finished_at < @cutoff))" },
   messages: { key: "id", time: "created_at", also: "NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.message_id = messages.id)" },
   attempt_batches: { key: "id", time: "at", also: "1" },
   handled_transactions: { key: "rowid", time: "handled_at", also: "1" },
+  follow_ups: { key: "id", time: "created_at", also: "done_at IS NOT NULL" },
 };
 const prune = Object.fromEntries(
   Object.entries(pruneSql).map(([table, { key, time, also }]) => {
@@ -115,7 +119,7 @@ const prune = Object.fromEntries(
 ) as Record<PrunedTable, { maxKey: Database.Statement; firstAbove: Database.Statement; young: Database.Statement; delete: Database.Statement }>;
 /** Keys per window: an attempt batch holds up to a thousand attempts, so its windows are small. */
 // Sized so that one window takes about a millisecond here (bench/prune.ts).
-const PRUNE_WINDOW: Record<PrunedTable, number> = { jobs: 300, messages: 150, attempt_batches: 10, handled_transactions: 1000 };
+const PRUNE_WINDOW: Record<PrunedTable, number> = { jobs: 300, messages: 150, attempt_batches: 10, handled_transactions: 1000, follow_ups: 1000 };
 /**
  * Deletes the old rows among the `window` keys from the first row above `after` (keys already
  * pruned are skipped, so a run costs what is left, not every key ever used). Says where the next
@@ -139,12 +143,12 @@ parentPort!.on("message", (request: Request) => {
     return;
   }
   try {
-    if (request.op === "enqueue") parentPort!.postMessage({ seq: request.seq, keys: enqueue.immediate(request.txnId, request.now, request.messages, request.followUps) });
+    if (request.op === "enqueue") parentPort!.postMessage({ seq: request.seq, ...enqueue.immediate(request.txnId, request.now, request.messages, request.followUps, request.eventIds) });
     else if (request.op === "outcomes") {
       writeOutcomes.immediate(request.batch);
       parentPort!.postMessage({ seq: request.seq });
     } else if (request.op === "followUpDone") {
-      stmt.deleteFollowUp.run(request.txnId, request.followUpSeq);
+      stmt.followUpDone.run(request.now, request.eventId);
       parentPort!.postMessage({ seq: request.seq });
     } else {
       // Windows one after another (each its own transaction; at least one) for about budgetMs, then the answer:

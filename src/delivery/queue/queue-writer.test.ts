@@ -16,10 +16,10 @@ describe("QueueWriter (real worker thread, real SQLite file)", () => {
     const db = openDatabase(path);
     const writer = new QueueWriter(path, "NORMAL", (m) => expect.fail(m));
     try {
-      const first = await writer.enqueue("t1", 1000, [{ eventId: "$a", originTs: 5, roomId: "!r", body: "{}", hookIds: ["ep_1", "ep_2"] }]);
+      const { keys: first } = await writer.enqueue("t1", 1000, [{ eventId: "$a", originTs: 5, roomId: "!r", body: "{}", hookIds: ["ep_1", "ep_2"] }], [], ["$a"]);
       // Webhook-ids computed by the thread are the ones job-id.ts gives (receivers see the same id after a restart).
       expect(first).toEqual([[[1, jobId("$a", "ep_1")], [2, jobId("$a", "ep_2")]]]);
-      const again = await writer.enqueue("t2", 2000, [{ eventId: "$a", originTs: 5, roomId: "!r", body: "{}", hookIds: ["ep_1", "ep_3"] }]);
+      const { keys: again } = await writer.enqueue("t2", 2000, [{ eventId: "$a", originTs: 5, roomId: "!r", body: "{}", hookIds: ["ep_1", "ep_3"] }], [], ["$a"]);
       expect(again).toEqual([[null, [3, jobId("$a", "ep_3")]]]);
       // Every kind of outcome and what it does to the job.
       const base = { eventId: "$a", error: null, durationMs: 2, responseBody: "", at: 3000 };
@@ -52,7 +52,7 @@ describe("QueueWriter (real worker thread, real SQLite file)", () => {
     try {
       for (let i = 0; i < 50 && !errors.some((e) => e.includes("starting it again")); i++) await new Promise((r) => setTimeout(r, 20));
       expect(errors.some((e) => e.includes("queue writer thread"))).toBe(true);
-      await expect(writer.enqueue("t1", 1, [])).rejects.toThrow(/queue writer/);
+      await expect(writer.enqueue("t1", 1, [], [], [])).rejects.toThrow(/queue writer/);
     } finally {
       await writer.stop();
     }

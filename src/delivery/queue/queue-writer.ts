@@ -30,8 +30,14 @@ export interface OutcomeWrite extends AttemptRecord {
 /** Per message and hook: the new job's key and webhook-id, or null when it already had one. */
 export type StoredJobs = Array<Array<[number, string] | null>>;
 
+/** A follow-up to store, named by its event. */
+export interface WriterFollowUp {
+  eventId: string;
+  event: string;
+}
+
 /** The tables the retention period applies to, in the order they are pruned (jobs before the events they need). */
-export const PRUNED_TABLES = ["jobs", "messages", "attempt_batches", "handled_transactions"] as const;
+export const PRUNED_TABLES = ["jobs", "messages", "attempt_batches", "handled_transactions", "follow_ups"] as const;
 export type PrunedTable = (typeof PRUNED_TABLES)[number];
 
 export interface PruneStep {
@@ -40,7 +46,7 @@ export interface PruneStep {
   more: boolean;
 }
 
-type Reply = { seq: number; keys?: StoredJobs; pruned?: PruneStep; error?: string };
+type Reply = { seq: number; keys?: StoredJobs; newFollowUps?: boolean[]; pruned?: PruneStep; error?: string };
 
 /**
  * The main thread's handle on the queue writer thread (queue-writer-thread.ts), which owns the
@@ -65,17 +71,18 @@ export class QueueWriter {
   }
 
   /**
-   * Stores a transaction's jobs and follow-ups (event JSON); resolves with the new jobs' keys and
-   * webhook-ids per message and hook.
+   * Stores a transaction's jobs and follow-ups and marks it handled with its events' ids (every
+   * event handled under the id so far); resolves with the new jobs' keys and webhook-ids per
+   * message and hook, and per follow-up whether it was new.
    */
-  async enqueue(txnId: string, now: number, messages: readonly WriterMessage[], followUps: readonly string[] = []): Promise<StoredJobs> {
-    const reply = await this.request({ op: "enqueue", txnId, now, messages, followUps });
-    return reply.keys!;
+  async enqueue(txnId: string, now: number, messages: readonly WriterMessage[], followUps: readonly WriterFollowUp[], eventIds: readonly string[]): Promise<{ keys: StoredJobs; newFollowUps: boolean[] }> {
+    const reply = await this.request({ op: "enqueue", txnId, now, messages, followUps, eventIds: JSON.stringify(eventIds) });
+    return { keys: reply.keys!, newFollowUps: reply.newFollowUps! };
   }
 
-  /** Forgets a follow-up whose work has run. */
-  async followUpDone(txnId: string, followUpSeq: number): Promise<void> {
-    await this.request({ op: "followUpDone", txnId, followUpSeq });
+  /** Marks a follow-up done once its work has run. */
+  async followUpDone(eventId: string, now: number): Promise<void> {
+    await this.request({ op: "followUpDone", eventId, now });
   }
 
   async writeOutcomes(outcomes: readonly OutcomeWrite[]): Promise<void> {

@@ -33,14 +33,30 @@ export interface ClaimedJob {
 
 /**
  * Work an event asks for after the homeserver's 200 (a bot command, the bot's own membership, a
- * redaction that may remove a hook), stored with its transaction. Named by the transaction and its
- * place among that transaction's follow-ups.
+ * redaction that may remove a hook), stored with its transaction and named by its event: the same
+ * event stored again (under any transaction id) is not run a second time.
  */
 export interface FollowUp {
+  eventId: string;
+  /** The transaction that brought it first. */
   txnId: string;
-  seq: number;
   /** The event, as JSON. */
   event: string;
+}
+
+/** What one homeserver transaction asks the queue to store, in one commit. */
+export interface TransactionRecord {
+  txnId: string;
+  /** Every event handled under this id so far: those of earlier uses of the id, and these. */
+  eventIds: readonly string[];
+  messages: readonly OutboundMessage[];
+  followUps: ReadonlyArray<{ eventId: string; event: string }>;
+}
+
+/** What storing a transaction did: how many new jobs, and per follow-up whether it was new (else stored before: not to run again). */
+export interface StoredTransaction {
+  jobs: number;
+  newFollowUps: readonly boolean[];
 }
 
 export interface AttemptRecord {
@@ -52,7 +68,7 @@ export interface AttemptRecord {
 }
 
 /**
- * The delivery queue. Contract: `enqueue` is atomic — either every job and follow-up of a
+ * The delivery queue. Contract: `storeTransaction` is atomic — either every job and follow-up of a
  * homeserver transaction is stored and the transaction marked handled, or nothing is; a job id is stable for
  * (event, hook), so enqueueing the same pair twice stores one job. A claimed job is leased: if
  * its worker never reports back, it becomes due again when the lease ends.
@@ -61,14 +77,21 @@ export interface DeliveryQueue {
   /** True if this homeserver transaction id was already enqueued. */
   isTransactionHandled(txnId: string): boolean;
   /**
-   * Stores all jobs and the follow-ups (events as JSON, numbered from 0 in this order) and marks
-   * the transaction handled; resolves (with how many new jobs) once committed.
+   * The ids of the events handled under this transaction id (empty when it was handled before
+   * they were kept), or null when the id is new. Reads the store only for the id itself.
    */
-  enqueue(txnId: string, messages: readonly OutboundMessage[], followUps?: readonly string[]): Promise<number>;
+  handledEvents(txnId: string): ReadonlySet<string> | null;
+  /**
+   * Stores the transaction's jobs and follow-ups and marks it handled with its events' ids;
+   * resolves once committed. Follow-ups already stored (by event id) are not stored again.
+   */
+  storeTransaction(txn: TransactionRecord): Promise<StoredTransaction>;
+  /** storeTransaction with only jobs: resolves with how many new ones. */
+  enqueue(txnId: string, messages: readonly OutboundMessage[]): Promise<number>;
   /** Follow-ups stored and not yet done (a previous process stopped before finishing them), oldest first. */
   pendingFollowUps(): FollowUp[];
-  /** Forgets a follow-up once its work has run (or failed for good). */
-  followUpDone(txnId: string, seq: number): Promise<void>;
+  /** Marks a follow-up done once its work has run (or failed for good); kept for the retention period. */
+  followUpDone(eventId: string): Promise<void>;
   /** Leases up to `limit` due jobs. */
   claimDue(limit: number, opts: ClaimOptions): ClaimedJob[];
   complete(job: ClaimedJob, attempt: AttemptRecord): void;
@@ -89,7 +112,7 @@ export interface DeliveryQueue {
   eventForJob(jobKey: number): string | null;
   /** Numbers and recent attempts for `!hooks outbound status`. */
   hookStatus(hookId: string, recentAttempts: number): Promise<HookQueueStatus>;
-  /** Forgets finished jobs, attempts and handled transaction ids older than the cutoff. */
+  /** Forgets finished jobs, attempts, handled transaction ids and done follow-ups older than the cutoff. */
   prune(olderThan: number): Promise<number>;
   /** Resolves once the outcomes recorded so far are stored. */
   flush(): Promise<void>;

@@ -48,24 +48,46 @@ describe("SqliteDeliveryQueue (real SQLite file)", () => {
   });
 
   it("stores a transaction's follow-ups in its commit and keeps them across a restart until each is done", async () => {
-    const command = JSON.stringify({ event_id: "$c1", type: "m.room.message", content: { body: "!hooks help" } });
-    const invite = JSON.stringify({ event_id: "$m1", type: "m.room.member", state_key: "@bot:x", content: { membership: "invite" } });
-    await queue.enqueue("t1", [message("$e1")], [command, invite]);
-    await queue.enqueue("t2", [], [invite]);
-    // A re-sent transaction stores nothing again.
-    await queue.enqueue("t1", [], [command, invite]);
+    const command = { eventId: "$c1", event: JSON.stringify({ event_id: "$c1", type: "m.room.message", content: { body: "!hooks help" } }) };
+    const invite = { eventId: "$m1", event: JSON.stringify({ event_id: "$m1", type: "m.room.member", state_key: "@bot:x", content: { membership: "invite" } }) };
+    const first = await queue.storeTransaction({ txnId: "t1", eventIds: ["$e1", "$c1", "$m1"], messages: [message("$e1")], followUps: [command, invite] });
+    expect(first).toEqual({ jobs: 2, newFollowUps: [true, true] });
+    // The same event under another transaction id is stored (and run) once.
+    const again = await queue.storeTransaction({ txnId: "t2", eventIds: ["$m1"], messages: [], followUps: [invite] });
+    expect(again).toEqual({ jobs: 0, newFollowUps: [false] });
     await queue.close();
     db.close();
     db = openDatabase(join(dir, "bridge.db"));
     queue = new SqliteDeliveryQueue(db);
     expect(queue.pendingFollowUps()).toEqual([
-      { txnId: "t1", seq: 0, event: command },
-      { txnId: "t1", seq: 1, event: invite },
-      { txnId: "t2", seq: 0, event: invite },
+      { txnId: "t1", ...command },
+      { txnId: "t1", ...invite },
     ]);
-    await queue.followUpDone("t1", 0);
-    await queue.followUpDone("t2", 0);
-    expect(queue.pendingFollowUps()).toEqual([{ txnId: "t1", seq: 1, event: invite }]);
+    await queue.followUpDone("$c1");
+    expect(queue.pendingFollowUps()).toEqual([{ txnId: "t1", ...invite }]);
+    // Done, it is still known: stored again, it is not new.
+    expect((await queue.storeTransaction({ txnId: "t3", eventIds: ["$c1"], messages: [], followUps: [command] })).newFollowUps).toEqual([false]);
+  });
+
+  it("keeps each handled transaction's event ids: a re-used id with one more event stores only that one's jobs", async () => {
+    expect(queue.handledEvents("t1")).toBeNull();
+    await queue.storeTransaction({ txnId: "t1", eventIds: ["$e1"], messages: [message("$e1")], followUps: [] });
+    expect(queue.handledEvents("t1")).toEqual(new Set(["$e1"]));
+    // The router hands the queue only the events new to the id, and every id handled under it.
+    await queue.storeTransaction({ txnId: "t1", eventIds: ["$e1", "$e2"], messages: [message("$e2")], followUps: [] });
+    expect(queue.handledEvents("t1")).toEqual(new Set(["$e1", "$e2"]));
+    expect(queue.depth()).toBe(4);
+    // An id handled before event ids were kept: its events count as unseen (jobs are unique per event anyway).
+    db.prepare("INSERT INTO handled_transactions (txn_id, handled_at) VALUES ('old', 1)").run();
+    expect(queue.handledEvents("old")).toEqual(new Set());
+  });
+
+  it("prunes done follow-ups after the retention period, never pending ones", async () => {
+    const followUp = (id: string) => ({ eventId: id, event: JSON.stringify({ event_id: id }) });
+    await queue.storeTransaction({ txnId: "t1", eventIds: ["$done", "$pending"], messages: [], followUps: [followUp("$done"), followUp("$pending")] });
+    await queue.followUpDone("$done");
+    expect(await queue.prune(Date.now() + 60_000)).toBe(2); // the done follow-up and the transaction id
+    expect(db.prepare("SELECT event_id FROM follow_ups").pluck().all()).toEqual(["$pending"]);
   });
 
   it("when a transaction's write fails without an answer, finds jobs it may have committed at the next claim", async () => {

@@ -3,7 +3,9 @@ import { ChurnMap } from "../churn-map.js";
 import { HookLane } from "./hook-lane.js";
 import { jobId } from "./job-id.js";
 import { PRUNED_TABLES, QueueWriter, type OutcomeWrite, type StoredJobs } from "./queue-writer.js";
-import type { AttemptRecord, AttemptSummary, ClaimOptions, ClaimedJob, DeliveryQueue, FollowUp, HookQueueStatus, OutboundMessage, ReplayWhich } from "./queue.js";
+import type {
+  AttemptRecord, AttemptSummary, ClaimOptions, ClaimedJob, DeliveryQueue, FollowUp, HookQueueStatus, OutboundMessage, ReplayWhich, StoredTransaction, TransactionRecord,
+} from "./queue.js";
 
 interface JobRow {
   key: number;
@@ -79,7 +81,7 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     this.onWriteError = opts.onWriteError ?? (() => undefined);
     this.writer = new QueueWriter(db.name, opts.synchronous ?? "NORMAL", (message) => this.onWriteError(new Error(message)));
     this.stmt = {
-      txnSeen: db.prepare("SELECT 1 FROM handled_transactions WHERE txn_id = ?"),
+      txnSeen: db.prepare<[string], { event_ids: string | null }>("SELECT event_ids FROM handled_transactions WHERE txn_id = ?"),
       loadLane: db.prepare<[string, number, number], JobRow>(
         `SELECT j.id AS key, j.hook_id, j.attempts, j.due_at, m.event_id, m.room_id, m.body FROM jobs j JOIN messages m ON m.id = j.message_id
          WHERE j.hook_id = ? AND j.state = 'pending' AND j.id > ? ORDER BY j.id LIMIT ?`,
@@ -106,7 +108,7 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
       countDelivered: db.prepare<[string], { n: number }>("SELECT COALESCE(SUM(successes), 0) AS n FROM attempt_batches WHERE hook_id = ?"),
       attemptBatchesNewestFirst: db.prepare<[string], { attempts: string }>("SELECT attempts FROM attempt_batches WHERE hook_id = ? ORDER BY id DESC"),
       bodyOfJob: db.prepare<[number], { body: string }>("SELECT m.body FROM jobs j JOIN messages m ON m.id = j.message_id WHERE j.id = ?"),
-      pendingFollowUps: db.prepare<[], FollowUp>("SELECT txn_id AS txnId, seq, event FROM follow_ups ORDER BY rowid"),
+      pendingFollowUps: db.prepare<[], FollowUp>("SELECT event_id AS eventId, txn_id AS txnId, event FROM follow_ups WHERE done_at IS NULL ORDER BY id"),
     };
     this.pendingCount = this.stmt.countPending.get()?.n ?? 0;
     // Jobs left pending by the previous process (including those it had in flight) load on demand.
@@ -117,12 +119,29 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     return this.stmt.txnSeen.get(txnId) !== undefined;
   }
 
-  async enqueue(txnId: string, messages: readonly OutboundMessage[], followUps: readonly string[] = []): Promise<number> {
+  handledEvents(txnId: string): ReadonlySet<string> | null {
+    const row = this.stmt.txnSeen.get(txnId);
+    if (!row) return null;
+    let ids: unknown = null;
+    try {
+      ids = row.event_ids === null ? null : JSON.parse(row.event_ids);
+    } catch {
+      // Not readable: as for an id handled before event ids were kept, its events count as unseen.
+    }
+    return new Set(Array.isArray(ids) ? ids.filter((id): id is string => typeof id === "string") : []);
+  }
+
+  async enqueue(txnId: string, messages: readonly OutboundMessage[]): Promise<number> {
+    return (await this.storeTransaction({ txnId, eventIds: messages.map((m) => m.eventId), messages, followUps: [] })).jobs;
+  }
+
+  async storeTransaction({ txnId, eventIds, messages, followUps }: TransactionRecord): Promise<StoredTransaction> {
     const now = Date.now();
     const toStore = messages.filter((m) => m.hookIds.length > 0);
     let stored: StoredJobs;
+    let newFollowUps: boolean[];
     try {
-      stored = await this.writer.enqueue(txnId, now, toStore, followUps);
+      ({ keys: stored, newFollowUps } = await this.writer.enqueue(txnId, now, toStore, followUps, eventIds));
     } catch (err) {
       // The writer may have committed before it failed to answer (its thread died): those jobs
       // are in the file only. Their hooks look there at their next claim, instead of at the next start.
@@ -140,16 +159,16 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
       });
     });
     this.admit(fresh, now);
-    return fresh.length;
+    return { jobs: fresh.length, newFollowUps };
   }
 
   pendingFollowUps(): FollowUp[] {
     return this.stmt.pendingFollowUps.all();
   }
 
-  followUpDone(txnId: string, seq: number): Promise<void> {
+  followUpDone(eventId: string): Promise<void> {
     // On the writer thread: a write on this thread could wait for the writer's lock.
-    return this.writer.followUpDone(txnId, seq);
+    return this.writer.followUpDone(eventId, Date.now());
   }
 
   claimDue(limit: number, opts: ClaimOptions): ClaimedJob[] {

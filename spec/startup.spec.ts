@@ -1,0 +1,136 @@
+// Nothing lost at start-up: with enough rooms that loading their hooks takes a while, messages
+// sent while the bridge is loading and while it is down are each delivered exactly once.
+import { inject } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { INBOUND_HOOK_EVENT_TYPE } from "../src/connections/inbound-hook-state.js";
+import { OUTBOUND_HOOK_EVENT_TYPE } from "../src/connections/outbound-hook-state.js";
+import { TestClient } from "../src/demo/test-client.js";
+import { loadRegistration } from "../src/matrix/registration.js";
+import { startBridge, type BridgeUnderTest } from "./harness/bridge.js";
+import { Receiver, type ReceivedRequest } from "./harness/receiver.js";
+import { secretFromDm } from "./harness/rooms.js";
+import { registerUser, uniqueName } from "./harness/users.js";
+
+const ROOMS = 150;
+const AT_ONCE = 8;
+
+let receiver: Receiver;
+let bridge: BridgeUnderTest | undefined;
+let storePath: string;
+let sender: TestClient;
+const rooms: string[] = [];
+let inboundUrl: string;
+
+/** Runs `task` for each item, `AT_ONCE` at a time. */
+async function eachAtOnce<T, R>(items: readonly T[], task: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(Array.from({ length: AT_ONCE }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await task(items[i]!, i);
+    }
+  }));
+  return results;
+}
+
+const eventIdOf = (req: ReceivedRequest) => String(req.headers["x-matrix-hookshot-eventid"]);
+
+/** Waits (bounded) until every event was received at its room's hook. */
+async function waitForAll(sent: ReadonlyArray<{ eventId: string; path: string }>, timeoutMs: number): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const got = new Set(receiver.requests.map((r) => `${r.path} ${eventIdOf(r)}`));
+    const missing = sent.filter((s) => !got.has(`${s.path} ${s.eventId}`)).map((s) => s.eventId);
+    if (missing.length === 0 || Date.now() > deadline) return missing;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const sendOnePerRoom = (label: string) =>
+  eachAtOnce(rooms, async (roomId, i) => ({ eventId: await sender.sendMessage(roomId, `${label} ${i}`), path: `/room-${i}` }));
+
+beforeAll(async () => {
+  const { url, registrationPath, serverName } = inject("synapse");
+  const registration = await loadRegistration(registrationPath);
+  const botUserId = `@${registration.senderLocalpart}:${serverName}`;
+  receiver = await Receiver.start();
+  bridge = await startBridge();
+  storePath = bridge.storePath;
+  const user = await registerUser(uniqueName("sender"));
+  sender = user.client;
+  // The bot creates each room with its outbound hook in the initial state (two requests a room, so
+  // that hundreds are made quickly); the sender joins to talk.
+  const bot = new TestClient(url, botUserId, registration.asToken);
+  rooms.push(...(await eachAtOnce(Array.from({ length: ROOMS }, (_, i) => i), async (i) => {
+    const { room_id } = await bot.request<{ room_id: string }>("POST", "/_matrix/client/v3/createRoom", {
+      preset: "private_chat",
+      invite: [user.userId],
+      // The sender may configure hooks (for the inbound hook below).
+      power_level_content_override: { users: { [user.userId]: 50 } },
+      initial_state: [{ type: OUTBOUND_HOOK_EVENT_TYPE, state_key: "sink", content: { name: "sink", url: `${receiver.url}/room-${i}` } }],
+    });
+    await sender.join(room_id);
+    return room_id;
+  })));
+  // Bounded: every room's hook is active before the test begins.
+  for (let i = 0; i < 600 && rooms.some((r) => bridge!.bridge.outbound.registry.forRoom(r).length === 0); i++) await new Promise((r) => setTimeout(r, 100));
+  expect(rooms.filter((r) => bridge!.bridge.outbound.registry.forRoom(r).length === 0)).toEqual([]);
+  // And one inbound hook, in the room created last.
+  await sender.sendStateEvent(rooms[ROOMS - 1]!, INBOUND_HOOK_EVENT_TYPE, "in", { name: "in" });
+  inboundUrl = await secretFromDm(sender, botUserId, 'URL of inbound hook "in"');
+}, 300_000);
+
+afterAll(async () => {
+  await bridge?.stop();
+  await receiver?.stop();
+});
+
+describe(`a bridge starting with ${ROOMS} rooms, each with a hook`, () => {
+  it("delivers exactly once what was sent while it was loading the rooms' hooks and while it was down; an inbound hook answers while loading", async () => {
+    const { bridgePort } = inject("synapse");
+    await bridge!.stop();
+    bridge = undefined;
+
+    // (ii) While loading: the listener answers before the rooms are loaded (start() is still pending).
+    const loadStarted = Date.now();
+    let started = false;
+    let startMs = 0;
+    const starting = startBridge({}, storePath).then((b) => {
+      started = true;
+      startMs = Date.now() - loadStarted;
+      return (bridge = b);
+    });
+    for (let i = 0; i < 3000; i++) {
+      const up = await fetch(`http://127.0.0.1:${bridgePort}/health`, { signal: AbortSignal.timeout(1000) }).then((r) => r.ok, () => false);
+      if (up || started) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    // An inbound hook's request waits for its room too, instead of a 404 its sender may not retry.
+    const sentBeforeStarted = !started;
+    const sendingStarted = Date.now();
+    const [posted, whileLoading] = await Promise.all([
+      fetch(inboundUrl, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ text: "while loading" }) }),
+      sendOnePerRoom("while loading"),
+    ]);
+    const inboundAnswer = { status: posted.status, sentBeforeStarted };
+    await starting;
+    console.log(`[startup] start() took ${startMs} ms with ${ROOMS} rooms; the ${ROOMS} messages were sent from ${sendingStarted - loadStarted} to ${Date.now() - loadStarted} ms`);
+    expect(await waitForAll(whileLoading, 60_000)).toEqual([]);
+    expect(inboundAnswer).toEqual({ status: 200, sentBeforeStarted: true });
+
+    // (i) While down: the homeserver holds them back and sends them again once the bridge is up.
+    await bridge!.stop();
+    bridge = undefined;
+    const whileDown = await sendOnePerRoom("while down");
+    await startBridge({}, storePath).then((b) => (bridge = b));
+    expect(await waitForAll(whileDown, 120_000)).toEqual([]);
+
+    // Exactly once each (by event id), a moment after the last one came.
+    await new Promise((r) => setTimeout(r, 500));
+    const counts = new Map<string, number>();
+    for (const req of receiver.requests) counts.set(eventIdOf(req), (counts.get(eventIdOf(req)) ?? 0) + 1);
+    const sent = [...whileLoading, ...whileDown];
+    expect(sent.filter((s) => counts.get(s.eventId) !== 1)).toEqual([]);
+  }, 300_000);
+});
