@@ -12,6 +12,7 @@ import type { Db } from "../store/database.js";
 import { InboundDeliveriesTable } from "../store/inbound-deliveries-table.js";
 import { InboundHooksTable } from "../store/inbound-hooks-table.js";
 import { AvatarImporter } from "./avatar-import.js";
+import { InboundError } from "./errors.js";
 import { assertGhostNamespace } from "./ghost.js";
 import { InboundPoster } from "./poster.js";
 import { TokenBuckets } from "./rate-limit.js";
@@ -74,7 +75,11 @@ export function createInbound(deps: {
     registers: [deps.metrics.registry],
   });
   const router = inboundRouter({
-    resolve: (secret) => hooks.resolve(secret),
+    resolve: (secret) => {
+      const hook = hooks.resolve(secret);
+      // A hook whose room could not be loaded at start: the homeserver's trouble, try again later.
+      return hook instanceof Promise ? hook.catch(() => Promise.reject(new InboundError("homeserver", "the hook's room could not be loaded from the homeserver yet; try again later"))) : hook;
+    },
     receiver,
     limiter: new TokenBuckets(config.inbound.rateLimitPerMinute, config.inbound.rateLimitBurst),
     maxBodyBytes: config.inbound.maxBodyBytes,

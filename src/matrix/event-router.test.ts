@@ -98,6 +98,28 @@ describe("EventRouter follow-ups (real SQLite store)", () => {
     await router.idle();
     expect(queue.pendingFollowUps()).toEqual([]);
   });
+  it("runs a follow-up once when it is resumed again while it still waits (a re-used id's retry found handled)", async () => {
+    dir = mkdtempSync(join(tmpdir(), "mwb-router-"));
+    db = openDatabase(join(dir, "bridge.db"));
+    queue = new SqliteDeliveryQueue(db);
+    const redaction = event({ event_id: "$red", type: "m.room.redaction", sender: "@admin:x", content: { redacts: "$x" } });
+    await queue.storeTransaction({ txnId: "1", eventIds: ["$red"], messages: [], followUps: [{ eventId: "$red", event: JSON.stringify(redaction) }] });
+    let runs = 0;
+    const countingHooks = { registry: { forRoom: () => [] }, removeRedacted: () => (runs++, Promise.resolve(null)) };
+    const matrix = { botUserId: "@bot:x", isBridgeUser: () => false } as unknown as MatrixPort;
+    const router = new EventRouter({
+      matrix, outbound: countingHooks as unknown as OutboundHooks, inbound: countingHooks as unknown as InboundHooks,
+      queue, inviteAllowList: [], commandPrefix: "!hooks", log: createLogger("silent"),
+    });
+    let roomsLoaded!: () => void;
+    router.holdFollowUpsUntil(new Promise<void>((resolve) => (roomsLoaded = resolve)));
+    expect(router.resumeFollowUps()).toBe(1); // at start
+    router.resumeFollowUps("1"); // the same id again, while the first is still held
+    roomsLoaded();
+    await router.idle();
+    expect(runs).toBe(2); // outbound and inbound asked once each: the redaction ran once
+    expect(queue.pendingFollowUps()).toEqual([]);
+  });
 });
 
 // A re-used transaction id (Synapse numbers from 1 again after a restart; Dendrite re-batches a

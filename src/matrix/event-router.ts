@@ -42,6 +42,8 @@ export class EventRouter implements TransactionSink {
    * follow-ups are in the store, and are queued then.
    */
   private readonly unanswered = new Set<string>();
+  /** Follow-ups queued in `followUps` and not run yet, by event id. */
+  private readonly queuedFollowUps = new Set<string>();
   // Set while the joined rooms' hooks load at start; events of a room wait until it is loaded.
   private rooms: JoinedRoomsLoader | null = null;
 
@@ -61,7 +63,7 @@ export class EventRouter implements TransactionSink {
     const rooms = new JoinedRoomsLoader((roomId) => this.loadRoom(roomId, "startup"), { concurrency, log: this.deps.log });
     this.rooms = rooms;
     // Inbound requests to a hook of a room not loaded yet wait for it too.
-    this.deps.inbound.waitForRooms((roomId) => rooms.loaded(roomId)?.catch(() => undefined) ?? null);
+    this.deps.inbound.waitForRooms((roomId) => rooms.loaded(roomId));
     return rooms.loadAll(() => this.deps.matrix.joinedRooms());
   }
 
@@ -186,12 +188,16 @@ export class EventRouter implements TransactionSink {
    * the joined rooms are loaded), then forgets it in the store, whether it worked or not.
    */
   private followUp(txnId: string, eventId: string, event: RoomEvent | null): void {
+    // Queued once: a resume for a re-used transaction id may name follow-ups already waiting here.
+    if (this.queuedFollowUps.has(eventId)) return;
+    this.queuedFollowUps.add(eventId);
     this.followUps = this.followUps
       .then(async () => {
         try {
           const kind = event && this.afterAck(event);
           if (kind) await this.runAfterAck(kind, event!);
         } finally {
+          this.queuedFollowUps.delete(eventId);
           await this.deps.queue.followUpDone(eventId);
         }
       })
