@@ -39,14 +39,14 @@ describe("a hook refused when configured and accepted at a later start", () => {
 
     // Second run with the harness's defaults: loopback allowed, power level 50 suffices.
     bridge = await startBridge({}, storePath);
-    const outboundNotice = await botNotice(admin.client, roomId, bot, /Outbound hook "late" is now active \(it was not active when it was configured\)/);
+    const outboundNotice = await botNotice(admin.client, roomId, bot, /Outbound hook "late" is now active \(this bridge had not accepted it before\)/);
     expect(String(outboundNotice.content.body)).toContain(`Its token was sent to ${admin.userId} in a direct message`);
     const token = await tokenFromDm(admin.client, bot, "late");
     const eventId = await member.client.sendMessage(roomId, "for the late hook");
     const [delivery] = await receiver.waitFor(forEvent(eventId));
     expect(delivery!.headers["x-matrix-hookshot-token"]).toBe(token);
 
-    const inboundNotice = await botNotice(admin.client, roomId, bot, /Inbound hook "late-in" is now active \(it was not active when it was configured\)/);
+    const inboundNotice = await botNotice(admin.client, roomId, bot, /Inbound hook "late-in" is now active \(this bridge had not accepted it before\)/);
     expect(String(inboundNotice.content.body)).toContain(`Its URL was sent to ${member.userId} in a direct message`);
     const url = await secretFromDm(member.client, bot, 'URL of inbound hook "late-in"');
     const posted = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ text: "late but here" }) });

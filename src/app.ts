@@ -164,9 +164,9 @@ export class WebhookBridge {
     roomsLoaded();
     worker.start();
     // The homeserver holds back what it could not deliver while the bridge was away, retrying after
-    // a back-off of up to minutes; a ping makes it send that now.
+    // a back-off of up to minutes; a ping makes a current Synapse send that now.
     await matrix.ping().then(
-      (outcome) => log.info({ outcome }, outcome === "unsupported" ? "the homeserver has no appservice ping (older than Matrix 1.7); it retries held transactions after its own back-off" : "pinged the homeserver: it sends held transactions now"),
+      (outcome) => log.info({ outcome }, outcome === "unsupported" ? "the homeserver has no appservice ping (older than Matrix 1.7); it retries held transactions after its own back-off" : "pinged the homeserver (a current Synapse retries the transactions it held back at once)"),
       (err: unknown) => log.warn({ err }, "could not ping the homeserver; it retries held transactions after its own back-off"),
     );
     log.info({ port, bot: matrix.botUserId }, "webhook bridge started");

@@ -124,11 +124,12 @@ export class HookStateGate<T> {
 
   /**
    * The notice for a hook active for the first time when loaded at start: its state was set while
-   * it could not be accepted (its URL not allowed then, its sender without the power then) or
-   * while the bridge was away, and the room would not know it now works. Null otherwise.
+   * it could not be accepted (its URL not allowed then, its sender without the power then), while
+   * the bridge was away, or for Hookshot (a store new to the room's hooks): the room would not know
+   * it now works, nor that a new token or URL went out by DM. Null otherwise.
    */
   nowActiveNotice(origin: StateOrigin, name: string, isNew: boolean, fromBot: boolean, what: string): string | null {
     if (origin !== "startup" || !isNew || fromBot) return null;
-    return `${this.kind.label === "outbound" ? "Outbound" : "Inbound"} hook "${name}" is now active (it was not active when it was configured): ${what}`;
+    return `${this.kind.label === "outbound" ? "Outbound" : "Inbound"} hook "${name}" is now active (this bridge had not accepted it before): ${what}`;
   }
 }

@@ -84,6 +84,24 @@ describe("MediaDownloader on a homeserver without authenticated media (Synapse 1
   });
 });
 
+describe("MediaDownloader on a homeserver with authenticated media", () => {
+  it("keeps using it after one stray 404 without a Matrix error (a proxy): that download fails, the endpoint stays", async () => {
+    v1Answer = { status: 200, body: "file bytes" };
+    const downloader = new MediaDownloader(baseUrl, "as_token");
+    try {
+      await downloader.downloadTo("mxc://new.example/abc", join(dir, "v1-ok"), { maxBytes: 1000 });
+      v1Answer = { status: 404, body: "<html>Not Found</html>" };
+      await expect(downloader.downloadTo("mxc://new.example/abc", join(dir, "v1-stray"), { maxBytes: 1000 })).rejects.toBeDefined();
+      v1Answer = { status: 200, body: "file bytes" };
+      hits.length = 0;
+      await downloader.downloadTo("mxc://new.example/abc", join(dir, "v1-again"), { maxBytes: 1000 });
+      expect(hits).toEqual(["/_matrix/client/v1/media/download/new.example/abc"]);
+    } finally {
+      await downloader.close();
+    }
+  });
+});
+
 describe("isUnknownEndpoint", () => {
   it.each([
     [400, '{"errcode":"M_UNRECOGNIZED","error":"Unrecognized request"}', true],

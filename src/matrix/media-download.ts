@@ -56,7 +56,8 @@ export class MediaDownloader {
         return res;
       }
       const text = await errorText(res);
-      if (!isUnknownEndpoint(res.statusCode, text)) throw failure(res.statusCode, text);
+      // Once the authenticated endpoint has worked, a stray 404 (a proxy, one file) does not switch it off.
+      if (this.authenticated === true || !isUnknownEndpoint(res.statusCode, text)) throw failure(res.statusCode, text);
       this.authenticated = false;
     }
     const res = await this.get(`/_matrix/media/v3/download/${path}`, false);
