@@ -74,8 +74,6 @@ export interface AttemptRecord {
  * its worker never reports back, it becomes due again when the lease ends.
  */
 export interface DeliveryQueue {
-  /** True if this homeserver transaction id was already enqueued. */
-  isTransactionHandled(txnId: string): boolean;
   /**
    * The ids of the events handled under this transaction id (empty when it was handled before
    * they were kept), or null when the id is new. Reads the store only for the id itself.
@@ -86,8 +84,6 @@ export interface DeliveryQueue {
    * resolves once committed. Follow-ups already stored (by event id) are not stored again.
    */
   storeTransaction(txn: TransactionRecord): Promise<StoredTransaction>;
-  /** storeTransaction with only jobs: resolves with how many new ones. */
-  enqueue(txnId: string, messages: readonly OutboundMessage[]): Promise<number>;
   /** Follow-ups stored and not yet done (a previous process stopped before finishing them), oldest first. */
   pendingFollowUps(): FollowUp[];
   /** Marks a follow-up done once its work has run (or failed for good); kept for the retention period. */

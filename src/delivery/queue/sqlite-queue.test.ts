@@ -29,9 +29,9 @@ describe("SqliteDeliveryQueue (real SQLite file)", () => {
   const message = (eventId: string, hookIds = ["ep_a", "ep_b"]) => ({ eventId, originTs: TS, roomId: "!r:x", body: `{"event_id":"${eventId}"}`, hookIds });
 
   it("stores one job per (event, hook) and marks the transaction handled", async () => {
-    expect(queue.isTransactionHandled("t1")).toBe(false);
+    expect((queue.handledEvents("t1") !== null)).toBe(false);
     expect(await queue.enqueue("t1", [message("$e1")])).toBe(2);
-    expect(queue.isTransactionHandled("t1")).toBe(true);
+    expect((queue.handledEvents("t1") !== null)).toBe(true);
     // The same events again (a homeserver re-send under a new id) create nothing new.
     expect(await queue.enqueue("t2", [message("$e1")])).toBe(0);
     expect(queue.depth()).toBe(2);
@@ -43,7 +43,7 @@ describe("SqliteDeliveryQueue (real SQLite file)", () => {
     db.close();
     db = openDatabase(join(dir, "bridge.db"));
     queue = new SqliteDeliveryQueue(db);
-    expect(queue.isTransactionHandled("t1")).toBe(true);
+    expect((queue.handledEvents("t1") !== null)).toBe(true);
     expect(queue.claimDue(10, { now: Date.now(), leaseMs: 1000 })).toHaveLength(2);
   });
 
@@ -346,8 +346,8 @@ describe("SqliteDeliveryQueue (real SQLite file)", () => {
     expect(db.prepare("SELECT m.event_id FROM jobs j JOIN messages m ON m.id = j.message_id ORDER BY j.id").pluck().all()).toEqual(["$new1", "$new2"]);
     expect(db.prepare("SELECT event_id FROM messages ORDER BY id").pluck().all()).toEqual(["$new1", "$new2"]);
     expect(db.prepare("SELECT event_id FROM attempts ORDER BY batch_id, seq").pluck().all()).toEqual(["$new1", "$new2"]);
-    expect(queue.isTransactionHandled("t-new")).toBe(true);
-    expect(queue.isTransactionHandled("t-old")).toBe(false);
+    expect((queue.handledEvents("t-new") !== null)).toBe(true);
+    expect((queue.handledEvents("t-old") !== null)).toBe(false);
   });
 
   it("prunes finished jobs and what only they needed", async () => {
@@ -362,7 +362,7 @@ describe("SqliteDeliveryQueue (real SQLite file)", () => {
     expect(db.prepare("SELECT event_id FROM messages").all()).toEqual([{ event_id: "$e2" }]);
     await queue.flush();
     expect(db.prepare("SELECT COUNT(*) AS n FROM attempts").get()).toEqual({ n: 0 });
-    expect(queue.isTransactionHandled("t1")).toBe(false);
+    expect((queue.handledEvents("t1") !== null)).toBe(false);
   });
 
   it("keeps a strict hook in order across loads from the file", async () => {

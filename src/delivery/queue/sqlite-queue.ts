@@ -115,10 +115,6 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     for (const { hook_id } of this.stmt.hooksWithPending.all()) this.lane(hook_id).backlog = true;
   }
 
-  isTransactionHandled(txnId: string): boolean {
-    return this.stmt.txnSeen.get(txnId) !== undefined;
-  }
-
   handledEvents(txnId: string): ReadonlySet<string> | null {
     const row = this.stmt.txnSeen.get(txnId);
     if (!row) return null;
@@ -131,6 +127,11 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     return new Set(Array.isArray(ids) ? ids.filter((id): id is string => typeof id === "string") : []);
   }
 
+  /**
+   * storeTransaction with jobs only, each message's event counted as handled: resolves with how
+   * many new jobs. For tests and benchmarks; not part of the queue contract (the router stores
+   * every event id and the follow-ups too).
+   */
   async enqueue(txnId: string, messages: readonly OutboundMessage[]): Promise<number> {
     return (await this.storeTransaction({ txnId, eventIds: messages.map((m) => m.eventId), messages, followUps: [] })).jobs;
   }
