@@ -49,11 +49,26 @@ export interface ChatRequest {
   headers: Record<string, string>;
 }
 
-/** A reply to post into the room, already converted to Matrix's plain text + HTML. */
-export interface ChatReply {
+/** One message of a reply, already converted to Matrix's plain text + HTML. */
+export interface ReplyPart {
   text: string;
-  /** Sanitizable HTML (the poster sanitizes again), or null for plain text only. */
+  /** HTML (the poster sanitizes it again), or null for plain text only. */
   html: string | null;
+}
+
+/** Limits on what one reply may post (config `replies`). */
+export interface ReplyLimits {
+  /** Characters of source text per message (Mattermost's 4,000). */
+  maxChars: number;
+  /** Messages per reply; the last one says what was cut. */
+  maxParts: number;
+}
+
+/** A reply to post into the room: one or more messages, in order. */
+export interface ChatReply {
+  parts: ReplyPart[];
+  /** True when maxParts cut the reply (the last part then carries a visible marker). */
+  truncated: boolean;
   /** Answer in the thread of the triggering event (Mattermost's response_type "comment"), even when it was not in one. */
   startThread: boolean;
   /** Per-reply identity (Slack/Mattermost `username`, `icon_url`); used only when config allows overrides. */
@@ -74,5 +89,5 @@ export interface ChatFormat {
   readonly allowsDirectMessages: boolean;
   request(event: RoomEvent, ctx: ChatContext): ChatRequest;
   /** A 2xx answer's body (as text, possibly empty) and content type → what to post. */
-  reply(body: string, contentType: string | null): ReplyParse;
+  reply(body: string, contentType: string | null, limits: ReplyLimits): ReplyParse;
 }
