@@ -7,6 +7,9 @@ import { SqliteDeliveryQueue } from "./delivery/queue/sqlite-queue.js";
 import { HttpSender } from "./delivery/sender.js";
 import { MediaDownloader } from "./matrix/media-download.js";
 import { DeliveryRenderer } from "./outbound/formats/render.js";
+import { HookBodies } from "./outbound/formats/hook-bodies.js";
+import { createChat } from "./outbound/chat/wiring.js";
+import type { ReplyPoster } from "./outbound/chat/reply-poster.js";
 import { MediaLinks, mediaLinkRouter } from "./http/media-link.js";
 import { SsrfGuard } from "./egress/ssrf.js";
 import { DeliveryWorker } from "./delivery/worker.js";
@@ -14,7 +17,7 @@ import { createHttpApp, listen } from "./http/server.js";
 import { createInbound } from "./inbound/wiring.js";
 import { AppserviceMatrix } from "./matrix/appservice-matrix.js";
 import { DirectMessenger } from "./matrix/direct-messenger.js";
-import { EventRouter } from "./matrix/event-router.js";
+import { EventRouter } from "./router/event-router.js";
 import type { LoadedRegistration } from "./matrix/registration.js";
 import { appserviceRouter } from "./matrix/transactions.js";
 import { RoomNotifier } from "./matrix/room-notifier.js";
@@ -46,6 +49,7 @@ export class WebhookBridge {
     readonly outbound: OutboundHooks,
     private readonly server: Server,
     private readonly worker: DeliveryWorker,
+    private readonly replies: ReplyPoster,
     private readonly queue: SqliteDeliveryQueue,
     private readonly sender: HttpSender,
     private readonly downloader: MediaDownloader,
@@ -83,8 +87,12 @@ export class WebhookBridge {
       signingKeyGraceMs: config.delivery.signingKeyGraceHours * 3_600_000,
     });
     const inbound = createInbound({ config, matrix, db, messenger, guard, metrics, log });
-    const router = new EventRouter({ matrix, outbound, inbound: inbound.hooks, queue, inviteAllowList: config.permissions.invite, commandPrefix: COMMAND_PREFIX, log });
     const notifier = new RoomNotifier(matrix, log);
+    const chat = createChat({ config, matrix, db, registry: outbound.registry, guard, notifier, userAgent: USER_AGENT, log });
+    const router = new EventRouter({
+      matrix, outbound, inbound: inbound.hooks, queue, inviteAllowList: config.permissions.invite, commandPrefix: COMMAND_PREFIX, log,
+      onStateEvent: (event) => chat.directory.observe(event),
+    });
     const sender = new HttpSender(config.delivery.maxResponseBodyBytes, guard);
     const downloader = new MediaDownloader(config.homeserver.url, registration.asToken);
     const mediaLimits = { maxBytes: config.media.maxBytes, tempDir: config.media.tempDir };
@@ -100,7 +108,8 @@ export class WebhookBridge {
       queue,
       sender,
       targets,
-      renderer,
+      bodies: new HookBodies(renderer, chat.renderer, config.replies.maxBytes),
+      answers: chat.replies,
       policy: {
         retries: config.delivery.retries,
         scheduleSeconds: config.delivery.retrySchedule,
@@ -146,12 +155,13 @@ export class WebhookBridge {
       queue
         .prune(cutoff)
         .then(() => inbound.prune(cutoff))
+        .then(() => chat.table.prune(cutoff))
         .catch((err: unknown) => log.error({ err }, "pruning old deliveries failed"))
         .finally(() => (pruning = false));
     };
     const pruneTimer = setInterval(prune, Math.min(retentionMs, 3_600_000));
     pruneTimer.unref();
-    const bridge = new WebhookBridge(port, router, outbound, server, worker, queue, sender, downloader, matrix, db, log, pruneTimer, checkpointer);
+    const bridge = new WebhookBridge(port, router, outbound, server, worker, chat.poster, queue, sender, downloader, matrix, db, log, pruneTimer, checkpointer);
     prune();
     try {
       const rooms = await loading;
@@ -163,6 +173,8 @@ export class WebhookBridge {
     }
     roomsLoaded();
     worker.start();
+    // Replies stored by a previous run and not posted yet go out now.
+    chat.poster.kick();
     // The homeserver holds back what it could not deliver while the bridge was away, retrying after
     // a back-off of up to minutes; a ping makes a current Synapse send that now.
     await matrix.ping().then(
@@ -180,6 +192,7 @@ export class WebhookBridge {
       this.server.closeAllConnections();
     });
     await this.worker.stop();
+    await this.replies.stop();
     // Commands under way finish (bounded) while the queue can still store what they do and mark
     // them done; one still running after that runs again at the next start.
     await Promise.race([this.router.idle(), new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);

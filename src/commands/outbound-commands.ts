@@ -1,7 +1,9 @@
-import { checkHookName, checkHookUrl, OUTBOUND_HOOK_EVENT_TYPE, OUTBOUND_METHODS } from "../connections/outbound-hook-state.js";
+import type { OutboundHookSettings } from "../connections/outbound-hook-state.js";
+import { checkHookName, checkHookUrl, OUTBOUND_HOOK_EVENT_TYPE, OUTBOUND_METHODS, validateOutboundHookContent } from "../connections/outbound-hook-state.js";
 import { mayConfigureHooks } from "../connections/power-levels.js";
 import { CommandError } from "./command-error.js";
 import type { CommandContext } from "./context.js";
+import { settingOptions, settingsFromOptions, withSetting } from "./outbound-settings.js";
 import type { CommandSpec } from "./spec.js";
 
 export const existing = (ctx: CommandContext, name: string) => {
@@ -30,10 +32,11 @@ export const outboundCommands: CommandSpec<CommandContext>[] = [
   {
     words: ["outbound", "add"],
     args: ["name", "url"],
-    options: { method: { values: OUTBOUND_METHODS, description: "HTTP method, PUT by default" } },
+    options: { method: { values: OUTBOUND_METHODS, description: "HTTP method, PUT by default (POST for chat formats)" }, ...settingOptions() },
     summary: "Send this room's events to <url>; the hook's token comes to you in a direct message.",
     privileged: true,
-    async run(ctx, { name, url }, { method }) {
+    async run(ctx, { name, url }, options) {
+      const { method } = options;
       const problem = checkHookName(name!) ?? checkHookUrl(url!);
       if (problem) throw new CommandError(`Cannot add "${name}": ${problem}.`);
       const refused = await ctx.outbound.checkDestination(url!);
@@ -41,7 +44,14 @@ export const outboundCommands: CommandSpec<CommandContext>[] = [
       if (ctx.outbound.registry.get(ctx.roomId, name!)) {
         throw new CommandError(`An outbound hook "${name}" already exists here. Remove it first, or pick another name.`);
       }
-      const content = { name, url, method: method ?? "PUT" };
+      const content: Record<string, unknown> = { name, url, ...(method ? { method } : {}), ...settingsFromOptions(options) };
+      const valid = validateOutboundHookContent(name!, content);
+      if (!valid.ok) throw new CommandError(`Cannot add "${name}": ${valid.problems.join("; ")}.`);
+      for (const extra of valid.value.urls.slice(1)) {
+        const refusedExtra = await ctx.outbound.checkDestination(extra);
+        if (refusedExtra) throw new CommandError(`Cannot add "${name}": ${refusedExtra}.`);
+      }
+      content.method = valid.value.method;
       // Create the token first, so the state event that comes back finds it and does not DM the bot.
       const created = ctx.outbound.prepareToken(ctx.roomId, name!, ctx.sender);
       if (!(await writeHookState(ctx, name!, content))) {
@@ -49,7 +59,7 @@ export const outboundCommands: CommandSpec<CommandContext>[] = [
         return;
       }
       await ctx.outbound.sendToken(ctx.sender, ctx.roomId, name!, created, "created");
-      await ctx.reply(`Outbound hook "${name}" added: room events go to its URL by ${content.method}. I sent you its token in a direct message.`);
+      await ctx.reply(`Outbound hook "${name}" added: ${describeHook(valid.value)}. I sent you its token in a direct message.`);
     },
   },
   {
@@ -63,7 +73,25 @@ export const outboundCommands: CommandSpec<CommandContext>[] = [
         await ctx.reply(`No outbound hooks in this room. Add one with "${ctx.prefix} outbound add <name> <url>".`);
         return;
       }
-      await ctx.reply(["Outbound hooks in this room:", ...hooks.map((h) => `- ${h.name}: ${h.method} ${h.url}`)].join("\n"));
+      await ctx.reply(["Outbound hooks in this room:", ...hooks.map((h) => `- ${h.name}: ${describeHook(h)}`)].join("\n"));
+    },
+  },
+  {
+    words: ["outbound", "set"],
+    args: ["name", "setting", "value?"],
+    summary: `Change one setting of a hook (${"trigger, trigger-when, events, msgtypes, urls, format, content-type, method, ordering"}); lists are comma-separated, "none" clears.`,
+    privileged: true,
+    async run(ctx, { name, setting, value }) {
+      existing(ctx, name!);
+      const current = (await ctx.matrix.stateContent(ctx.roomId, OUTBOUND_HOOK_EVENT_TYPE, name!)) ?? {};
+      const content = withSetting(current, setting!, value);
+      const valid = validateOutboundHookContent(name!, content);
+      if (!valid.ok) throw new CommandError(`Cannot change "${name}": ${valid.problems.join("; ")}.`);
+      for (const url of valid.value.urls) {
+        const refused = await ctx.outbound.checkDestination(url);
+        if (refused) throw new CommandError(`Cannot change "${name}": ${refused}.`);
+      }
+      if (await writeHookState(ctx, name!, content)) await ctx.reply(`Outbound hook "${name}" changed: ${describeHook(valid.value)}.`);
     },
   },
   {
@@ -92,3 +120,16 @@ export const outboundCommands: CommandSpec<CommandContext>[] = [
     },
   },
 ];
+
+/** One line saying what a hook sends where and when. */
+export function describeHook(hook: OutboundHookSettings): string {
+  const f = hook.filter;
+  const when = [
+    f.triggerWords ? `messages whose first word ${f.triggerWhen === "starts_with" ? "starts with" : "is"} ${f.triggerWords.join(" or ")}` : null,
+    f.eventTypes ? `event types ${f.eventTypes.join(", ")}` : null,
+    f.msgtypes ? `msgtypes ${f.msgtypes.join(", ")}` : null,
+  ].filter((w) => w !== null);
+  const what = when.length > 0 ? when.join("; ") : "room events";
+  const format = hook.format ? ` as ${hook.format}${hook.format === "mattermost" && hook.contentType === "json" ? " (JSON)" : ""}` : "";
+  return `${what} go${format} by ${hook.method} to ${hook.urls.join(" and ")}`;
+}

@@ -66,6 +66,12 @@ export function parseCommand<Ctx>(words: readonly string[], specs: readonly Comm
     // The option name is the sender's word: only the spec's own options count, never inherited names.
     const option = spec.options && Object.hasOwn(spec.options, rawName) ? spec.options[rawName] : undefined;
     if (!option) throw new CommandError(`Unknown option --${rawName}. Usage: ${usage(prefix, spec)}`);
+    if (option.placeholder) {
+      const value = inline ?? rest[++i];
+      if (value === undefined || value.length === 0) throw new CommandError(`--${rawName} needs a value (${option.placeholder}).`);
+      options[rawName] = value;
+      continue;
+    }
     if (option.values.length === 0) {
       if (inline !== undefined) throw new CommandError(`--${rawName} takes no value.`);
       options[rawName] = "true";

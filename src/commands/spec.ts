@@ -3,8 +3,11 @@ export interface CommandSpec<Ctx> {
   words: readonly string[];
   /** Positional arguments; a name ending in "?" is optional (only at the end). */
   args: readonly string[];
-  /** `--name VALUE` options; an option with no values is a flag (`--name`, bound to "true"). */
-  options?: Readonly<Record<string, { values: readonly string[]; description: string }>>;
+  /**
+   * `--name VALUE` options; an option with no values is a flag (`--name`, bound to "true"); one
+   * with a `placeholder` takes any value (shown as `--name PLACEHOLDER`).
+   */
+  options?: Readonly<Record<string, { values: readonly string[]; description: string; placeholder?: string }>>;
   summary: string;
   /** Whether the sender must be allowed to configure hooks in the room. */
   privileged: boolean;
@@ -15,6 +18,8 @@ export interface CommandSpec<Ctx> {
 
 export function usage(prefix: string, spec: CommandSpec<unknown>): string {
   const args = spec.args.map((a) => (a.endsWith("?") ? `[<${a.slice(0, -1)}>]` : `<${a}>`));
-  const options = Object.entries(spec.options ?? {}).map(([name, o]) => (o.values.length === 0 ? `[--${name}]` : `[--${name} ${o.values.join("|")}]`));
+  const options = Object.entries(spec.options ?? {}).map(([name, o]) =>
+    o.placeholder ? `[--${name} ${o.placeholder}]` : o.values.length === 0 ? `[--${name}]` : `[--${name} ${o.values.join("|")}]`,
+  );
   return [prefix, ...spec.words, ...args, ...options].join(" ");
 }

@@ -1,5 +1,5 @@
 import type { SchemaObject } from "ajv";
-import { DEFAULT_OUTBOUND_FORMAT, OUTBOUND_FORMATS } from "../outbound/formats/format-names.js";
+import { DEFAULT_OUTBOUND_FORMAT, EVENT_FORMATS } from "../outbound/formats/format-names.js";
 import type { FormatName } from "./formats.js";
 import type { LogLevel } from "./types.js";
 
@@ -70,7 +70,7 @@ export const configSchema: SchemaObject = {
       signingKeyGraceHours: { type: "number", minimum: 0, maximum: 8760, default: 24 },
       retentionDays: { type: "number", exclusiveMinimum: 0, maximum: 3650, default: 7 },
       heldPerHook: { type: "integer", minimum: 10, maximum: 1000000, default: 4000 },
-      defaultFormat: { type: "string", enum: [...OUTBOUND_FORMATS], default: DEFAULT_OUTBOUND_FORMAT },
+      defaultFormat: { type: "string", enum: [...EVENT_FORMATS], default: DEFAULT_OUTBOUND_FORMAT },
     }),
     media: section({
       maxBytes: { type: "integer", minimum: 1, maximum: 10737418240, default: 52428800 },
@@ -85,6 +85,12 @@ export const configSchema: SchemaObject = {
       allowIdentityOverride: { type: "boolean", default: false },
       rawPayloadMaxBytes: { type: "integer", minimum: 0, maximum: 32768, default: 16384 },
       avatarMaxBytes: { type: "integer", minimum: 1024, maximum: 52428800, default: 2097152 },
+    }),
+    replies: section({
+      maxChars: { type: "integer", minimum: 100, maximum: 30000, default: 4000 },
+      maxParts: { type: "integer", minimum: 1, maximum: 50, default: 10 },
+      maxBytes: { type: "integer", minimum: 1024, maximum: 4194304, default: 262144 },
+      allowIdentityOverride: { type: "boolean", default: false },
     }),
     logging: section({
       level: { type: "string", enum: [...LOG_LEVELS], default: "info" },

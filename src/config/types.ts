@@ -1,4 +1,4 @@
-import type { OutboundFormat } from "../outbound/formats/format-names.js";
+import type { EventFormat } from "../outbound/formats/format-names.js";
 
 /**
  * The bridge configuration after loading: validated, every default filled in, paths resolved and
@@ -64,7 +64,7 @@ export interface BridgeConfig {
     /** Pending deliveries of one hook held in memory; the rest wait in the store file. */
     heldPerHook: number;
     /** The format of hooks whose state event names none (Hookshot receivers: "hookshot-multipart"). */
-    defaultFormat: OutboundFormat;
+    defaultFormat: EventFormat;
   };
   media: {
     /** Cap on one media file, checked against info.size first and enforced while streaming. */
@@ -88,6 +88,17 @@ export interface BridgeConfig {
     rawPayloadMaxBytes: number;
     /** Largest avatar image downloaded from a URL. */
     avatarMaxBytes: number;
+  };
+  /** Chat hooks' replies (slack, mattermost, zulip formats), posted by the hook's own user. */
+  replies: {
+    /** Characters of a reply's text per message; a longer reply is split (Mattermost's 4,000). */
+    maxChars: number;
+    /** Messages per reply at most; the last says what was cut. */
+    maxParts: number;
+    /** Bytes of a receiver's answer read for its reply; a longer answer posts nothing. */
+    maxBytes: number;
+    /** Whether a reply's username / icon_url may show (marked as a webhook's). */
+    allowIdentityOverride: boolean;
   };
   logging: {
     level: LogLevel;

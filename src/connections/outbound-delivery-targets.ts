@@ -4,6 +4,7 @@ import type { RoomNotifier } from "../matrix/room-notifier.js";
 import type { Logger } from "../observability/logger.js";
 import type { OutboundHooksTable } from "../store/outbound-hooks-table.js";
 import type { SigningKeysTable } from "../store/signing-keys-table.js";
+import { hookIdOfLane, laneIds, laneUrl } from "./hook-lanes.js";
 import type { OutboundHookRegistry } from "./outbound-hook-registry.js";
 
 /** The delivery worker's view of outbound hooks: live settings from room state, secrets and health from the store. */
@@ -16,27 +17,37 @@ export class OutboundDeliveryTargets implements DeliveryTargets {
     private readonly log: Logger,
   ) {}
 
-  resolve(hookId: string): DeliveryTarget | null {
-    const hook = this.registry.byId(hookId);
-    const token = hook ? this.hooks.token(hookId) : null;
-    if (!hook || token === null) return null;
-    return { hook, token, signingSecrets: this.signingKeys.active(hookId) };
+  /** `lane`: a hook id, or the lane of one of its other URLs (see hook-lanes.ts). */
+  resolve(lane: string): DeliveryTarget | null {
+    const hook = this.registry.byLane(lane);
+    const url = hook ? laneUrl(hook, lane) : null;
+    const token = hook && url ? this.hooks.token(hook.id) : null;
+    if (!hook || !url || token === null) return null;
+    return { hook, url, token, signingSecrets: this.signingKeys.active(hook.id) };
   }
 
+  /** Every lane of each paused or disabled hook. */
   suspendedHookIds(): ReadonlySet<string> {
-    return this.hooks.suspendedIds();
+    const suspended = this.hooks.suspendedIds();
+    const lanes = new Set<string>();
+    for (const hookId of suspended) {
+      const hook = this.registry.byId(hookId);
+      if (hook) for (const lane of laneIds(hook)) lanes.add(lane);
+      else lanes.add(hookId);
+    }
+    return lanes;
   }
 
   strictlyOrderedHookIds(): ReadonlySet<string> {
     return this.registry.strictlyOrderedIds();
   }
 
-  recordSuccess(hookId: string): void {
-    this.hooks.markHealthy(hookId);
+  recordSuccess(lane: string): void {
+    this.hooks.markHealthy(hookIdOfLane(lane));
   }
 
-  recordFailure(hookId: string, now: number): number {
-    return this.hooks.markFailing(hookId, now);
+  recordFailure(lane: string, now: number): number {
+    return this.hooks.markFailing(hookIdOfLane(lane), now);
   }
 
   disable(target: DeliveryTarget, reason: string): void {

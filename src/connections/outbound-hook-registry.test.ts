@@ -1,8 +1,10 @@
 import { describe, expect, it } from "vitest";
+import { NO_FILTER } from "../outbound/hook-filter.js";
+import { laneIds } from "./hook-lanes.js";
 import { OutboundHookRegistry, type ActiveOutboundHook } from "./outbound-hook-registry.js";
 
 const hook = (id: string, name: string, ordering: "none" | "strict", roomId = "!r:x"): ActiveOutboundHook => ({
-  id, roomId, name, url: "https://example.org/", method: "PUT", ordering, format: "hookshot",
+  id, roomId, name, url: "https://example.org/", urls: ["https://example.org/"], method: "PUT", ordering, format: "hookshot", filter: NO_FILTER, contentType: "form",
 });
 
 describe("OutboundHookRegistry", () => {
@@ -43,5 +45,16 @@ describe("OutboundHookRegistry", () => {
     registry.forgetRoom("!other:x");
     expect(registry.strictlyOrderedIds().size).toBe(0);
     expect(registry.byId("ep_2")).toBeUndefined();
+  });
+
+  it("knows every lane of a strictly ordered hook with several URLs, and each lane's hook", () => {
+    const registry = new OutboundHookRegistry();
+    const multi = { ...hook("ep_m", "m", "strict"), urls: ["https://a.example/", "https://b.example/"] };
+    registry.set(multi);
+    const lanes = laneIds(multi);
+    expect([...registry.strictlyOrderedIds()].sort()).toEqual([...lanes].sort());
+    for (const lane of lanes) expect(registry.byLane(lane)?.id).toBe("ep_m");
+    registry.remove("!r:x", "m");
+    expect(registry.strictlyOrderedIds().size).toBe(0);
   });
 });

@@ -1,3 +1,4 @@
+import { hookIdOfLane, laneIds } from "./hook-lanes.js";
 import type { OutboundHookSettings } from "./outbound-hook-state.js";
 
 /** A hook that is live: its settings from room state plus its store id. */
@@ -12,7 +13,7 @@ export interface ActiveOutboundHook extends OutboundHookSettings {
 export class OutboundHookRegistry {
   private readonly byRoom = new Map<string, Map<string, ActiveOutboundHook>>();
   private readonly byIdMap = new Map<string, ActiveOutboundHook>();
-  // Kept as hooks come and go: the delivery worker asks for it on every claim.
+  // Lanes (one per URL) of strictly ordered hooks, kept as hooks come and go: the delivery worker asks on every claim.
   private readonly strictIds = new Set<string>();
   // Each room's hooks sorted by name, built once per change: every event of the room asks for them.
   private readonly sortedByRoom = new Map<string, readonly ActiveOutboundHook[]>();
@@ -24,7 +25,7 @@ export class OutboundHookRegistry {
     room.set(hook.name, hook);
     this.sortedByRoom.delete(hook.roomId);
     this.byIdMap.set(hook.id, hook);
-    if (hook.ordering === "strict") this.strictIds.add(hook.id);
+    if (hook.ordering === "strict") for (const lane of laneIds(hook)) this.strictIds.add(lane);
   }
 
   remove(roomId: string, name: string): ActiveOutboundHook | undefined {
@@ -35,7 +36,7 @@ export class OutboundHookRegistry {
     this.sortedByRoom.delete(roomId);
     if (room.size === 0) this.byRoom.delete(roomId);
     this.byIdMap.delete(hook.id);
-    this.strictIds.delete(hook.id);
+    for (const lane of laneIds(hook)) this.strictIds.delete(lane);
     return hook;
   }
 
@@ -53,6 +54,12 @@ export class OutboundHookRegistry {
     return this.byIdMap.get(id);
   }
 
+  /** The hook a queue lane (one of its URLs) belongs to. */
+  byLane(lane: string): ActiveOutboundHook | undefined {
+    return this.byIdMap.get(hookIdOfLane(lane));
+  }
+
+  /** The queue lanes of strictly ordered hooks. */
   strictlyOrderedIds(): ReadonlySet<string> {
     return this.strictIds;
   }

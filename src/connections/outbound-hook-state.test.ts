@@ -5,14 +5,39 @@ describe("validateOutboundHookContent", () => {
   it("accepts Hookshot's content and defaults the method to PUT", () => {
     expect(validateOutboundHookContent("ci", { name: "ci", url: "https://example.org/hook" })).toEqual({
       ok: true,
-      value: { name: "ci", url: "https://example.org/hook", method: "PUT", ordering: "none", format: null },
+      value: {
+        name: "ci", url: "https://example.org/hook", urls: ["https://example.org/hook"], method: "PUT", ordering: "none", format: null,
+        filter: { eventTypes: null, msgtypes: null, triggerWords: null, triggerWhen: "first_word" }, contentType: "form",
+      },
     });
     const post = validateOutboundHookContent("ci", { name: "ci", url: "http://example.org/", method: "POST", extra: 1 });
     expect(post.ok && post.value.method).toBe("POST");
   });
 
+  it("reads trigger words, filters, several URLs and the content type", () => {
+    const result = validateOutboundHookContent("bot", {
+      name: "bot", url: "https://a.example/", urls: ["https://b.example/", "https://a.example/"], format: "mattermost", content_type: "application/json",
+      trigger_words: ["#build"], trigger_when: "starts_with", event_types: ["m.room.message"], msgtypes: ["m.text"],
+    });
+    expect(result).toMatchObject({
+      ok: true,
+      value: {
+        url: "https://a.example/", urls: ["https://a.example/", "https://b.example/"], method: "POST", contentType: "json",
+        filter: { eventTypes: ["m.room.message"], msgtypes: ["m.text"], triggerWords: ["#build"], triggerWhen: "starts_with" },
+      },
+    });
+    expect(validateOutboundHookContent("bot", { name: "bot", urls: ["https://b.example/"] })).toMatchObject({ ok: true, value: { url: "https://b.example/" } });
+  });
+
   it.each([
-    [{ name: "ci" }, /url: must have required property/],
+    [{ name: "ci" }, /must have required property 'url'/],
+    [{ name: "ci", urls: [] }, /urls: must NOT have fewer than 1 items/],
+    [{ name: "ci", urls: ["https://a.example/", "ftp://b.example/"] }, /urls\/1: the URL scheme "ftp" is not allowed/],
+    [{ name: "ci", url: "https://a.example/", trigger_words: ["two words"] }, /trigger_words\/0: must match pattern/],
+    [{ name: "ci", url: "https://a.example/", trigger_words: "#build" }, /trigger_words: must be array/],
+    [{ name: "ci", url: "https://a.example/", trigger_when: "anywhere" }, /trigger_when: must be one of first_word, starts_with/],
+    [{ name: "ci", url: "https://a.example/", msgtypes: [1] }, /msgtypes\/0: must be string/],
+    [{ name: "ci", url: "https://a.example/", content_type: "text/xml" }, /content_type: must be one of/],
     [{ name: "ci", url: 5 }, /url: must be string/],
     [{ name: "ci", url: "ftp://example.org/" }, /scheme "ftp" is not allowed/],
     [{ name: "ci", url: "not a url" }, /not a valid absolute URL/],

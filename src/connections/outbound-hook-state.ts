@@ -1,11 +1,16 @@
 import { Ajv } from "ajv";
 import { OUTBOUND_FORMATS, type OutboundFormat } from "../outbound/formats/format-names.js";
+import { TRIGGER_WHEN, type HookFilter, type TriggerWhen } from "../outbound/hook-filter.js";
 import { schemaProblems } from "./schema-problems.js";
 
 /** Hookshot's outbound hook state event; state_key = hook name. */
 export const OUTBOUND_HOOK_EVENT_TYPE = "uk.half-shot.matrix-hookshot.outbound-hook";
 export const MAX_HOOK_NAME_LENGTH = 64;
 export const MAX_HOOK_URL_LENGTH = 2048;
+export const MAX_HOOK_URLS = 5;
+export const MAX_TRIGGER_WORDS = 20;
+export const MAX_FILTER_ENTRIES = 20;
+export const CONTENT_TYPES = ["form", "json", "application/x-www-form-urlencoded", "application/json"] as const;
 export const OUTBOUND_METHODS = ["PUT", "POST"] as const;
 export type OutboundMethod = (typeof OUTBOUND_METHODS)[number];
 /** How events are encoded: see src/outbound/formats/render.ts. */
@@ -20,18 +25,30 @@ export interface OutboundHookSettings {
   ordering: "none" | "strict";
   /** null: the state names none, so `delivery.defaultFormat` applies. */
   format: OutboundFormat | null;
+  /** Every callback URL: `url` first, then `urls`; each is delivered and retried on its own. */
+  urls: readonly string[];
+  filter: HookFilter;
+  /** How the mattermost format encodes its request (Mattermost's `content_type`). */
+  contentType: "form" | "json";
 }
 
 // Extra keys are allowed: Hookshot and later versions of this bridge may add fields.
 const schema = {
   type: "object",
-  required: ["name", "url"],
+  required: ["name"],
+  anyOf: [{ required: ["url"] }, { required: ["urls"] }],
   properties: {
     name: { type: "string", minLength: 1, maxLength: MAX_HOOK_NAME_LENGTH },
     url: { type: "string", minLength: 1, maxLength: MAX_HOOK_URL_LENGTH },
+    urls: { type: "array", minItems: 1, maxItems: MAX_HOOK_URLS, items: { type: "string", minLength: 1, maxLength: MAX_HOOK_URL_LENGTH } },
     method: { enum: [...OUTBOUND_METHODS] },
     ordering: { enum: ["none", "strict"] },
     format: { enum: [...OUTBOUND_FORMATS] },
+    trigger_words: { type: "array", minItems: 1, maxItems: MAX_TRIGGER_WORDS, items: { type: "string", minLength: 1, maxLength: 64, pattern: "^\\S+$" } },
+    trigger_when: { enum: [...TRIGGER_WHEN] },
+    event_types: { type: "array", minItems: 1, maxItems: MAX_FILTER_ENTRIES, items: { type: "string", minLength: 1, maxLength: 255 } },
+    msgtypes: { type: "array", minItems: 1, maxItems: MAX_FILTER_ENTRIES, items: { type: "string", minLength: 1, maxLength: 255 } },
+    content_type: { enum: [...CONTENT_TYPES] },
   },
 } as const;
 
@@ -75,12 +92,47 @@ export function validateOutboundHookContent(stateKey: string, content: unknown):
   if (typeof c.name === "string" && c.name !== stateKey) problems.push(`name: "${c.name}" must equal the state key "${stateKey}"`);
   const urlProblem = typeof c.url === "string" && c.url.length <= MAX_HOOK_URL_LENGTH ? checkHookUrl(c.url) : null;
   if (urlProblem) problems.push(`url: ${urlProblem}`);
+  if (Array.isArray(c.urls)) {
+    c.urls.forEach((u, i) => {
+      const problem = typeof u === "string" && u.length <= MAX_HOOK_URL_LENGTH ? checkHookUrl(u) : null;
+      if (problem) problems.push(`urls/${i}: ${problem}`);
+    });
+  }
   if (!shapeOk || problems.length > 0) return { ok: false, problems };
-  const valid = content as { name: string; url: string; method?: OutboundMethod; ordering?: "none" | "strict"; format?: OutboundFormat };
+  const valid = content as HookContent;
+  const urls = [...new Set([...(valid.url !== undefined ? [valid.url] : []), ...(valid.urls ?? [])])];
   return {
     ok: true,
-    value: { name: valid.name, url: valid.url, method: valid.method ?? "PUT", ordering: valid.ordering ?? "none", format: valid.format ?? null },
+    value: {
+      name: valid.name,
+      url: urls[0]!,
+      urls,
+      method: valid.method ?? (valid.format === "slack" || valid.format === "mattermost" || valid.format === "zulip" ? "POST" : "PUT"),
+      ordering: valid.ordering ?? "none",
+      format: valid.format ?? null,
+      filter: {
+        eventTypes: valid.event_types ?? null,
+        msgtypes: valid.msgtypes ?? null,
+        triggerWords: valid.trigger_words ?? null,
+        triggerWhen: valid.trigger_when ?? "first_word",
+      },
+      contentType: valid.content_type === "json" || valid.content_type === "application/json" ? "json" : "form",
+    },
   };
+}
+
+interface HookContent {
+  name: string;
+  url?: string;
+  urls?: string[];
+  method?: OutboundMethod;
+  ordering?: "none" | "strict";
+  format?: OutboundFormat;
+  trigger_words?: string[];
+  trigger_when?: TriggerWhen;
+  event_types?: string[];
+  msgtypes?: string[];
+  content_type?: (typeof CONTENT_TYPES)[number];
 }
 
 /** Empty content removes a hook (how Matrix "deletes" state). */

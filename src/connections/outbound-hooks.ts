@@ -7,6 +7,7 @@ import { newSigningSecret } from "../delivery/signing.js";
 import type { SsrfGuard } from "../egress/ssrf.js";
 import type { OutboundHooksTable } from "../store/outbound-hooks-table.js";
 import type { SigningKeysTable } from "../store/signing-keys-table.js";
+import { laneIds } from "./hook-lanes.js";
 import { OutboundHookRegistry, type ActiveOutboundHook } from "./outbound-hook-registry.js";
 import { isRemoval, OUTBOUND_HOOK_EVENT_TYPE, validateOutboundHookContent, type OutboundHookSettings } from "./outbound-hook-state.js";
 import { HookStateGate, type StateOrigin } from "./hook-state-gate.js";
@@ -62,7 +63,11 @@ export class OutboundHooks {
   }
 
   forgetRoom(roomId: string): void {
-    for (const hook of this.registry.forgetRoom(roomId)) this.deps.queue.cancelHook(hook.id);
+    for (const hook of this.registry.forgetRoom(roomId)) this.cancelLanes(hook.id, laneIds(hook));
+  }
+
+  private cancelLanes(hookId: string, lanes: readonly string[]): void {
+    for (const lane of new Set([hookId, ...lanes])) this.deps.queue.cancelHook(lane);
   }
 
   /** `authority`: the room's, when read with its state already (loading); else it is fetched. */
@@ -79,7 +84,11 @@ export class OutboundHooks {
     const { value, fromBot } = admission;
     // Live changes are checked against the SSRF guard now. Loaded from state only IP literals are
     // (a DNS hiccup must not drop a hook); every send is checked again anyway.
-    const refused = origin === "live" || isIpLiteralUrl(value.url) ? await this.checkDestination(value.url) : null;
+    let refused: string | null = null;
+    for (const url of value.urls) {
+      refused = origin === "live" || isIpLiteralUrl(url) ? await this.checkDestination(url) : null;
+      if (refused) break;
+    }
     if (refused) {
       log.warn({ roomId, hook: name, refused }, "outbound hook URL refused");
       await this.gate.tell(roomId, origin, `Ignored outbound hook "${name}": ${refused}.`);
@@ -88,6 +97,11 @@ export class OutboundHooks {
     const { hook, newToken } = this.deps.table.ensure(roomId, name, event.sender);
     const previous = this.registry.get(roomId, name);
     this.registry.set({ ...value, id: hook.id, roomId, stateEventId: event.event_id });
+    // A URL taken out of the list: its waiting deliveries go nowhere now.
+    if (previous) {
+      const kept = new Set(laneIds({ id: hook.id, urls: value.urls }));
+      this.cancelLanes(hook.id, laneIds(previous).filter((lane) => !kept.has(lane)));
+    }
     log.info({ roomId, hook: name, hookId: hook.id, method: value.method }, previous ? "outbound hook updated" : "outbound hook active");
     const tokenSent = newToken && !fromBot
       ? await this.gate.sendSecret(() => this.sendToken(event.sender, roomId, name, newToken, "created"), { roomId, hook: name })
@@ -111,7 +125,7 @@ export class OutboundHooks {
     const active = this.registry.remove(roomId, name);
     const stored = this.deps.table.find(roomId, name);
     if (stored) {
-      this.deps.queue.cancelHook(stored.id);
+      this.cancelLanes(stored.id, active ? laneIds(active) : []);
       this.deps.table.remove(stored.id);
     }
     return active;
@@ -160,12 +174,27 @@ export class OutboundHooks {
     return this.deps.table.resume(hookId);
   }
 
-  replay(hookId: string, which: ReplayWhich): Promise<number> {
-    return this.deps.queue.replay(hookId, which);
+  /** Replays on every URL of the hook; resolves with how many deliveries were queued again. */
+  async replay(hookId: string, which: ReplayWhich): Promise<number> {
+    let total = 0;
+    for (const lane of this.lanesOf(hookId)) total += await this.deps.queue.replay(lane, which);
+    return total;
   }
 
-  queueStatus(hookId: string, recentAttempts: number) {
-    return this.deps.queue.hookStatus(hookId, recentAttempts);
+  /** The queue's numbers over all of the hook's URLs, and its most recent attempts on any of them. */
+  async queueStatus(hookId: string, recentAttempts: number) {
+    const lanes = await Promise.all(this.lanesOf(hookId).map((lane) => this.deps.queue.hookStatus(lane, recentAttempts)));
+    return {
+      pending: lanes.reduce((n, l) => n + l.pending, 0),
+      dead: lanes.reduce((n, l) => n + l.dead, 0),
+      delivered: lanes.reduce((n, l) => n + l.delivered, 0),
+      recent: lanes.flatMap((l) => l.recent).sort((a, b) => b.at - a.at).slice(0, recentAttempts),
+    };
+  }
+
+  private lanesOf(hookId: string): string[] {
+    const hook = this.registry.byId(hookId);
+    return hook ? laneIds(hook) : [hookId];
   }
 
   async sendToken(userId: string, roomId: string, name: string, token: string, why: "created" | "refreshed"): Promise<void> {

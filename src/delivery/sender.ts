@@ -9,13 +9,19 @@ export interface OutboundRequest {
   headers: Record<string, string>;
   body: string | Buffer | Readable;
   timeoutMs: number;
+  /** Bytes of the answer to keep (default: the sender's diagnostics cap). */
+  maxResponseBytes?: number;
 }
 
 export interface SendOutcome {
   result: AttemptResult;
   durationMs: number;
-  /** The start of the receiver's answer, for diagnostics. */
+  /** The start of the receiver's answer, for diagnostics (and a chat format's reply). */
   responseBody: string | null;
+  /** The answer's Content-Type, when it had one. */
+  responseContentType?: string | null;
+  /** True when the answer was longer than the bytes kept. */
+  responseCut?: boolean;
   error: string | null;
 }
 
@@ -48,12 +54,14 @@ export class HttpSender {
   }
 
   private dispatch(req: OutboundRequest, started: number, resolve: (outcome: SendOutcome) => void): void {
-    const max = this.maxResponseBodyBytes;
+    const max = req.maxResponseBytes ?? this.maxResponseBodyBytes;
     let controller: Dispatcher.DispatchController | null = null;
     let timedOut = false;
     let finished = false;
     let status = 0;
     let retryAfter: string | undefined;
+    let contentType: string | null = null;
+    let cut = false;
     const chunks: Buffer[] = [];
     let size = 0;
     const finish = (outcome: Omit<SendOutcome, "durationMs">): void => {
@@ -63,7 +71,7 @@ export class HttpSender {
       resolve({ ...outcome, durationMs: elapsed(started) });
     };
     const answered = (): void =>
-      finish({ result: { kind: "response", status, retryAfter }, responseBody: Buffer.concat(chunks).subarray(0, max).toString("utf8"), error: null });
+      finish({ result: { kind: "response", status, retryAfter }, responseBody: Buffer.concat(chunks).subarray(0, max).toString("utf8"), responseContentType: contentType, responseCut: cut, error: null });
     const failed = (err: unknown): void => {
       const blocked = findBlocked(err);
       if (blocked) return finish({ result: { kind: "refused", reason: blocked }, responseBody: null, error: blocked });
@@ -93,12 +101,15 @@ export class HttpSender {
             status = statusCode;
             const value = headers["retry-after"];
             retryAfter = Array.isArray(value) ? value[0] : value;
+            const type = headers["content-type"];
+            contentType = (Array.isArray(type) ? type[0] : type) ?? null;
           },
           onResponseData: (c, chunk) => {
             chunks.push(chunk);
             size += chunk.length;
             // Enough for diagnostics: stop reading (the connection is dropped) and report what came.
             if (size >= max) {
+              cut = size > max;
               answered();
               c.abort(new Error("response body cap reached"));
             }

@@ -4,6 +4,8 @@ import type { ClaimedJob } from "./queue/queue.js";
 /** Everything needed to send to a hook right now. */
 export interface DeliveryTarget {
   hook: ActiveOutboundHook;
+  /** The URL of the job's lane (a hook may have several; each is delivered on its own). */
+  url: string;
   token: string;
   /** Standard Webhooks secrets, newest first; empty when the hook does not sign. */
   signingSecrets: string[];

@@ -5,7 +5,7 @@ import { ChurnMap } from "./churn-map.js";
 import { nextStep, type RetryPolicy } from "./policy.js";
 import type { AttemptRecord, ClaimedJob, DeliveryQueue } from "./queue/queue.js";
 import { createReadStream } from "node:fs";
-import type { DeliveryRenderer, Rendered } from "../outbound/formats/render.js";
+import type { HookBodies, HookBody } from "../outbound/formats/hook-bodies.js";
 import type { HttpSender, SendOutcome } from "./sender.js";
 import { standardWebhookHeaders, webhookIdHeaders } from "./signing.js";
 import type { DeliveryTarget, DeliveryTargets } from "./targets.js";
@@ -14,8 +14,10 @@ export interface DeliveryWorkerOptions {
   queue: DeliveryQueue;
   sender: HttpSender;
   targets: DeliveryTargets;
-  /** Encodes each event for its hook's format (JSON, or multipart with media). */
-  renderer: DeliveryRenderer;
+  /** Encodes each event for its hook's format (the event as JSON or multipart, or a chat platform's request). */
+  bodies: HookBodies;
+  /** What a receiver's 2xx answer leads to (a chat format's reply, stored before the delivery counts as done). */
+  answers?: DeliveryAnswers;
   policy: RetryPolicy;
   timeoutMs: number;
   concurrency: number;
@@ -25,6 +27,11 @@ export interface DeliveryWorkerOptions {
   metrics: BridgeMetrics;
   log: Logger;
   random?: () => number;
+}
+
+/** Acts on a delivered job's answer; never throws (a reply it cannot use is its own business). */
+export interface DeliveryAnswers {
+  accept(job: ClaimedJob, target: DeliveryTarget, outcome: SendOutcome): Promise<void>;
 }
 
 /**
@@ -158,12 +165,12 @@ export class DeliveryWorker {
       return;
     }
     // Most deliveries are ready at once (JSON, or multipart without a file); media takes the long way.
-    const plain = this.opts.renderer.plain(job.body, target.hook.format);
-    let rendered: Rendered;
+    const plain = this.opts.bodies.plain(job, target);
+    let rendered: HookBody;
     if (plain) rendered = plain;
     else {
       try {
-        rendered = await this.opts.renderer.render(job.key, job.body, target.hook.format);
+        rendered = await this.opts.bodies.render(job, target);
       } catch (err) {
         // Not the receiver's fault (e.g. the disk is full): retried like a failed attempt.
         const error = `could not prepare the delivery: ${(err as Error).message}`;
@@ -174,30 +181,38 @@ export class DeliveryWorker {
     try {
       const outcome = await this.send(job, target, rendered);
       metrics.attemptSeconds.observe(outcome.durationMs / 1000);
+      // The answer is acted on (a reply stored) before the delivery counts as done: a crash in
+      // between retries the delivery, and the reply, named by the delivery, is stored once.
+      if (this.opts.answers && outcome.result.kind === "response" && outcome.result.status >= 200 && outcome.result.status < 300) {
+        await this.opts.answers.accept(job, target, outcome);
+      }
       this.record(job, target, outcome, rendered.mediaError);
     } finally {
       if (!plain) await rendered.cleanup().catch((err) => this.opts.log.warn({ err }, "could not remove a temporary media file"));
     }
   }
 
-  private send(job: ClaimedJob, target: DeliveryTarget, rendered: Rendered): Promise<SendOutcome> {
+  private send(job: ClaimedJob, target: DeliveryTarget, rendered: HookBody): Promise<SendOutcome> {
     const body = rendered.body;
     const headers = hookshotHeaders({ eventId: job.eventId, roomId: job.roomId, token: target.token, userAgent: this.opts.userAgent, contentType: body.contentType });
-    if (target.signingSecrets.length === 0) return this.sendWith(headers, webhookIdHeaders(job.id), target, body);
+    if (rendered.headers) Object.assign(headers, rendered.headers);
+    if (target.signingSecrets.length === 0) return this.sendWith(headers, webhookIdHeaders(job.id), target, rendered);
     return standardWebhookHeaders({ id: job.id, secrets: target.signingSecrets, body: body.kind === "memory" ? body.body : body }).then((signed) =>
-      this.sendWith(headers, signed, target, body),
+      this.sendWith(headers, signed, target, rendered),
     );
   }
 
-  private sendWith(headers: Record<string, string>, idHeaders: Record<string, string>, target: DeliveryTarget, body: Rendered["body"]): Promise<SendOutcome> {
+  private sendWith(headers: Record<string, string>, idHeaders: Record<string, string>, target: DeliveryTarget, rendered: HookBody): Promise<SendOutcome> {
+    const body = rendered.body;
     Object.assign(headers, idHeaders);
     if (body.kind === "file") headers["content-length"] = String(body.size);
     return this.opts.sender.send({
-      url: target.hook.url,
+      url: target.url,
       method: target.hook.method,
       headers,
       body: body.kind === "memory" ? body.body : createReadStream(body.path),
       timeoutMs: this.opts.timeoutMs,
+      ...(rendered.answerBytes !== undefined ? { maxResponseBytes: rendered.answerBytes } : {}),
     });
   }
 

@@ -3,8 +3,11 @@ import type { InboundGhosts } from "../matrix/port.js";
 import { ghostLocalpart } from "./ghost.js";
 import { GhostSetupFailed } from "./homeserver-answer.js";
 
+/** What a ghost needs of its hook: its id (the ghost's user id comes from it), room and look. */
+export type GhostHook = Pick<ActiveInboundHook, "id" | "roomId" | "name" | "avatar">;
+
 /**
- * Posts as a hook's ghost user. Before the first message (and after a rename or avatar change)
+ * Posts as a hook's ghost user (an inbound hook's, or an outbound chat hook's for its replies). Before the first message (and after a rename or avatar change)
  * the ghost gets the hook's name and avatar and joins the room; after that a message is one request.
  */
 export class InboundPoster {
@@ -19,9 +22,9 @@ export class InboundPoster {
   }
 
   /** Throws GhostSetupFailed when the ghost cannot get its look or into the room, else the homeserver's error for the message. */
-  async post(hook: ActiveInboundHook, content: Record<string, unknown>): Promise<string> {
+  async post(hook: GhostHook, content: Record<string, unknown>, txnId?: string): Promise<string> {
     await this.ensureIdentity(hook).catch((err: unknown) => Promise.reject(new GhostSetupFailed(err)));
-    return this.ghosts.sendAsGhost(this.userIdFor(hook.id), hook.roomId, content);
+    return this.ghosts.sendAsGhost(this.userIdFor(hook.id), hook.roomId, content, txnId);
   }
 
   /** The hook is gone: forget it, and its ghost leaves the room. */
@@ -30,7 +33,7 @@ export class InboundPoster {
     await this.ghosts.leaveAsGhost(this.userIdFor(hook.id), hook.roomId);
   }
 
-  private ensureIdentity(hook: ActiveInboundHook): Promise<void> {
+  private ensureIdentity(hook: GhostHook): Promise<void> {
     const look = JSON.stringify([hook.roomId, hook.name, hook.avatar]);
     if (this.applied.get(hook.id) === look) return Promise.resolve();
     // Concurrent first requests share one setup.

@@ -1,4 +1,5 @@
 import { AppServiceRegistration, Bridge, type Intent } from "matrix-appservice-bridge";
+import type { MatrixClient } from "@vector-im/matrix-bot-sdk";
 import { privilegedCreators, type PowerLevelsContent, type RoomAuthority } from "../connections/power-levels.js";
 import type { GhostProfile, InboundGhosts, MatrixPort, StateEvent } from "./port.js";
 import type { LoadedRegistration } from "./registration.js";
@@ -100,7 +101,7 @@ export class AppserviceMatrix implements MatrixPort, InboundGhosts {
     return { powerLevels, privilegedCreators: create ? privilegedCreators(create.sender as string, (create.content ?? {}) as Record<string, unknown>) : [] };
   }
 
-  private async stateContent(roomId: string, type: string, stateKey = ""): Promise<Record<string, unknown> | null> {
+  async stateContent(roomId: string, type: string, stateKey = ""): Promise<Record<string, unknown> | null> {
     try {
       return (await this.client.getRoomStateEventContent(roomId, type, stateKey)) as Record<string, unknown>;
     } catch (err) {
@@ -180,17 +181,19 @@ export class AppserviceMatrix implements MatrixPort, InboundGhosts {
    * The ghost's own client, so the homeserver's refusal reaches the caller as it is (status and
    * errcode): the intent's sendMessage turns a failed rejoin into a bare "Failed to join room".
    */
-  async sendAsGhost(userId: string, roomId: string, content: Record<string, unknown>): Promise<string> {
+  async sendAsGhost(userId: string, roomId: string, content: Record<string, unknown>, txnId?: string): Promise<string> {
     const client = this.bridge.getIntent(userId).matrixClient;
+    // With a transaction id of the caller's, a repeated send is the same event (the homeserver deduplicates).
+    const send = () => (txnId === undefined ? client.sendMessage(roomId, content) : sendWithTxnId(client, roomId, content, txnId));
     try {
-      return await client.sendMessage(roomId, content);
+      return await send();
     } catch (err) {
       if ((err as { errcode?: unknown }).errcode !== "M_FORBIDDEN") throw err;
       // Removed from the room since (kicked, or it left): join once more. When it cannot (banned),
       // the send's own M_FORBIDDEN is the answer, not the invite's.
       this.ghostsJoined.delete(`${userId}\0${roomId}`);
       await this.ensureGhostJoined(userId, roomId).catch(() => Promise.reject(err));
-      return client.sendMessage(roomId, content);
+      return send();
     }
   }
 
@@ -230,4 +233,11 @@ export class AppserviceMatrix implements MatrixPort, InboundGhosts {
   async stop(): Promise<void> {
     await this.bridge.close().catch(() => undefined);
   }
+}
+
+async function sendWithTxnId(client: MatrixClient, roomId: string, content: Record<string, unknown>, txnId: string): Promise<string> {
+  const path = `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.message/${encodeURIComponent(txnId)}`;
+  const answer = (await client.doRequest("PUT", path, null, content)) as { event_id?: unknown };
+  if (typeof answer?.event_id !== "string") throw new Error("the homeserver's answer has no event_id");
+  return answer.event_id;
 }

@@ -33,6 +33,8 @@ export interface MatrixPort {
   leaveRoom(roomId: string, reason?: string): Promise<void>;
   joinedRooms(): Promise<string[]>;
   roomState(roomId: string): Promise<StateEvent[]>;
+  /** One state event's content, or null when the room has none. */
+  stateContent(roomId: string, type: string, stateKey?: string): Promise<Record<string, unknown> | null>;
   /** The room's power levels and, in room versions that have them, its all-powerful creators. */
   roomAuthority(roomId: string): Promise<RoomAuthority>;
   setState(roomId: string, type: string, stateKey: string, content: Record<string, unknown>): Promise<string>;
@@ -69,8 +71,11 @@ export interface InboundGhosts {
    * profile changes into rooms in its own time; this makes the next message show it for sure).
    */
   ensureGhostRoomProfile(userId: string, roomId: string, profile: GhostProfile): Promise<void>;
-  /** Sends an m.room.message as the ghost (rejoining once if it was removed); returns the event id. */
-  sendAsGhost(userId: string, roomId: string, content: Record<string, unknown>): Promise<string>;
+  /**
+   * Sends an m.room.message as the ghost (rejoining once if it was removed); returns the event id.
+   * `txnId`: the caller's transaction id, so that sending the same message again posts it once.
+   */
+  sendAsGhost(userId: string, roomId: string, content: Record<string, unknown>, txnId?: string): Promise<string>;
   leaveAsGhost(userId: string, roomId: string): Promise<void>;
   /** Uploads to the homeserver's media repository as the bot; returns the mxc:// URI. */
   uploadMedia(bytes: Buffer, contentType: string, filename: string): Promise<string>;

@@ -1,14 +1,29 @@
+import { laneIds } from "../connections/hook-lanes.js";
 import type { ActiveOutboundHook } from "../connections/outbound-hook-registry.js";
 import type { RoomEvent } from "../matrix/port.js";
+import type { ChatTrigger } from "./formats/chat/chat-format.js";
+import { filterMatch } from "./hook-filter.js";
 
 /**
- * The hooks an event goes to. State events and events of the bridge's own users are never
- * forwarded (no loops); everything else goes to every hook of the room.
+ * The one place that decides which hooks take an event, called once per event by the router.
+ * Each hook kind's filter decides (see hook-filter.ts: event types, msgtypes, trigger words).
+ * Events of the bridge's own users are never forwarded (no loops). A hook with several URLs
+ * gets one queue lane per URL.
  */
 export function hooksForEvent(event: RoomEvent, roomHooks: readonly ActiveOutboundHook[], isBridgeUser: (userId: string) => boolean): string[] {
-  if (event.state_key !== undefined) return [];
   if (isBridgeUser(event.sender)) return [];
-  return roomHooks.map((hook) => hook.id);
+  const lanes: string[] = [];
+  for (const hook of roomHooks) {
+    if (triggerOf(hook, event) === null) continue;
+    if (hook.urls.length <= 1) lanes.push(hook.id);
+    else lanes.push(...laneIds(hook));
+  }
+  return lanes;
+}
+
+/** Why the hook takes the event, or null when it does not. Pure: asked again at send time. */
+export function triggerOf(hook: ActiveOutboundHook, event: RoomEvent): ChatTrigger | null {
+  return filterMatch(hook.filter, event);
 }
 
 /**

@@ -232,4 +232,21 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE follow_ups_v7 RENAME TO follow_ups;
   CREATE INDEX follow_ups_pending ON follow_ups (id) WHERE done_at IS NULL;
   `,
+  // 9 (entry 8 is the failure notices'): a chat hook's reply, stored before it is posted, named by
+  //    the delivery it answers: a retried delivery, or a bridge killed before posting, posts it once.
+  `
+  CREATE TABLE replies (
+    id INTEGER PRIMARY KEY,             -- the order they are posted in
+    job_id TEXT NOT NULL UNIQUE,        -- msg_… of the delivery (its webhook-id); transaction ids derive from it
+    hook_id TEXT NOT NULL,
+    room_id TEXT NOT NULL,
+    event_id TEXT NOT NULL,             -- the event that triggered the delivery
+    parts TEXT NOT NULL,                -- JSON array of m.room.message contents, ready to send
+    posted INTEGER NOT NULL DEFAULT 0,  -- how many parts are in the room
+    created_at INTEGER NOT NULL,
+    done_at INTEGER,                    -- null: parts still to post
+    error TEXT                          -- why posting stopped, when it did
+  );
+  CREATE INDEX replies_pending ON replies (id) WHERE done_at IS NULL;
+  `,
 ];

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { validateOutboundHookContent } from "../../connections/outbound-hook-state.js";
 import { validateConfig } from "../../config/index.js";
 import { ConfigError } from "../../config/errors.js";
-import { OUTBOUND_FORMATS } from "./format-names.js";
+import { EVENT_FORMATS, OUTBOUND_FORMATS } from "./format-names.js";
 
 const PROTOTYPE_NAMES = [...new Set([...Object.getOwnPropertyNames(Object.prototype), "__proto__"])];
 const config = (defaultFormat: string) => ({
@@ -23,10 +23,14 @@ describe("format names", () => {
     expect(() => validateConfig(config(name))).toThrow(ConfigError);
   });
 
-  it("accepts each real format in both places", () => {
+  it("accepts each real format in a hook, and each event format as the default", () => {
     for (const format of OUTBOUND_FORMATS) {
       expect(validateOutboundHookContent("ci", { name: "ci", url: "https://example.org/hook", format })).toMatchObject({ ok: true, value: { format } });
-      expect(validateConfig(config(format)).delivery.defaultFormat).toBe(format);
     }
+    for (const format of EVENT_FORMATS) expect(validateConfig(config(format)).delivery.defaultFormat).toBe(format);
+  });
+
+  it.each(["slack", "mattermost", "zulip"])("refuses the chat format %s as delivery.defaultFormat (it would turn every hook into a chat hook)", (format) => {
+    expect(() => validateConfig(config(format))).toThrow(ConfigError);
   });
 });

@@ -3,7 +3,7 @@ import { createReadStream, createWriteStream } from "node:fs";
 import { rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import FormData from "form-data";
-import type { OutboundFormat } from "./format-names.js";
+import type { EventFormat } from "./format-names.js";
 import type { MediaDownloader } from "../../matrix/media-download.js";
 import { MediaError, withoutKeyMaterial } from "../media/encrypted-file.js";
 import { isMediaEvent, MEDIA_TYPE_NAMES, mediaOf, thumbnailOf } from "../media/media-content.js";
@@ -27,7 +27,7 @@ export interface RenderOptions extends MediaLimits {
   /** Builds the short-lived link used by the `json` format; null when links are not available. */
   mediaLink: ((jobKey: number) => string) | null;
   /** The format of hooks whose state names none (`delivery.defaultFormat`). */
-  defaultFormat: OutboundFormat;
+  defaultFormat: EventFormat;
 }
 
 type Event = { type: string; content: Record<string, unknown> } & Record<string, unknown>;
@@ -51,12 +51,12 @@ export class DeliveryRenderer {
    * JSON itself (or, in hookshot-multipart, as that JSON in an in-memory `event` part). Null when
    * `render` has work to do. `format` null: the hook names none.
    */
-  plain(eventJson: string, format: OutboundFormat | null): Rendered | null {
+  plain(eventJson: string, format: EventFormat | null): Rendered | null {
     if (mayBeMedia(eventJson)) return null;
     return (format ?? this.opts.defaultFormat) === "hookshot-multipart" ? multipartInMemory(eventJson, null) : memory(eventJson);
   }
 
-  async render(jobKey: number, eventJson: string, hookFormat: OutboundFormat | null): Promise<Rendered> {
+  async render(jobKey: number, eventJson: string, hookFormat: EventFormat | null): Promise<Rendered> {
     const plain = this.plain(eventJson, hookFormat);
     if (plain) return plain;
     const format = hookFormat ?? this.opts.defaultFormat;

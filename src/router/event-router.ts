@@ -8,9 +8,9 @@ import type { OutboundHooks } from "../connections/outbound-hooks.js";
 import type { DeliveryQueue, OutboundMessage } from "../delivery/queue/queue.js";
 import type { Logger } from "../observability/logger.js";
 import { hooksForEvent, outboundEventJson } from "../outbound/match.js";
-import { JoinedRoomsLoader } from "./joined-rooms-loader.js";
-import type { MatrixPort, RoomEvent, StateEvent } from "./port.js";
-import { isRoomEvent, type TransactionSink } from "./transactions.js";
+import { JoinedRoomsLoader } from "../matrix/joined-rooms-loader.js";
+import type { MatrixPort, RoomEvent, StateEvent } from "../matrix/port.js";
+import { isRoomEvent, type TransactionSink } from "../matrix/transactions.js";
 
 export interface EventRouterDeps {
   matrix: MatrixPort;
@@ -20,6 +20,8 @@ export interface EventRouterDeps {
   inviteAllowList: readonly string[];
   commandPrefix: string;
   log: Logger;
+  /** Every state event of a transaction, e.g. for caches of room names and members. */
+  onStateEvent?: (event: RoomEvent) => void;
 }
 
 export const ENCRYPTION_UNAVAILABLE_NOTICE =
@@ -77,12 +79,13 @@ export class EventRouter implements TransactionSink {
     const messages: OutboundMessage[] = [];
     const later: RoomEvent[] = [];
     for (const event of events) {
+      if (event.state_key !== undefined) this.deps.onStateEvent?.(event);
       if (event.type === OUTBOUND_HOOK_EVENT_TYPE && event.state_key !== undefined) await outbound.applyState(event.room_id, event as StateEvent, "live");
       else if (event.type === INBOUND_HOOK_EVENT_TYPE && event.state_key !== undefined) await inbound.applyState(event.room_id, event as StateEvent, "live");
       const after = this.afterAck(event);
       if (after) later.push(event);
-      // State, the bridge's own events and commands are not for the hooks (redactions are).
-      if (event.state_key !== undefined || after === "command" || matrix.isBridgeUser(event.sender)) continue;
+      // The bridge's own events and commands are not for the hooks; state only when a hook asks for its type.
+      if (after === "command" || matrix.isBridgeUser(event.sender)) continue;
       const hookIds = hooksForEvent(event, outbound.registry.forRoom(event.room_id), matrix.isBridgeUser.bind(matrix));
       if (hookIds.length > 0) messages.push({ eventId: event.event_id, originTs: originTs(event), roomId: event.room_id, body: outboundEventJson(event), hookIds });
     }

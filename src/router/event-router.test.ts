@@ -12,8 +12,8 @@ import { createLogger } from "../observability/logger.js";
 import { BridgeMetrics } from "../observability/metrics.js";
 import { openDatabase, type Db } from "../store/database.js";
 import { EventRouter } from "./event-router.js";
-import type { MatrixPort, RoomEvent } from "./port.js";
-import { appserviceRouter } from "./transactions.js";
+import type { MatrixPort, RoomEvent } from "../matrix/port.js";
+import { appserviceRouter } from "../matrix/transactions.js";
 
 // The router's part in "nothing acknowledged is lost", against a real store: when handle()
 // resolves (the homeserver gets its 200), the work left for later is in the store. The

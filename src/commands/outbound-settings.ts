@@ -1,0 +1,73 @@
+import { OUTBOUND_FORMATS } from "../connections/outbound-hook-state.js";
+import { TRIGGER_WHEN } from "../outbound/hook-filter.js";
+import { CommandError } from "./command-error.js";
+
+/**
+ * The optional fields of an outbound hook's state that commands set: the command's name for each
+ * (`--trigger`, `set <name> trigger …`), the state field, and how its words become the value.
+ */
+interface Setting {
+  field: string;
+  /** How the value is written in a command. */
+  shape: string;
+  parse(value: string): unknown;
+}
+
+const list = (value: string): string[] => value.split(",").map((v) => v.trim()).filter((v) => v.length > 0);
+const oneOf = (allowed: readonly string[]) => (value: string) => {
+  const match = allowed.find((a) => a.toLowerCase() === value.toLowerCase());
+  if (!match) throw new CommandError(`"${value}" must be one of ${allowed.join(", ")}.`);
+  return match;
+};
+
+export const HOOK_SETTINGS: ReadonlyMap<string, Setting> = new Map<string, Setting>([
+  ["trigger", { field: "trigger_words", shape: "WORD[,WORD…]", parse: list }],
+  ["trigger-when", { field: "trigger_when", shape: TRIGGER_WHEN.join("|"), parse: oneOf(TRIGGER_WHEN) }],
+  ["events", { field: "event_types", shape: "TYPE[,TYPE…]", parse: list }],
+  ["msgtypes", { field: "msgtypes", shape: "MSGTYPE[,MSGTYPE…]", parse: list }],
+  ["urls", { field: "urls", shape: "URL[,URL…]", parse: list }],
+  ["format", { field: "format", shape: OUTBOUND_FORMATS.join("|"), parse: oneOf(OUTBOUND_FORMATS) }],
+  ["content-type", { field: "content_type", shape: "form|json", parse: oneOf(["form", "json"]) }],
+  ["method", { field: "method", shape: "PUT|POST", parse: (v) => oneOf(["PUT", "POST"])(v.toUpperCase()) }],
+  ["ordering", { field: "ordering", shape: "none|strict", parse: oneOf(["none", "strict"]) }],
+]);
+
+/** Words that clear a setting (the field is left out of the state). */
+const CLEARING = new Set(["none", "off", "-"]);
+
+/** The state fields a command's `--option value` pairs ask for. */
+export function settingsFromOptions(options: Readonly<Record<string, string>>): Record<string, unknown> {
+  const fields: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(options)) {
+    const setting = HOOK_SETTINGS.get(name);
+    if (setting) fields[setting.field] = setting.parse(value);
+  }
+  return fields;
+}
+
+/**
+ * The hook's state content with one setting changed (or cleared with "none"); the rest, fields of
+ * Hookshot and of later versions included, is kept as it is.
+ */
+export function withSetting(content: Readonly<Record<string, unknown>>, name: string, value: string | undefined): Record<string, unknown> {
+  const setting = HOOK_SETTINGS.get(name);
+  if (!setting) throw new CommandError(`Unknown setting "${name}". Settings: ${[...HOOK_SETTINGS.keys()].join(", ")}.`);
+  const next = { ...content };
+  if (value === undefined || CLEARING.has(value.toLowerCase())) {
+    if (setting.field === "method" || setting.field === "format") throw new CommandError(`"${name}" cannot be cleared; give one of ${setting.shape}.`);
+    delete next[setting.field];
+  } else {
+    next[setting.field] = setting.parse(value);
+  }
+  return next;
+}
+
+/** The command options for the settings, for `outbound add`. */
+export function settingOptions(): Record<string, { values: readonly string[]; description: string; placeholder: string }> {
+  const options: Record<string, { values: readonly string[]; description: string; placeholder: string }> = {};
+  for (const [name, setting] of HOOK_SETTINGS) {
+    if (name === "method") continue;
+    options[name] = { values: [], placeholder: setting.shape, description: `the hook's ${setting.field}` };
+  }
+  return options;
+}

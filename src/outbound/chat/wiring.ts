@@ -1,0 +1,70 @@
+import type { BridgeConfig } from "../../config/types.js";
+import type { OutboundHookRegistry } from "../../connections/outbound-hook-registry.js";
+import type { DeliveryTarget } from "../../delivery/targets.js";
+import type { SsrfGuard } from "../../egress/ssrf.js";
+import { AvatarImporter } from "../../inbound/avatar-import.js";
+import { InboundPoster } from "../../inbound/poster.js";
+import type { AppserviceMatrix } from "../../matrix/appservice-matrix.js";
+import type { RoomNotifier } from "../../matrix/room-notifier.js";
+import type { Logger } from "../../observability/logger.js";
+import type { Db } from "../../store/database.js";
+import { RepliesTable } from "../../store/replies-table.js";
+import { chatFormat } from "../formats/chat/index.js";
+import { triggerOf } from "../match.js";
+import { ChatRenderer } from "./chat-renderer.js";
+import { ChatReplies } from "./chat-replies.js";
+import { ReplyPoster } from "./reply-poster.js";
+import { RoomDirectory } from "./room-directory.js";
+
+export interface ChatWiringDeps {
+  config: BridgeConfig;
+  matrix: AppserviceMatrix;
+  db: Db;
+  registry: OutboundHookRegistry;
+  guard: SsrfGuard;
+  notifier: RoomNotifier;
+  userAgent: string;
+  log: Logger;
+}
+
+/** The chat formats' parts: request rendering with room context, replies stored and posted. */
+export function createChat(deps: ChatWiringDeps) {
+  const { config, matrix, registry, log } = deps;
+  const directory = new RoomDirectory(matrix);
+  const renderer = new ChatRenderer({
+    formats: chatFormat,
+    directory,
+    matrix,
+    serverName: config.homeserver.domain,
+    userAgent: deps.userAgent,
+    triggerOf: (hook, event) => triggerOf(hook, event) ?? { kind: "every-event" },
+    botOf: () => null,
+    isDirect: () => false,
+  });
+  const table = new RepliesTable(deps.db);
+  const poster = new ReplyPoster({
+    table,
+    poster: new InboundPoster(matrix),
+    ghostOf: (hookId) => {
+      const hook = registry.byId(hookId);
+      return hook ? { id: hook.id, roomId: hook.roomId, name: hook.name, avatar: null } : null;
+    },
+    log,
+  });
+  const importer = new AvatarImporter(deps.guard, (bytes, type, name) => matrix.uploadMedia(bytes, type, name), config.inbound.avatarMaxBytes);
+  const replies = new ChatReplies({
+    formats: chatFormat,
+    table,
+    poster,
+    limits: { maxChars: config.replies.maxChars, maxParts: config.replies.maxParts },
+    allowIdentityOverride: config.replies.allowIdentityOverride,
+    importAvatar: (url) => importer.import(url).catch((err: unknown) => {
+      log.info({ err }, "a reply's icon_url could not be used; posted without it");
+      return null;
+    }),
+    onMalformed: (target: DeliveryTarget, reason: string) =>
+      deps.notifier.notify(target.hook.roomId, `reply:${target.hook.id}`, `Outbound hook "${target.hook.name}" got an answer it could not post (response not parseable): ${reason}. The delivery counts as delivered.`),
+    log,
+  });
+  return { directory, renderer, replies, poster, table };
+}
