@@ -118,6 +118,7 @@ describe("defaults", () => {
       },
       media: { maxBytes: 52428800, includeThumbnail: false, tempDir: expect.stringMatching(/matrix-webhook-bridge-media$/), linkTtlSeconds: 3600 },
       inbound: { maxBodyBytes: 1048576, rateLimitPerMinute: 60, rateLimitBurst: 20, allowIdentityOverride: false, rawPayloadMaxBytes: 16384, avatarMaxBytes: 2097152 },
+      replies: { maxChars: 4000, maxParts: 10, maxBytes: 262144, allowIdentityOverride: false },
       logging: { level: "info" },
       metrics: { enabled: true },
     });

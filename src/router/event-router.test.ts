@@ -1,3 +1,4 @@
+import { NO_FILTER } from "../outbound/hook-filter.js";
 import express from "express";
 import { mkdtempSync, rmSync } from "node:fs";
 import type { Server } from "node:http";
@@ -146,7 +147,7 @@ describe("a re-used transaction id (real HTTP endpoint, real SQLite store)", () 
     queue = new SqliteDeliveryQueue(db);
     const matrix = { botUserId: "@bot:x", isBridgeUser: (userId: string) => userId === "@bot:x" } as unknown as MatrixPort;
     // One outbound hook in the room; commands are parsed for real, and held (as if the run died after the 200).
-    const outbound = { registry: { forRoom: () => [{ id: "ep_a" }] } } as unknown as OutboundHooks;
+    const outbound = { registry: { forRoom: () => [{ id: "ep_a", urls: ["https://a.example/"], filter: NO_FILTER }] } } as unknown as OutboundHooks;
     const router = new EventRouter({ matrix, outbound, inbound: {} as InboundHooks, queue, inviteAllowList: [], commandPrefix: "!hooks", log: createLogger("silent") });
     router.holdFollowUpsUntil(new Promise(() => undefined));
     const metrics = new BridgeMetrics({ defaultMetrics: false });
