@@ -95,7 +95,11 @@ export class WebhookBridge {
       mediaLink: mediaLinks ? (jobId) => mediaLinks.link(jobId) : null,
       defaultFormat: config.delivery.defaultFormat,
     });
-    const targets = new OutboundDeliveryTargets(outbound.registry, table, signingKeys, notifier, log);
+    const targets = new OutboundDeliveryTargets(outbound.registry, table, signingKeys, notifier, log, {
+      metrics,
+      messenger,
+      failureNotices: { afterAttempts: config.delivery.failureNoticeAfterAttempts, toOwner: config.delivery.failureNoticeToOwner },
+    });
     const worker = new DeliveryWorker({
       queue,
       sender,

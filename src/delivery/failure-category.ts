@@ -149,9 +149,12 @@ const seconds = (ms: number): string => (ms % 1000 === 0 ? `${ms / 1000} s` : `$
 
 /** URLs in error text reduced to their origin: paths and queries may carry secrets. */
 export function withoutUrlPaths(text: string): string {
-  const cut = text.replace(/[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi, (url) => {
+  const cut = text.replace(/[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi, (match) => {
+    // Punctuation after a URL in prose ("(at https://h/p)") is the sentence's, not the URL's.
+    const trailing = /[).,;:!?\]]+$/.exec(match)?.[0] ?? "";
+    const url = match.slice(0, match.length - trailing.length);
     const origin = URL.canParse(url) ? new URL(url).origin : "null";
-    return origin === "null" ? "<url>" : origin;
+    return (origin === "null" ? "<url>" : origin) + trailing;
   });
   const trimmed = cut.replace(/[.\s]+$/, "");
   return trimmed.length > 300 ? `${trimmed.slice(0, 299)}…` : trimmed;
