@@ -79,13 +79,15 @@ function storePath(): string {
 const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
 
 describe("failure notices", () => {
-  it("tells the room once, after the threshold, naming the cause and the host only", async () => {
+  it("tells the room once, after the threshold, naming the cause and the host only", () => {
     const bridge = bridgeOn(storePath());
     bridge.targets.recordFailure(bridge.hookId, 1000, nthAttempt(1));
     bridge.targets.recordFailure(bridge.hookId, 2000, nthAttempt(2));
     expect(bridge.roomNotices()).toEqual([]);
     bridge.targets.recordFailure(bridge.hookId, 3000, nthAttempt(3));
     for (let i = 0; i < 20; i++) bridge.targets.recordFailure(bridge.hookId, 4000 + i, nthAttempt(1));
+    // An outage outlasts any notice period: still the one notice.
+    for (const later of [11 * 60_000, 3_600_000, 86_400_000]) bridge.targets.recordFailure(bridge.hookId, later, nthAttempt(1));
     const notices = bridge.roomNotices();
     expect(notices).toHaveLength(1);
     expect(notices[0]).toMatch(/^Outbound hook "ci" cannot deliver: connection refused \(ECONNREFUSED\) at https:\/\/ci\.example:8443\. The receiver's host answered/);
