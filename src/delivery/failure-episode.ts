@@ -39,7 +39,7 @@ const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n =
 export function failureNoticeText(hookName: string, url: string, category: FailureCategory, episode: FailureEpisode): string {
   return (
     `Outbound hook "${hookName}" cannot deliver: ${category.summary} at ${originOf(url)}. ${sentence(category.description)} ` +
-    `${plural(episode.failedAttempts, "attempt")} in a row failed; deliveries are retried as scheduled, and this room hears once they get through again.`
+    `${plural(episode.failedAttempts, "attempt")} in a row failed; this room hears once deliveries get through again.`
   );
 }
 
