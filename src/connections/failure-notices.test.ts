@@ -172,13 +172,32 @@ describe("failure notices", () => {
   it("counts failures below the threshold across a restart", () => {
     const path = storePath();
     const first = bridgeOn(path);
-    first.targets.recordFailure(first.hookId, 1, nthAttempt(1));
-    first.targets.recordFailure(first.hookId, 2, nthAttempt(2));
+    first.targets.recordFailure(first.hookId, 1000, nthAttempt(1));
+    first.targets.recordFailure(first.hookId, 2500, nthAttempt(2));
     first.close();
     const second = bridgeOn(path);
-    second.targets.recordFailure(second.hookId, 3, nthAttempt(3));
+    second.targets.recordFailure(second.hookId, 3000, nthAttempt(3));
     expect(second.roomNotices()).toHaveLength(1);
     second.close();
+  });
+
+  it("writes the counts to the file at most once a second, the start and the notice at once", () => {
+    const bridge = bridgeOn(storePath(), { afterAttempts: 4, toOwner: false });
+    const stored = () => bridge.db.prepare("SELECT consecutive_failures AS n, failure_notice_at AS noticedAt FROM outbound_hooks").get();
+    bridge.targets.recordFailure(bridge.hookId, 1000, nthAttempt(1));
+    bridge.targets.recordFailure(bridge.hookId, 1001, nthAttempt(1));
+    bridge.targets.recordFailure(bridge.hookId, 1002, nthAttempt(1));
+    expect(stored()).toEqual({ n: 1, noticedAt: null });
+    bridge.targets.recordFailure(bridge.hookId, 1003, nthAttempt(1));
+    expect(stored()).toEqual({ n: 4, noticedAt: 1003 });
+    bridge.targets.recordFailure(bridge.hookId, 1500, nthAttempt(1));
+    expect(stored()).toEqual({ n: 4, noticedAt: 1003 });
+    bridge.targets.recordFailure(bridge.hookId, 2100, nthAttempt(1));
+    expect(stored()).toEqual({ n: 6, noticedAt: 1003 });
+    bridge.targets.recordSuccess(bridge.hookId);
+    expect(stored()).toEqual({ n: 0, noticedAt: null });
+    expect(bridge.roomNotices()[1]).toMatch(/6 deliveries waited \(6 failed attempts\)/);
+    bridge.close();
   });
 
   it("also tells the user who added the hook, by DM, naming the room", async () => {

@@ -1,10 +1,12 @@
-import { isHealthy, NO_EPISODE, noticeDue, withFailedAttempt, failureNoticeText, recoveryNoticeText } from "../delivery/failure-episode.js";
+import { isHealthy, NO_EPISODE, noticeDue, withFailedAttempt, failureNoticeText, recoveryNoticeText, type FailureEpisode } from "../delivery/failure-episode.js";
 import type { AttemptFailure } from "../delivery/targets.js";
 import type { DirectMessenger } from "../matrix/direct-messenger.js";
 import type { RoomNotifier } from "../matrix/room-notifier.js";
 import type { Logger } from "../observability/logger.js";
 import type { OutboundHooksTable } from "../store/outbound-hooks-table.js";
 import type { OutboundHookRegistry } from "./outbound-hook-registry.js";
+
+const SAVE_COUNTS_EVERY_MS = 1000;
 
 export interface FailureNoticeSettings {
   /** Failed attempts in a row before the room is told; 0: never. */
@@ -20,6 +22,9 @@ export interface FailureNoticeSettings {
  * the recovery.
  */
 export class FailureNotices {
+  /** hook id → when its episode was last written: counts are written at most once a second. */
+  private readonly savedAt = new Map<string, number>();
+
   constructor(
     private readonly registry: OutboundHookRegistry,
     private readonly hooks: OutboundHooksTable,
@@ -45,7 +50,22 @@ export class FailureNotices {
         this.tellOwner(hookId, hook.roomId, text);
       }
     }
-    this.hooks.saveFailureEpisode(hookId, episode);
+    this.save(hookId, episode, before.failedAttempts === 0 || episode.noticedAt !== before.noticedAt, now);
+  }
+
+  /**
+   * The table keeps the episode in memory; the file gets the start and the notice at once and the
+   * counts at most once a second: during an outage every attempt fails, and each write on this
+   * thread would wait for the queue writer's commits.
+   */
+  private save(hookId: string, episode: FailureEpisode, changed: boolean, now: number): void {
+    const last = this.savedAt.get(hookId);
+    if (changed || last === undefined || now - last >= SAVE_COUNTS_EVERY_MS || now < last) {
+      this.hooks.saveFailureEpisode(hookId, episode);
+      this.savedAt.set(hookId, now);
+    } else {
+      this.hooks.cacheFailureEpisode(hookId, episode);
+    }
   }
 
   /** After a successful delivery; `failingSince` is when the failures began (null: unknown). */
@@ -53,6 +73,7 @@ export class FailureNotices {
     const episode = this.hooks.failureEpisode(hookId);
     if (isHealthy(episode)) return;
     this.hooks.saveFailureEpisode(hookId, NO_EPISODE);
+    this.savedAt.delete(hookId);
     if (episode.noticedAt === null) return;
     const hook = this.registry.byId(hookId);
     if (!hook) return;

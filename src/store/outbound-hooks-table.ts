@@ -186,6 +186,11 @@ export class OutboundHooksTable {
     this.episodes.set(hookId, episode);
   }
 
+  /** Updates the episode in memory only (the caller writes it later, or accepts losing it at a restart). */
+  cacheFailureEpisode(hookId: string, episode: StoredFailureEpisode): void {
+    this.episodes.set(hookId, episode);
+  }
+
   private failingSince(hookId: string): number | null {
     if (!this.failing.has(hookId)) this.failing.set(hookId, this.byId(hookId)?.failingSince ?? null);
     return this.failing.get(hookId)!;
