@@ -88,7 +88,10 @@ export class WebhookBridge {
     });
     const inbound = createInbound({ config, matrix, db, messenger, guard, metrics, log });
     const notifier = new RoomNotifier(matrix, log);
-    const chat = createChat({ config, matrix, db, registry: outbound.registry, guard, notifier, userAgent: USER_AGENT, log });
+    const chat = createChat({ config, matrix, db, registry: outbound.registry, guard, userAgent: USER_AGENT, log,
+      // The delivery targets tell the room; they are made below, before any delivery runs.
+      onMalformed: (target, reason) => targets.malformedReply(target.hook.id, reason),
+    });
     const router = new EventRouter({
       matrix, outbound, inbound: inbound.hooks, queue, inviteAllowList: config.permissions.invite, commandPrefix: COMMAND_PREFIX, log,
       onStateEvent: (event) => chat.directory.observe(event),
@@ -103,7 +106,11 @@ export class WebhookBridge {
       mediaLink: mediaLinks ? (jobId) => mediaLinks.link(jobId) : null,
       defaultFormat: config.delivery.defaultFormat,
     });
-    const targets = new OutboundDeliveryTargets(outbound.registry, table, signingKeys, notifier, log);
+    const targets = new OutboundDeliveryTargets(outbound.registry, table, signingKeys, notifier, log, {
+      metrics,
+      messenger,
+      failureNotices: { afterAttempts: config.delivery.failureNoticeAfterAttempts, toOwner: config.delivery.failureNoticeToOwner },
+    });
     const worker = new DeliveryWorker({
       queue,
       sender,

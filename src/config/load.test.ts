@@ -111,6 +111,8 @@ describe("defaults", () => {
         allowedNetworks: [],
         maxRetryAfterSeconds: 3600,
         disableAfterFailingHours: 72,
+        failureNoticeAfterAttempts: 3,
+        failureNoticeToOwner: true,
         signingKeyGraceHours: 24,
         retentionDays: 7,
         heldPerHook: 4000,

@@ -67,6 +67,8 @@ export const configSchema: SchemaObject = {
       allowedNetworks: { type: "array", items: formatted("cidr"), default: [] },
       maxRetryAfterSeconds: { type: "number", minimum: 0, maximum: 86400, default: 3600 },
       disableAfterFailingHours: { type: "number", exclusiveMinimum: 0, maximum: 8760, default: 72 },
+      failureNoticeAfterAttempts: { type: "integer", minimum: 0, maximum: 1000, default: 3 },
+      failureNoticeToOwner: { type: "boolean", default: true },
       signingKeyGraceHours: { type: "number", minimum: 0, maximum: 8760, default: 24 },
       retentionDays: { type: "number", exclusiveMinimum: 0, maximum: 3650, default: 7 },
       heldPerHook: { type: "integer", minimum: 10, maximum: 1000000, default: 4000 },

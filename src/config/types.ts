@@ -57,6 +57,10 @@ export interface BridgeConfig {
     maxRetryAfterSeconds: number;
     /** A hook failing without a single success for this long is disabled. */
     disableAfterFailingHours: number;
+    /** Failed attempts in a row before the room gets one notice naming the cause (and one on recovery); 0: no such notices. */
+    failureNoticeAfterAttempts: number;
+    /** Also send those notices by DM to the user who added the hook. */
+    failureNoticeToOwner: boolean;
     /** How long a rotated-out signing secret keeps signing alongside the new one. */
     signingKeyGraceHours: number;
     /** How long delivered/dead jobs, attempts and handled transaction ids are kept. */

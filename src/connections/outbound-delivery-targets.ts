@@ -1,21 +1,40 @@
+import { unparseableResponse } from "../delivery/failure-category.js";
+import { originOf } from "../delivery/failure-episode.js";
 import type { ClaimedJob } from "../delivery/queue/queue.js";
-import type { DeliveryTarget, DeliveryTargets } from "../delivery/targets.js";
+import type { AttemptFailure, DeliveryTarget, DeliveryTargets } from "../delivery/targets.js";
+import type { DirectMessenger } from "../matrix/direct-messenger.js";
 import type { RoomNotifier } from "../matrix/room-notifier.js";
 import type { Logger } from "../observability/logger.js";
+import type { BridgeMetrics } from "../observability/metrics.js";
 import type { OutboundHooksTable } from "../store/outbound-hooks-table.js";
 import type { SigningKeysTable } from "../store/signing-keys-table.js";
+import { FailureNotices, type FailureNoticeSettings } from "./failure-notices.js";
 import { hookIdOfLane, laneIds, laneUrl } from "./hook-lanes.js";
 import type { OutboundHookRegistry } from "./outbound-hook-registry.js";
 
+export interface OutboundDeliveryTargetsOptions {
+  metrics: BridgeMetrics;
+  /** For failure notices to a hook's owner; null: room notices only. */
+  messenger: DirectMessenger | null;
+  failureNotices: FailureNoticeSettings;
+}
+
 /** The delivery worker's view of outbound hooks: live settings from room state, secrets and health from the store. */
 export class OutboundDeliveryTargets implements DeliveryTargets {
+  private readonly notices: FailureNotices;
+  private readonly metrics: BridgeMetrics;
+
   constructor(
     private readonly registry: OutboundHookRegistry,
     private readonly hooks: OutboundHooksTable,
     private readonly signingKeys: SigningKeysTable,
     private readonly notifier: RoomNotifier,
     private readonly log: Logger,
-  ) {}
+    opts: OutboundDeliveryTargetsOptions,
+  ) {
+    this.metrics = opts.metrics;
+    this.notices = new FailureNotices(registry, hooks, notifier, opts.messenger, opts.failureNotices, log);
+  }
 
   /** `lane`: a hook id, or the lane of one of its other URLs (see hook-lanes.ts). */
   resolve(lane: string): DeliveryTarget | null {
@@ -43,11 +62,17 @@ export class OutboundDeliveryTargets implements DeliveryTargets {
   }
 
   recordSuccess(lane: string): void {
-    this.hooks.markHealthy(hookIdOfLane(lane));
+    const hookId = hookIdOfLane(lane);
+    const failingSince = this.hooks.markHealthy(hookId);
+    this.notices.succeeded(hookId, failingSince, Date.now());
   }
 
-  recordFailure(lane: string, now: number): number {
-    return this.hooks.markFailing(hookIdOfLane(lane), now);
+  recordFailure(lane: string, now: number, failure: AttemptFailure): number {
+    const hookId = hookIdOfLane(lane);
+    this.metrics.deliveryFailures.inc({ category: failure.category.id });
+    const failingSince = this.hooks.markFailing(hookId, now);
+    this.notices.failed(hookId, failure, now);
+    return failingSince;
   }
 
   disable(target: DeliveryTarget, reason: string): void {
@@ -62,5 +87,16 @@ export class OutboundDeliveryTargets implements DeliveryTargets {
     this.notifier.notify(job.roomId, `dead:${target.hook.id}`,
       `Outbound hook "${target.hook.name}" could not deliver event ${job.eventId}: ${reason}. It is kept as a dead letter; ` +
         `"!hooks outbound replay ${target.hook.name} --dead" sends dead letters again.`);
+  }
+
+  malformedReply(hookId: string, reason: string): void {
+    this.metrics.malformedReplies.inc();
+    const hook = this.registry.byId(hookId);
+    const category = unparseableResponse(reason);
+    this.log.warn({ hook: hook?.name, roomId: hook?.roomId, reason: category.description }, "a receiver's reply could not be used; nothing was posted");
+    if (!hook) return;
+    this.notifier.notify(hook.roomId, `malformed:${hookId}`,
+      `Outbound hook "${hook.name}" got a reply it could not use from ${originOf(hook.url)} (${category.summary}): ${category.description} ` +
+        "Nothing was posted for it; the delivery counts as delivered.");
   }
 }

@@ -23,6 +23,8 @@ export interface SendOutcome {
   /** True when the answer was longer than the bytes kept. */
   responseCut?: boolean;
   error: string | null;
+  /** The error's code (ECONNREFUSED, DEPTH_ZERO_SELF_SIGNED_CERT, ERR_SSRF_BLOCKED …), for classifying failures. */
+  code?: string | null;
 }
 
 /**
@@ -48,7 +50,7 @@ export class HttpSender {
       this.guard.assertSendable(req.url);
     } catch (err) {
       const reason = findBlocked(err) ?? describeError(err);
-      return Promise.resolve({ result: { kind: "refused", reason }, durationMs: elapsed(started), responseBody: null, error: reason });
+      return Promise.resolve({ result: { kind: "refused", reason }, durationMs: elapsed(started), responseBody: null, error: reason, code: SSRF_BLOCKED });
     }
     return new Promise<SendOutcome>((resolve) => this.dispatch(req, started, resolve));
   }
@@ -74,12 +76,13 @@ export class HttpSender {
       finish({ result: { kind: "response", status, retryAfter }, responseBody: Buffer.concat(chunks).subarray(0, max).toString("utf8"), responseContentType: contentType, responseCut: cut, error: null });
     const failed = (err: unknown): void => {
       const blocked = findBlocked(err);
-      if (blocked) return finish({ result: { kind: "refused", reason: blocked }, responseBody: null, error: blocked });
+      if (blocked) return finish({ result: { kind: "refused", reason: blocked }, responseBody: null, error: blocked, code: SSRF_BLOCKED });
       const timeout = timedOut || err instanceof errors.HeadersTimeoutError || err instanceof errors.BodyTimeoutError || err instanceof errors.ConnectTimeoutError;
       finish({
         result: timeout ? { kind: "timeout" } : { kind: "network", error: describeError(err) },
         responseBody: null,
         error: timeout ? `no answer within ${req.timeoutMs} ms` : describeError(err),
+        code: timeout ? null : errorCode(err),
       });
     };
     // The whole attempt, slow drip included, ends at the deadline.
@@ -144,10 +147,17 @@ const elapsed = (started: number): number => Math.round(performance.now() - star
 
 function describeError(err: unknown): string {
   if (err instanceof Error) {
-    const code = (err as { code?: string }).code ?? (err.cause as { code?: string } | undefined)?.code;
+    const code = errorCode(err);
     return code ? `${code}: ${err.message}` : err.message;
   }
   return String(err);
+}
+
+/** The error's code, or its cause's (undici wraps some). */
+export function errorCode(err: unknown): string | null {
+  if (!(err instanceof Error)) return null;
+  const code = (err as { code?: unknown }).code ?? (err.cause as { code?: unknown } | undefined)?.code;
+  return typeof code === "string" ? code : null;
 }
 
 /** The SSRF guard's refusal, wherever undici put it in the cause chain. */

@@ -1,4 +1,5 @@
 import type { ActiveOutboundHook } from "../connections/outbound-hook-registry.js";
+import type { FailureCategory } from "./failure-category.js";
 import type { ClaimedJob } from "./queue/queue.js";
 
 /** Everything needed to send to a hook right now. */
@@ -11,6 +12,15 @@ export interface DeliveryTarget {
   signingSecrets: string[];
 }
 
+/** A failed attempt, as the worker reports it. */
+export interface AttemptFailure {
+  category: FailureCategory;
+  /** The attempt's number for its delivery, 1-based. */
+  attempt: number;
+  /** Where it was sent (only its origin is ever shown). */
+  url: string;
+}
+
 /**
  * The worker's view of the hooks: settings and secrets, which hooks to hold back, and where it
  * reports health. Implemented over the registry and the store in connections/.
@@ -20,11 +30,17 @@ export interface DeliveryTargets {
   /** Paused or disabled hooks: their jobs wait. */
   suspendedHookIds(): ReadonlySet<string>;
   strictlyOrderedHookIds(): ReadonlySet<string>;
+  /** A delivery went through; tells the room when it had been told the hook was failing. */
   recordSuccess(hookId: string): void;
-  /** Returns since when the hook has been failing without a success. */
-  recordFailure(hookId: string, now: number): number;
+  /**
+   * Counts the failure (by category) and tells the room once per episode of failures; returns
+   * since when the hook has been failing without a success.
+   */
+  recordFailure(hookId: string, now: number, failure: AttemptFailure): number;
   /** Stops deliveries to the hook and tells its room why. */
   disable(target: DeliveryTarget, reason: string): void;
   /** A delivery was given up (dead letter): tell the room, without flooding it. */
   gaveUp(job: ClaimedJob, target: DeliveryTarget, reason: string): void;
+  /** The receiver's answer could not be used (a chat reply that is not JSON, wrong types): count it, tell the room (once per period). */
+  malformedReply(hookId: string, reason: string): void;
 }

@@ -2,6 +2,7 @@ import type { Logger } from "../observability/logger.js";
 import type { BridgeMetrics } from "../observability/metrics.js";
 import { hookshotHeaders } from "./hookshot-headers.js";
 import { ChurnMap } from "./churn-map.js";
+import { classifyFailure } from "./failure-category.js";
 import { nextStep, type RetryPolicy } from "./policy.js";
 import type { AttemptRecord, ClaimedJob, DeliveryQueue } from "./queue/queue.js";
 import { createReadStream } from "node:fs";
@@ -233,7 +234,7 @@ export class DeliveryWorker {
       return;
     }
     const fields = { jobId: job.id, hook: target.hook.name, roomId: job.roomId, eventId: job.eventId, attempt, status, ms: outcome.durationMs };
-    const failingSince = targets.recordFailure(job.hookId, now);
+    const failingSince = targets.recordFailure(job.hookId, now, { category: classifyFailure(outcome), attempt, url: target.url });
     if (step.action === "retry") {
       queue.retryAt(job, now + step.delayMs, row("retry"));
       metrics.deliveries.inc({ outcome: "retry" });

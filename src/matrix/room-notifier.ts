@@ -14,15 +14,16 @@ export class RoomNotifier {
     private readonly periodMs = 10 * 60_000,
   ) {}
 
-  /** `force` sends even within the period: for rare state changes the room must hear about. */
-  notify(roomId: string, topic: string, text: string, now = Date.now(), opts: { force?: boolean } = {}): void {
+  /** `force` sends even within the period: for rare state changes the room must hear about. Returns whether it was sent. */
+  notify(roomId: string, topic: string, text: string, now = Date.now(), opts: { force?: boolean } = {}): boolean {
     const key = `${roomId}\0${topic}`;
     const last = this.lastSent.get(key);
     if (!opts.force && last !== undefined && now - last < this.periodMs) {
       this.log.debug({ roomId, topic }, "notice suppressed (sent one recently)");
-      return;
+      return false;
     }
     this.lastSent.set(key, now);
     this.matrix.sendNotice(roomId, text).catch((err) => this.log.warn({ err, roomId }, "could not send a notice"));
+    return true;
   }
 }

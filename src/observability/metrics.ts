@@ -11,6 +11,19 @@ export class BridgeMetrics {
     registers: [this.registry],
   });
 
+  readonly deliveryFailures = new Counter({
+    name: "webhook_bridge_delivery_failures_total",
+    help: "Failed delivery attempts by failure category (dns, unreachable, connection-refused, connection-reset, timeout, tls-certificate, mutual-tls, tls, http-status, other)",
+    labelNames: ["category"] as const,
+    registers: [this.registry],
+  });
+
+  readonly malformedReplies = new Counter({
+    name: "webhook_bridge_reply_malformed_total",
+    help: "Receivers' answers that a chat format could not use (not JSON, wrong types); the delivery still counts as delivered",
+    registers: [this.registry],
+  });
+
   readonly attemptSeconds = new Histogram({
     name: "webhook_bridge_delivery_attempt_seconds",
     help: "Duration of one outbound HTTP attempt",

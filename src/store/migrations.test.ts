@@ -115,3 +115,19 @@ describe("migration 7: event ids beside handled transaction ids, follow-ups name
     }
   });
 });
+
+describe("migration 8: failure episodes of outbound hooks", () => {
+  it("keeps the hooks, each starting with no failure episode", () => {
+    const path = storeAtVersion(7, `
+      INSERT INTO outbound_hooks (id, room_id, name, token_enc, created_by, created_at, failing_since) VALUES ('ep_x', '!r:x', 'ci', x'00', '@u:x', 1, 5);
+    `);
+    const db = openDatabase(path);
+    try {
+      expect(db.prepare("SELECT id, failing_since, consecutive_failures, failed_deliveries, failure_notice_at FROM outbound_hooks").all()).toEqual([
+        { id: "ep_x", failing_since: 5, consecutive_failures: 0, failed_deliveries: 0, failure_notice_at: null },
+      ]);
+    } finally {
+      db.close();
+    }
+  });
+});

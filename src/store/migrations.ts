@@ -232,7 +232,15 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE follow_ups_v7 RENAME TO follow_ups;
   CREATE INDEX follow_ups_pending ON follow_ups (id) WHERE done_at IS NULL;
   `,
-  // 9 (entry 8 is the failure notices'): a chat hook's reply, stored before it is posted, named by
+  // 8: A hook's failure episode (failed attempts since its last success, and whether the room was
+  //    told), so that a restart during an outage does not notice again and a recovery after one is
+  //    still told.
+  `
+  ALTER TABLE outbound_hooks ADD COLUMN consecutive_failures INTEGER NOT NULL DEFAULT 0; -- failed attempts since the last success
+  ALTER TABLE outbound_hooks ADD COLUMN failed_deliveries INTEGER NOT NULL DEFAULT 0;    -- deliveries among them
+  ALTER TABLE outbound_hooks ADD COLUMN failure_notice_at INTEGER;                       -- when the room was told; null: not told
+  `,
+  // 9: a chat hook's reply, stored before it is posted, named by
   //    the delivery it answers: a retried delivery, or a bridge killed before posting, posts it once.
   `
   CREATE TABLE replies (

@@ -15,6 +15,13 @@ export interface StoredOutboundHook {
   failingSince: number | null;
 }
 
+/** Failed attempts since the hook's last success, and when its room was told (null: not told). */
+export interface StoredFailureEpisode {
+  failedAttempts: number;
+  failedDeliveries: number;
+  noticedAt: number | null;
+}
+
 interface Row {
   id: string;
   room_id: string;
@@ -25,6 +32,9 @@ interface Row {
   suspended_at: number | null;
   suspended_reason: string | null;
   failing_since: number | null;
+  consecutive_failures: number;
+  failed_deliveries: number;
+  failure_notice_at: number | null;
 }
 
 const toHook = (r: Row): StoredOutboundHook => ({
@@ -48,6 +58,7 @@ export class OutboundHooksTable {
   private readonly suspended: Set<string>;
   /** hook id → failing since (ms), or null when its last attempt succeeded. */
   private readonly failing = new Map<string, number | null>();
+  private readonly episodes = new Map<string, StoredFailureEpisode>();
   private readonly q;
 
   constructor(
@@ -64,6 +75,10 @@ export class OutboundHooksTable {
       suspend: db.prepare("UPDATE outbound_hooks SET suspended_at = ?, suspended_reason = ? WHERE id = ? AND suspended_at IS NULL"),
       resume: db.prepare("UPDATE outbound_hooks SET suspended_at = NULL, suspended_reason = NULL, failing_since = NULL WHERE id = ? AND suspended_at IS NOT NULL"),
       failing: db.prepare("UPDATE outbound_hooks SET failing_since = ? WHERE id = ?"),
+      episode: db.prepare<[string], Pick<Row, "consecutive_failures" | "failed_deliveries" | "failure_notice_at">>(
+        "SELECT consecutive_failures, failed_deliveries, failure_notice_at FROM outbound_hooks WHERE id = ?",
+      ),
+      saveEpisode: db.prepare("UPDATE outbound_hooks SET consecutive_failures = ?, failed_deliveries = ?, failure_notice_at = ? WHERE id = ?"),
     };
     const rows = db.prepare<[], { id: string }>("SELECT id FROM outbound_hooks WHERE suspended_at IS NOT NULL").all();
     this.suspended = new Set(rows.map((r) => r.id));
@@ -114,6 +129,7 @@ export class OutboundHooksTable {
     this.tokens.delete(hookId);
     this.suspended.delete(hookId);
     this.failing.delete(hookId);
+    this.episodes.delete(hookId);
   }
 
   /** Stops deliveries to the hook until resumed; the first reason wins. */
@@ -145,11 +161,34 @@ export class OutboundHooksTable {
     return now;
   }
 
-  /** Records a success; writes only when the hook was failing. */
-  markHealthy(hookId: string): void {
-    if (this.failingSince(hookId) === null) return;
+  /** Records a success; writes only when the hook was failing. Returns since when it had been failing. */
+  markHealthy(hookId: string): number | null {
+    const since = this.failingSince(hookId);
+    if (since === null) return null;
     this.q.failing.run(null, hookId);
     this.failing.set(hookId, null);
+    return since;
+  }
+
+  /** The hook's failure episode (failed attempts since its last success, whether the room was told). */
+  failureEpisode(hookId: string): StoredFailureEpisode {
+    let episode = this.episodes.get(hookId);
+    if (episode === undefined) {
+      const row = this.q.episode.get(hookId);
+      episode = row ? { failedAttempts: row.consecutive_failures, failedDeliveries: row.failed_deliveries, noticedAt: row.failure_notice_at } : { failedAttempts: 0, failedDeliveries: 0, noticedAt: null };
+      this.episodes.set(hookId, episode);
+    }
+    return episode;
+  }
+
+  saveFailureEpisode(hookId: string, episode: StoredFailureEpisode): void {
+    this.q.saveEpisode.run(episode.failedAttempts, episode.failedDeliveries, episode.noticedAt, hookId);
+    this.episodes.set(hookId, episode);
+  }
+
+  /** Updates the episode in memory only (the caller writes it later, or accepts losing it at a restart). */
+  cacheFailureEpisode(hookId: string, episode: StoredFailureEpisode): void {
+    this.episodes.set(hookId, episode);
   }
 
   private failingSince(hookId: string): number | null {

@@ -5,7 +5,6 @@ import type { SsrfGuard } from "../../egress/ssrf.js";
 import { AvatarImporter } from "../../inbound/avatar-import.js";
 import { InboundPoster } from "../../inbound/poster.js";
 import type { AppserviceMatrix } from "../../matrix/appservice-matrix.js";
-import type { RoomNotifier } from "../../matrix/room-notifier.js";
 import type { Logger } from "../../observability/logger.js";
 import type { Db } from "../../store/database.js";
 import { RepliesTable } from "../../store/replies-table.js";
@@ -22,7 +21,8 @@ export interface ChatWiringDeps {
   db: Db;
   registry: OutboundHookRegistry;
   guard: SsrfGuard;
-  notifier: RoomNotifier;
+  /** A reply that could not be used: told to the room once in a while, and counted. */
+  onMalformed: (target: DeliveryTarget, reason: string) => void;
   userAgent: string;
   log: Logger;
 }
@@ -62,8 +62,7 @@ export function createChat(deps: ChatWiringDeps) {
       log.info({ err }, "a reply's icon_url could not be used; posted without it");
       return null;
     }),
-    onMalformed: (target: DeliveryTarget, reason: string) =>
-      deps.notifier.notify(target.hook.roomId, `reply:${target.hook.id}`, `Outbound hook "${target.hook.name}" got an answer it could not post (response not parseable): ${reason}. The delivery counts as delivered.`),
+    onMalformed: deps.onMalformed,
     log,
   });
   return { directory, renderer, replies, poster, table };

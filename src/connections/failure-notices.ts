@@ -1,0 +1,92 @@
+import { isHealthy, NO_EPISODE, noticeDue, withFailedAttempt, failureNoticeText, recoveryNoticeText, type FailureEpisode } from "../delivery/failure-episode.js";
+import type { AttemptFailure } from "../delivery/targets.js";
+import type { DirectMessenger } from "../matrix/direct-messenger.js";
+import type { RoomNotifier } from "../matrix/room-notifier.js";
+import type { Logger } from "../observability/logger.js";
+import type { OutboundHooksTable } from "../store/outbound-hooks-table.js";
+import type { OutboundHookRegistry } from "./outbound-hook-registry.js";
+
+const SAVE_COUNTS_EVERY_MS = 1000;
+
+export interface FailureNoticeSettings {
+  /** Failed attempts in a row before the room is told; 0: never. */
+  afterAttempts: number;
+  /** Also tell the user who added the hook, by DM. */
+  toOwner: boolean;
+}
+
+/**
+ * One notice when a hook's deliveries start failing (after a number of failed attempts in a
+ * row), naming the cause, and one when a delivery gets through again. The episode is kept in the
+ * store, so a restart during an outage neither tells the room again nor forgets to tell it of
+ * the recovery.
+ */
+export class FailureNotices {
+  /** hook id → when its episode was last written: counts are written at most once a second. */
+  private readonly savedAt = new Map<string, number>();
+
+  constructor(
+    private readonly registry: OutboundHookRegistry,
+    private readonly hooks: OutboundHooksTable,
+    private readonly notifier: RoomNotifier,
+    private readonly messenger: DirectMessenger | null,
+    private readonly settings: FailureNoticeSettings,
+    private readonly log: Logger,
+  ) {}
+
+  failed(hookId: string, failure: AttemptFailure, now: number): void {
+    const before = this.hooks.failureEpisode(hookId);
+    // Notices off: nothing to count, unless the room was told before they were turned off.
+    if (this.settings.afterAttempts === 0 && before.noticedAt === null) return;
+    let episode = withFailedAttempt(before, failure.attempt);
+    const hook = noticeDue(episode, this.settings.afterAttempts) ? this.registry.byId(hookId) : null;
+    if (hook) {
+      const text = failureNoticeText(hook.name, failure.url, failure.category, episode);
+      // The notifier holds back a second notice within its period (a flapping receiver): the
+      // episode then counts as untold, and its recovery is not announced either.
+      if (this.notifier.notify(hook.roomId, `failing:${hookId}`, text, now)) {
+        episode = { ...episode, noticedAt: now };
+        this.log.warn({ hook: hook.name, roomId: hook.roomId, category: failure.category.id, failedAttempts: episode.failedAttempts }, "outbound hook failing; the room was told");
+        this.tellOwner(hookId, hook.roomId, text);
+      }
+    }
+    this.save(hookId, episode, before.failedAttempts === 0 || episode.noticedAt !== before.noticedAt, now);
+  }
+
+  /**
+   * The table keeps the episode in memory; the file gets the start and the notice at once and the
+   * counts at most once a second: during an outage every attempt fails, and each write on this
+   * thread would wait for the queue writer's commits.
+   */
+  private save(hookId: string, episode: FailureEpisode, changed: boolean, now: number): void {
+    const last = this.savedAt.get(hookId);
+    if (changed || last === undefined || now - last >= SAVE_COUNTS_EVERY_MS || now < last) {
+      this.hooks.saveFailureEpisode(hookId, episode);
+      this.savedAt.set(hookId, now);
+    } else {
+      this.hooks.cacheFailureEpisode(hookId, episode);
+    }
+  }
+
+  /** After a successful delivery; `failingSince` is when the failures began (null: unknown). */
+  succeeded(hookId: string, failingSince: number | null, now: number): void {
+    const episode = this.hooks.failureEpisode(hookId);
+    if (isHealthy(episode)) return;
+    this.hooks.saveFailureEpisode(hookId, NO_EPISODE);
+    this.savedAt.delete(hookId);
+    if (episode.noticedAt === null) return;
+    const hook = this.registry.byId(hookId);
+    if (!hook) return;
+    const text = recoveryNoticeText(hook.name, hook.url, episode, failingSince === null ? null : now - failingSince);
+    this.log.info({ hook: hook.name, roomId: hook.roomId, failedAttempts: episode.failedAttempts }, "outbound hook delivers again; the room was told");
+    this.notifier.notify(hook.roomId, `recovered:${hookId}`, text, now, { force: true });
+    this.tellOwner(hookId, hook.roomId, text);
+  }
+
+  private tellOwner(hookId: string, roomId: string, text: string): void {
+    if (!this.settings.toOwner || !this.messenger) return;
+    const owner = this.hooks.byId(hookId)?.createdBy;
+    if (!owner) return;
+    this.messenger.send(owner, `In ${roomId}: ${text}`).catch((err: unknown) => this.log.warn({ err, roomId, owner }, "could not tell a hook's owner by DM"));
+  }
+}
