@@ -1,0 +1,34 @@
+import type { RoomEvent } from "../../../matrix/port.js";
+import type { ChatContext } from "./chat-format.js";
+
+/** Test data for the chat formats' unit tests: one message in a named room with an alias. */
+export const ROOT_ID = "$root:example.org";
+
+export function textEvent(overrides: Partial<RoomEvent> = {}): RoomEvent {
+  return {
+    event_id: "$ev1:example.org",
+    room_id: "!room:example.org",
+    sender: "@alice:example.org",
+    type: "m.room.message",
+    content: { msgtype: "m.text", body: "build status & more" },
+    origin_server_ts: 1504640775123,
+    ...overrides,
+  };
+}
+
+export function context(overrides: Partial<ChatContext> = {}): ChatContext {
+  return {
+    hook: { id: "hook-id-1", name: "ci", token: "tok en&=1" },
+    serverName: "example.org",
+    room: { id: "!room:example.org", name: "Town Square", alias: "#town-square:example.org", direct: false },
+    sender: { id: "@alice:example.org", displayName: "Alice A." },
+    thread: null,
+    trigger: { kind: "trigger-word", word: "build" },
+    bot: null,
+    contentType: "form",
+    userAgent: "matrix-webhook-bridge/0.1.0",
+    ...overrides,
+  };
+}
+
+export const LIMITS = { maxChars: 4000, maxParts: 5 };
