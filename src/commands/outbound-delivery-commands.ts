@@ -26,7 +26,7 @@ export const outboundDeliveryCommands: CommandSpec<CommandContext>[] = [
       const state = stored?.suspendedAt ? `suspended (${stored.suspendedReason})` : "active";
       const failing = stored?.failingSince ? `, failing since ${new Date(stored.failingSince).toISOString()}` : "";
       const lines = [
-        `Outbound hook "${hook.name}": ${state}${failing}. ${hook.method} ${hook.url}, ordering ${hook.ordering}.`,
+        `Outbound hook "${hook.name}": ${state}${failing}. ${hook.method} ${hook.urls.join(" and ")}, ordering ${hook.ordering}.`,
         `Waiting: ${status.pending}. Dead letters: ${status.dead}. Delivered (kept for status): ${status.delivered}.`,
         status.recent.length > 0 ? `Last ${status.recent.length} attempts, newest first:` : "No attempts yet.",
         ...status.recent.map(describeAttempt),
