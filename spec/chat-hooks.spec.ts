@@ -4,6 +4,7 @@
 // answer with a reply.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { MatrixEvent, TestClient } from "../src/demo/test-client.js";
+import { BUILD_REPORT } from "../src/outbound/formats/chat/chat-test-fixtures.js";
 import { startBridge, type BridgeUnderTest } from "./harness/bridge.js";
 import { Receiver, type ReceivedRequest } from "./harness/receiver.js";
 import { botNotice, roomWithBot, tokenFromDm } from "./harness/rooms.js";
@@ -123,16 +124,7 @@ describe("slack format", () => {
 describe("mattermost format", () => {
   it("starts_with trigger, JSON with milliseconds, Accept header; a comment reply answers in a thread and the seed's build table renders as a table", async () => {
     const roomId = await roomWithHook("mmjson", "--format mattermost --content-type json --trigger #bu --trigger-when starts_with");
-    const table = [
-      "---",
-      "##### Build Break - Project X - December 12, 2015 - 15:32 GMT +0",
-      "| Component  | Tests Run   | Tests Failed                                   |",
-      "|:-----------|:------------|:-----------------------------------------------|",
-      "| Server     | 948         | :white_check_mark: 0                           |",
-      "| Web Client | 123         | :warning: [2 (see details)](http://linktologs) |",
-      "| iOS Client | 78          | :warning: [3 (see details)](http://linktologs) |",
-      "---",
-    ].join("\n");
+    const table = BUILD_REPORT; // the seed's build report
     answers.set("/mmjson", () => ({ body: { text: table, response_type: "comment" } }));
     await admin.sendMessage(roomId, "x #build is not first");
     const eventId = await admin.sendMessage(roomId, "#build Let's see the status");

@@ -1,4 +1,4 @@
-import type { OutboundHookSettings } from "../connections/outbound-hook-state.js";
+import { describeHook } from "../connections/describe-hook.js";
 import { checkHookName, checkHookUrl, OUTBOUND_HOOK_EVENT_TYPE, OUTBOUND_METHODS, validateOutboundHookContent } from "../connections/outbound-hook-state.js";
 import { mayConfigureHooks } from "../connections/power-levels.js";
 import { CommandError } from "./command-error.js";
@@ -121,15 +121,3 @@ export const outboundCommands: CommandSpec<CommandContext>[] = [
   },
 ];
 
-/** One line saying what a hook sends where and when. */
-export function describeHook(hook: OutboundHookSettings): string {
-  const f = hook.filter;
-  const when = [
-    f.triggerWords ? `messages whose first word ${f.triggerWhen === "starts_with" ? "starts with" : "is"} ${f.triggerWords.join(" or ")}` : null,
-    f.eventTypes ? `event types ${f.eventTypes.join(", ")}` : null,
-    f.msgtypes ? `msgtypes ${f.msgtypes.join(", ")}` : null,
-  ].filter((w) => w !== null);
-  const what = when.length > 0 ? when.join("; ") : "room events";
-  const format = hook.format ? ` as ${hook.format}${hook.format === "mattermost" && hook.contentType === "json" ? " (JSON)" : ""}` : "";
-  return `${what} go${format} by ${hook.method} to ${hook.urls.join(" and ")}`;
-}

@@ -7,6 +7,7 @@ import { newSigningSecret } from "../delivery/signing.js";
 import type { SsrfGuard } from "../egress/ssrf.js";
 import type { OutboundHooksTable } from "../store/outbound-hooks-table.js";
 import type { SigningKeysTable } from "../store/signing-keys-table.js";
+import { describeHook } from "./describe-hook.js";
 import { laneIds } from "./hook-lanes.js";
 import { OutboundHookRegistry, type ActiveOutboundHook } from "./outbound-hook-registry.js";
 import { isRemoval, OUTBOUND_HOOK_EVENT_TYPE, validateOutboundHookContent, type OutboundHookSettings } from "./outbound-hook-state.js";
@@ -108,7 +109,7 @@ export class OutboundHooks {
       : false;
     const tokenNote = newToken ? (tokenSent ? ` Its token was sent to ${event.sender} in a direct message.`
       : ` Its token could not be sent by direct message; run "!hooks outbound token ${name}" to get a new one.`) : "";
-    const sentBy = `room events are sent by ${value.method}.${tokenNote}`;
+    const sentBy = `${describeHook(value)}.${tokenNote}`;
     if (!fromBot && origin === "live") await this.gate.tell(roomId, origin, `Outbound hook "${name}" ${previous ? "updated" : "active"}: ${sentBy}`);
     const nowActive = this.gate.nowActiveNotice(origin, name, Boolean(newToken), fromBot, sentBy);
     if (nowActive) await this.gate.announce(roomId, nowActive);

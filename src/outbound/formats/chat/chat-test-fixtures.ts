@@ -32,3 +32,17 @@ export function context(overrides: Partial<ChatContext> = {}): ChatContext {
 }
 
 export const LIMITS = { maxChars: 4000, maxParts: 5 };
+
+/** The seed's build report (Mattermost's outgoing-webhooks documentation). */
+export const BUILD_REPORT = [
+  "",
+  "---",
+  "##### Build Break - Project X - December 12, 2015 - 15:32 GMT +0",
+  "| Component  | Tests Run   | Tests Failed                                   |",
+  "|:-----------|:------------|:-----------------------------------------------|",
+  "| Server     | 948         | :white_check_mark: 0                           |",
+  "| Web Client | 123         | :warning: [2 (see details)](http://linktologs) |",
+  "| iOS Client | 78          | :warning: [3 (see details)](http://linktologs) |",
+  "---",
+  "",
+].join("\n");

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { sanitizeMatrixHtml } from "../../../inbound/html.js";
 import { slackTs } from "./chat-fields.js";
 import type { ReplyParse } from "./chat-format.js";
-import { context, LIMITS, ROOT_ID, textEvent } from "./chat-test-fixtures.js";
+import { BUILD_REPORT, context, LIMITS, ROOT_ID, textEvent } from "./chat-test-fixtures.js";
 import { mattermostFormat } from "./mattermost.js";
 import { slackLinksToMarkdown } from "./slack-links.js";
 
@@ -14,19 +14,6 @@ const only = (r: ReplyParse) => {
 const image = textEvent({ content: { msgtype: "m.image", body: "cat.png", url: "mxc://example.org/cat" } });
 const inThread = context({ thread: { rootEventId: ROOT_ID, rootTs: 1504640714003 } });
 
-/** The seed's build report (Mattermost's outgoing-webhooks documentation). */
-const BUILD_REPORT = [
-  "",
-  "---",
-  "##### Build Break - Project X - December 12, 2015 - 15:32 GMT +0",
-  "| Component  | Tests Run   | Tests Failed                                   |",
-  "|:-----------|:------------|:-----------------------------------------------|",
-  "| Server     | 948         | :white_check_mark: 0                           |",
-  "| Web Client | 123         | :warning: [2 (see details)](http://linktologs) |",
-  "| iOS Client | 78          | :warning: [3 (see details)](http://linktologs) |",
-  "---",
-  "",
-].join("\n");
 
 describe("mattermost format: request", () => {
   it("posts a form with Mattermost's fields (keys sorted, as Go encodes them), timestamp in seconds", () => {
