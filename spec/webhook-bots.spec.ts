@@ -17,6 +17,8 @@ let zulipBot: Receiver;
 let token = "";
 let ghost = "";
 const adminDm = new Set<string>();
+let bob: TestClient;
+let dmRoom: string;
 
 interface ZulipRequest {
   bot_email: string;
@@ -102,14 +104,23 @@ describe("webhook bots (Zulip model)", () => {
   });
 
   it("a DM (a user creates a room and invites the ghost) fires it with trigger direct_message; the answer lands in the DM", async () => {
-    const bob = (await registerUser(uniqueName("bob"))).client;
-    const dmRoom = await bob.createRoom({ preset: "trusted_private_chat", isDirect: true, invite: [ghost] });
+    bob = (await registerUser(uniqueName("bob"))).client;
+    dmRoom = await bob.createRoom({ preset: "trusted_private_chat", isDirect: true, invite: [ghost] });
     await bob.waitForEvent(dmRoom, (e) => e.type === "m.room.member" && e.state_key === ghost && e.content.membership === "join", { timeoutMs: 15_000 });
     const question = await bob.sendMessage(dmRoom, "what is the weather like?");
     await zulipBot.waitFor(forMatrixEvent(question));
     const [request] = zulipRequests((b) => b.message.matrix_event.event_id === question);
     expect(request).toMatchObject({ trigger: "direct_message", token, bot_email: ghost, message: { type: "private", matrix_event: { room_id: dmRoom } } });
     await bob.waitForEvent(dmRoom, byGhost(/^\*\*direct_message\*\*: you said "what is the weather like\?"/), { timeoutMs: 15_000 });
+  });
+
+  it("the DM keeps working after a restart (the bridge bot is not in it: the ghost's rooms are loaded at start)", async () => {
+    await bridge.stop();
+    bridge = await startBridge({}, bridge.storePath);
+    const again = await bob.sendMessage(dmRoom, "and tomorrow?");
+    await zulipBot.waitFor(forMatrixEvent(again));
+    expect(zulipRequests((b) => b.message.matrix_event.event_id === again)).toMatchObject([{ trigger: "direct_message", message: { type: "private" } }]);
+    await bob.waitForEvent(dmRoom, byGhost(/^\*\*direct_message\*\*: you said "and tomorrow\?"/), { timeoutMs: 15_000 });
   });
 
   it("a message naming the bot between two other users, in a room the ghost is not in (the bridge bot is), does not fire it", async () => {
