@@ -101,6 +101,9 @@ describe("webhook bots (Zulip model)", () => {
     await zulipBot.waitFor(forMatrixEvent(named));
     await queueDrained();
     expect(zulipRequests((b) => b.message.matrix_event.event_id === plain)).toEqual([]);
+    // Its deliveries are an outbound hook's: status as for hooks.
+    await admin.sendMessage(roomId, "!hooks bot status helper");
+    await botNotice(admin, roomId, bridge.botUserId, /^Webhook bot "helper": active\. POST .*\nWaiting: 0\. Dead letters: 0\. Delivered \(kept for status\): 2\./);
   });
 
   it("a DM (a user creates a room and invites the ghost) fires it with trigger direct_message; the answer lands in the DM", async () => {

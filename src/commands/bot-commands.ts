@@ -3,14 +3,9 @@ import type { ActiveOutboundHook } from "../connections/outbound-hook-registry.j
 import { checkHookName, checkHookUrl } from "../connections/outbound-hook-state.js";
 import { CommandError } from "./command-error.js";
 import type { CommandContext } from "./context.js";
-import { writeHookState } from "./outbound-commands.js";
+import { existingBot, writeHookState } from "./outbound-commands.js";
 import type { CommandSpec } from "./spec.js";
 
-const existingBot = (ctx: CommandContext, name: string) => {
-  const bot = ctx.outbound.registry.get(ctx.roomId, name, "bot");
-  if (!bot) throw new CommandError(`There is no webhook bot "${name}" in this room. "${ctx.prefix} bot list" shows them.`);
-  return bot;
-};
 
 /** Webhook bots (Zulip's outgoing webhook bots): a ghost user that answers mentions and DMs through a URL. */
 export const botCommands: CommandSpec<CommandContext>[] = [

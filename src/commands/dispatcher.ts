@@ -4,7 +4,7 @@ import type { CommandContext } from "./context.js";
 import { botCommands } from "./bot-commands.js";
 import { inboundCommands } from "./inbound-commands.js";
 import { outboundCommands } from "./outbound-commands.js";
-import { outboundDeliveryCommands } from "./outbound-delivery-commands.js";
+import { botDeliveryCommands, outboundDeliveryCommands } from "./outbound-delivery-commands.js";
 import { commandWords, parseCommand } from "./parse.js";
 import { usage, type CommandSpec } from "./spec.js";
 
@@ -18,7 +18,7 @@ const helpCommand: CommandSpec<CommandContext> = {
   },
 };
 
-export const COMMANDS: readonly CommandSpec<CommandContext>[] = [helpCommand, ...outboundCommands, ...outboundDeliveryCommands, ...botCommands, ...inboundCommands];
+export const COMMANDS: readonly CommandSpec<CommandContext>[] = [helpCommand, ...outboundCommands, ...outboundDeliveryCommands, ...botCommands, ...botDeliveryCommands, ...inboundCommands];
 
 /** Help generated from the command table, so it cannot drift from what the bot accepts. */
 export function helpText(prefix: string): string {

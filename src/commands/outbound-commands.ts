@@ -12,6 +12,12 @@ export const existing = (ctx: CommandContext, name: string) => {
   return hook;
 };
 
+export const existingBot = (ctx: CommandContext, name: string) => {
+  const bot = ctx.outbound.registry.get(ctx.roomId, name, "bot");
+  if (!bot) throw new CommandError(`There is no webhook bot "${name}" in this room. "${ctx.prefix} bot list" shows them.`);
+  return bot;
+};
+
 /** The bot writes the state itself when it may; otherwise it says exactly what the admin must do. */
 export async function writeHookState(ctx: CommandContext, name: string, content: Record<string, unknown>, eventType = OUTBOUND_HOOK_EVENT_TYPE): Promise<boolean> {
   const authority = await ctx.matrix.roomAuthority(ctx.roomId);

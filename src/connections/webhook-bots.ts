@@ -1,4 +1,5 @@
 import { ghostLocalpart } from "../inbound/ghost.js";
+import { BOT_ID_PREFIX } from "../store/outbound-hooks-table.js";
 import type { InboundGhosts, RoomEvent, StateEvent } from "../matrix/port.js";
 import type { Logger } from "../observability/logger.js";
 import { isDirectRoom, type BotIdentity } from "../outbound/bot-trigger.js";
@@ -101,10 +102,14 @@ export class WebhookBots implements BotGhostLifecycle {
     }
   }
 
-  /** Whether an m.room.member event invites a bot's ghost (someone's, not the bridge's own invite). */
+  /**
+   * Whether an m.room.member event invites a bot's ghost (someone's, not the bridge's own invite).
+   * Told by the ghost's name, not the registry: at start the bot's room may not be loaded yet, and
+   * the invite must still become follow-up work (which finds the bot, or declines).
+   */
   isBotInvite(event: RoomEvent, isBridgeUser: (userId: string) => boolean): boolean {
     return event.type === "m.room.member" && event.state_key !== undefined && event.content.membership === "invite"
-      && !isBridgeUser(event.sender) && isBridgeUser(event.state_key) && this.botOfGhost(event.state_key) !== undefined;
+      && !isBridgeUser(event.sender) && isBridgeUser(event.state_key) && event.state_key.startsWith(`@${ghostLocalpart(BOT_ID_PREFIX)}`);
   }
 
   /**

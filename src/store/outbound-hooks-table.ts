@@ -24,6 +24,9 @@ export interface StoredFailureEpisode {
   noticedAt: number | null;
 }
 
+/** Bots' store ids start with this (their ghost users are named after the id); hooks' with ep_. */
+export const BOT_ID_PREFIX = "bt_";
+
 interface Row {
   id: string;
   room_id: string;
@@ -107,7 +110,7 @@ export class OutboundHooksTable {
     if (existing) return { hook: existing };
     const token = newToken();
     const hook: StoredOutboundHook = {
-      id: `${kind === "bot" ? "bt" : "ep"}_${randomBytes(12).toString("hex")}`, roomId, kind, name, createdBy, createdAt: now, suspendedAt: null, suspendedReason: null, failingSince: null,
+      id: `${kind === "bot" ? BOT_ID_PREFIX : "ep_"}${randomBytes(12).toString("hex")}`, roomId, kind, name, createdBy, createdAt: now, suspendedAt: null, suspendedReason: null, failingSince: null,
     };
     this.q.insert.run(hook.id, roomId, kind, name, sealSecret(this.key, token), createdBy, now);
     return { hook, newToken: token };
