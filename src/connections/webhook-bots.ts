@@ -85,6 +85,8 @@ export class WebhookBots implements BotGhostLifecycle {
   async added(bot: ActiveOutboundHook): Promise<void> {
     const { ghosts, rooms } = this.deps;
     const ghost = this.ghostOf(bot);
+    // Already there (loaded at start, or a change of URL): its name is the state key, so its look cannot have changed.
+    if (rooms.isJoined(bot.roomId, ghost.userId)) return;
     const profile = { displayName: bot.name, avatarUrl: null };
     await ghosts.ensureGhostProfile(ghost.userId, profile);
     await ghosts.ensureGhostJoined(ghost.userId, bot.roomId);
