@@ -3,6 +3,8 @@ import type { AddressInfo } from "node:net";
 import type { BridgeConfig } from "./config/types.js";
 import { OutboundDeliveryTargets } from "./connections/outbound-delivery-targets.js";
 import { OutboundHooks } from "./connections/outbound-hooks.js";
+import { BotRooms } from "./connections/bot-rooms.js";
+import { WebhookBots } from "./connections/webhook-bots.js";
 import { SqliteDeliveryQueue } from "./delivery/queue/sqlite-queue.js";
 import { HttpSender } from "./delivery/sender.js";
 import { MediaDownloader } from "./matrix/media-download.js";
@@ -85,16 +87,20 @@ export class WebhookBridge {
       matrix, table, signingKeys, queue, messenger, guard, log,
       configuredMinimumLevel: config.permissions.commandPowerLevel,
       signingKeyGraceMs: config.delivery.signingKeyGraceHours * 3_600_000,
+      // The bots are made just below, before any room is loaded.
+      botGhosts: { added: (bot): Promise<void> => bots.added(bot), removed: (bot): void => bots.removed(bot) },
     });
+    const bots: WebhookBots = new WebhookBots({ registry: outbound.registry, rooms: new BotRooms(), ghosts: matrix, inviteAllowList: config.permissions.invite, log });
     const inbound = createInbound({ config, matrix, db, messenger, guard, metrics, log });
     const notifier = new RoomNotifier(matrix, log);
-    const chat = createChat({ config, matrix, db, registry: outbound.registry, guard, userAgent: USER_AGENT, log,
+    const chat = createChat({ config, matrix, db, registry: outbound.registry, bots, guard, userAgent: USER_AGENT, log,
       // The delivery targets tell the room; they are made below, before any delivery runs.
       onMalformed: (target, reason) => targets.malformedReply(target.hook.id, reason),
     });
     const router = new EventRouter({
       matrix, outbound, inbound: inbound.hooks, queue, inviteAllowList: config.permissions.invite, commandPrefix: COMMAND_PREFIX, log,
       onStateEvent: (event) => chat.directory.observe(event),
+      bots,
     });
     const sender = new HttpSender(config.delivery.maxResponseBodyBytes, guard);
     const downloader = new MediaDownloader(config.homeserver.url, registration.asToken);
@@ -173,6 +179,8 @@ export class WebhookBridge {
     try {
       const rooms = await loading;
       log.info({ rooms }, "loaded joined rooms");
+      // The bots are known now: the DM rooms their ghosts are in (the bridge bot is not) load next.
+      await bots.loadGhostRooms();
     } catch (err) {
       roomsLoaded();
       await bridge.stop().catch(() => undefined);

@@ -1,9 +1,10 @@
 import type { Logger } from "../observability/logger.js";
 import { CommandError } from "./command-error.js";
 import type { CommandContext } from "./context.js";
+import { botCommands } from "./bot-commands.js";
 import { inboundCommands } from "./inbound-commands.js";
 import { outboundCommands } from "./outbound-commands.js";
-import { outboundDeliveryCommands } from "./outbound-delivery-commands.js";
+import { botDeliveryCommands, outboundDeliveryCommands } from "./outbound-delivery-commands.js";
 import { commandWords, parseCommand } from "./parse.js";
 import { usage, type CommandSpec } from "./spec.js";
 
@@ -17,7 +18,7 @@ const helpCommand: CommandSpec<CommandContext> = {
   },
 };
 
-export const COMMANDS: readonly CommandSpec<CommandContext>[] = [helpCommand, ...outboundCommands, ...outboundDeliveryCommands, ...inboundCommands];
+export const COMMANDS: readonly CommandSpec<CommandContext>[] = [helpCommand, ...outboundCommands, ...outboundDeliveryCommands, ...botCommands, ...botDeliveryCommands, ...inboundCommands];
 
 /** Help generated from the command table, so it cannot drift from what the bot accepts. */
 export function helpText(prefix: string): string {
@@ -34,7 +35,8 @@ export async function dispatchCommand(body: unknown, ctx: CommandContext, log: L
   try {
     const parsed = parseCommand(words.length === 0 ? ["help"] : words, COMMANDS, ctx.prefix);
     if (parsed.spec.privileged) {
-      const verdict = await (parsed.spec.scope === "inbound" ? ctx.inbound : ctx.outbound).permission(ctx.roomId, ctx.sender);
+      const verdict = parsed.spec.scope === "inbound" ? await ctx.inbound.permission(ctx.roomId, ctx.sender)
+        : await ctx.outbound.permission(ctx.roomId, ctx.sender, parsed.spec.scope === "bot" ? "bot" : "hook");
       if (!verdict.allowed) {
         throw new CommandError(`Sorry ${ctx.sender}, managing hooks here needs power level ${verdict.needs} and you have ${verdict.has}.`);
       }

@@ -12,18 +12,24 @@ export const existing = (ctx: CommandContext, name: string) => {
   return hook;
 };
 
+export const existingBot = (ctx: CommandContext, name: string) => {
+  const bot = ctx.outbound.registry.get(ctx.roomId, name, "bot");
+  if (!bot) throw new CommandError(`There is no webhook bot "${name}" in this room. "${ctx.prefix} bot list" shows them.`);
+  return bot;
+};
+
 /** The bot writes the state itself when it may; otherwise it says exactly what the admin must do. */
-async function writeHookState(ctx: CommandContext, name: string, content: Record<string, unknown>): Promise<boolean> {
+export async function writeHookState(ctx: CommandContext, name: string, content: Record<string, unknown>, eventType = OUTBOUND_HOOK_EVENT_TYPE): Promise<boolean> {
   const authority = await ctx.matrix.roomAuthority(ctx.roomId);
-  const bot = mayConfigureHooks(authority, ctx.matrix.botUserId, OUTBOUND_HOOK_EVENT_TYPE, null);
+  const bot = mayConfigureHooks(authority, ctx.matrix.botUserId, eventType, null);
   if (bot.allowed) {
-    await ctx.matrix.setState(ctx.roomId, OUTBOUND_HOOK_EVENT_TYPE, name, content);
+    await ctx.matrix.setState(ctx.roomId, eventType, name, content);
     return true;
   }
   await ctx.reply(
-    `I cannot write room state here: sending ${OUTBOUND_HOOK_EVENT_TYPE} needs power level ${bot.needs} and I have ${bot.has}. ` +
+    `I cannot write room state here: sending ${eventType} needs power level ${bot.needs} and I have ${bot.has}. ` +
       `Either raise my power level to ${bot.needs} and run the command again, or send this state event yourself ` +
-      `(e.g. with /devtools): type ${OUTBOUND_HOOK_EVENT_TYPE}, state key "${name}", content ${JSON.stringify(content)}.`,
+      `(e.g. with /devtools): type ${eventType}, state key "${name}", content ${JSON.stringify(content)}.`,
   );
   return false;
 }
@@ -68,12 +74,12 @@ export const outboundCommands: CommandSpec<CommandContext>[] = [
     summary: "List this room's outbound hooks.",
     privileged: true,
     async run(ctx) {
-      const hooks = ctx.outbound.registry.forRoom(ctx.roomId);
+      const hooks = ctx.outbound.registry.ofKind(ctx.roomId, "hook");
       if (hooks.length === 0) {
         await ctx.reply(`No outbound hooks in this room. Add one with "${ctx.prefix} outbound add <name> <url>".`);
         return;
       }
-      await ctx.reply(["Outbound hooks in this room:", ...hooks.map((h) => `- ${h.name}: ${describeHook(h)}`)].join("\n"));
+      await ctx.reply(["Outbound hooks in this room:", ...hooks.map((h) => `- ${h.name}: ${h.method} ${h.urls.join(", ")} (${describeHook(h)})`)].join("\n"));
     },
   },
   {

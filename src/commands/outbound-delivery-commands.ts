@@ -1,7 +1,8 @@
 import type { AttemptSummary, ReplayWhich } from "../delivery/queue/queue.js";
 import { CommandError } from "./command-error.js";
 import type { CommandContext } from "./context.js";
-import { existing } from "./outbound-commands.js";
+import type { HookKind } from "../connections/outbound-hook-registry.js";
+import { existing, existingBot } from "./outbound-commands.js";
 import type { CommandSpec } from "./spec.js";
 
 const RECENT_ATTEMPTS = 10;
@@ -12,21 +13,30 @@ function describeAttempt(a: AttemptSummary): string {
   return `- ${when} ${a.eventId} attempt ${a.attempt}: ${a.outcome}, ${answer}, ${a.durationMs} ms`;
 }
 
-/** Commands about a hook's deliveries: what happened, send again, pause and resume, signing. */
-export const outboundDeliveryCommands: CommandSpec<CommandContext>[] = [
+/**
+ * Commands about a hook's (or webhook bot's) deliveries: what happened, send again, pause and
+ * resume, signing. Bots have the same ones under "!hooks bot …".
+ */
+export function deliveryCommands(kind: HookKind): CommandSpec<CommandContext>[] {
+  const word = kind === "bot" ? "bot" : "outbound";
+  const find = kind === "bot" ? existingBot : existing;
+  const label = kind === "bot" ? "Webhook bot" : "Outbound hook";
+  const scope = kind === "bot" ? ({ scope: "bot" } as const) : {};
+  return [
   {
-    words: ["outbound", "status"],
+    ...scope,
+    words: [word, "status"],
     args: ["name"],
     summary: "Show a hook's state, waiting and dead deliveries, and its last attempts.",
     privileged: true,
     async run(ctx, { name }) {
-      const hook = existing(ctx, name!);
+      const hook = find(ctx, name!);
       const stored = ctx.outbound.stored(hook.id);
       const status = await ctx.outbound.queueStatus(hook.id, RECENT_ATTEMPTS);
       const state = stored?.suspendedAt ? `suspended (${stored.suspendedReason})` : "active";
       const failing = stored?.failingSince ? `, failing since ${new Date(stored.failingSince).toISOString()}` : "";
       const lines = [
-        `Outbound hook "${hook.name}": ${state}${failing}. ${hook.method} ${hook.urls.join(" and ")}, ordering ${hook.ordering}.`,
+        `${label} "${hook.name}": ${state}${failing}. ${hook.method} ${hook.urls.join(" and ")}, ordering ${hook.ordering}.`,
         `Waiting: ${status.pending}. Dead letters: ${status.dead}. Delivered (kept for status): ${status.delivered}.`,
         status.recent.length > 0 ? `Last ${status.recent.length} attempts, newest first:` : "No attempts yet.",
         ...status.recent.map(describeAttempt),
@@ -35,15 +45,16 @@ export const outboundDeliveryCommands: CommandSpec<CommandContext>[] = [
     },
   },
   {
-    words: ["outbound", "replay"],
+    ...scope,
+    words: [word, "replay"],
     args: ["name", "event_id?"],
     options: { dead: { values: [], description: "every dead letter of the hook" } },
     summary: "Send an event (by id) or every dead letter (--dead) to the hook again.",
     privileged: true,
     async run(ctx, { name, event_id }, { dead }) {
-      const hook = existing(ctx, name!);
+      const hook = find(ctx, name!);
       if ((event_id === undefined) === (dead === undefined)) {
-        throw new CommandError(`Give either an event id or --dead: "${ctx.prefix} outbound replay ${name} $eventid" or "${ctx.prefix} outbound replay ${name} --dead".`);
+        throw new CommandError(`Give either an event id or --dead: "${ctx.prefix} ${word} replay ${name} $eventid" or "${ctx.prefix} ${word} replay ${name} --dead".`);
       }
       let which: ReplayWhich = { dead: true };
       let originTs: number | null = null;
@@ -64,34 +75,37 @@ export const outboundDeliveryCommands: CommandSpec<CommandContext>[] = [
     },
   },
   {
-    words: ["outbound", "pause"],
+    ...scope,
+    words: [word, "pause"],
     args: ["name"],
     summary: "Stop sending to a hook; events keep queueing until it is resumed.",
     privileged: true,
     async run(ctx, { name }) {
-      const hook = existing(ctx, name!);
+      const hook = find(ctx, name!);
       if (!ctx.outbound.pause(hook.id, ctx.sender)) throw new CommandError(`Hook "${name}" is already paused or disabled.`);
-      await ctx.reply(`Outbound hook "${name}" paused. Events keep queueing; "${ctx.prefix} outbound resume ${name}" sends them.`);
+      await ctx.reply(`${label} "${name}" paused. Events keep queueing; "${ctx.prefix} ${word} resume ${name}" sends them.`);
     },
   },
   {
-    words: ["outbound", "resume"],
+    ...scope,
+    words: [word, "resume"],
     args: ["name"],
     summary: "Resume a paused or disabled hook; what queued meanwhile is sent.",
     privileged: true,
     async run(ctx, { name }) {
-      const hook = existing(ctx, name!);
+      const hook = find(ctx, name!);
       if (!ctx.outbound.resume(hook.id)) throw new CommandError(`Hook "${name}" is not paused or disabled.`);
-      await ctx.reply(`Outbound hook "${name}" resumed.`);
+      await ctx.reply(`${label} "${name}" resumed.`);
     },
   },
   {
-    words: ["outbound", "sign"],
+    ...scope,
+    words: [word, "sign"],
     args: ["name"],
     summary: "Sign deliveries (Standard Webhooks); run again to rotate the secret. The secret comes by direct message.",
     privileged: true,
     async run(ctx, { name }) {
-      const hook = existing(ctx, name!);
+      const hook = find(ctx, name!);
       const { secret, previousStillSigns } = ctx.outbound.rotateSigningSecret(hook.id);
       await ctx.outbound.sendSecret(ctx.sender, ctx.roomId, name!, secret);
       await ctx.reply(`Deliveries to "${name}" are signed with a new secret; I sent it to you in a direct message.` +
@@ -99,14 +113,19 @@ export const outboundDeliveryCommands: CommandSpec<CommandContext>[] = [
     },
   },
   {
-    words: ["outbound", "unsign"],
+    ...scope,
+    words: [word, "unsign"],
     args: ["name"],
     summary: "Stop signing a hook's deliveries and forget its secrets.",
     privileged: true,
     async run(ctx, { name }) {
-      const hook = existing(ctx, name!);
+      const hook = find(ctx, name!);
       if (!ctx.outbound.stopSigning(hook.id)) throw new CommandError(`Hook "${name}" is not signed.`);
       await ctx.reply(`Deliveries to "${name}" are no longer signed.`);
     },
   },
 ];
+}
+
+export const outboundDeliveryCommands = deliveryCommands("hook");
+export const botDeliveryCommands = deliveryCommands("bot");

@@ -12,7 +12,7 @@ export interface CommandSpec<Ctx> {
   /** Whether the sender must be allowed to configure hooks in the room. */
   privileged: boolean;
   /** Whose state event's power level a privileged command needs (default: outbound hooks'). */
-  scope?: "outbound" | "inbound";
+  scope?: "outbound" | "inbound" | "bot";
   run(ctx: Ctx, args: Readonly<Record<string, string>>, options: Readonly<Record<string, string>>): Promise<void>;
 }
 

@@ -1,6 +1,10 @@
+import { originOf } from "../delivery/failure-episode.js";
 import type { OutboundHookSettings } from "./outbound-hook-state.js";
 
-/** One line saying what a hook sends where and when. */
+/**
+ * One line saying what a hook takes and where it sends it. Only the receivers' origins are named:
+ * a URL's path and query may carry a secret, and notices are read by everyone in the room.
+ */
 export function describeHook(hook: OutboundHookSettings): string {
   const f = hook.filter;
   const when = [
@@ -10,5 +14,5 @@ export function describeHook(hook: OutboundHookSettings): string {
   ].filter((w) => w !== null);
   const what = when.length > 0 ? when.join("; ") : "room events";
   const format = hook.format ? ` as ${hook.format}${hook.format === "mattermost" && hook.contentType === "json" ? " (JSON)" : ""}` : "";
-  return `${what} go${format} by ${hook.method} to ${hook.urls.join(" and ")}`;
+  return `${what} go${format} by ${hook.method} to ${[...new Set(hook.urls.map(originOf))].join(" and ")}`;
 }

@@ -130,6 +130,7 @@ export class HookStateGate<T> {
    */
   nowActiveNotice(origin: StateOrigin, name: string, isNew: boolean, fromBot: boolean, what: string): string | null {
     if (origin !== "startup" || !isNew || fromBot) return null;
-    return `${this.kind.label === "outbound" ? "Outbound" : "Inbound"} hook "${name}" is now active (this bridge had not accepted it before): ${what}`;
+    const label = this.kind.label === "bot" ? "Webhook bot" : `${this.kind.label[0]!.toUpperCase()}${this.kind.label.slice(1)} hook`;
+    return `${label} "${name}" is now active (this bridge had not accepted it before): ${what}`;
   }
 }

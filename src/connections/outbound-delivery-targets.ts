@@ -10,7 +10,10 @@ import type { OutboundHooksTable } from "../store/outbound-hooks-table.js";
 import type { SigningKeysTable } from "../store/signing-keys-table.js";
 import { FailureNotices, type FailureNoticeSettings } from "./failure-notices.js";
 import { hookIdOfLane, laneIds, laneUrl } from "./hook-lanes.js";
-import type { OutboundHookRegistry } from "./outbound-hook-registry.js";
+import type { ActiveOutboundHook, OutboundHookRegistry } from "./outbound-hook-registry.js";
+import { KIND_LABEL } from "./outbound-hooks.js";
+
+const commandWord = (hook: ActiveOutboundHook) => (hook.kind === "bot" ? "bot" : "outbound");
 
 export interface OutboundDeliveryTargetsOptions {
   metrics: BridgeMetrics;
@@ -79,14 +82,14 @@ export class OutboundDeliveryTargets implements DeliveryTargets {
     if (!this.hooks.suspend(target.hook.id, `disabled: ${reason}`)) return;
     this.log.warn({ hook: target.hook.name, roomId: target.hook.roomId, reason }, "outbound hook disabled");
     this.notifier.notify(target.hook.roomId, `disabled:${target.hook.id}`,
-      `Outbound hook "${target.hook.name}" is disabled: ${reason}. Its pending deliveries wait; ` +
-        `"!hooks outbound resume ${target.hook.name}" turns it back on.`, Date.now(), { force: true });
+      `${KIND_LABEL[target.hook.kind]} "${target.hook.name}" is disabled: ${reason}. Its pending deliveries wait; ` +
+        `"!hooks ${commandWord(target.hook)} resume ${target.hook.name}" turns it back on.`, Date.now(), { force: true });
   }
 
   gaveUp(job: ClaimedJob, target: DeliveryTarget, reason: string): void {
     this.notifier.notify(job.roomId, `dead:${target.hook.id}`,
-      `Outbound hook "${target.hook.name}" could not deliver event ${job.eventId}: ${reason}. It is kept as a dead letter; ` +
-        `"!hooks outbound replay ${target.hook.name} --dead" sends dead letters again.`);
+      `${KIND_LABEL[target.hook.kind]} "${target.hook.name}" could not deliver event ${job.eventId}: ${reason}. It is kept as a dead letter; ` +
+        `"!hooks ${commandWord(target.hook)} replay ${target.hook.name} --dead" sends dead letters again.`);
   }
 
   malformedReply(hookId: string, reason: string): void {
@@ -96,7 +99,7 @@ export class OutboundDeliveryTargets implements DeliveryTargets {
     this.log.warn({ hook: hook?.name, roomId: hook?.roomId, reason: category.description }, "a receiver's reply could not be used; nothing was posted");
     if (!hook) return;
     this.notifier.notify(hook.roomId, `malformed:${hookId}`,
-      `Outbound hook "${hook.name}" got a reply it could not use from ${originOf(hook.url)} (${category.summary}): ${category.description} ` +
+      `${KIND_LABEL[hook.kind]} "${hook.name}" got a reply it could not use from ${originOf(hook.url)} (${category.summary}): ${category.description} ` +
         "Nothing was posted for it; the delivery counts as delivered.");
   }
 }

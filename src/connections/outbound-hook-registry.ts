@@ -1,8 +1,16 @@
 import { hookIdOfLane, laneIds } from "./hook-lanes.js";
 import type { OutboundHookSettings } from "./outbound-hook-state.js";
 
+/**
+ * What an outbound hook is: a plain hook (Hookshot's state, fires on its filters) or a webhook bot
+ * (our state, fires when its ghost is mentioned or in a DM with it). Both share the queue, tokens,
+ * signing, retries, status and replies; names are unique per room and kind.
+ */
+export type HookKind = "hook" | "bot";
+
 /** A hook that is live: its settings from room state plus its store id. */
 export interface ActiveOutboundHook extends OutboundHookSettings {
+  kind: HookKind;
   id: string;
   roomId: string;
   /** The state event that configured it (a redaction of it removes the hook). */
@@ -17,22 +25,26 @@ export class OutboundHookRegistry {
   private readonly strictIds = new Set<string>();
   // Each room's hooks sorted by name, built once per change: every event of the room asks for them.
   private readonly sortedByRoom = new Map<string, readonly ActiveOutboundHook[]>();
+  // Every bot, whatever its room: a bot's ghost may be in rooms other than its own (DMs).
+  private readonly allBots = new Map<string, ActiveOutboundHook>();
 
   set(hook: ActiveOutboundHook): void {
-    this.remove(hook.roomId, hook.name);
+    this.remove(hook.roomId, hook.name, hook.kind);
     let room = this.byRoom.get(hook.roomId);
     if (!room) this.byRoom.set(hook.roomId, (room = new Map()));
-    room.set(hook.name, hook);
+    room.set(keyOf(hook.kind, hook.name), hook);
     this.sortedByRoom.delete(hook.roomId);
     this.byIdMap.set(hook.id, hook);
+    if (hook.kind === "bot") this.allBots.set(hook.id, hook);
     if (hook.ordering === "strict") for (const lane of laneIds(hook)) this.strictIds.add(lane);
   }
 
-  remove(roomId: string, name: string): ActiveOutboundHook | undefined {
+  remove(roomId: string, name: string, kind: HookKind = "hook"): ActiveOutboundHook | undefined {
     const room = this.byRoom.get(roomId);
-    const hook = room?.get(name);
+    const hook = room?.get(keyOf(kind, name));
     if (!room || !hook) return undefined;
-    room.delete(name);
+    room.delete(keyOf(kind, name));
+    this.allBots.delete(hook.id);
     this.sortedByRoom.delete(roomId);
     if (room.size === 0) this.byRoom.delete(roomId);
     this.byIdMap.delete(hook.id);
@@ -42,12 +54,17 @@ export class OutboundHookRegistry {
 
   forgetRoom(roomId: string): ActiveOutboundHook[] {
     const hooks = [...this.forRoom(roomId)];
-    for (const hook of hooks) this.remove(roomId, hook.name);
+    for (const hook of hooks) this.remove(roomId, hook.name, hook.kind);
     return hooks;
   }
 
-  get(roomId: string, name: string): ActiveOutboundHook | undefined {
-    return this.byRoom.get(roomId)?.get(name);
+  get(roomId: string, name: string, kind: HookKind = "hook"): ActiveOutboundHook | undefined {
+    return this.byRoom.get(roomId)?.get(keyOf(kind, name));
+  }
+
+  /** Every webhook bot of every room. */
+  bots(): Iterable<ActiveOutboundHook> {
+    return this.allBots.values();
   }
 
   byId(id: string): ActiveOutboundHook | undefined {
@@ -64,15 +81,22 @@ export class OutboundHookRegistry {
     return this.strictIds;
   }
 
-  /** The room's hooks, sorted by name. */
+  /** The room's hooks of one kind, sorted by name. */
+  ofKind(roomId: string, kind: HookKind): ActiveOutboundHook[] {
+    return this.forRoom(roomId).filter((h) => h.kind === kind);
+  }
+
+  /** The room's hooks and bots, sorted by name. */
   forRoom(roomId: string): readonly ActiveOutboundHook[] {
     let sorted = this.sortedByRoom.get(roomId);
     if (!sorted) {
       const room = this.byRoom.get(roomId);
       if (!room) return [];
-      sorted = [...room.values()].sort((a, b) => a.name.localeCompare(b.name));
+      sorted = [...room.values()].sort((a, b) => a.name.localeCompare(b.name) || a.kind.localeCompare(b.kind));
       this.sortedByRoom.set(roomId, sorted);
     }
     return sorted;
   }
 }
+
+const keyOf = (kind: HookKind, name: string) => `${kind}\0${name}`;

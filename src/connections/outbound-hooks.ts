@@ -9,7 +9,8 @@ import type { OutboundHooksTable } from "../store/outbound-hooks-table.js";
 import type { SigningKeysTable } from "../store/signing-keys-table.js";
 import { describeHook } from "./describe-hook.js";
 import { laneIds } from "./hook-lanes.js";
-import { OutboundHookRegistry, type ActiveOutboundHook } from "./outbound-hook-registry.js";
+import { BOT_EVENT_TYPE, validateBotContent } from "./bot-state.js";
+import { OutboundHookRegistry, type ActiveOutboundHook, type HookKind } from "./outbound-hook-registry.js";
 import { isRemoval, OUTBOUND_HOOK_EVENT_TYPE, validateOutboundHookContent, type OutboundHookSettings } from "./outbound-hook-state.js";
 import { HookStateGate, type StateOrigin } from "./hook-state-gate.js";
 import type { PermissionVerdict, RoomAuthority } from "./power-levels.js";
@@ -27,7 +28,25 @@ export interface OutboundHooksDeps {
   /** config permissions.commandPowerLevel */
   configuredMinimumLevel: number | null;
   log: Logger;
+  /** Webhook bots' ghosts: join the room when a bot is added, leave when it is removed. */
+  botGhosts?: BotGhostLifecycle;
 }
+
+export interface BotGhostLifecycle {
+  added(bot: ActiveOutboundHook): Promise<void>;
+  removed(bot: ActiveOutboundHook): void;
+}
+
+/** The state event type of each kind. */
+export const EVENT_TYPE_OF: Readonly<Record<HookKind, string>> = { hook: OUTBOUND_HOOK_EVENT_TYPE, bot: BOT_EVENT_TYPE };
+
+/** The kind of hook a state event configures, or null when it configures none. */
+export function kindOfEventType(type: string): HookKind | null {
+  return type === OUTBOUND_HOOK_EVENT_TYPE ? "hook" : type === BOT_EVENT_TYPE ? "bot" : null;
+}
+
+/** How people read each kind's name in notices. */
+export const KIND_LABEL: Readonly<Record<HookKind, string>> = { hook: "Outbound hook", bot: "Webhook bot" };
 
 export type { StateOrigin } from "./hook-state-gate.js";
 
@@ -37,34 +56,42 @@ export type { StateOrigin } from "./hook-state-gate.js";
  */
 export class OutboundHooks {
   readonly registry = new OutboundHookRegistry();
-  private readonly gate: HookStateGate<OutboundHookSettings>;
+  private readonly gates: Readonly<Record<HookKind, HookStateGate<OutboundHookSettings>>>;
 
   constructor(private readonly deps: OutboundHooksDeps) {
-    this.gate = new HookStateGate(
-      { label: "outbound", eventType: OUTBOUND_HOOK_EVENT_TYPE, isRemoval, validate: validateOutboundHookContent },
-      deps,
-    );
+    this.gates = {
+      hook: new HookStateGate({ label: "outbound", eventType: OUTBOUND_HOOK_EVENT_TYPE, isRemoval, validate: validateOutboundHookContent }, deps),
+      bot: new HookStateGate({ label: "bot", eventType: BOT_EVENT_TYPE, isRemoval, validate: validateBotContent }, deps),
+    };
   }
 
-  /** May the user configure hooks in this room? Reads the room's current power levels. */
-  permission(roomId: string, userId: string): Promise<PermissionVerdict> {
-    return this.gate.permission(roomId, userId);
+  /** May the user configure hooks (or bots) in this room? Reads the room's current power levels. */
+  permission(roomId: string, userId: string, kind: HookKind = "hook"): Promise<PermissionVerdict> {
+    return this.gates[kind].permission(roomId, userId);
   }
 
-  /** Rebuilds the room's hooks from its current state, as read (bot joined, or bridge started). */
-  loadRoom(roomId: string, state: readonly StateEvent[], origin: "startup" | "joined"): Promise<void> {
-    return this.gate.loadRoom(state, (event, authority) => this.applyState(roomId, event, origin, authority));
+  /** Rebuilds the room's hooks and bots from its current state, as read (bot joined, or bridge started). */
+  async loadRoom(roomId: string, state: readonly StateEvent[], origin: "startup" | "joined"): Promise<void> {
+    for (const gate of Object.values(this.gates)) await gate.loadRoom(state, (event, authority) => this.applyState(roomId, event, origin, authority));
   }
 
-  /** Removes the hook a redaction of its state event removes (see HookStateGate.redactedHook); returns its name. */
-  async removeRedacted(roomId: string, redactedEventId: string, redactor: string): Promise<string | null> {
-    const hook = await this.gate.redactedHook(roomId, this.registry.forRoom(roomId), redactedEventId, redactor);
-    if (hook) this.remove(roomId, hook.name);
-    return hook?.name ?? null;
+  /** Removes the hook or bot a redaction of its state event removes (see HookStateGate.redactedHook). */
+  async removeRedacted(roomId: string, redactedEventId: string, redactor: string): Promise<{ kind: HookKind; name: string } | null> {
+    for (const kind of ["hook", "bot"] as const) {
+      const hook = await this.gates[kind].redactedHook(roomId, this.registry.ofKind(roomId, kind), redactedEventId, redactor);
+      if (hook) {
+        this.remove(roomId, hook.name, kind);
+        return { kind, name: hook.name };
+      }
+    }
+    return null;
   }
 
   forgetRoom(roomId: string): void {
-    for (const hook of this.registry.forgetRoom(roomId)) this.cancelLanes(hook.id, laneIds(hook));
+    for (const hook of this.registry.forgetRoom(roomId)) {
+      this.cancelLanes(hook.id, laneIds(hook));
+      if (hook.kind === "bot") this.deps.botGhosts?.removed(hook);
+    }
   }
 
   private cancelLanes(hookId: string, lanes: readonly string[]): void {
@@ -73,13 +100,17 @@ export class OutboundHooks {
 
   /** `authority`: the room's, when read with its state already (loading); else it is fetched. */
   async applyState(roomId: string, event: StateEvent, origin: StateOrigin, authority?: RoomAuthority): Promise<void> {
+    const kind = kindOfEventType(event.type);
+    if (kind === null) return;
+    const gate = this.gates[kind];
+    const label = KIND_LABEL[kind];
     const name = event.state_key;
     const { log } = this.deps;
-    const admission = await this.gate.admit(roomId, event, origin, authority);
+    const admission = await gate.admit(roomId, event, origin, authority);
     if (admission.kind === "ignored") return;
     if (admission.kind === "removal") {
-      this.remove(roomId, name);
-      if (!admission.fromBot) await this.gate.tell(roomId, origin, `Outbound hook "${name}" removed by ${event.sender}.`);
+      this.remove(roomId, name, kind);
+      if (!admission.fromBot) await gate.tell(roomId, origin, `${label} "${name}" removed by ${event.sender}.`);
       return;
     }
     const { value, fromBot } = admission;
@@ -91,28 +122,31 @@ export class OutboundHooks {
       if (refused) break;
     }
     if (refused) {
-      log.warn({ roomId, hook: name, refused }, "outbound hook URL refused");
-      await this.gate.tell(roomId, origin, `Ignored outbound hook "${name}": ${refused}.`);
+      log.warn({ roomId, hook: name, kind, refused }, "outbound hook URL refused");
+      await gate.tell(roomId, origin, `Ignored ${label.toLowerCase()} "${name}": ${refused}.`);
       return;
     }
-    const { hook, newToken } = this.deps.table.ensure(roomId, name, event.sender);
-    const previous = this.registry.get(roomId, name);
-    this.registry.set({ ...value, id: hook.id, roomId, stateEventId: event.event_id });
+    const { hook, newToken } = this.deps.table.ensure(roomId, name, event.sender, Date.now(), kind);
+    const previous = this.registry.get(roomId, name, kind);
+    const active: ActiveOutboundHook = { ...value, kind, id: hook.id, roomId, stateEventId: event.event_id };
+    this.registry.set(active);
     // A URL taken out of the list: its waiting deliveries go nowhere now.
     if (previous) {
       const kept = new Set(laneIds({ id: hook.id, urls: value.urls }));
       this.cancelLanes(hook.id, laneIds(previous).filter((lane) => !kept.has(lane)));
     }
-    log.info({ roomId, hook: name, hookId: hook.id, method: value.method }, previous ? "outbound hook updated" : "outbound hook active");
+    log.info({ roomId, hook: name, kind, hookId: hook.id, method: value.method }, previous ? `${kind} updated` : `${kind} active`);
+    // The ghost joins before anyone is told the bot is there (a failure is logged; replies join again).
+    if (kind === "bot") await this.deps.botGhosts?.added(active).catch((err: unknown) => log.warn({ err, roomId, bot: name }, "the bot's ghost could not join the room yet"));
     const tokenSent = newToken && !fromBot
-      ? await this.gate.sendSecret(() => this.sendToken(event.sender, roomId, name, newToken, "created"), { roomId, hook: name })
+      ? await gate.sendSecret(() => this.sendToken(event.sender, roomId, name, newToken, "created", kind), { roomId, hook: name })
       : false;
     const tokenNote = newToken ? (tokenSent ? ` Its token was sent to ${event.sender} in a direct message.`
-      : ` Its token could not be sent by direct message; run "!hooks outbound token ${name}" to get a new one.`) : "";
-    const sentBy = `${describeHook(value)}.${tokenNote}`;
-    if (!fromBot && origin === "live") await this.gate.tell(roomId, origin, `Outbound hook "${name}" ${previous ? "updated" : "active"}: ${sentBy}`);
-    const nowActive = this.gate.nowActiveNotice(origin, name, Boolean(newToken), fromBot, sentBy);
-    if (nowActive) await this.gate.announce(roomId, nowActive);
+      : ` Its token could not be sent by direct message; run "!hooks ${kind === "bot" ? "bot" : "outbound"} token ${name}" to get a new one.`) : "";
+    const sentBy = `${kind === "bot" ? `mentions of it and direct messages to it are sent by ${value.method}` : describeHook(value)}.${tokenNote}`;
+    if (!fromBot && origin === "live") await gate.tell(roomId, origin, `${label} "${name}" ${previous ? "updated" : "active"}: ${sentBy}`);
+    const nowActive = gate.nowActiveNotice(origin, name, Boolean(newToken), fromBot, sentBy);
+    if (nowActive) await gate.announce(roomId, nowActive);
   }
 
 
@@ -121,27 +155,28 @@ export class OutboundHooks {
     return this.deps.guard.checkUrl(url);
   }
 
-  /** Drops the hook, its token and its pending deliveries. */
-  remove(roomId: string, name: string): ActiveOutboundHook | undefined {
-    const active = this.registry.remove(roomId, name);
-    const stored = this.deps.table.find(roomId, name);
+  /** Drops the hook (or bot: its ghost leaves), its token and its pending deliveries. */
+  remove(roomId: string, name: string, kind: HookKind = "hook"): ActiveOutboundHook | undefined {
+    const active = this.registry.remove(roomId, name, kind);
+    const stored = this.deps.table.find(roomId, name, kind);
     if (stored) {
       this.cancelLanes(stored.id, active ? laneIds(active) : []);
       this.deps.table.remove(stored.id);
     }
+    if (active?.kind === "bot") this.deps.botGhosts?.removed(active);
     return active;
   }
 
   /** Creates (or replaces) the hook's token before the bot writes its state; returns it to show once. */
-  prepareToken(roomId: string, name: string, createdBy: string): string {
-    const { hook, newToken } = this.deps.table.ensure(roomId, name, createdBy);
+  prepareToken(roomId: string, name: string, createdBy: string, kind: HookKind = "hook"): string {
+    const { hook, newToken } = this.deps.table.ensure(roomId, name, createdBy, Date.now(), kind);
     return newToken ?? this.deps.table.refreshToken(hook.id);
   }
 
   /** Undoes prepareToken when the state could not be written. */
-  discardPreparedToken(roomId: string, name: string): void {
-    if (this.registry.get(roomId, name)) return;
-    const stored = this.deps.table.find(roomId, name);
+  discardPreparedToken(roomId: string, name: string, kind: HookKind = "hook"): void {
+    if (this.registry.get(roomId, name, kind)) return;
+    const stored = this.deps.table.find(roomId, name, kind);
     if (stored) this.deps.table.remove(stored.id);
   }
 
@@ -198,11 +233,14 @@ export class OutboundHooks {
     return hook ? laneIds(hook) : [hookId];
   }
 
-  async sendToken(userId: string, roomId: string, name: string, token: string, why: "created" | "refreshed"): Promise<void> {
-    const text =
-      `Token for outbound hook "${name}" in ${roomId} (${why}):\n${token}\n\n` +
-      "Receivers get it in the X-Matrix-Hookshot-Token header of every delivery. It is shown only this once; " +
-      `"!hooks outbound token ${name}" replaces it.`;
+  async sendToken(userId: string, roomId: string, name: string, token: string, why: "created" | "refreshed", kind: HookKind = "hook"): Promise<void> {
+    const text = kind === "bot"
+      ? `Token for webhook bot "${name}" in ${roomId} (${why}):\n${token}\n\n` +
+        "The bot's server gets it in the token field of every request (and the X-Matrix-Hookshot-Token header). It is shown only this once; " +
+        `"!hooks bot token ${name}" replaces it.`
+      : `Token for outbound hook "${name}" in ${roomId} (${why}):\n${token}\n\n` +
+        "Receivers get it in the X-Matrix-Hookshot-Token header of every delivery. It is shown only this once; " +
+        `"!hooks outbound token ${name}" replaces it.`;
     await this.deps.messenger.send(userId, text);
   }
 

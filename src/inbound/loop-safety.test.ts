@@ -15,7 +15,7 @@ describe("loop safety", () => {
   };
   const matrix = new AppserviceMatrix({ homeserverUrl: "http://127.0.0.1:9", domain: "example.org", registration });
   const ghost = new InboundPoster(matrix).userIdFor("ih_0123456789abcdef");
-  const outboundHook = { id: "ep_1", roomId: "!r:example.org", name: "out", url: "https://a.example/", urls: ["https://a.example/"], method: "PUT" as const, ordering: "none" as const, filter: NO_FILTER, contentType: "form" as const };
+  const outboundHook = { kind: "hook" as const, id: "ep_1", roomId: "!r:example.org", name: "out", url: "https://a.example/", urls: ["https://a.example/"], method: "PUT" as const, ordering: "none" as const, filter: NO_FILTER, contentType: "form" as const };
   const event = { event_id: "$1", room_id: "!r:example.org", type: "m.room.message", content: { msgtype: "m.notice", body: "from a webhook" }, origin_server_ts: 1 };
 
   it("never sends an inbound hook's message to the room's outbound hooks", () => {

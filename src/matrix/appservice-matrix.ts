@@ -10,6 +10,9 @@ export interface AppserviceMatrixOptions {
   registration: LoadedRegistration;
 }
 
+const isForbidden = (err: unknown): boolean =>
+  typeof err === "object" && err !== null && ((err as { statusCode?: number }).statusCode === 403 || (err as { errcode?: string }).errcode === "M_FORBIDDEN");
+
 const isNotFound = (err: unknown): boolean =>
   typeof err === "object" && err !== null && ((err as { statusCode?: number }).statusCode === 404 || (err as { errcode?: string }).errcode === "M_NOT_FOUND");
 
@@ -159,7 +162,10 @@ export class AppserviceMatrix implements MatrixPort, InboundGhosts {
   async ensureGhostJoined(userId: string, roomId: string): Promise<void> {
     const key = `${userId}\0${roomId}`;
     if (this.ghostsJoined.has(key)) return;
-    const membership = await this.membership(roomId, userId);
+    // A room the bot is not in (a webhook bot's DM): the ghost joins by itself, which is a no-op
+    // when it is in the room already and works when it is invited.
+    const membership = await this.membership(roomId, userId).catch((err: unknown) => (isForbidden(err) ? "unknown to the bot" : Promise.reject(err)));
+    if (membership === "unknown to the bot") return this.joinAsGhost(userId, roomId);
     if (membership !== "join") {
       if (membership !== "invite") await this.client.inviteUser(userId, roomId);
       await this.bridge.getIntent(userId).matrixClient.joinRoom(roomId);
@@ -168,7 +174,7 @@ export class AppserviceMatrix implements MatrixPort, InboundGhosts {
   }
 
   async ensureGhostRoomProfile(userId: string, roomId: string, profile: GhostProfile): Promise<void> {
-    const current = (await this.stateContent(roomId, "m.room.member", userId)) ?? {};
+    const current = (await this.memberContent(roomId, userId)) ?? {};
     if (current.displayname === profile.displayName && (current.avatar_url ?? null) === profile.avatarUrl) return;
     const content: Record<string, unknown> = { ...current, membership: "join", displayname: profile.displayName };
     if (profile.avatarUrl) content.avatar_url = profile.avatarUrl;
@@ -197,9 +203,33 @@ export class AppserviceMatrix implements MatrixPort, InboundGhosts {
     }
   }
 
-  async leaveAsGhost(userId: string, roomId: string): Promise<void> {
+  async leaveAsGhost(userId: string, roomId: string, reason?: string): Promise<void> {
     this.ghostsJoined.delete(`${userId}\0${roomId}`);
-    await this.bridge.getIntent(userId).leave(roomId);
+    await this.bridge.getIntent(userId).leave(roomId, reason);
+  }
+
+  async joinAsGhost(userId: string, roomId: string): Promise<void> {
+    await this.bridge.getIntent(userId).matrixClient.joinRoom(roomId);
+    this.ghostsJoined.add(`${userId}\0${roomId}`);
+  }
+
+  ghostJoinedMembers(userId: string, roomId: string): Promise<string[]> {
+    return this.bridge.getIntent(userId).matrixClient.getJoinedRoomMembers(roomId);
+  }
+
+  ghostJoinedRooms(userId: string): Promise<string[]> {
+    return this.bridge.getIntent(userId).matrixClient.getJoinedRooms();
+  }
+
+  /** The user's member event content, read by the bot, or by the ghost itself where the bot is not in the room. */
+  private async memberContent(roomId: string, userId: string): Promise<Record<string, unknown> | null> {
+    try {
+      return await this.stateContent(roomId, "m.room.member", userId);
+    } catch (err) {
+      if (!isForbidden(err)) throw err;
+      const client = this.bridge.getIntent(userId).matrixClient;
+      return (await client.getRoomStateEventContent(roomId, "m.room.member", userId).catch((e: unknown) => (isNotFound(e) ? null : Promise.reject(e)))) as Record<string, unknown> | null;
+    }
   }
 
   uploadMedia(bytes: Buffer, contentType: string, filename: string): Promise<string> {

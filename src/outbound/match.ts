@@ -2,28 +2,41 @@ import { laneIds } from "../connections/hook-lanes.js";
 import type { ActiveOutboundHook } from "../connections/outbound-hook-registry.js";
 import type { RoomEvent } from "../matrix/port.js";
 import type { ChatTrigger } from "./formats/chat/chat-format.js";
+import { botTrigger, type BotIdentity, type BotRoomFacts } from "./bot-trigger.js";
 import { filterMatch } from "./hook-filter.js";
+
+/** A webhook bot as the router hands it to match: the bot, its ghost, what is known of the event's room. */
+export interface BotCandidate {
+  bot: ActiveOutboundHook;
+  ghost: BotIdentity;
+  room: BotRoomFacts;
+  allowsDirectMessages: boolean;
+}
 
 /**
  * The one place that decides which hooks take an event, called once per event by the router.
- * Each hook kind's filter decides (see hook-filter.ts: event types, msgtypes, trigger words).
- * Events of the bridge's own users are never forwarded (no loops). A hook with several URLs
- * gets one queue lane per URL.
+ * Each hook kind's filter decides: a plain hook's (see hook-filter.ts: event types, msgtypes,
+ * trigger words) for the room's hooks; a bot's mention and DM rules (bot-trigger.ts) for the bots
+ * whose ghost may be in the room, wherever the bot was added. Events of the bridge's own users
+ * are never forwarded (no loops). A hook with several URLs gets one queue lane per URL.
  */
-export function hooksForEvent(event: RoomEvent, roomHooks: readonly ActiveOutboundHook[], isBridgeUser: (userId: string) => boolean): string[] {
+export function hooksForEvent(event: RoomEvent, roomHooks: readonly ActiveOutboundHook[], isBridgeUser: (userId: string) => boolean, bots: readonly BotCandidate[] = []): string[] {
   if (isBridgeUser(event.sender)) return [];
   const lanes: string[] = [];
-  for (const hook of roomHooks) {
-    if (triggerOf(hook, event) === null) continue;
-    if (hook.urls.length <= 1) lanes.push(hook.id);
-    else lanes.push(...laneIds(hook));
-  }
+  const take = (hook: ActiveOutboundHook) => (hook.urls.length <= 1 ? lanes.push(hook.id) : lanes.push(...laneIds(hook)));
+  for (const hook of roomHooks) if (hook.kind !== "bot" && triggerOf(hook, event) !== null) take(hook);
+  for (const candidate of bots) if (botTriggerOf(candidate, event) !== null) take(candidate.bot);
   return lanes;
 }
 
-/** Why the hook takes the event, or null when it does not. Pure: asked again at send time. */
+/** Why a plain hook takes the event, or null when it does not. Pure: asked again at send time. */
 export function triggerOf(hook: ActiveOutboundHook, event: RoomEvent): ChatTrigger | null {
   return filterMatch(hook.filter, event);
+}
+
+/** Why a bot takes the event (mention, direct message), or null. */
+export function botTriggerOf(candidate: BotCandidate, event: RoomEvent): ChatTrigger | null {
+  return botTrigger(candidate.ghost, event, candidate.room, candidate.allowsDirectMessages);
 }
 
 /**

@@ -3,8 +3,8 @@ import { commandWords } from "../commands/parse.js";
 import type { InboundHooks } from "../connections/inbound-hooks.js";
 import { INBOUND_HOOK_EVENT_TYPE } from "../connections/inbound-hook-state.js";
 import { mayInvite } from "../connections/invite-permission.js";
-import { OUTBOUND_HOOK_EVENT_TYPE } from "../connections/outbound-hook-state.js";
-import type { OutboundHooks } from "../connections/outbound-hooks.js";
+import { KIND_LABEL, kindOfEventType, type OutboundHooks } from "../connections/outbound-hooks.js";
+import type { WebhookBots } from "../connections/webhook-bots.js";
 import type { DeliveryQueue, OutboundMessage } from "../delivery/queue/queue.js";
 import type { Logger } from "../observability/logger.js";
 import { hooksForEvent, outboundEventJson } from "../outbound/match.js";
@@ -22,6 +22,8 @@ export interface EventRouterDeps {
   log: Logger;
   /** Every state event of a transaction, e.g. for caches of room names and members. */
   onStateEvent?: (event: RoomEvent) => void;
+  /** Webhook bots: which rooms their ghosts are in, and their invites. */
+  bots?: WebhookBots;
 }
 
 export const ENCRYPTION_UNAVAILABLE_NOTICE =
@@ -34,7 +36,7 @@ export const ENCRYPTION_UNAVAILABLE_NOTICE =
  * Commands and membership work run afterwards, in order.
  */
 /** The kinds of work an event asks for after the homeserver's 200. */
-type AfterAck = "command" | "bot-membership" | "encryption" | "redaction";
+type AfterAck = "command" | "bot-membership" | "encryption" | "redaction" | "webhook-bot-invite";
 
 export class EventRouter implements TransactionSink {
   private followUps: Promise<void> = Promise.resolve();
@@ -79,14 +81,17 @@ export class EventRouter implements TransactionSink {
     const messages: OutboundMessage[] = [];
     const later: RoomEvent[] = [];
     for (const event of events) {
-      if (event.state_key !== undefined) this.deps.onStateEvent?.(event);
-      if (event.type === OUTBOUND_HOOK_EVENT_TYPE && event.state_key !== undefined) await outbound.applyState(event.room_id, event as StateEvent, "live");
+      if (event.state_key !== undefined) {
+        this.deps.onStateEvent?.(event);
+        this.deps.bots?.observe(event);
+      }
+      if (kindOfEventType(event.type) !== null && event.state_key !== undefined) await outbound.applyState(event.room_id, event as StateEvent, "live");
       else if (event.type === INBOUND_HOOK_EVENT_TYPE && event.state_key !== undefined) await inbound.applyState(event.room_id, event as StateEvent, "live");
       const after = this.afterAck(event);
       if (after) later.push(event);
       // The bridge's own events and commands are not for the hooks; state only when a hook asks for its type.
       if (after === "command" || matrix.isBridgeUser(event.sender)) continue;
-      const hookIds = hooksForEvent(event, outbound.registry.forRoom(event.room_id), matrix.isBridgeUser.bind(matrix));
+      const hookIds = hooksForEvent(event, outbound.registry.forRoom(event.room_id), matrix.isBridgeUser.bind(matrix), this.deps.bots?.candidates(event.room_id));
       if (hookIds.length > 0) messages.push({ eventId: event.event_id, originTs: originTs(event), roomId: event.room_id, body: outboundEventJson(event), hookIds });
     }
     // The follow-ups are stored in the same commit: a crash after the 200 does not lose them.
@@ -156,6 +161,7 @@ export class EventRouter implements TransactionSink {
       // The bot's own joins (and profile changes) ask for nothing: it joins by itself.
       if (event.type === "m.room.member" && event.state_key === matrix.botUserId && event.content.membership !== "join") return "bot-membership";
       if (event.type === "m.room.encryption") return "encryption";
+      if (this.deps.bots?.isBotInvite(event, (u) => matrix.isBridgeUser(u))) return "webhook-bot-invite";
       return null;
     }
     if (matrix.isBridgeUser(event.sender)) return null;
@@ -170,6 +176,7 @@ export class EventRouter implements TransactionSink {
       case "bot-membership": return this.onBotMembership(event);
       case "encryption": return this.leaveEncryptedRoom(event.room_id);
       case "redaction": return this.onRedaction(event);
+      case "webhook-bot-invite": return this.deps.bots!.onInvite(event);
     }
   }
 
@@ -180,7 +187,7 @@ export class EventRouter implements TransactionSink {
     if (target === null) return;
     const removedOutbound = await outbound.removeRedacted(event.room_id, target, event.sender);
     const removedInbound = removedOutbound === null ? await inbound.removeRedacted(event.room_id, target, event.sender) : null;
-    const removed = removedOutbound !== null ? `outbound hook "${removedOutbound}"` : removedInbound !== null ? `inbound hook "${removedInbound}"` : null;
+    const removed = removedOutbound !== null ? `${KIND_LABEL[removedOutbound.kind].toLowerCase()} "${removedOutbound.name}"` : removedInbound !== null ? `inbound hook "${removedInbound}"` : null;
     if (removed === null) return;
     log.info({ roomId: event.room_id, redactedBy: event.sender, removed }, "hook removed: its state event was redacted");
     await matrix.sendNotice(event.room_id, `Removed ${removed}: its configuration was redacted by ${event.sender}.`);
@@ -250,6 +257,7 @@ export class EventRouter implements TransactionSink {
       await this.leaveEncryptedRoom(roomId);
       return "encrypted";
     }
+    this.deps.bots?.roomLoaded(roomId, state);
     await this.deps.outbound.loadRoom(roomId, state, origin);
     await this.deps.inbound.loadRoom(roomId, state, origin);
     return "loaded";

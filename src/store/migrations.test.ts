@@ -131,3 +131,26 @@ describe("migration 8: failure episodes of outbound hooks", () => {
     }
   });
 });
+
+describe("migration 10: outbound hooks get a kind (hook or bot)", () => {
+  it("keeps every hook and its signing keys as kind 'hook', and lets a bot share a hook's name", () => {
+    const path = storeAtVersion(9, `
+      INSERT INTO outbound_hooks (id, room_id, name, token_enc, created_by, created_at, failing_since, consecutive_failures, failure_notice_at)
+        VALUES ('ep_x', '!r:x', 'ci', x'00', '@u:x', 1, 5, 3, 7);
+      INSERT INTO signing_keys (hook_id, secret_enc, created_at) VALUES ('ep_x', x'01', 2);
+    `);
+    const db = openDatabase(path);
+    try {
+      expect(db.prepare("SELECT id, kind, name, failing_since, consecutive_failures, failure_notice_at FROM outbound_hooks").all()).toEqual([
+        { id: "ep_x", kind: "hook", name: "ci", failing_since: 5, consecutive_failures: 3, failure_notice_at: 7 },
+      ]);
+      db.prepare("INSERT INTO outbound_hooks (id, room_id, kind, name, token_enc, created_by, created_at) VALUES ('bt_y', '!r:x', 'bot', 'ci', x'00', '@u:x', 1)").run();
+      expect(() => db.prepare("INSERT INTO outbound_hooks (id, room_id, kind, name, token_enc, created_by, created_at) VALUES ('bt_z', '!r:x', 'bot', 'ci', x'00', '@u:x', 1)").run()).toThrow(/UNIQUE/);
+      // The signing keys still belong to the hook, and go with it.
+      db.prepare("DELETE FROM outbound_hooks WHERE id = 'ep_x'").run();
+      expect(db.prepare("SELECT COUNT(*) AS n FROM signing_keys").get()).toEqual({ n: 0 });
+    } finally {
+      db.close();
+    }
+  });
+});

@@ -257,4 +257,32 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX replies_pending ON replies (id) WHERE done_at IS NULL;
   `,
+  // 10: webhook bots are outbound hooks of another kind: a bot and a hook of one room may share a
+  //     name. The table is rebuilt (SQLite cannot change a UNIQUE constraint); signing_keys points
+  //     at it by name, so it points at the new table once renamed.
+  `
+  CREATE TABLE outbound_hooks_v10 (
+    id TEXT PRIMARY KEY,                -- ep_… (hooks) or bt_… (bots) stable id, used in job ids
+    room_id TEXT NOT NULL,
+    kind TEXT NOT NULL DEFAULT 'hook',  -- hook | bot
+    name TEXT NOT NULL,
+    token_enc BLOB NOT NULL,            -- AES-256-GCM sealed token
+    created_by TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    suspended_at INTEGER,               -- paused by a command or disabled by the bridge: not delivered to
+    suspended_reason TEXT,
+    failing_since INTEGER,              -- first failed attempt since the last success
+    consecutive_failures INTEGER NOT NULL DEFAULT 0,
+    failed_deliveries INTEGER NOT NULL DEFAULT 0,
+    failure_notice_at INTEGER,
+    UNIQUE (room_id, kind, name)
+  );
+  INSERT INTO outbound_hooks_v10 (id, room_id, kind, name, token_enc, created_by, created_at, suspended_at, suspended_reason, failing_since,
+      consecutive_failures, failed_deliveries, failure_notice_at)
+    SELECT id, room_id, 'hook', name, token_enc, created_by, created_at, suspended_at, suspended_reason, failing_since,
+      consecutive_failures, failed_deliveries, failure_notice_at
+    FROM outbound_hooks ORDER BY rowid;
+  DROP TABLE outbound_hooks;
+  ALTER TABLE outbound_hooks_v10 RENAME TO outbound_hooks;
+  `,
 ];

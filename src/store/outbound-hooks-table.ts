@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import type { HookKind } from "../connections/outbound-hook-registry.js";
 import type { Db } from "./database.js";
 import { newToken, openSecret, sealSecret } from "./sealed-secret.js";
 
@@ -6,6 +7,7 @@ import { newToken, openSecret, sealSecret } from "./sealed-secret.js";
 export interface StoredOutboundHook {
   id: string;
   roomId: string;
+  kind: HookKind;
   name: string;
   createdBy: string;
   createdAt: number;
@@ -22,9 +24,13 @@ export interface StoredFailureEpisode {
   noticedAt: number | null;
 }
 
+/** Bots' store ids start with this (their ghost users are named after the id); hooks' with ep_. */
+export const BOT_ID_PREFIX = "bt_";
+
 interface Row {
   id: string;
   room_id: string;
+  kind: HookKind;
   name: string;
   created_by: string;
   created_at: number;
@@ -40,6 +46,7 @@ interface Row {
 const toHook = (r: Row): StoredOutboundHook => ({
   id: r.id,
   roomId: r.room_id,
+  kind: r.kind,
   name: r.name,
   createdBy: r.created_by,
   createdAt: r.created_at,
@@ -66,9 +73,9 @@ export class OutboundHooksTable {
     private readonly key: Buffer,
   ) {
     this.q = {
-      find: db.prepare<[string, string], Row>("SELECT * FROM outbound_hooks WHERE room_id = ? AND name = ?"),
+      find: db.prepare<[string, HookKind, string], Row>("SELECT * FROM outbound_hooks WHERE room_id = ? AND kind = ? AND name = ?"),
       byId: db.prepare<[string], Row>("SELECT * FROM outbound_hooks WHERE id = ?"),
-      insert: db.prepare("INSERT INTO outbound_hooks (id, room_id, name, token_enc, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)"),
+      insert: db.prepare("INSERT INTO outbound_hooks (id, room_id, kind, name, token_enc, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"),
       token: db.prepare<[string], Pick<Row, "token_enc">>("SELECT token_enc FROM outbound_hooks WHERE id = ?"),
       setToken: db.prepare("UPDATE outbound_hooks SET token_enc = ? WHERE id = ?"),
       remove: db.prepare("DELETE FROM outbound_hooks WHERE id = ?"),
@@ -84,8 +91,8 @@ export class OutboundHooksTable {
     this.suspended = new Set(rows.map((r) => r.id));
   }
 
-  find(roomId: string, name: string): StoredOutboundHook | null {
-    const row = this.q.find.get(roomId, name);
+  find(roomId: string, name: string, kind: HookKind = "hook"): StoredOutboundHook | null {
+    const row = this.q.find.get(roomId, kind, name);
     return row ? toHook(row) : null;
   }
 
@@ -94,15 +101,18 @@ export class OutboundHooksTable {
     return row ? toHook(row) : null;
   }
 
-  /** Creates the hook's id and token unless they exist; the token is returned only when new. */
-  ensure(roomId: string, name: string, createdBy: string, now = Date.now()): { hook: StoredOutboundHook; newToken?: string } {
-    const existing = this.find(roomId, name);
+  /**
+   * Creates the hook's id and token unless they exist; the token is returned only when new. A bot's
+   * id starts with bt_ (its ghost user is named after it), a hook's with ep_.
+   */
+  ensure(roomId: string, name: string, createdBy: string, now = Date.now(), kind: HookKind = "hook"): { hook: StoredOutboundHook; newToken?: string } {
+    const existing = this.find(roomId, name, kind);
     if (existing) return { hook: existing };
     const token = newToken();
     const hook: StoredOutboundHook = {
-      id: `ep_${randomBytes(12).toString("hex")}`, roomId, name, createdBy, createdAt: now, suspendedAt: null, suspendedReason: null, failingSince: null,
+      id: `${kind === "bot" ? BOT_ID_PREFIX : "ep_"}${randomBytes(12).toString("hex")}`, roomId, kind, name, createdBy, createdAt: now, suspendedAt: null, suspendedReason: null, failingSince: null,
     };
-    this.q.insert.run(hook.id, roomId, name, sealSecret(this.key, token), createdBy, now);
+    this.q.insert.run(hook.id, roomId, kind, name, sealSecret(this.key, token), createdBy, now);
     return { hook, newToken: token };
   }
 

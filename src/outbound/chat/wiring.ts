@@ -1,5 +1,6 @@
 import type { BridgeConfig } from "../../config/types.js";
 import type { OutboundHookRegistry } from "../../connections/outbound-hook-registry.js";
+import type { WebhookBots } from "../../connections/webhook-bots.js";
 import type { DeliveryTarget } from "../../delivery/targets.js";
 import type { SsrfGuard } from "../../egress/ssrf.js";
 import { AvatarImporter } from "../../inbound/avatar-import.js";
@@ -20,6 +21,8 @@ export interface ChatWiringDeps {
   matrix: AppserviceMatrix;
   db: Db;
   registry: OutboundHookRegistry;
+  /** Webhook bots: their ghosts' identities and DM rooms. */
+  bots: Pick<WebhookBots, "ghostOf" | "isDirect" | "triggerAtSend">;
   guard: SsrfGuard;
   /** A reply that could not be used: told to the room once in a while, and counted. */
   onMalformed: (target: DeliveryTarget, reason: string) => void;
@@ -37,9 +40,9 @@ export function createChat(deps: ChatWiringDeps) {
     matrix,
     serverName: config.homeserver.domain,
     userAgent: deps.userAgent,
-    triggerOf: (hook, event) => triggerOf(hook, event) ?? { kind: "every-event" },
-    botOf: () => null,
-    isDirect: () => false,
+    triggerOf: (hook, event) => (hook.kind === "bot" ? deps.bots.triggerAtSend(hook, event) : (triggerOf(hook, event) ?? { kind: "every-event" })),
+    botOf: (hook) => (hook.kind === "bot" ? deps.bots.ghostOf(hook) : null),
+    isDirect: (hook, event) => hook.kind === "bot" && deps.bots.isDirect(hook, event),
   });
   const table = new RepliesTable(deps.db);
   const poster = new ReplyPoster({
