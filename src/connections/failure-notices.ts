@@ -5,6 +5,7 @@ import type { RoomNotifier } from "../matrix/room-notifier.js";
 import type { Logger } from "../observability/logger.js";
 import type { OutboundHooksTable } from "../store/outbound-hooks-table.js";
 import type { OutboundHookRegistry } from "./outbound-hook-registry.js";
+import { KIND_LABEL } from "./outbound-hooks.js";
 
 const SAVE_COUNTS_EVERY_MS = 1000;
 
@@ -41,7 +42,7 @@ export class FailureNotices {
     let episode = withFailedAttempt(before, failure.attempt);
     const hook = noticeDue(episode, this.settings.afterAttempts) ? this.registry.byId(hookId) : null;
     if (hook) {
-      const text = failureNoticeText(hook.name, failure.url, failure.category, episode);
+      const text = failureNoticeText(`${KIND_LABEL[hook.kind]} "${hook.name}"`, failure.url, failure.category, episode);
       // The notifier holds back a second notice within its period (a flapping receiver): the
       // episode then counts as untold, and its recovery is not announced either.
       if (this.notifier.notify(hook.roomId, `failing:${hookId}`, text, now)) {
@@ -77,7 +78,7 @@ export class FailureNotices {
     if (episode.noticedAt === null) return;
     const hook = this.registry.byId(hookId);
     if (!hook) return;
-    const text = recoveryNoticeText(hook.name, hook.url, episode, failingSince === null ? null : now - failingSince);
+    const text = recoveryNoticeText(`${KIND_LABEL[hook.kind]} "${hook.name}"`, hook.url, episode, failingSince === null ? null : now - failingSince);
     this.log.info({ hook: hook.name, roomId: hook.roomId, failedAttempts: episode.failedAttempts }, "outbound hook delivers again; the room was told");
     this.notifier.notify(hook.roomId, `recovered:${hookId}`, text, now, { force: true });
     this.tellOwner(hookId, hook.roomId, text);

@@ -13,6 +13,7 @@ import { hookIdOfLane, laneIds, laneUrl } from "./hook-lanes.js";
 import type { ActiveOutboundHook, OutboundHookRegistry } from "./outbound-hook-registry.js";
 import { KIND_LABEL } from "./outbound-hooks.js";
 
+const NO_LANES: ReadonlySet<string> = new Set();
 const commandWord = (hook: ActiveOutboundHook) => (hook.kind === "bot" ? "bot" : "outbound");
 
 export interface OutboundDeliveryTargetsOptions {
@@ -51,6 +52,8 @@ export class OutboundDeliveryTargets implements DeliveryTargets {
   /** Every lane of each paused or disabled hook. */
   suspendedHookIds(): ReadonlySet<string> {
     const suspended = this.hooks.suspendedIds();
+    // Asked on every pump of the worker: the usual answer costs nothing.
+    if (suspended.size === 0) return NO_LANES;
     const lanes = new Set<string>();
     for (const hookId of suspended) {
       const hook = this.registry.byId(hookId);

@@ -27,11 +27,11 @@ describe("failure episodes", () => {
   it("word their notices", () => {
     const category = classifyFailure({ result: { kind: "response", status: 503 }, error: null });
     const episode = { failedAttempts: 1, failedDeliveries: 1, noticedAt: null };
-    expect(failureNoticeText("ci", "https://h.example/p?q=1", category, episode)).toBe(
+    expect(failureNoticeText('Outbound hook "ci"', "https://h.example/p?q=1", category, episode)).toBe(
       'Outbound hook "ci" cannot deliver: HTTP status 503 at https://h.example. The receiver failed on the request (an error or overload on its side); ' +
         "deliveries are retried. 1 attempt in a row failed; this room hears once deliveries get through again.",
     );
-    expect(recoveryNoticeText("ci", "https://h.example/p", episode, null)).toBe('Outbound hook "ci" delivers again to https://h.example; 1 delivery waited (1 failed attempt).');
+    expect(recoveryNoticeText('Outbound hook "ci"', "https://h.example/p", episode, null)).toBe('Outbound hook "ci" delivers again to https://h.example; 1 delivery waited (1 failed attempt).');
   });
 
   it("say how long in rounded units", () => {

@@ -36,17 +36,18 @@ export function originOf(url: string): string {
 const sentence = (text: string): string => text.charAt(0).toUpperCase() + text.slice(1);
 const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
 
-export function failureNoticeText(hookName: string, url: string, category: FailureCategory, episode: FailureEpisode): string {
+/** `subject` names the hook as its room knows it: `Outbound hook "ci"`, `Webhook bot "helper"`. */
+export function failureNoticeText(subject: string, url: string, category: FailureCategory, episode: FailureEpisode): string {
   return (
-    `Outbound hook "${hookName}" cannot deliver: ${category.summary} at ${originOf(url)}. ${sentence(category.description)} ` +
+    `${subject} cannot deliver: ${category.summary} at ${originOf(url)}. ${sentence(category.description)} ` +
     `${plural(episode.failedAttempts, "attempt")} in a row failed; this room hears once deliveries get through again.`
   );
 }
 
-export function recoveryNoticeText(hookName: string, url: string, episode: FailureEpisode, failingForMs: number | null): string {
+export function recoveryNoticeText(subject: string, url: string, episode: FailureEpisode, failingForMs: number | null): string {
   const after = failingForMs === null ? "" : ` after ${duration(failingForMs)}`;
   return (
-    `Outbound hook "${hookName}" delivers again to ${originOf(url)}${after}; ` +
+    `${subject} delivers again to ${originOf(url)}${after}; ` +
     `${plural(episode.failedDeliveries, "delivery", "deliveries")} waited (${plural(episode.failedAttempts, "failed attempt")}).`
   );
 }
