@@ -1,6 +1,7 @@
 import { Ajv } from "ajv";
 import { OUTBOUND_FORMATS, type OutboundFormat } from "../outbound/formats/format-names.js";
 import { TRIGGER_WHEN, type HookFilter, type TriggerWhen } from "../outbound/hook-filter.js";
+import { CALLBACK_SCHEMA_PROPERTIES, callbackProblems, callbackSettings, type CallbackContent, type CallbackPhase, type CallbackSettings } from "./callback-state.js";
 import { schemaProblems } from "./schema-problems.js";
 
 /** Hookshot's outbound hook state event; state_key = hook name. */
@@ -30,6 +31,8 @@ export interface OutboundHookSettings {
   filter: HookFilter;
   /** How the mattermost format encodes its request (Mattermost's `content_type`). */
   contentType: "form" | "json";
+  /** Format tencent: a before- or after-event callback (callback-state.ts); null for other formats. */
+  callback: CallbackSettings | null;
 }
 
 // Extra keys are allowed: Hookshot and later versions of this bridge may add fields.
@@ -49,6 +52,7 @@ const schema = {
     event_types: { type: "array", minItems: 1, maxItems: MAX_FILTER_ENTRIES, items: { type: "string", minLength: 1, maxLength: 255 } },
     msgtypes: { type: "array", minItems: 1, maxItems: MAX_FILTER_ENTRIES, items: { type: "string", minLength: 1, maxLength: 255 } },
     content_type: { enum: [...CONTENT_TYPES] },
+    ...CALLBACK_SCHEMA_PROPERTIES,
   },
 } as const;
 
@@ -98,6 +102,7 @@ export function validateOutboundHookContent(stateKey: string, content: unknown):
       if (problem) problems.push(`urls/${i}: ${problem}`);
     });
   }
+  if (shapeOk) problems.push(...callbackProblems(c as CallbackContent, knownCallbackCommand));
   if (!shapeOk || problems.length > 0) return { ok: false, problems };
   const valid = content as HookContent;
   const urls = [...new Set([...(valid.url !== undefined ? [valid.url] : []), ...(valid.urls ?? [])])];
@@ -107,7 +112,7 @@ export function validateOutboundHookContent(stateKey: string, content: unknown):
       name: valid.name,
       url: urls[0]!,
       urls,
-      method: valid.method ?? (valid.format === "slack" || valid.format === "mattermost" || valid.format === "zulip" ? "POST" : "PUT"),
+      method: valid.method ?? (valid.format === undefined || valid.format === "hookshot" || valid.format === "hookshot-multipart" || valid.format === "json" ? "PUT" : "POST"),
       ordering: valid.ordering ?? "none",
       format: valid.format ?? null,
       filter: {
@@ -117,11 +122,17 @@ export function validateOutboundHookContent(stateKey: string, content: unknown):
         triggerWhen: valid.trigger_when ?? "first_word",
       },
       contentType: valid.content_type === "json" || valid.content_type === "application/json" ? "json" : "form",
+      callback: callbackSettings(valid),
     },
   };
 }
 
-interface HookContent {
+/** A command word's phase is in its name (Group.CallbackBeforeSendMsg, Group.CallbackAfterNewMemberJoin). */
+function knownCallbackCommand(word: string, phase: CallbackPhase): boolean {
+  return word.includes(phase === "before" ? ".CallbackBefore" : ".CallbackAfter");
+}
+
+interface HookContent extends CallbackContent {
   name: string;
   url?: string;
   urls?: string[];

@@ -88,6 +88,8 @@ export function classifyFailure(attempt: FailedAttempt): FailureCategory {
         summary: "address refused by the bridge's address guard",
         description: `the bridge sends to no private, loopback or reserved address unless delivery.allowedNetworks allows it: ${withoutUrlPaths(result.reason)}.`,
       };
+    case "unusable":
+      return unparseableResponse(result.reason);
     case "network":
       return byCode(attempt.code ?? codeOf(attempt.error ?? result.error), attempt.error ?? result.error);
   }

@@ -7,13 +7,15 @@ export type AttemptResult =
   | { kind: "timeout" }
   | { kind: "network"; error: string }
   /** Not sent at all: the destination is a forbidden address (SSRF guard). */
-  | { kind: "refused"; reason: string };
+  | { kind: "refused"; reason: string }
+  /** Answered, but the hook's format cannot use the answer (a callback's answer that is not its protocol). */
+  | { kind: "unusable"; status: number; reason: string };
 
 export type Verdict = "success" | "retry" | "failed" | "gone";
 
 export function classify(result: AttemptResult): Verdict {
   if (result.kind === "refused") return "failed";
-  if (result.kind !== "response") return "retry";
+  if (result.kind !== "response") return "retry"; // a receiver that answers garbage may be mid-deploy
   const { status } = result;
   if (status >= 200 && status < 300) return "success";
   if (status === 410) return "gone";
@@ -66,7 +68,7 @@ export type NextStep =
 export function nextStep(policy: RetryPolicy, attempt: number, result: AttemptResult, error: string | null, now: number, random: () => number = Math.random): NextStep {
   const verdict = classify(result);
   if (result.kind === "refused") return { action: "dead-letter", reason: `not sent: ${result.reason}` };
-  const what = result.kind === "response" ? `HTTP ${result.status}` : (error ?? "no answer");
+  const what = result.kind === "response" ? `HTTP ${result.status}` : result.kind === "unusable" ? `an unusable answer (${result.reason})` : (error ?? "no answer");
   switch (verdict) {
     case "success":
       return { action: "done" };

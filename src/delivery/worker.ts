@@ -30,9 +30,14 @@ export interface DeliveryWorkerOptions {
   random?: () => number;
 }
 
-/** Acts on a delivered job's answer; never throws (a reply it cannot use is its own business). */
+/**
+ * Acts on a delivered job's 2xx answer. Resolves null when the delivery counts as done (a chat
+ * reply it cannot use is its own business), or why the answer is unusable for the hook's protocol
+ * (a callback's answer that is not Tencent's): the attempt then counts as failed. Throws only when
+ * the answer could not be recorded (the delivery is retried).
+ */
 export interface DeliveryAnswers {
-  accept(job: ClaimedJob, target: DeliveryTarget, outcome: SendOutcome): Promise<void>;
+  accept(job: ClaimedJob, target: DeliveryTarget, outcome: SendOutcome): Promise<string | null>;
 }
 
 /**
@@ -52,11 +57,14 @@ export class DeliveryWorker {
   private readonly claimBatch: number;
   private readonly perHookLimit: number;
   private readonly delivered;
+  /** For callbacks that are not retried (Tencent's after-callbacks by default). */
+  private readonly noRetries: RetryPolicy;
 
   constructor(private readonly opts: DeliveryWorkerOptions) {
     this.perHookLimit = Math.max(1, Math.floor(opts.concurrency / 4));
     this.claimBatch = Math.max(1, Math.floor(opts.concurrency / 8));
     this.delivered = opts.metrics.deliveries.labels({ outcome: "success" });
+    this.noRetries = { ...opts.policy, retries: 0 };
     opts.queue.onEnqueue(() => this.wake());
   }
 
@@ -180,12 +188,14 @@ export class DeliveryWorker {
       }
     }
     try {
-      const outcome = await this.send(job, target, rendered);
+      let outcome = await this.send(job, target, rendered);
       metrics.attemptSeconds.observe(outcome.durationMs / 1000);
       // The answer is acted on (a reply stored) before the delivery counts as done: a crash in
       // between retries the delivery, and the reply, named by the delivery, is stored once.
-      if (this.opts.answers && outcome.result.kind === "response" && outcome.result.status >= 200 && outcome.result.status < 300) {
-        await this.opts.answers.accept(job, target, outcome);
+      const { result } = outcome;
+      if (this.opts.answers && result.kind === "response" && result.status >= 200 && result.status < 300) {
+        const unusable = await this.opts.answers.accept(job, target, outcome);
+        if (unusable !== null) outcome = { ...outcome, result: { kind: "unusable", status: result.status, reason: unusable }, error: `unusable answer: ${unusable}` };
       }
       this.record(job, target, outcome, rendered.mediaError);
     } finally {
@@ -208,11 +218,11 @@ export class DeliveryWorker {
     Object.assign(headers, idHeaders);
     if (body.kind === "file") headers["content-length"] = String(body.size);
     return this.opts.sender.send({
-      url: target.url,
+      url: rendered.url ?? target.url,
       method: target.hook.method,
       headers,
       body: body.kind === "memory" ? body.body : createReadStream(body.path),
-      timeoutMs: this.opts.timeoutMs,
+      timeoutMs: target.hook.callback?.timeoutMs ?? this.opts.timeoutMs,
       ...(rendered.answerBytes !== undefined ? { maxResponseBytes: rendered.answerBytes } : {}),
     });
   }
@@ -221,8 +231,9 @@ export class DeliveryWorker {
     const { queue, metrics, targets, log } = this.opts;
     const now = Date.now();
     const attempt = job.attempts + 1;
-    const step = nextStep(this.opts.policy, attempt, outcome.result, outcome.error, now, this.opts.random);
-    const status = outcome.result.kind === "response" ? outcome.result.status : null;
+    const policy = target.hook.callback?.retry === false ? this.noRetries : this.opts.policy;
+    const step = nextStep(policy, attempt, outcome.result, outcome.error, now, this.opts.random);
+    const status = outcome.result.kind === "response" || outcome.result.kind === "unusable" ? outcome.result.status : null;
     const error = mediaError ? (outcome.error ? `${outcome.error}; media: ${mediaError}` : `media: ${mediaError}`) : outcome.error;
     const row = (o: AttemptRecord["outcome"]): AttemptRecord => ({ outcome: o, status, error, durationMs: outcome.durationMs, responseBody: outcome.responseBody });
 

@@ -33,7 +33,12 @@ export interface ChatRepliesDeps {
 export class ChatReplies implements DeliveryAnswers {
   constructor(private readonly deps: ChatRepliesDeps) {}
 
-  async accept(job: ClaimedJob, target: DeliveryTarget, outcome: SendOutcome): Promise<void> {
+  async accept(job: ClaimedJob, target: DeliveryTarget, outcome: SendOutcome): Promise<null> {
+    await this.store(job, target, outcome);
+    return null; // a reply it cannot use does not make the delivery fail: the receiver did get it
+  }
+
+  private async store(job: ClaimedJob, target: DeliveryTarget, outcome: SendOutcome): Promise<void> {
     const format = target.hook.format;
     if (!isChatFormat(format)) return;
     const { log } = this.deps;

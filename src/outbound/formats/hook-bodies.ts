@@ -7,31 +7,60 @@ import type { DeliveryRenderer, Rendered } from "./render.js";
 
 /** A body ready to send, with what its format adds: headers, and how much of the answer it reads. */
 export interface HookBody extends Rendered {
+  /** The URL to send to when the format adds to the hook's (Tencent's query parameters). */
+  url?: string;
   headers?: Record<string, string>;
   /** Bytes of the receiver's answer to keep (a chat format reads its reply from it). */
   answerBytes?: number;
 }
 
+/** A callback's request for a queued event (format tencent): where to, and what. */
+export interface CallbackRequest {
+  url: string;
+  body: string;
+  contentType: string;
+}
+
+export interface CallbackRequests {
+  request(job: ClaimedJob, target: DeliveryTarget): CallbackRequest;
+}
+
 /**
  * The request body of a job in its hook's format: the Matrix event itself (hookshot, json,
- * hookshot-multipart: DeliveryRenderer), or a chat platform's request (ChatRenderer).
+ * hookshot-multipart: DeliveryRenderer), a chat platform's request (ChatRenderer), or a
+ * callback's (CallbackRequests).
  */
 export class HookBodies {
   constructor(
     private readonly events: DeliveryRenderer,
     private readonly chat: ChatRenderer | null,
     private readonly answerBytes: number,
+    private readonly callbacks: CallbackRequests | null = null,
   ) {}
 
   /** The common case without waiting, or null when `render` has work to do. */
   plain(job: ClaimedJob, target: DeliveryTarget): HookBody | null {
     const format = target.hook.format;
     if (isChatFormat(format)) return null;
+    if (format === "tencent") return this.callback(job, target);
     return this.events.plain(job.body, format);
+  }
+
+  private callback(job: ClaimedJob, target: DeliveryTarget): HookBody {
+    if (!this.callbacks) throw new Error("the tencent format is not available in this process");
+    const request = this.callbacks.request(job, target);
+    return {
+      url: request.url,
+      body: { kind: "memory", body: request.body, contentType: request.contentType },
+      answerBytes: this.answerBytes,
+      mediaError: null,
+      cleanup: async () => undefined,
+    };
   }
 
   async render(job: ClaimedJob, target: DeliveryTarget): Promise<HookBody> {
     const format = target.hook.format;
+    if (format === "tencent") return this.callback(job, target);
     if (!isChatFormat(format)) return this.events.render(job.key, job.body, format);
     if (!this.chat) throw new Error(`the ${format} format is not available in this process`);
     const request = await this.chat.request(format, target.hook, target.token, JSON.parse(job.body) as RoomEvent);
