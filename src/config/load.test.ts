@@ -121,6 +121,7 @@ describe("defaults", () => {
       media: { maxBytes: 52428800, includeThumbnail: false, tempDir: expect.stringMatching(/matrix-webhook-bridge-media$/), linkTtlSeconds: 3600 },
       inbound: { maxBodyBytes: 1048576, rateLimitPerMinute: 60, rateLimitBurst: 20, allowIdentityOverride: false, rawPayloadMaxBytes: 16384, avatarMaxBytes: 2097152 },
       replies: { maxChars: 4000, maxParts: 10, maxBytes: 262144, allowIdentityOverride: false },
+      callbacks: { precheck: { secret: null } },
       logging: { level: "info" },
       metrics: { enabled: true },
     });
@@ -367,5 +368,20 @@ describe("names of Object.prototype in a config file", () => {
     expect(issuesFor(withDelivery(`  defaultFormat: ${JSON.stringify(name)}`))).toEqual([
       { path: "delivery.defaultFormat", message: expect.stringMatching(/^must be one of "hookshot"/) },
     ]);
+  });
+});
+
+describe("callbacks.precheck", () => {
+  it("reads the module's secret from the config or a file, and refuses both or a short one", () => {
+    const dir = mkdtempSync(join(tmpdir(), "mwb-precheck-"));
+    const file = join(dir, "precheck.secret");
+    writeFileSync(file, "  0123456789abcdef0123  \n");
+    expect(parseConfig(`${MINIMAL}callbacks:\n  precheck:\n    secretFile: ${file}\n`).callbacks.precheck.secret).toBe("0123456789abcdef0123");
+    expect(parseConfig(`${MINIMAL}callbacks:\n  precheck:\n    secret: "0123456789abcdef"\n`).callbacks.precheck.secret).toBe("0123456789abcdef");
+    expect(() => parseConfig(`${MINIMAL}callbacks:\n  precheck:\n    secret: "0123456789abcdef"\n    secretFile: ${file}\n`)).toThrow(/callbacks\.precheck: secret and secretFile are both set/);
+    expect(() => parseConfig(`${MINIMAL}callbacks:\n  precheck:\n    secret: short\n`)).toThrow(/callbacks\.precheck\.secret/);
+    writeFileSync(file, "short\n");
+    expect(() => parseConfig(`${MINIMAL}callbacks:\n  precheck:\n    secretFile: ${file}\n`)).toThrow(/shorter than 16 characters/);
+    rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -94,6 +94,12 @@ export const configSchema: SchemaObject = {
       maxBytes: { type: "integer", minimum: 1024, maximum: 4194304, default: 262144 },
       allowIdentityOverride: { type: "boolean", default: false },
     }),
+    callbacks: section({
+      precheck: section({
+        secret: orNull({ type: "string", minLength: 16, maxLength: 512, default: null }),
+        secretFile: orNull({ type: "string", minLength: 1, default: null }),
+      }),
+    }),
     logging: section({
       level: { type: "string", enum: [...LOG_LEVELS], default: "info" },
     }),

@@ -104,6 +104,11 @@ export interface BridgeConfig {
     /** Whether a reply's username / icon_url may show (marked as a webhook's). */
     allowIdentityOverride: boolean;
   };
+  /** Before- and after-event callbacks (format tencent). */
+  callbacks: {
+    /** The Synapse pre-send module's requests: the secret both configs share (from `secret` or `secretFile`); null: no module expected. */
+    precheck: { secret: string | null };
+  };
   logging: {
     level: LogLevel;
   };

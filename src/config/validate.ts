@@ -5,11 +5,13 @@ import { ConfigError, type ConfigIssue } from "./errors.js";
 import { FORMATS } from "./formats.js";
 import { issuesFromAjv } from "./issues.js";
 import { resolveEncryptionKey } from "./key.js";
+import { resolvePrecheckSecret } from "./precheck-secret.js";
 import { configSchema } from "./schema.js";
 import type { BridgeConfig } from "./types.js";
 
 /** What the schema guarantees once validation passed; the store key is still text. */
-type SchemaValid = Omit<BridgeConfig, "store" | "media"> & {
+type SchemaValid = Omit<BridgeConfig, "store" | "media" | "callbacks"> & {
+  callbacks: { precheck: { secret: string | null; secretFile: string | null } };
   store: { path: string; encryptionKey: string | null; encryptionKeyFile: string | null; synchronous: "NORMAL" | "FULL" };
   media: Omit<BridgeConfig["media"], "tempDir"> & { tempDir: string | null };
 };
@@ -33,6 +35,13 @@ export function validateConfig(raw: unknown, source?: string, baseDir?: string):
     if (Buffer.isBuffer(resolved)) key = resolved;
     else issues.push(resolved);
   }
+  const precheck = (data.callbacks as { precheck?: { secret?: unknown; secretFile?: unknown } } | undefined)?.precheck;
+  let precheckSecret: string | null = null;
+  if (!issues.some((issue) => issue.path.startsWith("callbacks"))) {
+    const resolved = resolvePrecheckSecret((precheck?.secret as string | null) ?? null, typeof precheck?.secretFile === "string" ? resolvePath(precheck.secretFile) : null);
+    if (typeof resolved === "string" || resolved === null) precheckSecret = resolved;
+    else issues.push(resolved);
+  }
   if (issues.length > 0 || key === undefined) throw new ConfigError(issues, source);
 
   const valid = data as unknown as SchemaValid;
@@ -41,6 +50,7 @@ export function validateConfig(raw: unknown, source?: string, baseDir?: string):
     homeserver: { ...valid.homeserver, url: withoutTrailingSlash(valid.homeserver.url) },
     bridge: { ...valid.bridge, publicUrl: valid.bridge.publicUrl === null ? null : withoutTrailingSlash(valid.bridge.publicUrl) },
     store: { path: resolvePath(valid.store.path), encryptionKeyBytes: key, encryptionKeyFile: keyFile, synchronous: valid.store.synchronous },
+    callbacks: { precheck: { secret: precheckSecret } },
     media: { ...valid.media, tempDir: valid.media.tempDir === null ? join(tmpdir(), "matrix-webhook-bridge-media") : resolvePath(valid.media.tempDir) },
   };
 }
