@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { hasPrivilegedCreators, mayConfigureHooks, requiredStateLevel, userPowerLevel } from "./power-levels.js";
+import { hasPrivilegedCreators, mayConfigureHooks, mayRedactOthers, requiredStateLevel, userPowerLevel } from "./power-levels.js";
 
 const TYPE = "uk.half-shot.matrix-hookshot.outbound-hook";
 
@@ -18,6 +18,13 @@ describe("power levels", () => {
     expect(requiredStateLevel(pl, TYPE)).toBe(75);
     expect(requiredStateLevel(pl, "other")).toBe(50);
     expect(requiredStateLevel({}, "other")).toBe(50);
+  });
+
+  it("reads the level to redact others' events (default 50)", () => {
+    expect(mayRedactOthers(room(pl), "@mod:x")).toEqual({ allowed: true, has: 50, needs: 50 });
+    expect(mayRedactOthers(room({ ...pl, redact: 75 }), "@mod:x")).toEqual({ allowed: false, has: 50, needs: 75 });
+    expect(mayRedactOthers(room({ ...pl, redact: "0" }), "@nobody:x")).toEqual({ allowed: false, has: 0, needs: 50 });
+    expect(mayRedactOthers(room({}, ["@c:x"]), "@c:x").allowed).toBe(true);
   });
 
   it("ignores malformed values", () => {

@@ -4,6 +4,7 @@ export interface PowerLevelsContent {
   users_default?: unknown;
   events?: Record<string, unknown>;
   state_default?: unknown;
+  redact?: unknown;
 }
 
 const level = (value: unknown, fallback: number): number =>
@@ -70,6 +71,13 @@ export function mayConfigureHooks(
 ): PermissionVerdict {
   const roomNeeds = requiredStateLevel(room.powerLevels, eventType);
   const needs = configuredMinimum === null ? roomNeeds : Math.max(roomNeeds, configuredMinimum);
+  const has = userPowerLevel(room.powerLevels, userId, room.privilegedCreators);
+  return { allowed: has >= needs, has, needs };
+}
+
+/** May `userId` redact other users' events? The room's `redact` level (spec default 50). */
+export function mayRedactOthers(room: RoomAuthority, userId: string): PermissionVerdict {
+  const needs = room.powerLevels ? level(room.powerLevels.redact, 50) : 0;
   const has = userPowerLevel(room.powerLevels, userId, room.privilegedCreators);
   return { allowed: has >= needs, has, needs };
 }

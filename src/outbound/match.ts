@@ -31,6 +31,8 @@ export function hooksForEvent(event: RoomEvent, roomHooks: readonly ActiveOutbou
 
 /** Why a plain hook takes the event, or null when it does not. Pure: asked again at send time. */
 export function triggerOf(hook: ActiveOutboundHook, event: RoomEvent): ChatTrigger | null {
+  // A before-hook judges messages before they are sent (src/callbacks/); it is never queued.
+  if (hook.callback?.phase === "before") return null;
   return filterMatch(hook.filter, event);
 }
 

@@ -5,6 +5,7 @@ import { INBOUND_HOOK_EVENT_TYPE } from "../connections/inbound-hook-state.js";
 import { mayInvite } from "../connections/invite-permission.js";
 import { KIND_LABEL, kindOfEventType, type OutboundHooks } from "../connections/outbound-hooks.js";
 import type { WebhookBots } from "../connections/webhook-bots.js";
+import type { BeforeSendFallback } from "../callbacks/before-send-fallback.js";
 import type { DeliveryQueue, OutboundMessage } from "../delivery/queue/queue.js";
 import type { Logger } from "../observability/logger.js";
 import { hooksForEvent, outboundEventJson } from "../outbound/match.js";
@@ -24,6 +25,8 @@ export interface EventRouterDeps {
   onStateEvent?: (event: RoomEvent) => void;
   /** Webhook bots: which rooms their ghosts are in, and their invites. */
   bots?: WebhookBots;
+  /** Before-hooks' verdicts on messages the Synapse module did not judge. */
+  beforeSend?: BeforeSendFallback;
 }
 
 export const ENCRYPTION_UNAVAILABLE_NOTICE =
@@ -36,10 +39,12 @@ export const ENCRYPTION_UNAVAILABLE_NOTICE =
  * Commands and membership work run afterwards, in order.
  */
 /** The kinds of work an event asks for after the homeserver's 200. */
-type AfterAck = "command" | "bot-membership" | "encryption" | "redaction" | "webhook-bot-invite";
+type AfterAck = "command" | "bot-membership" | "encryption" | "redaction" | "webhook-bot-invite" | "before-send";
 
 export class EventRouter implements TransactionSink {
   private followUps: Promise<void> = Promise.resolve();
+  /** Settles when what holdFollowUpsUntil waits for is done (follow-ups that run beside the chain wait for it too). */
+  private followUpsReady: Promise<void> = Promise.resolve();
   /**
    * Transactions with follow-ups whose store write failed without an answer (the writer thread
    * died): the commit may have happened. If the homeserver's retry finds one handled, its
@@ -87,10 +92,11 @@ export class EventRouter implements TransactionSink {
       }
       if (kindOfEventType(event.type) !== null && event.state_key !== undefined) await outbound.applyState(event.room_id, event as StateEvent, "live");
       else if (event.type === INBOUND_HOOK_EVENT_TYPE && event.state_key !== undefined) await inbound.applyState(event.room_id, event as StateEvent, "live");
-      const after = this.afterAck(event);
+      const after = this.afterAck(event, "store");
       if (after) later.push(event);
       // The bridge's own events and commands are not for the hooks; state only when a hook asks for its type.
-      if (after === "command" || matrix.isBridgeUser(event.sender)) continue;
+      // A message before-hooks judge after the fact goes to the hooks once it is allowed (before-send-fallback.ts).
+      if (after === "command" || after === "before-send" || matrix.isBridgeUser(event.sender)) continue;
       const hookIds = hooksForEvent(event, outbound.registry.forRoom(event.room_id), matrix.isBridgeUser.bind(matrix), this.deps.bots?.candidates(event.room_id));
       if (hookIds.length > 0) messages.push({ eventId: event.event_id, originTs: originTs(event), roomId: event.room_id, body: outboundEventJson(event), hookIds });
     }
@@ -143,6 +149,7 @@ export class EventRouter implements TransactionSink {
       () => undefined,
       () => undefined,
     );
+    this.followUpsReady = this.followUps;
   }
 
   /** Resolves when the follow-up work queued so far has run (tests and shutdown use it). */
@@ -153,9 +160,10 @@ export class EventRouter implements TransactionSink {
   /**
    * What an event asks for after the acknowledgement: a command, the bot's own membership,
    * encryption turned on, a redaction (it may target a hook's state event; rooms' hooks may not be
-   * loaded yet when this is asked, so every redaction counts).
+   * loaded yet when this is asked, so every redaction counts), a message before-hooks judge after
+   * the fact (decided when it is stored: a stored message follow-up that is no command is one).
    */
-  private afterAck(event: RoomEvent): AfterAck | null {
+  private afterAck(event: RoomEvent, stage: "store" | "run"): AfterAck | null {
     const { matrix, commandPrefix } = this.deps;
     if (event.state_key !== undefined) {
       // The bot's own joins (and profile changes) ask for nothing: it joins by itself.
@@ -167,6 +175,8 @@ export class EventRouter implements TransactionSink {
     if (matrix.isBridgeUser(event.sender)) return null;
     if (event.type === "m.room.message" && commandWords(event.content.body, commandPrefix) !== null) return "command";
     if (event.type === "m.room.redaction" && redactedEventId(event) !== null) return "redaction";
+    const { beforeSend } = this.deps;
+    if (beforeSend && (stage === "run" || beforeSend.needed(event))) return "before-send";
     return null;
   }
 
@@ -177,6 +187,7 @@ export class EventRouter implements TransactionSink {
       case "encryption": return this.leaveEncryptedRoom(event.room_id);
       case "redaction": return this.onRedaction(event);
       case "webhook-bot-invite": return this.deps.bots!.onInvite(event);
+      case "before-send": return this.deps.beforeSend!.run(event);
     }
   }
 
@@ -201,10 +212,15 @@ export class EventRouter implements TransactionSink {
     // Queued once: a resume for a re-used transaction id may name follow-ups already waiting here.
     if (this.queuedFollowUps.has(eventId)) return;
     this.queuedFollowUps.add(eventId);
+    const kind = event && this.afterAck(event, "run");
+    if (kind === "before-send") {
+      // Not in line with commands: each waits up to its hooks' deadlines, and they run side by side.
+      void this.afterFollowUpsReady(() => this.runAfterAck(kind, event!), txnId, eventId);
+      return;
+    }
     this.followUps = this.followUps
       .then(async () => {
         try {
-          const kind = event && this.afterAck(event);
           if (kind) await this.runAfterAck(kind, event!);
         } finally {
           this.queuedFollowUps.delete(eventId);
@@ -212,6 +228,19 @@ export class EventRouter implements TransactionSink {
         }
       })
       .catch((err) => this.deps.log.error({ err, txnId }, "follow-up work for an event failed"));
+  }
+
+  /** Runs follow-up work beside the chain, once the chain's start (the rooms' loading) is done. */
+  private async afterFollowUpsReady(work: () => Promise<void>, txnId: string, eventId: string): Promise<void> {
+    try {
+      await this.followUpsReady;
+      await work();
+    } catch (err) {
+      this.deps.log.error({ err, txnId }, "follow-up work for an event failed");
+    } finally {
+      this.queuedFollowUps.delete(eventId);
+      await this.deps.queue.followUpDone(eventId).catch((err: unknown) => this.deps.log.error({ err, txnId }, "could not mark a follow-up done"));
+    }
   }
 
   private async runCommand(event: RoomEvent): Promise<void> {
