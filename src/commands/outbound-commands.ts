@@ -3,7 +3,7 @@ import { checkHookName, checkHookUrl, OUTBOUND_HOOK_EVENT_TYPE, OUTBOUND_METHODS
 import { mayConfigureHooks } from "../connections/power-levels.js";
 import { CommandError } from "./command-error.js";
 import type { CommandContext } from "./context.js";
-import { settingOptions, settingsFromOptions, withSetting } from "./outbound-settings.js";
+import { SETTING_NAMES, settingOptions, settingsFromOptions, withSetting } from "./outbound-settings.js";
 import type { CommandSpec } from "./spec.js";
 
 export const existing = (ctx: CommandContext, name: string) => {
@@ -85,7 +85,7 @@ export const outboundCommands: CommandSpec<CommandContext>[] = [
   {
     words: ["outbound", "set"],
     args: ["name", "setting", "value?"],
-    summary: `Change one setting of a hook (${"trigger, trigger-when, events, msgtypes, urls, format, content-type, method, ordering"}); lists are comma-separated, "none" clears.`,
+    summary: `Change one setting of a hook (${SETTING_NAMES}); lists are comma-separated, "none" clears.`,
     privileged: true,
     async run(ctx, { name, setting, value }) {
       existing(ctx, name!);

@@ -9,6 +9,16 @@ describe("hook settings from commands", () => {
     });
   });
 
+  it("turns a callback's options into its state fields", () => {
+    expect(settingsFromOptions({ format: "tencent", phase: "before", "timeout-ms": "500", "on-failure": "reject", sign: "off", "sdk-app-id": "1400000001", commands: "Group.CallbackBeforeSendMsg" })).toEqual({
+      format: "tencent", phase: "before", timeout_ms: 500, on_failure: "reject", sign: false, sdk_app_id: "1400000001", callback_commands: ["Group.CallbackBeforeSendMsg"],
+    });
+    expect(withSetting({ format: "tencent" }, "retry", "on")).toEqual({ format: "tencent", retry: true });
+    expect(() => withSetting({}, "sign", "maybe")).toThrow(/must be on or off/);
+    // Not a number: left as text for the state's validation to refuse with its range.
+    expect(withSetting({}, "timeout-ms", "2s")).toEqual({ timeout_ms: "2s" });
+  });
+
   it("changes one setting and keeps every other field, Hookshot's and unknown ones included", () => {
     const current = { name: "ci", url: "https://a.example/", method: "PUT", future: { x: 1 } };
     expect(withSetting(current, "trigger", "#build")).toEqual({ ...current, trigger_words: ["#build"] });

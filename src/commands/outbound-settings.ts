@@ -1,3 +1,4 @@
+import { CALLBACK_PHASES, FAILURE_POLICIES } from "../connections/callback-state.js";
 import { OUTBOUND_FORMATS } from "../connections/outbound-hook-state.js";
 import { TRIGGER_WHEN } from "../outbound/hook-filter.js";
 import { CommandError } from "./command-error.js";
@@ -20,6 +21,14 @@ const oneOf = (allowed: readonly string[]) => (value: string) => {
   return match;
 };
 
+const onOff = (value: string): boolean => {
+  const word = value.toLowerCase();
+  if (["on", "true", "yes"].includes(word)) return true;
+  if (["off", "false", "no"].includes(word)) return false;
+  throw new CommandError(`"${value}" must be on or off.`);
+};
+const whole = (value: string): number | string => (/^\d{1,9}$/.test(value) ? Number(value) : value);
+
 export const HOOK_SETTINGS: ReadonlyMap<string, Setting> = new Map<string, Setting>([
   ["trigger", { field: "trigger_words", shape: "WORD[,WORD…]", parse: list }],
   ["trigger-when", { field: "trigger_when", shape: TRIGGER_WHEN.join("|"), parse: oneOf(TRIGGER_WHEN) }],
@@ -30,7 +39,18 @@ export const HOOK_SETTINGS: ReadonlyMap<string, Setting> = new Map<string, Setti
   ["content-type", { field: "content_type", shape: "form|json", parse: oneOf(["form", "json"]) }],
   ["method", { field: "method", shape: "PUT|POST", parse: (v) => oneOf(["PUT", "POST"])(v.toUpperCase()) }],
   ["ordering", { field: "ordering", shape: "none|strict", parse: oneOf(["none", "strict"]) }],
+  // Callbacks (format tencent): see src/connections/callback-state.ts.
+  ["phase", { field: "phase", shape: CALLBACK_PHASES.join("|"), parse: oneOf(CALLBACK_PHASES) }],
+  ["commands", { field: "callback_commands", shape: "COMMAND[,COMMAND…]", parse: list }],
+  ["sdk-app-id", { field: "sdk_app_id", shape: "DIGITS", parse: (v) => v }],
+  ["sign", { field: "sign", shape: "on|off", parse: onOff }],
+  ["retry", { field: "retry", shape: "on|off", parse: onOff }],
+  ["timeout-ms", { field: "timeout_ms", shape: "MILLISECONDS", parse: whole }],
+  ["on-failure", { field: "on_failure", shape: FAILURE_POLICIES.join("|"), parse: oneOf(FAILURE_POLICIES) }],
 ]);
+
+/** The settings' names, for help texts. */
+export const SETTING_NAMES = [...HOOK_SETTINGS.keys()].join(", ");
 
 /** Words that clear a setting (the field is left out of the state). */
 const CLEARING = new Set(["none", "off", "-"]);
