@@ -30,6 +30,8 @@ export interface OutboundHooksDeps {
   log: Logger;
   /** Webhook bots' ghosts: join the room when a bot is added, leave when it is removed. */
   botGhosts?: BotGhostLifecycle;
+  /** A sentence for a before-hook's activation notice: how its verdicts take effect in the room (src/callbacks/before-hook-notice.ts). */
+  beforeHookNote?: (roomId: string) => Promise<string>;
 }
 
 export interface BotGhostLifecycle {
@@ -143,7 +145,8 @@ export class OutboundHooks {
       : false;
     const tokenNote = newToken ? (tokenSent ? ` Its token was sent to ${event.sender} in a direct message.`
       : ` Its token could not be sent by direct message; run "!hooks ${kind === "bot" ? "bot" : "outbound"} token ${name}" to get a new one.`) : "";
-    const sentBy = `${kind === "bot" ? `mentions of it and direct messages to it are sent by ${value.method}` : describeHook(value)}.${tokenNote}`;
+    const beforeNote = value.callback?.phase === "before" && this.deps.beforeHookNote ? await this.deps.beforeHookNote(roomId).catch(() => "") : "";
+    const sentBy = `${kind === "bot" ? `mentions of it and direct messages to it are sent by ${value.method}` : describeHook(value)}.${beforeNote}${tokenNote}`;
     if (!fromBot && origin === "live") await gate.tell(roomId, origin, `${label} "${name}" ${previous ? "updated" : "active"}: ${sentBy}`);
     const nowActive = gate.nowActiveNotice(origin, name, Boolean(newToken), fromBot, sentBy);
     if (nowActive) await gate.announce(roomId, nowActive);
