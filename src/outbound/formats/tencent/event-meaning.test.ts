@@ -50,7 +50,8 @@ describe("roomInfoChange", () => {
 
 describe("redactedEventId", () => {
   it("prefers the top-level redacts, then content.redacts; null for none", () => {
-    expect(redactedEventId({ ...messageEvent({ redacts: "$b" }, { type: "m.room.redaction" }), redacts: "$a" })).toBe("$a");
+    const topLevel = { ...messageEvent({ redacts: "$b" }, { type: "m.room.redaction" }), redacts: "$a" };
+    expect(redactedEventId(topLevel)).toBe("$a");
     expect(redactedEventId(messageEvent({ redacts: "$b" }, { type: "m.room.redaction" }))).toBe("$b");
     expect(redactedEventId(messageEvent({ redacts: "" }, { type: "m.room.redaction" }))).toBeNull();
     expect(redactedEventId(messageEvent({ redacts: "$b" }))).toBeNull();
