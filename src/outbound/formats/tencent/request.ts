@@ -19,7 +19,7 @@ export interface TencentRequestOptions {
   /** The hook's authentication token; null: no Sign / RequestTime. */
   signToken: string | null;
   nowMs: number;
-  /** RESTAPI for events the bridge itself caused, else Unknown (Matrix does not say which client sent an event). */
+  /** Tencent's client platform: RESTAPI or Unknown (Matrix does not tell which client sent an event). */
   optPlatform: "RESTAPI" | "Unknown";
   /** Tencent's ClientIP: the homeserver does not tell us the sender's address. */
   clientIp: string;
