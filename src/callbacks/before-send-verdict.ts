@@ -2,14 +2,10 @@
  * What a before-hook decides about a message (Tencent's Group.CallbackBeforeSendMsg answer), and
  * how the verdicts of several before-hooks of one room make one. Pure.
  */
-export type BeforeSendVerdict =
-  | { verdict: "allow" }
-  /** The sender's send fails with the reason; nobody sees the message. */
-  | { verdict: "reject"; reason: string }
-  /** Tencent: the sender is told it was sent, nobody else sees it (Synapse cannot do that: see synapse-module/README.md). */
-  | { verdict: "drop"; reason: string }
-  /** The message is replaced by this content before anyone sees it. */
-  | { verdict: "rewrite"; content: Record<string, unknown> };
+import type { BeforeSendVerdict } from "../outbound/formats/tencent/index.js";
+
+/** allow · reject (the send fails with the reason) · drop (Tencent: told sent, seen by none) · rewrite (new content). */
+export type { BeforeSendVerdict };
 
 /** One hook's verdict, named, for the combination and the logs. */
 export interface HookVerdict {

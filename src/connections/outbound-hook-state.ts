@@ -2,6 +2,7 @@ import { Ajv } from "ajv";
 import { OUTBOUND_FORMATS, type OutboundFormat } from "../outbound/formats/format-names.js";
 import { TRIGGER_WHEN, type HookFilter, type TriggerWhen } from "../outbound/hook-filter.js";
 import { CALLBACK_SCHEMA_PROPERTIES, callbackProblems, callbackSettings, type CallbackContent, type CallbackPhase, type CallbackSettings } from "./callback-state.js";
+import { isTencentCommand, tencentCommandInfo } from "../outbound/formats/tencent/index.js";
 import { schemaProblems } from "./schema-problems.js";
 
 /** Hookshot's outbound hook state event; state_key = hook name. */
@@ -127,9 +128,9 @@ export function validateOutboundHookContent(stateKey: string, content: unknown):
   };
 }
 
-/** A command word's phase is in its name (Group.CallbackBeforeSendMsg, Group.CallbackAfterNewMemberJoin). */
+/** A command word the tencent format sends, of the hook's phase. */
 function knownCallbackCommand(word: string, phase: CallbackPhase): boolean {
-  return word.includes(phase === "before" ? ".CallbackBefore" : ".CallbackAfter");
+  return isTencentCommand(word) && tencentCommandInfo(word).phase === phase;
 }
 
 interface HookContent extends CallbackContent {

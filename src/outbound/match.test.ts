@@ -11,7 +11,26 @@ const hooks: ActiveOutboundHook[] = [make("ep_1", "https://a.example/"), make("e
 const isBridgeUser = (u: string) => u === "@webhooks:x" || u.startsWith("@webhook_");
 const event = { event_id: "$1", room_id: "!r:x", sender: "@alice:x", type: "m.room.message", content: { body: "hi" }, origin_server_ts: 1 };
 
+const callback = (id: string, phase: "before" | "after", commands: string[] | null = null): ActiveOutboundHook => ({
+  ...make(id, "https://app.example/cb"), format: "tencent", method: "POST",
+  callback: { phase, commands, sdkAppId: "0", sign: true, retry: false, timeoutMs: 2000, onFailure: "allow" },
+});
+
 describe("hooksForEvent", () => {
+  it("gives a Tencent after-callback the events of its command words, a before-hook none", () => {
+    const all = callback("cb_all", "after");
+    const joins = callback("cb_join", "after", ["Group.CallbackAfterNewMemberJoin"]);
+    const gate = callback("cb_gate", "before");
+    const join = { ...event, type: "m.room.member", state_key: "@alice:x", content: { membership: "join" } };
+    const topic = { ...event, type: "m.room.topic", state_key: "", content: { topic: "t" } };
+    const reaction = { ...event, type: "m.reaction", content: {} };
+    expect(hooksForEvent(event, [all, joins, gate], isBridgeUser)).toEqual(["cb_all"]);
+    expect(hooksForEvent(join, [all, joins, gate], isBridgeUser)).toEqual(["cb_all", "cb_join"]);
+    expect(hooksForEvent(topic, [all, joins, gate], isBridgeUser)).toEqual(["cb_all"]);
+    expect(hooksForEvent(reaction, [all, joins, gate], isBridgeUser)).toEqual([]);
+  });
+
+
   it("sends a user's message to every hook of the room", () => {
     expect(hooksForEvent(event, hooks, isBridgeUser)).toEqual(["ep_1", "ep_2"]);
   });

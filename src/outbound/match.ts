@@ -4,6 +4,7 @@ import type { RoomEvent } from "../matrix/port.js";
 import type { ChatTrigger } from "./formats/chat/chat-format.js";
 import { botTrigger, type BotIdentity, type BotRoomFacts } from "./bot-trigger.js";
 import { filterMatch } from "./hook-filter.js";
+import { afterCommandsFor } from "./formats/tencent/index.js";
 
 /** A webhook bot as the router hands it to match: the bot, its ghost, what is known of the event's room. */
 export interface BotCandidate {
@@ -31,8 +32,13 @@ export function hooksForEvent(event: RoomEvent, roomHooks: readonly ActiveOutbou
 
 /** Why a plain hook takes the event, or null when it does not. Pure: asked again at send time. */
 export function triggerOf(hook: ActiveOutboundHook, event: RoomEvent): ChatTrigger | null {
-  // A before-hook judges messages before they are sent (src/callbacks/); it is never queued.
-  if (hook.callback?.phase === "before") return null;
+  const { callback } = hook;
+  if (callback) {
+    // A before-hook judges messages before they are sent (src/callbacks/); it is never queued.
+    if (callback.phase === "before") return null;
+    const command = afterCommandsFor(event).find((word) => callback.commands === null || callback.commands.includes(word));
+    return command === undefined ? null : { kind: "every-event" };
+  }
   return filterMatch(hook.filter, event);
 }
 
