@@ -13,6 +13,8 @@ import { HookBodies } from "./outbound/formats/hook-bodies.js";
 import { createChat } from "./outbound/chat/wiring.js";
 import type { ReplyPoster } from "./outbound/chat/reply-poster.js";
 import { MediaLinks, mediaLinkRouter } from "./http/media-link.js";
+import { createCallbacks } from "./callbacks/wiring.js";
+import { FormatAnswers } from "./outbound/format-answers.js";
 import { SsrfGuard } from "./egress/ssrf.js";
 import { DeliveryWorker } from "./delivery/worker.js";
 import { createHttpApp, listen } from "./http/server.js";
@@ -89,6 +91,8 @@ export class WebhookBridge {
       signingKeyGraceMs: config.delivery.signingKeyGraceHours * 3_600_000,
       // The bots are made just below, before any room is loaded.
       botGhosts: { added: (bot): Promise<void> => bots.added(bot), removed: (bot): void => bots.removed(bot) },
+      // The callbacks are made below, before any room is loaded.
+      beforeHookNote: (roomId) => callbacks.beforeHookNote(roomId),
     });
     const bots: WebhookBots = new WebhookBots({ registry: outbound.registry, rooms: new BotRooms(), ghosts: matrix, inviteAllowList: config.permissions.invite, log });
     const inbound = createInbound({ config, matrix, db, messenger, guard, metrics, log });
@@ -97,32 +101,38 @@ export class WebhookBridge {
       // The delivery targets tell the room; they are made below, before any delivery runs.
       onMalformed: (target, reason) => targets.malformedReply(target.hook.id, reason),
     });
-    const router = new EventRouter({
-      matrix, outbound, inbound: inbound.hooks, queue, inviteAllowList: config.permissions.invite, commandPrefix: COMMAND_PREFIX, log,
-      onStateEvent: (event) => chat.directory.observe(event),
-      bots,
-    });
     const sender = new HttpSender(config.delivery.maxResponseBodyBytes, guard);
     const downloader = new MediaDownloader(config.homeserver.url, registration.asToken);
     const mediaLimits = { maxBytes: config.media.maxBytes, tempDir: config.media.tempDir };
     const mediaLinks = config.bridge.publicUrl ? new MediaLinks(config.store.encryptionKeyBytes, config.bridge.publicUrl, config.media.linkTtlSeconds) : null;
+    const targets = new OutboundDeliveryTargets(outbound.registry, table, signingKeys, notifier, log, {
+      metrics,
+      messenger,
+      failureNotices: { afterAttempts: config.delivery.failureNoticeAfterAttempts, toOwner: config.delivery.failureNoticeToOwner },
+    });
+    const callbacks = createCallbacks({
+      config, matrix, registry: outbound.registry, bots, queue, sender, targets, notifier, log, userAgent: USER_AGENT,
+      token: (hookId) => table.token(hookId),
+      mediaLink: mediaLinks ? (jobKey) => mediaLinks.link(jobKey) : null,
+    });
+    const router = new EventRouter({
+      matrix, outbound, inbound: inbound.hooks, queue, inviteAllowList: config.permissions.invite, commandPrefix: COMMAND_PREFIX, log,
+      onStateEvent: (event) => chat.directory.observe(event),
+      bots,
+      beforeSend: callbacks.fallback,
+    });
     const renderer = new DeliveryRenderer(downloader, {
       ...mediaLimits,
       includeThumbnail: config.media.includeThumbnail,
       mediaLink: mediaLinks ? (jobId) => mediaLinks.link(jobId) : null,
       defaultFormat: config.delivery.defaultFormat,
     });
-    const targets = new OutboundDeliveryTargets(outbound.registry, table, signingKeys, notifier, log, {
-      metrics,
-      messenger,
-      failureNotices: { afterAttempts: config.delivery.failureNoticeAfterAttempts, toOwner: config.delivery.failureNoticeToOwner },
-    });
     const worker = new DeliveryWorker({
       queue,
       sender,
       targets,
-      bodies: new HookBodies(renderer, chat.renderer, config.replies.maxBytes),
-      answers: chat.replies,
+      bodies: new HookBodies(renderer, chat.renderer, config.replies.maxBytes, callbacks.requests),
+      answers: new FormatAnswers(chat.replies, callbacks.answers),
       policy: {
         retries: config.delivery.retries,
         scheduleSeconds: config.delivery.retrySchedule,
@@ -148,6 +158,7 @@ export class WebhookBridge {
       routers: [
         appserviceRouter({ hsToken: registration.hsToken, sink: router, log, metrics }),
         inbound.router,
+        callbacks.precheckRouter,
         ...(mediaLinks ? [mediaLinkRouter({ links: mediaLinks, queue, downloader, limits: mediaLimits, log })] : []),
       ],
       metrics: config.metrics.enabled ? metrics : null,
