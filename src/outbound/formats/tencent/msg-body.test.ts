@@ -93,6 +93,12 @@ describe("tencentMsgBody: media", () => {
     expect(image!.MsgContent.ImageFormat).toBe(255);
   });
 
+  it("ImageFormat follows the mimetype; an unknown or hostile one is 255", () => {
+    const format = (mimetype: unknown) => body({ msgtype: "m.image", body: "x", url: "mxc://example.org/x", info: { mimetype } })[0]!.MsgContent.ImageFormat;
+    expect([format("image/jpeg"), format("image/gif"), format("image/png"), format("image/bmp"), format("image/webp")]).toEqual([1, 2, 3, 4, 255]);
+    expect([format("__proto__"), format("constructor"), format(42)]).toEqual([255, 255, 255]);
+  });
+
   it("media whose URL is not mxc:// is a TIMCustomElem, its URL never fetched", () => {
     const content = { msgtype: "m.image", body: "evil", url: "https://evil.example/x.png" };
     expect(body(content)).toEqual([{ MsgType: "TIMCustomElem", MsgContent: { Data: JSON.stringify(content), Desc: "evil", Ext: "m.image", Sound: "" } }]);

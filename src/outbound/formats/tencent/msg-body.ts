@@ -20,11 +20,12 @@ export type MediaUrl = (mxc: string) => string | null;
 /** How deep a TIMCustomElem's copied content may nest (matrixSafe stops at 200; deeper values become null). */
 const CUSTOM_DEPTH_START = 200 - 64;
 
-const TEXT_MSGTYPES = new Set(["m.text", "m.notice", "m.emote"]);
+/** The msgtypes sent (and rewritten) as text. */
+export const TEXT_MSGTYPES: ReadonlySet<string> = new Set(["m.text", "m.notice", "m.emote"]);
 
 export function tencentMsgBody(event: RoomEvent, mediaUrl: MediaUrl): TimElement[] {
   if (event.type === "m.room.encrypted") return [custom("", "[encrypted message]", "m.room.encrypted")];
-  const content = shownContent(event);
+  const content = shownContent(event.content);
   const msgtype = typeof content.msgtype === "string" ? content.msgtype : null;
   const body = typeof content.body === "string" ? content.body : "";
   if (event.type === "m.room.message" && msgtype !== null && TEXT_MSGTYPES.has(msgtype)) return [text(body)];
@@ -39,8 +40,7 @@ export function tencentMsgBody(event: RoomEvent, mediaUrl: MediaUrl): TimElement
 }
 
 /** What the message shows: an edit (`m.replace`) shows its `m.new_content`. */
-export function shownContent(event: RoomEvent): Record<string, unknown> {
-  const c = event.content;
+export function shownContent(c: Record<string, unknown>): Record<string, unknown> {
   const relation = objectField(c, "m.relates_to");
   const replacement = objectField(c, "m.new_content");
   return relation?.rel_type === "m.replace" && replacement ? replacement : c;
@@ -109,10 +109,14 @@ function location(content: Record<string, unknown>, body: string): TimElement | 
 }
 
 /** Tencent's ImageFormat: JPG 1, GIF 2, PNG 3, BMP 4, others 255. */
-function imageFormat(mimetype: string): number {
-  const formats: Record<string, number> = { "image/jpeg": 1, "image/jpg": 1, "image/gif": 2, "image/png": 3, "image/bmp": 4 };
-  return Object.hasOwn(formats, mimetype) ? formats[mimetype]! : 255;
-}
+const IMAGE_FORMATS: ReadonlyMap<string, number> = new Map([
+  ["image/jpeg", 1],
+  ["image/jpg", 1],
+  ["image/gif", 2],
+  ["image/png", 3],
+  ["image/bmp", 4],
+]);
+const imageFormat = (mimetype: string): number => IMAGE_FORMATS.get(mimetype) ?? 255;
 
 /** "video/mp4" → "mp4"; "" for none. */
 const subtype = (mimetype: string): string => /^[\w.+-]+\/([\w.+-]+)/.exec(mimetype)?.[1] ?? "";

@@ -1,6 +1,5 @@
-import type { RoomEvent } from "../../../matrix/port.js";
 import type { BeforeSendVerdict } from "./answer.js";
-import { shownContent, tencentMsgBody, type TimElement } from "./msg-body.js";
+import { shownContent, tencentMsgBody, TEXT_MSGTYPES, type TimElement } from "./msg-body.js";
 
 /**
  * A before-send answer's MsgBody back into Matrix content. The bridge posts text only: the
@@ -11,8 +10,6 @@ import { shownContent, tencentMsgBody, type TimElement } from "./msg-body.js";
  * what was sent is no rewrite.
  */
 export const CUSTOM_ELEMENTS_KEY = "dev.matrix-webhook-bridge.tencent_custom_elems";
-
-const TEXT_MSGTYPES = new Set(["m.text", "m.notice", "m.emote"]);
 
 export function rewrittenContent(msgBody: unknown[], original: Record<string, unknown>): BeforeSendVerdict {
   const refuse = (why: string): BeforeSendVerdict => ({ verdict: "reject", reason: `The room's moderation hook answered with a rewrite the bridge cannot post (${why}).` });
@@ -38,7 +35,7 @@ export function rewrittenContent(msgBody: unknown[], original: Record<string, un
  * when it was text (else m.text) and its m.relates_to (thread, reply). An edit stays an edit.
  */
 function matrixContent(text: string, customs: Record<string, string>[], original: Record<string, unknown>): Record<string, unknown> {
-  const shown = shownContent({ type: "m.room.message", content: original } as RoomEvent);
+  const shown = shownContent(original);
   const shownType = typeof shown.msgtype === "string" && TEXT_MSGTYPES.has(shown.msgtype) ? shown.msgtype : "m.text";
   const extra = customs.length > 0 ? { [CUSTOM_ELEMENTS_KEY]: customs } : {};
   const relation = Object.hasOwn(original, "m.relates_to") ? original["m.relates_to"] : undefined;
