@@ -111,7 +111,7 @@ export class WebhookBridge {
       failureNotices: { afterAttempts: config.delivery.failureNoticeAfterAttempts, toOwner: config.delivery.failureNoticeToOwner },
     });
     const callbacks = createCallbacks({
-      config, matrix, registry: outbound.registry, bots, queue, sender, targets, notifier, log, userAgent: USER_AGENT,
+      config, matrix, registry: outbound.registry, bots, queue, sender, targets, notifier, metrics, log, userAgent: USER_AGENT,
       token: (hookId) => table.token(hookId),
       mediaLink: mediaLinks ? (jobKey) => mediaLinks.link(jobKey) : null,
     });

@@ -58,7 +58,7 @@ export class BeforeSendFallback {
 
   private async judgeAndAct(event: RoomEvent): Promise<void> {
     const { judge, log } = this.deps;
-    const { verdict, decidedBy } = await judge.judge(event);
+    const { verdict, decidedBy } = await judge.judge(event, "fallback");
     const by = `before-hook "${decidedBy ?? "?"}"`;
     if (verdict.verdict === "reject" || verdict.verdict === "drop") {
       await this.redact(event, `${verdict.verdict === "drop" ? "Dropped" : "Rejected"} by ${by}: ${verdict.reason}`);

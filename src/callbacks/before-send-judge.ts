@@ -1,6 +1,7 @@
 import type { ActiveOutboundHook, OutboundHookRegistry } from "../connections/outbound-hook-registry.js";
 import type { RoomEvent } from "../matrix/port.js";
 import type { Logger } from "../observability/logger.js";
+import type { BridgeMetrics } from "../observability/metrics.js";
 import { ALLOW, combineVerdicts, type BeforeSendVerdict } from "./before-send-verdict.js";
 
 /** Asks one before-hook about a message; resolves with its verdict (its failure policy applied), never rejects. */
@@ -24,6 +25,7 @@ export class BeforeSendJudge {
     private readonly ask: AskBeforeHook,
     private readonly events: BeforeSendEvents,
     private readonly log: Logger,
+    private readonly metrics: Pick<BridgeMetrics, "beforeSendVerdicts"> | null = null,
   ) {}
 
   /** The room's before-hooks, by name. */
@@ -37,12 +39,13 @@ export class BeforeSendJudge {
   }
 
   /** The room's verdict, and the hook that decided it (null: allowed by all, or none to ask). */
-  async judge(event: RoomEvent): Promise<{ verdict: BeforeSendVerdict; decidedBy: string | null }> {
+  async judge(event: RoomEvent, path: "module" | "fallback"): Promise<{ verdict: BeforeSendVerdict; decidedBy: string | null }> {
     if (!this.judges(event)) return { verdict: ALLOW, decidedBy: null };
     const hooks = this.beforeHooks(event.room_id);
     const verdicts = await Promise.all(hooks.map(async (hook) => ({ hookName: hook.name, verdict: await this.ask(hook, event) })));
     const { verdict, decidedBy, ignoredRewrites } = combineVerdicts(verdicts);
-    const fields = { roomId: event.room_id, eventId: event.event_id, verdict: verdict.verdict, decidedBy };
+    this.metrics?.beforeSendVerdicts.inc({ verdict: verdict.verdict, path });
+    const fields = { roomId: event.room_id, eventId: event.event_id, verdict: verdict.verdict, decidedBy, path };
     if (ignoredRewrites.length > 0) this.log.warn({ ...fields, ignoredRewrites }, "several before-hooks rewrote one message; only the first one's rewrite is applied");
     if (verdict.verdict !== "allow") this.log.info(fields, "a before-hook decided about a message");
     return { verdict, decidedBy };

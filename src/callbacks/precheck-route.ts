@@ -44,7 +44,7 @@ export function precheckRoute(opts: PrecheckRouteOptions): Router {
     const judged = opts.judge.judges(event);
     // Remembered before the answer: the message may arrive in a transaction right after it.
     if (judged) opts.checked.remember(CheckedMessages.key(event.room_id, event.sender, event.origin_server_ts));
-    const verdict: Promise<BeforeSendVerdict> = judged ? opts.judge.judge(event).then((j) => j.verdict) : Promise.resolve({ verdict: "allow" });
+    const verdict: Promise<BeforeSendVerdict> = judged ? opts.judge.judge(event, "module").then((j) => j.verdict) : Promise.resolve({ verdict: "allow" });
     verdict.then(
       (v) => void res.json(v),
       (err: unknown) => {

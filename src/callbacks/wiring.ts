@@ -8,6 +8,7 @@ import type { DeliveryTargets } from "../delivery/targets.js";
 import type { MatrixPort } from "../matrix/port.js";
 import type { RoomNotifier } from "../matrix/room-notifier.js";
 import type { Logger } from "../observability/logger.js";
+import type { BridgeMetrics } from "../observability/metrics.js";
 import { isBeforeSendEvent } from "../outbound/formats/tencent/index.js";
 import { hooksForEvent } from "../outbound/match.js";
 import { BeforeHookCaller } from "./before-hook-caller.js";
@@ -31,6 +32,7 @@ export interface CallbacksDeps {
   notifier: RoomNotifier;
   mediaLink: ((jobKey: number) => string) | null;
   userAgent: string;
+  metrics: BridgeMetrics;
   log: Logger;
 }
 
@@ -44,7 +46,7 @@ export function createCallbacks(deps: CallbacksDeps): {
 } {
   const { config, matrix, registry, log } = deps;
   const caller = new BeforeHookCaller({ sender: deps.sender, token: deps.token, health: deps.targets, answerBytes: config.replies.maxBytes, userAgent: deps.userAgent, log });
-  const judge = new BeforeSendJudge(registry, caller.ask, { isJudged: isBeforeSendEvent, isBridgeUser: (u) => matrix.isBridgeUser(u) }, log);
+  const judge = new BeforeSendJudge(registry, caller.ask, { isJudged: isBeforeSendEvent, isBridgeUser: (u) => matrix.isBridgeUser(u) }, log, deps.metrics);
   const checked = new CheckedMessages();
   const fallback = new BeforeSendFallback({
     judge, checked, matrix, notifier: deps.notifier, queue: deps.queue, log,

@@ -38,6 +38,13 @@ export class BridgeMetrics {
     registers: [this.registry],
   });
 
+  readonly beforeSendVerdicts = new Counter({
+    name: "webhook_bridge_before_send_verdicts_total",
+    help: "Before-hooks' verdicts on messages (allow, reject, drop, rewrite), by path: module (asked by the Synapse pre-send module, before anyone saw it) or fallback (judged after it was sent; rejected ones redacted)",
+    labelNames: ["verdict", "path"] as const,
+    registers: [this.registry],
+  });
+
   readonly queueDepth = new Gauge({
     name: "webhook_bridge_queue_depth",
     help: "Delivery jobs waiting or in flight",
