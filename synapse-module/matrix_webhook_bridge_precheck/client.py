@@ -28,6 +28,12 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"not JSON-serializable: {type(value).__name__}")
 
 
+def _timed_out(_result: Any, _timeout: float) -> None:
+    # Called when our deadline cancelled the request, whatever the cancellation turned into on its way up
+    # (Synapse's SimpleHttpClient turns a CancelledError into an IndexError while logging it, in 1.163).
+    raise defer.TimeoutError()
+
+
 class BridgeClient:
     def __init__(self, api: ModuleApi, config: PrecheckConfig) -> None:
         # ModuleApi's client is Synapse's SimpleHttpClient without an IP blocklist: loopback is allowed.
@@ -42,7 +48,7 @@ class BridgeClient:
         # run_in_background + make_deferred_yieldable is how a module awaits a Deferred under Synapse's log contexts;
         # addTimeout cancels the whole exchange, which closes the connection.
         deferred = run_in_background(self._post, body)
-        deferred.addTimeout(self._timeout, reactor)
+        deferred.addTimeout(self._timeout, reactor, onTimeoutCancel=_timed_out)
         try:
             status, answer = await make_deferred_yieldable(deferred)
         except defer.TimeoutError:
@@ -59,6 +65,8 @@ class BridgeClient:
                 b"Authorization": [self._authorization],
                 b"Content-Type": [b"application/json"],
                 b"Accept": [b"application/json"],
+                # A fresh loopback connection costs little; a pooled one the bridge closed as idle would fail the check.
+                b"Connection": [b"close"],
             }
         )
         response = await self._http.request("POST", self._url, data=body, headers=headers)
