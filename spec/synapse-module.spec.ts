@@ -1,9 +1,12 @@
 // The pre-send Synapse module end to end: the shared Synapse loads it (global setup); a stand-in on the
 // bridge's port answers its questions. No bridge runs here.
-import { readFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inject } from "vitest";
+import { startSynapse } from "../src/demo/synapse.js";
 import { MatrixApiError, type MatrixEvent, type TestClient } from "../src/demo/test-client.js";
 import { PRECHECK_PATH, PrecheckStandIn, verdict } from "./harness/precheck-bridge.js";
 import { registerUser, uniqueName } from "./harness/users.js";
@@ -186,5 +189,24 @@ describe("the pre-send module on a real Synapse", () => {
     await alice.sendStateEvent(gated, "m.room.topic", "", { topic: "state is not asked about" });
     await bob.sendMessage(open, "nor here");
     expect(bridge.requests.length).toBe(before);
+  });
+
+  it("an invalid module config: Synapse refuses to start and says which key is wrong", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "mwb-precheck-config-"));
+    try {
+      const start = startSynapse({
+        dataDir: dir,
+        pythonPath: [fileURLToPath(new URL("../synapse-module", import.meta.url))],
+        modules: [{ module: "matrix_webhook_bridge_precheck.PrecheckModule", config: { bridge_url: "http://127.0.0.1:1", secret: "x", timeout_seconds: 0 } }],
+      });
+      const err = await start.then(
+        () => null,
+        (e: Error) => e,
+      );
+      expect(err?.message).toMatch(/Synapse exited during startup/);
+      expect(err?.message).toContain("timeout_seconds must be a number in (0, 60]");
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
