@@ -123,6 +123,15 @@ describe("the pre-send module on a real Synapse", () => {
     await bobNeverSees(gated, "I said something rude");
   });
 
+  it("a connection closed before any answer (an idle keep-alive closed by the bridge) is tried once more", async () => {
+    const before = bridge.about(gated).length;
+    bridge.respondWith((req) => (bridge.about(gated).length === before + 1 ? "close" : verdict({ verdict: "reject", reason: "second try" })));
+    const err = await refused(alice.sendMessage(gated, "asked twice"));
+    expect(JSON.parse(err.body).error).toBe("second try");
+    const asked = bridge.about(gated).slice(before);
+    expect(asked.map((r) => r.body.event.event_id)).toEqual([asked[0]!.body.event.event_id, asked[0]!.body.event.event_id]);
+  });
+
   it("stickers are asked about too (the default event types)", async () => {
     bridge.respondWith(() => verdict({ verdict: "reject", reason: "no stickers" }));
     const err = await refused(alice.sendEvent(gated, "m.sticker", { body: "cat", url: "mxc://localhost/cat", info: {} }));

@@ -10,8 +10,8 @@ export interface PrecheckRequest {
   body: { event: { event_id: string; room_id: string; sender: string; type: string; content: Record<string, unknown>; origin_server_ts: number; state_key?: string } };
 }
 
-/** An answer to send, or "hang" to keep the request open until the module gives up. */
-export type PrecheckAnswer = { status: number; body: string } | "hang";
+/** An answer to send; "hang" keeps the request open until the module gives up; "close" drops the connection unanswered. */
+export type PrecheckAnswer = { status: number; body: string } | "hang" | "close";
 
 export class PrecheckStandIn {
   readonly requests: PrecheckRequest[] = [];
@@ -45,6 +45,10 @@ export class PrecheckStandIn {
           return;
         }
         const answer = standIn!.answer(recorded);
+        if (answer === "close") {
+          res.socket?.destroy();
+          return;
+        }
         if (answer === "hang") {
           standIn!.hanging.add(res);
           res.once("close", () => standIn!.hanging.delete(res));

@@ -10,6 +10,7 @@ from twisted.internet import defer, reactor
 from twisted.web.client import readBody
 from twisted.web.http_headers import Headers
 
+from synapse.http import RequestTimedOutError  # what SimpleHttpClient raises; not part of ModuleApi
 from synapse.module_api import ModuleApi, make_deferred_yieldable, run_in_background
 
 from matrix_webhook_bridge_precheck.config import PrecheckConfig
@@ -55,6 +56,8 @@ class BridgeClient:
             raise BridgeFailure(f"no answer within {self._timeout:g} s") from None
         except BridgeFailure:
             raise
+        except RequestTimedOutError:
+            raise BridgeFailure("the connection closed without an answer, twice") from None
         except Exception as e:  # connection refused, reset, DNS…: the type says enough, the text may be long
             raise BridgeFailure(f"request failed: {type(e).__name__}") from None
         return parse_verdict(status, answer)
@@ -65,11 +68,15 @@ class BridgeClient:
                 b"Authorization": [self._authorization],
                 b"Content-Type": [b"application/json"],
                 b"Accept": [b"application/json"],
-                # A fresh loopback connection costs little; a pooled one the bridge closed as idle would fail the check.
-                b"Connection": [b"close"],
             }
         )
-        response = await self._http.request("POST", self._url, data=body, headers=headers)
+        try:
+            response = await self._http.request("POST", self._url, data=body, headers=headers)
+        except RequestTimedOutError:
+            # Synapse's pool reuses connections (a new one costs a resolver round trip); one the bridge closed
+            # as idle just as we sent fails with ResponseNeverReceived, which SimpleHttpClient reports as this
+            # error (our own deadline always fires first, as a cancellation). Once more, same deadline.
+            response = await self._http.request("POST", self._url, data=body, headers=headers)
         answer = await make_deferred_yieldable(readBody(response))
         if len(answer) > MAX_ANSWER_BYTES:
             raise BridgeFailure(f"answer of {len(answer)} bytes is too big")
