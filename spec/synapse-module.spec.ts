@@ -213,7 +213,7 @@ describe("the pre-send module on a real Synapse", () => {
         (e: Error) => e,
       );
       expect(err?.message).toMatch(/Synapse exited during startup/);
-      expect(err?.message).toContain("timeout_seconds must be a number in (0, 60]");
+      expect(err?.message).toContain("timeout_seconds must be a number in (0, 30]");
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

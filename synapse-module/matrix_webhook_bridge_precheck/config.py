@@ -11,8 +11,9 @@ from synapse.module_api.errors import ConfigError
 FAILURE_POLICIES = ("allow", "reject")
 DEFAULT_EVENT_TYPES = ("m.room.message", "m.sticker")
 DEFAULT_TIMEOUT_SECONDS = 5.0
-# A pre-send check holds the sender's request open; longer than this is a mistake, not a deadline.
-MAX_TIMEOUT_SECONDS = 60.0
+# A pre-send check holds the sender's request open; longer is a mistake, not a deadline (and stays below
+# SimpleHttpClient's own 60 s, so a timeout is always ours).
+MAX_TIMEOUT_SECONDS = 30.0
 KNOWN_KEYS = ("bridge_url", "secret", "secret_path", "timeout_seconds", "on_bridge_failure", "event_types")
 
 

@@ -52,7 +52,7 @@ class ParseConfigTest(unittest.TestCase):
             ({**BASE, "secret_path": "/x"}, "secret"),
             ({"bridge_url": "http://h", "secret_path": "/nonexistent/secret"}, "secret_path"),
             ({**BASE, "timeout_seconds": 0}, "timeout_seconds"),
-            ({**BASE, "timeout_seconds": 61}, "timeout_seconds"),
+            ({**BASE, "timeout_seconds": 31}, "timeout_seconds"),
             ({**BASE, "timeout_seconds": True}, "timeout_seconds"),
             ({**BASE, "timeout_seconds": "5"}, "timeout_seconds"),
             ({**BASE, "on_bridge_failure": "drop"}, "on_bridge_failure"),
