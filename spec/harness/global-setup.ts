@@ -1,7 +1,9 @@
-// One Synapse for the whole e2e run, with the bridge's registration already loaded.
+// One Synapse for the whole e2e run, with the bridge's registration and the pre-send module already loaded.
+import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { TestProject } from "vitest/node";
 import { freePort, startSynapse } from "../../src/demo/synapse.js";
 import { generateRegistration, writeRegistrationFile } from "../../src/matrix/registration.js";
@@ -14,6 +16,10 @@ export interface ProvidedSynapse {
   registrationPath: string;
   bridgePort: number;
   dataDir: string;
+  /** The pre-send module asks http://127.0.0.1:<bridgePort> with this secret (the bridge's callbacks.precheck.secret). */
+  precheckSecret: string;
+  /** Events of this type only are checked by a second module instance with on_bridge_failure: reject. */
+  precheckRejectPolicyType: string;
 }
 
 declare module "vitest" {
@@ -28,9 +34,21 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const registrationPath = join(dir, "registration.yaml");
   await writeRegistrationFile(registrationPath, generateRegistration({ url: `http://127.0.0.1:${bridgePort}` }));
   const dataDir = join(dir, "synapse");
+  const precheckSecret = randomBytes(24).toString("hex");
+  const precheckRejectPolicyType = "org.matrix-webhook-bridge.test.reject-policy";
+  const precheck = { bridge_url: `http://127.0.0.1:${bridgePort}`, secret: precheckSecret };
   const synapse = await startSynapse({
     dataDir,
     appserviceRegistrationFiles: [registrationPath],
+    pythonPath: [fileURLToPath(new URL("../../synapse-module", import.meta.url))],
+    modules: [
+      { module: "matrix_webhook_bridge_precheck.PrecheckModule", config: { ...precheck, timeout_seconds: 5 } },
+      // A second instance with the other failure policy, for event types no other test sends.
+      {
+        module: "matrix_webhook_bridge_precheck.PrecheckModule",
+        config: { ...precheck, timeout_seconds: 1, on_bridge_failure: "reject", event_types: [precheckRejectPolicyType] },
+      },
+    ],
     log: (line) => console.log(`[synapse] ${line}`),
   });
   project.provide("synapse", {
@@ -40,6 +58,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     registrationPath,
     bridgePort,
     dataDir,
+    precheckSecret,
+    precheckRejectPolicyType,
   });
   return async () => {
     await synapse.stop();

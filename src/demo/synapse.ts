@@ -5,7 +5,7 @@ import { createServer } from "node:net";
 import { openSync, closeSync } from "node:fs";
 import { access, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { delimiter, join } from "node:path";
 import { promisify } from "node:util";
 import * as yaml from "js-yaml";
 
@@ -153,14 +153,22 @@ function signingKeyLine(): string {
 
 const lots = { per_second: 1000, burst_count: 1000 };
 
+/** One entry of homeserver.yaml's `modules:` list (e.g. synapse-module/'s pre-send check). */
+export interface SynapseModuleEntry {
+  module: string;
+  config: Record<string, unknown>;
+}
+
 export function homeserverConfig(o: {
   dataDir: string;
   port: number;
   serverName: string;
   sharedSecret: string;
   appserviceRegistrationFiles: string[];
+  modules?: SynapseModuleEntry[];
 }): Record<string, unknown> {
   return {
+    ...(o.modules?.length ? { modules: o.modules } : {}),
     server_name: o.serverName,
     pid_file: join(o.dataDir, "homeserver.pid"),
     public_baseurl: `http://127.0.0.1:${o.port}/`,
@@ -221,6 +229,9 @@ export async function startSynapse(opts: {
   log?: Log;
   cacheDir?: string;
   readyTimeoutMs?: number;
+  modules?: SynapseModuleEntry[];
+  /** Folders put first on Synapse's PYTHONPATH, so modules load from a checkout without pip install. */
+  pythonPath?: string[];
 }): Promise<SynapseHandle> {
   const log = opts.log ?? (() => {});
   const python = await ensureSynapseInstalled({ cacheDir: opts.cacheDir, log });
@@ -232,12 +243,13 @@ export async function startSynapse(opts: {
   for (const f of opts.appserviceRegistrationFiles ?? []) await access(f); // fail here, not inside Synapse
 
   const configPath = join(dataDir, "homeserver.yaml");
-  const config = homeserverConfig({ dataDir, port, serverName, sharedSecret, appserviceRegistrationFiles: opts.appserviceRegistrationFiles ?? [] });
+  const config = homeserverConfig({ dataDir, port, serverName, sharedSecret, appserviceRegistrationFiles: opts.appserviceRegistrationFiles ?? [], modules: opts.modules });
   await writeFile(configPath, yaml.dump(config), { mode: 0o600 });
 
   const logPath = join(dataDir, "homeserver.log");
   const url = `http://127.0.0.1:${port}`;
-  let stop = await launch({ python, configPath, logPath, url, readyTimeoutMs: opts.readyTimeoutMs ?? 60_000, log });
+  const pythonPath = [...(opts.pythonPath ?? []), ...(process.env.PYTHONPATH ? [process.env.PYTHONPATH] : [])].join(delimiter);
+  let stop = await launch({ python, configPath, logPath, url, readyTimeoutMs: opts.readyTimeoutMs ?? 60_000, log, pythonPath });
   return {
     url,
     serverName,
@@ -248,19 +260,28 @@ export async function startSynapse(opts: {
     stop: () => stop(),
     async restart() {
       await stop();
-      stop = await launch({ python, configPath, logPath, url, readyTimeoutMs: opts.readyTimeoutMs ?? 60_000, log });
+      stop = await launch({ python, configPath, logPath, url, readyTimeoutMs: opts.readyTimeoutMs ?? 60_000, log, pythonPath });
     },
   };
 }
 
 /** Starts Synapse with the config file and waits (bounded) until it answers; resolves with its stop. */
-async function launch(o: { python: string; configPath: string; logPath: string; url: string; readyTimeoutMs: number; log: Log }): Promise<() => Promise<void>> {
+async function launch(o: {
+  python: string;
+  configPath: string;
+  logPath: string;
+  url: string;
+  readyTimeoutMs: number;
+  log: Log;
+  pythonPath: string;
+}): Promise<() => Promise<void>> {
   const { python, configPath, logPath, url, log } = o;
   const fd = openSync(logPath, "a");
   const child: ChildProcess = spawn(python, ["-c", LAUNCHER, String(process.pid), configPath], {
     cwd: join(configPath, ".."),
     stdio: ["ignore", fd, fd],
-    env: { ...process.env, PYTHONUNBUFFERED: "1" },
+    // No .pyc files: a module loaded from the repo's folder must not leave __pycache__ behind.
+    env: { ...process.env, PYTHONUNBUFFERED: "1", ...(o.pythonPath ? { PYTHONPATH: o.pythonPath, PYTHONDONTWRITEBYTECODE: "1" } : {}) },
   });
   closeSync(fd);
   let exited: { code: number | null; signal: string | null } | null = null;
