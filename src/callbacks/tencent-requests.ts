@@ -2,6 +2,7 @@ import type { ClaimedJob } from "../delivery/queue/queue.js";
 import type { DeliveryTarget } from "../delivery/targets.js";
 import type { RoomEvent } from "../matrix/port.js";
 import type { CallbackRequest, CallbackRequests } from "../outbound/formats/hook-bodies.js";
+import { mediaOf } from "../outbound/media/media-content.js";
 import { afterCommandsFor, tencentRequest, type TencentCommand } from "../outbound/formats/tencent/index.js";
 
 /** The after-event command word a hook takes for the event, or null (callback-state: null commands = all). */
@@ -23,7 +24,9 @@ export class TencentRequests implements CallbackRequests {
     // The hook's command words may have changed since the event was queued: then its own word.
     const command = afterCommandOf(callback?.commands ?? null, event) ?? afterCommandOf(null, event);
     if (!callback || command === null) throw new Error(`event ${job.eventId} (${event.type}) has no Tencent after-event command word`);
-    const url = typeof event.content.url === "string" ? event.content.url : null;
+    // Only what the media-link route serves (a message's or sticker's own file): a room avatar's
+    // FaceUrl would otherwise be a link that answers 404, so it is "" (no link).
+    const served = mediaOf(event)?.mxc ?? null;
     return tencentRequest(command, event, target.url, {
       sdkAppId: callback.sdkAppId,
       signToken: callback.sign ? target.token : null,
@@ -31,7 +34,7 @@ export class TencentRequests implements CallbackRequests {
       optPlatform: "Unknown",
       clientIp: "",
       // A link serves the media of its job's event only: the event's own file.
-      mediaUrl: (mxc) => (this.mediaLink && mxc === url ? this.mediaLink(job.key) : null),
+      mediaUrl: (mxc) => (this.mediaLink && mxc === served ? this.mediaLink(job.key) : null),
     });
   }
 }
