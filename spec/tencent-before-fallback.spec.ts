@@ -41,7 +41,7 @@ async function addHook(roomId: string, name: string, options: string): Promise<v
   tokens.set(name, await tokenFromDm(admin, bridge.botUserId, name, dm));
 }
 
-/** A room with bob in it, an after-hook `after<n>` and a before-hook `gate<n>` (added last: commands are never judged anyway). */
+/** A room with bob in it, an after-hook `after<n>` and a before-hook `gate<n>` (added last: later commands are judged too). */
 async function moderatedRoom(n: string, gateOptions = ""): Promise<string> {
   const roomId = await roomWithBot(admin, bridge.botUserId, { name: `moderated ${n}`, invite: [bob.userId] });
   await bob.client.join(roomId);
@@ -132,6 +132,18 @@ describe("before-hooks without the Synapse module", () => {
     const later = await bob.client.sendMessage(roomId, "strict room, answered in time");
     await tencent.waitFor("after3", forEvent(later));
     expect(tencent.calls("after3", forEvent(eventId))).toEqual([]);
+  });
+
+  it("judges bot commands too: a rejected one is redacted and not run, an allowed one runs", async () => {
+    const roomId = await moderatedRoom("4");
+    tencent.answer("gate4", (call) => (String(call.body.MsgBody?.[0]?.MsgContent?.Text).includes("swear") ? { body: { ActionStatus: "FAIL", ErrorCode: 1, ErrorInfo: "not here" } } : {}));
+    const rejected = await bob.client.sendMessage(roomId, "!hooks help swear words");
+    expect(await redactionReason(roomId, rejected)).toBe('Rejected by before-hook "gate4": not here');
+    const allowed = await bob.client.sendMessage(roomId, "!hooks help");
+    await tencent.waitFor("gate4", forEvent(allowed));
+    await botNotice(admin, roomId, bridge.botUserId, /outbound add/);
+    // Commands are never an after-callback's business, allowed or not.
+    expect(tencent.calls("after4", (c) => c.event.event_id === rejected || c.event.event_id === allowed)).toEqual([]);
   });
 });
 

@@ -42,12 +42,20 @@ export class BeforeSendFallback {
     return this.deps.judge.judges(event) && !this.deps.checked.has(CheckedMessages.key(event.room_id, event.sender, event.origin_server_ts));
   }
 
-  /** Judges the message and acts on the verdict; bounded concurrency, never rejects. */
-  async run(event: RoomEvent): Promise<void> {
+  /** Whether the room's before-hooks judge this event (whoever asked). */
+  judges(event: RoomEvent): boolean {
+    return this.deps.judge.judges(event);
+  }
+
+  /**
+   * Judges the message and acts on the verdict; bounded concurrency, never rejects. `command`: the
+   * message is a bot command, run (with a rewrite's content) once allowed instead of going to hooks.
+   */
+  async run(event: RoomEvent, command?: (allowed: RoomEvent) => Promise<void>): Promise<void> {
     if (this.running >= this.concurrency) await new Promise<void>((resolve) => this.waiting.push(resolve));
     this.running++;
     try {
-      await this.judgeAndAct(event);
+      await this.judgeAndAct(event, command);
     } catch (err) {
       this.deps.log.error({ err, roomId: event.room_id, eventId: event.event_id }, "a before-hook's verdict could not be applied to a message");
     } finally {
@@ -56,7 +64,7 @@ export class BeforeSendFallback {
     }
   }
 
-  private async judgeAndAct(event: RoomEvent): Promise<void> {
+  private async judgeAndAct(event: RoomEvent, command: ((allowed: RoomEvent) => Promise<void>) | undefined): Promise<void> {
     const { judge, log } = this.deps;
     const { verdict, decidedBy } = await judge.judge(event, "fallback");
     const by = `before-hook "${decidedBy ?? "?"}"`;
@@ -71,6 +79,7 @@ export class BeforeSendFallback {
       await this.deps.matrix.sendNotice(event.room_id, `${event.sender} (rewritten by ${by}): ${body}`);
       delivered = { ...event, content: verdict.content };
     }
+    if (command) return command(delivered);
     const lanes = this.deps.lanesFor(delivered);
     if (lanes.length === 0) return;
     // Named by the event: run again after a crash, the same jobs are stored once.

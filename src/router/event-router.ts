@@ -173,9 +173,13 @@ export class EventRouter implements TransactionSink {
       return null;
     }
     if (matrix.isBridgeUser(event.sender)) return null;
-    if (event.type === "m.room.message" && commandWords(event.content.body, commandPrefix) !== null) return "command";
-    if (event.type === "m.room.redaction" && redactedEventId(event) !== null) return "redaction";
     const { beforeSend } = this.deps;
+    if (isCommand(event, commandPrefix)) {
+      // A command is a message too: where before-hooks judge after the fact, it runs once allowed.
+      const judged = beforeSend && (stage === "store" ? beforeSend.needed(event) : beforeSend.judges(event));
+      return judged ? "before-send" : "command";
+    }
+    if (event.type === "m.room.redaction" && redactedEventId(event) !== null) return "redaction";
     if (beforeSend && (stage === "run" || beforeSend.needed(event))) return "before-send";
     return null;
   }
@@ -187,7 +191,7 @@ export class EventRouter implements TransactionSink {
       case "encryption": return this.leaveEncryptedRoom(event.room_id);
       case "redaction": return this.onRedaction(event);
       case "webhook-bot-invite": return this.deps.bots!.onInvite(event);
-      case "before-send": return this.deps.beforeSend!.run(event);
+      case "before-send": return this.deps.beforeSend!.run(event, isCommand(event, this.deps.commandPrefix) ? (allowed) => this.runCommand(allowed) : undefined);
     }
   }
 
@@ -305,6 +309,8 @@ export class EventRouter implements TransactionSink {
 function isEncrypted(state: readonly StateEvent[]): boolean {
   return state.some((e) => e.type === "m.room.encryption" && Object.keys(e.content ?? {}).length > 0);
 }
+
+const isCommand = (event: RoomEvent, prefix: string): boolean => event.type === "m.room.message" && commandWords(event.content.body, prefix) !== null;
 
 /** The event's origin_server_ts as the store keys it: 0 when missing or not a whole number. */
 function originTs(event: RoomEvent): number {
