@@ -13,7 +13,7 @@ export class BridgeMetrics {
 
   readonly deliveryFailures = new Counter({
     name: "webhook_bridge_delivery_failures_total",
-    help: "Failed delivery attempts by failure category (dns, unreachable, connection-refused, connection-reset, timeout, tls-certificate, mutual-tls, tls, http-status, other)",
+    help: "Failed delivery attempts by failure category (dns, unreachable, connection-refused, connection-reset, timeout, tls-certificate, mutual-tls, tls, http-status, unparseable-response, other)",
     labelNames: ["category"] as const,
     registers: [this.registry],
   });
