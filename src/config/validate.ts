@@ -5,11 +5,13 @@ import { ConfigError, type ConfigIssue } from "./errors.js";
 import { FORMATS } from "./formats.js";
 import { issuesFromAjv } from "./issues.js";
 import { resolveEncryptionKey } from "./key.js";
+import { loadTlsProfiles, type TlsProfileFiles } from "./tls-profiles.js";
 import { configSchema } from "./schema.js";
 import type { BridgeConfig } from "./types.js";
 
 /** What the schema guarantees once validation passed; the store key is still text. */
-type SchemaValid = Omit<BridgeConfig, "store" | "media"> & {
+type SchemaValid = Omit<BridgeConfig, "store" | "media" | "delivery"> & {
+  delivery: Omit<BridgeConfig["delivery"], "tlsProfiles"> & { tlsProfiles: Record<string, TlsProfileFiles> };
   store: { path: string; encryptionKey: string | null; encryptionKeyFile: string | null; synchronous: "NORMAL" | "FULL" };
   media: Omit<BridgeConfig["media"], "tempDir"> & { tempDir: string | null };
 };
@@ -33,6 +35,14 @@ export function validateConfig(raw: unknown, source?: string, baseDir?: string):
     if (Buffer.isBuffer(resolved)) key = resolved;
     else issues.push(resolved);
   }
+  // Profiles' files are read only once their shape is right (a typo'd key is reported, not read).
+  const delivery = data.delivery as Record<string, unknown> | undefined;
+  let tlsProfiles = new Map() as BridgeConfig["delivery"]["tlsProfiles"];
+  if (!issues.some((issue) => issue.path.startsWith("delivery.tlsProfiles") || issue.path === "delivery") && delivery?.tlsProfiles) {
+    const loaded = loadTlsProfiles(delivery.tlsProfiles as Record<string, TlsProfileFiles>, resolvePath);
+    issues.push(...loaded.issues);
+    tlsProfiles = loaded.profiles;
+  }
   if (issues.length > 0 || key === undefined) throw new ConfigError(issues, source);
 
   const valid = data as unknown as SchemaValid;
@@ -40,6 +50,7 @@ export function validateConfig(raw: unknown, source?: string, baseDir?: string):
     ...valid,
     homeserver: { ...valid.homeserver, url: withoutTrailingSlash(valid.homeserver.url) },
     bridge: { ...valid.bridge, publicUrl: valid.bridge.publicUrl === null ? null : withoutTrailingSlash(valid.bridge.publicUrl) },
+    delivery: { ...valid.delivery, tlsProfiles },
     store: { path: resolvePath(valid.store.path), encryptionKeyBytes: key, encryptionKeyFile: keyFile, synchronous: valid.store.synchronous },
     media: { ...valid.media, tempDir: valid.media.tempDir === null ? join(tmpdir(), "matrix-webhook-bridge-media") : resolvePath(valid.media.tempDir) },
   };

@@ -94,6 +94,7 @@ export class OutboundDeliveryTargets implements DeliveryTargets {
 
   malformedReply(hookId: string, reason: string): void {
     this.metrics.malformedReplies.inc();
+    this.metrics.deliveryFailures.inc({ category: "unparseable-response" });
     const hook = this.registry.byId(hookId);
     const category = unparseableResponse(reason);
     this.log.warn({ hook: hook?.name, roomId: hook?.roomId, reason: category.description }, "a receiver's reply could not be used; nothing was posted");
