@@ -48,6 +48,6 @@ export class BridgeMetrics {
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
     // Every category shows from the start (at 0), so dashboards and alerts can name each one.
-    for (const category of FAILURE_CATEGORY_IDS) this.deliveryFailures.labels({ category });
+    for (const category of FAILURE_CATEGORY_IDS) this.deliveryFailures.inc({ category }, 0);
   }
 }
