@@ -79,7 +79,8 @@ export const outboundCommands: CommandSpec<CommandContext>[] = [
         await ctx.reply(`No outbound hooks in this room. Add one with "${ctx.prefix} outbound add <name> <url>".`);
         return;
       }
-      await ctx.reply(["Outbound hooks in this room:", ...hooks.map((h) => `- ${h.name}: ${h.method} ${h.urls.join(", ")} (${describeHook(h)})`)].join("\n"));
+      const tls = (h: (typeof hooks)[number]) => (h.tlsProfile !== null || ctx.outbound.tls.source(h).kind !== "none" ? ` ${ctx.outbound.tls.describe(h)}` : "");
+      await ctx.reply(["Outbound hooks in this room:", ...hooks.map((h) => `- ${h.name}: ${h.method} ${h.urls.join(", ")} (${describeHook(h)})${tls(h)}`)].join("\n"));
     },
   },
   {

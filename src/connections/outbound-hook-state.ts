@@ -30,6 +30,8 @@ export interface OutboundHookSettings {
   filter: HookFilter;
   /** How the mattermost format encodes its request (Mattermost's `content_type`). */
   contentType: "form" | "json";
+  /** A `delivery.tlsProfiles` entry (CA bundle, client certificate) to send with; null: none named. */
+  tlsProfile: string | null;
 }
 
 // Extra keys are allowed: Hookshot and later versions of this bridge may add fields.
@@ -49,6 +51,7 @@ const schema = {
     event_types: { type: "array", minItems: 1, maxItems: MAX_FILTER_ENTRIES, items: { type: "string", minLength: 1, maxLength: 255 } },
     msgtypes: { type: "array", minItems: 1, maxItems: MAX_FILTER_ENTRIES, items: { type: "string", minLength: 1, maxLength: 255 } },
     content_type: { enum: [...CONTENT_TYPES] },
+    tls_profile: { type: "string", minLength: 1, maxLength: 64 },
   },
 } as const;
 
@@ -117,6 +120,7 @@ export function validateOutboundHookContent(stateKey: string, content: unknown):
         triggerWhen: valid.trigger_when ?? "first_word",
       },
       contentType: valid.content_type === "json" || valid.content_type === "application/json" ? "json" : "form",
+      tlsProfile: valid.tls_profile ?? null,
     },
   };
 }
@@ -133,6 +137,7 @@ interface HookContent {
   event_types?: string[];
   msgtypes?: string[];
   content_type?: (typeof CONTENT_TYPES)[number];
+  tls_profile?: string;
 }
 
 /** Empty content removes a hook (how Matrix "deletes" state). */

@@ -123,6 +123,10 @@ export class AppserviceMatrix implements MatrixPort, InboundGhosts {
     return this.client.sendMessage(roomId, content);
   }
 
+  async redactEvent(roomId: string, eventId: string, reason: string): Promise<void> {
+    await this.client.redactEvent(roomId, eventId, reason);
+  }
+
   createDirectRoom(userId: string): Promise<string> {
     return this.client.createRoom({ preset: "trusted_private_chat", is_direct: true, invite: [userId], name: "Webhook bridge" });
   }
