@@ -1,4 +1,4 @@
-import { unparseableResponse } from "../delivery/failure-category.js";
+import { unparseableResponse, withoutUrlPaths } from "../delivery/failure-category.js";
 import { originOf } from "../delivery/failure-episode.js";
 import type { ClaimedJob } from "../delivery/queue/queue.js";
 import type { AttemptFailure, DeliveryTarget, DeliveryTargets } from "../delivery/targets.js";
@@ -99,8 +99,11 @@ export class OutboundDeliveryTargets implements DeliveryTargets {
   }
 
   gaveUp(job: ClaimedJob, target: DeliveryTarget, reason: string): void {
+    // The last attempt was just classified (recordFailure comes first): the notice names its category.
+    const category = this.lastFailures.get(target.hook.id)?.category;
+    const why = category ? `${category.summary} [${category.id}]; ${withoutUrlPaths(reason)}` : withoutUrlPaths(reason);
     this.notifier.notify(job.roomId, `dead:${target.hook.id}`,
-      `${KIND_LABEL[target.hook.kind]} "${target.hook.name}" could not deliver event ${job.eventId}: ${reason}. It is kept as a dead letter; ` +
+      `${KIND_LABEL[target.hook.kind]} "${target.hook.name}" could not deliver event ${job.eventId}: ${why}. It is kept as a dead letter; ` +
         `"!hooks ${commandWord(target.hook)} replay ${target.hook.name} --dead" sends dead letters again.`);
   }
 
