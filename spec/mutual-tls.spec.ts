@@ -49,6 +49,7 @@ beforeAll(async () => {
       tlsProfiles: {
         partner: { ca: file("ca.pem"), cert: file("client.pem"), key: file("client-encrypted.key"), passphraseFile: file("client.passphrase") },
         stranger: { ca: file("ca.pem"), cert: file("other-client.pem"), key: file("other-client.key") },
+        "trust-only": { ca: file("ca.pem") },
       },
     },
   });
@@ -96,7 +97,7 @@ describe("mutual TLS", () => {
   it("an unknown profile is refused, naming the ones there are", async () => {
     await hookWithState("typo", mtlsUrl, { tls_profile: "partnr" });
     const refused = await notice(/^Ignored outbound hook "typo"/);
-    expect(String(refused.content.body)).toBe('Ignored outbound hook "typo": tls_profile: "partnr" is not one of this bridge\'s TLS profiles (it has "partner", "stranger").');
+    expect(String(refused.content.body)).toBe('Ignored outbound hook "typo": tls_profile: "partnr" is not one of this bridge\'s TLS profiles (it has "partner", "stranger", "trust-only").');
   });
 
   it("material uploaded by command works the same; the key's message is redacted and the PEM never echoed", async () => {
@@ -138,5 +139,12 @@ describe("mutual TLS", () => {
     const failing = await notice(/^Outbound hook "untrusted" cannot deliver: TLS certificate error \((UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN)\)/);
     expect(String(failing.content.body)).toMatch(/private CA needs the hook to trust that CA/);
     expect(await status("untrusted", /\[tls-certificate\]/)).toMatch(/TLS: public CAs, no client certificate\./);
+    // Told to trust the CA, the hook delivers (and the room hears it once).
+    await admin.sendMessage(roomId, "!hooks outbound set untrusted tls-profile trust-onyl");
+    await notice(/^Cannot change "untrusted": tls_profile: "trust-onyl" is not one of this bridge's TLS profiles/);
+    await admin.sendMessage(roomId, "!hooks outbound set untrusted tls-profile trust-only");
+    await notice(/^Outbound hook "untrusted" changed/);
+    await admin.sendMessage(roomId, "trusted now");
+    await notice(/^Outbound hook "untrusted" delivers again to https:\/\/127\.0\.0\.1:\d+/);
   });
 });

@@ -53,6 +53,8 @@ export const outboundCommands: CommandSpec<CommandContext>[] = [
       const content: Record<string, unknown> = { name, url, ...(method ? { method } : {}), ...settingsFromOptions(options) };
       const valid = validateOutboundHookContent(name!, content);
       if (!valid.ok) throw new CommandError(`Cannot add "${name}": ${valid.problems.join("; ")}.`);
+      const profileProblem = ctx.outbound.tls.profileProblem(valid.value.tlsProfile);
+      if (profileProblem) throw new CommandError(`Cannot add "${name}": ${profileProblem}.`);
       for (const extra of valid.value.urls.slice(1)) {
         const refusedExtra = await ctx.outbound.checkDestination(extra);
         if (refusedExtra) throw new CommandError(`Cannot add "${name}": ${refusedExtra}.`);
@@ -86,7 +88,7 @@ export const outboundCommands: CommandSpec<CommandContext>[] = [
   {
     words: ["outbound", "set"],
     args: ["name", "setting", "value?"],
-    summary: `Change one setting of a hook (${"trigger, trigger-when, events, msgtypes, urls, format, content-type, method, ordering"}); lists are comma-separated, "none" clears.`,
+    summary: `Change one setting of a hook (${"trigger, trigger-when, events, msgtypes, urls, format, content-type, method, ordering, tls-profile"}); lists are comma-separated, "none" clears.`,
     privileged: true,
     async run(ctx, { name, setting, value }) {
       existing(ctx, name!);
@@ -94,6 +96,8 @@ export const outboundCommands: CommandSpec<CommandContext>[] = [
       const content = withSetting(current, setting!, value);
       const valid = validateOutboundHookContent(name!, content);
       if (!valid.ok) throw new CommandError(`Cannot change "${name}": ${valid.problems.join("; ")}.`);
+      const profileProblem = ctx.outbound.tls.profileProblem(valid.value.tlsProfile);
+      if (profileProblem) throw new CommandError(`Cannot change "${name}": ${profileProblem}.`);
       for (const url of valid.value.urls) {
         const refused = await ctx.outbound.checkDestination(url);
         if (refused) throw new CommandError(`Cannot change "${name}": ${refused}.`);

@@ -30,6 +30,7 @@ export const HOOK_SETTINGS: ReadonlyMap<string, Setting> = new Map<string, Setti
   ["content-type", { field: "content_type", shape: "form|json", parse: oneOf(["form", "json"]) }],
   ["method", { field: "method", shape: "PUT|POST", parse: (v) => oneOf(["PUT", "POST"])(v.toUpperCase()) }],
   ["ordering", { field: "ordering", shape: "none|strict", parse: oneOf(["none", "strict"]) }],
+  ["tls-profile", { field: "tls_profile", shape: "PROFILE", parse: (value) => value }],
 ]);
 
 /** Words that clear a setting (the field is left out of the state). */
