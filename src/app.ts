@@ -3,6 +3,9 @@ import type { AddressInfo } from "node:net";
 import type { BridgeConfig } from "./config/types.js";
 import { OutboundDeliveryTargets } from "./connections/outbound-delivery-targets.js";
 import { OutboundHooks } from "./connections/outbound-hooks.js";
+import { HookTls } from "./connections/hook-tls.js";
+import { LastFailures } from "./connections/last-failures.js";
+import { HookTlsTable } from "./store/hook-tls-table.js";
 import { BotRooms } from "./connections/bot-rooms.js";
 import { WebhookBots } from "./connections/webhook-bots.js";
 import { SqliteDeliveryQueue } from "./delivery/queue/sqlite-queue.js";
@@ -85,8 +88,10 @@ export class WebhookBridge {
     const table = new OutboundHooksTable(db, config.store.encryptionKeyBytes);
     const signingKeys = new SigningKeysTable(db, config.store.encryptionKeyBytes);
     const messenger = new DirectMessenger(matrix, new DmRoomsTable(db), log);
+    const tls = new HookTls(new HookTlsTable(db, config.store.encryptionKeyBytes), config.delivery.tlsProfiles);
+    const lastFailures = new LastFailures();
     const outbound = new OutboundHooks({
-      matrix, table, signingKeys, queue, messenger, guard, log,
+      matrix, table, signingKeys, queue, messenger, guard, log, tls, lastFailures,
       configuredMinimumLevel: config.permissions.commandPowerLevel,
       signingKeyGraceMs: config.delivery.signingKeyGraceHours * 3_600_000,
       // The bots are made just below, before any room is loaded.
@@ -109,6 +114,8 @@ export class WebhookBridge {
       metrics,
       messenger,
       failureNotices: { afterAttempts: config.delivery.failureNoticeAfterAttempts, toOwner: config.delivery.failureNoticeToOwner },
+      tls,
+      lastFailures,
     });
     const callbacks = createCallbacks({
       config, matrix, registry: outbound.registry, bots, queue, sender, targets, notifier, metrics, log, userAgent: USER_AGENT,

@@ -1,11 +1,13 @@
 import type { Logger } from "../observability/logger.js";
 import { CommandError } from "./command-error.js";
-import type { CommandContext } from "./context.js";
+import type { CommandContext, KeyRedaction } from "./context.js";
 import { botCommands } from "./bot-commands.js";
 import { inboundCommands } from "./inbound-commands.js";
 import { outboundCommands } from "./outbound-commands.js";
 import { botDeliveryCommands, outboundDeliveryCommands } from "./outbound-delivery-commands.js";
-import { commandWords, parseCommand } from "./parse.js";
+import { outboundTlsCommands } from "./outbound-tls-commands.js";
+import { commandWords, parseCommandMessage } from "./parse.js";
+import { keyRedactionNote, redactKeyMessage } from "./key-redaction.js";
 import { usage, type CommandSpec } from "./spec.js";
 
 const helpCommand: CommandSpec<CommandContext> = {
@@ -18,7 +20,7 @@ const helpCommand: CommandSpec<CommandContext> = {
   },
 };
 
-export const COMMANDS: readonly CommandSpec<CommandContext>[] = [helpCommand, ...outboundCommands, ...outboundDeliveryCommands, ...botCommands, ...botDeliveryCommands, ...inboundCommands];
+export const COMMANDS: readonly CommandSpec<CommandContext>[] = [helpCommand, ...outboundCommands, ...outboundDeliveryCommands, ...outboundTlsCommands, ...botCommands, ...botDeliveryCommands, ...inboundCommands];
 
 /** Help generated from the command table, so it cannot drift from what the bot accepts. */
 export function helpText(prefix: string): string {
@@ -29,11 +31,13 @@ export function helpText(prefix: string): string {
  * Runs a `!hooks …` message: parse, check the sender's power level for privileged commands,
  * run, and answer every failure in the room in words (never a stack trace).
  */
-export async function dispatchCommand(body: unknown, ctx: CommandContext, log: Logger): Promise<boolean> {
+export async function dispatchCommand(body: unknown, ctx: Omit<CommandContext, "text" | "keyRedaction">, log: Logger): Promise<boolean> {
   const words = commandWords(body, ctx.prefix);
   if (words === null) return false;
+  // A private key posted in a room is a secret in its history: gone at once, whatever the command.
+  const keyRedaction: KeyRedaction | null = await redactKeyMessage(body as string, ctx, log);
   try {
-    const parsed = parseCommand(words.length === 0 ? ["help"] : words, COMMANDS, ctx.prefix);
+    const { text, ...parsed } = parseCommandMessage(body as string, COMMANDS, ctx.prefix);
     if (parsed.spec.privileged) {
       const verdict = parsed.spec.scope === "inbound" ? await ctx.inbound.permission(ctx.roomId, ctx.sender)
         : await ctx.outbound.permission(ctx.roomId, ctx.sender, parsed.spec.scope === "bot" ? "bot" : "hook");
@@ -41,13 +45,13 @@ export async function dispatchCommand(body: unknown, ctx: CommandContext, log: L
         throw new CommandError(`Sorry ${ctx.sender}, managing hooks here needs power level ${verdict.needs} and you have ${verdict.has}.`);
       }
     }
-    await parsed.spec.run(ctx, parsed.args, parsed.options);
+    await parsed.spec.run({ ...ctx, text, keyRedaction }, parsed.args, parsed.options);
   } catch (err) {
     if (err instanceof CommandError) {
-      await ctx.reply(err.humanError);
+      await ctx.reply(err.humanError + keyRedactionNote(keyRedaction));
     } else {
       log.error({ err, roomId: ctx.roomId, sender: ctx.sender, command: words.slice(0, 2).join(" ") }, "command failed");
-      await ctx.reply("That command failed because of an internal error; the bridge's log has the details.");
+      await ctx.reply("That command failed because of an internal error; the bridge's log has the details." + keyRedactionNote(keyRedaction));
     }
   }
   return true;

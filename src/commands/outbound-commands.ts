@@ -53,6 +53,8 @@ export const outboundCommands: CommandSpec<CommandContext>[] = [
       const content: Record<string, unknown> = { name, url, ...(method ? { method } : {}), ...settingsFromOptions(options) };
       const valid = validateOutboundHookContent(name!, content);
       if (!valid.ok) throw new CommandError(`Cannot add "${name}": ${valid.problems.join("; ")}.`);
+      const profileProblem = ctx.outbound.tls.profileProblem(valid.value.tlsProfile);
+      if (profileProblem) throw new CommandError(`Cannot add "${name}": ${profileProblem}.`);
       for (const extra of valid.value.urls.slice(1)) {
         const refusedExtra = await ctx.outbound.checkDestination(extra);
         if (refusedExtra) throw new CommandError(`Cannot add "${name}": ${refusedExtra}.`);
@@ -79,7 +81,8 @@ export const outboundCommands: CommandSpec<CommandContext>[] = [
         await ctx.reply(`No outbound hooks in this room. Add one with "${ctx.prefix} outbound add <name> <url>".`);
         return;
       }
-      await ctx.reply(["Outbound hooks in this room:", ...hooks.map((h) => `- ${h.name}: ${h.method} ${h.urls.join(", ")} (${describeHook(h)})`)].join("\n"));
+      const tls = (h: (typeof hooks)[number]) => (h.tlsProfile !== null || ctx.outbound.tls.source(h).kind !== "none" ? ` ${ctx.outbound.tls.describe(h)}` : "");
+      await ctx.reply(["Outbound hooks in this room:", ...hooks.map((h) => `- ${h.name}: ${h.method} ${h.urls.join(", ")} (${describeHook(h)})${tls(h)}`)].join("\n"));
     },
   },
   {
@@ -93,6 +96,8 @@ export const outboundCommands: CommandSpec<CommandContext>[] = [
       const content = withSetting(current, setting!, value);
       const valid = validateOutboundHookContent(name!, content);
       if (!valid.ok) throw new CommandError(`Cannot change "${name}": ${valid.problems.join("; ")}.`);
+      const profileProblem = ctx.outbound.tls.profileProblem(valid.value.tlsProfile);
+      if (profileProblem) throw new CommandError(`Cannot change "${name}": ${profileProblem}.`);
       for (const url of valid.value.urls) {
         const refused = await ctx.outbound.checkDestination(url);
         if (refused) throw new CommandError(`Cannot change "${name}": ${refused}.`);

@@ -1,4 +1,7 @@
 import type { AttemptSummary, ReplayWhich } from "../delivery/queue/queue.js";
+import { classifyFailure } from "../delivery/failure-category.js";
+import type { AttemptResult } from "../delivery/policy.js";
+import type { LastFailure } from "../connections/last-failures.js";
 import { CommandError } from "./command-error.js";
 import type { CommandContext } from "./context.js";
 import type { HookKind } from "../connections/outbound-hook-registry.js";
@@ -11,6 +14,23 @@ function describeAttempt(a: AttemptSummary): string {
   const when = new Date(a.at).toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC");
   const answer = a.status !== null ? `HTTP ${a.status}` : (a.error ?? "no answer");
   return `- ${when} ${a.eventId} attempt ${a.attempt}: ${a.outcome}, ${answer}, ${a.durationMs} ms`;
+}
+
+const utc = (at: number): string => new Date(at).toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC");
+
+/** The newest failed attempt the store shows, classified from what it kept (after a restart). */
+export function storedFailure(recent: readonly AttemptSummary[]): LastFailure | undefined {
+  const a = recent.find((attempt) => attempt.outcome !== "success");
+  if (!a) return undefined;
+  const result: AttemptResult = a.status !== null ? { kind: "response", status: a.status }
+    : /^no answer within/.test(a.error ?? "") ? { kind: "timeout" } : { kind: "network", error: a.error ?? "no answer" };
+  return { category: classifyFailure({ result, error: a.error }), at: a.at };
+}
+
+export function describeLastFailure(failure: LastFailure | undefined): string {
+  if (!failure) return "No failed attempt known.";
+  const { category, at } = failure;
+  return `Last failure, ${utc(at)}: ${category.summary} [${category.id}]. ${category.description.charAt(0).toUpperCase()}${category.description.slice(1)}`;
 }
 
 /**
@@ -38,6 +58,8 @@ export function deliveryCommands(kind: HookKind): CommandSpec<CommandContext>[] 
       const lines = [
         `${label} "${hook.name}": ${state}${failing}. ${hook.method} ${hook.urls.join(" and ")}, ordering ${hook.ordering}.`,
         `Waiting: ${status.pending}. Dead letters: ${status.dead}. Delivered (kept for status): ${status.delivered}.`,
+        ctx.outbound.tls.describe(hook),
+        describeLastFailure(ctx.outbound.lastFailure(hook.id) ?? storedFailure(status.recent)),
         status.recent.length > 0 ? `Last ${status.recent.length} attempts, newest first:` : "No attempts yet.",
         ...status.recent.map(describeAttempt),
       ];

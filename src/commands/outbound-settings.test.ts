@@ -24,6 +24,8 @@ describe("hook settings from commands", () => {
     expect(withSetting(current, "trigger", "#build")).toEqual({ ...current, trigger_words: ["#build"] });
     expect(withSetting({ ...current, msgtypes: ["m.text"] }, "msgtypes", "none")).toEqual(current);
     expect(withSetting(current, "method", "post")).toEqual({ ...current, method: "POST" });
+    expect(withSetting(current, "tls-profile", "partner")).toEqual({ ...current, tls_profile: "partner" });
+    expect(withSetting({ ...current, tls_profile: "partner" }, "tls-profile", "none")).toEqual(current);
   });
 
   it("refuses unknown settings, bad values and clearing what cannot be cleared, in words", () => {

@@ -47,6 +47,7 @@ export const HOOK_SETTINGS: ReadonlyMap<string, Setting> = new Map<string, Setti
   ["retry", { field: "retry", shape: "on|off", parse: onOff }],
   ["timeout-ms", { field: "timeout_ms", shape: "MILLISECONDS", parse: whole }],
   ["on-failure", { field: "on_failure", shape: FAILURE_POLICIES.join("|"), parse: oneOf(FAILURE_POLICIES) }],
+  ["tls-profile", { field: "tls_profile", shape: "PROFILE", parse: (value) => value }],
 ]);
 
 /** The settings' names, for help texts. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { commandWords, parseCommand, tokenize } from "./parse.js";
+import { commandLines, commandWords, parseCommand, parseCommandMessage, tokenize } from "./parse.js";
 import type { CommandSpec } from "./spec.js";
 
 const noop = async () => undefined;
@@ -69,5 +69,21 @@ describe("parseCommand", () => {
     expect(() => parseCommand(["outbound", "add", "a", "b", "--verb", "PUT"], specs, "!hooks")).toThrow(/Unknown option --verb/);
     expect(() => parseCommand(["outbound", "add", "a", "b", "--method", "GET"], specs, "!hooks")).toThrow(/must be PUT or POST, not "GET"/);
     expect(() => parseCommand(["outbound", "add", "a", "b", "--method"], specs, "!hooks")).toThrow(/needs a value/);
+  });
+});
+
+describe("commands with text on their next lines", () => {
+  const specs = [
+    { words: ["outbound", "tls"], args: ["name", "part"], text: "PEM", summary: "", privileged: true, run: async () => undefined },
+    { words: ["outbound", "add"], args: ["name", "url"], summary: "", privileged: true, run: async () => undefined },
+  ];
+  it("parses the first line alone and keeps the rest, quotes and all", () => {
+    expect(commandLines("!hooks outbound tls ci key\nit's here\n-----BEGIN", "!hooks")).toEqual({ words: ["outbound", "tls", "ci", "key"], text: "it's here\n-----BEGIN" });
+    expect(commandLines("hello\n!hooks x", "!hooks")).toBeNull();
+    const parsed = parseCommandMessage("!hooks outbound tls ci ca\n```\nPEM 'x\n```", specs, "!hooks");
+    expect(parsed).toMatchObject({ args: { name: "ci", part: "ca" }, text: "```\nPEM 'x\n```" });
+  });
+  it("parses other commands whole, as before", () => {
+    expect(parseCommandMessage("!hooks outbound add ci\nhttps://a.example/", specs, "!hooks")).toMatchObject({ args: { name: "ci", url: "https://a.example/" }, text: "" });
   });
 });

@@ -36,6 +36,33 @@ export function commandWords(body: unknown, prefix: string): string[] | null {
   return tokenize(trimmed.slice(prefix.length));
 }
 
+/**
+ * A command message for a command that takes text on its next lines (a PEM block): the words of
+ * its first line, and the rest. Null when `body` is not a command.
+ */
+export function commandLines(body: unknown, prefix: string): { words: string[]; text: string } | null {
+  if (typeof body !== "string") return null;
+  const trimmed = body.trim();
+  const newline = trimmed.indexOf("\n");
+  const first = (newline === -1 ? trimmed : trimmed.slice(0, newline)).trim();
+  if (first !== prefix && !first.startsWith(prefix + " ")) return null;
+  return { words: tokenize(first.slice(prefix.length)), text: newline === -1 ? "" : trimmed.slice(newline + 1) };
+}
+
+/**
+ * Parses a command message: a command that takes text gets its first line parsed and the rest as
+ * text (which may hold anything, quotes included); every other command is parsed whole, as before.
+ */
+export function parseCommandMessage<Ctx>(body: string, specs: readonly CommandSpec<Ctx>[], prefix: string): ParsedCommand<Ctx> & { text: string } {
+  const lines = commandLines(body, prefix);
+  if (lines) {
+    const textSpec = specs.find((s) => s.text !== undefined && s.words.every((w, i) => lines.words[i]?.toLowerCase() === w));
+    if (textSpec) return { ...parseCommand(lines.words, [textSpec], prefix), text: lines.text };
+  }
+  const words = commandWords(body, prefix) ?? [];
+  return { ...parseCommand(words.length === 0 ? ["help"] : words, specs, prefix), text: "" };
+}
+
 export interface ParsedCommand<Ctx> {
   spec: CommandSpec<Ctx>;
   /** Bound by name, without the "?" of optional ones; absent optional arguments are missing. */

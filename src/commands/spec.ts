@@ -9,6 +9,8 @@ export interface CommandSpec<Ctx> {
    */
   options?: Readonly<Record<string, { values: readonly string[]; description: string; placeholder?: string }>>;
   summary: string;
+  /** What the command takes on the lines after its first (e.g. "PEM"); such a command's first line is parsed alone. */
+  text?: string;
   /** Whether the sender must be allowed to configure hooks in the room. */
   privileged: boolean;
   /** Whose state event's power level a privileged command needs (default: outbound hooks'). */
@@ -21,5 +23,6 @@ export function usage(prefix: string, spec: CommandSpec<unknown>): string {
   const options = Object.entries(spec.options ?? {}).map(([name, o]) =>
     o.placeholder ? `[--${name} ${o.placeholder}]` : o.values.length === 0 ? `[--${name}]` : `[--${name} ${o.values.join("|")}]`,
   );
-  return [prefix, ...spec.words, ...args, ...options].join(" ");
+  const line = [prefix, ...spec.words, ...args, ...options].join(" ");
+  return spec.text === undefined ? line : `${line} + ${spec.text} on the next lines`;
 }

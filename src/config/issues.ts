@@ -11,6 +11,8 @@ export function issuesFromAjv(errors: readonly ErrorObject[]): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const seen = new Set<string>();
   for (const error of errors) {
+    // A bad key name is reported by the error about the name itself (below).
+    if (error.keyword === "propertyNames") continue;
     const issue = toIssue(error);
     const key = `${issue.path}\n${issue.message}`;
     if (seen.has(key)) continue;
@@ -24,6 +26,9 @@ function toIssue(error: ErrorObject): ConfigIssue {
   const at = pathFromPointer(error.instancePath);
   const parent: SchemaObject = error.parentSchema ?? {};
   const known: Record<string, SchemaObject> = parent.properties ?? {};
+  if (error.propertyName !== undefined) {
+    return { path: joinPath(at, error.propertyName), message: "is not an allowed name: use letters, digits, '.', '_' and '-' (at most 64 characters, starting with a letter or digit)" };
+  }
   switch (error.keyword) {
     case "additionalProperties": {
       const key = String(error.params.additionalProperty);

@@ -117,6 +117,7 @@ describe("defaults", () => {
         retentionDays: 7,
         heldPerHook: 4000,
         defaultFormat: "hookshot",
+        tlsProfiles: new Map(),
       },
       media: { maxBytes: 52428800, includeThumbnail: false, tempDir: expect.stringMatching(/matrix-webhook-bridge-media$/), linkTtlSeconds: 3600 },
       inbound: { maxBodyBytes: 1048576, rateLimitPerMinute: 60, rateLimitBurst: 20, allowIdentityOverride: false, rawPayloadMaxBytes: 16384, avatarMaxBytes: 2097152 },

@@ -1,6 +1,7 @@
 import type { SchemaObject } from "ajv";
 import { DEFAULT_OUTBOUND_FORMAT, EVENT_FORMATS } from "../outbound/formats/format-names.js";
 import type { FormatName } from "./formats.js";
+import { TLS_PROFILE_NAME_PATTERN, tlsProfileSchema } from "./tls-profiles.js";
 import type { LogLevel } from "./types.js";
 
 /**
@@ -73,6 +74,7 @@ export const configSchema: SchemaObject = {
       retentionDays: { type: "number", exclusiveMinimum: 0, maximum: 3650, default: 7 },
       heldPerHook: { type: "integer", minimum: 10, maximum: 1000000, default: 4000 },
       defaultFormat: { type: "string", enum: [...EVENT_FORMATS], default: DEFAULT_OUTBOUND_FORMAT },
+      tlsProfiles: { type: "object", propertyNames: { pattern: TLS_PROFILE_NAME_PATTERN }, additionalProperties: tlsProfileSchema, default: {} },
     }),
     media: section({
       maxBytes: { type: "integer", minimum: 1, maximum: 10737418240, default: 52428800 },

@@ -1,4 +1,5 @@
 import type { EventFormat } from "../outbound/formats/format-names.js";
+import type { TlsProfile } from "./tls-profiles.js";
 
 /**
  * The bridge configuration after loading: validated, every default filled in, paths resolved and
@@ -69,6 +70,8 @@ export interface BridgeConfig {
     heldPerHook: number;
     /** The format of hooks whose state event names none (Hookshot receivers: "hookshot-multipart"). */
     defaultFormat: EventFormat;
+    /** Named CA bundles and client certificates (read and checked at start); a hook names one in its state (`tls_profile`). */
+    tlsProfiles: ReadonlyMap<string, TlsProfile>;
   };
   media: {
     /** Cap on one media file, checked against info.size first and enforced while streaming. */

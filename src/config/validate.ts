@@ -6,12 +6,14 @@ import { FORMATS } from "./formats.js";
 import { issuesFromAjv } from "./issues.js";
 import { resolveEncryptionKey } from "./key.js";
 import { resolvePrecheckSecret } from "./precheck-secret.js";
+import { loadTlsProfiles, type TlsProfileFiles } from "./tls-profiles.js";
 import { configSchema } from "./schema.js";
 import type { BridgeConfig } from "./types.js";
 
 /** What the schema guarantees once validation passed; the store key is still text. */
-type SchemaValid = Omit<BridgeConfig, "store" | "media" | "callbacks"> & {
+type SchemaValid = Omit<BridgeConfig, "store" | "media" | "callbacks" | "delivery"> & {
   callbacks: { precheck: { secret: string | null; secretFile: string | null } };
+  delivery: Omit<BridgeConfig["delivery"], "tlsProfiles"> & { tlsProfiles: Record<string, TlsProfileFiles> };
   store: { path: string; encryptionKey: string | null; encryptionKeyFile: string | null; synchronous: "NORMAL" | "FULL" };
   media: Omit<BridgeConfig["media"], "tempDir"> & { tempDir: string | null };
 };
@@ -42,6 +44,14 @@ export function validateConfig(raw: unknown, source?: string, baseDir?: string):
     if (typeof resolved === "string" || resolved === null) precheckSecret = resolved;
     else issues.push(resolved);
   }
+  // Profiles' files are read only once their shape is right (a typo'd key is reported, not read).
+  const delivery = data.delivery as Record<string, unknown> | undefined;
+  let tlsProfiles = new Map() as BridgeConfig["delivery"]["tlsProfiles"];
+  if (!issues.some((issue) => issue.path.startsWith("delivery.tlsProfiles") || issue.path === "delivery") && delivery?.tlsProfiles) {
+    const loaded = loadTlsProfiles(delivery.tlsProfiles as Record<string, TlsProfileFiles>, resolvePath);
+    issues.push(...loaded.issues);
+    tlsProfiles = loaded.profiles;
+  }
   if (issues.length > 0 || key === undefined) throw new ConfigError(issues, source);
 
   const valid = data as unknown as SchemaValid;
@@ -49,6 +59,7 @@ export function validateConfig(raw: unknown, source?: string, baseDir?: string):
     ...valid,
     homeserver: { ...valid.homeserver, url: withoutTrailingSlash(valid.homeserver.url) },
     bridge: { ...valid.bridge, publicUrl: valid.bridge.publicUrl === null ? null : withoutTrailingSlash(valid.bridge.publicUrl) },
+    delivery: { ...valid.delivery, tlsProfiles },
     store: { path: resolvePath(valid.store.path), encryptionKeyBytes: key, encryptionKeyFile: keyFile, synchronous: valid.store.synchronous },
     callbacks: { precheck: { secret: precheckSecret } },
     media: { ...valid.media, tempDir: valid.media.tempDir === null ? join(tmpdir(), "matrix-webhook-bridge-media") : resolvePath(valid.media.tempDir) },

@@ -18,6 +18,9 @@ import { SigningKeysTable } from "../store/signing-keys-table.js";
 import type { FailureNoticeSettings } from "./failure-notices.js";
 import { OutboundDeliveryTargets } from "./outbound-delivery-targets.js";
 import { OutboundHookRegistry } from "./outbound-hook-registry.js";
+import { HookTls } from "./hook-tls.js";
+import { LastFailures } from "./last-failures.js";
+import { HookTlsTable } from "../store/hook-tls-table.js";
 
 const log = createLogger("silent");
 const key = randomBytes(32);
@@ -58,12 +61,14 @@ function bridgeOn(path: string, settings: FailureNoticeSettings = { afterAttempt
   const hooks = new OutboundHooksTable(db, key);
   const { hook } = hooks.ensure(ROOM, "ci", "@owner:x", 1);
   const registry = new OutboundHookRegistry();
-  registry.set({ kind: "hook", id: hook.id, roomId: ROOM, name: "ci", url: URL_WITH_SECRET, urls: [URL_WITH_SECRET], method: "PUT", ordering: "none", format: null, filter: NO_FILTER, contentType: "form", callback: null });
+  registry.set({ kind: "hook", id: hook.id, roomId: ROOM, name: "ci", url: URL_WITH_SECRET, urls: [URL_WITH_SECRET], method: "PUT", ordering: "none", format: null, filter: NO_FILTER, contentType: "form", callback: null, tlsProfile: null });
   const metrics = new BridgeMetrics({ defaultMetrics: false });
   const targets = new OutboundDeliveryTargets(registry, hooks, new SigningKeysTable(db, key), new RoomNotifier(matrix, log), log, {
     metrics,
     messenger: new DirectMessenger(matrix, new DmRoomsTable(db), log),
     failureNotices: settings,
+    tls: new HookTls(new HookTlsTable(db, key), new Map()),
+    lastFailures: new LastFailures(),
   });
   const roomNotices = () => sent.filter((s) => s.roomId === ROOM).map((s) => s.text);
   const dms = () => sent.filter((s) => s.roomId !== ROOM).map((s) => s.text);

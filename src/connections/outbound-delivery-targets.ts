@@ -1,4 +1,4 @@
-import { unparseableResponse } from "../delivery/failure-category.js";
+import { unparseableResponse, withoutUrlPaths } from "../delivery/failure-category.js";
 import { originOf } from "../delivery/failure-episode.js";
 import type { ClaimedJob } from "../delivery/queue/queue.js";
 import type { AttemptFailure, DeliveryTarget, DeliveryTargets } from "../delivery/targets.js";
@@ -12,6 +12,8 @@ import { FailureNotices, type FailureNoticeSettings } from "./failure-notices.js
 import { hookIdOfLane, laneIds, laneUrl } from "./hook-lanes.js";
 import type { ActiveOutboundHook, OutboundHookRegistry } from "./outbound-hook-registry.js";
 import { KIND_LABEL } from "./outbound-hooks.js";
+import type { HookTls } from "./hook-tls.js";
+import type { LastFailures } from "./last-failures.js";
 
 const NO_LANES: ReadonlySet<string> = new Set();
 const commandWord = (hook: ActiveOutboundHook) => (hook.kind === "bot" ? "bot" : "outbound");
@@ -21,12 +23,18 @@ export interface OutboundDeliveryTargetsOptions {
   /** For failure notices to a hook's owner; null: room notices only. */
   messenger: DirectMessenger | null;
   failureNotices: FailureNoticeSettings;
+  /** Hooks' CA bundles and client certificates. */
+  tls: HookTls;
+  /** Where each hook's last failure is kept for status. */
+  lastFailures: LastFailures;
 }
 
 /** The delivery worker's view of outbound hooks: live settings from room state, secrets and health from the store. */
 export class OutboundDeliveryTargets implements DeliveryTargets {
   private readonly notices: FailureNotices;
   private readonly metrics: BridgeMetrics;
+  private readonly tls: HookTls;
+  private readonly lastFailures: LastFailures;
 
   constructor(
     private readonly registry: OutboundHookRegistry,
@@ -37,6 +45,8 @@ export class OutboundDeliveryTargets implements DeliveryTargets {
     opts: OutboundDeliveryTargetsOptions,
   ) {
     this.metrics = opts.metrics;
+    this.tls = opts.tls;
+    this.lastFailures = opts.lastFailures;
     this.notices = new FailureNotices(registry, hooks, notifier, opts.messenger, opts.failureNotices, log);
   }
 
@@ -46,7 +56,8 @@ export class OutboundDeliveryTargets implements DeliveryTargets {
     const url = hook ? laneUrl(hook, lane) : null;
     const token = hook && url ? this.hooks.token(hook.id) : null;
     if (!hook || !url || token === null) return null;
-    return { hook, url, token, signingSecrets: this.signingKeys.active(hook.id) };
+    const tls = this.tls.materialFor(hook);
+    return { hook, url, token, signingSecrets: this.signingKeys.active(hook.id), ...(tls ? { tls } : {}) };
   }
 
   /** Every lane of each paused or disabled hook. */
@@ -76,6 +87,7 @@ export class OutboundDeliveryTargets implements DeliveryTargets {
   recordFailure(lane: string, now: number, failure: AttemptFailure): number {
     const hookId = hookIdOfLane(lane);
     this.metrics.deliveryFailures.inc({ category: failure.category.id });
+    this.lastFailures.record(hookId, failure.category, now);
     const failingSince = this.hooks.markFailing(hookId, now);
     this.notices.failed(hookId, failure, now);
     return failingSince;
@@ -90,15 +102,20 @@ export class OutboundDeliveryTargets implements DeliveryTargets {
   }
 
   gaveUp(job: ClaimedJob, target: DeliveryTarget, reason: string): void {
+    // The last attempt was just classified (recordFailure comes first): the notice names its category.
+    const category = this.lastFailures.get(target.hook.id)?.category;
+    const why = category ? `${category.summary} [${category.id}]; ${withoutUrlPaths(reason)}` : withoutUrlPaths(reason);
     this.notifier.notify(job.roomId, `dead:${target.hook.id}`,
-      `${KIND_LABEL[target.hook.kind]} "${target.hook.name}" could not deliver event ${job.eventId}: ${reason}. It is kept as a dead letter; ` +
+      `${KIND_LABEL[target.hook.kind]} "${target.hook.name}" could not deliver event ${job.eventId}: ${why}. It is kept as a dead letter; ` +
         `"!hooks ${commandWord(target.hook)} replay ${target.hook.name} --dead" sends dead letters again.`);
   }
 
   malformedReply(hookId: string, reason: string): void {
     this.metrics.malformedReplies.inc();
+    this.metrics.deliveryFailures.inc({ category: "unparseable-response" });
     const hook = this.registry.byId(hookId);
     const category = unparseableResponse(reason);
+    this.lastFailures.record(hookId, category, Date.now());
     this.log.warn({ hook: hook?.name, roomId: hook?.roomId, reason: category.description }, "a receiver's reply could not be used; nothing was posted");
     if (!hook) return;
     this.notifier.notify(hook.roomId, `malformed:${hookId}`,

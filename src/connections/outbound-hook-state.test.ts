@@ -7,7 +7,7 @@ describe("validateOutboundHookContent", () => {
       ok: true,
       value: {
         name: "ci", url: "https://example.org/hook", urls: ["https://example.org/hook"], method: "PUT", ordering: "none", format: null,
-        filter: { eventTypes: null, msgtypes: null, triggerWords: null, triggerWhen: "first_word" }, contentType: "form", callback: null,
+        filter: { eventTypes: null, msgtypes: null, triggerWords: null, triggerWhen: "first_word" }, contentType: "form", callback: null, tlsProfile: null,
       },
     });
     const post = validateOutboundHookContent("ci", { name: "ci", url: "http://example.org/", method: "POST", extra: 1 });
@@ -27,6 +27,7 @@ describe("validateOutboundHookContent", () => {
       },
     });
     expect(validateOutboundHookContent("bot", { name: "bot", urls: ["https://b.example/"] })).toMatchObject({ ok: true, value: { url: "https://b.example/" } });
+    expect(validateOutboundHookContent("ci", { name: "ci", url: "https://a.example/", tls_profile: "partner" })).toMatchObject({ ok: true, value: { tlsProfile: "partner" } });
   });
 
   it.each([
@@ -39,6 +40,7 @@ describe("validateOutboundHookContent", () => {
     [{ name: "ci", url: "https://a.example/", msgtypes: [1] }, /msgtypes\/0: must be string/],
     [{ name: "ci", url: "https://a.example/", content_type: "text/xml" }, /content_type: must be one of/],
     [{ name: "ci", url: 5 }, /url: must be string/],
+    [{ name: "ci", url: "https://a.example/", tls_profile: "" }, /tls_profile: must NOT have fewer than 1 characters/],
     [{ name: "ci", url: "ftp://example.org/" }, /scheme "ftp" is not allowed/],
     [{ name: "ci", url: "not a url" }, /not a valid absolute URL/],
     [{ name: "ci", url: "https://user:pw@example.org/" }, /user name or password/],

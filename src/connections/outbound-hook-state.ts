@@ -34,6 +34,8 @@ export interface OutboundHookSettings {
   contentType: "form" | "json";
   /** Format tencent: a before- or after-event callback (callback-state.ts); null for other formats. */
   callback: CallbackSettings | null;
+  /** A `delivery.tlsProfiles` entry (CA bundle, client certificate) to send with; null: none named. */
+  tlsProfile: string | null;
 }
 
 // Extra keys are allowed: Hookshot and later versions of this bridge may add fields.
@@ -54,6 +56,7 @@ const schema = {
     msgtypes: { type: "array", minItems: 1, maxItems: MAX_FILTER_ENTRIES, items: { type: "string", minLength: 1, maxLength: 255 } },
     content_type: { enum: [...CONTENT_TYPES] },
     ...CALLBACK_SCHEMA_PROPERTIES,
+    tls_profile: { type: "string", minLength: 1, maxLength: 64 },
   },
 } as const;
 
@@ -124,6 +127,7 @@ export function validateOutboundHookContent(stateKey: string, content: unknown):
       },
       contentType: valid.content_type === "json" || valid.content_type === "application/json" ? "json" : "form",
       callback: callbackSettings(valid),
+      tlsProfile: valid.tls_profile ?? null,
     },
   };
 }
@@ -145,6 +149,7 @@ interface HookContent extends CallbackContent {
   event_types?: string[];
   msgtypes?: string[];
   content_type?: (typeof CONTENT_TYPES)[number];
+  tls_profile?: string;
 }
 
 /** Empty content removes a hook (how Matrix "deletes" state). */

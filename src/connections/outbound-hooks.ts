@@ -14,6 +14,8 @@ import { OutboundHookRegistry, type ActiveOutboundHook, type HookKind } from "./
 import { isRemoval, OUTBOUND_HOOK_EVENT_TYPE, validateOutboundHookContent, type OutboundHookSettings } from "./outbound-hook-state.js";
 import { HookStateGate, type StateOrigin } from "./hook-state-gate.js";
 import type { PermissionVerdict, RoomAuthority } from "./power-levels.js";
+import type { HookTls } from "./hook-tls.js";
+import type { LastFailure, LastFailures } from "./last-failures.js";
 
 export interface OutboundHooksDeps {
   matrix: MatrixPort;
@@ -32,6 +34,10 @@ export interface OutboundHooksDeps {
   botGhosts?: BotGhostLifecycle;
   /** A sentence for a before-hook's activation notice: how its verdicts take effect in the room (src/callbacks/before-hook-notice.ts). */
   beforeHookNote?: (roomId: string) => Promise<string>;
+  /** Hooks' TLS material: config profiles (state field tls_profile) and uploads. */
+  tls: HookTls;
+  /** Each hook's last failed attempt, classified (written by the delivery targets). */
+  lastFailures: LastFailures;
 }
 
 export interface BotGhostLifecycle {
@@ -128,6 +134,12 @@ export class OutboundHooks {
       await gate.tell(roomId, origin, `Ignored ${label.toLowerCase()} "${name}": ${refused}.`);
       return;
     }
+    const profileProblem = this.deps.tls.profileProblem(value.tlsProfile);
+    if (profileProblem) {
+      log.warn({ roomId, hook: name, kind, tlsProfile: value.tlsProfile }, "outbound hook names an unknown TLS profile");
+      await gate.tell(roomId, origin, `Ignored ${label.toLowerCase()} "${name}": ${profileProblem}.`);
+      return;
+    }
     const { hook, newToken } = this.deps.table.ensure(roomId, name, event.sender, Date.now(), kind);
     const previous = this.registry.get(roomId, name, kind);
     const active: ActiveOutboundHook = { ...value, kind, id: hook.id, roomId, stateEventId: event.event_id };
@@ -165,6 +177,8 @@ export class OutboundHooks {
     if (stored) {
       this.cancelLanes(stored.id, active ? laneIds(active) : []);
       this.deps.table.remove(stored.id);
+      this.deps.tls.forget(stored.id);
+      this.deps.lastFailures.forget(stored.id);
     }
     if (active?.kind === "bot") this.deps.botGhosts?.removed(active);
     return active;
@@ -197,6 +211,16 @@ export class OutboundHooks {
 
   stopSigning(hookId: string): boolean {
     return this.deps.signingKeys.clear(hookId) > 0;
+  }
+
+  /** Hooks' TLS material (profiles and uploads), for the tls commands, list and status. */
+  get tls(): HookTls {
+    return this.deps.tls;
+  }
+
+  /** The hook's last failed attempt since this bridge started, classified. */
+  lastFailure(hookId: string): LastFailure | undefined {
+    return this.deps.lastFailures.get(hookId);
   }
 
   /** The store's record of the hook (suspension, failures), for status and pause/resume. */

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SsrfGuard } from "../egress/ssrf.js";
 import { classifyFailure, codeOf, unparseableResponse, withoutUrlPaths, type FailureCategoryId } from "./failure-category.js";
 import { errorCode, HttpSender } from "./sender.js";
+import { tlsMaterial, type TlsParts } from "./tls-material.js";
 
 const cert = (name: string) => readFileSync(new URL(`./test-certs/${name}`, import.meta.url));
 const portOf = (server: HttpServer | HttpsServer) => (server.address() as AddressInfo).port;
@@ -110,6 +111,61 @@ describe("failure categories of real failed attempts", () => {
   });
 });
 
+describe("failure categories of real mutual-TLS receivers, through the sender", () => {
+  const pem = (name: string) => readFileSync(new URL(`./test-certs/mtls/${name}`, import.meta.url), "utf8");
+  const servers: HttpsServer[] = [];
+  const receiver = async (options: { maxVersion?: "TLSv1.2" | "TLSv1.3"; requestCert?: boolean; onRequest?: (socket: import("node:net").Socket) => void }) => {
+    const { maxVersion, requestCert = true, onRequest } = options;
+    const server = await listening(createHttpsServer(
+      { key: pem("server.key"), cert: pem("server.pem"), ca: pem("ca.pem"), requestCert, rejectUnauthorized: requestCert, ...(maxVersion ? { maxVersion } : {}) },
+      (req, res) => (onRequest ? onRequest(req.socket) : res.end("ok")),
+    ));
+    servers.push(server);
+    return `https://127.0.0.1:${portOf(server)}/hook`;
+  };
+  afterAll(() => servers.forEach((s) => (s.closeAllConnections(), s.close())));
+  const material = (parts: Partial<TlsParts>) => tlsMaterial({ ca: null, cert: null, key: null, passphrase: null, ...parts })!;
+  const withCa = material({ ca: pem("ca.pem") });
+  const stranger = material({ ca: pem("ca.pem"), cert: pem("other-client.pem"), key: pem("other-client.key") });
+  const good = material({ ca: pem("ca.pem"), cert: pem("client.pem"), key: pem("client.key") });
+  const send = (url: string, tls?: typeof good) => sender.send({ url, method: "PUT", headers: {}, body: "{}", timeoutMs: 5000, ...(tls ? { tls } : {}) });
+
+  it.each(["TLSv1.3", "TLSv1.2"] as const)("%s: the right client certificate gets through", async (maxVersion) => {
+    expect((await send(await receiver({ maxVersion }), good)).result).toMatchObject({ kind: "response", status: 200 });
+  });
+
+  it("TLS 1.3: no client certificate is mutual TLS, with the receiver's alert (read by a second handshake)", async () => {
+    const category = classifyFailure(await send(await receiver({ maxVersion: "TLSv1.3" }), withCa));
+    expect(category).toMatchObject({ id: "mutual-tls", summary: "mutual TLS refused (ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED)" });
+    expect(category.description).toMatch(/requires a TLS client certificate and the hook has none/);
+  });
+
+  it("TLS 1.2: no client certificate is mutual TLS (handshake failure alert)", async () => {
+    const category = classifyFailure(await send(await receiver({ maxVersion: "TLSv1.2" }), withCa));
+    expect(category).toMatchObject({ id: "mutual-tls", summary: "mutual TLS refused (ERR_SSL_SSL/TLS_ALERT_HANDSHAKE_FAILURE)" });
+  });
+
+  it.each(["TLSv1.3", "TLSv1.2"] as const)("%s: a certificate from another CA is mutual TLS (the receiver closes without an alert)", async (maxVersion) => {
+    const outcome = await send(await receiver({ maxVersion }), stranger);
+    expect(outcome.presentedClientCertificate).toBe(true);
+    const category = classifyFailure(outcome);
+    expect(category.id).toBe("mutual-tls");
+    expect(category.summary).toMatch(/^mutual TLS refused \((ECONNRESET|UND_ERR_SOCKET) after presenting the client certificate\)$/);
+    expect(category.description).toMatch(/does not trust that certificate/);
+  });
+
+  it("without the hook's CA the receiver's certificate is a TLS certificate error", async () => {
+    const category = classifyFailure(await send(await receiver({ requestCert: false })));
+    expect(category).toMatchObject({ id: "tls-certificate", summary: "TLS certificate error (SELF_SIGNED_CERT_IN_CHAIN)" });
+    expect(category.description).toMatch(/private CA/);
+  });
+
+  it("an https receiver that drops the request without asking for a certificate is a reset", async () => {
+    const url = await receiver({ requestCert: false, onRequest: (socket) => socket.destroy() });
+    expect(classifyFailure(await send(url, withCa)).id).toBe("connection-reset");
+  });
+});
+
 describe("failure category mapping", () => {
   const network = (code: string | null, message = "boom") => ({ result: { kind: "network" as const, error: message }, error: code ? `${code}: ${message}` : message });
   const cases: Array<[string, Parameters<typeof classifyFailure>[0], FailureCategoryId, string]> = [
@@ -127,6 +183,11 @@ describe("failure category mapping", () => {
     ["bad certificate alert", network("ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE"), "mutual-tls", "mutual TLS refused (ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE)"],
     ["unknown CA alert", network("ERR_SSL_TLSV1_ALERT_UNKNOWN_CA"), "mutual-tls", "mutual TLS refused (ERR_SSL_TLSV1_ALERT_UNKNOWN_CA)"],
     ["wrong version", network("ERR_SSL_WRONG_VERSION_NUMBER"), "tls", "TLS error (ERR_SSL_WRONG_VERSION_NUMBER)"],
+    ["certificate required alert", network("ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED"), "mutual-tls", "mutual TLS refused (ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED)"],
+    ["handshake failure alert", network("ERR_SSL_SSL/TLS_ALERT_HANDSHAKE_FAILURE"), "mutual-tls", "mutual TLS refused (ERR_SSL_SSL/TLS_ALERT_HANDSHAKE_FAILURE)"],
+    ["reset after presenting a client certificate", { ...network("ECONNRESET"), presentedClientCertificate: true }, "mutual-tls", "mutual TLS refused (ECONNRESET after presenting the client certificate)"],
+    ["closed after presenting a client certificate", { ...network("UND_ERR_SOCKET", "other side closed"), presentedClientCertificate: true }, "mutual-tls", "mutual TLS refused (UND_ERR_SOCKET after presenting the client certificate)"],
+    ["a plain reset without a client certificate", { ...network("ECONNRESET"), presentedClientCertificate: false }, "connection-reset", "connection reset (ECONNRESET)"],
     ["an unknown code", network("EWHATEVER", "odd"), "other", "delivery error (EWHATEVER)"],
     ["no code", network(null, "could not prepare the delivery: ENOSPC"), "other", "delivery error"],
     ["timeout", { result: { kind: "timeout" }, error: "no answer within 3000 ms" }, "timeout", "timeout (no answer within 3 s)"],
@@ -139,6 +200,14 @@ describe("failure category mapping", () => {
     expect(category.id).toBe(id);
     expect(category.summary).toBe(summary);
     expect(category.description.length).toBeGreaterThan(10);
+  });
+
+  it("says whether the hook has a client certificate to give", () => {
+    const alert = (presented: boolean, code: string) => classifyFailure({ ...network(code), presentedClientCertificate: presented }).description;
+    expect(alert(true, "ERR_SSL_TLSV1_ALERT_UNKNOWN_CA")).toMatch(/because of the hook's client certificate/);
+    expect(alert(false, "ERR_SSL_TLSV1_ALERT_UNKNOWN_CA")).toMatch(/missing\) client certificate/);
+    expect(alert(true, "ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED")).toMatch(/did not take the one the bridge presented/);
+    expect(alert(false, "ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED")).toMatch(/the hook has none/);
   });
 
   it("prefers the structured code over the error text", () => {

@@ -38,6 +38,8 @@ export interface FailedAttempt {
   error: string | null;
   /** The error's code (ECONNREFUSED, DEPTH_ZERO_SELF_SIGNED_CERT, ERR_SSRF_BLOCKED …) when known. */
   code?: string | null;
+  /** The attempt presented a TLS client certificate and failed before any answer (see SendOutcome). */
+  presentedClientCertificate?: boolean;
 }
 
 const DNS_CODES = new Set(["ENOTFOUND", "EAI_AGAIN", "EAI_NONAME", "EAI_NODATA", "EAI_FAIL", "ESERVFAIL", "ENODATA", "ENONAME", "EREFUSED"]);
@@ -68,6 +70,9 @@ const CERTIFICATE_CODES = new Set([
  */
 const CLIENT_CERT_ALERTS = /ALERT_(CERTIFICATE_REQUIRED|BAD_CERTIFICATE|UNKNOWN_CA|CERTIFICATE_UNKNOWN|CERTIFICATE_EXPIRED|CERTIFICATE_REVOKED|UNSUPPORTED_CERTIFICATE|ACCESS_DENIED|HANDSHAKE_FAILURE)$/;
 
+/** Codes of a connection closed or reset under the bridge's feet. */
+export const isResetCode = (code: string): boolean => RESET_CODES.has(code);
+
 /** The code at the start of a "CODE: message" error string, as the sender writes them. */
 export function codeOf(error: string | null): string | null {
   const match = error === null ? null : /^([A-Z][A-Z0-9_/]{2,}): /.exec(error);
@@ -91,29 +96,41 @@ export function classifyFailure(attempt: FailedAttempt): FailureCategory {
     case "unusable":
       return unparseableResponse(result.reason);
     case "network":
-      return byCode(attempt.code ?? codeOf(attempt.error ?? result.error), attempt.error ?? result.error);
+      return byCode(attempt.code ?? codeOf(attempt.error ?? result.error), attempt.error ?? result.error, attempt.presentedClientCertificate === true);
   }
 }
 
-function byCode(code: string | null, error: string): FailureCategory {
+function byCode(code: string | null, error: string, presentedClientCertificate: boolean): FailureCategory {
   const tagged = (summary: string) => (code ? `${summary} (${code})` : summary);
   if (code !== null) {
     if (DNS_CODES.has(code)) return { id: "dns", summary: tagged("DNS failure"), description: "the receiver's host name does not resolve: check the URL's host name and that it is known in public DNS (or to this machine's resolver)." };
     if (UNREACHABLE_CODES.has(code)) return { id: "unreachable", summary: tagged("address not reachable"), description: "no route to the receiver's address from the bridge: check that the host is up and that a firewall lets the bridge through." };
     if (code === "ECONNREFUSED") return { id: "connection-refused", summary: tagged("connection refused"), description: "the receiver's host answered, but nothing accepts connections on that port: check that the receiver's web server is running and the URL's port." };
+    if (RESET_CODES.has(code) && presentedClientCertificate) {
+      // A Node or Go receiver that does not trust the certificate closes without a TLS alert.
+      return { id: "mutual-tls", summary: `mutual TLS refused (${code} after presenting the client certificate)`, description: "the receiver closed the connection, without answering or saying why, after the TLS handshake in which the bridge presented the hook's client certificate: most likely it does not trust that certificate (signed by a CA it does not accept, expired, or not for client authentication)." };
+    }
     if (RESET_CODES.has(code)) return { id: "connection-reset", summary: tagged("connection reset"), description: "the receiver closed the connection before answering: it may have crashed on the request, or a proxy or firewall cut it (also seen when an https URL is sent as http)." };
     if (TIMEOUT_CODES.has(code)) return timeout(error);
     if (CERTIFICATE_CODES.has(code) || code.startsWith("CERT_") || code.startsWith("ERR_TLS_CERT")) {
-      return { id: "tls-certificate", summary: tagged("TLS certificate error"), description: "the receiver's HTTPS certificate is not valid for the bridge (self-signed, unknown issuer, expired, or for another host name): check the receiver's certificate chain and the URL's host name." };
+      return { id: "tls-certificate", summary: tagged("TLS certificate error"), description: "the receiver's HTTPS certificate is not valid for the bridge (self-signed, unknown issuer, expired, or for another host name): check the receiver's certificate chain and the URL's host name; a receiver with a private CA needs the hook to trust that CA (a tls_profile with a ca, or \"!hooks outbound tls <hook> ca\")." };
     }
-    if (code.startsWith("ERR_SSL_") && CLIENT_CERT_ALERTS.test(code)) {
-      return { id: "mutual-tls", summary: tagged("mutual TLS refused"), description: "the receiver refused the TLS handshake because of the bridge's client certificate: it wants mutual TLS and a certificate it trusts (or, rarely, it shares no cipher with the bridge)." };
-    }
+    if (code.startsWith("ERR_SSL_") && CLIENT_CERT_ALERTS.test(code)) return mutualTlsAlert(code, presentedClientCertificate);
     if (code.startsWith("ERR_SSL_") || code.startsWith("ERR_TLS_")) {
       return { id: "tls", summary: tagged("TLS error"), description: "the TLS handshake with the receiver failed (for example an https URL on a port that speaks plain http)." };
     }
   }
   return { id: "other", summary: tagged("delivery error"), description: `${withoutUrlPaths(error)}.` };
+}
+
+function mutualTlsAlert(code: string, presented: boolean): FailureCategory {
+  const summary = `mutual TLS refused (${code})`;
+  if (code.endsWith("CERTIFICATE_REQUIRED") || (!presented && code.endsWith("HANDSHAKE_FAILURE"))) {
+    const has = presented ? "it did not take the one the bridge presented" : "the hook has none";
+    return { id: "mutual-tls", summary, description: `the receiver requires a TLS client certificate and ${has}: give the hook one (its tls_profile, or "!hooks outbound tls <hook> cert|key"), or, rarely, the receiver shares no cipher with the bridge.` };
+  }
+  const which = presented ? "the hook's client certificate" : "the bridge's (missing) client certificate";
+  return { id: "mutual-tls", summary, description: `the receiver refused the TLS handshake because of ${which}: it wants mutual TLS with a certificate it trusts (check that the receiver accepts the CA that signed it, and that it has not expired).` };
 }
 
 function timeout(error: string | null): FailureCategory {

@@ -1,8 +1,12 @@
+import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
+import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
+import type { TLSSocket } from "node:tls";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HttpSender } from "./sender.js";
 import { SsrfGuard } from "../egress/ssrf.js";
+import { tlsMaterial, type TlsMaterial, type TlsParts } from "./tls-material.js";
 
 // A real receiver on 127.0.0.1: answers by path.
 let server: Server;
@@ -106,5 +110,68 @@ describe("HttpSender against a real receiver", () => {
     const outcome = await send("/ok", strict);
     expect(outcome.result).toMatchObject({ kind: "refused" });
     expect(outcome.error).toMatch(/127\.0\.0\.1 is a loopback address/);
+  });
+});
+
+describe("HttpSender with a hook's TLS material", () => {
+  const pem = (name: string) => readFileSync(new URL(`./test-certs/mtls/${name}`, import.meta.url), "utf8");
+  let mtls: HttpsServer;
+  let url: string;
+  beforeAll(async () => {
+    // A receiver with a private CA that requires a client certificate signed by it, and says whose it got.
+    mtls = createHttpsServer({ key: pem("server.key"), cert: pem("server.pem"), ca: pem("ca.pem"), requestCert: true, rejectUnauthorized: true }, (req, res) =>
+      res.end((req.socket as TLSSocket).getPeerCertificate().subject?.CN ?? "none"),
+    );
+    await new Promise<void>((r) => mtls.listen(0, "127.0.0.1", r));
+    url = `https://127.0.0.1:${(mtls.address() as AddressInfo).port}/hook`;
+  });
+  afterAll(() => {
+    mtls.closeAllConnections();
+    mtls.close();
+  });
+  const material = (parts: Partial<TlsParts>) => tlsMaterial({ ca: null, cert: null, key: null, passphrase: null, ...parts })!;
+  const sendTls = (tls: TlsMaterial | undefined, via = allowed) => via.send({ url, method: "PUT", headers: {}, body: "{}", timeoutMs: 3000, ...(tls ? { tls } : {}) });
+
+  it("trusts the private CA and presents the client certificate", async () => {
+    const outcome = await sendTls(material({ ca: pem("ca.pem"), cert: pem("client.pem"), key: pem("client-encrypted.key"), passphrase: "test-passphrase" }));
+    expect(outcome.result).toMatchObject({ kind: "response", status: 200 });
+    expect(outcome.responseBody).toBe("webhook-bridge");
+  });
+
+  it("keeps one pool per material: another certificate gets its own connections", async () => {
+    const good = material({ ca: pem("ca.pem"), cert: pem("client.pem"), key: pem("client.key") });
+    const stranger = material({ ca: pem("ca.pem"), cert: pem("other-client.pem"), key: pem("other-client.key") });
+    expect((await sendTls(good)).responseBody).toBe("webhook-bridge");
+    const refused = await sendTls(stranger);
+    expect(refused.result.kind).toBe("network");
+    expect(refused.presentedClientCertificate).toBe(true);
+    // The good pool is not spoilt by the refused one.
+    expect((await sendTls(good)).responseBody).toBe("webhook-bridge");
+  });
+
+  it("still checks the host name against the private CA's certificate", async () => {
+    // The same certificate (for 127.0.0.1) served on 127.0.0.2: trusted issuer, wrong name.
+    const elsewhere = createHttpsServer({ key: pem("server.key"), cert: pem("server.pem") }, (_req, res) => res.end("ok"));
+    await new Promise<void>((r) => elsewhere.listen(0, "127.0.0.2", r));
+    try {
+      const wide = new HttpSender(100, new SsrfGuard(["127.0.0.0/8"]));
+      const outcome = await wide.send({ url: `https://127.0.0.2:${(elsewhere.address() as AddressInfo).port}/`, method: "PUT", headers: {}, body: "{}", timeoutMs: 3000, tls: material({ ca: pem("ca.pem") }) });
+      expect(outcome.code).toBe("ERR_TLS_CERT_ALTNAME_INVALID");
+      await wide.close();
+    } finally {
+      elsewhere.close();
+    }
+  });
+
+  it("without the CA the receiver's certificate is not trusted", async () => {
+    const outcome = await sendTls(undefined);
+    expect(outcome.code).toMatch(/SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE/);
+    expect(outcome.presentedClientCertificate).toBeUndefined();
+  });
+
+  it("closes every pool", async () => {
+    const sender = new HttpSender(100, new SsrfGuard(["127.0.0.1/32"]));
+    expect((await sendTls(material({ ca: pem("ca.pem"), cert: pem("client.pem"), key: pem("client.key") }), sender)).responseBody).toBe("webhook-bridge");
+    await sender.close();
   });
 });

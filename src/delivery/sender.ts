@@ -2,6 +2,12 @@ import type { Readable } from "node:stream";
 import { Agent, errors, type Dispatcher } from "undici";
 import type { AttemptResult } from "./policy.js";
 import { SSRF_BLOCKED, type SsrfGuard } from "../egress/ssrf.js";
+import type { TlsMaterial } from "./tls-material.js";
+import { TlsAlertProbe } from "./tls-probe.js";
+import { isResetCode } from "./failure-category.js";
+
+/** Distinct TLS materials with a connection pool of their own; past this, the least recently used pool closes. */
+const MAX_TLS_AGENTS = 256;
 
 export interface OutboundRequest {
   url: string;
@@ -11,6 +17,8 @@ export interface OutboundRequest {
   timeoutMs: number;
   /** Bytes of the answer to keep (default: the sender's diagnostics cap). */
   maxResponseBytes?: number;
+  /** The hook's CA bundle and client certificate (https only); `id` names the material's connection pool. */
+  tls?: TlsMaterial;
 }
 
 export interface SendOutcome {
@@ -25,6 +33,11 @@ export interface SendOutcome {
   error: string | null;
   /** The error's code (ECONNREFUSED, DEPTH_ZERO_SELF_SIGNED_CERT, ERR_SSRF_BLOCKED …), for classifying failures. */
   code?: string | null;
+  /**
+   * Set on a failure before any answer, when the attempt presented a TLS client certificate: a
+   * receiver that refuses it often just closes the connection, with no TLS alert to name why.
+   */
+  presentedClientCertificate?: boolean;
 }
 
 /**
@@ -35,13 +48,43 @@ export interface SendOutcome {
  */
 export class HttpSender {
   private readonly agent: Agent;
+  /** One pool per distinct TLS material, most recently used last. */
+  private readonly tlsAgents = new Map<string, Agent>();
+  private readonly closing = new Set<Promise<void>>();
   private readonly targets = new Map<string, { origin: string; path: string }>();
+  private readonly probe: TlsAlertProbe;
 
   constructor(
     private readonly maxResponseBodyBytes: number,
     private readonly guard: SsrfGuard,
   ) {
     this.agent = new Agent({ keepAliveTimeout: 10_000, connections: 64, connect: { lookup: guard.lookup } });
+    this.probe = new TlsAlertProbe({ lookup: guard.lookup });
+  }
+
+  /**
+   * The pool for the request's TLS material. The hostname check stays on: a private CA is trusted
+   * for the names its certificates carry, never instead of them.
+   */
+  private agentFor(req: OutboundRequest): Agent {
+    const tls = req.tls;
+    if (!tls) return this.agent;
+    let agent = this.tlsAgents.get(tls.id);
+    if (agent) {
+      this.tlsAgents.delete(tls.id);
+    } else {
+      const { ca, cert, key, passphrase } = tls;
+      agent = new Agent({ keepAliveTimeout: 10_000, connections: 16, connect: { lookup: this.guard.lookup, ca, cert, key, passphrase } });
+      if (this.tlsAgents.size >= MAX_TLS_AGENTS) {
+        const [oldestId, oldest] = this.tlsAgents.entries().next().value as [string, Agent];
+        this.tlsAgents.delete(oldestId);
+        // Requests in flight on it finish first.
+        const closed: Promise<void> = oldest.close().catch(() => undefined).then(() => void this.closing.delete(closed));
+        this.closing.add(closed);
+      }
+    }
+    this.tlsAgents.set(tls.id, agent);
+    return agent;
   }
 
   send(req: OutboundRequest): Promise<SendOutcome> {
@@ -60,6 +103,7 @@ export class HttpSender {
     let controller: Dispatcher.DispatchController | null = null;
     let timedOut = false;
     let finished = false;
+    let probing = false;
     let status = 0;
     let retryAfter: string | undefined;
     let contentType: string | null = null;
@@ -78,12 +122,27 @@ export class HttpSender {
       const blocked = findBlocked(err);
       if (blocked) return finish({ result: { kind: "refused", reason: blocked }, responseBody: null, error: blocked, code: SSRF_BLOCKED });
       const timeout = timedOut || err instanceof errors.HeadersTimeoutError || err instanceof errors.BodyTimeoutError || err instanceof errors.ConnectTimeoutError;
-      finish({
+      const https = /^https:/i.test(req.url);
+      const presented = !timeout && status === 0 && https && req.tls?.cert !== undefined;
+      const code = timeout ? null : errorCode(err);
+      const outcome = (alert: string | null): Omit<SendOutcome, "durationMs"> => ({
         result: timeout ? { kind: "timeout" } : { kind: "network", error: describeError(err) },
         responseBody: null,
-        error: timeout ? `no answer within ${req.timeoutMs} ms` : describeError(err),
-        code: timeout ? null : errorCode(err),
+        error: timeout ? `no answer within ${req.timeoutMs} ms` : alert ? `${alert}: the receiver's TLS alert, read from a second handshake (${describeError(err)})` : describeError(err),
+        code: alert ?? code,
+        ...(presented ? { presentedClientCertificate: true } : {}),
       });
+      // Closed before any answer on https: a TLS 1.3 receiver refusing the client certificate
+      // looks like this; one more handshake reads its alert, if it sends one.
+      if (https && status === 0 && code !== null && isResetCode(code)) {
+        if (finished || probing) return;
+        probing = true;
+        clearTimeout(deadline);
+        const left = req.timeoutMs - (performance.now() - started);
+        void this.probe.alert(req.url, req.tls, Math.min(2000, Math.max(100, left))).then((alert) => finish(outcome(alert)), () => finish(outcome(null)));
+        return;
+      }
+      finish(outcome(null));
     };
     // The whole attempt, slow drip included, ends at the deadline.
     const deadline = setTimeout(() => {
@@ -93,7 +152,7 @@ export class HttpSender {
     }, req.timeoutMs);
     try {
       const { origin, path } = this.target(req.url);
-      this.agent.dispatch(
+      this.agentFor(req).dispatch(
         { origin, path, method: req.method, headers: req.headers, body: req.body, headersTimeout: req.timeoutMs, bodyTimeout: req.timeoutMs },
         {
           onRequestStart: (c) => {
@@ -139,7 +198,9 @@ export class HttpSender {
   }
 
   async close(): Promise<void> {
-    await this.agent.close();
+    const agents = [this.agent, ...this.tlsAgents.values()];
+    this.tlsAgents.clear();
+    await Promise.all([...agents.map((agent) => agent.close()), ...this.closing]);
   }
 }
 

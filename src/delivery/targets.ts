@@ -1,6 +1,7 @@
 import type { ActiveOutboundHook } from "../connections/outbound-hook-registry.js";
 import type { FailureCategory } from "./failure-category.js";
 import type { ClaimedJob } from "./queue/queue.js";
+import type { TlsMaterial } from "./tls-material.js";
 
 /** Everything needed to send to a hook right now. */
 export interface DeliveryTarget {
@@ -10,6 +11,8 @@ export interface DeliveryTarget {
   token: string;
   /** Standard Webhooks secrets, newest first; empty when the hook does not sign. */
   signingSecrets: string[];
+  /** The hook's CA bundle and client certificate (uploaded, or its config profile); none: public CAs only. */
+  tls?: TlsMaterial;
 }
 
 /** A failed attempt, as the worker reports it. */

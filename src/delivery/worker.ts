@@ -224,6 +224,7 @@ export class DeliveryWorker {
       body: body.kind === "memory" ? body.body : createReadStream(body.path),
       timeoutMs: target.hook.callback?.timeoutMs ?? this.opts.timeoutMs,
       ...(rendered.answerBytes !== undefined ? { maxResponseBytes: rendered.answerBytes } : {}),
+      ...(target.tls ? { tls: target.tls } : {}),
     });
   }
 

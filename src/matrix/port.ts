@@ -40,7 +40,7 @@ export interface MatrixPort {
   setState(roomId: string, type: string, stateKey: string, content: Record<string, unknown>): Promise<string>;
   /** A notice in the room, plain text with an optional HTML rendering. */
   sendNotice(roomId: string, text: string, html?: string): Promise<string>;
-  /** Redacts an event as the bot, with the reason the room sees. */
+  /** Redacts an event (the bot needs the room's redact power level for other users' events). */
   redactEvent(roomId: string, eventId: string, reason: string): Promise<void>;
   /** Creates a direct-message room with the user (invited, private) and returns its id. */
   createDirectRoom(userId: string): Promise<string>;

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { FAILURE_CATEGORY_IDS } from "../delivery/failure-category.js";
 
 /** The bridge's Prometheus metrics, on their own registry so tests can make several bridges. */
 export class BridgeMetrics {
@@ -13,7 +14,7 @@ export class BridgeMetrics {
 
   readonly deliveryFailures = new Counter({
     name: "webhook_bridge_delivery_failures_total",
-    help: "Failed delivery attempts by failure category (dns, unreachable, connection-refused, connection-reset, timeout, tls-certificate, mutual-tls, tls, http-status, other)",
+    help: "Failed delivery attempts, and answers a format could not use (unparseable-response), by failure category (dns, unreachable, connection-refused, connection-reset, timeout, tls-certificate, mutual-tls, tls, http-status, unparseable-response, other)",
     labelNames: ["category"] as const,
     registers: [this.registry],
   });
@@ -53,5 +54,7 @@ export class BridgeMetrics {
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    // Every category shows from the start (at 0), so dashboards and alerts can name each one.
+    for (const category of FAILURE_CATEGORY_IDS) this.deliveryFailures.inc({ category }, 0);
   }
 }

@@ -252,6 +252,7 @@ export class EventRouter implements TransactionSink {
     await dispatchCommand(event.content.body, {
       roomId: event.room_id,
       sender: event.sender,
+      eventId: event.event_id,
       prefix: commandPrefix,
       matrix,
       outbound,

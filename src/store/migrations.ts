@@ -285,4 +285,16 @@ export const MIGRATIONS: readonly string[] = [
   DROP TABLE outbound_hooks;
   ALTER TABLE outbound_hooks_v10 RENAME TO outbound_hooks;
   `,
+  // 11: TLS material uploaded by "!hooks outbound tls": per hook a CA bundle, a client
+  //     certificate and its key, each sealed like the hook's other secrets.
+  `
+  CREATE TABLE hook_tls (
+    hook_id TEXT NOT NULL REFERENCES outbound_hooks(id) ON DELETE CASCADE,
+    part TEXT NOT NULL,                 -- ca | cert | key
+    pem_enc BLOB NOT NULL,              -- AES-256-GCM sealed PEM
+    set_by TEXT NOT NULL,
+    set_at INTEGER NOT NULL,
+    PRIMARY KEY (hook_id, part)
+  );
+  `,
 ];
