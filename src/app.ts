@@ -120,6 +120,7 @@ export class WebhookBridge {
     const callbacks = createCallbacks({
       config, matrix, registry: outbound.registry, bots, queue, sender, targets, notifier, metrics, log, userAgent: USER_AGENT,
       token: (hookId) => table.token(hookId),
+      tls,
       mediaLink: mediaLinks ? (jobKey) => mediaLinks.link(jobKey) : null,
     });
     const router = new EventRouter({

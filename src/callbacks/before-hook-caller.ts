@@ -1,6 +1,7 @@
 import type { ActiveOutboundHook } from "../connections/outbound-hook-registry.js";
 import { classifyFailure, unparseableResponse, type FailureCategory } from "../delivery/failure-category.js";
 import type { HttpSender } from "../delivery/sender.js";
+import type { TlsMaterial } from "../delivery/tls-material.js";
 import type { DeliveryTargets } from "../delivery/targets.js";
 import type { RoomEvent } from "../matrix/port.js";
 import type { Logger } from "../observability/logger.js";
@@ -11,6 +12,8 @@ export interface BeforeHookCallerDeps {
   sender: HttpSender;
   /** The hook's token (its Sign key), or null when it has none yet. */
   token(hookId: string): string | null;
+  /** The hook's TLS material (custom CA, client certificate), when it has some. */
+  tls(hook: ActiveOutboundHook): TlsMaterial | undefined;
   /** Where failures are counted and told (as for queued deliveries), and paused hooks known. */
   health: Pick<DeliveryTargets, "recordSuccess" | "recordFailure" | "suspendedHookIds">;
   /** Bytes of an answer read (a rewrite's MsgBody is in it). */
@@ -42,7 +45,9 @@ export class BeforeHookCaller {
       clientIp: "",
       mediaUrl: () => null, // no delivery job to link media by: receivers get the mxc:// URI in the event
     });
+    const tls = this.deps.tls(hook);
     const outcome = await this.deps.sender.send({
+      ...(tls ? { tls } : {}),
       url: request.url,
       method: hook.method,
       headers: { "content-type": request.contentType, "user-agent": this.deps.userAgent },

@@ -1,6 +1,7 @@
 import type { Router } from "express";
 import type { BridgeConfig } from "../config/index.js";
 import type { OutboundHookRegistry } from "../connections/outbound-hook-registry.js";
+import type { HookTls } from "../connections/hook-tls.js";
 import type { WebhookBots } from "../connections/webhook-bots.js";
 import type { DeliveryQueue } from "../delivery/queue/queue.js";
 import type { HttpSender } from "../delivery/sender.js";
@@ -29,6 +30,7 @@ export interface CallbacksDeps {
   sender: HttpSender;
   targets: DeliveryTargets;
   token(hookId: string): string | null;
+  tls: HookTls;
   notifier: RoomNotifier;
   mediaLink: ((jobKey: number) => string) | null;
   userAgent: string;
@@ -45,7 +47,7 @@ export function createCallbacks(deps: CallbacksDeps): {
   beforeHookNote: (roomId: string) => Promise<string>;
 } {
   const { config, matrix, registry, log } = deps;
-  const caller = new BeforeHookCaller({ sender: deps.sender, token: deps.token, health: deps.targets, answerBytes: config.replies.maxBytes, userAgent: deps.userAgent, log });
+  const caller = new BeforeHookCaller({ sender: deps.sender, token: deps.token, tls: (hook) => deps.tls.materialFor(hook), health: deps.targets, answerBytes: config.replies.maxBytes, userAgent: deps.userAgent, log });
   const judge = new BeforeSendJudge(registry, caller.ask, { isJudged: isBeforeSendEvent, isBridgeUser: (u) => matrix.isBridgeUser(u) }, log, deps.metrics);
   const checked = new CheckedMessages();
   const fallback = new BeforeSendFallback({

@@ -6,7 +6,7 @@ import { inboundCommands } from "./inbound-commands.js";
 import { outboundCommands } from "./outbound-commands.js";
 import { botDeliveryCommands, outboundDeliveryCommands } from "./outbound-delivery-commands.js";
 import { outboundTlsCommands } from "./outbound-tls-commands.js";
-import { commandWords, parseCommandMessage } from "./parse.js";
+import { isCommandText, parseCommandMessage } from "./parse.js";
 import { keyRedactionNote, redactKeyMessage } from "./key-redaction.js";
 import { usage, type CommandSpec } from "./spec.js";
 
@@ -32,8 +32,7 @@ export function helpText(prefix: string): string {
  * run, and answer every failure in the room in words (never a stack trace).
  */
 export async function dispatchCommand(body: unknown, ctx: Omit<CommandContext, "text" | "keyRedaction">, log: Logger): Promise<boolean> {
-  const words = commandWords(body, ctx.prefix);
-  if (words === null) return false;
+  if (!isCommandText(body, ctx.prefix)) return false;
   // A private key posted in a room is a secret in its history: gone at once, whatever the command.
   const keyRedaction: KeyRedaction | null = await redactKeyMessage(body as string, ctx, log);
   try {
@@ -50,9 +49,12 @@ export async function dispatchCommand(body: unknown, ctx: Omit<CommandContext, "
     if (err instanceof CommandError) {
       await ctx.reply(err.humanError + keyRedactionNote(keyRedaction));
     } else {
-      log.error({ err, roomId: ctx.roomId, sender: ctx.sender, command: words.slice(0, 2).join(" ") }, "command failed");
+      log.error({ err, roomId: ctx.roomId, sender: ctx.sender, command: commandName(body as string, ctx.prefix) }, "command failed");
       await ctx.reply("That command failed because of an internal error; the bridge's log has the details." + keyRedactionNote(keyRedaction));
     }
   }
   return true;
 }
+
+/** The command's first two words, for the log (the words may not parse). */
+const commandName = (body: string, prefix: string): string => body.trim().slice(prefix.length).trim().split(/\s+/).slice(0, 2).join(" ");

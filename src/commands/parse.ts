@@ -30,10 +30,15 @@ export function tokenize(line: string): string[] {
 
 /** The words after the prefix if `body` is a command for us, else null. */
 export function commandWords(body: unknown, prefix: string): string[] | null {
-  if (typeof body !== "string") return null;
+  if (!isCommandText(body, prefix)) return null;
+  return tokenize((body as string).trim().slice(prefix.length));
+}
+
+/** Whether a message body is addressed to the bot (its words may still be malformed: an unclosed quote). Never throws. */
+export function isCommandText(body: unknown, prefix: string): boolean {
+  if (typeof body !== "string") return false;
   const trimmed = body.trim();
-  if (trimmed !== prefix && !trimmed.startsWith(prefix + " ")) return null;
-  return tokenize(trimmed.slice(prefix.length));
+  return trimmed === prefix || trimmed.startsWith(prefix + " ");
 }
 
 /**

@@ -44,16 +44,19 @@ describe("EventRouter follow-ups (real SQLite store)", () => {
     router.holdFollowUpsUntil(new Promise(() => undefined));
 
     const command = event({ event_id: "$cmd", type: "m.room.message", sender: "@admin:x", content: { msgtype: "m.text", body: "!hooks outbound list" } });
+    // Its words do not parse (an unclosed quote): still a command, answered when it runs, never a failed transaction.
+    const malformed = event({ event_id: "$bad", type: "m.room.message", sender: "@admin:x", content: { msgtype: "m.text", body: "!hooks don't" } });
     const chat = event({ event_id: "$chat", type: "m.room.message", sender: "@admin:x", content: { msgtype: "m.text", body: "hello" } });
     const invite = event({ event_id: "$inv", type: "m.room.member", state_key: "@bot:x", sender: "@admin:x", content: { membership: "invite" } });
     const othersJoin = event({ event_id: "$join", type: "m.room.member", state_key: "@other:x", sender: "@other:x", content: { membership: "join" } });
     const botsOwn = event({ event_id: "$own", type: "m.room.message", sender: "@bot:x", content: { msgtype: "m.notice", body: "!hooks help" } });
     const redaction = event({ event_id: "$red", type: "m.room.redaction", sender: "@admin:x", content: { redacts: "$some-state" } });
-    await router.handle("t1", [command, chat, invite, othersJoin, botsOwn, redaction]);
+    await router.handle("t1", [command, malformed, chat, invite, othersJoin, botsOwn, redaction]);
 
     expect((queue.handledEvents("t1") !== null)).toBe(true);
     expect(queue.pendingFollowUps()).toEqual([
       { txnId: "t1", eventId: "$cmd", event: JSON.stringify(command) },
+      { txnId: "t1", eventId: "$bad", event: JSON.stringify(malformed) },
       { txnId: "t1", eventId: "$inv", event: JSON.stringify(invite) },
       { txnId: "t1", eventId: "$red", event: JSON.stringify(redaction) },
     ]);

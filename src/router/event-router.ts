@@ -1,5 +1,5 @@
 import { dispatchCommand } from "../commands/dispatcher.js";
-import { commandWords } from "../commands/parse.js";
+import { isCommandText } from "../commands/parse.js";
 import type { InboundHooks } from "../connections/inbound-hooks.js";
 import { INBOUND_HOOK_EVENT_TYPE } from "../connections/inbound-hook-state.js";
 import { mayInvite } from "../connections/invite-permission.js";
@@ -311,7 +311,8 @@ function isEncrypted(state: readonly StateEvent[]): boolean {
   return state.some((e) => e.type === "m.room.encryption" && Object.keys(e.content ?? {}).length > 0);
 }
 
-const isCommand = (event: RoomEvent, prefix: string): boolean => event.type === "m.room.message" && commandWords(event.content.body, prefix) !== null;
+// Never throws: a malformed command (an unclosed quote) is still one, answered by the dispatcher.
+const isCommand = (event: RoomEvent, prefix: string): boolean => event.type === "m.room.message" && isCommandText(event.content.body, prefix);
 
 /** The event's origin_server_ts as the store keys it: 0 when missing or not a whole number. */
 function originTs(event: RoomEvent): number {
