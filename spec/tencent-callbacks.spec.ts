@@ -211,6 +211,7 @@ describe("callback hook commands", () => {
     const url = tencent.urlFor("gate");
     const added = await command(roomId, `!hooks outbound add gate ${url} --format tencent --phase before --timeout-ms 500 --on-failure reject`, /^Outbound hook "gate" added/);
     expect(added).toMatch(/judged before they are sent .*timeout 500 ms; if it fails or does not answer in time: reject/);
+    expect(added).toMatch(/I can redact here \(my power level \d+, redacting needs 50\)/);
     expect(added).not.toMatch(/tenant=spec/);
     expect(await admin.getStateEvent(roomId, OUTBOUND_HOOK_EVENT_TYPE, "gate")).toMatchObject({ name: "gate", url, format: "tencent", phase: "before", timeout_ms: 500, on_failure: "reject", method: "POST" });
 

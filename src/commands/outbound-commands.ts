@@ -67,7 +67,7 @@ export const outboundCommands: CommandSpec<CommandContext>[] = [
         return;
       }
       await ctx.outbound.sendToken(ctx.sender, ctx.roomId, name!, created, "created");
-      await ctx.reply(`Outbound hook "${name}" added: ${describeHook(valid.value)}. I sent you its token in a direct message.`);
+      await ctx.reply(`Outbound hook "${name}" added: ${describeHook(valid.value)}.${await ctx.outbound.beforeHookNote(ctx.roomId, valid.value)} I sent you its token in a direct message.`);
     },
   },
   {
@@ -102,7 +102,7 @@ export const outboundCommands: CommandSpec<CommandContext>[] = [
         const refused = await ctx.outbound.checkDestination(url);
         if (refused) throw new CommandError(`Cannot change "${name}": ${refused}.`);
       }
-      if (await writeHookState(ctx, name!, content)) await ctx.reply(`Outbound hook "${name}" changed: ${describeHook(valid.value)}.`);
+      if (await writeHookState(ctx, name!, content)) await ctx.reply(`Outbound hook "${name}" changed: ${describeHook(valid.value)}.${await ctx.outbound.beforeHookNote(ctx.roomId, valid.value)}`);
     },
   },
   {

@@ -157,13 +157,19 @@ export class OutboundHooks {
       : false;
     const tokenNote = newToken ? (tokenSent ? ` Its token was sent to ${event.sender} in a direct message.`
       : ` Its token could not be sent by direct message; run "!hooks ${kind === "bot" ? "bot" : "outbound"} token ${name}" to get a new one.`) : "";
-    const beforeNote = value.callback?.phase === "before" && this.deps.beforeHookNote ? await this.deps.beforeHookNote(roomId).catch(() => "") : "";
+    const beforeNote = await this.beforeHookNote(roomId, value);
     const sentBy = `${kind === "bot" ? `mentions of it and direct messages to it are sent by ${value.method}` : describeHook(value)}.${beforeNote}${tokenNote}`;
     if (!fromBot && origin === "live") await gate.tell(roomId, origin, `${label} "${name}" ${previous ? "updated" : "active"}: ${sentBy}`);
     const nowActive = gate.nowActiveNotice(origin, name, Boolean(newToken), fromBot, sentBy);
     if (nowActive) await gate.announce(roomId, nowActive);
   }
 
+
+  /** For a before-hook, a sentence on how its verdicts take effect in the room (module, or redaction and the bot's power); "" otherwise. */
+  async beforeHookNote(roomId: string, hook: Pick<OutboundHookSettings, "callback">): Promise<string> {
+    if (hook.callback?.phase !== "before" || !this.deps.beforeHookNote) return "";
+    return this.deps.beforeHookNote(roomId).catch(() => "");
+  }
 
   /** Why the bridge will not send to `url` (private or unresolvable destination), or null. */
   checkDestination(url: string): Promise<string | null> {
