@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { afterCommandsFor, isBeforeSendEvent, isTencentCommand, TENCENT_COMMANDS, tencentCommandInfo, tencentCommandTable } from "./commands.js";
+import { afterCommandsFor, isBeforeSendEvent, isTencentCommand, TENCENT_COMMANDS, tencentCommandInfo, tencentCommandTable, tencentMatrixTable } from "./commands.js";
 import { ALICE, BOB, memberEvent, messageEvent, stateEvent } from "./tencent-test-fixtures.js";
 
 const join_ = { membership: "join" };
@@ -26,6 +26,11 @@ describe("TENCENT_COMMANDS", () => {
     expect(isTencentCommand("__proto__")).toBe(false);
     expect(isTencentCommand(7)).toBe(false);
     expect(tencentCommandInfo("Group.CallbackBeforeSendMsg").phase).toBe("before");
+  });
+
+  it("is the table the README shows, in short", () => {
+    const readme = readFileSync(join(dirname(fileURLToPath(import.meta.url)), "../../../../README.md"), "utf8");
+    expect(readme).toContain(tencentMatrixTable());
   });
 
   it("is the table docs/tencent-callbacks.md shows", () => {

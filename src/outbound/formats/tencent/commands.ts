@@ -107,6 +107,12 @@ export function afterCommandsFor(event: RoomEvent): TencentCommand[] {
  */
 export const isBeforeSendEvent = (event: RoomEvent): boolean => isMessage(event);
 
+/** The README's short table: each command word and its Matrix events (commands.test.ts keeps the README in step). */
+export function tencentMatrixTable(): string {
+  const rows = TENCENT_COMMANDS.map((c) => `| \`${c.word}\` | ${c.phase} | ${c.matrix} |`);
+  return ["| command word | phase | Matrix events |", "|---|---|---|", ...rows].join("\n");
+}
+
 /** docs/tencent-callbacks.md's command table, from TENCENT_COMMANDS. */
 export function tencentCommandTable(): string {
   const rows = TENCENT_COMMANDS.map((c) => `| [\`${c.word}\`](${c.source}) | ${c.phase} | ${c.matrix} | ${c.fields.map((f) => `\`${f}\``).join(", ")} |`);
