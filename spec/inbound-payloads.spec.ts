@@ -1,6 +1,7 @@
 // Inbound payloads a homeserver would refuse as they are, on a real Synapse: numbers canonical JSON
 // cannot hold, lone surrogates, keys named like Object.prototype's properties, Slack forms on the
 // generic route; and how the homeserver's own answers reach the sender.
+import { DEFAULT_INBOUND_PERMISSIONS } from "../src/connections/inbound-permissions.js";
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { ActiveInboundHook } from "../src/connections/inbound-hook-registry.js";
@@ -159,7 +160,7 @@ describe("the homeserver's answers, as the sender gets them", () => {
     const matrix = new AppserviceMatrix({ homeserverUrl: hsUrl, domain: serverName, registration: await loadRegistration(registrationPath) });
     await matrix.start();
     poster = new InboundPoster(matrix);
-    hook = { id: `ih_${randomBytes(8).toString("hex")}`, roomId, name: "probe", avatar: null, msgtype: "m.notice", expiresAt: null };
+    hook = { id: `ih_${randomBytes(8).toString("hex")}`, roomId, name: "probe", avatar: null, msgtype: "m.notice", expiresAt: null, permissions: DEFAULT_INBOUND_PERMISSIONS };
     await poster.post(hook, { msgtype: "m.notice", body: "probe ready" });
   });
 

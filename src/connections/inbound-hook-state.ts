@@ -2,6 +2,7 @@ import { Ajv } from "ajv";
 import { schemaProblems } from "./schema-problems.js";
 import { isMxcUri } from "../config/formats.js";
 import type { Validation } from "./outbound-hook-state.js";
+import { PERMISSIONS_SCHEMA, permissionsOf, type InboundPermissions } from "./inbound-permissions.js";
 
 /** Hookshot's generic (inbound) webhook state event; state_key = hook name. */
 export const INBOUND_HOOK_EVENT_TYPE = "uk.half-shot.matrix-hookshot.generic.hook";
@@ -21,6 +22,8 @@ export interface InboundHookSettings {
   msgtype: InboundMsgtype;
   /** Hookshot's expirationDate: after it the URL answers 404. */
   expiresAt: number | null;
+  /** What the hook may do (the webhooks RFC's permissions): inbound-permissions.ts. */
+  permissions: InboundPermissions;
 }
 
 // Hookshot's fields (hookId is display-only there and ignored here: the secret never lives in state;
@@ -36,6 +39,7 @@ const schema = {
     hookId: { type: "string" },
     transformationFunction: { type: "string" },
     waitForComplete: { type: "boolean" },
+    permissions: PERMISSIONS_SCHEMA,
   },
 } as const;
 
@@ -80,6 +84,7 @@ export function validateInboundHookContent(stateKey: string, content: unknown): 
       avatar: typeof c.avatar === "string" ? c.avatar : null,
       msgtype: (c.msgtype as InboundMsgtype | undefined) ?? DEFAULT_INBOUND_MSGTYPE,
       expiresAt,
+      permissions: permissionsOf(c.permissions),
     },
   };
 }

@@ -12,6 +12,12 @@ import { parsePayload } from "./payload.js";
 import { slackMessage } from "./slack.js";
 
 export const INBOUND_ROUTES = ["generic", "slack", "github"] as const;
+
+/**
+ * What became of a request: posted (the event id), or stored to be posted as soon as the
+ * homeserver takes it (the post's id; answered 202).
+ */
+export type PostResult = { kind: "posted"; eventId: string } | { kind: "queued"; id: string };
 export type InboundRoute = (typeof INBOUND_ROUTES)[number];
 
 export interface InboundReceiverDeps {
@@ -48,7 +54,11 @@ export class InboundReceiver {
 
   constructor(private readonly deps: InboundReceiverDeps) {}
 
-  async receive(hook: ActiveInboundHook, route: InboundRoute, headers: IncomingHttpHeaders, body: Buffer): Promise<string> {
+  async receive(hook: ActiveInboundHook, route: InboundRoute, headers: IncomingHttpHeaders, body: Buffer): Promise<PostResult> {
+    return { kind: "posted", eventId: await this.receiveNow(hook, route, headers, body) };
+  }
+
+  private async receiveNow(hook: ActiveInboundHook, route: InboundRoute, headers: IncomingHttpHeaders, body: Buffer): Promise<string> {
     if (route === "github") this.verifyGithub(hook, headers, body);
     const key = deliveryKey(route, headers);
     if (key === null) return this.parseAndPost(hook, route, headers, body);

@@ -1,3 +1,4 @@
+import { DEFAULT_INBOUND_PERMISSIONS } from "../connections/inbound-permissions.js";
 import type { Server } from "node:http";
 import { MatrixError } from "@vector-im/matrix-bot-sdk";
 import type { AddressInfo } from "node:net";
@@ -38,7 +39,7 @@ function synapseRefusal(content: unknown): MatrixError | null {
   return null;
 }
 const DOCUMENTED = new Set([200, 400, 401, 404, 413, 415, 429]);
-const hook = (id: string): ActiveInboundHook => ({ id, roomId: "!r:x", name: id, avatar: null, msgtype: "m.notice", expiresAt: null });
+const hook = (id: string): ActiveInboundHook => ({ id, roomId: "!r:x", name: id, avatar: null, msgtype: "m.notice", expiresAt: null, permissions: DEFAULT_INBOUND_PERMISSIONS });
 const secrets = { open: newInboundSecret(), signed: newInboundSecret(), limited: newInboundSecret(), unknown: newInboundSecret() };
 const hooks = new Map([[secrets.open, hook("open")], [secrets.signed, hook("signed")], [secrets.limited, hook("limited")]]);
 const posted: Array<Record<string, unknown>> = [];

@@ -4,12 +4,12 @@ import type { Logger } from "../observability/logger.js";
 import { isInboundSecretShape } from "../store/inbound-hook-secret.js";
 import { InboundError } from "./errors.js";
 import type { TokenBuckets } from "./rate-limit.js";
-import type { InboundRoute } from "./receive.js";
+import type { InboundRoute, PostResult } from "./receive.js";
 
 export interface InboundRouterOptions {
   /** The live hook a URL secret names, or null (a promise of it while its room loads at start). */
   resolve(secret: string): ActiveInboundHook | null | Promise<ActiveInboundHook | null>;
-  receiver: { receive(hook: ActiveInboundHook, route: InboundRoute, headers: Request["headers"], body: Buffer): Promise<string> };
+  receiver: { receive(hook: ActiveInboundHook, route: InboundRoute, headers: Request["headers"], body: Buffer): Promise<PostResult> };
   limiter: TokenBuckets;
   maxBodyBytes: number;
   log: Logger;
@@ -50,8 +50,9 @@ export function inboundRouter(opts: InboundRouterOptions): Router {
       const taken = opts.limiter.take(hook.id);
       if (!taken.ok) throw new InboundError("rate_limited", "this hook is over its rate limit", taken.retryAfterSeconds);
       const body = await read(req, res);
-      const eventId = await opts.receiver.receive(hook, route, req.headers, body);
-      answer(res, route, 200, { ok: true, event_id: eventId });
+      const result = await opts.receiver.receive(hook, route, req.headers, body);
+      if (result.kind === "posted") answer(res, route, 200, { ok: true, event_id: result.eventId });
+      else answer(res, route, 202, { ok: true, queued: true, id: result.id });
     } catch (err) {
       if (err instanceof InboundError) {
         const headers: Record<string, string> = err.retryAfterSeconds !== undefined ? { "Retry-After": String(err.retryAfterSeconds) } : {};
