@@ -1,11 +1,14 @@
 import { describe, expect, it } from "vitest";
+import { DEFAULT_INBOUND_PERMISSIONS } from "./inbound-permissions.js";
 import { checkInboundName, inboundHookContent, isInboundRemoval, validateInboundHookContent } from "./inbound-hook-state.js";
 
 describe("inbound hook state", () => {
   it("accepts Hookshot's content and ours", () => {
-    expect(validateInboundHookContent("ci", { name: "ci" })).toEqual({ ok: true, value: { name: "ci", avatar: null, msgtype: "m.notice", expiresAt: null } });
+    expect(validateInboundHookContent("ci", { name: "ci" })).toEqual({ ok: true, value: { name: "ci", avatar: null, msgtype: "m.notice", expiresAt: null, permissions: DEFAULT_INBOUND_PERMISSIONS } });
     const full = validateInboundHookContent("CI Bot", { name: "CI Bot", avatar: "mxc://x.org/abc", msgtype: "m.text", hookId: "visible-id", transformationFunction: "x", expirationDate: "2030-01-01T00:00:00Z" });
-    expect(full).toEqual({ ok: true, value: { name: "CI Bot", avatar: "mxc://x.org/abc", msgtype: "m.text", expiresAt: Date.parse("2030-01-01T00:00:00Z") } });
+    expect(full).toEqual({ ok: true, value: { name: "CI Bot", avatar: "mxc://x.org/abc", msgtype: "m.text", expiresAt: Date.parse("2030-01-01T00:00:00Z"), permissions: DEFAULT_INBOUND_PERMISSIONS } });
+    const limited = validateInboundHookContent("ci", { name: "ci", permissions: { masquerade: true, upload_files: false } });
+    expect(limited).toMatchObject({ ok: true, value: { permissions: { send_messages: true, send_embeds: true, masquerade: true, upload_files: false } } });
   });
 
   it.each([
@@ -14,6 +17,8 @@ describe("inbound hook state", () => {
     [{ name: "ci", msgtype: "m.image" }, /msgtype: must be one of m.notice, m.text, m.emote/],
     [{ name: "ci", expirationDate: "soon" }, /expirationDate: .* is not a date/],
     [{}, /name: must have required property/],
+    [{ name: "ci", permissions: { fly: true } }, /permissions: must NOT have additional properties/],
+    [{ name: "ci", permissions: { masquerade: "yes" } }, /permissions\/masquerade: must be boolean/],
   ])("rejects %j", (content, reason) => {
     const result = validateInboundHookContent("ci", content);
     expect(result.ok).toBe(false);
