@@ -6,10 +6,10 @@ import { genericMessage } from "./generic.js";
 import { githubSignatureValid } from "./github/signature.js";
 import { githubMessage } from "./github/render.js";
 import { badRequest, InboundError } from "./errors.js";
-import { homeserverAnswer } from "./homeserver-answer.js";
 import type { InboundMessage } from "./message.js";
 import { parsePayload } from "./payload.js";
 import { slackMessage } from "./slack.js";
+import { postResultOf, type PostSubmitter } from "./submitter.js";
 
 export const INBOUND_ROUTES = ["generic", "slack", "github"] as const;
 
@@ -21,15 +21,13 @@ export type PostResult = { kind: "posted"; eventId: string } | { kind: "queued";
 export type InboundRoute = (typeof INBOUND_ROUTES)[number];
 
 export interface InboundReceiverDeps {
-  /** Posts the content as the hook's ghost; returns the event id. */
-  post(hook: ActiveInboundHook, content: Record<string, unknown>): Promise<string>;
+  /** Posts the message as the hook's ghost, or stores it to post later. */
+  submitter: PostSubmitter;
   githubSecret(hookId: string): string | null;
   /** The mxc:// URI for a per-message avatar URL, or null when it cannot be had. */
   overrideAvatar(url: string): Promise<string | null>;
   allowIdentityOverride: boolean;
   rawPayloadMaxBytes: number;
-  /** Requests already posted, by the sender's delivery id. */
-  deliveries: { eventFor(hookId: string, key: string): string | null; remember(hookId: string, key: string, eventId: string): void };
   log: Logger;
 }
 
@@ -49,37 +47,15 @@ const header = (headers: IncomingHttpHeaders, name: string): string | undefined 
  * message, apply identity and size rules, post. Throws InboundError for everything a caller may see.
  */
 export class InboundReceiver {
-  // Identical deliveries arriving at the same time wait for the first instead of posting again.
-  private readonly inFlight = new Map<string, Promise<string>>();
-
   constructor(private readonly deps: InboundReceiverDeps) {}
 
   async receive(hook: ActiveInboundHook, route: InboundRoute, headers: IncomingHttpHeaders, body: Buffer): Promise<PostResult> {
-    return { kind: "posted", eventId: await this.receiveNow(hook, route, headers, body) };
-  }
-
-  private async receiveNow(hook: ActiveInboundHook, route: InboundRoute, headers: IncomingHttpHeaders, body: Buffer): Promise<string> {
     if (route === "github") this.verifyGithub(hook, headers, body);
-    const key = deliveryKey(route, headers);
-    if (key === null) return this.parseAndPost(hook, route, headers, body);
-    const already = this.deps.deliveries.eventFor(hook.id, key);
-    if (already !== null) return already;
-    const slot = `${hook.id}\0${key}`;
-    const running = this.inFlight.get(slot);
-    if (running) return running;
-    const posting = this.parseAndPost(hook, route, headers, body).then((eventId) => {
-      this.deps.deliveries.remember(hook.id, key, eventId);
-      return eventId;
-    });
-    this.inFlight.set(slot, posting);
-    try {
-      return await posting;
-    } finally {
-      this.inFlight.delete(slot);
-    }
+    const content = await this.contentOf(hook, route, headers, body);
+    return postResultOf(await this.deps.submitter.submit(hook, [content], { deliveryKey: deliveryKey(route, headers) }));
   }
 
-  private async parseAndPost(hook: ActiveInboundHook, route: InboundRoute, headers: IncomingHttpHeaders, body: Buffer): Promise<string> {
+  private async contentOf(hook: ActiveInboundHook, route: InboundRoute, headers: IncomingHttpHeaders, body: Buffer): Promise<Record<string, unknown>> {
     const payload = parsePayload(body, header(headers, "content-type"));
     let message: InboundMessage;
     if (route === "generic") message = genericMessage(payload);
@@ -90,19 +66,12 @@ export class InboundReceiver {
       if (!event || !/^[a-z_]{1,64}$/.test(event)) throw badRequest("the X-GitHub-Event header is missing or malformed");
       message = githubMessage(event, payload.value);
     }
-    const content = buildContent(message, {
+    return buildContent(message, {
       defaultMsgtype: hook.msgtype,
       raw: payload.kind === "json" ? payload.raw : payload.value,
       rawMaxBytes: this.deps.rawPayloadMaxBytes,
       profile: await this.profileOf(message),
     });
-    try {
-      return await this.deps.post(hook, content);
-    } catch (err) {
-      const answer = homeserverAnswer(err);
-      this.deps.log.warn({ err, hookId: hook.id, roomId: hook.roomId, status: answer.status }, "inbound message not accepted by the homeserver");
-      throw answer;
-    }
   }
 
   private verifyGithub(hook: ActiveInboundHook, headers: IncomingHttpHeaders, body: Buffer): void {

@@ -13,6 +13,7 @@ import { newInboundSecret } from "../store/inbound-hook-secret.js";
 import { MAX_CONTENT_BYTES } from "./content.js";
 import { githubSignature } from "./github/signature.js";
 import { TokenBuckets } from "./rate-limit.js";
+import { DirectSubmitter } from "./submitter.js";
 import { InboundReceiver } from "./receive.js";
 import { inboundRouter } from "./routes.js";
 
@@ -52,19 +53,22 @@ beforeAll(async () => {
   const limiter = new TokenBuckets(1_000_000, 1_000_000);
   const strict = new TokenBuckets(6, 3);
   const receiver = new InboundReceiver({
-    post: async (_hook, content) => {
-      const refused = synapseRefusal(content);
-      if (refused) {
-        refusals.push(`${refused.errcode}: ${JSON.stringify(content).slice(0, 300)}`);
-        throw refused;
-      }
-      return `$event${posted.push(content)}`;
-    },
+    submitter: new DirectSubmitter({
+      post: async (_hook, content) => {
+        const refused = synapseRefusal(content);
+        if (refused) {
+          refusals.push(`${refused.errcode}: ${JSON.stringify(content).slice(0, 300)}`);
+          throw refused;
+        }
+        return `$event${posted.push(content)}`;
+      },
+      deliveries: new InboundDeliveriesTable(openDatabase(":memory:")),
+      log,
+    }),
     githubSecret: (id) => (id === "signed" ? "gh-secret" : null),
     overrideAvatar: async () => null,
     allowIdentityOverride: true,
     rawPayloadMaxBytes: 16384,
-    deliveries: new InboundDeliveriesTable(openDatabase(":memory:")),
     log,
   });
   const router = inboundRouter({
@@ -152,14 +156,17 @@ describe("documented answers", () => {
       Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:8008"), { code: "ECONNREFUSED" }),
     ];
     const failing = new InboundReceiver({
-      post: async () => {
-        throw answers.shift();
-      },
+      submitter: new DirectSubmitter({
+        post: async () => {
+          throw answers.shift();
+        },
+        deliveries: new InboundDeliveriesTable(openDatabase(":memory:")),
+        log: createLogger("silent"),
+      }),
       githubSecret: () => null,
       overrideAvatar: async () => null,
       allowIdentityOverride: false,
       rawPayloadMaxBytes: 0,
-      deliveries: new InboundDeliveriesTable(openDatabase(":memory:")),
       log: createLogger("silent"),
     });
     const receive = () => failing.receive(hook("x"), "generic", { "content-type": "text/plain" }, Buffer.from("hi"));

@@ -17,6 +17,7 @@ import { assertGhostNamespace } from "./ghost.js";
 import { InboundPoster } from "./poster.js";
 import { TokenBuckets } from "./rate-limit.js";
 import { InboundReceiver } from "./receive.js";
+import { DirectSubmitter } from "./submitter.js";
 import { inboundRouter } from "./routes.js";
 
 export interface InboundWiring {
@@ -59,13 +60,13 @@ export function createInbound(deps: {
     retireGhost: (hook) => poster.retire(hook),
     log,
   });
+  const submitter = new DirectSubmitter({ post: (hook, content) => poster.post(hook, content), deliveries, log });
   const receiver = new InboundReceiver({
-    post: (hook, content) => poster.post(hook, content),
+    submitter,
     githubSecret: (hookId) => table.githubSecret(hookId),
     overrideAvatar: (url) => importer.cached(url),
     allowIdentityOverride: config.inbound.allowIdentityOverride,
     rawPayloadMaxBytes: config.inbound.rawPayloadMaxBytes,
-    deliveries,
     log,
   });
   const answers = new Counter({
