@@ -1,7 +1,7 @@
 import { AppServiceRegistration, Bridge, type Intent } from "matrix-appservice-bridge";
 import type { MatrixClient } from "@vector-im/matrix-bot-sdk";
 import { privilegedCreators, type PowerLevelsContent, type RoomAuthority } from "../connections/power-levels.js";
-import type { GhostProfile, InboundGhosts, MatrixPort, StateEvent } from "./port.js";
+import type { GhostProfile, InboundGhosts, MatrixPort, RoomEvent, StateEvent } from "./port.js";
 import type { LoadedRegistration } from "./registration.js";
 
 export interface AppserviceMatrixOptions {
@@ -204,6 +204,19 @@ export class AppserviceMatrix implements MatrixPort, InboundGhosts {
       this.ghostsJoined.delete(`${userId}\0${roomId}`);
       await this.ensureGhostJoined(userId, roomId).catch(() => Promise.reject(err));
       return send();
+    }
+  }
+
+  async redactAsGhost(userId: string, roomId: string, eventId: string, reason?: string): Promise<void> {
+    await this.bridge.getIntent(userId).matrixClient.redactEvent(roomId, eventId, reason ?? null);
+  }
+
+  async fetchEvent(roomId: string, eventId: string): Promise<RoomEvent | null> {
+    try {
+      return (await this.client.getEvent(roomId, eventId)) as unknown as RoomEvent;
+    } catch (err) {
+      if ((err as { statusCode?: unknown }).statusCode === 404) return null;
+      throw err;
     }
   }
 

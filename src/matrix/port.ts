@@ -78,6 +78,10 @@ export interface InboundGhosts {
    * `txnId`: the caller's transaction id, so that sending the same message again posts it once.
    */
   sendAsGhost(userId: string, roomId: string, content: Record<string, unknown>, txnId?: string): Promise<string>;
+  /** Redacts an event as the ghost (its own events need no power). */
+  redactAsGhost(userId: string, roomId: string, eventId: string, reason?: string): Promise<void>;
+  /** An event of a room the bot is in, as the bot sees it; null when there is no such event. */
+  fetchEvent(roomId: string, eventId: string): Promise<RoomEvent | null>;
   leaveAsGhost(userId: string, roomId: string): Promise<void>;
   /** Uploads to the homeserver's media repository as the bot; returns the mxc:// URI. */
   uploadMedia(bytes: Buffer, contentType: string, filename: string): Promise<string>;
