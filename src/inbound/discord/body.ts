@@ -52,6 +52,8 @@ function readMultipart(body: Buffer, contentType: string): Promise<DiscordBody> 
       const chunks: Buffer[] = [];
       const index = files.length;
       stream.on("data", (c: Buffer) => chunks.push(c));
+      // A cut-off body fails the part too; the parser's own error answers it.
+      stream.on("error", () => undefined);
       stream.on("end", () => {
         files[index] = { index, filename: cleanFilename(info.filename), declaredType: info.mimeType ?? "", bytes: Buffer.concat(chunks) };
       });

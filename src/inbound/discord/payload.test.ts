@@ -75,7 +75,9 @@ describe("Discord execute-webhook body", () => {
     });
     expect(errorsOf({ embeds: "x" })).toMatchObject({ embeds: { _errors: [{ code: "BASE_TYPE_LIST" }] } });
     expect(errorsOf({ flags: 1 })).toMatchObject({ flags: { _errors: [{ code: "MESSAGE_FLAGS_INVALID" }] } });
-    expect(errorsOf({ flags: "x" })).toMatchObject({ flags: { _errors: [{ code: "NUMBER_TYPE_COERCE" }] } });
+    expect(errorsOf({ flags: "x" })).toMatchObject({ flags: { _errors: [{ code: "NUMBER_TYPE_COERCE", message: 'Value "x" is not int.' }] } });
+    // A value whose own toString is not a function is described, never converted.
+    expect(errorsOf(JSON.parse('{"flags":[{"toString":1}]}'))).toMatchObject({ flags: { _errors: [{ message: "Value an array is not int." }] } });
     expect(errorsOf({ allowed_mentions: { parse: ["all"] } })).toMatchObject({ allowed_mentions: { parse: { 0: { _errors: [{ code: "BASE_TYPE_CHOICES" }] } } } });
     expect(errorsOf({ components: [] })).toMatchObject({ components: { _errors: [{ code: "UNSUPPORTED" }] } });
     expect(errorsOf([1])).toMatchObject({ _errors: [{ code: "DICT_TYPE_CONVERT" }] });

@@ -80,7 +80,7 @@ export function readDiscordPayload(value: unknown): { payload: DiscordPayload; i
   else if (o.embeds !== undefined) payload.embeds = readEmbeds(o.embeds, check);
   payload.allowedMentions = readAllowedMentions(o.allowed_mentions, check);
   if (o.flags !== undefined && o.flags !== null) {
-    if (!Number.isSafeInteger(o.flags) || (o.flags as number) < 0) check.issue(["flags"], "NUMBER_TYPE_COERCE", `Value "${String(o.flags).slice(0, 40)}" is not int.`);
+    if (!Number.isSafeInteger(o.flags) || (o.flags as number) < 0) check.issue(["flags"], "NUMBER_TYPE_COERCE", `Value ${shown(o.flags)} is not int.`);
     else if (((o.flags as number) & ~ALLOWED_FLAGS) !== 0) check.issue(["flags"], "MESSAGE_FLAGS_INVALID", "A webhook may only set SUPPRESS_EMBEDS (4) and SUPPRESS_NOTIFICATIONS (4096).");
     else payload.flags = o.flags as number;
   }
@@ -236,5 +236,7 @@ class Checker {
   }
 }
 
+/** A sender's value in a reason: strings and numbers as they are (short), anything else by its kind (no toString of theirs runs). */
+const shown = (v: unknown) => (typeof v === "string" ? `"${[...v].slice(0, 40).join("")}"` : typeof v === "number" ? String(v) : Array.isArray(v) ? "an array" : typeof v === "object" ? "an object" : String(v));
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 const opt = <K extends string, V>(key: K, v: V | undefined) => (v === undefined ? {} : ({ [key]: v } as Record<K, V>));
