@@ -14,6 +14,9 @@ import { MAX_CONTENT_BYTES } from "./content.js";
 import { githubSignature } from "./github/signature.js";
 import { TokenBuckets } from "./rate-limit.js";
 import { DirectSubmitter } from "./submitter.js";
+import { DiscordEndpoint } from "./discord/endpoint.js";
+import { PostedMessages } from "./posted-messages.js";
+import type { RoomEvent } from "../matrix/port.js";
 import { InboundReceiver } from "./receive.js";
 import { inboundRouter } from "./routes.js";
 
@@ -40,9 +43,12 @@ function synapseRefusal(content: unknown): MatrixError | null {
   return null;
 }
 const DOCUMENTED = new Set([200, 400, 401, 404, 413, 415, 429]);
+// The Discord routes answer as Discord does: 204 without ?wait=true, 403 for what the hook may not do.
+const DISCORD_DOCUMENTED = new Set([200, 204, 400, 403, 404, 413, 415, 429]);
 const hook = (id: string): ActiveInboundHook => ({ id, roomId: "!r:x", name: id, avatar: null, msgtype: "m.notice", expiresAt: null, permissions: DEFAULT_INBOUND_PERMISSIONS });
-const secrets = { open: newInboundSecret(), signed: newInboundSecret(), limited: newInboundSecret(), unknown: newInboundSecret() };
-const hooks = new Map([[secrets.open, hook("open")], [secrets.signed, hook("signed")], [secrets.limited, hook("limited")]]);
+const secrets = { open: newInboundSecret(), signed: newInboundSecret(), limited: newInboundSecret(), unknown: newInboundSecret(), strict: newInboundSecret() };
+const hooks = new Map([[secrets.open, hook("open")], [secrets.signed, hook("signed")], [secrets.limited, hook("limited")],
+  [secrets.strict, { ...hook("strict"), permissions: { send_messages: true, send_embeds: false, masquerade: false, upload_files: false } }]]);
 const posted: Array<Record<string, unknown>> = [];
 let server: Server;
 let base: string;
@@ -71,7 +77,35 @@ beforeAll(async () => {
     rawPayloadMaxBytes: 16384,
     log,
   });
+  // The Discord routes over the same stand-in: posted events are kept so they can be fetched, edited and redacted.
+  const events = new Map<string, RoomEvent>();
+  const discordPost = async (h: ActiveInboundHook, content: Record<string, unknown>) => {
+    const refused = synapseRefusal(content);
+    if (refused) {
+      refusals.push(`${refused.errcode}: ${JSON.stringify(content).slice(0, 300)}`);
+      throw refused;
+    }
+    const id = `$event${posted.push(content)}`;
+    events.set(id, { event_id: id, room_id: h.roomId, sender: `@webhook_${h.id}:x`, type: "m.room.message", content, origin_server_ts: Date.now() });
+    return id;
+  };
+  const discord = new DiscordEndpoint({
+    submitter: new DirectSubmitter({ post: discordPost, deliveries: new InboundDeliveriesTable(openDatabase(":memory:")), log }),
+    messages: new PostedMessages({
+      ghosts: {
+        fetchEvent: async (_room, id) => events.get(id) ?? null,
+        sendAsGhost: async (_user, room, content) => discordPost({ ...hook("edit"), roomId: room }, content),
+        redactAsGhost: async (_user, _room, id) => void (events.get(id)!.content = {}),
+      },
+      ghostUserId: (id) => `@webhook_${id}:x`,
+    }),
+    uploadMedia: async (bytes) => `mxc://x/${bytes.length}`,
+    overrideAvatar: async () => null,
+    allowIdentityOverride: true,
+    log,
+  });
   const router = inboundRouter({
+    discord,
     resolve: (secret) => hooks.get(secret) ?? null,
     receiver,
     limiter: { take: (key: string, now?: number) => (key === "limited" ? strict : limiter).take(key, now) } as TokenBuckets,
@@ -197,6 +231,28 @@ describe("documented answers", () => {
   });
 });
 
+describe("Discord routes over HTTP", () => {
+  it("204 without ?wait=true, the message object with it; GET, PATCH and DELETE by its id; Discord's errors", async () => {
+    const base = `/webhook/${secrets.open}/discord`;
+    const quiet = await send(base, json({ content: "hi", embeds: [{ title: "T" }] }));
+    expect([quiet.status, quiet.text]).toEqual([204, ""]);
+    const waited = await send(`${base}?wait=true`, json({ content: "v1" }));
+    expect(waited).toMatchObject({ status: 200, json: { id: expect.stringMatching(/^\$event/), type: 0, content: "v1", channel_id: "!r:x", webhook_id: "open" } });
+    const at = `${base}/messages/${encodeURIComponent(String(waited.json!.id))}`;
+    expect(await send(at, { method: "GET" })).toMatchObject({ status: 200, json: { content: "v1" } });
+    expect(await send(at, { method: "PATCH", ...json({ content: "v2" }) })).toMatchObject({ status: 200, json: { content: "v2" } });
+    expect(posted.at(-1)).toMatchObject({ "m.relates_to": { rel_type: "m.replace", event_id: waited.json!.id }, "m.new_content": { body: "v2" } });
+    expect((await send(at, { method: "DELETE" })).status).toBe(204);
+    expect(await send(at, { method: "GET" })).toMatchObject({ status: 404, json: { message: "Unknown Message", code: 10008 } });
+    expect(await send(`${base}/messages/%24nope`, { method: "PATCH", ...json({ content: "x" }) })).toMatchObject({ status: 404, json: { code: 10008 } });
+    expect(await send(`/webhook/${secrets.unknown}/discord`, json({ content: "x" }))).toMatchObject({ status: 404, text: "{}" });
+    expect(await send(`/webhook/${secrets.strict}/discord`, json({ content: "x", username: "y" }))).toMatchObject({ status: 403, json: { message: "Missing Permissions", code: 50013 } });
+    expect(await send(base, json({}))).toMatchObject({ status: 400, json: { message: "Cannot send an empty message", code: 50006 } });
+    expect(await send(base, json({ embeds: Array.from({ length: 11 }, () => ({ title: "t" })) }))).toMatchObject({ status: 400, json: { message: "Invalid Form Body", code: 50035, errors: { embeds: {} } } });
+    expect(await send(base, { body: "x".repeat(MAX_BODY + 1), headers: { "content-type": "application/json" } })).toMatchObject({ status: 413, json: { code: 40005 } });
+  });
+});
+
 // ---- fuzz: random and malformed bodies, headers, paths and methods ----
 
 function rng(seed: number) {
@@ -220,6 +276,38 @@ const NUMBERS = [3.14, -0.5, 1712345678.5, 1e-7, 2 ** 53, 2 ** 60, -(2 ** 63), 1
 const LITERAL_BODIES = ['{"text":"hi","score":3.14}', '{"attachments":[{"text":"x","ts":1712345678.5}]}', "3.14", "1152921504606846976", "12345678901234567891",
   '{"text":"a \\ud800 b"}', '{"\\udc00":1.5e300,"text":"\\ud83d"}', '{"text":"x","n":1E400}', '[-0.0, 1.0, 2e0]', '{"constructor":{"text":1.5},"__proto__":{"text":"p"},"text":"ok"}'];
 const GITHUB_EVENTS = ["push", "ping", "pull_request", "issues", "issue_comment", "release", "workflow_run", "PUSH", "a b", "", "x".repeat(80), ...PROTOTYPE_NAMES];
+
+const DISCORD_KEYS = ["content", "username", "avatar_url", "embeds", "allowed_mentions", "flags", "attachments", "tts", "components", "payload_json", ...PROTOTYPE_NAMES];
+const EMBED_KEYS = ["title", "description", "url", "color", "timestamp", "fields", "author", "footer", "image", "thumbnail", "name", "value", "inline", "text", "icon_url", ...PROTOTYPE_NAMES];
+const MESSAGE_IDS = ["%24event1", "%24event2", "%24event3", "%24nope", "x", "%24", "%24event1%2F..", ...PROTOTYPE_NAMES];
+
+/** Bodies shaped like Discord's: known keys, embeds of known keys, values of every kind and length. */
+function discordValue(r: () => number, pick: <T>(list: readonly T[]) => T, value: (depth: number) => unknown): unknown {
+  const long = () => "x".repeat(pick([0, 1, 80, 81, 256, 257, 1024, 1025, 2000, 2001, 4097]));
+  const scalar = () => pick([() => pick(STRINGS), long, () => pick(NUMBERS), () => pick([true, false, null, 4, 4096, 4100, 0xffffff, -1]), () => value(2)])();
+  const embedPart = (depth: number): unknown => {
+    if (depth > 2 || r() < 0.5) return scalar();
+    if (r() < 0.4) return Array.from({ length: pick([0, 1, 3, 26]) }, () => embedPart(depth + 1));
+    return Object.fromEntries(Array.from({ length: Math.floor(r() * 5) }, () => [pick(EMBED_KEYS), embedPart(depth + 1)]));
+  };
+  const body: Record<string, unknown> = {};
+  for (let i = Math.floor(r() * 4); i >= 0; i--) {
+    const key = pick(DISCORD_KEYS);
+    body[key] = key === "embeds" ? Array.from({ length: pick([0, 1, 2, 11]) }, () => embedPart(0)) : key === "allowed_mentions" ? { parse: [pick(["everyone", "users", "x"])] } : scalar();
+  }
+  return body;
+}
+
+function multipartBody(r: () => number, pick: <T>(list: readonly T[]) => T, payload: string): { body: Buffer; type: string } {
+  const b = "fuzzBoundary7";
+  const parts = [`--${b}\r\nContent-Disposition: form-data; name="payload_json"\r\n\r\n${payload}\r\n`];
+  for (let i = Math.floor(r() * 3); i > 0; i--) {
+    const bytes = Array.from({ length: Math.floor(r() * 200) }, () => String.fromCharCode(Math.floor(r() * 256))).join("");
+    parts.push(`--${b}\r\nContent-Disposition: form-data; name="files[${i}]"; filename="${pick(STRINGS).replace(/["\r\n]/g, "")}"\r\nContent-Type: ${pick(["image/png", "text/plain", "image/svg+xml", "x"])}\r\n\r\n${r() < 0.2 ? "\x89PNG\r\n\x1a\n" : ""}${bytes}\r\n`);
+  }
+  const text = parts.join("") + (r() < 0.9 ? `--${b}--\r\n` : "");
+  return { body: Buffer.from(text, "latin1"), type: r() < 0.9 ? `multipart/form-data; boundary=${b}` : pick(["multipart/form-data", "multipart/form-data; boundary="]) };
+}
 
 function fuzzCase(r: () => number) {
   const pick = <T>(list: readonly T[]): T => list[Math.floor(r() * list.length)]!;
@@ -259,9 +347,34 @@ function fuzzCase(r: () => number) {
   if (r() < 0.3) headers["x-hub-signature-256"] = r() < 0.5 ? githubSignature("gh-secret", body) : pick(["sha256=00", "", "sha1=abc", githubSignature("nope", body)]);
   if (r() < 0.05) headers["content-encoding"] = pick(["gzip", "identity", "br", "bogus"]);
   const secret = pick([secrets.open, secrets.open, secrets.signed, secrets.limited, secrets.unknown, "x".repeat(22), "%E0%A4%A"]);
-  const path = `/webhook/${secret}${pick(["", "", "/slack", "/github", "/github", "/x", "/", `/${pick(PROTOTYPE_NAMES)}`])}`;
-  const method = r() < 0.95 ? pick(["POST", "PUT"]) : pick(["GET", "DELETE", "PATCH", "OPTIONS"]);
-  return { path, method, body: method === "GET" ? undefined : body, headers };
+  const variant = pick(["", "", "/slack", "/github", "/github", "/x", "/", `/${pick(PROTOTYPE_NAMES)}`, "/discord", "/discord", "/discord?wait=true", "/discord/messages/", "/discord/messages/"]);
+  const path = `/webhook/${r() < 0.2 && variant.startsWith("/discord") ? pick([secrets.open, secrets.strict]) : secret}${variant === "/discord/messages/" ? `${variant}${pick(MESSAGE_IDS)}` : variant}`;
+  if (variant.startsWith("/discord")) {
+    const shaped = JSON.stringify(discordValue(r, pick, value));
+    if (r() < 0.4) {
+      body = shaped;
+      headers["content-type"] = "application/json";
+    } else if (r() < 0.3) {
+      const form = multipartBody(r, pick, r() < 0.8 ? shaped : mutate(shaped));
+      body = form.body;
+      headers["content-type"] = form.type;
+    }
+  }
+  const messageRoute = variant === "/discord/messages/";
+  const method = messageRoute ? pick(["GET", "PATCH", "DELETE", "PATCH", "POST"]) : r() < 0.95 ? pick(["POST", "PUT"]) : pick(["GET", "DELETE", "PATCH", "OPTIONS"]);
+  return { path, method, body: method === "GET" || method === "DELETE" ? undefined : body, headers };
+}
+
+/** A Discord route's answer: documented, 204 empty, every error in Discord's shape (an unknown hook still `{}`). */
+function discordAnswerOk(path: string, res: Awaited<ReturnType<typeof send>>): boolean {
+  if (!DISCORD_DOCUMENTED.has(res.status)) return false;
+  if (res.status === 204) return res.text === "";
+  if (res.json === undefined) return false;
+  if (res.status === 404 && res.text === "{}") return true;
+  if (res.status === 404) return path.includes("/discord/messages/") && res.json.code === 10008;
+  if (res.status === 429 && !(Number(res.headers["retry-after"]) >= 1)) return false;
+  if (res.status === 200) return typeof res.json.id === "string" && res.json.type === 0;
+  return typeof res.json.message === "string" && typeof res.json.code === "number";
 }
 
 describe("fuzz", () => {
@@ -270,6 +383,7 @@ describe("fuzz", () => {
     const r = rng(seed);
     const cases = Array.from({ length: 10_000 }, () => fuzzCase(r));
     const seen = new Map<number, number>();
+    const seenDiscord = new Map<number, number>();
     const bad: string[] = [];
     const before = posted.length;
     const refusedBefore = refusals.length;
@@ -279,8 +393,10 @@ describe("fuzz", () => {
         const c = cases[next++]!;
         const res = await send(c.path, c);
         seen.set(res.status, (seen.get(res.status) ?? 0) + 1);
-        const ok = DOCUMENTED.has(res.status) && res.json !== undefined && (res.status !== 404 || res.text === "{}") &&
+        const discord = c.path.includes("/discord") && (c.method === "POST" || c.path.includes("/discord/messages/"));
+        const ok = discord ? discordAnswerOk(c.path, res) : DOCUMENTED.has(res.status) && res.json !== undefined && (res.status !== 404 || res.text === "{}") &&
           (res.status !== 429 || Number(res.headers["retry-after"]) >= 1) && (res.status !== 200 || res.json.ok === true);
+        if (discord) seenDiscord.set(res.status, (seenDiscord.get(res.status) ?? 0) + 1);
         if (!ok && bad.length < 5) bad.push(`${c.method} ${c.path} ${JSON.stringify(c.headers)} → ${res.status} ${res.text.slice(0, 200)}`);
       }
     };
@@ -289,7 +405,8 @@ describe("fuzz", () => {
     // Nothing the bridge sent was refused by the homeserver's rules (a refusal may still answer a documented 400).
     expect(refusals.slice(refusedBefore), `seed ${seed}`).toEqual([]);
     for (const content of posted.slice(before)) {
-      expect(["m.notice", "m.text", "m.emote"]).toContain(content.msgtype);
+      expect(["m.notice", "m.text", "m.emote", "m.image", "m.file"]).toContain(content.msgtype);
+      if (content.msgtype === "m.image") expect(content.info, `seed ${seed}`).toMatchObject({ mimetype: expect.stringMatching(/^image\/(png|gif|jpeg|webp)$/) });
       expect(typeof content.body === "string" && content.body.trim().length > 0, `seed ${seed}`).toBe(true);
       expect(Buffer.byteLength(JSON.stringify(content))).toBeLessThanOrEqual(MAX_CONTENT_BYTES);
       // No live script, event handler or javascript: link (as escaped text they are fine).
@@ -297,6 +414,7 @@ describe("fuzz", () => {
     }
     // Every kind of answer came up, and the server still serves.
     for (const status of [200, 400, 404, 413, 415, 429]) expect(seen.get(status) ?? 0, `${status} in ${JSON.stringify([...seen])}`).toBeGreaterThan(0);
+    for (const status of [200, 204, 400, 403, 404]) expect(seenDiscord.get(status) ?? 0, `discord ${status} in ${JSON.stringify([...seenDiscord])}`).toBeGreaterThan(0);
     expect((await send(`/webhook/${secrets.open}`, json({ text: "still alive" }))).status).toBe(200);
   });
 });

@@ -5,6 +5,8 @@ import { isInboundSecretShape } from "../store/inbound-hook-secret.js";
 import { InboundError } from "./errors.js";
 import type { TokenBuckets } from "./rate-limit.js";
 import type { InboundRoute, PostResult } from "./receive.js";
+import type { DiscordEndpoint } from "./discord/endpoint.js";
+import { mountDiscordRoutes } from "./discord/routes.js";
 
 export interface InboundRouterOptions {
   /** The live hook a URL secret names, or null (a promise of it while its room loads at start). */
@@ -13,8 +15,10 @@ export interface InboundRouterOptions {
   limiter: TokenBuckets;
   maxBodyBytes: number;
   log: Logger;
+  /** Discord's webhook routes (`/webhook/{id}/discord…`); absent: they answer 404. */
+  discord?: Pick<DiscordEndpoint, "execute" | "get" | "edit" | "remove">;
   /** Called with every answer's status (metrics). */
-  onAnswer?(status: number, route: InboundRoute | null): void;
+  onAnswer?(status: number, route: InboundRoute | "discord" | null): void;
 }
 
 // The path's last segment comes from outside: a Map, so "constructor" or "__proto__" name no route.
@@ -36,9 +40,12 @@ export function inboundRouter(opts: InboundRouterOptions): Router {
   const read = (req: Request, res: Response) =>
     new Promise<Buffer>((resolve, reject) => readBody(req, res, (err?: unknown) => (err ? reject(bodyError(err, opts.maxBodyBytes)) : resolve(Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0)))));
 
-  const answer = (res: Response, route: InboundRoute | null, status: number, body: Record<string, unknown>, headers: Record<string, string> = {}) => {
+  // A null body: an empty answer (Discord's 204).
+  const answer = (res: Response, route: InboundRoute | "discord" | null, status: number, body: Record<string, unknown> | null, headers: Record<string, string> = {}) => {
     opts.onAnswer?.(status, route);
-    if (!res.headersSent) res.status(status).set(headers).json(body);
+    if (res.headersSent) return;
+    if (body === null) res.status(status).set(headers).end();
+    else res.status(status).set(headers).json(body);
   };
 
   const handle = async (req: Request, res: Response): Promise<void> => {
@@ -64,6 +71,9 @@ export function inboundRouter(opts: InboundRouterOptions): Router {
     }
   };
 
+  if (opts.discord) {
+    mountDiscordRoutes(router, { endpoint: opts.discord, resolve: opts.resolve, limiter: opts.limiter, read, log: opts.log, answer: (res, ...rest) => answer(res, "discord", ...rest) });
+  }
   router.route("/webhook/:hookId").post(handle).put(handle);
   router.route("/webhook/:hookId/:variant").post(handle).put(handle);
   router.use("/webhook", (_req, res) => answer(res, null, 404, {}));

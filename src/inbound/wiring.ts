@@ -18,6 +18,7 @@ import { InboundPoster } from "./poster.js";
 import { TokenBuckets } from "./rate-limit.js";
 import { InboundReceiver } from "./receive.js";
 import { DirectSubmitter } from "./submitter.js";
+import { createDiscordEndpoint } from "./discord/wiring.js";
 import { inboundRouter } from "./routes.js";
 
 export interface InboundWiring {
@@ -85,6 +86,7 @@ export function createInbound(deps: {
     limiter: new TokenBuckets(config.inbound.rateLimitPerMinute, config.inbound.rateLimitBurst),
     maxBodyBytes: config.inbound.maxBodyBytes,
     log,
+    discord: createDiscordEndpoint({ submitter, ghosts: matrix, ghostUserId: (hookId) => poster.userIdFor(hookId), overrideAvatar: (url) => importer.cached(url), config, log }),
     onAnswer: (status, route) => answers.inc({ route: route ?? "unknown", status: String(status) }),
   });
   return { hooks, router, listeningOn: (p) => void (port = p), prune: (olderThan) => void deliveries.prune(olderThan) };

@@ -213,7 +213,8 @@ export class AppserviceMatrix implements MatrixPort, InboundGhosts {
 
   async fetchEvent(roomId: string, eventId: string): Promise<RoomEvent | null> {
     try {
-      return (await this.client.getEvent(roomId, eventId)) as unknown as RoomEvent;
+      // getRawEvent: getEvent wraps the event in the SDK's RoomEvent class (the event under .event).
+      return (await this.client.getRawEvent(roomId, eventId)) as unknown as RoomEvent;
     } catch (err) {
       if ((err as { statusCode?: unknown }).statusCode === 404) return null;
       throw err;
