@@ -177,10 +177,10 @@ export class InboundPostWorker {
   /** Tells the senders waiting for the post; false when none was. */
   private settle(post: InboundPost, refusal: InboundError | null): boolean {
     this.deps.onOutcome?.(post.state as Exclude<InboundPostState, "queued">);
-    const waiting = this.watchers.get(post.id);
+    const waiting = [...(this.watchers.get(post.id) ?? [])];
     this.watchers.delete(post.id);
-    for (const settled of waiting ?? []) settled(post, refusal);
-    return (waiting?.size ?? 0) > 0;
+    for (const settled of waiting) settled(post, refusal);
+    return waiting.length > 0;
   }
 
   private holdBack(hookId: string, retryAfterMs: number | null): void {
