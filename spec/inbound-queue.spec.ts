@@ -53,6 +53,12 @@ async function post(url: string, text: string, headers: Record<string, string> =
   return { status: res.status, json: (await res.json()) as { ok?: boolean; event_id?: string; queued?: boolean; id?: string; error?: string } };
 }
 
+async function status(url: string, postId: string): Promise<Record<string, unknown>> {
+  const res = await fetch(`${url}/posts/${postId}`);
+  expect(res.status).toBe(200);
+  return (await res.json()) as Record<string, unknown>;
+}
+
 /** The bodies of the hook's messages in the room, oldest first. */
 async function postedBodies(admin: TestClient, roomId: string, ghost: string): Promise<string[]> {
   const { chunk } = await admin.messages(roomId, { limit: 200 });
@@ -107,10 +113,15 @@ describe("inbound posts while the homeserver is down", () => {
     expect(new Set(queued).size).toBe(3);
     const again = await post(url, "down 2", { "idempotency-key": "down-2" });
     expect(again).toEqual({ status: 202, json: { ok: true, queued: true, id: queued[1] } });
+    expect(await status(url, queued[0]!)).toMatchObject({ ok: true, id: queued[0], state: "queued", event_ids: [] });
 
     // Back: the worker posts them by itself, in order.
     await synapse.restart();
     expect(await waitForBodies(admin, roomId, ghost, 4, 90_000)).toEqual(["up 0", "down 1", "down 2", "down 3"]);
+    // The sender can look its post up: posted, with the event id the room has.
+    const looked = await status(url, queued[0]!);
+    expect(looked).toMatchObject({ ok: true, state: "posted", event_ids: [expect.stringMatching(/^\$/)] });
+    expect((await admin.waitForEvent(roomId, (e) => e.event_id === (looked.event_ids as string[])[0])).content.body).toBe("down 1");
     // A redelivery of a posted one answers its event id and posts nothing.
     const redelivered = await post(url, "down 2", { "idempotency-key": "down-2" });
     expect(redelivered.status).toBe(200);

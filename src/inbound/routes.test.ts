@@ -9,10 +9,12 @@ import { createHttpApp, listen } from "../http/server.js";
 import { createLogger } from "../observability/logger.js";
 import { openDatabase } from "../store/database.js";
 import { InboundDeliveriesTable } from "../store/inbound-deliveries-table.js";
+import { InboundPostsTable } from "../store/inbound-posts-table.js";
 import { newInboundSecret } from "../store/inbound-hook-secret.js";
 import { MAX_CONTENT_BYTES } from "./content.js";
 import { githubSignature } from "./github/signature.js";
 import { TokenBuckets } from "./rate-limit.js";
+import { postStatusBody } from "./queue/post-status.js";
 import { DirectSubmitter } from "./submitter.js";
 import { InboundReceiver } from "./receive.js";
 import { inboundRouter } from "./routes.js";
@@ -44,6 +46,10 @@ const hook = (id: string): ActiveInboundHook => ({ id, roomId: "!r:x", name: id,
 const secrets = { open: newInboundSecret(), signed: newInboundSecret(), limited: newInboundSecret(), unknown: newInboundSecret() };
 const hooks = new Map([[secrets.open, hook("open")], [secrets.signed, hook("signed")], [secrets.limited, hook("limited")]]);
 const posted: Array<Record<string, unknown>> = [];
+// Queued posts of the hooks "open" and "signed", for GET /webhook/{id}/posts/{post}.
+const posts = new InboundPostsTable(openDatabase(":memory:"));
+const openPost = posts.store({ hookId: "open", roomId: "!r:x", deliveryKey: null, parts: [{ msgtype: "m.notice", body: "queued" }] }, 1_700_000_000_000).post;
+const signedPost = posts.store({ hookId: "signed", roomId: "!r:x", deliveryKey: null, parts: [{ msgtype: "m.notice", body: "queued" }] }).post;
 let server: Server;
 let base: string;
 const agent = new Agent({ connections: 32 });
@@ -74,6 +80,7 @@ beforeAll(async () => {
   const router = inboundRouter({
     resolve: (secret) => hooks.get(secret) ?? null,
     receiver,
+    postStatus: (h, postId) => postStatusBody(posts, h.id, postId),
     limiter: { take: (key: string, now?: number) => (key === "limited" ? strict : limiter).take(key, now) } as TokenBuckets,
     maxBodyBytes: MAX_BODY,
     log,
@@ -197,6 +204,20 @@ describe("documented answers", () => {
   });
 });
 
+describe("GET /webhook/{id}/posts/{post}: a queued post's state", () => {
+  it("answers the hook's own post, and 404 {} for another hook's, an unknown or malformed id, or an unknown hook", async () => {
+    expect(await send(`/webhook/${secrets.open}/posts/${openPost.id}`, { method: "GET" })).toMatchObject({
+      status: 200,
+      json: { ok: true, id: openPost.id, state: "queued", event_ids: [], created_at: "2023-11-14T22:13:20.000Z" },
+    });
+    for (const path of [`${secrets.open}/posts/${signedPost.id}`, `${secrets.open}/posts/ip_${"A".repeat(22)}`, `${secrets.open}/posts/constructor`, `${secrets.unknown}/posts/${openPost.id}`]) {
+      const res = await send(`/webhook/${path}`, { method: "GET" });
+      expect([res.status, res.text], path).toEqual([404, "{}"]);
+    }
+    expect((await send(`/webhook/${secrets.open}/posts/${openPost.id}`, { method: "POST", body: "x" })).status).toBe(404);
+  });
+});
+
 // ---- fuzz: random and malformed bodies, headers, paths and methods ----
 
 function rng(seed: number) {
@@ -259,8 +280,9 @@ function fuzzCase(r: () => number) {
   if (r() < 0.3) headers["x-hub-signature-256"] = r() < 0.5 ? githubSignature("gh-secret", body) : pick(["sha256=00", "", "sha1=abc", githubSignature("nope", body)]);
   if (r() < 0.05) headers["content-encoding"] = pick(["gzip", "identity", "br", "bogus"]);
   const secret = pick([secrets.open, secrets.open, secrets.signed, secrets.limited, secrets.unknown, "x".repeat(22), "%E0%A4%A"]);
-  const path = `/webhook/${secret}${pick(["", "", "/slack", "/github", "/github", "/x", "/", `/${pick(PROTOTYPE_NAMES)}`])}`;
-  const method = r() < 0.95 ? pick(["POST", "PUT"]) : pick(["GET", "DELETE", "PATCH", "OPTIONS"]);
+  const statusPath = `/posts/${pick([openPost.id, signedPost.id, "ip_x", openPost.id.slice(0, -1), ...PROTOTYPE_NAMES])}`;
+  const path = `/webhook/${secret}${pick(["", "", "/slack", "/github", "/github", "/x", "/", `/${pick(PROTOTYPE_NAMES)}`, statusPath])}`;
+  const method = path.endsWith(statusPath) && r() < 0.8 ? "GET" : r() < 0.95 ? pick(["POST", "PUT"]) : pick(["GET", "DELETE", "PATCH", "OPTIONS"]);
   return { path, method, body: method === "GET" ? undefined : body, headers };
 }
 

@@ -13,6 +13,8 @@ export interface InboundRouterOptions {
   limiter: TokenBuckets;
   maxBodyBytes: number;
   log: Logger;
+  /** `GET /webhook/{id}/posts/{postId}`: the state of one of the hook's posts, or null (404). */
+  postStatus?(hook: ActiveInboundHook, postId: string): Record<string, unknown> | null;
   /** Called with every answer's status (metrics). */
   onAnswer?(status: number, route: InboundRoute | null): void;
 }
@@ -54,18 +56,36 @@ export function inboundRouter(opts: InboundRouterOptions): Router {
       if (result.kind === "posted") answer(res, route, 200, { ok: true, event_id: result.eventId });
       else answer(res, route, 202, { ok: true, queued: true, id: result.id });
     } catch (err) {
-      if (err instanceof InboundError) {
-        const headers: Record<string, string> = err.retryAfterSeconds !== undefined ? { "Retry-After": String(err.retryAfterSeconds) } : {};
-        answer(res, route, err.status, err.body(), headers);
-        return;
-      }
-      opts.log.error({ err }, "inbound webhook failed");
-      answer(res, route, 500, { ok: false, error: "internal error" });
+      fail(res, route, err);
+    }
+  };
+
+  const fail = (res: Response, route: InboundRoute | null, err: unknown) => {
+    if (err instanceof InboundError) {
+      const headers: Record<string, string> = err.retryAfterSeconds !== undefined ? { "Retry-After": String(err.retryAfterSeconds) } : {};
+      answer(res, route, err.status, err.body(), headers);
+      return;
+    }
+    opts.log.error({ err }, "inbound webhook failed");
+    answer(res, route, 500, { ok: false, error: "internal error" });
+  };
+
+  // Not rate-limited: a sender may poll for its post without using up its posting budget.
+  const postStatus = async (req: Request, res: Response): Promise<void> => {
+    const secret = String(req.params.hookId ?? "");
+    try {
+      const hook = opts.postStatus && isInboundSecretShape(secret) ? await opts.resolve(secret) : null;
+      const status = hook ? opts.postStatus!(hook, String(req.params.postId ?? "")) : null;
+      if (!status) throw new InboundError("not_found", "not found");
+      answer(res, "generic", 200, status);
+    } catch (err) {
+      fail(res, "generic", err);
     }
   };
 
   router.route("/webhook/:hookId").post(handle).put(handle);
   router.route("/webhook/:hookId/:variant").post(handle).put(handle);
+  router.get("/webhook/:hookId/posts/:postId", postStatus);
   router.use("/webhook", (_req, res) => answer(res, null, 404, {}));
   // e.g. a path that cannot be URI-decoded: still nothing but 404 under /webhook.
   router.use("/webhook", (_err: unknown, _req: Request, res: Response, _next: NextFunction) => answer(res, null, 404, {}));

@@ -18,6 +18,7 @@ import { assertGhostNamespace } from "./ghost.js";
 import { InboundPoster } from "./poster.js";
 import { TokenBuckets } from "./rate-limit.js";
 import { InboundReceiver } from "./receive.js";
+import { postStatusBody } from "./queue/post-status.js";
 import { InboundPostWorker } from "./queue/post-worker.js";
 import { QueuedSubmitter } from "./queue/queued-submitter.js";
 import { inboundRouter } from "./routes.js";
@@ -90,6 +91,7 @@ export function createInbound(deps: {
       return hook instanceof Promise ? hook.catch(() => Promise.reject(new InboundError("homeserver", "the hook's room could not be loaded from the homeserver yet; try again later"))) : hook;
     },
     receiver,
+    postStatus: (hook, postId) => postStatusBody(posts, hook.id, postId),
     limiter: new TokenBuckets(config.inbound.rateLimitPerMinute, config.inbound.rateLimitBurst),
     maxBodyBytes: config.inbound.maxBodyBytes,
     log,
