@@ -108,7 +108,8 @@ export class InboundPostWorker {
       started++;
       const lane = this.lane(hookId)
         .catch((err: unknown) => {
-          // A store failure: hold the hook rather than spin.
+          // A store failure: hold the hook rather than spin (after stop, the store may be closed: its row says where to resume).
+          if (this.stopped) return;
           this.deps.log.error({ err, hookId }, "posting queued inbound posts failed; trying again later");
           this.holdBack(hookId, null);
         })
