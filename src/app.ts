@@ -21,7 +21,7 @@ import { FormatAnswers } from "./outbound/format-answers.js";
 import { SsrfGuard } from "./egress/ssrf.js";
 import { DeliveryWorker } from "./delivery/worker.js";
 import { createHttpApp, listen } from "./http/server.js";
-import { createInbound } from "./inbound/wiring.js";
+import { createInbound, type InboundWiring } from "./inbound/wiring.js";
 import { AppserviceMatrix } from "./matrix/appservice-matrix.js";
 import { DirectMessenger } from "./matrix/direct-messenger.js";
 import { EventRouter } from "./router/event-router.js";
@@ -65,6 +65,7 @@ export class WebhookBridge {
     private readonly log: Logger,
     private readonly pruneTimer: NodeJS.Timeout,
     private readonly checkpointer: WalCheckpointer,
+    private readonly inbound: InboundWiring,
   ) {}
 
   static async start({ config, registration, log = createLogger(config.logging.level) }: StartOptions): Promise<WebhookBridge> {
@@ -193,7 +194,7 @@ export class WebhookBridge {
     };
     const pruneTimer = setInterval(prune, Math.min(retentionMs, 3_600_000));
     pruneTimer.unref();
-    const bridge = new WebhookBridge(port, router, outbound, server, worker, chat.poster, queue, sender, downloader, matrix, db, log, pruneTimer, checkpointer);
+    const bridge = new WebhookBridge(port, router, outbound, server, worker, chat.poster, queue, sender, downloader, matrix, db, log, pruneTimer, checkpointer, inbound);
     prune();
     try {
       const rooms = await loading;
@@ -207,8 +208,9 @@ export class WebhookBridge {
     }
     roomsLoaded();
     worker.start();
-    // Replies stored by a previous run and not posted yet go out now.
+    // Replies and inbound posts stored by a previous run and not posted yet go out now.
     chat.poster.kick();
+    inbound.startPosting();
     // The homeserver holds back what it could not deliver while the bridge was away, retrying after
     // a back-off of up to minutes; a ping makes a current Synapse send that now.
     await matrix.ping().then(
@@ -227,6 +229,7 @@ export class WebhookBridge {
     });
     await this.worker.stop();
     await this.replies.stop();
+    await this.inbound.stop();
     // Commands under way finish (bounded) while the queue can still store what they do and mark
     // them done; one still running after that runs again at the next start.
     await Promise.race([this.router.idle(), new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);

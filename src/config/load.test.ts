@@ -120,7 +120,7 @@ describe("defaults", () => {
         tlsProfiles: new Map(),
       },
       media: { maxBytes: 52428800, includeThumbnail: false, tempDir: expect.stringMatching(/matrix-webhook-bridge-media$/), linkTtlSeconds: 3600 },
-      inbound: { maxBodyBytes: 1048576, rateLimitPerMinute: 60, rateLimitBurst: 20, allowIdentityOverride: false, rawPayloadMaxBytes: 16384, avatarMaxBytes: 2097152 },
+      inbound: { maxBodyBytes: 1048576, rateLimitPerMinute: 60, rateLimitBurst: 20, allowIdentityOverride: false, rawPayloadMaxBytes: 16384, avatarMaxBytes: 2097152, postWaitMs: 3000, postConcurrency: 4, postGiveUpHours: 72 },
       replies: { maxChars: 4000, maxParts: 10, maxBytes: 262144, allowIdentityOverride: false },
       callbacks: { precheck: { secret: null } },
       logging: { level: "info" },

@@ -89,6 +89,9 @@ export const configSchema: SchemaObject = {
       allowIdentityOverride: { type: "boolean", default: false },
       rawPayloadMaxBytes: { type: "integer", minimum: 0, maximum: 32768, default: 16384 },
       avatarMaxBytes: { type: "integer", minimum: 1024, maximum: 52428800, default: 2097152 },
+      postWaitMs: { type: "integer", minimum: 0, maximum: 60000, default: 3000 },
+      postConcurrency: { type: "integer", minimum: 1, maximum: 64, default: 4 },
+      postGiveUpHours: { type: "integer", minimum: 1, maximum: 720, default: 72 },
     }),
     replies: section({
       maxChars: { type: "integer", minimum: 100, maximum: 30000, default: 4000 },

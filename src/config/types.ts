@@ -95,6 +95,12 @@ export interface BridgeConfig {
     rawPayloadMaxBytes: number;
     /** Largest avatar image downloaded from a URL. */
     avatarMaxBytes: number;
+    /** How long a request waits for its post to reach the room before it is answered 202 (queued). */
+    postWaitMs: number;
+    /** Hooks whose queued posts are posted at the same time (each hook's in order). */
+    postConcurrency: number;
+    /** A queued post the homeserver has not taken after this long is given up (logged, told in the room). */
+    postGiveUpHours: number;
   };
   /** Chat hooks' replies (slack, mattermost, zulip formats), posted by the hook's own user. */
   replies: {

@@ -9,10 +9,12 @@ import { createHttpApp, listen } from "../http/server.js";
 import { createLogger } from "../observability/logger.js";
 import { openDatabase } from "../store/database.js";
 import { InboundDeliveriesTable } from "../store/inbound-deliveries-table.js";
+import { InboundPostsTable } from "../store/inbound-posts-table.js";
 import { newInboundSecret } from "../store/inbound-hook-secret.js";
 import { MAX_CONTENT_BYTES } from "./content.js";
 import { githubSignature } from "./github/signature.js";
 import { TokenBuckets } from "./rate-limit.js";
+import { postStatusBody } from "./queue/post-status.js";
 import { DirectSubmitter } from "./submitter.js";
 import { DiscordEndpoint } from "./discord/endpoint.js";
 import { PostedMessages } from "./posted-messages.js";
@@ -50,6 +52,10 @@ const secrets = { open: newInboundSecret(), signed: newInboundSecret(), limited:
 const hooks = new Map([[secrets.open, hook("open")], [secrets.signed, hook("signed")], [secrets.limited, hook("limited")],
   [secrets.strict, { ...hook("strict"), permissions: { send_messages: true, send_embeds: false, masquerade: false, upload_files: false } }]]);
 const posted: Array<Record<string, unknown>> = [];
+// Queued posts of the hooks "open" and "signed", for GET /webhook/{id}/posts/{post}.
+const posts = new InboundPostsTable(openDatabase(":memory:"));
+const openPost = posts.store({ hookId: "open", roomId: "!r:x", deliveryKey: null, parts: [{ msgtype: "m.notice", body: "queued" }] }, 1_700_000_000_000).post;
+const signedPost = posts.store({ hookId: "signed", roomId: "!r:x", deliveryKey: null, parts: [{ msgtype: "m.notice", body: "queued" }] }).post;
 let server: Server;
 let base: string;
 const agent = new Agent({ connections: 32 });
@@ -108,6 +114,7 @@ beforeAll(async () => {
     discord,
     resolve: (secret) => hooks.get(secret) ?? null,
     receiver,
+    postStatus: (h, postId) => postStatusBody(posts, h.id, postId),
     limiter: { take: (key: string, now?: number) => (key === "limited" ? strict : limiter).take(key, now) } as TokenBuckets,
     maxBodyBytes: MAX_BODY,
     log,
@@ -250,6 +257,20 @@ describe("Discord routes over HTTP", () => {
     expect(await send(base, json({}))).toMatchObject({ status: 400, json: { message: "Cannot send an empty message", code: 50006 } });
     expect(await send(base, json({ embeds: Array.from({ length: 11 }, () => ({ title: "t" })) }))).toMatchObject({ status: 400, json: { message: "Invalid Form Body", code: 50035, errors: { embeds: {} } } });
     expect(await send(base, { body: "x".repeat(MAX_BODY + 1), headers: { "content-type": "application/json" } })).toMatchObject({ status: 413, json: { code: 40005 } });
+  });
+});
+
+describe("GET /webhook/{id}/posts/{post}: a queued post's state", () => {
+  it("answers the hook's own post, and 404 {} for another hook's, an unknown or malformed id, or an unknown hook", async () => {
+    expect(await send(`/webhook/${secrets.open}/posts/${openPost.id}`, { method: "GET" })).toMatchObject({
+      status: 200,
+      json: { ok: true, id: openPost.id, state: "queued", event_ids: [], created_at: "2023-11-14T22:13:20.000Z" },
+    });
+    for (const path of [`${secrets.open}/posts/${signedPost.id}`, `${secrets.open}/posts/ip_${"A".repeat(22)}`, `${secrets.open}/posts/constructor`, `${secrets.unknown}/posts/${openPost.id}`]) {
+      const res = await send(`/webhook/${path}`, { method: "GET" });
+      expect([res.status, res.text], path).toEqual([404, "{}"]);
+    }
+    expect((await send(`/webhook/${secrets.open}/posts/${openPost.id}`, { method: "POST", body: "x" })).status).toBe(404);
   });
 });
 

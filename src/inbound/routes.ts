@@ -17,6 +17,8 @@ export interface InboundRouterOptions {
   log: Logger;
   /** Discord's webhook routes (`/webhook/{id}/discord…`); absent: they answer 404. */
   discord?: Pick<DiscordEndpoint, "execute" | "get" | "edit" | "remove">;
+  /** `GET /webhook/{id}/posts/{postId}`: the state of one of the hook's posts, or null (404). */
+  postStatus?(hook: ActiveInboundHook, postId: string): Record<string, unknown> | null;
   /** Called with every answer's status (metrics). */
   onAnswer?(status: number, route: InboundRoute | "discord" | null): void;
 }
@@ -61,13 +63,30 @@ export function inboundRouter(opts: InboundRouterOptions): Router {
       if (result.kind === "posted") answer(res, route, 200, { ok: true, event_id: result.eventId });
       else answer(res, route, 202, { ok: true, queued: true, id: result.id });
     } catch (err) {
-      if (err instanceof InboundError) {
-        const headers: Record<string, string> = err.retryAfterSeconds !== undefined ? { "Retry-After": String(err.retryAfterSeconds) } : {};
-        answer(res, route, err.status, err.body(), headers);
-        return;
-      }
-      opts.log.error({ err }, "inbound webhook failed");
-      answer(res, route, 500, { ok: false, error: "internal error" });
+      fail(res, route, err);
+    }
+  };
+
+  const fail = (res: Response, route: InboundRoute | null, err: unknown) => {
+    if (err instanceof InboundError) {
+      const headers: Record<string, string> = err.retryAfterSeconds !== undefined ? { "Retry-After": String(err.retryAfterSeconds) } : {};
+      answer(res, route, err.status, err.body(), headers);
+      return;
+    }
+    opts.log.error({ err }, "inbound webhook failed");
+    answer(res, route, 500, { ok: false, error: "internal error" });
+  };
+
+  // Not rate-limited: a sender may poll for its post without using up its posting budget.
+  const postStatus = async (req: Request, res: Response): Promise<void> => {
+    const secret = String(req.params.hookId ?? "");
+    try {
+      const hook = opts.postStatus && isInboundSecretShape(secret) ? await opts.resolve(secret) : null;
+      const status = hook ? opts.postStatus!(hook, String(req.params.postId ?? "")) : null;
+      if (!status) throw new InboundError("not_found", "not found");
+      answer(res, "generic", 200, status);
+    } catch (err) {
+      fail(res, "generic", err);
     }
   };
 
@@ -76,6 +95,7 @@ export function inboundRouter(opts: InboundRouterOptions): Router {
   }
   router.route("/webhook/:hookId").post(handle).put(handle);
   router.route("/webhook/:hookId/:variant").post(handle).put(handle);
+  router.get("/webhook/:hookId/posts/:postId", postStatus);
   router.use("/webhook", (_req, res) => answer(res, null, 404, {}));
   // e.g. a path that cannot be URI-decoded: still nothing but 404 under /webhook.
   router.use("/webhook", (_err: unknown, _req: Request, res: Response, _next: NextFunction) => answer(res, null, 404, {}));

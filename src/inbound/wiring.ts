@@ -1,6 +1,6 @@
 import { isIPv6 } from "node:net";
 import type { Router } from "express";
-import { Counter } from "prom-client";
+import { Counter, Gauge } from "prom-client";
 import type { BridgeConfig } from "../config/types.js";
 import { InboundHooks } from "../connections/inbound-hooks.js";
 import type { SsrfGuard } from "../egress/ssrf.js";
@@ -11,6 +11,7 @@ import type { BridgeMetrics } from "../observability/metrics.js";
 import type { Db } from "../store/database.js";
 import { InboundDeliveriesTable } from "../store/inbound-deliveries-table.js";
 import { InboundHooksTable } from "../store/inbound-hooks-table.js";
+import { InboundPostsTable } from "../store/inbound-posts-table.js";
 import { AvatarImporter } from "./avatar-import.js";
 import { InboundError } from "./errors.js";
 import { assertGhostNamespace } from "./ghost.js";
@@ -19,6 +20,9 @@ import { TokenBuckets } from "./rate-limit.js";
 import { InboundReceiver } from "./receive.js";
 import { DirectSubmitter } from "./submitter.js";
 import { createDiscordEndpoint } from "./discord/wiring.js";
+import { postStatusBody } from "./queue/post-status.js";
+import { InboundPostWorker } from "./queue/post-worker.js";
+import { QueuedSubmitter } from "./queue/queued-submitter.js";
 import { inboundRouter } from "./routes.js";
 
 export interface InboundWiring {
@@ -27,8 +31,12 @@ export interface InboundWiring {
   router: Router;
   /** The listener's real port (config may say 0), for hook URLs when bridge.publicUrl is unset. */
   listeningOn(port: number): void;
-  /** Forgets remembered delivery ids older than the cutoff. */
+  /** Forgets posts (and their delivery ids) done before the cutoff. */
   prune(olderThan: number): void;
+  /** Posts what is queued, also what a previous run left (once the joined rooms' hooks are loaded). */
+  startPosting(): void;
+  /** Stops posting queued posts (what is under way finishes, bounded); the store says where to resume. */
+  stop(): Promise<void>;
 }
 
 /** Builds everything inbound hooks need (app.ts only mounts the router and routes state to `hooks`). */
@@ -61,7 +69,9 @@ export function createInbound(deps: {
     retireGhost: (hook) => poster.retire(hook),
     log,
   });
-  const submitter = new DirectSubmitter({ post: (hook, content) => poster.post(hook, content), deliveries, log });
+  const posts = new InboundPostsTable(deps.db);
+  const worker = createPostWorker(config, posts, poster, hooks, matrix, deps.metrics, log);
+  const submitter = new QueuedSubmitter({ table: posts, worker, waitMs: config.inbound.postWaitMs, log });
   const receiver = new InboundReceiver({
     submitter,
     githubSecret: (hookId) => table.githubSecret(hookId),
@@ -83,11 +93,54 @@ export function createInbound(deps: {
       return hook instanceof Promise ? hook.catch(() => Promise.reject(new InboundError("homeserver", "the hook's room could not be loaded from the homeserver yet; try again later"))) : hook;
     },
     receiver,
+    postStatus: (hook, postId) => postStatusBody(posts, hook.id, postId),
     limiter: new TokenBuckets(config.inbound.rateLimitPerMinute, config.inbound.rateLimitBurst),
     maxBodyBytes: config.inbound.maxBodyBytes,
     log,
     discord: createDiscordEndpoint({ submitter, ghosts: matrix, ghostUserId: (hookId) => poster.userIdFor(hookId), overrideAvatar: (url) => importer.cached(url), config, log }),
     onAnswer: (status, route) => answers.inc({ route: route ?? "unknown", status: String(status) }),
   });
-  return { hooks, router, listeningOn: (p) => void (port = p), prune: (olderThan) => void deliveries.prune(olderThan) };
+  return {
+    hooks,
+    router,
+    listeningOn: (p) => void (port = p),
+    prune: (olderThan) => {
+      posts.prune(olderThan);
+      deliveries.prune(olderThan);
+    },
+    startPosting: () => worker.start(),
+    stop: () => worker.stop(),
+  };
+}
+
+/** The worker that posts queued posts, with its metrics and its notices in the room. */
+function createPostWorker(config: BridgeConfig, posts: InboundPostsTable, poster: InboundPoster, hooks: InboundHooks, matrix: MatrixPort, metrics: BridgeMetrics, log: Logger): InboundPostWorker {
+  const outcomes = new Counter({
+    name: "webhook_bridge_inbound_posts_total",
+    help: "Inbound posts by what became of them: posted, refused (by the homeserver), dropped (hook removed), expired (given up)",
+    labelNames: ["outcome"] as const,
+    registers: [metrics.registry],
+  });
+  new Gauge({
+    name: "webhook_bridge_inbound_posts_queued",
+    help: "Inbound posts stored and not yet posted (the homeserver down or busy, or waiting their turn)",
+    registers: [metrics.registry],
+    collect() {
+      this.set(posts.pendingCount());
+    },
+  });
+  return new InboundPostWorker({
+    table: posts,
+    poster,
+    hookOf: (hookId) => hooks.registry.byId(hookId) ?? (hooks.stored(hookId) ? "held" : "gone"),
+    concurrency: config.inbound.postConcurrency,
+    giveUpAfterMs: config.inbound.postGiveUpHours * 3_600_000,
+    tellRoom: (post, reason) => {
+      const name = hooks.registry.byId(post.hookId)?.name;
+      const text = `A message sent to inbound hook${name ? ` "${name}"` : ""} was queued (post ${post.id}) and then not posted: ${reason}`;
+      matrix.sendNotice(post.roomId, text).catch((err: unknown) => log.warn({ err, roomId: post.roomId, postId: post.id }, "could not tell the room about an inbound post not posted"));
+    },
+    onOutcome: (outcome) => outcomes.inc({ outcome }),
+    log,
+  });
 }

@@ -154,3 +154,20 @@ describe("migration 10: outbound hooks get a kind (hook or bot)", () => {
     }
   });
 });
+
+describe("migration 12: inbound posts, with the delivery ids already posted", () => {
+  it("moves inbound_deliveries' delivery ids into inbound_posts as posted, so their redeliveries still post nothing", () => {
+    const path = storeAtVersion(11, `
+      INSERT INTO inbound_deliveries (hook_id, delivery_key, event_id, at) VALUES ('ih_1', 'gh-1', '$a', 5), ('ih_2', 'gh-1', '$b', 6);
+    `);
+    const db = openDatabase(path);
+    try {
+      expect(db.prepare("SELECT hook_id, delivery_key, state, event_ids, done_at FROM inbound_posts ORDER BY seq").all()).toEqual([
+        { hook_id: "ih_1", delivery_key: "gh-1", state: "posted", event_ids: '["$a"]', done_at: 5 },
+        { hook_id: "ih_2", delivery_key: "gh-1", state: "posted", event_ids: '["$b"]', done_at: 6 },
+      ]);
+    } finally {
+      db.close();
+    }
+  });
+});

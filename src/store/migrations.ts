@@ -297,4 +297,29 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (hook_id, part)
   );
   `,
+  // 12: inbound posts, stored before the sender is answered and posted in order per hook (held
+  //     while the homeserver is down). The delivery ids of inbound_deliveries move here (that table
+  //     stays for DirectSubmitter); a redelivery finds its post, queued or posted, by them.
+  `
+  CREATE TABLE inbound_posts (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, -- the order a hook's posts are posted in; never reused
+    id TEXT NOT NULL UNIQUE,            -- ip_… the post's public id (the 202 answer); transaction ids derive from it
+    hook_id TEXT NOT NULL,
+    room_id TEXT NOT NULL,
+    delivery_key TEXT,                  -- the sender's delivery id (Idempotency-Key, X-GitHub-Delivery)
+    parts TEXT NOT NULL,                -- JSON array of m.room.message contents; emptied once done
+    posted INTEGER NOT NULL DEFAULT 0,  -- how many parts are in the room
+    event_ids TEXT NOT NULL DEFAULT '[]', -- JSON array, one per posted part
+    state TEXT NOT NULL DEFAULT 'queued', -- queued | posted | refused | dropped | expired
+    error TEXT,                         -- why it was not posted
+    error_kind TEXT,                    -- the InboundError kind of a refusal
+    created_at INTEGER NOT NULL,
+    done_at INTEGER                     -- null: parts still to post
+  );
+  CREATE UNIQUE INDEX inbound_posts_delivery ON inbound_posts (hook_id, delivery_key) WHERE delivery_key IS NOT NULL;
+  CREATE INDEX inbound_posts_pending ON inbound_posts (hook_id, seq) WHERE done_at IS NULL;
+  CREATE INDEX inbound_posts_done ON inbound_posts (done_at) WHERE done_at IS NOT NULL;
+  INSERT INTO inbound_posts (id, hook_id, room_id, delivery_key, parts, posted, event_ids, state, created_at, done_at)
+    SELECT 'ip_legacy' || rowid, hook_id, '', delivery_key, '[]', 1, json_array(event_id), 'posted', at, at FROM inbound_deliveries ORDER BY at;
+  `,
 ];

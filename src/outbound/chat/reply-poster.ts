@@ -1,5 +1,5 @@
-import { homeserverAnswer } from "../../inbound/homeserver-answer.js";
 import type { GhostHook, InboundPoster } from "../../inbound/poster.js";
+import { postFailure } from "../../inbound/queue/post-failure.js";
 import type { Logger } from "../../observability/logger.js";
 import type { PendingReply, RepliesTable } from "../../store/replies-table.js";
 
@@ -82,8 +82,9 @@ export class ReplyPoster {
       try {
         await this.deps.poster.post({ ...hook, roomId: reply.roomId }, reply.parts[part]!, `${reply.jobId}.${part}`);
       } catch (err) {
-        const answer = homeserverAnswer(err);
-        if (answer.kind === "homeserver" || answer.kind === "homeserver_busy") {
+        const failure = postFailure(err);
+        const answer = failure.answer;
+        if (failure.kind === "later") {
           log.warn({ err, hookId: reply.hookId, eventId: reply.eventId }, "could not post a reply yet; trying again later");
           return "later";
         }

@@ -1,0 +1,135 @@
+import { randomBytes } from "node:crypto";
+import type { Db } from "./database.js";
+
+export type InboundPostState = "queued" | "posted" | "refused" | "dropped" | "expired";
+
+/** An inbound post as stored: its parts, how many are in the room, and what became of it. */
+export interface InboundPost {
+  seq: number;
+  /** ip_… public id: the 202 answer, and the root of its parts' transaction ids. */
+  id: string;
+  hookId: string;
+  roomId: string;
+  deliveryKey: string | null;
+  parts: Array<Record<string, unknown>>;
+  posted: number;
+  eventIds: string[];
+  state: InboundPostState;
+  error: string | null;
+  /** The InboundError kind a refusal was answered with (bad_request, too_large, forbidden). */
+  errorKind: string | null;
+  createdAt: number;
+}
+
+interface Row {
+  seq: number;
+  id: string;
+  hook_id: string;
+  room_id: string;
+  delivery_key: string | null;
+  parts: string;
+  posted: number;
+  event_ids: string;
+  state: InboundPostState;
+  error: string | null;
+  error_kind: string | null;
+  created_at: number;
+}
+
+const COLUMNS = "seq, id, hook_id, room_id, delivery_key, parts, posted, event_ids, state, error, error_kind, created_at";
+
+const postOf = (r: Row): InboundPost => ({
+  seq: r.seq,
+  id: r.id,
+  hookId: r.hook_id,
+  roomId: r.room_id,
+  deliveryKey: r.delivery_key,
+  parts: JSON.parse(r.parts) as InboundPost["parts"],
+  posted: r.posted,
+  eventIds: JSON.parse(r.event_ids) as string[],
+  state: r.state,
+  error: r.error,
+  errorKind: r.error_kind,
+  createdAt: r.created_at,
+});
+
+/** A new post id: 128 random bits, so ids cannot be guessed to look up someone else's post. */
+export const newPostId = (): string => `ip_${randomBytes(16).toString("base64url")}`;
+
+/**
+ * Inbound posts, stored before the sender is answered. A hook's pending posts come out in the
+ * order they were stored; a post with the sender's delivery id is stored once per hook.
+ */
+export class InboundPostsTable {
+  private readonly q;
+
+  constructor(db: Db) {
+    this.q = {
+      insert: db.prepare(
+        "INSERT INTO inbound_posts (id, hook_id, room_id, delivery_key, parts, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+      ),
+      byKey: db.prepare<[string, string], Row>(`SELECT ${COLUMNS} FROM inbound_posts WHERE hook_id = ? AND delivery_key = ?`),
+      byId: db.prepare<[string], Row>(`SELECT ${COLUMNS} FROM inbound_posts WHERE id = ?`),
+      next: db.prepare<[string], Row>(`SELECT ${COLUMNS} FROM inbound_posts WHERE hook_id = ? AND done_at IS NULL ORDER BY seq LIMIT 1`),
+      hooks: db.prepare<[number], { hook_id: string }>(
+        "SELECT hook_id FROM inbound_posts WHERE done_at IS NULL GROUP BY hook_id ORDER BY MIN(seq) LIMIT ?",
+      ),
+      partPosted: db.prepare("UPDATE inbound_posts SET posted = ?, event_ids = ? WHERE seq = ?"),
+      finish: db.prepare("UPDATE inbound_posts SET state = ?, error = ?, error_kind = ?, parts = '[]', done_at = ? WHERE seq = ?"),
+      pending: db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM inbound_posts WHERE done_at IS NULL"),
+      prune: db.prepare("DELETE FROM inbound_posts WHERE done_at IS NOT NULL AND done_at < ?"),
+    };
+  }
+
+  /**
+   * Stores a post, unless the hook already has one with this delivery id: then that one is
+   * returned (a redelivery). `created` says which.
+   */
+  store(post: { hookId: string; roomId: string; deliveryKey: string | null; parts: Array<Record<string, unknown>> }, now = Date.now()): { post: InboundPost; created: boolean } {
+    const id = newPostId();
+    const inserted = this.q.insert.run(id, post.hookId, post.roomId, post.deliveryKey, JSON.stringify(post.parts), now).changes === 1;
+    const row = inserted ? this.q.byId.get(id) : this.q.byKey.get(post.hookId, post.deliveryKey ?? "");
+    if (!row) throw new Error("an inbound post could be neither stored nor found");
+    return { post: postOf(row), created: inserted };
+  }
+
+  byId(id: string): InboundPost | null {
+    const row = this.q.byId.get(id);
+    return row ? postOf(row) : null;
+  }
+
+  /** The hook's oldest post not done, or null. */
+  next(hookId: string): InboundPost | null {
+    const row = this.q.next.get(hookId);
+    return row ? postOf(row) : null;
+  }
+
+  /** Hooks with posts to post, the one waiting longest first. */
+  hooksWithPending(limit = 1000): string[] {
+    return this.q.hooks.all(limit).map((r) => r.hook_id);
+  }
+
+  /** One more part is in the room: recorded with its event id before the next part is sent. */
+  partPosted(post: InboundPost, eventId: string): void {
+    post.eventIds.push(eventId);
+    post.posted += 1;
+    this.q.partPosted.run(post.posted, JSON.stringify(post.eventIds), post.seq);
+  }
+
+  /** The post is over (posted, or given up with the reason): its contents are not kept. */
+  finish(post: InboundPost, state: Exclude<InboundPostState, "queued">, error: { kind: string; reason: string } | null = null, now = Date.now()): void {
+    post.state = state;
+    post.error = error?.reason.slice(0, 1000) ?? null;
+    post.errorKind = error?.kind ?? null;
+    this.q.finish.run(state, post.error, post.errorKind, now, post.seq);
+  }
+
+  /** Posts not done yet (the queued-posts gauge). */
+  pendingCount(): number {
+    return this.q.pending.get()?.n ?? 0;
+  }
+
+  prune(olderThan: number): number {
+    return this.q.prune.run(olderThan).changes;
+  }
+}
