@@ -89,6 +89,11 @@ export const configSchema: SchemaObject = {
       allowIdentityOverride: { type: "boolean", default: false },
       rawPayloadMaxBytes: { type: "integer", minimum: 0, maximum: 32768, default: 16384 },
       avatarMaxBytes: { type: "integer", minimum: 1024, maximum: 52428800, default: 2097152 },
+      transformationFunctions: section({
+        enabled: { type: "boolean", default: false },
+        timeoutMs: { type: "integer", minimum: 10, maximum: 10000, default: 200 },
+        memoryBytes: { type: "integer", minimum: 1048576, maximum: 268435456, default: 16777216 },
+      }),
     }),
     replies: section({
       maxChars: { type: "integer", minimum: 100, maximum: 30000, default: 4000 },

@@ -95,6 +95,15 @@ export interface BridgeConfig {
     rawPayloadMaxBytes: number;
     /** Largest avatar image downloaded from a URL. */
     avatarMaxBytes: number;
+    /** Hookshot's JavaScript transformation functions (inbound and outbound hooks), run in a QuickJS sandbox. */
+    transformationFunctions: {
+      /** Off by default, as Hookshot's allowJsTransformationFunctions: functions in state are then ignored. */
+      enabled: boolean;
+      /** Time one run may take before it is interrupted. */
+      timeoutMs: number;
+      /** Memory one run's JavaScript heap may use. */
+      memoryBytes: number;
+    };
   };
   /** Chat hooks' replies (slack, mattermost, zulip formats), posted by the hook's own user. */
   replies: {

@@ -4,6 +4,7 @@ import { TRIGGER_WHEN, type HookFilter, type TriggerWhen } from "../outbound/hoo
 import { CALLBACK_SCHEMA_PROPERTIES, callbackProblems, callbackSettings, type CallbackContent, type CallbackPhase, type CallbackSettings } from "./callback-state.js";
 import { isTencentCommand, tencentCommandInfo } from "../outbound/formats/tencent/index.js";
 import { schemaProblems } from "./schema-problems.js";
+import { MAX_TRANSFORMATION_FUNCTION_CHARS } from "../transform/limits.js";
 
 /** Hookshot's outbound hook state event; state_key = hook name. */
 export const OUTBOUND_HOOK_EVENT_TYPE = "uk.half-shot.matrix-hookshot.outbound-hook";
@@ -36,6 +37,8 @@ export interface OutboundHookSettings {
   callback: CallbackSettings | null;
   /** A `delivery.tlsProfiles` entry (CA bundle, client certificate) to send with; null: none named. */
   tlsProfile: string | null;
+  /** JavaScript that shapes the body sent (event formats only: src/transform/); absent or null: the event as is. */
+  transformationFunction?: string | null;
 }
 
 // Extra keys are allowed: Hookshot and later versions of this bridge may add fields.
@@ -57,6 +60,7 @@ const schema = {
     content_type: { enum: [...CONTENT_TYPES] },
     ...CALLBACK_SCHEMA_PROPERTIES,
     tls_profile: { type: "string", minLength: 1, maxLength: 64 },
+    transformation_function: { type: "string", minLength: 1, maxLength: MAX_TRANSFORMATION_FUNCTION_CHARS },
   },
 } as const;
 
@@ -128,6 +132,7 @@ export function validateOutboundHookContent(stateKey: string, content: unknown):
       contentType: valid.content_type === "json" || valid.content_type === "application/json" ? "json" : "form",
       callback: callbackSettings(valid),
       tlsProfile: valid.tls_profile ?? null,
+      transformationFunction: valid.transformation_function ?? null,
     },
   };
 }
@@ -150,6 +155,7 @@ interface HookContent extends CallbackContent {
   msgtypes?: string[];
   content_type?: (typeof CONTENT_TYPES)[number];
   tls_profile?: string;
+  transformation_function?: string;
 }
 
 /** Empty content removes a hook (how Matrix "deletes" state). */
