@@ -1,5 +1,5 @@
 import { Ajv } from "ajv";
-import { OUTBOUND_FORMATS, type OutboundFormat } from "../outbound/formats/format-names.js";
+import { EVENT_FORMATS, OUTBOUND_FORMATS, type OutboundFormat } from "../outbound/formats/format-names.js";
 import { TRIGGER_WHEN, type HookFilter, type TriggerWhen } from "../outbound/hook-filter.js";
 import { CALLBACK_SCHEMA_PROPERTIES, callbackProblems, callbackSettings, type CallbackContent, type CallbackPhase, type CallbackSettings } from "./callback-state.js";
 import { isTencentCommand, tencentCommandInfo } from "../outbound/formats/tencent/index.js";
@@ -111,6 +111,9 @@ export function validateOutboundHookContent(stateKey: string, content: unknown):
     });
   }
   if (shapeOk) problems.push(...callbackProblems(c as CallbackContent, knownCallbackCommand));
+  if (typeof c.transformation_function === "string" && typeof c.format === "string" && !(EVENT_FORMATS as readonly string[]).includes(c.format)) {
+    problems.push(`transformation_function: only hooks that send the event (format ${EVENT_FORMATS.join(", ")}) can shape their body with a function, not format ${c.format}`);
+  }
   if (!shapeOk || problems.length > 0) return { ok: false, problems };
   const valid = content as HookContent;
   const urls = [...new Set([...(valid.url !== undefined ? [valid.url] : []), ...(valid.urls ?? [])])];

@@ -19,6 +19,7 @@ import { TokenBuckets } from "./rate-limit.js";
 import { InboundReceiver } from "./receive.js";
 import { DirectSubmitter } from "./submitter.js";
 import { inboundRouter } from "./routes.js";
+import type { TransformationFunctions } from "../transform/transformation-functions.js";
 
 export interface InboundWiring {
   hooks: InboundHooks;
@@ -37,6 +38,8 @@ export function createInbound(deps: {
   db: Db;
   messenger: DirectMessenger;
   guard: SsrfGuard;
+  /** Hooks' transformation functions, shared with outbound hooks (one sandbox). */
+  transforms?: TransformationFunctions;
   metrics: BridgeMetrics;
   log: Logger;
 }): InboundWiring {
@@ -67,6 +70,7 @@ export function createInbound(deps: {
     overrideAvatar: (url) => importer.cached(url),
     allowIdentityOverride: config.inbound.allowIdentityOverride,
     rawPayloadMaxBytes: config.inbound.rawPayloadMaxBytes,
+    transforms: deps.transforms,
     log,
   });
   const answers = new Counter({

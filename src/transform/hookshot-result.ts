@@ -39,6 +39,7 @@ export function inboundTransformOf(result: unknown): InboundTransform {
   if (typeof r.msgtype === "string" && !(INBOUND_MSGTYPES as readonly string[]).includes(r.msgtype)) {
     throw fail(`Result returned from transformation has msgtype "${r.msgtype.slice(0, 40)}"; this bridge posts ${INBOUND_MSGTYPES.join(", ")}`);
   }
+  if (!r.plain.trim() && !(typeof r.html === "string" && r.html.trim())) throw fail("Result returned from transformation has an empty plain (use empty: true to post nothing)");
   const message: InboundTransform = { kind: "message", plain: r.plain };
   if (typeof r.html === "string") message.html = r.html;
   if (typeof r.msgtype === "string") message.msgtype = r.msgtype as InboundMsgtype;
