@@ -89,7 +89,7 @@ export function validateInboundHookContent(stateKey: string, content: unknown): 
       expiresAt,
       permissions: permissionsOf(c.permissions),
       // Hookshot treats an empty string as none.
-      transformationFunction: typeof c.transformationFunction === "string" && c.transformationFunction.trim() ? c.transformationFunction : null,
+      ...(typeof c.transformationFunction === "string" && c.transformationFunction.trim() ? { transformationFunction: c.transformationFunction } : {}),
     },
   };
 }

@@ -135,7 +135,7 @@ export function validateOutboundHookContent(stateKey: string, content: unknown):
       contentType: valid.content_type === "json" || valid.content_type === "application/json" ? "json" : "form",
       callback: callbackSettings(valid),
       tlsProfile: valid.tls_profile ?? null,
-      transformationFunction: valid.transformation_function ?? null,
+      ...(valid.transformation_function !== undefined ? { transformationFunction: valid.transformation_function } : {}),
     },
   };
 }
