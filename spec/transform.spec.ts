@@ -156,4 +156,23 @@ describe("transformation functions on a real Synapse", () => {
     // Skipped before any request is made: nothing reached the receiver for it.
     expect(receiver.requests.filter(forEvent(skipped))).toHaveLength(0);
   });
+
+  it("gives up a delivery whose outbound function fails (a dead letter), tells the room once, and replays it once fixed", async () => {
+    await admin.sendMessage(roomId, `!hooks outbound add broken ${receiver.url}/broken`);
+    await botNotice(admin, roomId, bridge.botUserId, /Outbound hook "broken" added/);
+    await setFunction("outbound", "broken", "if (data.type === 'm.room.message') throw new Error('no ' + data.content.body);\nresult = {empty: true};");
+    const first = await member.sendMessage(roomId, "first");
+    await member.sendMessage(roomId, "second");
+    const notice = await botNotice(admin, roomId, bridge.botUserId, /outbound hook "broken" failed: Error: no (first|second) \(line 1\)/);
+    expect(notice.content.body).toMatch(/dead letters/);
+    await admin.sendMessage(roomId, "!hooks outbound status broken");
+    await botNotice(admin, roomId, bridge.botUserId, /Dead letters: 2\./);
+    const { chunk } = await admin.messages(roomId, { limit: 100 });
+    expect(chunk.filter((e) => e.sender === bridge.botUserId && /outbound hook "broken" failed/.test(String(e.content.body)))).toHaveLength(1);
+    expect(receiver.requests.filter((r) => r.path === "/broken")).toHaveLength(0);
+    await setFunction("outbound", "broken", "result = {fixed: data.content.body};");
+    await admin.sendMessage(roomId, "!hooks outbound replay broken --dead");
+    const [req] = await receiver.waitFor((r) => forEvent(first)(r) && r.path === "/broken");
+    expect(JSON.parse(req!.body.toString())).toEqual({ fixed: "first" });
+  });
 });
