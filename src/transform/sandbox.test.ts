@@ -34,7 +34,11 @@ describe("JsSandbox", () => {
     expect(sandbox.run(script, {})).toEqual({ empty: true, version: "v2" });
   });
 
-  it("gives HookshotApiVersion-free scripts a top-level return, as Hookshot wraps them", () => {
+  it("says HookshotApiVersion v2, as Hookshot does", () => {
+    expect(sandbox.run("result = typeof HookshotApiVersion === 'undefined' ? 'v1' : HookshotApiVersion", {})).toBe("v2");
+  });
+
+  it("allows a top-level return, as Hookshot wraps scripts in a function", () => {
     expect(sandbox.run("result = {plain: 'a', version: 'v2'}; return; result = 'b'", {})).toEqual({ plain: "a", version: "v2" });
   });
 

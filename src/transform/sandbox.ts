@@ -31,7 +31,8 @@ const MAX_CHECKED_SOURCES = 500;
  * as the body of a function (so a top-level `return` works), which sets the global `result`.
  * The result leaves the sandbox only as JSON text.
  */
-const wrap = (source: string): string => `const data = JSON.parse(globalThis.__hookData); delete globalThis.__hookData; (function () {\n${source}\n})();`;
+const wrap = (source: string): string =>
+  `const HookshotApiVersion = "v2"; const data = JSON.parse(globalThis.__hookData); delete globalThis.__hookData; (function () {\n${source}\n})();`;
 
 /**
  * Runs JavaScript transformation functions in QuickJS compiled to WebAssembly: no file system,

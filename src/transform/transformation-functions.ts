@@ -61,7 +61,11 @@ export class TransformationFunctions {
   }
 
   private async run<T>(hook: TransformHook, source: string, data: unknown, direction: "inbound" | "outbound", read: (result: unknown) => T): Promise<Transformed<T>> {
-    this.sandbox ??= JsSandbox.load(this.opts.limits);
+    // A failed load is not kept: the next run tries again.
+    this.sandbox ??= JsSandbox.load(this.opts.limits).catch((err: unknown) => {
+      this.sandbox = null;
+      throw err;
+    });
     const sandbox = await this.sandbox;
     try {
       return { ok: true, value: read(sandbox.run(source, data)) };
