@@ -7,7 +7,10 @@ let checker: Promise<JsSandbox> | null = null;
  * writes it to room state. Its own small engine, loaded on first use (commands are rare).
  */
 export async function syntaxProblem(source: string): Promise<string | null> {
-  checker ??= JsSandbox.load({ timeoutMs: 1000, memoryBytes: 8 * 1024 * 1024 });
+  checker ??= JsSandbox.load({ timeoutMs: 1000, memoryBytes: 8 * 1024 * 1024 }).catch((err: unknown) => {
+    checker = null;
+    throw err;
+  });
   return (await checker).check(source)?.message ?? null;
 }
 
