@@ -37,6 +37,7 @@ import { DmRoomsTable } from "./store/dm-rooms-table.js";
 import { OutboundHooksTable } from "./store/outbound-hooks-table.js";
 import { SigningKeysTable } from "./store/signing-keys-table.js";
 import { USER_AGENT } from "./version.js";
+import { TransformationFunctions } from "./transform/transformation-functions.js";
 
 export const COMMAND_PREFIX = "!hooks";
 /** Rooms whose state is read at once when the bridge starts (each is one homeserver request). */
@@ -101,7 +102,9 @@ export class WebhookBridge {
       beforeHookNote: (roomId) => callbacks.beforeHookNote(roomId),
     });
     const bots: WebhookBots = new WebhookBots({ registry: outbound.registry, rooms: new BotRooms(), ghosts: matrix, inviteAllowList: config.permissions.invite, log });
-    const inbound = createInbound({ config, matrix, db, messenger, guard, metrics, log });
+    const transforms = new TransformationFunctions({ ...config.inbound.transformationFunctions, limits: config.inbound.transformationFunctions, log,
+      notify: (roomId, text) => void matrix.sendNotice(roomId, text).catch((err: unknown) => log.warn({ err, roomId }, "could not send a notice")) });
+    const inbound = createInbound({ config, matrix, db, messenger, guard, metrics, log, transforms });
     const notifier = new RoomNotifier(matrix, log);
     const chat = createChat({ config, matrix, db, registry: outbound.registry, bots, guard, userAgent: USER_AGENT, log,
       // The delivery targets tell the room; they are made below, before any delivery runs.
@@ -140,7 +143,7 @@ export class WebhookBridge {
       queue,
       sender,
       targets,
-      bodies: new HookBodies(renderer, chat.renderer, config.replies.maxBytes, callbacks.requests),
+      bodies: new HookBodies(renderer, chat.renderer, config.replies.maxBytes, callbacks.requests, transforms),
       answers: new FormatAnswers(chat.replies, callbacks.answers),
       policy: {
         retries: config.delivery.retries,

@@ -6,6 +6,7 @@ import { inboundCommands } from "./inbound-commands.js";
 import { outboundCommands } from "./outbound-commands.js";
 import { botDeliveryCommands, outboundDeliveryCommands } from "./outbound-delivery-commands.js";
 import { outboundTlsCommands } from "./outbound-tls-commands.js";
+import { transformCommands } from "./transform-commands.js";
 import { isCommandText, parseCommandMessage } from "./parse.js";
 import { keyRedactionNote, redactKeyMessage } from "./key-redaction.js";
 import { usage, type CommandSpec } from "./spec.js";
@@ -20,7 +21,7 @@ const helpCommand: CommandSpec<CommandContext> = {
   },
 };
 
-export const COMMANDS: readonly CommandSpec<CommandContext>[] = [helpCommand, ...outboundCommands, ...outboundDeliveryCommands, ...outboundTlsCommands, ...botCommands, ...botDeliveryCommands, ...inboundCommands];
+export const COMMANDS: readonly CommandSpec<CommandContext>[] = [helpCommand, ...outboundCommands, ...outboundDeliveryCommands, ...outboundTlsCommands, ...botCommands, ...botDeliveryCommands, ...inboundCommands, ...transformCommands];
 
 /** Help generated from the command table, so it cannot drift from what the bot accepts. */
 export function helpText(prefix: string): string {

@@ -5,7 +5,7 @@ import { CommandError } from "./command-error.js";
 import type { CommandContext } from "./context.js";
 import type { CommandSpec } from "./spec.js";
 
-const existing = (ctx: CommandContext, name: string): ActiveInboundHook => {
+export const existing = (ctx: CommandContext, name: string): ActiveInboundHook => {
   const hook = ctx.inbound.registry.get(ctx.roomId, name);
   if (!hook) throw new CommandError(`There is no inbound hook "${name}" in this room. "${ctx.prefix} inbound list" shows them.`);
   return hook;
@@ -20,7 +20,7 @@ const nameProblem = (name: string) => {
  * Writes the hook's state as the bot and applies it at once (so the URL works before the event
  * comes back from the homeserver). When the bot lacks the power, says what the admin must do.
  */
-async function writeState(ctx: CommandContext, name: string, content: Record<string, unknown>): Promise<boolean> {
+export async function writeState(ctx: CommandContext, name: string, content: Record<string, unknown>): Promise<boolean> {
   const authority = await ctx.matrix.roomAuthority(ctx.roomId);
   const bot = mayConfigureHooks(authority, ctx.matrix.botUserId, INBOUND_HOOK_EVENT_TYPE, null);
   if (!bot.allowed) {

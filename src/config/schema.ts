@@ -92,6 +92,11 @@ export const configSchema: SchemaObject = {
       postWaitMs: { type: "integer", minimum: 0, maximum: 60000, default: 3000 },
       postConcurrency: { type: "integer", minimum: 1, maximum: 64, default: 4 },
       postGiveUpHours: { type: "integer", minimum: 1, maximum: 720, default: 72 },
+      transformationFunctions: section({
+        enabled: { type: "boolean", default: false },
+        timeoutMs: { type: "integer", minimum: 10, maximum: 10000, default: 200 },
+        memoryBytes: { type: "integer", minimum: 1048576, maximum: 268435456, default: 16777216 },
+      }),
     }),
     replies: section({
       maxChars: { type: "integer", minimum: 100, maximum: 30000, default: 4000 },

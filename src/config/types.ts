@@ -101,6 +101,15 @@ export interface BridgeConfig {
     postConcurrency: number;
     /** A queued post the homeserver has not taken after this long is given up (logged, told in the room). */
     postGiveUpHours: number;
+    /** Hookshot's JavaScript transformation functions (inbound and outbound hooks), run in a QuickJS sandbox. */
+    transformationFunctions: {
+      /** Off by default, as Hookshot's allowJsTransformationFunctions: functions in state are then ignored. */
+      enabled: boolean;
+      /** Time one run may take before it is interrupted. */
+      timeoutMs: number;
+      /** Memory one run's JavaScript heap may use. */
+      memoryBytes: number;
+    };
   };
   /** Chat hooks' replies (slack, mattermost, zulip formats), posted by the hook's own user. */
   replies: {

@@ -6,7 +6,7 @@ describe("inbound hook state", () => {
   it("accepts Hookshot's content and ours", () => {
     expect(validateInboundHookContent("ci", { name: "ci" })).toEqual({ ok: true, value: { name: "ci", avatar: null, msgtype: "m.notice", expiresAt: null, permissions: DEFAULT_INBOUND_PERMISSIONS } });
     const full = validateInboundHookContent("CI Bot", { name: "CI Bot", avatar: "mxc://x.org/abc", msgtype: "m.text", hookId: "visible-id", transformationFunction: "x", expirationDate: "2030-01-01T00:00:00Z" });
-    expect(full).toEqual({ ok: true, value: { name: "CI Bot", avatar: "mxc://x.org/abc", msgtype: "m.text", expiresAt: Date.parse("2030-01-01T00:00:00Z"), permissions: DEFAULT_INBOUND_PERMISSIONS } });
+    expect(full).toEqual({ ok: true, value: { name: "CI Bot", avatar: "mxc://x.org/abc", msgtype: "m.text", expiresAt: Date.parse("2030-01-01T00:00:00Z"), permissions: DEFAULT_INBOUND_PERMISSIONS, transformationFunction: "x" } });
     const limited = validateInboundHookContent("ci", { name: "ci", permissions: { masquerade: true, upload_files: false } });
     expect(limited).toMatchObject({ ok: true, value: { permissions: { send_messages: true, send_embeds: true, masquerade: true, upload_files: false } } });
   });

@@ -2,6 +2,7 @@ import { Ajv } from "ajv";
 import { schemaProblems } from "./schema-problems.js";
 import { isMxcUri } from "../config/formats.js";
 import type { Validation } from "./outbound-hook-state.js";
+import { MAX_TRANSFORMATION_FUNCTION_CHARS } from "../transform/limits.js";
 import { PERMISSIONS_SCHEMA, permissionsOf, type InboundPermissions } from "./inbound-permissions.js";
 
 /** Hookshot's generic (inbound) webhook state event; state_key = hook name. */
@@ -24,10 +25,12 @@ export interface InboundHookSettings {
   expiresAt: number | null;
   /** What the hook may do (the webhooks RFC's permissions): inbound-permissions.ts. */
   permissions: InboundPermissions;
+  /** Hookshot's JavaScript turning a payload into the message (src/transform/); absent or null: none. */
+  transformationFunction?: string | null;
 }
 
 // Hookshot's fields (hookId is display-only there and ignored here: the secret never lives in state;
-// transformationFunction and waitForComplete are accepted and not used) plus ours (avatar, msgtype).
+// waitForComplete is accepted and not used) plus ours (avatar, msgtype).
 const schema = {
   type: "object",
   required: ["name"],
@@ -37,7 +40,7 @@ const schema = {
     msgtype: { enum: [...INBOUND_MSGTYPES] },
     expirationDate: { type: "string" },
     hookId: { type: "string" },
-    transformationFunction: { type: "string" },
+    transformationFunction: { type: "string", maxLength: MAX_TRANSFORMATION_FUNCTION_CHARS },
     waitForComplete: { type: "boolean" },
     permissions: PERMISSIONS_SCHEMA,
   },
@@ -85,6 +88,8 @@ export function validateInboundHookContent(stateKey: string, content: unknown): 
       msgtype: (c.msgtype as InboundMsgtype | undefined) ?? DEFAULT_INBOUND_MSGTYPE,
       expiresAt,
       permissions: permissionsOf(c.permissions),
+      // Hookshot treats an empty string as none.
+      ...(typeof c.transformationFunction === "string" && c.transformationFunction.trim() ? { transformationFunction: c.transformationFunction } : {}),
     },
   };
 }

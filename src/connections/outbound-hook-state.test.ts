@@ -28,6 +28,9 @@ describe("validateOutboundHookContent", () => {
     });
     expect(validateOutboundHookContent("bot", { name: "bot", urls: ["https://b.example/"] })).toMatchObject({ ok: true, value: { url: "https://b.example/" } });
     expect(validateOutboundHookContent("ci", { name: "ci", url: "https://a.example/", tls_profile: "partner" })).toMatchObject({ ok: true, value: { tlsProfile: "partner" } });
+    expect(validateOutboundHookContent("ci", { name: "ci", url: "https://a.example/", format: "json", transformation_function: "result = data" })).toMatchObject({
+      ok: true, value: { transformationFunction: "result = data" },
+    });
   });
 
   it.each([
@@ -41,6 +44,8 @@ describe("validateOutboundHookContent", () => {
     [{ name: "ci", url: "https://a.example/", content_type: "text/xml" }, /content_type: must be one of/],
     [{ name: "ci", url: 5 }, /url: must be string/],
     [{ name: "ci", url: "https://a.example/", tls_profile: "" }, /tls_profile: must NOT have fewer than 1 characters/],
+    [{ name: "ci", url: "https://a.example/", format: "slack", transformation_function: "result = 1" }, /transformation_function: only hooks that send the event/],
+    [{ name: "ci", url: "https://a.example/", transformation_function: "" }, /transformation_function: must NOT have fewer than 1 characters/],
     [{ name: "ci", url: "ftp://example.org/" }, /scheme "ftp" is not allowed/],
     [{ name: "ci", url: "not a url" }, /not a valid absolute URL/],
     [{ name: "ci", url: "https://user:pw@example.org/" }, /user name or password/],

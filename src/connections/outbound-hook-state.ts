@@ -1,9 +1,10 @@
 import { Ajv } from "ajv";
-import { OUTBOUND_FORMATS, type OutboundFormat } from "../outbound/formats/format-names.js";
+import { EVENT_FORMATS, OUTBOUND_FORMATS, type OutboundFormat } from "../outbound/formats/format-names.js";
 import { TRIGGER_WHEN, type HookFilter, type TriggerWhen } from "../outbound/hook-filter.js";
 import { CALLBACK_SCHEMA_PROPERTIES, callbackProblems, callbackSettings, type CallbackContent, type CallbackPhase, type CallbackSettings } from "./callback-state.js";
 import { isTencentCommand, tencentCommandInfo } from "../outbound/formats/tencent/index.js";
 import { schemaProblems } from "./schema-problems.js";
+import { MAX_TRANSFORMATION_FUNCTION_CHARS } from "../transform/limits.js";
 
 /** Hookshot's outbound hook state event; state_key = hook name. */
 export const OUTBOUND_HOOK_EVENT_TYPE = "uk.half-shot.matrix-hookshot.outbound-hook";
@@ -36,6 +37,8 @@ export interface OutboundHookSettings {
   callback: CallbackSettings | null;
   /** A `delivery.tlsProfiles` entry (CA bundle, client certificate) to send with; null: none named. */
   tlsProfile: string | null;
+  /** JavaScript that shapes the body sent (event formats only: src/transform/); absent or null: the event as is. */
+  transformationFunction?: string | null;
 }
 
 // Extra keys are allowed: Hookshot and later versions of this bridge may add fields.
@@ -57,6 +60,7 @@ const schema = {
     content_type: { enum: [...CONTENT_TYPES] },
     ...CALLBACK_SCHEMA_PROPERTIES,
     tls_profile: { type: "string", minLength: 1, maxLength: 64 },
+    transformation_function: { type: "string", minLength: 1, maxLength: MAX_TRANSFORMATION_FUNCTION_CHARS },
   },
 } as const;
 
@@ -107,6 +111,9 @@ export function validateOutboundHookContent(stateKey: string, content: unknown):
     });
   }
   if (shapeOk) problems.push(...callbackProblems(c as CallbackContent, knownCallbackCommand));
+  if (typeof c.transformation_function === "string" && typeof c.format === "string" && !(EVENT_FORMATS as readonly string[]).includes(c.format)) {
+    problems.push(`transformation_function: only hooks that send the event (format ${EVENT_FORMATS.join(", ")}) can shape their body with a function, not format ${c.format}`);
+  }
   if (!shapeOk || problems.length > 0) return { ok: false, problems };
   const valid = content as HookContent;
   const urls = [...new Set([...(valid.url !== undefined ? [valid.url] : []), ...(valid.urls ?? [])])];
@@ -128,6 +135,7 @@ export function validateOutboundHookContent(stateKey: string, content: unknown):
       contentType: valid.content_type === "json" || valid.content_type === "application/json" ? "json" : "form",
       callback: callbackSettings(valid),
       tlsProfile: valid.tls_profile ?? null,
+      ...(valid.transformation_function !== undefined ? { transformationFunction: valid.transformation_function } : {}),
     },
   };
 }
@@ -150,6 +158,7 @@ interface HookContent extends CallbackContent {
   msgtypes?: string[];
   content_type?: (typeof CONTENT_TYPES)[number];
   tls_profile?: string;
+  transformation_function?: string;
 }
 
 /** Empty content removes a hook (how Matrix "deletes" state). */

@@ -6,7 +6,7 @@ import { classifyFailure } from "./failure-category.js";
 import { nextStep, type RetryPolicy } from "./policy.js";
 import type { AttemptRecord, ClaimedJob, DeliveryQueue } from "./queue/queue.js";
 import { createReadStream } from "node:fs";
-import type { HookBodies, HookBody } from "../outbound/formats/hook-bodies.js";
+import type { HookBodies, HookBody, NoDelivery } from "../outbound/formats/hook-bodies.js";
 import type { HttpSender, SendOutcome } from "./sender.js";
 import { standardWebhookHeaders, webhookIdHeaders } from "./signing.js";
 import type { DeliveryTarget, DeliveryTargets } from "./targets.js";
@@ -179,7 +179,9 @@ export class DeliveryWorker {
     if (plain) rendered = plain;
     else {
       try {
-        rendered = await this.opts.bodies.render(job, target);
+        const prepared = await this.opts.bodies.render(job, target);
+        if ("noDelivery" in prepared) return this.settleUnsent(job, target, prepared);
+        rendered = prepared;
       } catch (err) {
         // Not the receiver's fault (e.g. the disk is full): retried like a failed attempt.
         const error = `could not prepare the delivery: ${(err as Error).message}`;
@@ -201,6 +203,20 @@ export class DeliveryWorker {
     } finally {
       if (!plain) await rendered.cleanup().catch((err) => this.opts.log.warn({ err }, "could not remove a temporary media file"));
     }
+  }
+
+  /** A job its hook sends nothing for: skipped (done, as "dropped"), or given up at once (a dead letter with the reason). */
+  private settleUnsent(job: ClaimedJob, target: DeliveryTarget, unsent: NoDelivery): void {
+    const { queue, metrics, log } = this.opts;
+    const row = { status: null, error: unsent.reason, durationMs: 0, responseBody: null };
+    if (unsent.noDelivery === "skip") {
+      queue.complete(job, { ...row, outcome: "dropped" });
+      metrics.deliveries.inc({ outcome: "dropped" });
+      return;
+    }
+    queue.deadLetter(job, unsent.reason, { ...row, outcome: "failed" });
+    metrics.deliveries.inc({ outcome: "failed" });
+    log.warn({ jobId: job.id, hook: target.hook.name, roomId: job.roomId, eventId: job.eventId, reason: unsent.reason }, "delivery given up before sending");
   }
 
   private send(job: ClaimedJob, target: DeliveryTarget, rendered: HookBody): Promise<SendOutcome> {

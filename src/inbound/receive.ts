@@ -10,14 +10,17 @@ import type { InboundMessage } from "./message.js";
 import { parsePayload } from "./payload.js";
 import { slackMessage } from "./slack.js";
 import { postResultOf, type PostSubmitter } from "./submitter.js";
+import type { TransformationFunctions } from "../transform/transformation-functions.js";
+import { transformedMessage } from "../transform/inbound-message.js";
 
 export const INBOUND_ROUTES = ["generic", "slack", "github"] as const;
 
 /**
  * What became of a request: posted (the event id), or stored to be posted as soon as the
- * homeserver takes it (the post's id; answered 202).
+ * homeserver takes it (the post's id; answered 202), or nothing to post (a transformation
+ * function's `empty`; answered 200 without an event id).
  */
-export type PostResult = { kind: "posted"; eventId: string } | { kind: "queued"; id: string };
+export type PostResult = { kind: "posted"; eventId: string } | { kind: "queued"; id: string } | { kind: "skipped"; reason: string };
 export type InboundRoute = (typeof INBOUND_ROUTES)[number];
 
 export interface InboundReceiverDeps {
@@ -28,6 +31,8 @@ export interface InboundReceiverDeps {
   overrideAvatar(url: string): Promise<string | null>;
   allowIdentityOverride: boolean;
   rawPayloadMaxBytes: number;
+  /** Hooks' transformation functions (src/transform/); absent: none are run. */
+  transforms?: TransformationFunctions;
   log: Logger;
 }
 
@@ -52,13 +57,24 @@ export class InboundReceiver {
   async receive(hook: ActiveInboundHook, route: InboundRoute, headers: IncomingHttpHeaders, body: Buffer): Promise<PostResult> {
     if (route === "github") this.verifyGithub(hook, headers, body);
     const content = await this.contentOf(hook, route, headers, body);
+    if (content === null) return { kind: "skipped", reason: "the hook's transformation function returned empty" };
     return postResultOf(await this.deps.submitter.submit(hook, [content], { deliveryKey: deliveryKey(route, headers) }));
   }
 
-  private async contentOf(hook: ActiveInboundHook, route: InboundRoute, headers: IncomingHttpHeaders, body: Buffer): Promise<Record<string, unknown>> {
+  /** The message's content, or null when the hook's transformation function says to post nothing. */
+  private async contentOf(hook: ActiveInboundHook, route: InboundRoute, headers: IncomingHttpHeaders, body: Buffer): Promise<Record<string, unknown> | null> {
     const payload = parsePayload(body, header(headers, "content-type"));
     let message: InboundMessage;
-    if (route === "generic") message = genericMessage(payload);
+    // A hook's function replaces the route's rendering (Hookshot's contract); when it fails, the
+    // route's rendering is posted, so nothing sent is lost (the room is told once: transform/).
+    const source = this.deps.transforms?.sourceOf(hook) ?? null;
+    const transformed = source === null ? null : await this.deps.transforms!.inbound(hook, source, payload.value);
+    let mentions: unknown;
+    if (transformed?.ok && transformed.value.kind === "empty") return null;
+    if (transformed?.ok && transformed.value.kind === "message") {
+      message = transformedMessage(transformed.value);
+      mentions = transformed.value.mentions;
+    } else if (route === "generic") message = genericMessage(payload);
     else if (payload.kind !== "json") throw badRequest(`the ${route === "slack" ? "Slack" : "GitHub"} route takes JSON or a payload= form`);
     else if (route === "slack") message = slackMessage(payload.value);
     else {
@@ -66,12 +82,14 @@ export class InboundReceiver {
       if (!event || !/^[a-z_]{1,64}$/.test(event)) throw badRequest("the X-GitHub-Event header is missing or malformed");
       message = githubMessage(event, payload.value);
     }
-    return buildContent(message, {
+    const content = buildContent(message, {
       defaultMsgtype: hook.msgtype,
       raw: payload.kind === "json" ? payload.raw : payload.value,
       rawMaxBytes: this.deps.rawPayloadMaxBytes,
       profile: await this.profileOf(message),
     });
+    if (mentions !== undefined) content["m.mentions"] = mentions;
+    return content;
   }
 
   private verifyGithub(hook: ActiveInboundHook, headers: IncomingHttpHeaders, body: Buffer): void {

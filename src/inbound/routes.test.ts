@@ -21,6 +21,7 @@ import { PostedMessages } from "./posted-messages.js";
 import type { RoomEvent } from "../matrix/port.js";
 import { InboundReceiver } from "./receive.js";
 import { inboundRouter } from "./routes.js";
+import { TransformationFunctions } from "../transform/transformation-functions.js";
 
 // The inbound routes over real HTTP on 127.0.0.1, with a recording stand-in for the homeserver
 // that refuses what Synapse refuses, answering as Synapse does (through the bot SDK's MatrixError).
@@ -48,9 +49,18 @@ const DOCUMENTED = new Set([200, 400, 401, 404, 413, 415, 429]);
 // The Discord routes answer as Discord does: 204 without ?wait=true, 403 for what the hook may not do.
 const DISCORD_DOCUMENTED = new Set([200, 204, 400, 403, 404, 413, 415, 429]);
 const hook = (id: string): ActiveInboundHook => ({ id, roomId: "!r:x", name: id, avatar: null, msgtype: "m.notice", expiresAt: null, permissions: DEFAULT_INBOUND_PERMISSIONS });
-const secrets = { open: newInboundSecret(), signed: newInboundSecret(), limited: newInboundSecret(), unknown: newInboundSecret(), strict: newInboundSecret() };
+// A function that follows the payload's shape: HTML through, bad msgtypes (a result error), identities, empty, throws.
+const FUZZ_FUNCTION = `if (data === null || typeof data !== "object") throw new Error("not an object");
+if (typeof data.html === "string") { result = {version: "v2", plain: String(data.text ?? ""), html: data.html}; return; }
+if (data.msgtype !== undefined) { result = {version: "v2", plain: "typed", msgtype: data.msgtype}; return; }
+if (data.username !== undefined) { result = {version: "v2", plain: "named", username: data.username, avatar_url: data.avatar_url}; return; }
+if (Array.isArray(data.blocks)) { result = {version: "v2", empty: true}; return; }
+result = typeof data.text === "string" ? data.text : {version: "v2", plain: JSON.stringify(data).slice(0, 500), mentions: data.mentions};`;
+const secrets = { open: newInboundSecret(), signed: newInboundSecret(), limited: newInboundSecret(), unknown: newInboundSecret(), strict: newInboundSecret(), transformed: newInboundSecret() };
 const hooks = new Map([[secrets.open, hook("open")], [secrets.signed, hook("signed")], [secrets.limited, hook("limited")],
-  [secrets.strict, { ...hook("strict"), permissions: { send_messages: true, send_embeds: false, masquerade: false, upload_files: false } }]]);
+  [secrets.strict, { ...hook("strict"), permissions: { send_messages: true, send_embeds: false, masquerade: false, upload_files: false } }],
+  [secrets.transformed, { ...hook("transformed"), transformationFunction: FUZZ_FUNCTION }]]);
+const transformNotices: string[] = [];
 const posted: Array<Record<string, unknown>> = [];
 // Queued posts of the hooks "open" and "signed", for GET /webhook/{id}/posts/{post}.
 const posts = new InboundPostsTable(openDatabase(":memory:"));
@@ -81,6 +91,7 @@ beforeAll(async () => {
     overrideAvatar: async () => null,
     allowIdentityOverride: true,
     rawPayloadMaxBytes: 16384,
+    transforms: new TransformationFunctions({ enabled: true, limits: { timeoutMs: 100, memoryBytes: 8 * 1024 * 1024 }, notify: (_roomId, text) => void transformNotices.push(text), log }),
     log,
   });
   // The Discord routes over the same stand-in: posted events are kept so they can be fetched, edited and redacted.
@@ -161,6 +172,27 @@ describe("documented answers", () => {
     const b = await send(`/webhook/${secrets.open}/github`, { body: JSON.stringify({ zen: "Keep it logically awesome." }), headers: gh });
     expect(b.json?.event_id).toBe(a.json?.event_id);
     expect(posted.length - before).toBe(2);
+  });
+
+  it("a hook's transformation function makes the message; empty posts nothing; a failure posts the default rendering, told once", async () => {
+    const shaped = await send(`/webhook/${secrets.transformed}`, json({ text: "from the function" }));
+    expect(shaped).toMatchObject({ status: 200, json: { ok: true, event_id: `$event${posted.length}` } });
+    expect(posted.at(-1)).toMatchObject({ body: "Received webhook: from the function", msgtype: "m.notice" });
+    const count = posted.length;
+    expect(await send(`/webhook/${secrets.transformed}`, json({ blocks: [] }))).toMatchObject({ status: 200, json: { ok: true, posted: false } });
+    expect(posted.length).toBe(count);
+    const noticesBefore = transformNotices.length;
+    for (let i = 0; i < 2; i++) {
+      // "m.image" is no msgtype this bridge posts: a result error, so the payload is posted as without a function.
+      expect((await send(`/webhook/${secrets.transformed}`, json({ text: "default", msgtype: "m.image" }))).status).toBe(400);
+      expect((await send(`/webhook/${secrets.transformed}`, json({ text: "default", msgtype: "m.text" }))).status).toBe(200);
+    }
+    expect(posted.at(-1)).toMatchObject({ body: "typed", msgtype: "m.text" });
+    const thrown = await send(`/webhook/${secrets.transformed}`, { body: "just text", headers: { "content-type": "text/plain" } });
+    expect(thrown.status).toBe(200);
+    expect(posted.at(-1)).toMatchObject({ body: "just text" });
+    expect(transformNotices.slice(noticesBefore).length).toBeLessThanOrEqual(1);
+    expect(transformNotices.join("\n")).toMatch(/inbound hook "transformed" failed/);
   });
 
   it("404 {} for unknown ids, routes and methods", async () => {
@@ -367,7 +399,7 @@ function fuzzCase(r: () => number) {
   if (r() < 0.1) headers["idempotency-key"] = pick(PROTOTYPE_NAMES);
   if (r() < 0.3) headers["x-hub-signature-256"] = r() < 0.5 ? githubSignature("gh-secret", body) : pick(["sha256=00", "", "sha1=abc", githubSignature("nope", body)]);
   if (r() < 0.05) headers["content-encoding"] = pick(["gzip", "identity", "br", "bogus"]);
-  const secret = pick([secrets.open, secrets.open, secrets.signed, secrets.limited, secrets.unknown, "x".repeat(22), "%E0%A4%A"]);
+  const secret = pick([secrets.open, secrets.open, secrets.signed, secrets.limited, secrets.transformed, secrets.unknown, "x".repeat(22), "%E0%A4%A"]);
   const variant = pick(["", "", "/slack", "/github", "/github", "/x", "/", `/${pick(PROTOTYPE_NAMES)}`, "/discord", "/discord", "/discord?wait=true", "/discord/messages/", "/discord/messages/"]);
   const path = `/webhook/${r() < 0.2 && variant.startsWith("/discord") ? pick([secrets.open, secrets.strict]) : secret}${variant === "/discord/messages/" ? `${variant}${pick(MESSAGE_IDS)}` : variant}`;
   if (variant.startsWith("/discord")) {

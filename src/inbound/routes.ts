@@ -61,6 +61,7 @@ export function inboundRouter(opts: InboundRouterOptions): Router {
       const body = await read(req, res);
       const result = await opts.receiver.receive(hook, route, req.headers, body);
       if (result.kind === "posted") answer(res, route, 200, { ok: true, event_id: result.eventId });
+      else if (result.kind === "skipped") answer(res, route, 200, { ok: true, posted: false });
       else answer(res, route, 202, { ok: true, queued: true, id: result.id });
     } catch (err) {
       fail(res, route, err);

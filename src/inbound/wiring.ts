@@ -24,6 +24,7 @@ import { postStatusBody } from "./queue/post-status.js";
 import { InboundPostWorker } from "./queue/post-worker.js";
 import { QueuedSubmitter } from "./queue/queued-submitter.js";
 import { inboundRouter } from "./routes.js";
+import type { TransformationFunctions } from "../transform/transformation-functions.js";
 
 export interface InboundWiring {
   hooks: InboundHooks;
@@ -46,6 +47,8 @@ export function createInbound(deps: {
   db: Db;
   messenger: DirectMessenger;
   guard: SsrfGuard;
+  /** Hooks' transformation functions, shared with outbound hooks (one sandbox). */
+  transforms?: TransformationFunctions;
   metrics: BridgeMetrics;
   log: Logger;
 }): InboundWiring {
@@ -78,6 +81,7 @@ export function createInbound(deps: {
     overrideAvatar: (url) => importer.cached(url),
     allowIdentityOverride: config.inbound.allowIdentityOverride,
     rawPayloadMaxBytes: config.inbound.rawPayloadMaxBytes,
+    transforms: deps.transforms,
     log,
   });
   const answers = new Counter({

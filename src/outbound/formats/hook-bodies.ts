@@ -4,6 +4,9 @@ import type { RoomEvent } from "../../matrix/port.js";
 import type { ChatRenderer } from "../chat/chat-renderer.js";
 import { isChatFormat } from "./format-names.js";
 import type { DeliveryRenderer, Rendered } from "./render.js";
+import { transformedBody, type BodyTransforms, type NoDelivery } from "../../transform/outbound-body.js";
+
+export type { NoDelivery } from "../../transform/outbound-body.js";
 
 /** A body ready to send, with what its format adds: headers, and how much of the answer it reads. */
 export interface HookBody extends Rendered {
@@ -36,6 +39,8 @@ export class HookBodies {
     private readonly chat: ChatRenderer | null,
     private readonly answerBytes: number,
     private readonly callbacks: CallbackRequests | null = null,
+    /** Hooks' transformation functions (event formats only); null: none are run. */
+    private readonly transforms: BodyTransforms | null = null,
   ) {}
 
   /** The common case without waiting, or null when `render` has work to do. */
@@ -43,6 +48,7 @@ export class HookBodies {
     const format = target.hook.format;
     if (isChatFormat(format)) return null;
     if (format === "tencent") return this.callback(job, target);
+    if (this.transforms?.sourceOf(target.hook)) return null;
     return this.events.plain(job.body, format);
   }
 
@@ -58,9 +64,12 @@ export class HookBodies {
     };
   }
 
-  async render(job: ClaimedJob, target: DeliveryTarget): Promise<HookBody> {
+  /** The body to send, or why nothing is sent (a transformation function's `empty`, or its failure). */
+  async render(job: ClaimedJob, target: DeliveryTarget): Promise<HookBody | NoDelivery> {
     const format = target.hook.format;
     if (format === "tencent") return this.callback(job, target);
+    const source = isChatFormat(format) ? null : (this.transforms?.sourceOf(target.hook) ?? null);
+    if (source !== null) return transformedBody(this.transforms!, target.hook, source, job.body);
     if (!isChatFormat(format)) return this.events.render(job.key, job.body, format);
     if (!this.chat) throw new Error(`the ${format} format is not available in this process`);
     const request = await this.chat.request(format, target.hook, target.token, JSON.parse(job.body) as RoomEvent);
