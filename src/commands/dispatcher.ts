@@ -3,6 +3,7 @@ import { CommandError } from "./command-error.js";
 import type { CommandContext, KeyRedaction } from "./context.js";
 import { botCommands } from "./bot-commands.js";
 import { inboundCommands } from "./inbound-commands.js";
+import { inboundPermissionCommands } from "./inbound-permission-commands.js";
 import { outboundCommands } from "./outbound-commands.js";
 import { botDeliveryCommands, outboundDeliveryCommands } from "./outbound-delivery-commands.js";
 import { outboundTlsCommands } from "./outbound-tls-commands.js";
@@ -21,7 +22,7 @@ const helpCommand: CommandSpec<CommandContext> = {
   },
 };
 
-export const COMMANDS: readonly CommandSpec<CommandContext>[] = [helpCommand, ...outboundCommands, ...outboundDeliveryCommands, ...outboundTlsCommands, ...botCommands, ...botDeliveryCommands, ...inboundCommands, ...transformCommands];
+export const COMMANDS: readonly CommandSpec<CommandContext>[] = [helpCommand, ...outboundCommands, ...outboundDeliveryCommands, ...outboundTlsCommands, ...botCommands, ...botDeliveryCommands, ...inboundCommands, ...inboundPermissionCommands, ...transformCommands];
 
 /** Help generated from the command table, so it cannot drift from what the bot accepts. */
 export function helpText(prefix: string): string {

@@ -1,6 +1,5 @@
 import type { ActiveInboundHook } from "../connections/inbound-hook-registry.js";
 import { checkAvatar, checkInboundName, inboundHookContent, INBOUND_HOOK_EVENT_TYPE, INBOUND_MSGTYPES, type InboundMsgtype } from "../connections/inbound-hook-state.js";
-import { mayConfigureHooks } from "../connections/power-levels.js";
 import { CommandError } from "./command-error.js";
 import type { CommandContext } from "./context.js";
 import type { CommandSpec } from "./spec.js";
@@ -21,18 +20,14 @@ const nameProblem = (name: string) => {
  * comes back from the homeserver). When the bot lacks the power, says what the admin must do.
  */
 export async function writeState(ctx: CommandContext, name: string, content: Record<string, unknown>): Promise<boolean> {
-  const authority = await ctx.matrix.roomAuthority(ctx.roomId);
-  const bot = mayConfigureHooks(authority, ctx.matrix.botUserId, INBOUND_HOOK_EVENT_TYPE, null);
+  const bot = await ctx.inbound.writeAsBot(ctx.roomId, name, content);
   if (!bot.allowed) {
     await ctx.reply(
       `I cannot write room state here: sending ${INBOUND_HOOK_EVENT_TYPE} needs power level ${bot.needs} and I have ${bot.has}. ` +
         `Raise my power level to ${bot.needs} and run the command again.`,
     );
-    return false;
   }
-  await ctx.matrix.setState(ctx.roomId, INBOUND_HOOK_EVENT_TYPE, name, content);
-  await ctx.inbound.applyState(ctx.roomId, { type: INBOUND_HOOK_EVENT_TYPE, state_key: name, sender: ctx.matrix.botUserId, content }, "live");
-  return true;
+  return bot.allowed;
 }
 
 const privileged = { privileged: true, scope: "inbound" } as const;
@@ -96,10 +91,12 @@ export const inboundCommands: CommandSpec<CommandContext>[] = [
       const hook = existing(ctx, name!);
       nameProblem(newName!);
       if (newName === name) throw new CommandError(`The hook is already called "${name}".`);
+      // Read before the rename: the state is still under the old name, with every field it has.
+      const content = await ctx.inbound.contentWith(hook, { name: newName! });
       if (ctx.inbound.registry.get(ctx.roomId, newName!) || !ctx.inbound.rename(hook, newName!)) {
         throw new CommandError(`An inbound hook "${newName}" already exists here.`);
       }
-      if (!(await writeState(ctx, newName!, inboundHookContent({ ...hook, name: newName! })))) {
+      if (!(await writeState(ctx, newName!, content))) {
         ctx.inbound.rename({ ...hook, name: newName! }, name!);
         return;
       }
@@ -126,7 +123,7 @@ export const inboundCommands: CommandSpec<CommandContext>[] = [
           throw new CommandError(`Cannot use that avatar: ${err.message}.`);
         });
       }
-      if (await writeState(ctx, name!, inboundHookContent({ ...hook, avatar }))) {
+      if (await writeState(ctx, name!, await ctx.inbound.contentWith(hook, { avatar: avatar ?? undefined }))) {
         await ctx.reply(avatar ? `Inbound hook "${name}" now posts with avatar ${avatar}.` : `Inbound hook "${name}" has no avatar now.`);
       }
     },

@@ -6,7 +6,7 @@ import type { InboundHooksTable } from "../store/inbound-hooks-table.js";
 import { InboundHookRegistry, type ActiveInboundHook } from "./inbound-hook-registry.js";
 import { INBOUND_HOOK_EVENT_TYPE, isInboundRemoval, validateInboundHookContent, type InboundHookSettings } from "./inbound-hook-state.js";
 import { HookStateGate, type StateOrigin } from "./hook-state-gate.js";
-import type { PermissionVerdict, RoomAuthority } from "./power-levels.js";
+import { mayConfigureHooks, type PermissionVerdict, type RoomAuthority } from "./power-levels.js";
 
 export interface InboundHooksDeps {
   matrix: MatrixPort;
@@ -14,6 +14,8 @@ export interface InboundHooksDeps {
   messenger: DirectMessenger;
   /** config permissions.commandPowerLevel */
   configuredMinimumLevel: number | null;
+  /** config inbound.allowIdentityOverride: a hook's masquerade permission when its state does not say (default false). */
+  allowIdentityOverride?: boolean;
   /** The public URL of a hook with this secret. */
   hookUrl(secret: string): string;
   /** The user a hook posts as. */
@@ -38,6 +40,10 @@ export class InboundHooks {
       { label: "inbound", eventType: INBOUND_HOOK_EVENT_TYPE, isRemoval: isInboundRemoval, validate: validateInboundHookContent },
       deps,
     );
+  }
+
+  get allowIdentityOverride(): boolean {
+    return this.deps.allowIdentityOverride ?? false;
   }
 
   permission(roomId: string, userId: string): Promise<PermissionVerdict> {
@@ -114,6 +120,34 @@ export class InboundHooks {
     if (nowActive) await this.gate.announce(roomId, nowActive);
   }
 
+
+  /**
+   * Writes a hook's state as the bot and applies it at once (so the change holds before the event
+   * comes back from the homeserver). Not written when the bot lacks the power: the verdict says
+   * what it has and needs.
+   */
+  async writeAsBot(roomId: string, name: string, content: Record<string, unknown>): Promise<PermissionVerdict> {
+    const { matrix } = this.deps;
+    const verdict = mayConfigureHooks(await matrix.roomAuthority(roomId), matrix.botUserId, INBOUND_HOOK_EVENT_TYPE, null);
+    if (!verdict.allowed) return verdict;
+    await matrix.setState(roomId, INBOUND_HOOK_EVENT_TYPE, name, content);
+    await this.applyState(roomId, { type: INBOUND_HOOK_EVENT_TYPE, state_key: name, sender: matrix.botUserId, content }, "live");
+    return verdict;
+  }
+
+  /**
+   * The hook's state content as the room has it, with `changes` applied (a key set to undefined is
+   * removed): fields this bridge does not know (Hookshot's) stay as they are.
+   */
+  async contentWith(hook: Pick<ActiveInboundHook, "roomId" | "name">, changes: Readonly<Record<string, unknown>>): Promise<Record<string, unknown>> {
+    const current = (await this.deps.matrix.stateContent(hook.roomId, INBOUND_HOOK_EVENT_TYPE, hook.name)) ?? { name: hook.name };
+    const content: Record<string, unknown> = { ...current };
+    for (const [key, value] of Object.entries(changes)) {
+      if (value === undefined) delete content[key];
+      else content[key] = value;
+    }
+    return content;
+  }
 
   /** Creates the hook's store record before the bot writes its state; returns the URL secret to show once. */
   prepare(roomId: string, name: string, createdBy: string): string {

@@ -68,6 +68,17 @@ export class AvatarImporter {
     return this.upload(bytes, type, `avatar.${type.slice(6)}`);
   }
 
+  /** The mxc:// URI of an image given inline, as Discord's webhook API takes avatars (`data:image/png;base64,…`); throws AvatarError. */
+  async importDataUri(uri: string): Promise<string> {
+    const match = /^data:(image\/[a-z]+);base64,([A-Za-z0-9+/]*={0,2})$/i.exec(uri);
+    if (!match) throw new AvatarError("the avatar is not a base64 data URI of an image (data:image/png;base64,…)");
+    if ((match[2]!.length * 3) / 4 > this.maxBytes) throw new AvatarError(`the image is larger than ${this.maxBytes} bytes`);
+    const bytes = Buffer.from(match[2]!, "base64");
+    const type = sniffImageType(bytes);
+    if (!type) throw new AvatarError("the file is not a PNG, JPEG, GIF or WebP image");
+    return this.upload(bytes, type, `avatar.${type.slice(6)}`);
+  }
+
   /** For per-message avatars: the mxc:// URI, or null when the image cannot be had (the message goes out anyway). */
   async cached(url: string, now = Date.now()): Promise<string | null> {
     const hit = this.cache.get(url);

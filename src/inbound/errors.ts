@@ -11,6 +11,8 @@ export const INBOUND_ERROR_STATUS = {
   bad_signature: 401,
   /** The room does not let the hook's user post (the homeserver's M_FORBIDDEN): a room admin must act. */
   forbidden: 403,
+  /** A change through the hook's URL clashes with the room's hooks (a rename to a name taken). */
+  conflict: 409,
   /** The body is over inbound.maxBodyBytes, or the homeserver found the event too large (M_TOO_LARGE). */
   too_large: 413,
   /** A content type or encoding the hook does not read. */

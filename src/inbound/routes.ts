@@ -7,6 +7,8 @@ import type { TokenBuckets } from "./rate-limit.js";
 import type { InboundRoute, PostResult } from "./receive.js";
 import type { DiscordEndpoint } from "./discord/endpoint.js";
 import { mountDiscordRoutes } from "./discord/routes.js";
+import type { HookManagement } from "./manage/hook-management.js";
+import type { MessageEdits } from "./message-edits.js";
 
 export interface InboundRouterOptions {
   /** The live hook a URL secret names, or null (a promise of it while its room loads at start). */
@@ -17,6 +19,10 @@ export interface InboundRouterOptions {
   log: Logger;
   /** Discord's webhook routes (`/webhook/{id}/discord…`); absent: they answer 404. */
   discord?: Pick<DiscordEndpoint, "execute" | "get" | "edit" | "remove">;
+  /** `GET|PATCH|DELETE /webhook/{id}`: the hook managed with its URL; absent: 404. */
+  management?: Pick<HookManagement, "view" | "edit" | "remove">;
+  /** `PATCH|DELETE /webhook/{id}/messages/{eventId}`: the hook's own messages edited or deleted; absent: 404. */
+  messageEdits?: Pick<MessageEdits, "edit" | "remove">;
   /** `GET /webhook/{id}/posts/{postId}`: the state of one of the hook's posts, or null (404). */
   postStatus?(hook: ActiveInboundHook, postId: string): Record<string, unknown> | null;
   /** Called with every answer's status (metrics). */
@@ -91,6 +97,34 @@ export function inboundRouter(opts: InboundRouterOptions): Router {
     }
   };
 
+  // A route on a known hook, rate-limited like posting: the work's answer, or its InboundError.
+  type Answer = { status: number; body?: Record<string, unknown> };
+  const hooked = (work: (hook: ActiveInboundHook, req: Request, res: Response) => Answer | Promise<Answer>) => async (req: Request, res: Response): Promise<void> => {
+    const secret = String(req.params.hookId ?? "");
+    try {
+      const hook = isInboundSecretShape(secret) ? await opts.resolve(secret) : null;
+      if (!hook) throw new InboundError("not_found", "not found");
+      const taken = opts.limiter.take(hook.id);
+      if (!taken.ok) throw new InboundError("rate_limited", "this hook is over its rate limit", taken.retryAfterSeconds);
+      const done = await work(hook, req, res);
+      answer(res, "generic", done.status, done.body ?? null);
+    } catch (err) {
+      fail(res, "generic", err);
+    }
+  };
+  const eventId = (req: Request) => String(req.params.eventId ?? "");
+
+  if (opts.management) {
+    const management = opts.management;
+    router.get("/webhook/:hookId", hooked((hook) => management.view(hook)));
+    router.patch("/webhook/:hookId", hooked(async (hook, req, res) => management.edit(hook, await read(req, res))));
+    router.delete("/webhook/:hookId", hooked((hook) => management.remove(hook)));
+  }
+  if (opts.messageEdits) {
+    const edits = opts.messageEdits;
+    router.patch("/webhook/:hookId/messages/:eventId", hooked(async (hook, req, res) => edits.edit(hook, eventId(req), req.headers, await read(req, res))));
+    router.delete("/webhook/:hookId/messages/:eventId", hooked((hook, req) => edits.remove(hook, eventId(req))));
+  }
   if (opts.discord) {
     mountDiscordRoutes(router, { endpoint: opts.discord, resolve: opts.resolve, limiter: opts.limiter, read, log: opts.log, answer: (res, ...rest) => answer(res, "discord", ...rest) });
   }

@@ -24,6 +24,9 @@ import { postStatusBody } from "./queue/post-status.js";
 import { InboundPostWorker } from "./queue/post-worker.js";
 import { QueuedSubmitter } from "./queue/queued-submitter.js";
 import { inboundRouter } from "./routes.js";
+import { HookManagement } from "./manage/hook-management.js";
+import { MessageEdits } from "./message-edits.js";
+import { PostedMessages } from "./posted-messages.js";
 import type { TransformationFunctions } from "../transform/transformation-functions.js";
 
 export interface InboundWiring {
@@ -66,6 +69,7 @@ export function createInbound(deps: {
     table,
     messenger: deps.messenger,
     configuredMinimumLevel: config.permissions.commandPowerLevel,
+    allowIdentityOverride: config.inbound.allowIdentityOverride,
     hookUrl: (secret) => `${base()}/webhook/${secret}`,
     ghostUserId: (hookId) => poster.userIdFor(hookId),
     importAvatar: (url) => importer.import(url),
@@ -98,6 +102,8 @@ export function createInbound(deps: {
     },
     receiver,
     postStatus: (hook, postId) => postStatusBody(posts, hook.id, postId),
+    management: new HookManagement({ hooks, matrix, avatars: importer, log }),
+    messageEdits: new MessageEdits({ receiver, messages: new PostedMessages({ ghosts: matrix, ghostUserId: (hookId) => poster.userIdFor(hookId) }) }),
     limiter: new TokenBuckets(config.inbound.rateLimitPerMinute, config.inbound.rateLimitBurst),
     maxBodyBytes: config.inbound.maxBodyBytes,
     log,
