@@ -22,6 +22,10 @@ import type { RoomEvent } from "../matrix/port.js";
 import { InboundReceiver } from "./receive.js";
 import { inboundRouter } from "./routes.js";
 import { TransformationFunctions } from "../transform/transformation-functions.js";
+import { InboundHookRegistry } from "../connections/inbound-hook-registry.js";
+import { AvatarError } from "./avatar-import.js";
+import { HookManagement } from "./manage/hook-management.js";
+import { MessageEdits } from "./message-edits.js";
 
 // The inbound routes over real HTTP on 127.0.0.1, with a recording stand-in for the homeserver
 // that refuses what Synapse refuses, answering as Synapse does (through the bot SDK's MatrixError).
@@ -45,7 +49,8 @@ function synapseRefusal(content: unknown): MatrixError | null {
   if (Buffer.byteLength(JSON.stringify(content)) > 65_536) return new MatrixError({ errcode: "M_TOO_LARGE", error: "event too large" } as never, 413, {});
   return null;
 }
-const DOCUMENTED = new Set([200, 400, 401, 404, 413, 415, 429]);
+// 403: what the hook's permissions forbid; 204 and 409: managing the hook and its messages by URL.
+const DOCUMENTED = new Set([200, 204, 400, 401, 403, 404, 409, 413, 415, 429]);
 // The Discord routes answer as Discord does: 204 without ?wait=true, 403 for what the hook may not do.
 const DISCORD_DOCUMENTED = new Set([200, 204, 400, 403, 404, 413, 415, 429]);
 const hook = (id: string): ActiveInboundHook => ({ id, roomId: "!r:x", name: id, avatar: null, msgtype: "m.notice", expiresAt: null, permissions: DEFAULT_INBOUND_PERMISSIONS });
@@ -61,6 +66,9 @@ const hooks = new Map([[secrets.open, hook("open")], [secrets.signed, hook("sign
   [secrets.strict, { ...hook("strict"), permissions: { send_messages: true, send_embeds: false, masquerade: false, upload_files: false } }],
   [secrets.transformed, { ...hook("transformed"), transformationFunction: FUZZ_FUNCTION }]]);
 const transformNotices: string[] = [];
+// What management by URL wrote as room state, and told the room.
+const stateWrites: Array<[string, Record<string, unknown>]> = [];
+const roomNotices: string[] = [];
 const posted: Array<Record<string, unknown>> = [];
 // Queued posts of the hooks "open" and "signed", for GET /webhook/{id}/posts/{post}.
 const posts = new InboundPostsTable(openDatabase(":memory:"));
@@ -106,23 +114,43 @@ beforeAll(async () => {
     events.set(id, { event_id: id, room_id: h.roomId, sender: `@webhook_${h.id}:x`, type: "m.room.message", content, origin_server_ts: Date.now() });
     return id;
   };
+  const messages = new PostedMessages({
+    ghosts: {
+      fetchEvent: async (_room, id) => events.get(id) ?? null,
+      sendAsGhost: async (_user, room, content) => discordPost({ ...hook("edit"), roomId: room }, content),
+      redactAsGhost: async (_user, _room, id) => void (events.get(id)!.content = {}),
+    },
+    ghostUserId: (id) => `@webhook_${id}:x`,
+  });
   const discord = new DiscordEndpoint({
     submitter: new DirectSubmitter({ post: discordPost, deliveries: new InboundDeliveriesTable(openDatabase(":memory:")), log }),
-    messages: new PostedMessages({
-      ghosts: {
-        fetchEvent: async (_room, id) => events.get(id) ?? null,
-        sendAsGhost: async (_user, room, content) => discordPost({ ...hook("edit"), roomId: room }, content),
-        redactAsGhost: async (_user, _room, id) => void (events.get(id)!.content = {}),
-      },
-      ghostUserId: (id) => `@webhook_${id}:x`,
-    }),
+    messages,
     uploadMedia: async (bytes) => `mxc://x/${bytes.length}`,
     overrideAvatar: async () => null,
     allowIdentityOverride: true,
     log,
   });
+  // Management over a stand-in for the room's state: the name "taken" is another hook's.
+  const management = new HookManagement({
+    hooks: {
+      writeAsBot: async (_room, name, content) => (stateWrites.push([name, content]), { allowed: true, has: 100, needs: 50 }),
+      contentWith: async (h, changes) => Object.fromEntries(Object.entries({ name: h.name, ...changes }).filter(([, v]) => v !== undefined)),
+      rename: (_h, name) => name !== "taken",
+      registry: new InboundHookRegistry(),
+      ghostUserId: (id) => `@webhook_${id}:x`,
+      allowIdentityOverride: true,
+    },
+    matrix: { setState: async () => "$state", sendNotice: async (_room, text) => (roomNotices.push(text), "$notice") },
+    avatars: {
+      import: async () => Promise.reject(new AvatarError("the image could not be fetched: no network in this test")),
+      importDataUri: async (uri) => (uri.startsWith("data:image/png;base64,iVBOR") ? "mxc://x/avatar" : Promise.reject(new AvatarError("the file is not a PNG, JPEG, GIF or WebP image"))),
+    },
+    log,
+  });
   const router = inboundRouter({
     discord,
+    management,
+    messageEdits: new MessageEdits({ receiver, messages }),
     resolve: (secret) => hooks.get(secret) ?? null,
     receiver,
     postStatus: (h, postId) => postStatusBody(posts, h.id, postId),
@@ -200,7 +228,8 @@ describe("documented answers", () => {
       const res = await send(path, json({ text: "x" }));
       expect([path, res.status, res.text]).toEqual([path, 404, "{}"]);
     }
-    expect((await send(`/webhook/${secrets.open}`, { method: "GET" })).text).toBe("{}");
+    expect((await send(`/webhook/${secrets.unknown}`, { method: "GET" })).text).toBe("{}");
+    expect((await send(`/webhook/${secrets.unknown}/messages/%24event1`, { method: "DELETE" })).text).toBe("{}");
   });
 
   it("400 with a reason, 413 over the cap, 415 for unread types and encodings", async () => {
@@ -292,6 +321,45 @@ describe("Discord routes over HTTP", () => {
   });
 });
 
+describe("the hook managed with its URL, and its messages", () => {
+  it("GET shows the hook, PATCH changes it (or says why not), DELETE removes it; each written as state and told", async () => {
+    expect(await send(`/webhook/${secrets.strict}`, { method: "GET" })).toMatchObject({
+      status: 200, json: { ok: true, id: "strict", name: "strict", room_id: "!r:x", user_id: "@webhook_strict:x", permissions: { send_messages: true, send_embeds: false, masquerade: false, upload_files: false } },
+    });
+    const writes = stateWrites.length;
+    expect(await send(`/webhook/${secrets.open}`, { method: "PATCH", ...json({ avatar: "data:image/png;base64,iVBORw0K", permissions: { send_embeds: false } }) })).toMatchObject({ status: 200 });
+    expect(stateWrites.slice(writes)).toEqual([["open", { name: "open", avatar: "mxc://x/avatar", permissions: { send_embeds: false } }]]);
+    expect(roomNotices.at(-1)).toBe('Inbound hook "open" was changed through its URL: new avatar mxc://x/avatar, permission send_embeds turned off.');
+    expect(await send(`/webhook/${secrets.open}`, { method: "PATCH", ...json({ name: "taken" }) })).toMatchObject({ status: 409, json: { ok: false, error: 'the room already has an inbound hook "taken"' } });
+    expect(await send(`/webhook/${secrets.strict}`, { method: "PATCH", ...json({ permissions: { upload_files: true } }) })).toMatchObject({ status: 403, json: { error: expect.stringContaining("room admin") } });
+    expect(await send(`/webhook/${secrets.open}`, { method: "PATCH", ...json({ avatar: "https://img.example/a.png" }) })).toMatchObject({ status: 400, json: { error: expect.stringContaining("could not be fetched") } });
+    expect(await send(`/webhook/${secrets.open}`, { method: "PATCH", body: "" })).toMatchObject({ status: 400 });
+    expect(stateWrites.length).toBe(writes + 1);
+    expect(await send(`/webhook/${secrets.open}`, { method: "DELETE" })).toMatchObject({ status: 204, text: "" });
+    expect(stateWrites.at(-1)).toEqual(["open", {}]);
+    expect(roomNotices.at(-1)).toBe('Inbound hook "open" was deleted through its URL; it no longer works.');
+  });
+
+  it("PATCH and DELETE /messages/{id} edit and redact the hook's own message only; permissions apply to posts", async () => {
+    const discordMessage = await send(`/webhook/${secrets.open}/discord?wait=true`, json({ content: "first" }));
+    const id = String(discordMessage.json!.id);
+    const edited = await send(`/webhook/${secrets.open}/messages/${encodeURIComponent(id)}`, { method: "PATCH", ...json({ text: "second" }) });
+    expect(edited).toMatchObject({ status: 200, json: { ok: true, event_id: id, edit_event_id: `$event${posted.length}` } });
+    expect(posted.at(-1)).toMatchObject({ body: "* second", "m.new_content": { body: "second" }, "m.relates_to": { rel_type: "m.replace", event_id: id } });
+    for (const [secret, method] of [[secrets.signed, "PATCH"], [secrets.signed, "DELETE"], [secrets.open, "GET"]] as const) {
+      const res = await send(`/webhook/${secret}/messages/${encodeURIComponent(id)}`, { method, ...(method === "PATCH" ? json({ text: "x" }) : {}) });
+      expect([secret, method, res.status, res.text]).toEqual([secret, method, 404, "{}"]);
+    }
+    expect(await send(`/webhook/${secrets.open}/messages/${encodeURIComponent(id)}`, { method: "DELETE" })).toMatchObject({ status: 204, text: "" });
+    expect((await send(`/webhook/${secrets.open}/messages/${encodeURIComponent(id)}`, { method: "DELETE" })).status).toBe(404);
+    // The strict hook: no masquerade (403), no embeds (plain text only).
+    expect(await send(`/webhook/${secrets.strict}`, json({ text: "x", username: "Grafana" }))).toMatchObject({ status: 403, json: { ok: false, error: expect.stringContaining("masquerade") } });
+    expect(await send(`/webhook/${secrets.strict}`, json({ text: "**b**" }))).toMatchObject({ status: 200 });
+    expect(posted.at(-1)).toMatchObject({ body: "**b**" });
+    expect(posted.at(-1)!.formatted_body).toBeUndefined();
+  });
+});
+
 describe("GET /webhook/{id}/posts/{post}: a queued post's state", () => {
   it("answers the hook's own post, and 404 {} for another hook's, an unknown or malformed id, or an unknown hook", async () => {
     expect(await send(`/webhook/${secrets.open}/posts/${openPost.id}`, { method: "GET" })).toMatchObject({
@@ -318,7 +386,7 @@ function rng(seed: number) {
 }
 
 const KEYS = [...PROTOTYPE_NAMES, "\uD800", "k\uDC00", "text", "text", "html", "content", "msgtype", "username", "avatar_url", "masquerade", "blocks", "attachments", "type", "elements", "fields", "title",
-  "value", "pretext", "ref", "commits", "action", "pull_request", "issue", "comment", "release", "sender", "repository", "zen", "number", "style", "url", "mrkdwn", "payload"];
+  "value", "pretext", "ref", "name", "avatar", "remove", "permissions", "send_embeds", "masquerade", "commits", "action", "pull_request", "issue", "comment", "release", "sender", "repository", "zen", "number", "style", "url", "mrkdwn", "payload"];
 const STRINGS = ["", " ", "hi", "**b**", "<script>alert(1)</script>", "<a href=javascript:x>j</a>", "<img src=x onerror=alert(1)>", "m.text", "m.notice", "m.image",
   "section", "rich_text", "rich_text_section", "rich_text_list", "header", "divider", "context", "actions", "button", "mrkdwn", "plain_text", "text", "link", "emoji",
   "<https://x.y|z>", "*a*_b_~c~", "refs/heads/main", "opened", "closed", "\u0000\uD800", "é".repeat(50), "https://a.example/x", "mxc://x/y", "1f389", "zzzzzz-1",
@@ -400,8 +468,8 @@ function fuzzCase(r: () => number) {
   if (r() < 0.3) headers["x-hub-signature-256"] = r() < 0.5 ? githubSignature("gh-secret", body) : pick(["sha256=00", "", "sha1=abc", githubSignature("nope", body)]);
   if (r() < 0.05) headers["content-encoding"] = pick(["gzip", "identity", "br", "bogus"]);
   const secret = pick([secrets.open, secrets.open, secrets.signed, secrets.limited, secrets.transformed, secrets.unknown, "x".repeat(22), "%E0%A4%A"]);
-  const variant = pick(["", "", "/slack", "/github", "/github", "/x", "/", `/${pick(PROTOTYPE_NAMES)}`, "/discord", "/discord", "/discord?wait=true", "/discord/messages/", "/discord/messages/"]);
-  const path = `/webhook/${r() < 0.2 && variant.startsWith("/discord") ? pick([secrets.open, secrets.strict]) : secret}${variant === "/discord/messages/" ? `${variant}${pick(MESSAGE_IDS)}` : variant}`;
+  const variant = pick(["", "", "/slack", "/github", "/github", "/x", "/", `/${pick(PROTOTYPE_NAMES)}`, "/discord", "/discord", "/discord?wait=true", "/discord/messages/", "/discord/messages/", "/messages/", "/messages/"]);
+  const path = `/webhook/${r() < 0.2 && (variant.startsWith("/discord") || variant === "") ? pick([secrets.open, secrets.strict]) : secret}${variant.endsWith("/messages/") ? `${variant}${pick(MESSAGE_IDS)}` : variant}`;
   if (variant.startsWith("/discord")) {
     const shaped = JSON.stringify(discordValue(r, pick, value));
     if (r() < 0.4) {
@@ -413,8 +481,9 @@ function fuzzCase(r: () => number) {
       headers["content-type"] = form.type;
     }
   }
-  const messageRoute = variant === "/discord/messages/";
-  const method = messageRoute ? pick(["GET", "PATCH", "DELETE", "PATCH", "POST"]) : r() < 0.95 ? pick(["POST", "PUT"]) : pick(["GET", "DELETE", "PATCH", "OPTIONS"]);
+  const messageRoute = variant.endsWith("/messages/");
+  // The hook's own URL also takes GET, PATCH and DELETE (management by URL).
+  const method = messageRoute ? pick(["GET", "PATCH", "DELETE", "PATCH", "POST"]) : r() < (variant === "" ? 0.75 : 0.95) ? pick(["POST", "PUT"]) : pick(["GET", "DELETE", "PATCH", "PATCH", "OPTIONS"]);
   return { path, method, body: method === "GET" || method === "DELETE" ? undefined : body, headers };
 }
 
@@ -447,8 +516,8 @@ describe("fuzz", () => {
         const res = await send(c.path, c);
         seen.set(res.status, (seen.get(res.status) ?? 0) + 1);
         const discord = c.path.includes("/discord") && (c.method === "POST" || c.path.includes("/discord/messages/"));
-        const ok = discord ? discordAnswerOk(c.path, res) : DOCUMENTED.has(res.status) && res.json !== undefined && (res.status !== 404 || res.text === "{}") &&
-          (res.status !== 429 || Number(res.headers["retry-after"]) >= 1) && (res.status !== 200 || res.json.ok === true);
+        const ok = discord ? discordAnswerOk(c.path, res) : DOCUMENTED.has(res.status) && (res.status === 204 ? res.text === "" : res.json !== undefined) && (res.status !== 404 || res.text === "{}") &&
+          (res.status !== 429 || Number(res.headers["retry-after"]) >= 1) && (res.status !== 200 || res.json?.ok === true);
         if (discord) seenDiscord.set(res.status, (seenDiscord.get(res.status) ?? 0) + 1);
         if (!ok && bad.length < 5) bad.push(`${c.method} ${c.path} ${JSON.stringify(c.headers)} → ${res.status} ${res.text.slice(0, 200)}`);
       }
@@ -466,7 +535,7 @@ describe("fuzz", () => {
       expect(String(content.formatted_body ?? "")).not.toMatch(/<script|<[^>]*\son\w+\s*=|<[^>]*(href|src)\s*=\s*["']?\s*javascript:/i);
     }
     // Every kind of answer came up, and the server still serves.
-    for (const status of [200, 400, 404, 413, 415, 429]) expect(seen.get(status) ?? 0, `${status} in ${JSON.stringify([...seen])}`).toBeGreaterThan(0);
+    for (const status of [200, 204, 400, 403, 404, 413, 415, 429]) expect(seen.get(status) ?? 0, `${status} in ${JSON.stringify([...seen])}`).toBeGreaterThan(0);
     for (const status of [200, 204, 400, 403, 404]) expect(seenDiscord.get(status) ?? 0, `discord ${status} in ${JSON.stringify([...seenDiscord])}`).toBeGreaterThan(0);
     expect((await send(`/webhook/${secrets.open}`, json({ text: "still alive" }))).status).toBe(200);
   });
