@@ -51,6 +51,7 @@ async function download(mxc: string): Promise<Buffer> {
 
 describe("the Discord route on a real Synapse", () => {
   let messageId: string;
+  let fileIds: string[] = [];
 
   it("posts content, embeds and files readable in the room, and ?wait=true answers the message object", async () => {
     const form = new FormData();
@@ -89,6 +90,7 @@ describe("the Discord route on a real Synapse", () => {
       ["m.image", "chart.png", { mimetype: "image/png", size: PNG.length, w: 1, h: 1 }],
       ["m.file", "build log", { mimetype: "text/plain", size: LOG.length }],
     ]);
+    fileIds = files.map((e) => e.event_id);
     expect((await download(String(files[0]!.content.url))).equals(PNG)).toBe(true);
     expect((await download(String(files[1]!.content.url))).equals(LOG)).toBe(true);
   });
@@ -113,6 +115,12 @@ describe("the Discord route on a real Synapse", () => {
     expect([deleted.status, deleted.text]).toEqual([204, ""]);
     const redacted = await admin.request<MatrixEvent>("GET", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/event/${encodeURIComponent(messageId)}`);
     expect(redacted.content).toEqual({});
+    // Its files go with it, as in Discord.
+    expect(fileIds).toHaveLength(2);
+    for (const fileId of fileIds) {
+      const file = await admin.request<MatrixEvent>("GET", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/event/${encodeURIComponent(fileId)}`);
+      expect(file.content).toEqual({});
+    }
     expect(await call(messageUrl("Alerts", messageId), { method: "GET" })).toMatchObject({ status: 404, json: { message: "Unknown Message", code: 10008 } });
   });
 

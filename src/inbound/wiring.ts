@@ -107,7 +107,7 @@ export function createInbound(deps: {
     limiter: new TokenBuckets(config.inbound.rateLimitPerMinute, config.inbound.rateLimitBurst),
     maxBodyBytes: config.inbound.maxBodyBytes,
     log,
-    discord: createDiscordEndpoint({ submitter, ghosts: matrix, ghostUserId: (hookId) => poster.userIdFor(hookId), overrideAvatar: (url) => importer.cached(url), config, log }),
+    discord: createDiscordEndpoint({ submitter, ghosts: matrix, ghostUserId: (hookId) => poster.userIdFor(hookId), overrideAvatar: (url) => importer.cached(url), postedWith: (hookId, eventId) => posts.postedWith(hookId, eventId), config, log }),
     onAnswer: (status, route) => answers.inc({ route: route ?? "unknown", status: String(status) }),
   });
   return {

@@ -76,6 +76,8 @@ export class InboundPostsTable {
       ),
       partPosted: db.prepare("UPDATE inbound_posts SET posted = ?, event_ids = ? WHERE seq = ?"),
       finish: db.prepare("UPDATE inbound_posts SET state = ?, error = ?, error_kind = ?, parts = '[]', done_at = ? WHERE seq = ?"),
+      // A rare request (a message deleted by its sender): a scan of the hook's rows, no index kept for it.
+      firstPart: db.prepare<[string, number, string], { event_ids: string }>("SELECT event_ids FROM inbound_posts WHERE hook_id = ? AND substr(event_ids, 1, ?) = ? LIMIT 1"),
       pending: db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM inbound_posts WHERE done_at IS NULL"),
       prune: db.prepare("DELETE FROM inbound_posts WHERE done_at IS NOT NULL AND done_at < ?"),
     };
@@ -122,6 +124,13 @@ export class InboundPostsTable {
     post.error = error?.reason.slice(0, 1000) ?? null;
     post.errorKind = error?.kind ?? null;
     this.q.finish.run(state, post.error, post.errorKind, now, post.seq);
+  }
+
+  /** The event ids of the hook's post whose first part is `eventId` (a message and its files), or [] (unknown, or pruned). */
+  postedWith(hookId: string, eventId: string): string[] {
+    const prefix = JSON.stringify([eventId]).slice(0, -1);
+    const row = this.q.firstPart.get(hookId, prefix.length, prefix);
+    return row ? (JSON.parse(row.event_ids) as string[]) : [];
   }
 
   /** Posts not done yet (the queued-posts gauge). */

@@ -30,6 +30,8 @@ export interface DiscordEndpointDeps {
   uploadMedia(bytes: Buffer, contentType: string, filename: string): Promise<string>;
   /** The mxc:// URI for a per-message avatar URL, or null when it cannot be had. */
   overrideAvatar(url: string): Promise<string | null>;
+  /** The event ids posted with a message (its files), from the posts' record; [] when unknown. */
+  postedWith?(hookId: string, eventId: string): string[];
   /** config inbound.allowIdentityOverride: the masquerade permission's default. */
   allowIdentityOverride: boolean;
   log: Logger;
@@ -103,6 +105,10 @@ export class DiscordEndpoint {
     return answering(async () => {
       await this.owned(hook, messageId);
       await this.deps.messages.remove(hook, messageId).catch((err: unknown) => Promise.reject(err instanceof InboundError ? err : homeserverAnswer(err)));
+      // The message's files go with it, as in Discord (best effort: one already gone stays gone).
+      for (const fileId of this.deps.postedWith?.(hook.id, messageId).slice(1) ?? []) {
+        await this.deps.messages.remove(hook, fileId).catch((err: unknown) => this.deps.log.warn({ err, hookId: hook.id, eventId: fileId }, "a deleted Discord message's file could not be redacted"));
+      }
       return { status: 204 };
     });
   }

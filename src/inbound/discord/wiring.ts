@@ -11,6 +11,7 @@ export function createDiscordEndpoint(deps: {
   ghosts: InboundGhosts;
   ghostUserId(hookId: string): string;
   overrideAvatar(url: string): Promise<string | null>;
+  postedWith(hookId: string, eventId: string): string[];
   config: BridgeConfig;
   log: Logger;
 }): DiscordEndpoint {
@@ -19,6 +20,7 @@ export function createDiscordEndpoint(deps: {
     messages: new PostedMessages({ ghosts: deps.ghosts, ghostUserId: deps.ghostUserId }),
     uploadMedia: (bytes, type, name) => deps.ghosts.uploadMedia(bytes, type, name),
     overrideAvatar: deps.overrideAvatar,
+    postedWith: deps.postedWith,
     allowIdentityOverride: deps.config.inbound.allowIdentityOverride,
     log: deps.log,
   });
