@@ -1,5 +1,6 @@
 import type { ActiveInboundHook } from "../connections/inbound-hook-registry.js";
 import { checkAvatar, checkInboundName, inboundHookContent, INBOUND_HOOK_EVENT_TYPE, INBOUND_MSGTYPES, type InboundMsgtype } from "../connections/inbound-hook-state.js";
+import { permissionsField } from "../connections/inbound-permissions.js";
 import { CommandError } from "./command-error.js";
 import type { CommandContext } from "./context.js";
 import type { CommandSpec } from "./spec.js";
@@ -68,7 +69,8 @@ export const inboundCommands: CommandSpec<CommandContext>[] = [
       const line = (h: ActiveInboundHook) =>
         `- ${h.name}: posts ${h.msgtype} as ${ctx.inbound.ghostUserId(h.id)}, avatar ${h.avatar ?? "none"}, ` +
         `GitHub signatures ${ctx.inbound.stored(h.id)?.hasGithubSecret ? "required" : "not required"}` +
-        (h.expiresAt !== null ? `, expires ${new Date(h.expiresAt).toISOString()}` : "");
+        (h.expiresAt !== null ? `, expires ${new Date(h.expiresAt).toISOString()}` : "") +
+        (permissionsField(h.permissions) ? `, permissions ${Object.entries(permissionsField(h.permissions)!).map(([p, on]) => `${p} ${on ? "on" : "off"}`).join(", ")}` : "");
       await ctx.reply(["Inbound hooks in this room:", ...hooks.map(line)].join("\n"));
     },
   },
