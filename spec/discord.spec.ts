@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { INBOUND_HOOK_EVENT_TYPE } from "../src/connections/inbound-hook-state.js";
 import type { MatrixEvent, TestClient } from "../src/demo/test-client.js";
 import { PER_MESSAGE_PROFILE_KEY } from "../src/inbound/content.js";
+import { AttachmentBuilder, EmbedBuilder, WebhookClient } from "discord.js";
 import { startBridge, type BridgeUnderTest } from "./harness/bridge.js";
 import { botNotice, roomWithBot, secretFromDm } from "./harness/rooms.js";
 import { registerUser, uniqueName } from "./harness/users.js";
@@ -160,5 +161,41 @@ describe("the Discord route on a real Synapse", () => {
     expect(await call(url, { json: { embeds: [{ description: "d".repeat(4000) }, { description: "d".repeat(2001) }] } })).toMatchObject({ status: 400, json: { code: 50035, errors: { embeds: { _errors: [{ code: "MAX_EMBED_SIZE_EXCEEDED" }] } } } });
     expect(await call(url, { json: { embeds: [{ fields: [{ name: "n", value: "v".repeat(1025) }] }] } })).toMatchObject({ status: 400, json: { errors: { embeds: { 0: { fields: { 0: { value: {} } } } } } } });
     expect(await call(url, { json: {} })).toMatchObject({ status: 400, json: { message: "Cannot send an empty message", code: 50006 } });
+  });
+});
+
+describe("discord.js's WebhookClient against the bridge (Discord's URL shape /api/v10/webhooks/{id}/{token})", () => {
+  it("sends with embeds and a file, fetches, edits and deletes a message, and reads and renames the webhook", async () => {
+    const token = urls.get("Other")!.split("/webhook/")[1]!.replace(/\/discord$/, "");
+    const hookId = String((await call(`${bridge.url}/webhook/${token}`, { method: "GET" })).json!.id);
+    const client = new WebhookClient({ id: hookId, token }, { rest: { api: `${bridge.url}/api`, retries: 0 } });
+    try {
+      const sent = await client.send({
+        content: "from **discord.js**",
+        embeds: [new EmbedBuilder().setTitle("Nightly").setDescription("all green").addFields({ name: "Tests", value: "969", inline: true })],
+        files: [new AttachmentBuilder(LOG, { name: "nightly.log" })],
+      });
+      expect(sent).toMatchObject({ id: expect.stringMatching(/^\$/), content: "from **discord.js**", webhook_id: hookId, embeds: [{ title: "Nightly" }], attachments: [{ filename: "nightly.log" }] });
+      const text = await event(sent.id);
+      expect(text.content.body).toBe("from **discord.js**\n\n> Nightly\n> all green\n> Tests: 969");
+      await admin.waitForEvent(roomId, (e) => e.content.msgtype === "m.file" && e.content.body === "nightly.log");
+
+      expect(await client.fetchMessage(sent.id)).toMatchObject({ id: sent.id, content: "from **discord.js**" });
+      expect(await client.editMessage(sent.id, { content: "edited by discord.js" })).toMatchObject({ id: sent.id, content: "edited by discord.js", embeds: [{ title: "Nightly" }] });
+      await admin.waitForEvent(roomId, (e) => (e.content["m.relates_to"] as { event_id?: string } | undefined)?.event_id === sent.id);
+      await client.deleteMessage(sent.id);
+      const redacted = await admin.request<MatrixEvent>("GET", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/event/${encodeURIComponent(sent.id)}`);
+      expect(redacted.content).toEqual({});
+      await expect(client.fetchMessage(sent.id)).rejects.toMatchObject({ code: 10008, status: 404 });
+
+      // Get and Modify Webhook with Token, through discord.js's REST client.
+      expect(await client.rest.get(`/webhooks/${hookId}/${token}`, { auth: false })).toEqual({ id: hookId, type: 1, name: "Other", avatar: null, channel_id: roomId, guild_id: null, application_id: null });
+      expect(await client.rest.patch(`/webhooks/${hookId}/${token}`, { auth: false, body: { name: "Nightly CI" } })).toMatchObject({ id: hookId, name: "Nightly CI" });
+      expect(await admin.getStateEvent(roomId, INBOUND_HOOK_EVENT_TYPE, "Nightly CI")).toMatchObject({ name: "Nightly CI" });
+      // Another hook's id with this token names no webhook.
+      expect(await call(`${bridge.url}/api/v10/webhooks/ih_nope/${token}`, { json: { content: "x" } })).toMatchObject({ status: 404, text: "{}" });
+    } finally {
+      client.destroy();
+    }
   });
 });

@@ -216,7 +216,8 @@ export class InboundHooks {
     const text =
       `URL of inbound hook "${name}" in ${roomId} (${why}):\n${url}\n\n` +
       `POST or PUT JSON ({"text": "markdown"}, "html", "msgtype"), a form (payload=JSON) or plain text to it; ` +
-      `Slack incoming-webhook payloads go to ${url}/slack and GitHub webhooks to ${url}/github. ` +
+      `Slack incoming-webhook payloads go to ${url}/slack, GitHub webhooks to ${url}/github and Discord webhook bodies to ${url}/discord. ` +
+      `The same URL manages the hook: GET shows it, PATCH changes its name or avatar, DELETE removes it. ` +
       `Anyone with this URL can post into the room: it is shown only this once, and "!hooks inbound rotate ${name}" replaces it.`;
     await this.deps.messenger.send(userId, text);
   }

@@ -126,7 +126,7 @@ export function inboundRouter(opts: InboundRouterOptions): Router {
     router.delete("/webhook/:hookId/messages/:eventId", hooked((hook, req) => edits.remove(hook, eventId(req))));
   }
   if (opts.discord) {
-    mountDiscordRoutes(router, { endpoint: opts.discord, resolve: opts.resolve, limiter: opts.limiter, read, log: opts.log, answer: (res, ...rest) => answer(res, "discord", ...rest) });
+    mountDiscordRoutes(router, { endpoint: opts.discord, ...(opts.management ? { management: opts.management } : {}), resolve: opts.resolve, limiter: opts.limiter, read, log: opts.log, answer: (res, ...rest) => answer(res, "discord", ...rest) });
   }
   router.route("/webhook/:hookId").post(handle).put(handle);
   router.route("/webhook/:hookId/:variant").post(handle).put(handle);
