@@ -484,7 +484,9 @@ function fuzzCase(r: () => number) {
   const messageRoute = variant.endsWith("/messages/");
   // The hook's own URL also takes GET, PATCH and DELETE (management by URL).
   const method = messageRoute ? pick(["GET", "PATCH", "DELETE", "PATCH", "POST"]) : r() < (variant === "" ? 0.75 : 0.95) ? pick(["POST", "PUT"]) : pick(["GET", "DELETE", "PATCH", "PATCH", "OPTIONS"]);
-  return { path, method, body: method === "GET" || method === "DELETE" ? undefined : body, headers };
+  // Discord's own URL shape, with the hook's id or another.
+  const aliased = variant.startsWith("/discord") && r() < 0.25 ? path.replace(/^\/webhook\/([^/?]+)\/discord/, (_m, s: string) => `/api/${pick(["v10", "v9", "x", ""])}/webhooks/${pick([hooks.get(s)?.id ?? "nope", "nope", "constructor"])}/${s}`.replace("/api//", "/api/")) : path;
+  return { path: aliased, method, body: method === "GET" || method === "DELETE" ? undefined : body, headers };
 }
 
 /** A Discord route's answer: documented, 204 empty, every error in Discord's shape (an unknown hook still `{}`). */
@@ -493,9 +495,10 @@ function discordAnswerOk(path: string, res: Awaited<ReturnType<typeof send>>): b
   if (res.status === 204) return res.text === "";
   if (res.json === undefined) return false;
   if (res.status === 404 && res.text === "{}") return true;
-  if (res.status === 404) return path.includes("/discord/messages/") && res.json.code === 10008;
+  if (res.status === 404) return path.includes("/messages/") && res.json.code === 10008;
   if (res.status === 429 && !(Number(res.headers["retry-after"]) >= 1)) return false;
-  if (res.status === 200) return typeof res.json.id === "string" && res.json.type === 0;
+  // A message object, or (GET/PATCH of the webhook) the webhook object.
+  if (res.status === 200) return typeof res.json.id === "string" && (res.json.type === 0 || res.json.type === 1);
   return typeof res.json.message === "string" && typeof res.json.code === "number";
 }
 
@@ -515,7 +518,7 @@ describe("fuzz", () => {
         const c = cases[next++]!;
         const res = await send(c.path, c);
         seen.set(res.status, (seen.get(res.status) ?? 0) + 1);
-        const discord = c.path.includes("/discord") && (c.method === "POST" || c.path.includes("/discord/messages/"));
+        const discord = (c.path.includes("/discord") || c.path.startsWith("/api/")) && c.method !== "PUT" && c.method !== "OPTIONS";
         const ok = discord ? discordAnswerOk(c.path, res) : DOCUMENTED.has(res.status) && (res.status === 204 ? res.text === "" : res.json !== undefined) && (res.status !== 404 || res.text === "{}") &&
           (res.status !== 429 || Number(res.headers["retry-after"]) >= 1) && (res.status !== 200 || res.json?.ok === true);
         if (discord) seenDiscord.set(res.status, (seenDiscord.get(res.status) ?? 0) + 1);

@@ -131,9 +131,11 @@ export function inboundRouter(opts: InboundRouterOptions): Router {
   router.route("/webhook/:hookId").post(handle).put(handle);
   router.route("/webhook/:hookId/:variant").post(handle).put(handle);
   router.get("/webhook/:hookId/posts/:postId", postStatus);
-  router.use("/webhook", (_req, res) => answer(res, null, 404, {}));
-  // e.g. a path that cannot be URI-decoded: still nothing but 404 under /webhook.
-  router.use("/webhook", (_err: unknown, _req: Request, res: Response, _next: NextFunction) => answer(res, null, 404, {}));
+  // Under /webhook and Discord's URL shape nothing else answers: 404 `{}` for any other path or
+  // method, and for a path that cannot be URI-decoded.
+  const INBOUND_PREFIXES = ["/webhook", "/api/webhooks", "/api/:version/webhooks"];
+  router.use(INBOUND_PREFIXES, (_req, res) => answer(res, null, 404, {}));
+  router.use(INBOUND_PREFIXES, (_err: unknown, _req: Request, res: Response, _next: NextFunction) => answer(res, null, 404, {}));
   return router;
 }
 
