@@ -5,8 +5,7 @@ import type { MatrixEvent, TestClient } from "../src/demo/test-client.js";
 import { PER_MESSAGE_PROFILE_KEY } from "../src/inbound/content.js";
 import { AttachmentBuilder, EmbedBuilder, WebhookClient } from "discord.js";
 import { startBridge, type BridgeUnderTest } from "./harness/bridge.js";
-import { botNotice, roomWithBot, secretFromDm } from "./harness/rooms.js";
-import { registerUser, uniqueName } from "./harness/users.js";
+import { roomWithInboundHooks } from "./harness/inbound-room.js";
 
 const PNG = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==", "base64");
 const LOG = Buffer.from("step 1 ok\nstep 2 ok\n");
@@ -14,18 +13,12 @@ const LOG = Buffer.from("step 1 ok\nstep 2 ok\n");
 let bridge: BridgeUnderTest;
 let admin: TestClient;
 let roomId: string;
-const dm = new Set<string>();
-const urls = new Map<string, string>();
+let urls = new Map<string, string>();
 
 beforeAll(async () => {
   bridge = await startBridge({ inbound: { rateLimitPerMinute: 600, rateLimitBurst: 50, allowIdentityOverride: true } });
-  admin = (await registerUser(uniqueName("admin"))).client;
-  roomId = await roomWithBot(admin, bridge.botUserId);
-  for (const name of ["Alerts", "Other"]) {
-    await admin.sendMessage(roomId, `!hooks inbound add "${name}"`);
-    await botNotice(admin, roomId, bridge.botUserId, new RegExp(`Inbound hook "${name}" added`));
-    urls.set(name, `${await secretFromDm(admin, bridge.botUserId, `URL of inbound hook "${name}"`, dm)}/discord`);
-  }
+  ({ admin, roomId, urls } = await roomWithInboundHooks(bridge, ["Alerts", "Other"]));
+  urls = new Map([...urls].map(([name, url]) => [name, `${url}/discord`]));
 });
 
 afterAll(async () => {

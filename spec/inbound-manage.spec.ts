@@ -4,26 +4,19 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { INBOUND_HOOK_EVENT_TYPE } from "../src/connections/inbound-hook-state.js";
 import type { MatrixEvent, TestClient } from "../src/demo/test-client.js";
 import { startBridge, type BridgeUnderTest } from "./harness/bridge.js";
-import { botNotice, roomWithBot, secretFromDm } from "./harness/rooms.js";
-import { registerUser, uniqueName } from "./harness/users.js";
+import { roomWithInboundHooks } from "./harness/inbound-room.js";
+import { botNotice } from "./harness/rooms.js";
 
 const PNG = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
 
 let bridge: BridgeUnderTest;
 let admin: TestClient;
 let roomId: string;
-const dm = new Set<string>();
-const urls = new Map<string, string>();
+let urls = new Map<string, string>();
 
 beforeAll(async () => {
   bridge = await startBridge({ inbound: { rateLimitPerMinute: 600, rateLimitBurst: 50, allowIdentityOverride: true } });
-  admin = (await registerUser(uniqueName("admin"))).client;
-  roomId = await roomWithBot(admin, bridge.botUserId);
-  for (const name of ["Deploys", "Other", "Gone"]) {
-    await admin.sendMessage(roomId, `!hooks inbound add "${name}"`);
-    await botNotice(admin, roomId, bridge.botUserId, new RegExp(`Inbound hook "${name}" added`));
-    urls.set(name, await secretFromDm(admin, bridge.botUserId, `URL of inbound hook "${name}"`, dm));
-  }
+  ({ admin, roomId, urls } = await roomWithInboundHooks(bridge, ["Deploys", "Other", "Gone"]));
 });
 
 afterAll(async () => {

@@ -2,10 +2,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OUTBOUND_HOOK_EVENT_TYPE } from "../src/connections/outbound-hook-state.js";
 import type { TestClient } from "../src/demo/test-client.js";
-import { startBridge, type BridgeUnderTest } from "./harness/bridge.js";
-import { forEvent, Receiver } from "./harness/receiver.js";
-import { botNotice, roomWithBot, tokenFromDm } from "./harness/rooms.js";
-import { registerUser, uniqueName } from "./harness/users.js";
+import type { BridgeUnderTest } from "./harness/bridge.js";
+import { startRoomWithMember, type RoomWithMember } from "./harness/room-with-member.js";
+import { forEvent, type Receiver } from "./harness/receiver.js";
+import { botNotice, tokenFromDm } from "./harness/rooms.js";
 
 let bridge: BridgeUnderTest;
 let receiver: Receiver;
@@ -15,18 +15,15 @@ let roomId: string;
 let token: string;
 const dmRooms = new Set<string>();
 
+let started: RoomWithMember | undefined;
+
 beforeAll(async () => {
-  bridge = await startBridge();
-  receiver = await Receiver.start();
-  admin = (await registerUser(uniqueName("admin"))).client;
-  member = (await registerUser(uniqueName("member"))).client;
-  roomId = await roomWithBot(admin, bridge.botUserId, { invite: [member.userId] });
-  await member.join(roomId);
+  started = await startRoomWithMember();
+  ({ bridge, receiver, admin, member, roomId } = started);
 });
 
 afterAll(async () => {
-  await bridge?.stop();
-  await receiver?.stop();
+  await started?.stop();
 });
 
 describe("outbound hooks on a real Synapse", () => {

@@ -4,22 +4,11 @@ import { INBOUND_HOOK_EVENT_TYPE } from "../src/connections/inbound-hook-state.j
 import { OUTBOUND_HOOK_EVENT_TYPE } from "../src/connections/outbound-hook-state.js";
 import type { MatrixEvent, TestClient } from "../src/demo/test-client.js";
 import { RAW_PAYLOAD_KEY } from "../src/inbound/content.js";
-import { startBridge, type BridgeUnderTest } from "./harness/bridge.js";
-import { forEvent, Receiver } from "./harness/receiver.js";
-import { botNotice, roomWithBot, secretFromDm } from "./harness/rooms.js";
-import { registerUser, uniqueName } from "./harness/users.js";
-
-// Hookshot's docs (docs/setup/webhooks.md, "V2 API" example script), unchanged.
-const HOOKSHOT_V2_EXAMPLE = `if (data.counter === undefined) {
-  // The API didn't give us a counter, send no message.
-  result = {empty: true, version: "v2"};
-} else if (data.counter > data.maxValue) {
-    result = {plain: \`**Oh no!** The counter has gone over by \${data.counter - data.maxValue}\`, version: "v2"};
-} else {
-    result = {plain: \`*Everything is fine*, the counter is under by \${data.maxValue - data.counter}\`, version: "v2"};
-}`;
-// Hookshot's v1 test function (tests/connections/GenericHook.spec.ts).
-const HOOKSHOT_V1 = "result = `The answer to '${data.question}' is ${data.answer}`;";
+import type { BridgeUnderTest } from "./harness/bridge.js";
+import { startRoomWithMember, type RoomWithMember } from "./harness/room-with-member.js";
+import { forEvent, type Receiver } from "./harness/receiver.js";
+import { botNotice, secretFromDm } from "./harness/rooms.js";
+import { HOOKSHOT_V1, HOOKSHOT_V2_EXAMPLE } from "./fixtures/hookshot-functions.js";
 
 let bridge: BridgeUnderTest;
 let admin: TestClient;
@@ -28,18 +17,15 @@ let roomId: string;
 let receiver: Receiver;
 const dm = new Set<string>();
 
+let started: RoomWithMember | undefined;
+
 beforeAll(async () => {
-  bridge = await startBridge({ inbound: { transformationFunctions: { enabled: true, timeoutMs: 200, memoryBytes: 16 * 1024 * 1024 } } });
-  receiver = await Receiver.start();
-  admin = (await registerUser(uniqueName("admin"))).client;
-  member = (await registerUser(uniqueName("member"))).client;
-  roomId = await roomWithBot(admin, bridge.botUserId, { invite: [member.userId] });
-  await member.join(roomId);
+  started = await startRoomWithMember({ inbound: { transformationFunctions: { enabled: true, timeoutMs: 200, memoryBytes: 16 * 1024 * 1024 } } });
+  ({ bridge, receiver, admin, member, roomId } = started);
 });
 
 afterAll(async () => {
-  await bridge?.stop();
-  await receiver?.stop();
+  await started?.stop();
 });
 
 async function addInbound(name: string): Promise<string> {

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { JsSandbox, MAX_RESULT_BYTES, TransformFailure } from "./sandbox.js";
+import { HOOKSHOT_V2_EXAMPLE } from "../../spec/fixtures/hookshot-functions.js";
 
 const LIMITS = { timeoutMs: 200, memoryBytes: 16 * 1024 * 1024 };
 let sandbox: JsSandbox;
@@ -22,13 +23,7 @@ function failureOf(source: string, data: unknown = {}): TransformFailure {
 describe("JsSandbox", () => {
   it("runs Hookshot's documented v2 example with its data", () => {
     // docs/setup/webhooks.md, "Example script", data = {"counter": 5, "maxValue": 4}
-    const script = `if (data.counter === undefined) {
-  result = {empty: true, version: "v2"};
-} else if (data.counter > data.maxValue) {
-    result = {plain: \`**Oh no!** The counter has gone over by \${data.counter - data.maxValue}\`, version: "v2"};
-} else {
-    result = {plain: \`*Everything is fine*, the counter is under by \${data.maxValue - data.counter}\`, version: "v2"};
-}`;
+    const script = HOOKSHOT_V2_EXAMPLE;
     expect(sandbox.run(script, { counter: 5, maxValue: 4 })).toEqual({ plain: "**Oh no!** The counter has gone over by 1", version: "v2" });
     expect(sandbox.run(script, { counter: 1, maxValue: 4 })).toEqual({ plain: "*Everything is fine*, the counter is under by 3", version: "v2" });
     expect(sandbox.run(script, {})).toEqual({ empty: true, version: "v2" });
