@@ -13,6 +13,7 @@ import { slackMessage } from "./slack.js";
 import { postResultOf, type PostSubmitter } from "./submitter.js";
 import type { TransformationFunctions } from "../transform/transformation-functions.js";
 import { transformedMessage } from "../transform/inbound-message.js";
+import type { WebhookResponse } from "../transform/hookshot-result.js";
 
 export const INBOUND_ROUTES = ["generic", "slack", "github"] as const;
 
@@ -21,7 +22,10 @@ export const INBOUND_ROUTES = ["generic", "slack", "github"] as const;
  * homeserver takes it (the post's id; answered 202), or nothing to post (a transformation
  * function's `empty`; answered 200 without an event id).
  */
-export type PostResult = { kind: "posted"; eventId: string } | { kind: "queued"; id: string } | { kind: "skipped"; reason: string };
+export type PostResult = ({ kind: "posted"; eventId: string } | { kind: "queued"; id: string } | { kind: "skipped"; reason: string }) & {
+  /** The transformation function's webhookResponse: the answer once posted or skipped (a queued post gets the 202). */
+  response?: WebhookResponse;
+};
 export type InboundRoute = (typeof INBOUND_ROUTES)[number];
 
 export interface InboundReceiverDeps {
@@ -57,9 +61,11 @@ export class InboundReceiver {
 
   async receive(hook: ActiveInboundHook, route: InboundRoute, headers: IncomingHttpHeaders, body: Buffer): Promise<PostResult> {
     if (route === "github") this.verifyGithub(hook, headers, body);
-    const content = await this.contentOf(hook, route, headers, body);
-    if (content === null) return { kind: "skipped", reason: "the hook's transformation function returned empty" };
-    return postResultOf(await this.deps.submitter.submit(hook, [content], { deliveryKey: deliveryKey(route, headers) }));
+    const { content, response } = await this.render(hook, route, headers, body);
+    const answer = response ? { response } : {};
+    if (content === null) return { kind: "skipped", reason: "the hook's transformation function returned empty", ...answer };
+    const result = postResultOf(await this.deps.submitter.submit(hook, [content], { deliveryKey: deliveryKey(route, headers) }));
+    return result.kind === "queued" ? result : { ...result, ...answer };
   }
 
   /**
@@ -68,6 +74,11 @@ export class InboundReceiver {
    * send messages or to masquerade is a 403; none for embeds posts the plain text only.
    */
   async contentOf(hook: ActiveInboundHook, route: InboundRoute, headers: IncomingHttpHeaders, body: Buffer): Promise<Record<string, unknown> | null> {
+    return (await this.render(hook, route, headers, body)).content;
+  }
+
+  /** The content (null: nothing to post) and the transformation function's answer to the sender, if it gave one. */
+  private async render(hook: ActiveInboundHook, route: InboundRoute, headers: IncomingHttpHeaders, body: Buffer): Promise<{ content: Record<string, unknown> | null; response?: WebhookResponse }> {
     if (!hookMay(hook.permissions, "send_messages", this.deps.allowIdentityOverride)) {
       throw new InboundError("forbidden", "this hook may not post messages (its send_messages permission is off)");
     }
@@ -78,7 +89,9 @@ export class InboundReceiver {
     const source = this.deps.transforms?.sourceOf(hook) ?? null;
     const transformed = source === null ? null : await this.deps.transforms!.inbound(hook, source, payload.value);
     let mentions: unknown;
-    if (transformed?.ok && transformed.value.kind === "empty") return null;
+    const response = transformed?.ok ? transformed.value.response : undefined;
+    const answer = response ? { response } : {};
+    if (transformed?.ok && transformed.value.kind === "empty") return { content: null, ...answer };
     if (transformed?.ok && transformed.value.kind === "message") {
       message = transformedMessage(transformed.value);
       mentions = transformed.value.mentions;
@@ -101,7 +114,7 @@ export class InboundReceiver {
       delete content.format;
       delete content.formatted_body;
     }
-    return content;
+    return { content, ...answer };
   }
 
   private verifyGithub(hook: ActiveInboundHook, headers: IncomingHttpHeaders, body: Buffer): void {

@@ -57,6 +57,7 @@ const hook = (id: string): ActiveInboundHook => ({ id, roomId: "!r:x", name: id,
 // A function that follows the payload's shape: HTML through, bad msgtypes (a result error), identities, empty, throws.
 const FUZZ_FUNCTION = `if (data === null || typeof data !== "object") throw new Error("not an object");
 if (typeof data.html === "string") { result = {version: "v2", plain: String(data.text ?? ""), html: data.html}; return; }
+if (data.respond !== undefined) { result = {version: "v2", plain: String(data.text), webhookResponse: data.respond}; return; }
 if (data.msgtype !== undefined) { result = {version: "v2", plain: "typed", msgtype: data.msgtype}; return; }
 if (data.username !== undefined) { result = {version: "v2", plain: "named", username: data.username, avatar_url: data.avatar_url}; return; }
 if (Array.isArray(data.blocks)) { result = {version: "v2", empty: true}; return; }
@@ -321,6 +322,17 @@ describe("Discord routes over HTTP", () => {
   });
 });
 
+describe("a transformation function's webhookResponse", () => {
+  it("answers the sender with its body, status and type, sandboxed; the message is posted", async () => {
+    const before = posted.length;
+    const res = await send(`/webhook/${secrets.transformed}`, json({ text: "hi", respond: { body: "<b>thanks</b>", contentType: "text/html", statusCode: 201 } }));
+    expect([res.status, res.text, res.headers["content-type"], res.headers["content-security-policy"]]).toEqual([201, "<b>thanks</b>", "text/html; charset=utf-8", "sandbox; default-src 'none'"]);
+    expect(posted.length).toBe(before + 1);
+    const plain = await send(`/webhook/${secrets.transformed}`, json({ text: "hi", respond: { body: "ok" } }));
+    expect([plain.status, plain.text, plain.headers["content-type"]]).toEqual([200, "ok", "text/plain; charset=utf-8"]);
+  });
+});
+
 describe("the hook managed with its URL, and its messages", () => {
   it("GET shows the hook, PATCH changes it (or says why not), DELETE removes it; each written as state and told", async () => {
     expect(await send(`/webhook/${secrets.strict}`, { method: "GET" })).toMatchObject({
@@ -386,7 +398,7 @@ function rng(seed: number) {
 }
 
 const KEYS = [...PROTOTYPE_NAMES, "\uD800", "k\uDC00", "text", "text", "html", "content", "msgtype", "username", "avatar_url", "masquerade", "blocks", "attachments", "type", "elements", "fields", "title",
-  "value", "pretext", "ref", "name", "avatar", "remove", "permissions", "send_embeds", "masquerade", "commits", "action", "pull_request", "issue", "comment", "release", "sender", "repository", "zen", "number", "style", "url", "mrkdwn", "payload"];
+  "value", "pretext", "ref", "name", "avatar", "remove", "permissions", "respond", "send_embeds", "masquerade", "commits", "action", "pull_request", "issue", "comment", "release", "sender", "repository", "zen", "number", "style", "url", "mrkdwn", "payload"];
 const STRINGS = ["", " ", "hi", "**b**", "<script>alert(1)</script>", "<a href=javascript:x>j</a>", "<img src=x onerror=alert(1)>", "m.text", "m.notice", "m.image",
   "section", "rich_text", "rich_text_section", "rich_text_list", "header", "divider", "context", "actions", "button", "mrkdwn", "plain_text", "text", "link", "emoji",
   "<https://x.y|z>", "*a*_b_~c~", "refs/heads/main", "opened", "closed", "\u0000\uD800", "é".repeat(50), "https://a.example/x", "mxc://x/y", "1f389", "zzzzzz-1",

@@ -66,6 +66,14 @@ export function inboundRouter(opts: InboundRouterOptions): Router {
       if (!taken.ok) throw new InboundError("rate_limited", "this hook is over its rate limit", taken.retryAfterSeconds);
       const body = await read(req, res);
       const result = await opts.receiver.receive(hook, route, req.headers, body);
+      if (result.response && result.kind !== "queued") {
+        // The hook's function chose the answer (Hookshot's webhookResponse); sandboxed, so a body
+        // it declares HTML cannot script the bridge's origin.
+        const { body: text, contentType, statusCode } = result.response;
+        opts.onAnswer?.(statusCode, route);
+        res.status(statusCode).set({ "Content-Type": contentType ?? "text/plain; charset=utf-8", "Content-Security-Policy": "sandbox; default-src 'none'", "X-Content-Type-Options": "nosniff" }).send(text);
+        return;
+      }
       if (result.kind === "posted") answer(res, route, 200, { ok: true, event_id: result.eventId });
       else if (result.kind === "skipped") answer(res, route, 200, { ok: true, posted: false });
       else answer(res, route, 202, { ok: true, queued: true, id: result.id });

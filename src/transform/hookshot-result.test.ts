@@ -15,7 +15,10 @@ describe("inboundTransformOf (Hookshot's result contract)", () => {
     expect(inboundTransformOf({ version: "v2", plain: "x", mentions: { room: true, user_ids: ["@a:b"], ignored_data: true } })).toMatchObject({
       mentions: { room: true, user_ids: ["@a:b"] },
     });
-    expect(inboundTransformOf({ version: "v2", plain: "x", webhookResponse: { body: "{}", statusCode: 201 } })).toEqual({ kind: "message", plain: "x" });
+    expect(inboundTransformOf({ version: "v2", plain: "x", webhookResponse: { body: "{}", statusCode: 201, contentType: "application/json" } })).toEqual({
+      kind: "message", plain: "x", response: { body: "{}", statusCode: 201, contentType: "application/json" },
+    });
+    expect(inboundTransformOf({ version: "v2", empty: true, webhookResponse: { body: "ignored" } })).toEqual({ kind: "empty", response: { body: "ignored", statusCode: 200, contentType: null } });
   });
 
   it("takes a per-message identity (ours) for the identity-override rules to judge", () => {
@@ -32,6 +35,9 @@ describe("inboundTransformOf (Hookshot's result contract)", () => {
       [{ version: "v2", plain: "x", mentions: { room: "yes" } }, /mentions.room/],
       [{ version: "v2", plain: "x", mentions: { user_ids: "@a:b" } }, /mentions.user_ids/],
       [{ version: "v2", plain: "x", webhookResponse: { body: 1 } }, /webhookResponse.body/],
+      [{ version: "v2", plain: "x", webhookResponse: { body: "", statusCode: 302 } }, /statusCode outside/],
+      [{ version: "v2", plain: "x", webhookResponse: { body: "", statusCode: 200.5 } }, /webhookResponse.statusCode/],
+      [{ version: "v2", plain: "x", webhookResponse: { body: "", contentType: "text/html\r\nSet-Cookie: a=b" } }, /not a media type/],
       [{ version: "v2", plain: "  " }, /empty plain/],
     ];
     for (const [result, message] of cases) {
