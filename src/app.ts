@@ -74,7 +74,7 @@ export class WebhookBridge {
     const db = openDatabase(config.store.path, { synchronous: config.store.synchronous });
     const checkpointer = WalCheckpointer.start(db, { onError: (message) => log.warn({ error: message }, "background WAL checkpoint failed; SQLite checkpoints on commit instead") });
     const metrics = new BridgeMetrics({ defaultMetrics: config.metrics.enabled });
-    const queue = new SqliteDeliveryQueue(db, { laneCapacity: config.delivery.heldPerHook, synchronous: config.store.synchronous, onWriteError: (err) => log.error({ err }, "could not store delivery outcomes; trying again in 1 s") });
+    const queue = new SqliteDeliveryQueue(db, { laneCapacity: config.delivery.heldPerHook, heldTotal: config.delivery.heldTotal, synchronous: config.store.synchronous, onWriteError: (err) => log.error({ err }, "could not store delivery outcomes; trying again in 1 s") });
     const matrix = new AppserviceMatrix({ homeserverUrl: config.homeserver.url, domain: config.homeserver.domain, registration });
     try {
       await matrix.start();

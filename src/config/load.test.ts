@@ -116,6 +116,7 @@ describe("defaults", () => {
         signingKeyGraceHours: 24,
         retentionDays: 7,
         heldPerHook: 4000,
+        heldTotal: 100000,
         defaultFormat: "hookshot",
         tlsProfiles: new Map(),
       },

@@ -73,6 +73,7 @@ export const configSchema: SchemaObject = {
       signingKeyGraceHours: { type: "number", minimum: 0, maximum: 8760, default: 24 },
       retentionDays: { type: "number", exclusiveMinimum: 0, maximum: 3650, default: 7 },
       heldPerHook: { type: "integer", minimum: 10, maximum: 1000000, default: 4000 },
+      heldTotal: { type: "integer", minimum: 100, maximum: 100000000, default: 100000 },
       defaultFormat: { type: "string", enum: [...EVENT_FORMATS], default: DEFAULT_OUTBOUND_FORMAT },
       tlsProfiles: { type: "object", propertyNames: { pattern: TLS_PROFILE_NAME_PATTERN }, additionalProperties: tlsProfileSchema, default: {} },
     }),

@@ -68,6 +68,8 @@ export interface BridgeConfig {
     retentionDays: number;
     /** Pending deliveries of one hook held in memory; the rest wait in the store file. */
     heldPerHook: number;
+    /** Pending deliveries of all hooks together held in memory (each hook may still hold a few). */
+    heldTotal: number;
     /** The format of hooks whose state event names none (Hookshot receivers: "hookshot-multipart"). */
     defaultFormat: EventFormat;
     /** Named CA bundles and client certificates (read and checked at start); a hook names one in its state (`tls_profile`). */

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openDatabase, type Db } from "../../store/database.js";
 import type { AttemptRecord } from "./queue.js";
-import { SqliteDeliveryQueue } from "./sqlite-queue.js";
+import { MIN_HELD_PER_LANE, SqliteDeliveryQueue } from "./sqlite-queue.js";
 
 const TS = 1_700_000_000_000;
 const ok: AttemptRecord = { outcome: "success", status: 200, error: null, durationMs: 3, responseBody: "" };
@@ -150,6 +150,51 @@ describe("SqliteDeliveryQueue (real SQLite file)", () => {
       }
     }
     expect(seen).toEqual(Array.from({ length: 25 }, (_, i) => `$m${i}`));
+    expect(queue.depth()).toBe(0);
+  });
+
+  it("holds about heldTotal jobs of all hooks together while their receivers are down, and a healthy hook still gets all of its own", async () => {
+    await queue.close();
+    queue = new SqliteDeliveryQueue(db, { laneCapacity: 100, heldTotal: 20 });
+    const down = Array.from({ length: 10 }, (_, h) => `ep_d${h}`);
+    for (let t = 0; t < 5; t++) await queue.enqueue(`down${t}`, Array.from({ length: 10 }, (_, i) => message(`$d${t}_${i}`, down)));
+    const now = Date.now();
+    const later = now + 3_600_000;
+    const held = new Set<number>();
+    for (let round = 0; round < 50; round++) {
+      const jobs = queue.claimDue(1000, { now, leaseMs: 60_000 });
+      if (jobs.length === 0) break;
+      for (const job of jobs) {
+        held.add(job.key);
+        queue.retryAt(job, later, fail);
+      }
+    }
+    // 500 jobs pending; in memory at most the global bound plus each hook's minimum.
+    expect(held.size).toBeGreaterThanOrEqual(20);
+    expect(held.size).toBeLessThanOrEqual(20 + MIN_HELD_PER_LANE * down.length);
+    // Nothing to do until the retries are due: no busy loop of refills that cannot load.
+    expect(queue.nextDueAt()).toBe(later);
+
+    await queue.enqueue("healthy", Array.from({ length: 30 }, (_, i) => message(`$h${i}`, ["ep_ok"])));
+    const delivered: string[] = [];
+    for (let round = 0; round < 100 && delivered.length < 30; round++) {
+      for (const job of queue.claimDue(1000, { now: Date.now(), leaseMs: 60_000 })) {
+        if (job.hookId === "ep_ok") {
+          delivered.push(job.eventId);
+          queue.complete(job, ok);
+        } else queue.retryAt(job, later, fail);
+      }
+    }
+    expect(delivered).toEqual(Array.from({ length: 30 }, (_, i) => `$h${i}`));
+    // Once the receivers answer, every held-back job comes out of the file too.
+    const rest = new Set<string>();
+    for (let round = 0; round < 500 && rest.size < 500; round++) {
+      for (const job of queue.claimDue(1000, { now: later, leaseMs: 60_000 })) {
+        rest.add(`${job.hookId}/${job.eventId}`);
+        queue.complete(job, ok);
+      }
+    }
+    expect(rest.size).toBe(500);
     expect(queue.depth()).toBe(0);
   });
 

@@ -38,11 +38,19 @@ interface Lease {
 export interface SqliteQueueOptions {
   /** At most this many pending jobs of one hook are held in memory; the rest wait in the file. */
   laneCapacity?: number;
+  /**
+   * At most about this many pending jobs of all hooks together are held in memory (plus
+   * MIN_HELD_PER_LANE per hook, so that every hook keeps going however many others back up).
+   */
+  heldTotal?: number;
   /** The writer thread's durability setting (the main connection's is set by openDatabase). */
   synchronous?: "NORMAL" | "FULL";
   /** Told when a background write of outcomes fails (it is tried again a second later). */
   onWriteError?: (err: unknown) => void;
 }
+
+/** Jobs any hook may hold whatever the global bound says: no hook waits because others backed up. */
+export const MIN_HELD_PER_LANE = 8;
 
 /** One attempt in an attempt_batches row (migration 5). */
 type StoredAttempt = [jobKey: number, eventId: string, attempt: number, outcome: string, status: number | null, error: string | null, durationMs: number, responseBody: string | null, at: number];
@@ -61,6 +69,7 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
   private readonly lanes = new ChurnMap<string, HookLane>();
   private readonly inFlight = new ChurnMap<number, Lease>();
   private readonly laneCapacity: number;
+  private readonly heldTotal: number;
   private readonly onWriteError: (err: unknown) => void;
   private readonly writer: QueueWriter;
   private pendingCount: number;
@@ -78,6 +87,7 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
 
   constructor(private readonly db: Db, opts: SqliteQueueOptions = {}) {
     this.laneCapacity = Math.max(2, opts.laneCapacity ?? 4000);
+    this.heldTotal = Math.max(1, opts.heldTotal ?? Infinity);
     this.onWriteError = opts.onWriteError ?? (() => undefined);
     this.writer = new QueueWriter(db.name, opts.synchronous ?? "NORMAL", (message) => this.onWriteError(new Error(message)));
     this.stmt = {
@@ -178,12 +188,13 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     this.expireLeases(now);
     const claimed: ClaimedJob[] = [];
     const lanes = [...this.lanes.values()];
+    const budget = { left: this.heldTotal - this.heldNow() };
     // Start at a different hook each time, so no hook is always served first.
     const start = lanes.length > 0 ? this.rotation++ % lanes.length : 0;
     for (let i = 0; i < lanes.length && claimed.length < limit; i++) {
       const lane = lanes[(start + i) % lanes.length]!;
       if (opts.skipHooks?.has(lane.hookId)) continue;
-      this.refillIfLow(lane, now);
+      this.refillIfLow(lane, now, budget);
       if (opts.strictHooks?.has(lane.hookId)) {
         // Strict order: the oldest pending job, and only when none of the hook's is in flight.
         if (lane.inFlight > 0) continue;
@@ -225,10 +236,11 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
   nextDueAt(opts: Pick<ClaimOptions, "skipHooks" | "strictHooks"> = {}): number | null {
     let next = Infinity;
     const now = Date.now();
+    const budget = { left: this.heldTotal - this.heldNow() };
     for (const lane of this.lanes.values()) {
       if (opts.skipHooks?.has(lane.hookId)) continue;
       // A lane that will load more from the file at its next claim has work now.
-      if (lane.backlog && lane.resident < this.laneCapacity / 2) next = Math.min(next, now);
+      if (this.refillWant(lane, budget.left) > 0) next = Math.min(next, now);
       if (opts.strictHooks?.has(lane.hookId)) {
         if (lane.inFlight === 0) next = Math.min(next, lane.oldestIfDue(Infinity)?.dueAt ?? Infinity);
       } else {
@@ -354,11 +366,16 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
   /** New or replayed jobs, committed: held in memory unless their hook's lane is full. */
   private admit(jobs: readonly ClaimedJob[], now: number): void {
     this.pendingCount += jobs.length;
+    let left = this.heldTotal === Infinity ? Infinity : this.heldTotal - this.heldNow();
     for (const job of jobs) {
       const lane = this.lane(job.hookId);
-      // A key at or below the lane's range must be held (the invariant); above it, only with room.
-      if (job.key <= lane.residentUpTo || (!lane.backlog && lane.resident < this.laneCapacity)) lane.add(job, now);
-      else lane.backlog = true;
+      // A key at or below the lane's range must be held (the invariant); above it, only with room
+      // in the lane and in the global bound (or while the lane holds less than its minimum).
+      const room = !lane.backlog && lane.resident < this.laneCapacity && (left > 0 || lane.resident < MIN_HELD_PER_LANE);
+      if (job.key <= lane.residentUpTo || room) {
+        lane.add(job, now);
+        left--;
+      } else lane.backlog = true;
     }
     if (jobs.length > 0) this.notify();
   }
@@ -413,9 +430,10 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
    * Loads the next pending jobs of a hook from the file when its lane runs low. Jobs the file may
    * not be up to date on (in flight, outcome not yet written) are skipped: memory knows their state.
    */
-  private refillIfLow(lane: HookLane, now: number): void {
-    if (!lane.backlog || lane.resident >= this.laneCapacity / 2) return;
-    const want = this.laneCapacity - lane.resident;
+  private refillIfLow(lane: HookLane, now: number, budget: { left: number }): void {
+    const want = this.refillWant(lane, budget.left);
+    if (want <= 0) return;
+    const before = lane.resident;
     const rows = this.stmt.loadLane.all(lane.hookId, lane.residentUpTo, want);
     for (const row of rows) {
       if (this.inFlight.has(row.key) || this.unwritten.has(row.key)) {
@@ -425,6 +443,22 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
       lane.add({ key: row.key, id: jobId(row.event_id, row.hook_id), eventId: row.event_id, hookId: row.hook_id, roomId: row.room_id, attempts: row.attempts, dueAt: row.due_at, body: row.body }, now);
     }
     if (rows.length < want) lane.backlog = false;
+    budget.left -= lane.resident - before;
+  }
+
+  /** How many jobs a lane would load from the file now: up to its capacity, within the global bound, at least up to its minimum. */
+  private refillWant(lane: HookLane, globalLeft: number): number {
+    if (!lane.backlog || lane.resident >= this.laneCapacity / 2) return 0;
+    const byLane = this.laneCapacity - lane.resident;
+    return Math.min(byLane, Math.max(globalLeft, MIN_HELD_PER_LANE - lane.resident));
+  }
+
+  /** Jobs held in memory now, all hooks (waiting, scheduled, in flight); O(hooks), as a claim is. */
+  private heldNow(): number {
+    if (this.heldTotal === Infinity) return 0;
+    let held = 0;
+    for (const lane of this.lanes.values()) held += lane.resident;
+    return held;
   }
 
   private record(job: ClaimedJob, a: AttemptRecord, change: Pick<OutcomeWrite, "change" | "state" | "reason" | "dueAt">): void {
