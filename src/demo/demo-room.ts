@@ -1,17 +1,31 @@
 // Rooms with the bridge bot in them, as a room admin sets them up (used by `--demo` and the e2e specs).
 import type { MatrixEvent, TestClient } from "./test-client.js";
 
-/** Creates a room, gives the bot power to write hook state (unless told not to), invites it and waits for its join. */
+/**
+ * Creates a room, gives the bot power to write hook state (unless told not to), invites it and
+ * waits for its join. `nudge`: called once if the bot has not joined after 10 s (the e2e harness
+ * pings the appservice: Synapse may still be backing off from a bridge stopped just before), then
+ * 15 s more.
+ */
 export async function roomWithBot(
   admin: TestClient,
   botUserId: string,
-  opts: { botLevel?: number; invite?: string[]; powerLevels?: Record<string, unknown>; name?: string } = {},
+  opts: { botLevel?: number; invite?: string[]; powerLevels?: Record<string, unknown>; name?: string; nudge?: () => Promise<void> } = {},
 ): Promise<string> {
   // Room version 12 (Synapse's default): the creator is all-powerful and must not be listed in users.
   const users: Record<string, number> = { [botUserId]: opts.botLevel ?? 50 };
   const roomId = await admin.createRoom({ invite: opts.invite, name: opts.name, powerLevelContentOverride: { users, ...opts.powerLevels } });
   await admin.invite(roomId, botUserId);
-  await admin.waitForEvent(roomId, (e) => e.type === "m.room.member" && e.state_key === botUserId && e.content.membership === "join", { timeoutMs: 15_000 });
+  const joined = (timeoutMs: number) => admin.waitForEvent(roomId, (e) => e.type === "m.room.member" && e.state_key === botUserId && e.content.membership === "join", { timeoutMs });
+  if (!opts.nudge) {
+    await joined(15_000);
+    return roomId;
+  }
+  const nudge = opts.nudge;
+  await joined(10_000).catch(async () => {
+    await nudge();
+    await joined(15_000);
+  });
   return roomId;
 }
 
