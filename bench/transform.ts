@@ -1,12 +1,15 @@
 // Transformation function benchmark (npx tsx bench/transform.ts [--runs=2000]). Runs Hookshot's
 // documented v2 example on a small payload and on a ~100 KiB one, two ways: a fresh QuickJS
 // runtime per run (what the bridge does: nothing survives between runs, limits are per run) and
-// one runtime and context kept for every run (a pool of one, evaluating the same source again).
+// one runtime and context kept for every run (a pool of one, evaluating the same source again);
+// and the fresh-runtime run as the bridge makes it, on the functions' own thread (ThreadedSandbox:
+// one run after the other, each waited for, so the thread hop is in the figure).
 // Prints the time per run. Figures only.
 import "../src/runtime/require-node.js"; // first: one clear line on a Node too old
 import { parseArgs } from "node:util";
 import { newQuickJSWASMModule, shouldInterruptAfterDeadline } from "quickjs-emscripten";
 import { JsSandbox } from "../src/transform/sandbox.js";
+import { ThreadedSandbox } from "../src/transform/threaded-sandbox.js";
 import { fmt, table } from "./stats.js";
 
 const { values } = parseArgs({ options: { runs: { type: "string" } }, strict: true });
@@ -47,9 +50,18 @@ function pooled(data: unknown): () => void {
   };
 }
 
+const threaded = new ThreadedSandbox(limits);
+async function perThreadedRun(data: unknown): Promise<number> {
+  for (let i = 0; i < Math.min(100, runs); i++) await threaded.run(SOURCE, data);
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < runs; i++) await threaded.run(SOURCE, data);
+  return Number(process.hrtime.bigint() - started) / 1e6 / runs;
+}
+
 const rows = [
-  ["small payload", fmt(perRun(() => sandbox.run(SOURCE, small)), 3), fmt(perRun(pooled(small)), 3)],
-  ["~100 KiB payload", fmt(perRun(() => sandbox.run(SOURCE, large)), 3), fmt(perRun(pooled(large)), 3)],
+  ["small payload", fmt(perRun(() => sandbox.run(SOURCE, small)), 3), fmt(await perThreadedRun(small), 3), fmt(perRun(pooled(small)), 3)],
+  ["~100 KiB payload", fmt(perRun(() => sandbox.run(SOURCE, large)), 3), fmt(await perThreadedRun(large), 3), fmt(perRun(pooled(large)), 3)],
 ];
+await threaded.stop();
 console.log(`${runs} runs each, ms per run`);
-console.log(table([["payload", "fresh runtime (bridge)", "one kept runtime"], ...rows]));
+console.log(table([["payload", "fresh runtime, in process", "fresh runtime on its thread (bridge)", "one kept runtime"], ...rows]));

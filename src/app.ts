@@ -67,6 +67,7 @@ export class WebhookBridge {
     private readonly pruneTimer: NodeJS.Timeout,
     private readonly checkpointer: WalCheckpointer,
     private readonly inbound: InboundWiring,
+    private readonly transforms: TransformationFunctions,
   ) {}
 
   static async start({ config, registration, log = createLogger(config.logging.level) }: StartOptions): Promise<WebhookBridge> {
@@ -197,7 +198,7 @@ export class WebhookBridge {
     };
     const pruneTimer = setInterval(prune, Math.min(retentionMs, 3_600_000));
     pruneTimer.unref();
-    const bridge = new WebhookBridge(port, router, outbound, server, worker, chat.poster, queue, sender, downloader, matrix, db, log, pruneTimer, checkpointer, inbound);
+    const bridge = new WebhookBridge(port, router, outbound, server, worker, chat.poster, queue, sender, downloader, matrix, db, log, pruneTimer, checkpointer, inbound, transforms);
     prune();
     try {
       const rooms = await loading;
@@ -233,6 +234,7 @@ export class WebhookBridge {
     await this.worker.stop();
     await this.replies.stop();
     await this.inbound.stop();
+    await this.transforms.stop();
     // Commands under way finish (bounded) while the queue can still store what they do and mark
     // them done; one still running after that runs again at the next start.
     await Promise.race([this.router.idle(), new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);

@@ -9,12 +9,13 @@ export interface SandboxLimits {
 /** Why a function gave no usable result, as the room is told. */
 export type TransformFailureKind = "syntax" | "thrown" | "timeout" | "memory" | "result";
 
+// No parameter properties in this file: the sandbox thread loads it with Node's type stripping.
 export class TransformFailure extends Error {
-  constructor(
-    readonly kind: TransformFailureKind,
-    message: string,
-  ) {
+  readonly kind: TransformFailureKind;
+
+  constructor(kind: TransformFailureKind, message: string) {
     super(message);
+    this.kind = kind;
     this.name = "TransformFailure";
   }
 }
@@ -42,11 +43,13 @@ const wrap = (source: string): string =>
  */
 export class JsSandbox {
   private readonly checked = new Map<string, TransformFailure | null>();
+  private readonly quickjs: QuickJSWASMModule;
+  private readonly limits: SandboxLimits;
 
-  private constructor(
-    private readonly quickjs: QuickJSWASMModule,
-    private readonly limits: SandboxLimits,
-  ) {}
+  private constructor(quickjs: QuickJSWASMModule, limits: SandboxLimits) {
+    this.quickjs = quickjs;
+    this.limits = limits;
+  }
 
   /** Loads the WebAssembly engine (its own instance, shared with nothing else in the process). */
   static async load(limits: SandboxLimits): Promise<JsSandbox> {

@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
 import type { Logger } from "../observability/logger.js";
 import { inboundTransformOf, outboundTransformOf, type InboundTransform, type OutboundTransform } from "./hookshot-result.js";
-import { JsSandbox, TransformFailure, type SandboxLimits } from "./sandbox.js";
+import { TransformFailure, type SandboxLimits } from "./sandbox.js";
+import { ThreadedSandbox } from "./threaded-sandbox.js";
 
 /** The hook a function belongs to, as far as reporting goes. */
 export interface TransformHook {
@@ -27,15 +28,22 @@ const MAX_REPORTED_HOOKS = 10_000;
 /**
  * Runs hooks' transformation functions (inbound: Hookshot's contract; outbound: the body sent) and
  * tells the room about a failing function once per hook and function: a changed function that
- * fails again is told again, the same one failing on every request is not. The engine loads on
- * first use.
+ * fails again is told again, the same one failing on every request is not. Functions run on
+ * their own thread (ThreadedSandbox), started on first use.
  */
 export class TransformationFunctions {
-  private sandbox: Promise<JsSandbox> | null = null;
+  private readonly sandbox: ThreadedSandbox;
   /** hook id → digest of the function whose failure the room was told about ("disabled": that it is not run). */
   private readonly reported = new Map<string, string>();
 
-  constructor(private readonly opts: TransformationFunctionsOptions) {}
+  constructor(private readonly opts: TransformationFunctionsOptions) {
+    this.sandbox = new ThreadedSandbox(opts.limits);
+  }
+
+  /** Ends the functions' thread (a run under way fails). */
+  stop(): Promise<void> {
+    return this.sandbox.stop();
+  }
 
   get enabled(): boolean {
     return this.opts.enabled;
@@ -61,14 +69,8 @@ export class TransformationFunctions {
   }
 
   private async run<T>(hook: TransformHook, source: string, data: unknown, direction: "inbound" | "outbound", read: (result: unknown) => T): Promise<Transformed<T>> {
-    // A failed load is not kept: the next run tries again.
-    this.sandbox ??= JsSandbox.load(this.opts.limits).catch((err: unknown) => {
-      this.sandbox = null;
-      throw err;
-    });
-    const sandbox = await this.sandbox;
     try {
-      return { ok: true, value: read(sandbox.run(source, data)) };
+      return { ok: true, value: read(await this.sandbox.run(source, data)) };
     } catch (err) {
       if (!(err instanceof TransformFailure)) throw err;
       this.report(hook, source, direction, err);
