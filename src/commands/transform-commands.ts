@@ -1,4 +1,3 @@
-import { INBOUND_HOOK_EVENT_TYPE } from "../connections/inbound-hook-state.js";
 import { OUTBOUND_HOOK_EVENT_TYPE, validateOutboundHookContent } from "../connections/outbound-hook-state.js";
 import { MAX_TRANSFORMATION_FUNCTION_CHARS } from "../transform/limits.js";
 import { functionSource, syntaxProblem } from "../transform/syntax-check.js";
@@ -37,9 +36,9 @@ export const transformCommands: CommandSpec<CommandContext>[] = [
     privileged: true,
     scope: "inbound",
     async run(ctx, { name, clear }) {
-      existingInbound(ctx, name!);
-      const current = (await ctx.matrix.stateContent(ctx.roomId, INBOUND_HOOK_EVENT_TYPE, name!)) ?? { name: name! };
-      const content: Record<string, unknown> = { ...current };
+      const hook = existingInbound(ctx, name!);
+      // From the hook as accepted, never from state someone without the power may have written.
+      const content = await ctx.inbound.contentWith(hook, {});
       if (clearing(clear)) {
         if (content.transformationFunction === undefined) throw new CommandError(`Inbound hook "${name}" has no transformation function.`);
         delete content.transformationFunction;

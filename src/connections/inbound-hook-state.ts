@@ -3,7 +3,7 @@ import { schemaProblems } from "./schema-problems.js";
 import { isMxcUri } from "../config/formats.js";
 import type { Validation } from "./outbound-hook-state.js";
 import { MAX_TRANSFORMATION_FUNCTION_CHARS } from "../transform/limits.js";
-import { PERMISSIONS_SCHEMA, permissionsOf, type InboundPermissions } from "./inbound-permissions.js";
+import { PERMISSIONS_SCHEMA, permissionsField, permissionsOf, type InboundPermissions } from "./inbound-permissions.js";
 
 /** Hookshot's generic (inbound) webhook state event; state_key = hook name. */
 export const INBOUND_HOOK_EVENT_TYPE = "uk.half-shot.matrix-hookshot.generic.hook";
@@ -99,6 +99,19 @@ export function inboundHookContent(settings: { name: string; avatar: string | nu
   const content: Record<string, unknown> = { name: settings.name };
   if (settings.avatar !== null) content.avatar = settings.avatar;
   if (settings.msgtype !== DEFAULT_INBOUND_MSGTYPE) content.msgtype = settings.msgtype;
+  return content;
+}
+
+/** The state fields this bridge reads (Hookshot's and ours); others in the content are not its business. */
+export const ACCEPTED_FIELDS = ["name", "avatar", "msgtype", "expirationDate", "permissions", "transformationFunction"] as const;
+
+/** A hook's accepted settings as state content (only what differs from the defaults). */
+export function acceptedContent(settings: InboundHookSettings): Record<string, unknown> {
+  const content = inboundHookContent(settings);
+  if (settings.expiresAt !== null) content.expirationDate = new Date(settings.expiresAt).toISOString();
+  const permissions = permissionsField(settings.permissions);
+  if (permissions) content.permissions = permissions;
+  if (settings.transformationFunction) content.transformationFunction = settings.transformationFunction;
   return content;
 }
 

@@ -12,6 +12,7 @@ const BOT = "@webhooks:x";
 const ROOM = "!r:x";
 
 function setup() {
+  const roomState = new Map<string, Record<string, unknown>>();
   const notices: string[] = [];
   const dms: string[] = [];
   const retired: string[] = [];
@@ -19,6 +20,8 @@ function setup() {
     botUserId: BOT,
     roomAuthority: async () => ({ powerLevels: { users: { "@admin:x": 100 }, state_default: 50 }, privilegedCreators: [] }),
     sendNotice: async (_room: string, text: string) => void notices.push(text),
+    // The room's current state content, as the homeserver would answer it.
+    stateContent: async (_room: string, _type: string, key: string) => roomState.get(key) ?? null,
   } as unknown as MatrixPort;
   const hooks = new InboundHooks({
     matrix,
@@ -32,10 +35,21 @@ function setup() {
     log: createLogger("silent"),
   });
   const state = (sender: string, name: string, content: Record<string, unknown>): StateEvent => ({ type: INBOUND_HOOK_EVENT_TYPE, state_key: name, sender, content });
-  return { hooks, notices, dms, retired, state };
+  return { hooks, notices, dms, retired, state, roomState };
 }
 
 describe("InboundHooks", () => {
+  it("builds the bot's writes from the hook as accepted, never from state written without the power", async () => {
+    const { hooks, state, roomState } = setup();
+    await hooks.applyState(ROOM, state("@admin:x", "ci", { name: "ci", msgtype: "m.text", permissions: { masquerade: false }, waitForComplete: true }), "live");
+    const hook = hooks.registry.get(ROOM, "ci")!;
+    // A member without the power writes over it: ignored by the bridge, still the room's current state.
+    roomState.set("ci", { name: "ci", permissions: { masquerade: true }, transformationFunction: "result = 'x'", waitForComplete: true, hookId: "shown" });
+    await hooks.applyState(ROOM, state("@member:x", "ci", roomState.get("ci")!), "live");
+    expect(await hooks.contentWith(hook, { avatar: "mxc://x/a" })).toEqual({ name: "ci", msgtype: "m.text", permissions: { masquerade: false }, avatar: "mxc://x/a", waitForComplete: true, hookId: "shown" });
+    expect(await hooks.contentWith(hook, { permissions: undefined })).toEqual({ name: "ci", msgtype: "m.text", waitForComplete: true, hookId: "shown" });
+  });
+
   it("activates state set by an admin, and sends the URL by DM only", async () => {
     const { hooks, notices, dms, state } = setup();
     await hooks.applyState(ROOM, state("@admin:x", "ci", { name: "ci", hookId: "public-id" }), "live");

@@ -4,7 +4,7 @@ import type { Logger } from "../observability/logger.js";
 import { newToken } from "../store/sealed-secret.js";
 import type { InboundHooksTable } from "../store/inbound-hooks-table.js";
 import { InboundHookRegistry, type ActiveInboundHook } from "./inbound-hook-registry.js";
-import { INBOUND_HOOK_EVENT_TYPE, isInboundRemoval, validateInboundHookContent, type InboundHookSettings } from "./inbound-hook-state.js";
+import { acceptedContent, ACCEPTED_FIELDS, INBOUND_HOOK_EVENT_TYPE, isInboundRemoval, validateInboundHookContent, type InboundHookSettings } from "./inbound-hook-state.js";
 import { HookStateGate, type StateOrigin } from "./hook-state-gate.js";
 import { mayConfigureHooks, type PermissionVerdict, type RoomAuthority } from "./power-levels.js";
 
@@ -130,18 +130,23 @@ export class InboundHooks {
     const { matrix } = this.deps;
     const verdict = mayConfigureHooks(await matrix.roomAuthority(roomId), matrix.botUserId, INBOUND_HOOK_EVENT_TYPE, null);
     if (!verdict.allowed) return verdict;
-    await matrix.setState(roomId, INBOUND_HOOK_EVENT_TYPE, name, content);
-    await this.applyState(roomId, { type: INBOUND_HOOK_EVENT_TYPE, state_key: name, sender: matrix.botUserId, content }, "live");
+    const eventId = await matrix.setState(roomId, INBOUND_HOOK_EVENT_TYPE, name, content);
+    await this.applyState(roomId, { type: INBOUND_HOOK_EVENT_TYPE, state_key: name, sender: matrix.botUserId, content, event_id: eventId }, "live");
     return verdict;
   }
 
   /**
-   * The hook's state content as the room has it, with `changes` applied (a key set to undefined is
-   * removed): fields this bridge does not know (Hookshot's) stay as they are.
+   * The hook's state content with `changes` applied (a key set to undefined is removed). Every
+   * field this bridge reads comes from the hook as it was accepted — never from the room's current
+   * state, which someone without the power may have written (ignored then, and the bot must not
+   * make it official by writing it back); fields it does not know (Hookshot's) are kept.
    */
-  async contentWith(hook: Pick<ActiveInboundHook, "roomId" | "name">, changes: Readonly<Record<string, unknown>>): Promise<Record<string, unknown>> {
-    const current = (await this.deps.matrix.stateContent(hook.roomId, INBOUND_HOOK_EVENT_TYPE, hook.name)) ?? { name: hook.name };
+  async contentWith(hook: ActiveInboundHook, changes: Readonly<Record<string, unknown>>): Promise<Record<string, unknown>> {
+    const current = (await this.deps.matrix.stateContent(hook.roomId, INBOUND_HOOK_EVENT_TYPE, hook.name)) ?? {};
+    const accepted = acceptedContent(hook);
     const content: Record<string, unknown> = { ...current };
+    for (const key of ACCEPTED_FIELDS) delete content[key];
+    Object.assign(content, accepted);
     for (const [key, value] of Object.entries(changes)) {
       if (value === undefined) delete content[key];
       else content[key] = value;

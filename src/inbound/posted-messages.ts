@@ -24,6 +24,8 @@ export class PostedMessages {
     const event = await this.deps.ghosts.fetchEvent(hook.roomId, eventId);
     if (!event || event.room_id !== hook.roomId || event.sender !== this.deps.ghostUserId(hook.id)) return null;
     if (event.type !== "m.room.message" || Object.keys(event.content ?? {}).length === 0) return null; // redacted, or not a message
+    // An edit is not a message of its own: clients ignore an edit of an edit.
+    if ((event.content["m.relates_to"] as { rel_type?: unknown } | undefined)?.rel_type === "m.replace") return null;
     return event;
   }
 

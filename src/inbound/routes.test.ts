@@ -132,12 +132,14 @@ beforeAll(async () => {
     log,
   });
   // Management over a stand-in for the room's state: the name "taken" is another hook's.
+  const managed = new InboundHookRegistry();
+  for (const h of hooks.values()) managed.set(h);
   const management = new HookManagement({
     hooks: {
       writeAsBot: async (_room, name, content) => (stateWrites.push([name, content]), { allowed: true, has: 100, needs: 50 }),
       contentWith: async (h, changes) => Object.fromEntries(Object.entries({ name: h.name, ...changes }).filter(([, v]) => v !== undefined)),
       rename: (_h, name) => name !== "taken",
-      registry: new InboundHookRegistry(),
+      registry: managed,
       ghostUserId: (id) => `@webhook_${id}:x`,
       allowIdentityOverride: true,
     },

@@ -118,7 +118,8 @@ export class AppserviceMatrix implements MatrixPort, InboundGhosts {
   }
 
   sendNotice(roomId: string, text: string, html?: string): Promise<string> {
-    const content: Record<string, unknown> = { msgtype: "m.notice", body: text };
+    // Empty m.mentions: a notice quoting a name someone chose (a hook's, "@room") pings nobody.
+    const content: Record<string, unknown> = { msgtype: "m.notice", body: text, "m.mentions": {} };
     if (html) Object.assign(content, { format: "org.matrix.custom.html", formatted_body: html });
     return this.client.sendMessage(roomId, content);
   }

@@ -7,7 +7,8 @@ export interface SandboxLimits {
 }
 
 /** Why a function gave no usable result, as the room is told. */
-export type TransformFailureKind = "syntax" | "thrown" | "timeout" | "memory" | "result";
+/** "busy": the bridge had too many functions waiting to run this one (not the function's fault). */
+export type TransformFailureKind = "syntax" | "thrown" | "timeout" | "memory" | "result" | "busy";
 
 // No parameter properties in this file: the sandbox thread loads it with Node's type stripping.
 export class TransformFailure extends Error {

@@ -28,7 +28,7 @@ describe("ThreadedSandbox", () => {
   it("refuses runs beyond the waiting bound, and starts a new thread after a stop", async () => {
     const runs = Array.from({ length: MAX_WAITING_RUNS + 2 }, () => sandbox.run("result = 1", {}).then(() => "ran", (err: TransformFailure) => err.kind));
     const outcomes = await Promise.all(runs);
-    expect(outcomes.filter((o) => o === "timeout").length).toBeGreaterThanOrEqual(1);
+    expect(outcomes.filter((o) => o === "busy").length).toBeGreaterThanOrEqual(1);
     expect(outcomes.filter((o) => o === "ran").length).toBeGreaterThanOrEqual(MAX_WAITING_RUNS);
     const waiting = expect(sandbox.run("while (true) {}", {})).rejects.toThrow(/stopped/);
     await sandbox.stop();

@@ -24,6 +24,8 @@ interface Run {
  */
 export class ThreadedSandbox {
   private worker: Worker | null = null;
+  /** The thread once it said it is ready. */
+  private started: Worker | null = null;
   private ready: Promise<void> | null = null;
   private readonly waiting: Run[] = [];
   private current: (Run & { id: number; watchdog: NodeJS.Timeout }) | null = null;
@@ -37,7 +39,7 @@ export class ThreadedSandbox {
   /** As JsSandbox.run: the function's result, or a TransformFailure. */
   run(source: string, data: unknown): Promise<unknown> {
     if (this.waiting.length >= MAX_WAITING_RUNS) {
-      return Promise.reject(new TransformFailure("timeout", `the bridge has ${MAX_WAITING_RUNS} transformation functions waiting to run; this one was not run`));
+      return Promise.reject(new TransformFailure("busy", `the bridge has ${MAX_WAITING_RUNS} transformation functions waiting to run; this one was not run`));
     }
     return new Promise((resolve, reject) => {
       this.waiting.push({ source, data, resolve, reject });
@@ -49,14 +51,19 @@ export class ThreadedSandbox {
   async stop(): Promise<void> {
     const worker = this.worker;
     this.fail(new Error("the transformation-function thread was stopped"));
-    if (worker) await worker.terminate();
+    await worker?.terminate();
   }
 
   private pump(): void {
     if (this.current || this.waiting.length === 0) return;
-    this.ensureThread()
-      .then(() => this.send())
-      .catch((err: unknown) => this.fail(err));
+    const ready = this.ensureThread();
+    ready.then(
+      () => this.send(),
+      // The thread could not start: the runs waiting for it fail (unless a newer thread took over).
+      (err: unknown) => {
+        if (this.ready === null || this.ready === ready) this.fail(err);
+      },
+    );
   }
 
   private send(): void {
@@ -64,7 +71,8 @@ export class ThreadedSandbox {
     const run = this.waiting.shift();
     if (!run) return;
     const id = this.nextId++;
-    const watchdog = setTimeout(() => this.hung(id), this.limits.timeoutMs + WATCHDOG_GRACE_MS);
+    // A run may spend its time limit compiling and again running.
+    const watchdog = setTimeout(() => this.hung(id), 2 * this.limits.timeoutMs + WATCHDOG_GRACE_MS);
     watchdog.unref();
     this.current = { ...run, id, watchdog };
     this.worker.postMessage({ id, source: run.source, data: run.data });
@@ -76,14 +84,20 @@ export class ThreadedSandbox {
     this.worker = worker;
     this.ready = new Promise<void>((resolve, reject) => {
       worker.on("message", (message: Answer | { ready: true }) => {
-        if ("ready" in message) resolve();
-        else this.answered(message);
+        if ("ready" in message) {
+          this.started = worker;
+          resolve();
+        } else this.answered(message);
       });
       worker.once("error", (err) => {
         reject(err);
         this.lost(worker, err);
       });
-      worker.once("exit", (code) => this.lost(worker, new Error(`the transformation-function thread exited (code ${code})`)));
+      worker.once("exit", (code) => {
+        const err = new Error(`the transformation-function thread exited (code ${code})`);
+        reject(err);
+        this.lost(worker, err);
+      });
     });
     return this.ready;
   }
@@ -104,15 +118,17 @@ export class ThreadedSandbox {
     if (!run || run.id !== id) return;
     this.current = null;
     run.reject(new TransformFailure("timeout", "the function ran out of time (it did not stop at the time limit; its thread was replaced)"));
-    const worker = this.worker;
     this.forget();
-    void worker?.terminate();
     this.pump();
   }
 
-  /** The thread died (or was terminated): the run under way fails, the next run starts a new thread. */
+  /**
+   * The thread died (or was terminated): the run under way fails, and the next one gets a new
+   * thread. One that died before it was ready fails its waiting runs through pump's rejection.
+   */
   private lost(worker: Worker, err: unknown): void {
     if (this.worker !== worker) return;
+    const wasReady = this.started === worker;
     this.forget();
     const run = this.current;
     this.current = null;
@@ -120,12 +136,16 @@ export class ThreadedSandbox {
       clearTimeout(run.watchdog);
       run.reject(err);
     }
-    this.pump();
+    if (wasReady) this.pump();
   }
 
+  /** Drops the thread (ending it, if it still runs); the next run starts a new one. */
   private forget(): void {
+    const worker = this.worker;
     this.worker = null;
     this.ready = null;
+    this.started = null;
+    if (worker) void worker.terminate();
   }
 
   private fail(err: unknown): void {

@@ -81,6 +81,8 @@ export class TransformationFunctions {
   private report(hook: TransformHook, source: string, direction: "inbound" | "outbound", failure: TransformFailure): void {
     const digest = createHash("sha256").update(source).digest("hex");
     this.opts.log.warn({ hookId: hook.id, roomId: hook.roomId, hook: hook.name, direction, kind: failure.kind, error: failure.message }, "transformation function failed");
+    // Too many waiting is the bridge's load, not this function's failure: logged, not told (nor remembered).
+    if (failure.kind === "busy") return;
     if (this.remember(hook.id, digest)) this.opts.notify(hook.roomId, failureNotice(hook.name, direction, failure));
   }
 

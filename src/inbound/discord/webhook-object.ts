@@ -11,7 +11,7 @@ export function discordWebhookObject(hook: Pick<ActiveInboundHook, "id" | "name"
 
 /**
  * A "Modify Webhook with Token" body (`name`, `avatar` as a data URI, or null to clear it) as the
- * hook management's edit body; `channel_id` cannot be changed with a token in Discord either.
+ * hook management's edit body.
  */
 export function managementEditOf(body: Buffer): Buffer {
   let value: unknown;
@@ -21,7 +21,8 @@ export function managementEditOf(body: Buffer): Buffer {
     throw badRequest("the body is not JSON");
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) throw badRequest("the body must be a JSON object");
-  const { avatar, ...rest } = value as Record<string, unknown>;
+  // channel_id cannot be changed with a token (Discord ignores it there too).
+  const { avatar, channel_id: _channel, ...rest } = value as Record<string, unknown>;
   const edit: Record<string, unknown> = { ...rest };
   if (avatar === null) edit.remove = ["avatar"];
   else if (avatar !== undefined) edit.avatar = avatar;

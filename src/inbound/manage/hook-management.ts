@@ -37,15 +37,20 @@ export class HookManagement {
     return { status: 200, body: hookView(hook, this.deps.hooks.ghostUserId(hook.id), this.deps.hooks.allowIdentityOverride) };
   }
 
-  async edit(hook: ActiveInboundHook, body: Buffer): Promise<ManagementAnswer> {
+  async edit(requested: ActiveInboundHook, body: Buffer): Promise<ManagementAnswer> {
     const read = readHookEdit(parseJson(body));
     if (!read.ok) throw badRequest(read.problems.join("; "));
     const { edit } = read;
+    this.permissionsAfter(requested, edit.permissions); // refused before any image is fetched
+    // Fetching an image takes a while: every change below starts from the hook as it is then.
+    const avatar = edit.avatar === undefined ? undefined : await this.avatarOf(edit.avatar);
+    const hook = this.deps.hooks.registry.byId(requested.id);
+    if (!hook) throw new InboundError("not_found", "the hook was removed");
+    if (hook.name !== requested.name) throw new InboundError("conflict", "the hook was renamed while this request ran; send it again");
     const permissions = this.permissionsAfter(hook, edit.permissions);
     const changes: Record<string, unknown> = {};
     const said: string[] = [];
-    if (edit.avatar !== undefined) {
-      const avatar = await this.avatarOf(edit.avatar);
+    if (avatar !== undefined) {
       if (avatar !== hook.avatar) {
         changes.avatar = avatar;
         said.push(`new avatar ${avatar}`);
