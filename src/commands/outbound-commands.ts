@@ -19,6 +19,24 @@ export const existingBot = (ctx: CommandContext, name: string) => {
 };
 
 /** The bot writes the state itself when it may; otherwise it says exactly what the admin must do. */
+/**
+ * The hook's state content as the room has it, to change one setting of: refused when the room's
+ * current state event is not the one this bridge accepted (someone without the power wrote over
+ * it; the bot must not make that official by writing it back).
+ */
+export async function acceptedStateContent(ctx: CommandContext, hook: { name: string; stateEventId?: string }, eventType = OUTBOUND_HOOK_EVENT_TYPE): Promise<Record<string, unknown>> {
+  const event = (await ctx.matrix.roomState(ctx.roomId)).find((e) => e.type === eventType && e.state_key === hook.name);
+  if (!event) return {};
+  const replaced = hook.stateEventId !== undefined && event.event_id !== undefined && event.event_id !== hook.stateEventId && event.sender !== ctx.matrix.botUserId;
+  if (replaced) {
+    throw new CommandError(
+      `The room's state for hook "${hook.name}" was last written by ${event.sender}, and I did not accept that change (too little power), so I will not build on it. ` +
+        `Remove the hook and add it again, or write its state yourself.`,
+    );
+  }
+  return event.content;
+}
+
 export async function writeHookState(ctx: CommandContext, name: string, content: Record<string, unknown>, eventType = OUTBOUND_HOOK_EVENT_TYPE): Promise<boolean> {
   const authority = await ctx.matrix.roomAuthority(ctx.roomId);
   const bot = mayConfigureHooks(authority, ctx.matrix.botUserId, eventType, null);
@@ -91,9 +109,8 @@ export const outboundCommands: CommandSpec<CommandContext>[] = [
     summary: `Change one setting of a hook (${SETTING_NAMES}); lists are comma-separated, "none" clears.`,
     privileged: true,
     async run(ctx, { name, setting, value }) {
-      existing(ctx, name!);
-      const current = (await ctx.matrix.stateContent(ctx.roomId, OUTBOUND_HOOK_EVENT_TYPE, name!)) ?? {};
-      const content = withSetting(current, setting!, value);
+      const hook = existing(ctx, name!);
+      const content = withSetting(await acceptedStateContent(ctx, hook), setting!, value);
       const valid = validateOutboundHookContent(name!, content);
       if (!valid.ok) throw new CommandError(`Cannot change "${name}": ${valid.problems.join("; ")}.`);
       const profileProblem = ctx.outbound.tls.profileProblem(valid.value.tlsProfile);

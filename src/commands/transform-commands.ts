@@ -1,10 +1,10 @@
-import { OUTBOUND_HOOK_EVENT_TYPE, validateOutboundHookContent } from "../connections/outbound-hook-state.js";
+import { validateOutboundHookContent } from "../connections/outbound-hook-state.js";
 import { MAX_TRANSFORMATION_FUNCTION_CHARS } from "../transform/limits.js";
 import { functionSource, syntaxProblem } from "../transform/syntax-check.js";
 import { CommandError } from "./command-error.js";
 import type { CommandContext } from "./context.js";
 import { existing as existingInbound, writeState as writeInboundState } from "./inbound-commands.js";
-import { existing as existingOutbound, writeHookState } from "./outbound-commands.js";
+import { acceptedStateContent, existing as existingOutbound, writeHookState } from "./outbound-commands.js";
 import type { CommandSpec } from "./spec.js";
 
 /** The function a command gives, checked: not empty, not too long, compiles. */
@@ -53,9 +53,8 @@ export const transformCommands: CommandSpec<CommandContext>[] = [
     summary: `Give an outbound hook (format hookshot, hookshot-multipart or json) a function that shapes the body sent: ${CONTRACT.outbound}. "clear" removes it.`,
     privileged: true,
     async run(ctx, { name, clear }) {
-      existingOutbound(ctx, name!);
-      const current = (await ctx.matrix.stateContent(ctx.roomId, OUTBOUND_HOOK_EVENT_TYPE, name!)) ?? {};
-      const content: Record<string, unknown> = { ...current };
+      const hook = existingOutbound(ctx, name!);
+      const content: Record<string, unknown> = { ...(await acceptedStateContent(ctx, hook)) };
       if (clearing(clear)) {
         if (content.transformation_function === undefined) throw new CommandError(`Outbound hook "${name}" has no transformation function.`);
         delete content.transformation_function;
