@@ -102,7 +102,7 @@ export const inboundCommands: CommandSpec<CommandContext>[] = [
         ctx.inbound.rename({ ...hook, name: newName! }, name!);
         return;
       }
-      await ctx.matrix.setState(ctx.roomId, INBOUND_HOOK_EVENT_TYPE, name!, {});
+      await ctx.inbound.emptyOldName(ctx.roomId, name!, newName!);
       await ctx.reply(`Inbound hook "${name}" is now "${newName}"; its URL is unchanged.`);
     },
   },

@@ -13,6 +13,7 @@ const ROOM = "!r:x";
 
 function setup() {
   const roomState = new Map<string, Record<string, unknown>>();
+  const refuseState = new Set<string>();
   const notices: string[] = [];
   const dms: string[] = [];
   const retired: string[] = [];
@@ -22,6 +23,10 @@ function setup() {
     sendNotice: async (_room: string, text: string) => void notices.push(text),
     // The room's current state content, as the homeserver would answer it.
     stateContent: async (_room: string, _type: string, key: string) => roomState.get(key) ?? null,
+    setState: async (_room: string, _type: string, key: string) => {
+      if (refuseState.has(key)) throw new Error("M_FORBIDDEN: not allowed");
+      return `$state_${key}`;
+    },
   } as unknown as MatrixPort;
   const hooks = new InboundHooks({
     matrix,
@@ -35,10 +40,19 @@ function setup() {
     log: createLogger("silent"),
   });
   const state = (sender: string, name: string, content: Record<string, unknown>): StateEvent => ({ type: INBOUND_HOOK_EVENT_TYPE, state_key: name, sender, content });
-  return { hooks, notices, dms, retired, state, roomState };
+  return { hooks, notices, dms, retired, state, roomState, refuseState };
 }
 
 describe("InboundHooks", () => {
+  it("empties a renamed hook's old state, and tells the room how to when it cannot", async () => {
+    const { hooks, notices, refuseState } = setup();
+    await hooks.emptyOldName(ROOM, "old", "new");
+    expect(notices).toEqual([]);
+    refuseState.add("old");
+    await hooks.emptyOldName(ROOM, "old", "new");
+    expect(notices).toEqual([expect.stringMatching(/^Inbound hook "old" is now "new", but its state under the old name could not be removed \(M_FORBIDDEN: not allowed\)\. Send the state event .* state key "old" and empty content/)]);
+  });
+
   it("builds the bot's writes from the hook as accepted, never from state written without the power", async () => {
     const { hooks, state, roomState } = setup();
     await hooks.applyState(ROOM, state("@admin:x", "ci", { name: "ci", msgtype: "m.text", permissions: { masquerade: false }, waitForComplete: true }), "live");

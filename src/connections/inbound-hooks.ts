@@ -154,6 +154,19 @@ export class InboundHooks {
     return content;
   }
 
+  /**
+   * After a rename, empties the state under the old name (tried twice). Left behind, it would come
+   * back as a second hook at the next start: when it cannot be emptied the room is told how to.
+   */
+  async emptyOldName(roomId: string, oldName: string, newName: string): Promise<void> {
+    const empty = () => this.deps.matrix.setState(roomId, INBOUND_HOOK_EVENT_TYPE, oldName, {});
+    await empty().catch(empty).catch(async (err: unknown) => {
+      this.deps.log.warn({ err, roomId, hook: oldName }, "the renamed hook's old state could not be emptied");
+      await this.gate.tell(roomId, "live", `Inbound hook "${oldName}" is now "${newName}", but its state under the old name could not be removed (${(err as Error)?.message ?? String(err)}). ` +
+        `Send the state event ${INBOUND_HOOK_EVENT_TYPE} with state key "${oldName}" and empty content, or it comes back as a second hook when the bridge restarts.`);
+    });
+  }
+
   /** Creates the hook's store record before the bot writes its state; returns the URL secret to show once. */
   prepare(roomId: string, name: string, createdBy: string): string {
     const { hook, newSecret } = this.deps.table.ensure(roomId, name, createdBy);

@@ -18,7 +18,7 @@ export interface ManagementAnswer {
 }
 
 export interface HookManagementDeps {
-  hooks: Pick<InboundHooks, "writeAsBot" | "contentWith" | "rename" | "registry" | "ghostUserId" | "allowIdentityOverride">;
+  hooks: Pick<InboundHooks, "writeAsBot" | "contentWith" | "rename" | "emptyOldName" | "registry" | "ghostUserId" | "allowIdentityOverride">;
   matrix: Pick<MatrixPort, "setState" | "sendNotice">;
   /** Imports an avatar image given by URL or data URI; throws AvatarError saying why not. */
   avatars: { import(url: string): Promise<string>; importDataUri(uri: string): Promise<string> };
@@ -98,9 +98,7 @@ export class HookManagement {
     }
     if (!verdict.allowed) hooks.rename({ ...hook, name: newName }, hook.name);
     allowedOrForbidden(verdict);
-    await this.deps.matrix.setState(hook.roomId, INBOUND_HOOK_EVENT_TYPE, hook.name, {}).catch((err: unknown) => {
-      this.deps.log.warn({ err, roomId: hook.roomId, hook: hook.name }, "the renamed hook's old state could not be emptied");
-    });
+    await hooks.emptyOldName(hook.roomId, hook.name, newName);
   }
 
   private write(roomId: string, name: string, content: Record<string, unknown>): Promise<PermissionVerdict> {
