@@ -3,6 +3,7 @@ import { checkAvatar, checkInboundName, inboundHookContent, INBOUND_HOOK_EVENT_T
 import { permissionsField } from "../connections/inbound-permissions.js";
 import { CommandError } from "./command-error.js";
 import type { CommandContext } from "./context.js";
+import type { PermissionVerdict } from "../connections/power-levels.js";
 import type { CommandSpec } from "./spec.js";
 
 export const existing = (ctx: CommandContext, name: string): ActiveInboundHook => {
@@ -22,14 +23,15 @@ const nameProblem = (name: string) => {
  */
 export async function writeState(ctx: CommandContext, name: string, content: Record<string, unknown>): Promise<boolean> {
   const bot = await ctx.inbound.writeAsBot(ctx.roomId, name, content);
-  if (!bot.allowed) {
-    await ctx.reply(
-      `I cannot write room state here: sending ${INBOUND_HOOK_EVENT_TYPE} needs power level ${bot.needs} and I have ${bot.has}. ` +
-        `Raise my power level to ${bot.needs} and run the command again.`,
-    );
-  }
+  if (!bot.allowed) await replyNoPower(ctx, bot);
   return bot.allowed;
 }
+
+const replyNoPower = (ctx: CommandContext, bot: PermissionVerdict) =>
+  ctx.reply(
+    `I cannot write room state here: sending ${INBOUND_HOOK_EVENT_TYPE} needs power level ${bot.needs} and I have ${bot.has}. ` +
+      `Raise my power level to ${bot.needs} and run the command again.`,
+  );
 
 const privileged = { privileged: true, scope: "inbound" } as const;
 
@@ -95,14 +97,12 @@ export const inboundCommands: CommandSpec<CommandContext>[] = [
       if (newName === name) throw new CommandError(`The hook is already called "${name}".`);
       // Read before the rename: the state is still under the old name, with every field it has.
       const content = await ctx.inbound.contentWith(hook, { name: newName! });
-      if (ctx.inbound.registry.get(ctx.roomId, newName!) || !ctx.inbound.rename(hook, newName!)) {
-        throw new CommandError(`An inbound hook "${newName}" already exists here.`);
-      }
-      if (!(await writeState(ctx, newName!, content))) {
-        ctx.inbound.rename({ ...hook, name: newName! }, name!);
+      const bot = await ctx.inbound.renameAsBot(hook, newName!, content);
+      if (bot === null) throw new CommandError(`An inbound hook "${newName}" already exists here.`);
+      if (!bot.allowed) {
+        await replyNoPower(ctx, bot);
         return;
       }
-      await ctx.inbound.emptyOldName(ctx.roomId, name!, newName!);
       await ctx.reply(`Inbound hook "${name}" is now "${newName}"; its URL is unchanged.`);
     },
   },

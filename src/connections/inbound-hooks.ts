@@ -155,6 +155,29 @@ export class InboundHooks {
   }
 
   /**
+   * Renames a hook as the bot: same id (so the same URL and user) under the new name, its state
+   * (`content`) written there and emptied under the old name. Null when the name is taken; a
+   * refused verdict (bot without the power) or a failed write leaves the hook as it was.
+   */
+  async renameAsBot(hook: ActiveInboundHook, newName: string, content: Record<string, unknown>): Promise<PermissionVerdict | null> {
+    if (this.registry.get(hook.roomId, newName) || !this.rename(hook, newName)) return null;
+    const undo = () => this.rename({ ...hook, name: newName }, hook.name);
+    let verdict: PermissionVerdict;
+    try {
+      verdict = await this.writeAsBot(hook.roomId, newName, content);
+    } catch (err) {
+      undo();
+      throw err;
+    }
+    if (!verdict.allowed) {
+      undo();
+      return verdict;
+    }
+    await this.emptyOldName(hook.roomId, hook.name, newName);
+    return verdict;
+  }
+
+  /**
    * After a rename, empties the state under the old name (tried twice). Left behind, it would come
    * back as a second hook at the next start: when it cannot be emptied the room is told how to.
    */

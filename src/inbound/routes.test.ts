@@ -138,8 +138,7 @@ beforeAll(async () => {
     hooks: {
       writeAsBot: async (_room, name, content) => (stateWrites.push([name, content]), { allowed: true, has: 100, needs: 50 }),
       contentWith: async (h, changes) => Object.fromEntries(Object.entries({ name: h.name, ...changes }).filter(([, v]) => v !== undefined)),
-      rename: (_h, name) => name !== "taken",
-      emptyOldName: async () => undefined,
+      renameAsBot: async (_h, name, content) => (name === "taken" ? null : (stateWrites.push([name, content]), { allowed: true, has: 100, needs: 50 })),
       registry: managed,
       ghostUserId: (id) => `@webhook_${id}:x`,
       allowIdentityOverride: true,

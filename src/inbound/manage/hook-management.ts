@@ -18,7 +18,7 @@ export interface ManagementAnswer {
 }
 
 export interface HookManagementDeps {
-  hooks: Pick<InboundHooks, "writeAsBot" | "contentWith" | "rename" | "emptyOldName" | "registry" | "ghostUserId" | "allowIdentityOverride">;
+  hooks: Pick<InboundHooks, "writeAsBot" | "contentWith" | "renameAsBot" | "registry" | "ghostUserId" | "allowIdentityOverride">;
   matrix: Pick<MatrixPort, "setState" | "sendNotice">;
   /** Imports an avatar image given by URL or data URI; throws AvatarError saying why not. */
   avatars: { import(url: string): Promise<string>; importDataUri(uri: string): Promise<string> };
@@ -85,20 +85,10 @@ export class HookManagement {
     return { status: 204 };
   }
 
-  /** Same id (so the same URL and user) under the new name; the old name's state is emptied. */
   private async rename(hook: ActiveInboundHook, newName: string, content: Record<string, unknown>): Promise<void> {
-    const { hooks } = this.deps;
-    if (hooks.registry.get(hook.roomId, newName) || !hooks.rename(hook, newName)) throw new InboundError("conflict", `the room already has an inbound hook "${newName}"`);
-    let verdict: PermissionVerdict;
-    try {
-      verdict = await this.write(hook.roomId, newName, content);
-    } catch (err) {
-      hooks.rename({ ...hook, name: newName }, hook.name);
-      throw err;
-    }
-    if (!verdict.allowed) hooks.rename({ ...hook, name: newName }, hook.name);
+    const verdict = await this.deps.hooks.renameAsBot(hook, newName, content).catch((err: unknown) => Promise.reject(homeserverAnswer(err)));
+    if (verdict === null) throw new InboundError("conflict", `the room already has an inbound hook "${newName}"`);
     allowedOrForbidden(verdict);
-    await hooks.emptyOldName(hook.roomId, hook.name, newName);
   }
 
   private write(roomId: string, name: string, content: Record<string, unknown>): Promise<PermissionVerdict> {
