@@ -6,7 +6,9 @@
 //  - the "receivers down" case: `crowded-rooms` rooms × `hooks-per-crowded-room` hooks, every
 //    receiver refusing connections, events pushed into those rooms at `failing-rate` events/s for
 //    `failing-seconds`: RSS and queue depth sampled as the backlog grows, to show memory bounded.
-// Targets (≤ 1 ms per room, RSS < 300 MB, bounded memory) are reported, never asserted.
+// "All rooms loaded" counts from the spawn (Node's own start and the homeserver connection
+// included); "loading" from the moment /health answers, when the HTTP server listens and loading
+// begins. Targets (≤ 1 ms per room, RSS < 300 MB, bounded memory) are reported, never asserted.
 //
 // Options (CLI --name=value, or env BENCH_NAME): rooms, crowded-rooms, hooks-per-crowded-room,
 // failing-rate, failing-seconds, sample-seconds, log-level. BENCH_KEEP=1 keeps the temp dir.
@@ -46,6 +48,8 @@ interface StartFigures {
   label: string;
   firstAnswerMs: number;
   allLoadedMs: number;
+  /** From /health answering (the HTTP server listens, loading begins) to all rooms loaded. */
+  loadingMs: number;
   rooms: number;
   rssMb: number;
 }
@@ -76,8 +80,9 @@ async function main(): Promise<void> {
     }
     console.log(`\nStart-up with ${fmtInt(shape.rooms)} rooms and ${fmtInt(totalHooks)} outbound hooks on a real Synapse (load average ${loadavg().map((l) => l.toFixed(2)).join(" ")})`);
     console.log(table([
-      ["start", "first answered transaction", "all rooms loaded", "per room", "RSS after loading", "target ≤ 1 ms/room"],
-      ...starts.map((s) => [s.label, `${fmtInt(s.firstAnswerMs)} ms`, `${fmtInt(s.allLoadedMs)} ms`, `${fmt(s.allLoadedMs / s.rooms, 2)} ms`, `${fmt(s.rssMb, 0)} MB`, s.allLoadedMs / s.rooms <= 1 ? "met" : "missed"]),
+      ["start", "first answered transaction", "all rooms loaded", "loading (from listening)", "per room", "per hook", "RSS after loading", "target ≤ 1 ms/room"],
+      ...starts.map((s) => [s.label, `${fmtInt(s.firstAnswerMs)} ms`, `${fmtInt(s.allLoadedMs)} ms`, `${fmtInt(s.loadingMs)} ms`, `${fmt(s.loadingMs / s.rooms, 2)} ms`,
+        `${fmt((s.loadingMs / totalHooks) * 1000, 0)} µs`, `${fmt(s.rssMb, 0)} MB`, s.loadingMs / s.rooms <= 1 ? "met" : "missed"]),
     ]));
     if (shape.crowdedRooms > 0 && num("failing-seconds") > 0) await receiversDown(bridge!, world);
   } finally {
@@ -124,11 +129,13 @@ async function timedStart(label: string, world: StartupWorld, o: { configPath: s
     throw new Error("the bridge answered no transaction within 10 minutes");
   })();
   const bridge = await spawnBridge({ configPath: o.configPath, registrationPath: world.registrationPath, port: o.port, logPath: o.logPath, entry: o.entry, readyTimeoutMs: 600_000 });
+  const healthyAt = Date.now();
   const loaded = await waitForLogLine(o.logPath, "loaded joined rooms", 900_000);
   const figures: StartFigures = {
     label,
     firstAnswerMs: await firstAnswer,
     allLoadedMs: loaded.time - spawnedAt,
+    loadingMs: loaded.time - healthyAt,
     rooms: Number(loaded.rooms ?? world.roomIds.length),
     rssMb: await rssMb(bridge.pid),
   };

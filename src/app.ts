@@ -34,6 +34,8 @@ import { BridgeMetrics } from "./observability/metrics.js";
 import { WalCheckpointer } from "./store/wal-checkpointer.js";
 import { openDatabase, type Db } from "./store/database.js";
 import { DmRoomsTable } from "./store/dm-rooms-table.js";
+import { RoomSnapshotsTable } from "./store/room-snapshots-table.js";
+import { RoomSnapshots } from "./router/room-snapshots.js";
 import { OutboundHooksTable } from "./store/outbound-hooks-table.js";
 import { SigningKeysTable } from "./store/signing-keys-table.js";
 import { USER_AGENT } from "./version.js";
@@ -68,6 +70,7 @@ export class WebhookBridge {
     private readonly checkpointer: WalCheckpointer,
     private readonly inbound: InboundWiring,
     private readonly transforms: TransformationFunctions,
+    private readonly snapshots: RoomSnapshots,
   ) {}
 
   static async start({ config, registration, log = createLogger(config.logging.level) }: StartOptions): Promise<WebhookBridge> {
@@ -128,11 +131,13 @@ export class WebhookBridge {
       tls,
       mediaLink: mediaLinks ? (jobKey) => mediaLinks.link(jobKey) : null,
     });
+    const snapshots = new RoomSnapshots(new RoomSnapshotsTable(db), log);
     const router = new EventRouter({
       matrix, outbound, inbound: inbound.hooks, queue, inviteAllowList: config.permissions.invite, commandPrefix: COMMAND_PREFIX, log,
       onStateEvent: (event) => chat.directory.observe(event),
       bots,
       beforeSend: callbacks.fallback,
+      snapshots,
     });
     const renderer = new DeliveryRenderer(downloader, {
       ...mediaLimits,
@@ -198,7 +203,7 @@ export class WebhookBridge {
     };
     const pruneTimer = setInterval(prune, Math.min(retentionMs, 3_600_000));
     pruneTimer.unref();
-    const bridge = new WebhookBridge(port, router, outbound, server, worker, chat.poster, queue, sender, downloader, matrix, db, log, pruneTimer, checkpointer, inbound, transforms);
+    const bridge = new WebhookBridge(port, router, outbound, server, worker, chat.poster, queue, sender, downloader, matrix, db, log, pruneTimer, checkpointer, inbound, transforms, snapshots);
     prune();
     try {
       const rooms = await loading;
@@ -227,6 +232,7 @@ export class WebhookBridge {
 
   async stop(): Promise<void> {
     clearInterval(this.pruneTimer);
+    this.snapshots.stop();
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
       this.server.closeAllConnections();
@@ -237,7 +243,7 @@ export class WebhookBridge {
     await this.transforms.stop();
     // Commands under way finish (bounded) while the queue can still store what they do and mark
     // them done; one still running after that runs again at the next start.
-    await Promise.race([this.router.idle(), new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
+    await Promise.race([Promise.all([this.router.idle(), this.router.snapshotCheck]), new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
     await this.queue.close();
     await this.sender.close();
     await this.downloader.close();

@@ -1,3 +1,4 @@
+import { setImmediate } from "node:timers/promises";
 import { dispatchCommand } from "../commands/dispatcher.js";
 import { isCommandText } from "../commands/parse.js";
 import type { InboundHooks } from "../connections/inbound-hooks.js";
@@ -12,6 +13,7 @@ import { hooksForEvent, outboundEventJson } from "../outbound/match.js";
 import { JoinedRoomsLoader } from "../matrix/joined-rooms-loader.js";
 import type { MatrixPort, RoomEvent, StateEvent } from "../matrix/port.js";
 import { isRoomEvent, type TransactionSink } from "../matrix/transactions.js";
+import type { RoomSnapshots } from "./room-snapshots.js";
 
 export interface EventRouterDeps {
   matrix: MatrixPort;
@@ -27,6 +29,8 @@ export interface EventRouterDeps {
   bots?: WebhookBots;
   /** Before-hooks' verdicts on messages the Synapse module did not judge. */
   beforeSend?: BeforeSendFallback;
+  /** The rooms' state kept in the store, so that a start needs no request per room. */
+  snapshots?: RoomSnapshots;
 }
 
 export const ENCRYPTION_UNAVAILABLE_NOTICE =
@@ -69,11 +73,45 @@ export class EventRouter implements TransactionSink {
    * transaction waits for its events' rooms (loaded first). Resolves with the number of rooms.
    */
   loadJoinedRooms(concurrency: number): Promise<number> {
-    const rooms = new JoinedRoomsLoader((roomId) => this.loadRoom(roomId, "startup"), { concurrency, log: this.deps.log });
+    // A room saved by the previous run is served from its snapshot (no request) and checked later.
+    let saved = this.deps.snapshots?.saved() ?? new Map<string, StateEvent[]>();
+    const fromSnapshots: string[] = [];
+    const rooms = new JoinedRoomsLoader(async (roomId) => {
+      const state = saved.get(roomId);
+      if (!state) return this.loadRoom(roomId, "startup");
+      fromSnapshots.push(roomId);
+      // Saved state needs no I/O, so without this the loading would hold the event loop until
+      // every room is done, and no transaction (nor /health) would be read meanwhile.
+      await setImmediate();
+      return this.applyRoomState(roomId, state, "startup", { save: false });
+    }, { concurrency, log: this.deps.log });
     this.rooms = rooms;
     // Inbound requests to a hook of a room not loaded yet wait for it too.
     this.deps.inbound.waitForRooms((roomId) => rooms.loaded(roomId));
-    return rooms.loadAll(() => this.deps.matrix.joinedRooms());
+    let joined: ReadonlySet<string> = new Set();
+    return rooms.loadAll(async () => {
+      const list = await this.deps.matrix.joinedRooms();
+      joined = new Set(list);
+      return list;
+    }).then((count) => {
+      for (const roomId of saved.keys()) if (!joined.has(roomId)) this.deps.snapshots?.forget(roomId);
+      saved = new Map();
+      this.snapshotCheck = fromSnapshots.length > 0 ? this.checkSnapshots(fromSnapshots) : null;
+      return count;
+    });
+  }
+
+  /** Set while the rooms served from snapshots are checked against the homeserver (after start). */
+  snapshotCheck: Promise<number> | null = null;
+
+  private checkSnapshots(roomIds: readonly string[]): Promise<number> {
+    const { matrix, log } = this.deps;
+    const started = Date.now();
+    return this.deps.snapshots!.check(roomIds, (roomId) => matrix.roomState(roomId), (roomId, state) => this.applyRoomState(roomId, state, "startup"))
+      .then((differed) => {
+        log.info({ rooms: roomIds.length, differed, ms: Date.now() - started }, "checked the rooms served from saved state against the homeserver");
+        return differed;
+      });
   }
 
   /**
@@ -87,6 +125,8 @@ export class EventRouter implements TransactionSink {
     const later: RoomEvent[] = [];
     for (const event of events) {
       if (event.state_key !== undefined) {
+        // Saved before the transaction is stored: a crash in between makes the homeserver send it again.
+        this.deps.snapshots?.noteLive(event.room_id, event as StateEvent);
         this.deps.onStateEvent?.(event);
         this.deps.bots?.observe(event);
       }
@@ -277,6 +317,7 @@ export class EventRouter implements TransactionSink {
     } else if (membership === "leave" || membership === "ban") {
       outbound.forgetRoom(event.room_id);
       inbound.forgetRoom(event.room_id);
+      this.deps.snapshots?.forget(event.room_id);
       log.info({ roomId: event.room_id, membership }, "left room; its hooks are inactive");
     }
   }
@@ -286,7 +327,11 @@ export class EventRouter implements TransactionSink {
    * the bot joins); an encrypted room is left instead.
    */
   async loadRoom(roomId: string, origin: "startup" | "joined"): Promise<"loaded" | "encrypted"> {
-    const state = await this.deps.matrix.roomState(roomId);
+    return this.applyRoomState(roomId, await this.deps.matrix.roomState(roomId), origin);
+  }
+
+  /** Builds the room's hooks from its state (read now, or saved by the previous run) and saves it. */
+  private async applyRoomState(roomId: string, state: readonly StateEvent[], origin: "startup" | "joined", opts = { save: true }): Promise<"loaded" | "encrypted"> {
     if (isEncrypted(state)) {
       await this.leaveEncryptedRoom(roomId);
       return "encrypted";
@@ -294,6 +339,7 @@ export class EventRouter implements TransactionSink {
     this.deps.bots?.roomLoaded(roomId, state);
     await this.deps.outbound.loadRoom(roomId, state, origin);
     await this.deps.inbound.loadRoom(roomId, state, origin);
+    if (opts.save) this.deps.snapshots?.save(roomId, state);
     return "loaded";
   }
 
@@ -303,6 +349,7 @@ export class EventRouter implements TransactionSink {
     await matrix.sendNotice(roomId, ENCRYPTION_UNAVAILABLE_NOTICE).catch(() => undefined);
     outbound.forgetRoom(roomId);
     this.deps.inbound.forgetRoom(roomId);
+    this.deps.snapshots?.forget(roomId);
     await matrix.leaveRoom(roomId, "End-to-end encryption is not available in this bridge build");
   }
 }

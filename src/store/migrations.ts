@@ -322,4 +322,14 @@ export const MIGRATIONS: readonly string[] = [
   INSERT INTO inbound_posts (id, hook_id, room_id, delivery_key, parts, posted, event_ids, state, created_at, done_at)
     SELECT 'ip_legacy' || rowid, hook_id, '', delivery_key, '[]', 1, json_array(event_id), 'posted', at, at FROM inbound_deliveries ORDER BY at;
   `,
+  // 13: the hook-relevant state of each joined room, as last applied: the next start serves the
+  //     rooms from it at once (the homeserver re-sends every event after the last acknowledged
+  //     transaction) and checks each room against the homeserver in the background.
+  `
+  CREATE TABLE room_snapshots (
+    room_id TEXT PRIMARY KEY,
+    state TEXT NOT NULL,                -- JSON array of state events (types in room-snapshot.ts)
+    saved_at INTEGER NOT NULL
+  );
+  `,
 ];
