@@ -1,5 +1,6 @@
 // Nothing lost at start-up: with enough rooms that loading their hooks takes a while, messages
 // sent while the bridge is loading and while it is down are each delivered exactly once.
+import Database from "better-sqlite3";
 import { inject } from "vitest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { INBOUND_HOOK_EVENT_TYPE } from "../src/connections/inbound-hook-state.js";
@@ -32,6 +33,16 @@ async function eachAtOnce<T, R>(items: readonly T[], task: (item: T, index: numb
     }
   }));
   return results;
+}
+
+/** The stopped bridge's store, opened for the test to read or change. */
+function withStore(work: (db: Database.Database) => void): void {
+  const db = new Database(storePath);
+  try {
+    work(db);
+  } finally {
+    db.close();
+  }
 }
 
 const eventIdOf = (req: ReceivedRequest) => String(req.headers["x-matrix-hookshot-eventid"]);
@@ -96,6 +107,8 @@ describe(`a bridge starting with ${ROOMS} rooms, each with a hook`, () => {
     const { bridgePort } = inject("synapse");
     await bridge!.stop();
     bridge = undefined;
+    // Without saved room state, each room is read from the homeserver: that is the loading this part is about.
+    withStore((db) => db.exec("DELETE FROM room_snapshots"));
 
     // (ii) While loading: the listener answers before the rooms are loaded (start() is still pending).
     const loadStarted = Date.now();
@@ -126,7 +139,8 @@ describe(`a bridge starting with ${ROOMS} rooms, each with a hook`, () => {
     // The test is about events that come while the rooms load: some must have.
     expect(acceptedWhileLoading).toBeGreaterThan(0);
     expect(await waitForAll(whileLoading, 60_000)).toEqual([]);
-    expect(inboundAnswer).toEqual({ status: 200, sentBeforeStarted: true });
+    // Taken, not refused: posted (200), or queued when posting took longer than inbound.postWaitMs (202, on a busy machine).
+    expect({ ...inboundAnswer, taken: [200, 202].includes(inboundAnswer.status) }).toEqual({ status: inboundAnswer.status, sentBeforeStarted: true, taken: true });
 
     // (i) While down: the homeserver holds them back and sends them again once the bridge is up.
     await bridge!.stop();
@@ -141,5 +155,33 @@ describe(`a bridge starting with ${ROOMS} rooms, each with a hook`, () => {
     for (const req of receiver.requests) counts.set(eventIdOf(req), (counts.get(eventIdOf(req)) ?? 0) + 1);
     const sent = [...whileLoading, ...whileDown];
     expect(sent.filter((s) => counts.get(s.eventId) !== 1)).toEqual([]);
+  }, 300_000);
+
+  it("starts from the saved room state: a hook changed while it was down is served as changed, and a room whose saved state is stale is put right by the check", async () => {
+    await bridge!.stop();
+    bridge = undefined;
+    withStore((db) => expect((db.prepare("SELECT count(*) AS n FROM room_snapshots").get() as { n: number }).n).toBeGreaterThanOrEqual(ROOMS));
+    // While down: room 0's hook moves (the homeserver sends the change when the bridge is back,
+    // before the message after it).
+    await sender.sendStateEvent(rooms[0]!, OUTBOUND_HOOK_EVENT_TYPE, "sink", { name: "sink", url: `${receiver.url}/moved-0` });
+    const afterMove = await sender.sendMessage(rooms[0]!, "after the move");
+    // Room 1's saved state misses a change (as after a homeserver that lost queued events): the
+    // snapshot says its hook posts elsewhere; the room itself says /room-1.
+    withStore((db) => {
+      const row = db.prepare("SELECT state FROM room_snapshots WHERE room_id = ?").get(rooms[1]!) as { state: string };
+      const state = JSON.parse(row.state) as Array<{ type: string; state_key: string; content: Record<string, unknown>; event_id?: string }>;
+      const hook = state.find((e) => e.type === OUTBOUND_HOOK_EVENT_TYPE && e.state_key === "sink")!;
+      hook.content = { name: "sink", url: `${receiver.url}/stale-1` };
+      hook.event_id = "$stale";
+      db.prepare("UPDATE room_snapshots SET state = ? WHERE room_id = ?").run(JSON.stringify(state), rooms[1]!);
+    });
+    bridge = await startBridge({}, storePath);
+    expect(await waitForAll([{ eventId: afterMove, path: "/moved-0" }], 60_000)).toEqual([]);
+    // Bounded: the background check of every room served from saved state ends.
+    const checked = await Promise.race([bridge.bridge.router.snapshotCheck, new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 120_000))]);
+    expect(checked).toBeGreaterThanOrEqual(1);
+    const afterCheck = await sender.sendMessage(rooms[1]!, "after the check");
+    expect(await waitForAll([{ eventId: afterCheck, path: "/room-1" }], 60_000)).toEqual([]);
+    expect(receiver.requests.filter((r) => r.path.startsWith("/stale-1"))).toEqual([]);
   }, 300_000);
 });
