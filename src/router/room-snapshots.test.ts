@@ -1,0 +1,53 @@
+import { describe, expect, it } from "vitest";
+import { OUTBOUND_HOOK_EVENT_TYPE } from "../connections/outbound-hook-state.js";
+import type { StateEvent } from "../matrix/port.js";
+import { createLogger } from "../observability/logger.js";
+import { openDatabase } from "../store/database.js";
+import { RoomSnapshotsTable } from "../store/room-snapshots-table.js";
+import { RoomSnapshots } from "./room-snapshots.js";
+
+const hook = (url: string, id: string): StateEvent => ({ type: OUTBOUND_HOOK_EVENT_TYPE, state_key: "h", sender: "@a:x", content: { name: "h", url }, event_id: id });
+
+function freshSnapshots() {
+  const db = openDatabase(":memory:");
+  return { db, snapshots: new RoomSnapshots(new RoomSnapshotsTable(db), createLogger("silent")) };
+}
+
+describe("RoomSnapshots", () => {
+  it("keeps a live state event in a saved room, and ignores rooms it has not saved and types it does not keep", () => {
+    const { db, snapshots } = freshSnapshots();
+    snapshots.save("!a:x", [hook("http://old", "$1"), { type: "m.room.topic", state_key: "", sender: "@a:x", content: {} }]);
+    snapshots.noteLive("!a:x", hook("http://new", "$2"));
+    snapshots.noteLive("!b:x", hook("http://new", "$3"));
+    expect(snapshots.saved().get("!a:x")).toEqual([hook("http://new", "$2")]);
+    expect(snapshots.saved().has("!b:x")).toBe(false);
+    db.close();
+  });
+
+  it("applies what the homeserver shows when it differs, but not when a live state event came while it read", async () => {
+    const { db, snapshots } = freshSnapshots();
+    for (const room of ["!same:x", "!stale:x", "!raced:x"]) snapshots.save(room, [hook("http://saved", "$1")]);
+    const applied: string[] = [];
+    const differed = await snapshots.check(["!same:x", "!stale:x", "!raced:x"], async (roomId) => {
+      if (roomId === "!same:x") return [hook("http://saved", "$1")];
+      // A live change lands while this room is being read: what was read is older than it.
+      if (roomId === "!raced:x") snapshots.noteLive(roomId, hook("http://live", "$3"));
+      return [hook("http://homeserver", "$2")];
+    }, async (roomId) => void applied.push(roomId));
+    expect(applied).toEqual(["!stale:x"]);
+    expect(differed).toBe(1);
+    expect(snapshots.saved().get("!raced:x")).toEqual([hook("http://live", "$3")]);
+    db.close();
+  });
+
+  it("leaves a room as saved when it cannot be read, and stops when asked", async () => {
+    const { db, snapshots } = freshSnapshots();
+    snapshots.save("!a:x", [hook("http://saved", "$1")]);
+    expect(await snapshots.check(["!a:x"], () => Promise.reject(new Error("503")), () => Promise.resolve())).toBe(0);
+    snapshots.stop();
+    let reads = 0;
+    await snapshots.check(["!a:x"], async () => (reads++, []), () => Promise.resolve());
+    expect(reads).toBe(0);
+    db.close();
+  });
+});
