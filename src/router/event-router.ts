@@ -74,10 +74,10 @@ export class EventRouter implements TransactionSink {
    */
   loadJoinedRooms(concurrency: number): Promise<number> {
     // A room saved by the previous run is served from its snapshot (no request) and checked later.
-    let saved = this.deps.snapshots?.saved() ?? new Map<string, StateEvent[]>();
+    const saved = this.deps.snapshots?.savedRooms() ?? new Set<string>();
     const fromSnapshots: string[] = [];
     const rooms = new JoinedRoomsLoader(async (roomId) => {
-      const state = saved.get(roomId);
+      const state = saved.has(roomId) ? this.deps.snapshots!.saved(roomId) : null;
       if (!state) return this.loadRoom(roomId, "startup");
       fromSnapshots.push(roomId);
       // Saved state needs no I/O, so without this the loading would hold the event loop until
@@ -94,8 +94,7 @@ export class EventRouter implements TransactionSink {
       joined = new Set(list);
       return list;
     }).then((count) => {
-      for (const roomId of saved.keys()) if (!joined.has(roomId)) this.deps.snapshots?.forget(roomId);
-      saved = new Map();
+      for (const roomId of saved) if (!joined.has(roomId)) this.deps.snapshots?.forget(roomId);
       this.snapshotCheck = fromSnapshots.length > 0 ? this.checkSnapshots(fromSnapshots) : null;
       return count;
     });

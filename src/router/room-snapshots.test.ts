@@ -19,8 +19,8 @@ describe("RoomSnapshots", () => {
     snapshots.save("!a:x", [hook("http://old", "$1"), { type: "m.room.topic", state_key: "", sender: "@a:x", content: {} }]);
     snapshots.noteLive("!a:x", hook("http://new", "$2"));
     snapshots.noteLive("!b:x", hook("http://new", "$3"));
-    expect(snapshots.saved().get("!a:x")).toEqual([hook("http://new", "$2")]);
-    expect(snapshots.saved().has("!b:x")).toBe(false);
+    expect(snapshots.saved("!a:x")).toEqual([hook("http://new", "$2")]);
+    expect(snapshots.saved("!b:x")).toBeNull();
     db.close();
   });
 
@@ -36,7 +36,7 @@ describe("RoomSnapshots", () => {
     }, async (roomId) => void applied.push(roomId));
     expect(applied).toEqual(["!stale:x"]);
     expect(differed).toBe(1);
-    expect(snapshots.saved().get("!raced:x")).toEqual([hook("http://live", "$3")]);
+    expect(snapshots.saved("!raced:x")).toEqual([hook("http://live", "$3")]);
     db.close();
   });
 

@@ -24,9 +24,14 @@ export class RoomSnapshots {
     private readonly log: Logger,
   ) {}
 
-  /** Every saved room's state (read once, at start). */
-  saved(): Map<string, StateEvent[]> {
-    return this.table.all();
+  /** The rooms with a saved state. */
+  savedRooms(): Set<string> {
+    return this.table.roomIds();
+  }
+
+  /** The room's saved state, or null. */
+  saved(roomId: string): StateEvent[] | null {
+    return this.table.get(roomId);
   }
 
   /** A room's state as read from the homeserver (or the snapshot it was served from) was applied. */

@@ -11,10 +11,10 @@ describe("RoomSnapshotsTable", () => {
     table.save("!b:x", []);
     table.save("!b:x", [event, event]);
     expect(table.get("!b:x")).toHaveLength(2);
-    expect([...table.all().keys()].sort()).toEqual(["!a:x", "!b:x"]);
+    expect([...table.roomIds()].sort()).toEqual(["!a:x", "!b:x"]);
     db.prepare("UPDATE room_snapshots SET state = 'not json' WHERE room_id = ?").run("!a:x");
-    expect([...table.all().keys()]).toEqual(["!b:x"]);
     expect(table.get("!a:x")).toBeNull();
+    expect([...table.roomIds()]).toEqual(["!b:x"]);
     table.remove("!b:x");
     expect(table.get("!b:x")).toBeNull();
     db.close();

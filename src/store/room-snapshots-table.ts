@@ -8,20 +8,18 @@ import type { Db } from "./database.js";
 export class RoomSnapshotsTable {
   constructor(private readonly db: Db) {}
 
-  /** Every saved room; a row that no longer parses is dropped (that room is read from the homeserver). */
-  all(): Map<string, StateEvent[]> {
-    const out = new Map<string, StateEvent[]>();
-    for (const row of this.db.prepare<[], { room_id: string; state: string }>("SELECT room_id, state FROM room_snapshots").all()) {
-      const state = parseState(row.state);
-      if (state) out.set(row.room_id, state);
-      else this.remove(row.room_id);
-    }
-    return out;
+  /** The ids of the saved rooms (their state is read one room at a time: a large homeserver's would not fit at once). */
+  roomIds(): Set<string> {
+    return new Set(this.db.prepare<[], { room_id: string }>("SELECT room_id FROM room_snapshots").pluck().all() as unknown as string[]);
   }
 
+  /** The room's saved state, or null when none is saved; a row that no longer parses is dropped (the room is then read from the homeserver). */
   get(roomId: string): StateEvent[] | null {
     const row = this.db.prepare<[string], { state: string }>("SELECT state FROM room_snapshots WHERE room_id = ?").get(roomId);
-    return row ? parseState(row.state) : null;
+    if (!row) return null;
+    const state = parseState(row.state);
+    if (!state) this.remove(roomId);
+    return state;
   }
 
   save(roomId: string, state: readonly StateEvent[], now = Date.now()): void {
