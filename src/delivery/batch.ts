@@ -34,6 +34,8 @@ export interface BatchableJob {
   id: string;
   roomId: string;
   dueAt: number;
+  /** The event as JSON (whether it must go alone depends on it). */
+  body: string;
   batch?: BatchTag;
 }
 
