@@ -1,5 +1,5 @@
 import type { Db } from "../../store/database.js";
-import { formBatches, type LaneBatching } from "../batch.js";
+import { batchReadyAt, claimBatches } from "./batch-claim.js";
 import { ChurnMap } from "../churn-map.js";
 import { HookLane } from "./hook-lane.js";
 import { jobId } from "./job-id.js";
@@ -199,9 +199,10 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
       this.refillIfLow(lane, now, budget);
       const batching = opts.batching?.(lane.hookId) ?? null;
       if (batching) {
-        const batches = this.claimBatches(lane, batching, opts, limit - deliveries);
+        const batches = claimBatches(lane, batching, opts, limit - deliveries, (job) => this.lease(lane, job, now + opts.leaseMs));
         claimed.push(...batches.jobs);
         deliveries += batches.deliveries;
+        if (lane.resident === 0 && !lane.backlog) this.lanes.delete(lane.hookId);
         continue;
       }
       if (opts.strictHooks?.has(lane.hookId)) {
@@ -226,32 +227,6 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
       if (lane.resident === 0 && !lane.backlog) this.lanes.delete(lane.hookId);
     }
     return claimed;
-  }
-
-  /**
-   * A batching hook's claim: what formBatches says is ready over its due jobs in key order, at most
-   * `left` (and perHookLimit) deliveries; a strict hook's only when none of its is in flight, and
-   * only once its oldest job (a retry, maybe) is due.
-   */
-  private claimBatches(lane: HookLane, batching: LaneBatching, opts: ClaimOptions, left: number): { jobs: ClaimedJob[]; deliveries: number } {
-    const { now } = opts;
-    const strict = opts.strictHooks?.has(lane.hookId) ?? false;
-    if (strict && (lane.inFlight > 0 || !lane.oldestIfDue(now))) return { jobs: [], deliveries: 0 };
-    lane.promoteDue(now);
-    const maxGroups = strict ? 1 : Math.min(opts.perHookLimit ?? Infinity, left);
-    const { groups } = formBatches(lane.waitingInKeyOrder(), batching, now, { maxGroups, moreWaiting: lane.backlog });
-    const taken = lane.takeFirst(groups.reduce((n, g) => n + g.jobs.length, 0));
-    const until = now + opts.leaseMs;
-    const claimed: ClaimedJob[] = [];
-    let at = 0;
-    for (const group of groups) {
-      for (const _job of group.jobs) {
-        const job = taken[at++]!;
-        claimed.push(this.lease(lane, group.tag ? { ...job, batch: group.tag } : job, until));
-      }
-    }
-    if (lane.resident === 0 && !lane.backlog) this.lanes.delete(lane.hookId);
-    return { jobs: claimed, deliveries: groups.length };
   }
 
   complete(job: ClaimedJob, attempt: AttemptRecord): void {
@@ -281,7 +256,7 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
       const batching = opts.batching?.(lane.hookId) ?? null;
       const strict = opts.strictHooks?.has(lane.hookId) ?? false;
       if (batching) {
-        if (!strict || lane.inFlight === 0) next = Math.min(next, this.batchReadyAt(lane, batching, now, strict));
+        if (!strict || lane.inFlight === 0) next = Math.min(next, batchReadyAt(lane, batching, now, strict));
       } else if (strict) {
         if (lane.inFlight === 0) next = Math.min(next, lane.oldestIfDue(Infinity)?.dueAt ?? Infinity);
       } else {
@@ -291,20 +266,6 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     // A leased job comes back when its lease ends, if its worker never reports.
     for (const lease of this.inFlight.values()) next = Math.min(next, lease.until);
     return Number.isFinite(next) ? next : null;
-  }
-
-  /** When a batching lane next has something to hand out: a batch ready now or once it waited long enough, or a retry coming due. */
-  private batchReadyAt(lane: HookLane, batching: LaneBatching, now: number, strict: boolean): number {
-    const retry = lane.nextScheduledAt() ?? Infinity;
-    if (strict) {
-      const oldest = lane.oldestIfDue(Infinity);
-      if (!oldest) return Infinity;
-      if (oldest.dueAt > now) return oldest.dueAt;
-    }
-    lane.promoteDue(now);
-    const formed = formBatches(lane.waitingInKeyOrder(), batching, now, { maxGroups: 1, moreWaiting: lane.backlog });
-    if (formed.groups.length > 0) return now;
-    return Math.min(formed.readyAt ?? Infinity, strict ? Infinity : retry);
   }
 
   depth(): number {
