@@ -34,3 +34,20 @@ describe("hook settings from commands", () => {
     expect(() => withSetting({}, "format", undefined)).toThrow(/cannot be cleared/);
   });
 });
+
+describe("batch settings from commands", () => {
+  it("builds the batch object from its options and keeps the other key", () => {
+    expect(settingsFromOptions({ "batch-max-events": "20", "batch-max-wait-ms": "500" })).toEqual({ batch: { max_events: 20, max_wait_ms: 500 } });
+    expect(settingsFromOptions({ batch: "on" })).toEqual({ batch: {} });
+    const current = { name: "ci", url: "https://a.example/", batch: { max_events: 5, max_wait_ms: 100 } };
+    expect(withSetting(current, "batch-max-events", "50")).toEqual({ ...current, batch: { max_events: 50, max_wait_ms: 100 } });
+    expect(withSetting(current, "batch-max-wait-ms", "none")).toEqual({ ...current, batch: { max_events: 5 } });
+    expect(withSetting(current, "batch", "on")).toEqual(current);
+    expect(withSetting(current, "batch", "off")).toEqual({ name: "ci", url: "https://a.example/" });
+    // Clearing a part of a batch that is not there does not turn batching on.
+    expect(withSetting({ name: "ci" }, "batch-max-events", "none")).toEqual({ name: "ci" });
+    expect(() => withSetting({}, "batch", "sometimes")).toThrow(/must be on or off/);
+    // Not a number: left for the state's validation to refuse with its range.
+    expect(withSetting({}, "batch-max-events", "many")).toEqual({ batch: { max_events: "many" } });
+  });
+});

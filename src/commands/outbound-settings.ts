@@ -9,6 +9,8 @@ import { CommandError } from "./command-error.js";
  */
 interface Setting {
   field: string;
+  /** A key inside the field's object (`batch.max_events`); the object is created when missing. */
+  sub?: string;
   /** How the value is written in a command. */
   shape: string;
   parse(value: string): unknown;
@@ -48,6 +50,10 @@ export const HOOK_SETTINGS: ReadonlyMap<string, Setting> = new Map<string, Setti
   ["timeout-ms", { field: "timeout_ms", shape: "MILLISECONDS", parse: whole }],
   ["on-failure", { field: "on_failure", shape: FAILURE_POLICIES.join("|"), parse: oneOf(FAILURE_POLICIES) }],
   ["tls-profile", { field: "tls_profile", shape: "PROFILE", parse: (value) => value }],
+  // Batched deliveries: see docs/batching.md and src/connections/batch-state.ts.
+  ["batch", { field: "batch", shape: "on|off", parse: (v) => (onOff(v) ? {} : undefined) }],
+  ["batch-max-events", { field: "batch", sub: "max_events", shape: "EVENTS", parse: whole }],
+  ["batch-max-wait-ms", { field: "batch", sub: "max_wait_ms", shape: "MILLISECONDS", parse: whole }],
 ]);
 
 /** The settings' names, for help texts. */
@@ -61,9 +67,20 @@ export function settingsFromOptions(options: Readonly<Record<string, string>>): 
   const fields: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(options)) {
     const setting = HOOK_SETTINGS.get(name);
-    if (setting) fields[setting.field] = setting.parse(value);
+    if (!setting) continue;
+    if (setting.sub !== undefined) fields[setting.field] = { ...objectField(fields, setting.field), [setting.sub]: setting.parse(value) };
+    else if (setting.field === "batch") {
+      if (setting.parse(value) === undefined) delete fields.batch;
+      else fields.batch = objectField(fields, "batch");
+    } else fields[setting.field] = setting.parse(value);
   }
   return fields;
+}
+
+/** The object a sub-setting lives in: a copy of the field's, or a new one. */
+function objectField(content: Readonly<Record<string, unknown>>, field: string): Record<string, unknown> {
+  const value = content[field];
+  return typeof value === "object" && value !== null && !Array.isArray(value) ? { ...(value as Record<string, unknown>) } : {};
 }
 
 /**
@@ -74,11 +91,25 @@ export function withSetting(content: Readonly<Record<string, unknown>>, name: st
   const setting = HOOK_SETTINGS.get(name);
   if (!setting) throw new CommandError(`Unknown setting "${name}". Settings: ${[...HOOK_SETTINGS.keys()].join(", ")}.`);
   const next = { ...content };
+  if (setting.sub !== undefined) {
+    const clearing = value === undefined || CLEARING.has(value.toLowerCase());
+    // Clearing a sub-setting of a field that is not there changes nothing (it does not turn batching on).
+    if (clearing && next[setting.field] === undefined) return next;
+    const inner = objectField(next, setting.field);
+    if (clearing) delete inner[setting.sub];
+    else inner[setting.sub] = setting.parse(value);
+    next[setting.field] = inner;
+    return next;
+  }
   if (value === undefined || CLEARING.has(value.toLowerCase())) {
     if (setting.field === "method" || setting.field === "format") throw new CommandError(`"${name}" cannot be cleared; give one of ${setting.shape}.`);
     delete next[setting.field];
   } else {
-    next[setting.field] = setting.parse(value);
+    const parsed = setting.parse(value);
+    if (parsed === undefined) delete next[setting.field];
+    // "batch on" keeps the batch settings there are.
+    else if (setting.field === "batch") next[setting.field] = objectField(next, setting.field);
+    else next[setting.field] = parsed;
   }
   return next;
 }
@@ -88,7 +119,7 @@ export function settingOptions(): Record<string, { values: readonly string[]; de
   const options: Record<string, { values: readonly string[]; description: string; placeholder: string }> = {};
   for (const [name, setting] of HOOK_SETTINGS) {
     if (name === "method") continue;
-    options[name] = { values: [], placeholder: setting.shape, description: `the hook's ${setting.field}` };
+    options[name] = { values: [], placeholder: setting.shape, description: `the hook's ${setting.field}${setting.sub ? `.${setting.sub}` : ""}` };
   }
   return options;
 }

@@ -25,7 +25,7 @@ describe("validateBotContent", () => {
 
 describe("OutboundHookRegistry with bots", () => {
   const make = (kind: "hook" | "bot", id: string): ActiveOutboundHook => ({
-    kind, id, roomId: "!r:x", name: "ci", url: "https://a.example/", urls: ["https://a.example/"], method: "POST", ordering: "none", format: "zulip", filter: NO_FILTER, contentType: "form", callback: null, tlsProfile: null,
+    kind, id, roomId: "!r:x", name: "ci", url: "https://a.example/", urls: ["https://a.example/"], method: "POST", ordering: "none", format: "zulip", filter: NO_FILTER, contentType: "form", callback: null, tlsProfile: null, batch: null,
   });
 
   it("keys hooks and bots by kind and name: the same name does not collide", () => {

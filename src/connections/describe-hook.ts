@@ -24,5 +24,6 @@ export function describeHook(hook: OutboundHookSettings): string {
   ].filter((w) => w !== null);
   const what = when.length > 0 ? when.join("; ") : "room events";
   const format = hook.format ? ` as ${hook.format}${hook.format === "mattermost" && hook.contentType === "json" ? " (JSON)" : ""}` : "";
-  return `${what} go${format} by ${hook.method} to ${origins}`;
+  const batch = hook.batch ? `, up to ${hook.batch.maxEvents} per request after at most ${hook.batch.maxWaitMs} ms (batched)` : "";
+  return `${what} go${format} by ${hook.method} to ${origins}${batch}`;
 }

@@ -61,7 +61,7 @@ function bridgeOn(path: string, settings: FailureNoticeSettings = { afterAttempt
   const hooks = new OutboundHooksTable(db, key);
   const { hook } = hooks.ensure(ROOM, "ci", "@owner:x", 1);
   const registry = new OutboundHookRegistry();
-  registry.set({ kind: "hook", id: hook.id, roomId: ROOM, name: "ci", url: URL_WITH_SECRET, urls: [URL_WITH_SECRET], method: "PUT", ordering: "none", format: null, filter: NO_FILTER, contentType: "form", callback: null, tlsProfile: null });
+  registry.set({ kind: "hook", id: hook.id, roomId: ROOM, name: "ci", url: URL_WITH_SECRET, urls: [URL_WITH_SECRET], method: "PUT", ordering: "none", format: null, filter: NO_FILTER, contentType: "form", callback: null, tlsProfile: null, batch: null });
   const metrics = new BridgeMetrics({ defaultMetrics: false });
   const targets = new OutboundDeliveryTargets(registry, hooks, new SigningKeysTable(db, key), new RoomNotifier(matrix, log), log, {
     metrics,

@@ -78,6 +78,11 @@ export class OutboundDeliveryTargets implements DeliveryTargets {
     return this.registry.strictlyOrderedIds();
   }
 
+  batchingHook(lane: string): ActiveOutboundHook | null {
+    const hook = this.registry.byLane(lane);
+    return hook?.batch ? hook : null;
+  }
+
   recordSuccess(lane: string): void {
     const hookId = hookIdOfLane(lane);
     const failingSince = this.hooks.markHealthy(hookId);

@@ -4,7 +4,7 @@ import { laneIds } from "./hook-lanes.js";
 import { OutboundHookRegistry, type ActiveOutboundHook } from "./outbound-hook-registry.js";
 
 const hook = (id: string, name: string, ordering: "none" | "strict", roomId = "!r:x"): ActiveOutboundHook => ({
-  kind: "hook", id, roomId, name, url: "https://example.org/", urls: ["https://example.org/"], method: "PUT", ordering, format: "hookshot", filter: NO_FILTER, contentType: "form", callback: null, tlsProfile: null,
+  kind: "hook", id, roomId, name, url: "https://example.org/", urls: ["https://example.org/"], method: "PUT", ordering, format: "hookshot", filter: NO_FILTER, contentType: "form", callback: null, tlsProfile: null, batch: null,
 });
 
 describe("OutboundHookRegistry", () => {

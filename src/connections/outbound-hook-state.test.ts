@@ -7,7 +7,7 @@ describe("validateOutboundHookContent", () => {
       ok: true,
       value: {
         name: "ci", url: "https://example.org/hook", urls: ["https://example.org/hook"], method: "PUT", ordering: "none", format: null,
-        filter: { eventTypes: null, msgtypes: null, triggerWords: null, triggerWhen: "first_word" }, contentType: "form", callback: null, tlsProfile: null,
+        filter: { eventTypes: null, msgtypes: null, triggerWords: null, triggerWhen: "first_word" }, contentType: "form", callback: null, tlsProfile: null, batch: null,
       },
     });
     const post = validateOutboundHookContent("ci", { name: "ci", url: "http://example.org/", method: "POST", extra: 1 });

@@ -4,6 +4,8 @@ import { TRIGGER_WHEN, type HookFilter, type TriggerWhen } from "../outbound/hoo
 import { CALLBACK_SCHEMA_PROPERTIES, callbackProblems, callbackSettings, type CallbackContent, type CallbackPhase, type CallbackSettings } from "./callback-state.js";
 import { isTencentCommand, tencentCommandInfo } from "../outbound/formats/tencent/index.js";
 import { schemaProblems } from "./schema-problems.js";
+import { BATCH_SCHEMA_PROPERTIES, batchProblems, batchSettings, type BatchContent } from "./batch-state.js";
+import type { BatchSettings } from "../delivery/batch.js";
 import { MAX_TRANSFORMATION_FUNCTION_CHARS } from "../transform/limits.js";
 
 /** Hookshot's outbound hook state event; state_key = hook name. */
@@ -37,6 +39,8 @@ export interface OutboundHookSettings {
   callback: CallbackSettings | null;
   /** A `delivery.tlsProfiles` entry (CA bundle, client certificate) to send with; null: none named. */
   tlsProfile: string | null;
+  /** Up to how many events go in one request, waiting at most how long (batch-state.ts); null: each event alone. */
+  batch: BatchSettings | null;
   /** JavaScript that shapes the body sent (event formats only: src/transform/); absent or null: the event as is. */
   transformationFunction?: string | null;
 }
@@ -59,6 +63,7 @@ const schema = {
     msgtypes: { type: "array", minItems: 1, maxItems: MAX_FILTER_ENTRIES, items: { type: "string", minLength: 1, maxLength: 255 } },
     content_type: { enum: [...CONTENT_TYPES] },
     ...CALLBACK_SCHEMA_PROPERTIES,
+    ...BATCH_SCHEMA_PROPERTIES,
     tls_profile: { type: "string", minLength: 1, maxLength: 64 },
     transformation_function: { type: "string", minLength: 1, maxLength: MAX_TRANSFORMATION_FUNCTION_CHARS },
   },
@@ -111,6 +116,7 @@ export function validateOutboundHookContent(stateKey: string, content: unknown):
     });
   }
   if (shapeOk) problems.push(...callbackProblems(c as CallbackContent, knownCallbackCommand));
+  problems.push(...batchProblems(c));
   if (typeof c.transformation_function === "string" && typeof c.format === "string" && !(EVENT_FORMATS as readonly string[]).includes(c.format)) {
     problems.push(`transformation_function: only hooks that send the event (format ${EVENT_FORMATS.join(", ")}) can shape their body with a function, not format ${c.format}`);
   }
@@ -135,6 +141,7 @@ export function validateOutboundHookContent(stateKey: string, content: unknown):
       contentType: valid.content_type === "json" || valid.content_type === "application/json" ? "json" : "form",
       callback: callbackSettings(valid),
       tlsProfile: valid.tls_profile ?? null,
+      batch: batchSettings(valid),
       ...(valid.transformation_function !== undefined ? { transformationFunction: valid.transformation_function } : {}),
     },
   };
@@ -145,7 +152,7 @@ function knownCallbackCommand(word: string, phase: CallbackPhase): boolean {
   return isTencentCommand(word) && tencentCommandInfo(word).phase === phase;
 }
 
-interface HookContent extends CallbackContent {
+interface HookContent extends CallbackContent, BatchContent {
   name: string;
   url?: string;
   urls?: string[];

@@ -1,5 +1,7 @@
 import type { Logger } from "../observability/logger.js";
 import type { BridgeMetrics } from "../observability/metrics.js";
+import type { ActiveOutboundHook } from "../connections/outbound-hook-registry.js";
+import { BATCH_SIZE_HEADER, batchBody, batchWebhookId, groupClaimed, type LaneBatching } from "./batch.js";
 import { hookshotHeaders } from "./hookshot-headers.js";
 import { ChurnMap } from "./churn-map.js";
 import { classifyFailure } from "./failure-category.js";
@@ -59,6 +61,19 @@ export class DeliveryWorker {
   private readonly delivered;
   /** For callbacks that are not retried (Tencent's after-callbacks by default). */
   private readonly noRetries: RetryPolicy;
+  /** Each batching hook's LaneBatching, made once per version of its settings (a state change makes a new hook object). */
+  private readonly laneBatching = new WeakMap<ActiveOutboundHook, LaneBatching>();
+  private readonly batching = (lane: string): LaneBatching | null => {
+    const hook = this.opts.targets.batchingHook(lane);
+    if (!hook?.batch) return null;
+    let batching = this.laneBatching.get(hook);
+    if (!batching) {
+      const bodies = this.opts.bodies;
+      batching = { ...hook.batch, alone: (job) => bodies.sendsAlone(job.body, hook) };
+      this.laneBatching.set(hook, batching);
+    }
+    return batching;
+  };
 
   constructor(private readonly opts: DeliveryWorkerOptions) {
     this.perHookLimit = Math.max(1, Math.floor(opts.concurrency / 4));
@@ -114,18 +129,19 @@ export class DeliveryWorker {
     const skipHooks = new Set(targets.suspendedHookIds());
     for (const [hookId, n] of this.inFlightByHook) if (n >= this.perHookLimit) skipHooks.add(hookId);
     const strictHooks = targets.strictlyOrderedHookIds();
-    const jobs = queue.claimDue(free, { now, leaseMs: this.opts.timeoutMs + 30_000, skipHooks, perHookLimit: this.perHookLimit, strictHooks });
-    for (const job of jobs) this.launch(job);
+    const batching = this.batching;
+    const jobs = queue.claimDue(free, { now, leaseMs: this.opts.timeoutMs + 30_000, skipHooks, perHookLimit: this.perHookLimit, strictHooks, batching });
+    for (const group of groupClaimed(jobs)) this.launch(group);
     // Counting pending jobs scans them: refresh the gauge once a second, not on every pump.
     if (now - this.depthSampledAt >= 1000) {
       this.depthSampledAt = now;
       this.opts.metrics.queueDepth.set(queue.depth());
     }
-    if (jobs.length === 0) this.armTimer(now, { skipHooks, strictHooks });
+    if (jobs.length === 0) this.armTimer(now, { skipHooks, strictHooks, batching });
   }
 
   /** Sleeps until the next job a claim could take is due; held-back work is rechecked each second. */
-  private armTimer(now: number, claimable: { skipHooks: ReadonlySet<string>; strictHooks: ReadonlySet<string> }): void {
+  private armTimer(now: number, claimable: { skipHooks: ReadonlySet<string>; strictHooks: ReadonlySet<string>; batching: (lane: string) => LaneBatching | null }): void {
     const next = this.opts.queue.nextDueAt(claimable);
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
@@ -145,7 +161,9 @@ export class DeliveryWorker {
     }, delayMs);
   }
 
-  private launch(job: ClaimedJob): void {
+  /** One request: a job alone, or a batch (jobs tagged with one `batch`, even if only one). */
+  private launch(jobs: ClaimedJob[]): void {
+    const job = jobs[0]!;
     this.inFlight++;
     this.inFlightByHook.set(job.hookId, (this.inFlightByHook.get(job.hookId) ?? 0) + 1);
     const done = (): void => {
@@ -159,7 +177,7 @@ export class DeliveryWorker {
       }
       this.wake();
     };
-    this.deliver(job).then(done, (err: unknown) => {
+    (jobs.length === 1 && !job.batch ? this.deliver(job) : this.deliverBatch(jobs)).then(done, (err: unknown) => {
       this.opts.log.error({ err, jobId: job.id }, "delivery bookkeeping failed; the job is retried after its lease");
       done();
     });
@@ -185,7 +203,7 @@ export class DeliveryWorker {
       } catch (err) {
         // Not the receiver's fault (e.g. the disk is full): retried like a failed attempt.
         const error = `could not prepare the delivery: ${(err as Error).message}`;
-        this.record(job, target, { result: { kind: "network", error }, durationMs: 0, responseBody: null, error }, null);
+        this.record([job], target, { result: { kind: "network", error }, durationMs: 0, responseBody: null, error }, null);
         return;
       }
     }
@@ -199,10 +217,52 @@ export class DeliveryWorker {
         const unusable = await this.opts.answers.accept(job, target, outcome);
         if (unusable !== null) outcome = { ...outcome, result: { kind: "unusable", status: result.status, reason: unusable }, error: `unusable answer: ${unusable}` };
       }
-      this.record(job, target, outcome, rendered.mediaError);
+      this.record([job], target, outcome, rendered.mediaError);
     } finally {
       if (!plain) await rendered.cleanup().catch((err) => this.opts.log.warn({ err }, "could not remove a temporary media file"));
     }
+  }
+
+  /**
+   * A batch (docs/batching.md): each member's JSON as it would have been sent alone, in one JSON
+   * array, under the batch's webhook-id; one attempt, recorded for every member. When the hook
+   * changed since the claim (it no longer batches, or a member must now go alone), each goes alone.
+   */
+  private async deliverBatch(jobs: ClaimedJob[]): Promise<void> {
+    const { queue, metrics, targets } = this.opts;
+    const first = jobs[0]!;
+    const target = targets.resolve(first.hookId);
+    if (!target) {
+      for (const job of jobs) queue.complete(job, { outcome: "dropped", status: null, error: "the hook was removed", durationMs: 0, responseBody: null });
+      metrics.deliveries.inc({ outcome: "dropped" }, jobs.length);
+      return;
+    }
+    let parts: string[] | null = target.hook.batch ? [] : null;
+    try {
+      for (const job of jobs) {
+        if (parts === null) break;
+        const part = await this.opts.bodies.batchPart(job, target);
+        if (part === null) parts = null;
+        else parts.push(part);
+      }
+    } catch (err) {
+      const error = `could not prepare the delivery: ${(err as Error).message}`;
+      this.record(jobs, target, { result: { kind: "network", error }, durationMs: 0, responseBody: null, error }, null);
+      return;
+    }
+    if (parts === null) {
+      for (const job of jobs) await this.deliver(job);
+      return;
+    }
+    const rendered: HookBody = {
+      body: { kind: "memory", body: batchBody(parts), contentType: "application/json" },
+      headers: { [BATCH_SIZE_HEADER]: String(jobs.length) },
+      mediaError: null,
+      cleanup: async () => undefined,
+    };
+    const outcome = await this.send(first, target, rendered, first.batch?.id ?? batchWebhookId(jobs.map((j) => j.id)));
+    metrics.attemptSeconds.observe(outcome.durationMs / 1000);
+    this.record(jobs, target, outcome, null);
   }
 
   /** A job its hook sends nothing for: skipped (done, as "dropped"), or given up at once (a dead letter with the reason). */
@@ -219,12 +279,13 @@ export class DeliveryWorker {
     log.warn({ jobId: job.id, hook: target.hook.name, roomId: job.roomId, eventId: job.eventId, reason: unsent.reason }, "delivery given up before sending");
   }
 
-  private send(job: ClaimedJob, target: DeliveryTarget, rendered: HookBody): Promise<SendOutcome> {
+  /** `id`: the webhook-id, the job's own unless it goes in a batch. */
+  private send(job: ClaimedJob, target: DeliveryTarget, rendered: HookBody, id = job.id): Promise<SendOutcome> {
     const body = rendered.body;
     const headers = hookshotHeaders({ eventId: job.eventId, roomId: job.roomId, token: target.token, userAgent: this.opts.userAgent, contentType: body.contentType });
     if (rendered.headers) Object.assign(headers, rendered.headers);
-    if (target.signingSecrets.length === 0) return this.sendWith(headers, webhookIdHeaders(job.id), target, rendered);
-    return standardWebhookHeaders({ id: job.id, secrets: target.signingSecrets, body: body.kind === "memory" ? body.body : body }).then((signed) =>
+    if (target.signingSecrets.length === 0) return this.sendWith(headers, webhookIdHeaders(id), target, rendered);
+    return standardWebhookHeaders({ id, secrets: target.signingSecrets, body: body.kind === "memory" ? body.body : body }).then((signed) =>
       this.sendWith(headers, signed, target, rendered),
     );
   }
@@ -244,32 +305,38 @@ export class DeliveryWorker {
     });
   }
 
-  private record(job: ClaimedJob, target: DeliveryTarget, outcome: SendOutcome, mediaError: string | null): void {
+  /** One attempt's outcome, for each job it carried (one, or a batch's: retried or given up together). */
+  private record(jobs: readonly ClaimedJob[], target: DeliveryTarget, outcome: SendOutcome, mediaError: string | null): void {
     const { queue, metrics, targets, log } = this.opts;
+    const job = jobs[0]!;
     const now = Date.now();
-    const attempt = job.attempts + 1;
+    // A batch regrouped after a restart may hold jobs tried a different number of times: the most decides.
+    const attempt = Math.max(...jobs.map((j) => j.attempts)) + 1;
     const policy = target.hook.callback?.retry === false ? this.noRetries : this.opts.policy;
     const step = nextStep(policy, attempt, outcome.result, outcome.error, now, this.opts.random);
     const status = outcome.result.kind === "response" || outcome.result.kind === "unusable" ? outcome.result.status : null;
     const error = mediaError ? (outcome.error ? `${outcome.error}; media: ${mediaError}` : `media: ${mediaError}`) : outcome.error;
     const row = (o: AttemptRecord["outcome"]): AttemptRecord => ({ outcome: o, status, error, durationMs: outcome.durationMs, responseBody: outcome.responseBody });
+    const fields = {
+      jobId: job.batch?.id ?? job.id, hook: target.hook.name, roomId: job.roomId, eventId: job.eventId, attempt, status, ms: outcome.durationMs,
+      ...(jobs.length > 1 || job.batch ? { events: jobs.length } : {}),
+    };
 
     if (step.action === "done") {
-      queue.complete(job, row("success"));
+      for (const j of jobs) queue.complete(j, row("success"));
       targets.recordSuccess(job.hookId);
-      this.delivered.inc();
-      if (log.isLevelEnabled("debug")) log.debug({ jobId: job.id, hook: target.hook.name, roomId: job.roomId, eventId: job.eventId, attempt, status, ms: outcome.durationMs }, "delivered");
+      this.delivered.inc(jobs.length);
+      if (log.isLevelEnabled("debug")) log.debug(fields, "delivered");
       return;
     }
-    const fields = { jobId: job.id, hook: target.hook.name, roomId: job.roomId, eventId: job.eventId, attempt, status, ms: outcome.durationMs };
     const failingSince = targets.recordFailure(job.hookId, now, { category: classifyFailure(outcome), attempt, url: target.url });
     if (step.action === "retry") {
-      queue.retryAt(job, now + step.delayMs, row("retry"));
-      metrics.deliveries.inc({ outcome: "retry" });
+      for (const j of jobs) queue.retryAt(j, now + step.delayMs, row("retry"));
+      metrics.deliveries.inc({ outcome: "retry" }, jobs.length);
       log.info({ ...fields, retryInMs: step.delayMs, error: outcome.error }, "delivery failed, will retry");
     } else {
-      queue.deadLetter(job, step.reason, row("failed"));
-      metrics.deliveries.inc({ outcome: "failed" });
+      for (const j of jobs) queue.deadLetter(j, step.reason, row("failed"));
+      metrics.deliveries.inc({ outcome: "failed" }, jobs.length);
       log.warn({ ...fields, reason: step.reason }, "delivery given up");
       if (step.action === "dead-letter") targets.gaveUp(job, target, step.reason);
     }

@@ -82,7 +82,7 @@ describe("botTrigger (Zulip's outgoing webhook bot rules)", () => {
 
 describe("hooksForEvent with bots", () => {
   const make = (kind: "hook" | "bot", id: string, roomId = "!r:x"): ActiveOutboundHook => ({
-    kind, id, roomId, name: kind === "bot" ? "Helper" : id, url: "https://a.example/", urls: ["https://a.example/"], method: "POST", ordering: "none", format: "zulip", filter: NO_FILTER, contentType: "form", callback: null, tlsProfile: null,
+    kind, id, roomId, name: kind === "bot" ? "Helper" : id, url: "https://a.example/", urls: ["https://a.example/"], method: "POST", ordering: "none", format: "zulip", filter: NO_FILTER, contentType: "form", callback: null, tlsProfile: null, batch: null,
   });
   const isBridgeUser = (u: string) => u === "@webhooks:x" || u.startsWith("@webhook_");
   const botHook = make("bot", "bt_abc", "!home:x");

@@ -5,7 +5,7 @@ import { NO_FILTER, type HookFilter } from "./hook-filter.js";
 import { hooksForEvent, outboundEventJson, triggerOf } from "./match.js";
 
 const make = (id: string, url: string, filter: Partial<HookFilter> = {}, urls = [url]): ActiveOutboundHook => ({
-  kind: "hook", id, roomId: "!r:x", name: id, url, urls, method: "PUT", ordering: "none", format: "hookshot", filter: { ...NO_FILTER, ...filter }, contentType: "form", callback: null, tlsProfile: null,
+  kind: "hook", id, roomId: "!r:x", name: id, url, urls, method: "PUT", ordering: "none", format: "hookshot", filter: { ...NO_FILTER, ...filter }, contentType: "form", callback: null, tlsProfile: null, batch: null,
 });
 const hooks: ActiveOutboundHook[] = [make("ep_1", "https://a.example/"), make("ep_2", "https://b.example/")];
 const isBridgeUser = (u: string) => u === "@webhooks:x" || u.startsWith("@webhook_");

@@ -10,6 +10,8 @@ export class HookLane {
   /** Due jobs in key order (retries that came due are appended). */
   private ready: ClaimedJob[] = [];
   private readyHead = 0;
+  /** False once a job went in behind a larger key (a retry that came due): batching sorts first. */
+  private readySorted = true;
   /** Jobs due later (retries), a min-heap on dueAt. */
   private readonly scheduled: ClaimedJob[] = [];
   inFlight = 0;
@@ -31,7 +33,7 @@ export class HookLane {
   /** Adds a job in key order (fresh or loaded from the store). */
   add(job: ClaimedJob, now: number): void {
     if (job.dueAt > now) pushHeap(this.scheduled, job);
-    else this.ready.push(job);
+    else this.pushReady(job);
     if (job.key > this.residentUpTo) this.residentUpTo = job.key;
   }
 
@@ -42,7 +44,38 @@ export class HookLane {
 
   /** Moves scheduled jobs that are now due to the waiting line. */
   promoteDue(now: number): void {
-    while (this.scheduled.length > 0 && this.scheduled[0]!.dueAt <= now) this.ready.push(popHeap(this.scheduled)!);
+    while (this.scheduled.length > 0 && this.scheduled[0]!.dueAt <= now) this.pushReady(popHeap(this.scheduled)!);
+  }
+
+  private pushReady(job: ClaimedJob): void {
+    const last = this.ready.length > this.readyHead ? this.ready[this.ready.length - 1] : undefined;
+    if (last && last.key > job.key) this.readySorted = false;
+    this.ready.push(job);
+  }
+
+  /** The waiting jobs in key order (event order), for batching; take them with `takeFirst`. */
+  waitingInKeyOrder(): readonly ClaimedJob[] {
+    if (this.readyHead > 0) {
+      this.ready = this.ready.slice(this.readyHead);
+      this.readyHead = 0;
+    }
+    if (!this.readySorted) {
+      this.ready.sort((a, b) => a.key - b.key);
+      this.readySorted = true;
+    }
+    return this.ready;
+  }
+
+  /** Takes the first n jobs of `waitingInKeyOrder`. */
+  takeFirst(n: number): ClaimedJob[] {
+    const taken = this.waitingInKeyOrder().slice(0, n);
+    this.ready = this.ready.slice(taken.length);
+    return taken;
+  }
+
+  /** When the next retry held here is due, or null. */
+  nextScheduledAt(): number | null {
+    return this.scheduled[0]?.dueAt ?? null;
   }
 
   /** The next waiting job, or undefined. */

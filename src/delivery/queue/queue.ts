@@ -1,3 +1,5 @@
+import type { BatchTag, LaneBatching } from "../batch.js";
+
 /** A Matrix event to deliver, and the hooks it goes to. */
 export interface OutboundMessage {
   eventId: string;
@@ -29,6 +31,8 @@ export interface ClaimedJob {
   /** When the job is (or was) due, ms epoch. */
   dueAt: number;
   body: string;
+  /** Set when the queue handed the job out in a batch (its hook batches): a retry keeps the same members. */
+  batch?: BatchTag;
 }
 
 /**
@@ -88,7 +92,11 @@ export interface DeliveryQueue {
   pendingFollowUps(): FollowUp[];
   /** Marks a follow-up done once its work has run (or failed for good); kept for the retention period. */
   followUpDone(eventId: string): Promise<void>;
-  /** Leases up to `limit` due jobs. */
+  /**
+   * Leases up to `limit` due deliveries: a job, or (a hook that batches, `ClaimOptions.batching`)
+   * a batch of jobs, which counts once. A batch's jobs are returned next to each other, in key
+   * order, each with the same `batch` tag; a batch is never split over two claims.
+   */
   claimDue(limit: number, opts: ClaimOptions): ClaimedJob[];
   complete(job: ClaimedJob, attempt: AttemptRecord): void;
   retryAt(job: ClaimedJob, dueAt: number, attempt: AttemptRecord): void;
@@ -97,7 +105,7 @@ export interface DeliveryQueue {
    * When the next job that a claim with these options could take becomes due (ms epoch), or
    * null when there is none: skipped hooks are left out, strict hooks count only their oldest job.
    */
-  nextDueAt(opts?: Pick<ClaimOptions, "skipHooks" | "strictHooks">): number | null;
+  nextDueAt(opts?: Pick<ClaimOptions, "skipHooks" | "strictHooks" | "batching">): number | null;
   /** Jobs waiting or in flight. */
   depth(): number;
   /** Drops every pending job of a hook (it was removed). */
@@ -128,6 +136,12 @@ export interface ClaimOptions {
   perHookLimit?: number;
   /** Hooks whose events go strictly in order: only their oldest pending job, and only when none is in flight. */
   strictHooks?: ReadonlySet<string>;
+  /**
+   * How a hook batches, or null when it does not. For such a hook the queue hands out what
+   * `formBatches` (src/delivery/batch.ts) says is ready, over its due jobs in key order;
+   * `perHookLimit` and `limit` then count batches. A strict hook's next batch waits until none is in flight.
+   */
+  batching?: (hookId: string) => LaneBatching | null;
 }
 
 export interface AttemptSummary {

@@ -1,4 +1,5 @@
 import type { Db } from "../../store/database.js";
+import { batchReadyAt, claimBatches } from "./batch-claim.js";
 import { ChurnMap } from "../churn-map.js";
 import { HookLane } from "./hook-lane.js";
 import { jobId } from "./job-id.js";
@@ -191,10 +192,19 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     const budget = { left: this.heldTotal - this.heldNow() };
     // Start at a different hook each time, so no hook is always served first.
     const start = lanes.length > 0 ? this.rotation++ % lanes.length : 0;
-    for (let i = 0; i < lanes.length && claimed.length < limit; i++) {
+    let deliveries = 0;
+    for (let i = 0; i < lanes.length && deliveries < limit; i++) {
       const lane = lanes[(start + i) % lanes.length]!;
       if (opts.skipHooks?.has(lane.hookId)) continue;
       this.refillIfLow(lane, now, budget);
+      const batching = opts.batching?.(lane.hookId) ?? null;
+      if (batching) {
+        const batches = claimBatches(lane, batching, opts, limit - deliveries, (job) => this.lease(lane, job, now + opts.leaseMs));
+        claimed.push(...batches.jobs);
+        deliveries += batches.deliveries;
+        if (lane.resident === 0 && !lane.backlog) this.lanes.delete(lane.hookId);
+        continue;
+      }
       if (opts.strictHooks?.has(lane.hookId)) {
         // Strict order: the oldest pending job, and only when none of the hook's is in flight.
         if (lane.inFlight > 0) continue;
@@ -202,15 +212,17 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
         if (oldest) {
           lane.takeOldest(oldest);
           claimed.push(this.lease(lane, oldest, now + opts.leaseMs));
+          deliveries++;
         }
         continue;
       }
       lane.promoteDue(now);
-      const max = Math.min(opts.perHookLimit ?? Infinity, limit - claimed.length);
+      const max = Math.min(opts.perHookLimit ?? Infinity, limit - deliveries);
       for (let k = 0; k < max; k++) {
         const job = lane.take();
         if (!job) break;
         claimed.push(this.lease(lane, job, now + opts.leaseMs));
+        deliveries++;
       }
       if (lane.resident === 0 && !lane.backlog) this.lanes.delete(lane.hookId);
     }
@@ -233,7 +245,7 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     this.record(job, attempt, { change: "finish", state: "dead", reason });
   }
 
-  nextDueAt(opts: Pick<ClaimOptions, "skipHooks" | "strictHooks"> = {}): number | null {
+  nextDueAt(opts: Pick<ClaimOptions, "skipHooks" | "strictHooks" | "batching"> = {}): number | null {
     let next = Infinity;
     const now = Date.now();
     const budget = { left: this.heldTotal - this.heldNow() };
@@ -241,7 +253,11 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
       if (opts.skipHooks?.has(lane.hookId)) continue;
       // A lane that will load more from the file at its next claim has work now.
       if (this.refillWant(lane, budget.left) > 0) next = Math.min(next, now);
-      if (opts.strictHooks?.has(lane.hookId)) {
+      const batching = opts.batching?.(lane.hookId) ?? null;
+      const strict = opts.strictHooks?.has(lane.hookId) ?? false;
+      if (batching) {
+        if (!strict || lane.inFlight === 0) next = Math.min(next, batchReadyAt(lane, batching, now, strict));
+      } else if (strict) {
         if (lane.inFlight === 0) next = Math.min(next, lane.oldestIfDue(Infinity)?.dueAt ?? Infinity);
       } else {
         next = Math.min(next, lane.nextDueAt() ?? Infinity);
@@ -499,3 +515,4 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     void write.finally(() => this.writesInProgress.delete(seq));
   }
 }
+

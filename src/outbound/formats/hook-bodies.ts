@@ -52,6 +52,26 @@ export class HookBodies {
     return this.events.plain(job.body, format);
   }
 
+  /**
+   * Whether a job of this hook must go alone, not in a batch: hooks that cannot batch (chat formats,
+   * tencent, a transformation function), and events the format sends as multipart (DeliveryRenderer.sendsAlone).
+   */
+  sendsAlone(eventJson: string, hook: DeliveryTarget["hook"]): boolean {
+    const format = hook.format;
+    if (isChatFormat(format) || format === "tencent" || this.transforms?.sourceOf(hook)) return true;
+    return this.events.sendsAlone(eventJson, format);
+  }
+
+  /** A job's part of a batch body (the JSON it would have been sent as alone), or null when it must go alone. */
+  async batchPart(job: ClaimedJob, target: DeliveryTarget): Promise<string | null> {
+    const format = target.hook.format;
+    if (this.sendsAlone(job.body, target.hook) || isChatFormat(format) || format === "tencent") return null;
+    const rendered = await this.events.render(job.key, job.body, format);
+    if (rendered.body.kind === "memory" && rendered.body.contentType === "application/json") return rendered.body.body.toString();
+    await rendered.cleanup();
+    return null;
+  }
+
   private callback(job: ClaimedJob, target: DeliveryTarget): HookBody {
     if (!this.callbacks) throw new Error("the tencent format is not available in this process");
     const request = this.callbacks.request(job, target);

@@ -56,6 +56,23 @@ export class DeliveryRenderer {
     return (format ?? this.opts.defaultFormat) === "hookshot-multipart" ? multipartInMemory(eventJson, null) : memory(eventJson);
   }
 
+  /**
+   * Whether the event must go in a request of its own when its hook batches (docs/batching.md):
+   * every event in hookshot-multipart, media events in hookshot (multipart with the file). In
+   * json every event is JSON (media as a link), so none has to.
+   */
+  sendsAlone(eventJson: string, hookFormat: EventFormat | null): boolean {
+    const format = hookFormat ?? this.opts.defaultFormat;
+    if (format === "hookshot-multipart") return true;
+    if (format === "json" || !mayBeMedia(eventJson)) return false;
+    try {
+      const event = JSON.parse(eventJson) as Event;
+      return isMediaEvent({ ...event, content: typeof event.content === "object" && event.content !== null ? event.content : {} });
+    } catch {
+      return true;
+    }
+  }
+
   async render(jobKey: number, eventJson: string, hookFormat: EventFormat | null): Promise<Rendered> {
     const plain = this.plain(eventJson, hookFormat);
     if (plain) return plain;
