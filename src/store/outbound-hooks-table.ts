@@ -43,7 +43,11 @@ interface Row {
   failure_notice_at: number | null;
 }
 
-const toHook = (r: Row): StoredOutboundHook => ({
+/** What a StoredOutboundHook is read from (not the sealed token: a BLOB column costs a Buffer per row read). */
+type HookRow = Pick<Row, "id" | "room_id" | "kind" | "name" | "created_by" | "created_at" | "suspended_at" | "suspended_reason" | "failing_since">;
+const HOOK_COLUMNS = "id, room_id, kind, name, created_by, created_at, suspended_at, suspended_reason, failing_since";
+
+const toHook = (r: HookRow): StoredOutboundHook => ({
   id: r.id,
   roomId: r.room_id,
   kind: r.kind,
@@ -73,8 +77,8 @@ export class OutboundHooksTable {
     private readonly key: Buffer,
   ) {
     this.q = {
-      find: db.prepare<[string, HookKind, string], Row>("SELECT * FROM outbound_hooks WHERE room_id = ? AND kind = ? AND name = ?"),
-      byId: db.prepare<[string], Row>("SELECT * FROM outbound_hooks WHERE id = ?"),
+      find: db.prepare<[string, HookKind, string], HookRow>(`SELECT ${HOOK_COLUMNS} FROM outbound_hooks WHERE room_id = ? AND kind = ? AND name = ?`),
+      byId: db.prepare<[string], HookRow>(`SELECT ${HOOK_COLUMNS} FROM outbound_hooks WHERE id = ?`),
       insert: db.prepare("INSERT INTO outbound_hooks (id, room_id, kind, name, token_enc, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"),
       token: db.prepare<[string], Pick<Row, "token_enc">>("SELECT token_enc FROM outbound_hooks WHERE id = ?"),
       setToken: db.prepare("UPDATE outbound_hooks SET token_enc = ? WHERE id = ?"),
