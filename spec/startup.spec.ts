@@ -140,7 +140,8 @@ describe(`a bridge starting with ${ROOMS} rooms, each with a hook`, () => {
     expect(acceptedWhileLoading).toBeGreaterThan(0);
     expect(await waitForAll(whileLoading, 60_000)).toEqual([]);
     // Taken, not refused: posted (200), or queued when posting took longer than inbound.postWaitMs (202, on a busy machine).
-    expect({ ...inboundAnswer, taken: [200, 202].includes(inboundAnswer.status) }).toEqual({ status: inboundAnswer.status, sentBeforeStarted: true, taken: true });
+    expect(inboundAnswer.sentBeforeStarted).toBe(true);
+    expect([200, 202]).toContain(inboundAnswer.status);
 
     // (i) While down: the homeserver holds them back and sends them again once the bridge is up.
     await bridge!.stop();
@@ -183,5 +184,13 @@ describe(`a bridge starting with ${ROOMS} rooms, each with a hook`, () => {
     const afterCheck = await sender.sendMessage(rooms[1]!, "after the check");
     expect(await waitForAll([{ eventId: afterCheck, path: "/room-1" }], 60_000)).toEqual([]);
     expect(receiver.requests.filter((r) => r.path.startsWith("/stale-1"))).toEqual([]);
+    // The move came as a live event after the start: it is in the saved state for the next start.
+    await bridge.stop();
+    bridge = undefined;
+    withStore((db) => {
+      const row = db.prepare("SELECT state FROM room_snapshots WHERE room_id = ?").get(rooms[0]!) as { state: string };
+      const hook = (JSON.parse(row.state) as Array<{ type: string; state_key: string; content: { url?: string } }>).find((e) => e.type === OUTBOUND_HOOK_EVENT_TYPE && e.state_key === "sink");
+      expect(hook?.content.url).toBe(`${receiver.url}/moved-0`);
+    });
   }, 300_000);
 });

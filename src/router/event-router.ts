@@ -79,11 +79,19 @@ export class EventRouter implements TransactionSink {
     const rooms = new JoinedRoomsLoader(async (roomId) => {
       const state = saved.has(roomId) ? this.deps.snapshots!.saved(roomId) : null;
       if (!state) return this.loadRoom(roomId, "startup");
-      fromSnapshots.push(roomId);
       // Saved state needs no I/O, so without this the loading would hold the event loop until
       // every room is done, and no transaction (nor /health) would be read meanwhile.
       await setImmediate();
-      return this.applyRoomState(roomId, state, "startup", { save: false });
+      try {
+        const loaded = await this.applyRoomState(roomId, state, "startup", { save: false });
+        fromSnapshots.push(roomId);
+        return loaded;
+      } catch (err) {
+        // Whatever in the saved state made it fail, the homeserver's state is what counts.
+        this.deps.log.warn({ err, roomId }, "could not load the room from its saved state; reading it from the homeserver");
+        this.deps.snapshots!.forget(roomId);
+        return this.loadRoom(roomId, "startup");
+      }
     }, { concurrency, log: this.deps.log });
     this.rooms = rooms;
     // Inbound requests to a hook of a room not loaded yet wait for it too.
@@ -94,7 +102,11 @@ export class EventRouter implements TransactionSink {
       joined = new Set(list);
       return list;
     }).then((count) => {
-      for (const roomId of saved) if (!joined.has(roomId)) this.deps.snapshots?.forget(roomId);
+      try {
+        for (const roomId of saved) if (!joined.has(roomId)) this.deps.snapshots?.forget(roomId);
+      } catch (err) {
+        this.deps.log.warn({ err }, "could not drop the saved state of rooms the bot is no longer in; they are dropped at the next start");
+      }
       this.snapshotCheck = fromSnapshots.length > 0 ? this.checkSnapshots(fromSnapshots) : null;
       return count;
     });
@@ -106,7 +118,7 @@ export class EventRouter implements TransactionSink {
   private checkSnapshots(roomIds: readonly string[]): Promise<number> {
     const { matrix, log } = this.deps;
     const started = Date.now();
-    return this.deps.snapshots!.check(roomIds, (roomId) => matrix.roomState(roomId), (roomId, state) => this.applyRoomState(roomId, state, "startup"))
+    return this.deps.snapshots!.check(roomIds, (roomId) => matrix.roomState(roomId), (roomId, state) => this.applyRoomState(roomId, state, "startup", { save: false }))
       .then((differed) => {
         log.info({ rooms: roomIds.length, differed, ms: Date.now() - started }, "checked the rooms served from saved state against the homeserver");
         return differed;
@@ -126,6 +138,11 @@ export class EventRouter implements TransactionSink {
       if (event.state_key !== undefined) {
         // Saved before the transaction is stored: a crash in between makes the homeserver send it again.
         this.deps.snapshots?.noteLive(event.room_id, event as StateEvent);
+      } else if (event.type === "m.room.redaction") {
+        const redacted = redactedEventId(event);
+        if (redacted !== null) this.deps.snapshots?.noteRedaction(event.room_id, redacted);
+      }
+      if (event.state_key !== undefined) {
         this.deps.onStateEvent?.(event);
         this.deps.bots?.observe(event);
       }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { OUTBOUND_HOOK_EVENT_TYPE } from "../connections/outbound-hook-state.js";
 import type { StateEvent } from "../matrix/port.js";
-import { keptInSnapshot, sameSnapshot, snapshotOf, withStateEvent } from "./room-snapshot.js";
+import { holdsEvent, isWellFormedSnapshot, keptInSnapshot, sameSnapshot, snapshotOf, withStateEvent } from "./room-snapshot.js";
 
 const hook = (name: string, url: string, id: string): StateEvent => ({ type: OUTBOUND_HOOK_EVENT_TYPE, state_key: name, sender: "@a:x", content: { name, url }, event_id: id });
 const topic: StateEvent = { type: "m.room.topic", state_key: "", sender: "@a:x", content: { topic: "t" }, event_id: "$t" };
@@ -28,11 +28,22 @@ describe("room snapshots", () => {
     expect(withStateEvent(before, topic)).toEqual(before);
   });
 
-  it("compare by type, key and event id, in any order", () => {
+  it("compare by type, key, event id and content (a redaction keeps the id), in any order", () => {
     const a = [levels, hook("a", "http://x", "$1")];
     expect(sameSnapshot(a, [hook("a", "http://x", "$1"), levels])).toBe(true);
     expect(sameSnapshot(a, [levels, hook("a", "http://x", "$9")])).toBe(false);
+    expect(sameSnapshot(a, [levels, { ...hook("a", "http://x", "$1"), content: {} }])).toBe(false);
     expect(sameSnapshot(a, [levels])).toBe(false);
     expect(sameSnapshot(a, [levels, hook("b", "http://x", "$1")])).toBe(false);
+  });
+
+  it("keep members as their membership only, and tell well-formed saved rows from others", () => {
+    const member: StateEvent = { type: "m.room.member", state_key: "@b:x", sender: "@b:x", content: { membership: "join", displayname: "B", avatar_url: "mxc://x/y" }, event_id: "$m" };
+    expect(snapshotOf([member])).toEqual([{ ...member, content: { membership: "join" } }]);
+    expect(isWellFormedSnapshot(snapshotOf([member, levels]))).toBe(true);
+    for (const bad of [null, {}, [null], [{ type: "m.room.create", state_key: "", sender: "@a:x" }], [{ ...levels, content: [] }], [{ ...levels, state_key: 1 }]]) expect(isWellFormedSnapshot(bad)).toBe(false);
+    expect(withStateEvent([levels], { type: OUTBOUND_HOOK_EVENT_TYPE, state_key: "a", sender: "@a:x", content: null } as unknown as StateEvent)).toEqual([levels]);
+    expect(holdsEvent([levels], "$pl")).toBe(true);
+    expect(holdsEvent([levels], "$other")).toBe(false);
   });
 });

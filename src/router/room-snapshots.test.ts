@@ -50,4 +50,34 @@ describe("RoomSnapshots", () => {
     expect(reads).toBe(0);
     db.close();
   });
+
+  it("reads a room again when a live change comes while the check applies what it read, and saves only state no live change is newer than", async () => {
+    const { db, snapshots } = freshSnapshots();
+    snapshots.save("!a:x", [hook("http://saved", "$1")]);
+    let reads = 0;
+    const applied: string[] = [];
+    const differed = await snapshots.check(["!a:x"], async () => (++reads === 1 ? [hook("http://first-read", "$2")] : [hook("http://live", "$3")]), async (_roomId, state) => {
+      applied.push(String(state[0]!.content.url));
+      if (applied.length === 1) snapshots.noteLive("!a:x", hook("http://live", "$3"));
+    });
+    // The second read matches what the live event saved: nothing more to apply.
+    expect(applied).toEqual(["http://first-read"]);
+    expect(reads).toBe(2);
+    expect(differed).toBe(0);
+    expect(snapshots.saved("!a:x")).toEqual([hook("http://live", "$3")]);
+    db.close();
+  });
+
+  it("drops a room's saved state when a state event it holds is redacted, and a saved row that is not state events", () => {
+    const { db, snapshots } = freshSnapshots();
+    snapshots.save("!a:x", [hook("http://saved", "$1")]);
+    snapshots.noteRedaction("!a:x", "$unrelated");
+    expect(snapshots.saved("!a:x")).not.toBeNull();
+    snapshots.noteRedaction("!a:x", "$1");
+    expect(snapshots.saved("!a:x")).toBeNull();
+    db.prepare("INSERT INTO room_snapshots (room_id, state, saved_at) VALUES (?, ?, 0)").run("!b:x", "[null]");
+    expect(snapshots.saved("!b:x")).toBeNull();
+    expect(snapshots.savedRooms().has("!b:x")).toBe(false);
+    db.close();
+  });
 });

@@ -13,8 +13,8 @@ export class RoomSnapshotsTable {
     return new Set(this.db.prepare<[], { room_id: string }>("SELECT room_id FROM room_snapshots").pluck().all() as unknown as string[]);
   }
 
-  /** The room's saved state, or null when none is saved; a row that no longer parses is dropped (the room is then read from the homeserver). */
-  get(roomId: string): StateEvent[] | null {
+  /** The room's saved state as parsed JSON (the caller checks its shape), or null when none is saved; a row that is not JSON is dropped. */
+  get(roomId: string): unknown {
     const row = this.db.prepare<[string], { state: string }>("SELECT state FROM room_snapshots WHERE room_id = ?").get(roomId);
     if (!row) return null;
     const state = parseState(row.state);
@@ -32,10 +32,9 @@ export class RoomSnapshotsTable {
   }
 }
 
-function parseState(text: string): StateEvent[] | null {
+function parseState(text: string): unknown {
   try {
-    const value: unknown = JSON.parse(text);
-    return Array.isArray(value) ? (value as StateEvent[]) : null;
+    return JSON.parse(text) as unknown;
   } catch {
     return null;
   }
