@@ -80,4 +80,19 @@ describe("RoomSnapshots", () => {
     expect(snapshots.savedRooms().has("!b:x")).toBe(false);
     db.close();
   });
+
+  it("gives up on a room whose state keeps changing after a few reads, leaving the newest live state applied", async () => {
+    const { db, snapshots } = freshSnapshots();
+    snapshots.save("!a:x", [hook("http://saved", "$1")]);
+    let n = 0;
+    const applied: string[] = [];
+    const differed = await snapshots.check(["!a:x"], async () => [hook(`http://read-${++n}`, `$r${n}`)], async (_roomId, state) => {
+      applied.push(String(state[0]!.content.url));
+      if (applied.length <= 3) snapshots.noteLive("!a:x", hook(`http://live-${applied.length}`, `$l${applied.length}`));
+    });
+    expect(differed).toBe(0);
+    expect(applied).toEqual(["http://read-1", "http://read-2", "http://read-3", "http://live-3"]);
+    expect(snapshots.saved("!a:x")).toEqual([hook("http://live-3", "$l3")]);
+    db.close();
+  });
 });

@@ -100,6 +100,7 @@ export class RoomSnapshots {
    * the apply) is older than that event: it is read again rather than kept or saved.
    */
   private async checkRoom(roomId: string, read: (roomId: string) => Promise<StateEvent[]>, apply: (roomId: string, state: StateEvent[]) => Promise<unknown>): Promise<"same" | "applied" | "kept changing" | "stopped"> {
+    let appliedOlder = false;
     for (let attempt = 0; attempt < CHECK_TRIES; attempt++) {
       const seen = this.liveChanges.get(roomId) ?? 0;
       const state = await read(roomId);
@@ -111,10 +112,16 @@ export class RoomSnapshots {
       if (attempt === 0 || saved === null) this.log.info({ roomId }, "the room's state changed beyond what the homeserver sent while the bridge was away; applying it");
       await apply(roomId, state);
       if (this.stopped) return "stopped";
-      if ((this.liveChanges.get(roomId) ?? 0) !== seen) continue; // a live change came during the apply: read again, apply the newer
+      if ((this.liveChanges.get(roomId) ?? 0) !== seen) {
+        appliedOlder = true; // a live change came during the apply: read again, apply the newer
+        continue;
+      }
       this.table.save(roomId, fresh);
       return "applied";
     }
+    // Giving up after applying state older than a live change: the saved state holds that change.
+    const saved = appliedOlder ? this.saved(roomId) : null;
+    if (saved) await apply(roomId, saved);
     return "kept changing";
   }
 
