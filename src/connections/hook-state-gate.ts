@@ -122,6 +122,11 @@ export class HookStateGate<T> {
     await this.deps.matrix.sendNotice(roomId, text).catch((err) => this.deps.log.warn({ err, roomId }, "could not send a notice"));
   }
 
+  /** Is a hook loaded this way announced as now active (see nowActiveNotice)? */
+  announcesNowActive(origin: StateOrigin, isNew: boolean, fromBot: boolean): boolean {
+    return origin === "startup" && isNew && !fromBot;
+  }
+
   /**
    * The notice for a hook active for the first time when loaded at start: its state was set while
    * it could not be accepted (its URL not allowed then, its sender without the power then), while
@@ -129,7 +134,7 @@ export class HookStateGate<T> {
    * it now works, nor that a new token or URL went out by DM. Null otherwise.
    */
   nowActiveNotice(origin: StateOrigin, name: string, isNew: boolean, fromBot: boolean, what: string): string | null {
-    if (origin !== "startup" || !isNew || fromBot) return null;
+    if (!this.announcesNowActive(origin, isNew, fromBot)) return null;
     const label = this.kind.label === "bot" ? "Webhook bot" : `${this.kind.label[0]!.toUpperCase()}${this.kind.label.slice(1)} hook`;
     return `${label} "${name}" is now active (this bridge had not accepted it before): ${what}`;
   }

@@ -157,11 +157,14 @@ export class OutboundHooks {
       : false;
     const tokenNote = newToken ? (tokenSent ? ` Its token was sent to ${event.sender} in a direct message.`
       : ` Its token could not be sent by direct message; run "!hooks ${kind === "bot" ? "bot" : "outbound"} token ${name}" to get a new one.`) : "";
-    const beforeNote = await this.beforeHookNote(roomId, value);
-    const sentBy = `${kind === "bot" ? `mentions of it and direct messages to it are sent by ${value.method}` : describeHook(value)}.${beforeNote}${tokenNote}`;
-    if (!fromBot && origin === "live") await gate.tell(roomId, origin, `${label} "${name}" ${previous ? "updated" : "active"}: ${sentBy}`);
-    const nowActive = gate.nowActiveNotice(origin, name, Boolean(newToken), fromBot, sentBy);
-    if (nowActive) await gate.announce(roomId, nowActive);
+    // Only for a notice: loading thousands of hooks at a start tells nobody, so it builds none.
+    const sentBy = async (): Promise<string> =>
+      `${kind === "bot" ? `mentions of it and direct messages to it are sent by ${value.method}` : describeHook(value)}.${await this.beforeHookNote(roomId, value)}${tokenNote}`;
+    if (!fromBot && origin === "live") await gate.tell(roomId, origin, `${label} "${name}" ${previous ? "updated" : "active"}: ${await sentBy()}`);
+    if (gate.announcesNowActive(origin, Boolean(newToken), fromBot)) {
+      const nowActive = gate.nowActiveNotice(origin, name, true, fromBot, await sentBy());
+      if (nowActive) await gate.announce(roomId, nowActive);
+    }
   }
 
 
