@@ -138,13 +138,11 @@ export class EventRouter implements TransactionSink {
       if (event.state_key !== undefined) {
         // Saved before the transaction is stored: a crash in between makes the homeserver send it again.
         this.deps.snapshots?.noteLive(event.room_id, event as StateEvent);
+        this.deps.onStateEvent?.(event);
+        this.deps.bots?.observe(event);
       } else if (event.type === "m.room.redaction") {
         const redacted = redactedEventId(event);
         if (redacted !== null) this.deps.snapshots?.noteRedaction(event.room_id, redacted);
-      }
-      if (event.state_key !== undefined) {
-        this.deps.onStateEvent?.(event);
-        this.deps.bots?.observe(event);
       }
       if (kindOfEventType(event.type) !== null && event.state_key !== undefined) await outbound.applyState(event.room_id, event as StateEvent, "live");
       else if (event.type === INBOUND_HOOK_EVENT_TYPE && event.state_key !== undefined) await inbound.applyState(event.room_id, event as StateEvent, "live");

@@ -1,15 +1,11 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { openDatabase, type Db } from "../../store/database.js";
+import type { Db } from "../../store/database.js";
 import type { LaneBatching } from "../batch.js";
-import type { AttemptRecord, ClaimOptions, ClaimedJob } from "./queue.js";
+import type { ClaimOptions, ClaimedJob } from "./queue.js";
 import { SqliteDeliveryQueue } from "./sqlite-queue.js";
+import { closeQueueOnFile, fail, ok, openQueueOnFile, TS } from "./queue-test-fixtures.js";
 
-const TS = 1_700_000_000_000;
-const ok: AttemptRecord = { outcome: "success", status: 200, error: null, durationMs: 3, responseBody: "" };
-const fail: AttemptRecord = { outcome: "retry", status: 500, error: null, durationMs: 3, responseBody: "boom" };
 const HOOK = "ep_batch";
 
 describe("SqliteDeliveryQueue with batching hooks (real SQLite file)", () => {
@@ -17,16 +13,8 @@ describe("SqliteDeliveryQueue with batching hooks (real SQLite file)", () => {
   let db: Db;
   let queue: SqliteDeliveryQueue;
 
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), "mwb-queue-batch-"));
-    db = openDatabase(join(dir, "bridge.db"));
-    queue = new SqliteDeliveryQueue(db);
-  });
-  afterEach(async () => {
-    await queue.close();
-    db.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  beforeEach(() => void ({ dir, db, queue } = openQueueOnFile("mwb-queue-batch-")));
+  afterEach(() => closeQueueOnFile({ dir, db, queue }));
 
   const event = (n: number, media = false) => ({
     eventId: `$e${n}`, originTs: TS + n, roomId: "!r:x", hookIds: [HOOK],

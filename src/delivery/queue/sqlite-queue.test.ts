@@ -1,30 +1,17 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openDatabase, type Db } from "../../store/database.js";
-import type { AttemptRecord } from "./queue.js";
 import { MIN_HELD_PER_LANE, SqliteDeliveryQueue } from "./sqlite-queue.js";
+import { closeQueueOnFile, fail, ok, openQueueOnFile, TS } from "./queue-test-fixtures.js";
 
-const TS = 1_700_000_000_000;
-const ok: AttemptRecord = { outcome: "success", status: 200, error: null, durationMs: 3, responseBody: "" };
-const fail: AttemptRecord = { outcome: "retry", status: 500, error: null, durationMs: 3, responseBody: "boom" };
 
 describe("SqliteDeliveryQueue (real SQLite file)", () => {
   let dir: string;
   let db: Db;
   let queue: SqliteDeliveryQueue;
 
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), "mwb-queue-"));
-    db = openDatabase(join(dir, "bridge.db"));
-    queue = new SqliteDeliveryQueue(db);
-  });
-  afterEach(async () => {
-    await queue.close();
-    db.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  beforeEach(() => void ({ dir, db, queue } = openQueueOnFile("mwb-queue-")));
+  afterEach(() => closeQueueOnFile({ dir, db, queue }));
 
   const message = (eventId: string, hookIds = ["ep_a", "ep_b"]) => ({ eventId, originTs: TS, roomId: "!r:x", body: `{"event_id":"${eventId}"}`, hookIds });
 
