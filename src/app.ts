@@ -169,7 +169,7 @@ export class WebhookBridge {
     // run acknowledged but did not finish goes first.
     let roomsLoaded!: () => void;
     router.holdFollowUpsUntil(new Promise<void>((resolve) => (roomsLoaded = resolve)));
-    const resumed = router.resumeFollowUps();
+    const resumed = await router.resumeFollowUps();
     if (resumed > 0) log.info({ followUps: resumed }, "resuming commands and membership changes that the previous run acknowledged but did not finish");
 
     const app = createHttpApp({
@@ -181,7 +181,7 @@ export class WebhookBridge {
       ],
       metrics: config.metrics.enabled ? metrics : null,
       log,
-      health: () => ({ ok: true, detail: { queueDepth: queue.depth() } }),
+      health: async () => ({ ok: true, detail: { queueDepth: await queue.depth() } }),
     });
     const server = await listen(app, config.bridge.port, config.bridge.bindAddress);
     const port = (server.address() as AddressInfo).port;

@@ -103,7 +103,10 @@ export class OutboundHooks {
   }
 
   private cancelLanes(hookId: string, lanes: readonly string[]): void {
-    for (const lane of new Set([hookId, ...lanes])) this.deps.queue.cancelHook(lane);
+    for (const lane of new Set([hookId, ...lanes])) {
+      // Jobs the store still hands out are dropped by the worker (their hook no longer resolves).
+      this.deps.queue.cancelHook(lane).catch((err: unknown) => this.deps.log.warn({ err, hookId: lane }, "could not drop the removed hook's pending jobs; the worker drops them as they come"));
+    }
   }
 
   /** `authority`: the room's, when read with its state already (loading); else it is fetched. */

@@ -54,6 +54,9 @@ export class DeliveryWorker {
   private idle: { promise: Promise<void>; resolve: () => void } | null = null;
   private timer: NodeJS.Timeout | null = null;
   private wakeScheduled = false;
+  /** A claim is out (claimDue is asynchronous): one pump at a time. */
+  private pumping = false;
+  private wakeAgain = false;
   private stopped = true;
   private depthSampledAt = 0;
   private readonly claimBatch: number;
@@ -103,21 +106,32 @@ export class DeliveryWorker {
   }
 
   wake(): void {
-    if (this.stopped || this.wakeScheduled) return;
+    if (this.stopped) return;
+    // A wake while a claim is out runs another pump once it is back (what woke us may be newer).
+    if (this.pumping) {
+      this.wakeAgain = true;
+      return;
+    }
+    if (this.wakeScheduled) return;
     this.wakeScheduled = true;
     setImmediate(() => {
       this.wakeScheduled = false;
-      try {
-        this.pump();
-      } catch (err) {
+      this.pumping = true;
+      this.pump().catch((err: unknown) => {
         // A store error must not take the process down: log it and look again shortly.
         this.opts.log.error({ err }, "delivery worker could not claim jobs; retrying in 1 s");
         this.retryLater(1000);
-      }
+      }).finally(() => {
+        this.pumping = false;
+        if (this.wakeAgain) {
+          this.wakeAgain = false;
+          this.wake();
+        }
+      });
     });
   }
 
-  private pump(): void {
+  private async pump(): Promise<void> {
     if (this.stopped) return;
     const { queue, targets } = this.opts;
     const free = this.opts.concurrency - this.inFlight;
@@ -130,24 +144,29 @@ export class DeliveryWorker {
     for (const [hookId, n] of this.inFlightByHook) if (n >= this.perHookLimit) skipHooks.add(hookId);
     const strictHooks = targets.strictlyOrderedHookIds();
     const batching = this.batching;
-    const jobs = queue.claimDue(free, { now, leaseMs: this.opts.timeoutMs + 30_000, skipHooks, perHookLimit: this.perHookLimit, strictHooks, batching });
+    const jobs = await queue.claimDue(free, { now, leaseMs: this.opts.timeoutMs + 30_000, skipHooks, perHookLimit: this.perHookLimit, strictHooks, batching });
+    if (this.stopped) {
+      // Stopped while the claim was out: its leases run out and the jobs go to the next claim.
+      return;
+    }
     for (const group of groupClaimed(jobs)) this.launch(group);
     // Counting pending jobs scans them: refresh the gauge once a second, not on every pump.
     if (now - this.depthSampledAt >= 1000) {
       this.depthSampledAt = now;
-      this.opts.metrics.queueDepth.set(queue.depth());
+      this.opts.metrics.queueDepth.set(await queue.depth());
     }
-    if (jobs.length === 0) this.armTimer(now, { skipHooks, strictHooks, batching });
+    if (jobs.length === 0) await this.armTimer(now, { skipHooks, strictHooks, batching });
   }
 
   /** Sleeps until the next job a claim could take is due; held-back work is rechecked each second. */
-  private armTimer(now: number, claimable: { skipHooks: ReadonlySet<string>; strictHooks: ReadonlySet<string>; batching: (lane: string) => LaneBatching | null }): void {
-    const next = this.opts.queue.nextDueAt(claimable);
+  private async armTimer(now: number, claimable: { skipHooks: ReadonlySet<string>; strictHooks: ReadonlySet<string>; batching: (lane: string) => LaneBatching | null }): Promise<void> {
+    const next = await this.opts.queue.nextDueAt(claimable);
+    if (this.stopped) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     if (next === null) {
       // Suspended and busy hooks' jobs wait for a resume or a completion; check now and then anyway.
-      if (this.inFlight > 0 || this.opts.queue.depth() > 0) this.retryLater(1000);
+      if (this.inFlight > 0 || (await this.opts.queue.depth()) > 0) this.retryLater(1000);
       return;
     }
     this.retryLater(next > now ? Math.min(Math.max(next - now, 5), 60_000) : 1000);

@@ -50,7 +50,7 @@ export function mediaLinkRouter(opts: { links: MediaLinks; queue: DeliveryQueue;
       res.status(403).json({ error: "This media link is invalid or has expired" });
       return;
     }
-    const body = /^\d{1,15}$/.test(jobId) ? opts.queue.eventForJob(Number(jobId)) : null;
+    const body = /^\d{1,15}$/.test(jobId) ? await opts.queue.eventForJob(Number(jobId)) : null;
     const ref = body ? mediaOf(JSON.parse(body) as { type: string; content: Record<string, unknown> }) : null;
     if (!ref) {
       res.status(404).json({ error: "No such media" });

@@ -4,12 +4,15 @@ import type { Logger } from "../observability/logger.js";
 import type { BridgeMetrics } from "../observability/metrics.js";
 
 /** The bridge's one HTTP listener: appservice API, /health, /metrics; errors answered as JSON. */
-export function createHttpApp(opts: { routers: express.Router[]; metrics: BridgeMetrics | null; log: Logger; health: () => { ok: boolean; detail?: Record<string, unknown> } }): Express {
+export function createHttpApp(opts: { routers: express.Router[]; metrics: BridgeMetrics | null; log: Logger; health: () => Promise<{ ok: boolean; detail?: Record<string, unknown> }> }): Express {
   const app = express();
   app.disable("x-powered-by");
   for (const router of opts.routers) app.use(router);
-  app.get("/health", (_req, res) => {
-    const health = opts.health();
+  app.get("/health", async (_req, res) => {
+    const health = await opts.health().catch((err: unknown) => {
+      opts.log.warn({ err }, "health check: the store did not answer");
+      return { ok: false, detail: { error: "the store did not answer" } };
+    });
     res.status(health.ok ? 200 : 503).json({ status: health.ok ? "ok" : "unhealthy", ...health.detail });
   });
   if (opts.metrics) {

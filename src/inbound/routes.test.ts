@@ -161,7 +161,7 @@ beforeAll(async () => {
     maxBodyBytes: MAX_BODY,
     log,
   });
-  server = await listen(createHttpApp({ routers: [router], metrics: null, log, health: () => ({ ok: true }) }), 0, "127.0.0.1");
+  server = await listen(createHttpApp({ routers: [router], metrics: null, log, health: async () => ({ ok: true }) }), 0, "127.0.0.1");
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
 

@@ -6,7 +6,7 @@ import type { RoomEvent } from "./port.js";
 
 export interface TransactionSink {
   /** The ids of the events already handled under this transaction id, or null when the id is new. */
-  handledEvents(txnId: string): ReadonlySet<string> | null;
+  handledEvents(txnId: string): Promise<ReadonlySet<string> | null>;
   /**
    * Must store everything the events ask for before resolving; a rejection makes the homeserver
    * retry. `earlier`: of a re-used id, the events handled under it before (not among `events`).
@@ -49,16 +49,16 @@ export function appserviceRouter(opts: { hsToken: string; sink: TransactionSink;
     const run = async (): Promise<void> => {
       // A re-used id is not always a re-send (Synapse numbers from 1 again after a restart,
       // Dendrite re-batches a retry under its first event's id): events new to it are handled.
-      const earlier = opts.sink.handledEvents(txnId);
-      const valid = events.filter(isRoomEvent);
-      const fresh = earlier ? valid.filter((e) => !earlier.has(e.event_id)) : valid;
-      if (earlier && fresh.length === 0) {
-        opts.metrics.transactions.inc({ result: "duplicate" });
-        res.json({});
-        return;
-      }
-      if (earlier) opts.log.info({ txnId, newEvents: fresh.length, events: valid.length }, "transaction id seen before, with events not handled under it yet; handling those");
       try {
+        const earlier = await opts.sink.handledEvents(txnId);
+        const valid = events.filter(isRoomEvent);
+        const fresh = earlier ? valid.filter((e) => !earlier.has(e.event_id)) : valid;
+        if (earlier && fresh.length === 0) {
+          opts.metrics.transactions.inc({ result: "duplicate" });
+          res.json({});
+          return;
+        }
+        if (earlier) opts.log.info({ txnId, newEvents: fresh.length, events: valid.length }, "transaction id seen before, with events not handled under it yet; handling those");
         await opts.sink.handle(txnId, fresh, earlier);
         opts.metrics.transactions.inc({ result: "processed" });
         res.json({});

@@ -53,8 +53,8 @@ describe("EventRouter follow-ups (real SQLite store)", () => {
     const redaction = event({ event_id: "$red", type: "m.room.redaction", sender: "@admin:x", content: { redacts: "$some-state" } });
     await router.handle("t1", [command, malformed, chat, invite, othersJoin, botsOwn, redaction]);
 
-    expect((queue.handledEvents("t1") !== null)).toBe(true);
-    expect(queue.pendingFollowUps()).toEqual([
+    expect(((await queue.handledEvents("t1")) !== null)).toBe(true);
+    expect(await queue.pendingFollowUps()).toEqual([
       { txnId: "t1", eventId: "$cmd", event: JSON.stringify(command) },
       { txnId: "t1", eventId: "$bad", event: JSON.stringify(malformed) },
       { txnId: "t1", eventId: "$inv", event: JSON.stringify(invite) },
@@ -72,9 +72,9 @@ describe("EventRouter follow-ups (real SQLite store)", () => {
     const log = createLogger("error", { write: (line: string) => void errors.push(line) } as unknown as NodeJS.WritableStream);
     const matrix = { botUserId: "@bot:x", isBridgeUser: () => false } as unknown as MatrixPort;
     const router = new EventRouter({ matrix, outbound: {} as OutboundHooks, inbound: {} as InboundHooks, queue, inviteAllowList: [], commandPrefix: "!hooks", log });
-    expect(router.resumeFollowUps()).toBe(3);
+    expect(await router.resumeFollowUps()).toBe(3);
     await router.idle();
-    expect(queue.pendingFollowUps()).toEqual([]);
+    expect(await queue.pendingFollowUps()).toEqual([]);
     expect(errors.filter((line) => line.includes("not a room event"))).toHaveLength(3);
   });
 
@@ -96,11 +96,11 @@ describe("EventRouter follow-ups (real SQLite store)", () => {
     await expect(router.handle("t1", [redaction])).rejects.toThrow(/exited/);
     // What the writer committed before its thread died.
     await queue.storeTransaction({ txnId: "t1", eventIds: ["$red"], messages: [], followUps: [{ eventId: "$red", event: JSON.stringify(redaction) }] });
-    expect(queue.pendingFollowUps()).toHaveLength(1);
+    expect(await queue.pendingFollowUps()).toHaveLength(1);
 
-    expect(router.handledEvents("t1")).toEqual(new Set(["$red"]));
+    expect(await router.handledEvents("t1")).toEqual(new Set(["$red"]));
     await router.idle();
-    expect(queue.pendingFollowUps()).toEqual([]);
+    expect(await queue.pendingFollowUps()).toEqual([]);
   });
   it("runs a follow-up once when it is resumed again while it still waits (a re-used id's retry found handled)", async () => {
     dir = mkdtempSync(join(tmpdir(), "mwb-router-"));
@@ -117,12 +117,12 @@ describe("EventRouter follow-ups (real SQLite store)", () => {
     });
     let roomsLoaded!: () => void;
     router.holdFollowUpsUntil(new Promise<void>((resolve) => (roomsLoaded = resolve)));
-    expect(router.resumeFollowUps()).toBe(1); // at start
-    router.resumeFollowUps("1"); // the same id again, while the first is still held
+    expect(await router.resumeFollowUps()).toBe(1); // at start
+    await router.resumeFollowUps("1"); // the same id again, while the first is still held
     roomsLoaded();
     await router.idle();
     expect(runs).toBe(2); // outbound and inbound asked once each: the redaction ran once
-    expect(queue.pendingFollowUps()).toEqual([]);
+    expect(await queue.pendingFollowUps()).toEqual([]);
   });
 });
 
@@ -190,7 +190,7 @@ describe("a re-used transaction id (real HTTP endpoint, real SQLite store)", () 
     await put("1", [command]);
     await put("1", [command, message("$q2")]);
     await put("2", [message("$q3"), command]);
-    expect(queue.pendingFollowUps()).toEqual([{ txnId: "1", eventId: "$cmd", event: JSON.stringify(command) }]);
+    expect(await queue.pendingFollowUps()).toEqual([{ txnId: "1", eventId: "$cmd", event: JSON.stringify(command) }]);
     expect(queuedEvents()).toEqual(["$q2", "$q3"]);
   });
 });

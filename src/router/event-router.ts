@@ -62,9 +62,9 @@ export class EventRouter implements TransactionSink {
 
   constructor(private readonly deps: EventRouterDeps) {}
 
-  handledEvents(txnId: string): ReadonlySet<string> | null {
-    const handled = this.deps.queue.handledEvents(txnId);
-    if (handled && this.unanswered.delete(txnId)) this.resumeFollowUps(txnId);
+  async handledEvents(txnId: string): Promise<ReadonlySet<string> | null> {
+    const handled = await this.deps.queue.handledEvents(txnId);
+    if (handled && this.unanswered.delete(txnId)) await this.resumeFollowUps(txnId);
     return handled;
   }
 
@@ -181,8 +181,8 @@ export class EventRouter implements TransactionSink {
    * Queues the follow-up work a previous process acknowledged but did not finish (it stopped or
    * crashed in between), ahead of anything new; or only one transaction's. Returns how many.
    */
-  resumeFollowUps(onlyTxnId?: string): number {
-    const pending = this.deps.queue.pendingFollowUps().filter((f) => onlyTxnId === undefined || f.txnId === onlyTxnId);
+  async resumeFollowUps(onlyTxnId?: string): Promise<number> {
+    const pending = (await this.deps.queue.pendingFollowUps()).filter((f) => onlyTxnId === undefined || f.txnId === onlyTxnId);
     for (const { txnId, eventId, event: json } of pending) {
       let parsed: unknown = null;
       try {

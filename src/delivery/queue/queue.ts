@@ -82,14 +82,14 @@ export interface DeliveryQueue {
    * The ids of the events handled under this transaction id (empty when it was handled before
    * they were kept), or null when the id is new. Reads the store only for the id itself.
    */
-  handledEvents(txnId: string): ReadonlySet<string> | null;
+  handledEvents(txnId: string): Promise<ReadonlySet<string> | null>;
   /**
    * Stores the transaction's jobs and follow-ups and marks it handled with its events' ids;
    * resolves once committed. Follow-ups already stored (by event id) are not stored again.
    */
   storeTransaction(txn: TransactionRecord): Promise<StoredTransaction>;
   /** Follow-ups stored and not yet done (a previous process stopped before finishing them), oldest first. */
-  pendingFollowUps(): FollowUp[];
+  pendingFollowUps(): Promise<FollowUp[]>;
   /** Marks a follow-up done once its work has run (or failed for good); kept for the retention period. */
   followUpDone(eventId: string): Promise<void>;
   /**
@@ -97,7 +97,11 @@ export interface DeliveryQueue {
    * a batch of jobs, which counts once. A batch's jobs are returned next to each other, in key
    * order, each with the same `batch` tag; a batch is never split over two claims.
    */
-  claimDue(limit: number, opts: ClaimOptions): ClaimedJob[];
+  claimDue(limit: number, opts: ClaimOptions): Promise<ClaimedJob[]>;
+  /**
+   * The outcomes of an attempt. They are recorded at once (a stale report, of a lease that ran
+   * out, is ignored) and stored in the background; `flush` waits for them.
+   */
   complete(job: ClaimedJob, attempt: AttemptRecord): void;
   retryAt(job: ClaimedJob, dueAt: number, attempt: AttemptRecord): void;
   deadLetter(job: ClaimedJob, reason: string, attempt: AttemptRecord): void;
@@ -105,15 +109,15 @@ export interface DeliveryQueue {
    * When the next job that a claim with these options could take becomes due (ms epoch), or
    * null when there is none: skipped hooks are left out, strict hooks count only their oldest job.
    */
-  nextDueAt(opts?: Pick<ClaimOptions, "skipHooks" | "strictHooks" | "batching">): number | null;
+  nextDueAt(opts?: Pick<ClaimOptions, "skipHooks" | "strictHooks" | "batching">): Promise<number | null>;
   /** Jobs waiting or in flight. */
-  depth(): number;
+  depth(): Promise<number>;
   /** Drops every pending job of a hook (it was removed). */
-  cancelHook(hookId: string): number;
+  cancelHook(hookId: string): Promise<number>;
   /** Queues finished deliveries of a hook again: one event's, or every dead letter. Resolves with how many. */
   replay(hookId: string, which: ReplayWhich, now?: number): Promise<number>;
   /** The stored event JSON the job with this key delivers (while the job is kept), or null. */
-  eventForJob(jobKey: number): string | null;
+  eventForJob(jobKey: number): Promise<string | null>;
   /** Numbers and recent attempts for `!hooks outbound status`. */
   hookStatus(hookId: string, recentAttempts: number): Promise<HookQueueStatus>;
   /** Forgets finished jobs, attempts, handled transaction ids and done follow-ups older than the cutoff. */

@@ -37,37 +37,37 @@ describe("SqliteDeliveryQueue with batching hooks (real SQLite file)", () => {
     await enqueue(1, 2, 3, 4, 5);
     const now = Date.now();
     const batching = lane(2);
-    const first = queue.claimDue(10, opts(now, batching));
+    const first = await queue.claimDue(10, opts(now, batching));
     expect(batches(first)).toEqual([["$e1", "$e2"], ["$e3", "$e4"]]);
     expect(first[0]!.batch).toEqual({ id: first[1]!.batch!.id, size: 2 });
     expect(first[0]!.batch!.id).not.toBe(first[2]!.batch!.id);
     for (const job of first) queue.complete(job, ok);
     // $e5 waits: the worker is told when it will be ready.
-    const readyAt = queue.nextDueAt({ batching: () => batching })!;
+    const readyAt = (await queue.nextDueAt({ batching: () => batching }))!;
     expect(readyAt).toBeGreaterThan(now + 50_000);
-    expect(queue.claimDue(10, opts(readyAt - 1, batching))).toEqual([]);
-    expect(batches(queue.claimDue(10, opts(readyAt, batching)))).toEqual([["$e5"]]);
+    expect(await queue.claimDue(10, opts(readyAt - 1, batching))).toEqual([]);
+    expect(batches(await queue.claimDue(10, opts(readyAt, batching)))).toEqual([["$e5"]]);
   });
 
   it("counts a batch once against the claim's limit and the hook's limit", async () => {
     await enqueue(1, 2, 3, 4, 5, 6);
     const now = Date.now();
-    expect(batches(queue.claimDue(1, opts(now, lane(2))))).toEqual([["$e1", "$e2"]]);
-    expect(batches(queue.claimDue(10, opts(now, lane(2), { perHookLimit: 2 })))).toEqual([["$e3", "$e4"], ["$e5", "$e6"]]);
+    expect(batches(await queue.claimDue(1, opts(now, lane(2))))).toEqual([["$e1", "$e2"]]);
+    expect(batches(await queue.claimDue(10, opts(now, lane(2), { perHookLimit: 2 })))).toEqual([["$e3", "$e4"], ["$e5", "$e6"]]);
   });
 
   it("retries a batch with the same members and tag, not mixed with newer events, with each job's attempts counted", async () => {
     await enqueue(1, 2);
     const now = Date.now();
     const batching = lane(2);
-    const [a, b] = queue.claimDue(10, opts(now, batching));
+    const [a, b] = await queue.claimDue(10, opts(now, batching));
     queue.retryAt(a!, now + 1000, fail);
     queue.retryAt(b!, now + 1000, fail);
     await enqueue(3);
     // Not due yet: $e3 alone is not a full batch, so nothing goes.
-    expect(queue.claimDue(10, opts(now + 10, batching))).toEqual([]);
+    expect(await queue.claimDue(10, opts(now + 10, batching))).toEqual([]);
     await enqueue(4);
-    const later = queue.claimDue(10, opts(now + 1000, batching));
+    const later = await queue.claimDue(10, opts(now + 1000, batching));
     expect(batches(later)).toEqual([["$e1", "$e2"], ["$e3", "$e4"]]);
     expect(later[0]!.batch).toEqual(a!.batch);
     expect(later.slice(0, 2).map((j) => j.attempts)).toEqual([1, 1]);
@@ -79,7 +79,7 @@ describe("SqliteDeliveryQueue with batching hooks (real SQLite file)", () => {
 
   it("sends a media event alone and closes the batch before it, keeping the order", async () => {
     await enqueue(1, 2, 90, 3);
-    const jobs = queue.claimDue(10, opts(Date.now(), lane(10)));
+    const jobs = await queue.claimDue(10, opts(Date.now(), lane(10)));
     expect(batches(jobs)).toEqual([["$e1", "$e2"], ["$e90"]]);
     expect(jobs[2]!.batch).toBeUndefined();
   });
@@ -88,24 +88,24 @@ describe("SqliteDeliveryQueue with batching hooks (real SQLite file)", () => {
     await enqueue(1, 2, 3, 4);
     const now = Date.now();
     const strict = { strictHooks: new Set([HOOK]) };
-    const first = queue.claimDue(10, opts(now, lane(2), strict));
+    const first = await queue.claimDue(10, opts(now, lane(2), strict));
     expect(batches(first)).toEqual([["$e1", "$e2"]]);
-    expect(queue.claimDue(10, opts(now, lane(2), strict))).toEqual([]);
-    expect(queue.nextDueAt({ ...strict, batching: () => lane(2) })).toBe(now + 10_000); // only the lease's end
+    expect(await queue.claimDue(10, opts(now, lane(2), strict))).toEqual([]);
+    expect(await queue.nextDueAt({ ...strict, batching: () => lane(2) })).toBe(now + 10_000); // only the lease's end
     for (const job of first) queue.retryAt(job, now + 500, fail);
-    expect(queue.claimDue(10, opts(now + 100, lane(2), strict))).toEqual([]);
-    const again = queue.claimDue(10, opts(now + 500, lane(2), strict));
+    expect(await queue.claimDue(10, opts(now + 100, lane(2), strict))).toEqual([]);
+    const again = await queue.claimDue(10, opts(now + 500, lane(2), strict));
     expect(batches(again)).toEqual([["$e1", "$e2"]]);
     for (const job of again) queue.complete(job, ok);
-    expect(batches(queue.claimDue(10, opts(now + 500, lane(2), strict)))).toEqual([["$e3", "$e4"]]);
+    expect(batches(await queue.claimDue(10, opts(now + 500, lane(2), strict)))).toEqual([["$e3", "$e4"]]);
   });
 
   it("hands a batch whose worker never reported out again with the same members", async () => {
     await enqueue(1, 2, 3);
     const now = Date.now();
-    const first = queue.claimDue(10, opts(now, lane(3), { leaseMs: 100 }));
+    const first = await queue.claimDue(10, opts(now, lane(3), { leaseMs: 100 }));
     await enqueue(4);
-    const again = queue.claimDue(10, opts(now + 5000, lane(3)));
+    const again = await queue.claimDue(10, opts(now + 5000, lane(3)));
     expect(batches(again)).toEqual([["$e1", "$e2", "$e3"]]);
     expect(again[0]!.batch).toEqual(first[0]!.batch);
   });

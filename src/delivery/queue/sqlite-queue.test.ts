@@ -16,12 +16,12 @@ describe("SqliteDeliveryQueue (real SQLite file)", () => {
   const message = (eventId: string, hookIds = ["ep_a", "ep_b"]) => ({ eventId, originTs: TS, roomId: "!r:x", body: `{"event_id":"${eventId}"}`, hookIds });
 
   it("stores one job per (event, hook) and marks the transaction handled", async () => {
-    expect((queue.handledEvents("t1") !== null)).toBe(false);
+    expect((await queue.handledEvents("t1")) !== null).toBe(false);
     expect(await queue.enqueue("t1", [message("$e1")])).toBe(2);
-    expect((queue.handledEvents("t1") !== null)).toBe(true);
+    expect((await queue.handledEvents("t1")) !== null).toBe(true);
     // The same events again (a homeserver re-send under a new id) create nothing new.
     expect(await queue.enqueue("t2", [message("$e1")])).toBe(0);
-    expect(queue.depth()).toBe(2);
+    expect(await queue.depth()).toBe(2);
   });
 
   it("survives reopening the file", async () => {
@@ -30,8 +30,8 @@ describe("SqliteDeliveryQueue (real SQLite file)", () => {
     db.close();
     db = openDatabase(join(dir, "bridge.db"));
     queue = new SqliteDeliveryQueue(db);
-    expect((queue.handledEvents("t1") !== null)).toBe(true);
-    expect(queue.claimDue(10, { now: Date.now(), leaseMs: 1000 })).toHaveLength(2);
+    expect((await queue.handledEvents("t1")) !== null).toBe(true);
+    expect(await queue.claimDue(10, { now: Date.now(), leaseMs: 1000 })).toHaveLength(2);
   });
 
   it("stores a transaction's follow-ups in its commit and keeps them across a restart until each is done", async () => {
@@ -46,27 +46,27 @@ describe("SqliteDeliveryQueue (real SQLite file)", () => {
     db.close();
     db = openDatabase(join(dir, "bridge.db"));
     queue = new SqliteDeliveryQueue(db);
-    expect(queue.pendingFollowUps()).toEqual([
+    expect(await queue.pendingFollowUps()).toEqual([
       { txnId: "t1", ...command },
       { txnId: "t1", ...invite },
     ]);
     await queue.followUpDone("$c1");
-    expect(queue.pendingFollowUps()).toEqual([{ txnId: "t1", ...invite }]);
+    expect(await queue.pendingFollowUps()).toEqual([{ txnId: "t1", ...invite }]);
     // Done, it is still known: stored again, it is not new.
     expect((await queue.storeTransaction({ txnId: "t3", eventIds: ["$c1"], messages: [], followUps: [command] })).newFollowUps).toEqual([false]);
   });
 
   it("keeps each handled transaction's event ids: a re-used id with one more event stores only that one's jobs", async () => {
-    expect(queue.handledEvents("t1")).toBeNull();
+    expect(await queue.handledEvents("t1")).toBeNull();
     await queue.storeTransaction({ txnId: "t1", eventIds: ["$e1"], messages: [message("$e1")], followUps: [] });
-    expect(queue.handledEvents("t1")).toEqual(new Set(["$e1"]));
+    expect(await queue.handledEvents("t1")).toEqual(new Set(["$e1"]));
     // The router hands the queue only the events new to the id, and every id handled under it.
     await queue.storeTransaction({ txnId: "t1", eventIds: ["$e1", "$e2"], messages: [message("$e2")], followUps: [] });
-    expect(queue.handledEvents("t1")).toEqual(new Set(["$e1", "$e2"]));
-    expect(queue.depth()).toBe(4);
+    expect(await queue.handledEvents("t1")).toEqual(new Set(["$e1", "$e2"]));
+    expect(await queue.depth()).toBe(4);
     // An id handled before event ids were kept: its events count as unseen (jobs are unique per event anyway).
     db.prepare("INSERT INTO handled_transactions (txn_id, handled_at) VALUES ('old', 1)").run();
-    expect(queue.handledEvents("old")).toEqual(new Set());
+    expect(await queue.handledEvents("old")).toEqual(new Set());
   });
 
   it("prunes done follow-ups after the retention period, never pending ones", async () => {
@@ -83,16 +83,16 @@ describe("SqliteDeliveryQueue (real SQLite file)", () => {
     db.prepare("INSERT INTO jobs (message_id, hook_id, due_at, created_at) VALUES (?, 'ep_a', 0, 0)").run(messageId);
     await queue.close(); // the writer no longer answers
     await expect(queue.enqueue("t1", [message("$lost", ["ep_a"])])).rejects.toThrow(/writer/);
-    const claimed = queue.claimDue(10, { now: Date.now(), leaseMs: 1000 });
+    const claimed = await queue.claimDue(10, { now: Date.now(), leaseMs: 1000 });
     expect(claimed.map((j) => [j.eventId, j.hookId])).toEqual([["$lost", "ep_a"]]);
   });
 
   it("leases claimed jobs and gives them out again after the lease", async () => {
     await queue.enqueue("t1", [message("$e1", ["ep_a"])]);
     const now = Date.now();
-    expect(queue.claimDue(10, { now, leaseMs: 1000 })).toHaveLength(1);
-    expect(queue.claimDue(10, { now: now + 500, leaseMs: 1000 })).toHaveLength(0);
-    const again = queue.claimDue(10, { now: now + 1001, leaseMs: 1000 });
+    expect(await queue.claimDue(10, { now, leaseMs: 1000 })).toHaveLength(1);
+    expect(await queue.claimDue(10, { now: now + 500, leaseMs: 1000 })).toHaveLength(0);
+    const again = await queue.claimDue(10, { now: now + 1001, leaseMs: 1000 });
     expect(again).toHaveLength(1);
     expect(again[0]!.body).toBe('{"event_id":"$e1"}');
   });
@@ -100,25 +100,25 @@ describe("SqliteDeliveryQueue (real SQLite file)", () => {
   it("hands out a killed process's in-flight jobs again at once after a restart", async () => {
     await queue.enqueue("t1", [message("$e1", ["ep_a"])]);
     const now = Date.now();
-    const [first] = queue.claimDue(10, { now, leaseMs: 60_000 });
+    const [first] = await queue.claimDue(10, { now, leaseMs: 60_000 });
     await queue.close();
     db.close();
     db = openDatabase(join(dir, "bridge.db"));
     queue = new SqliteDeliveryQueue(db);
-    const again = queue.claimDue(10, { now, leaseMs: 60_000 });
+    const again = await queue.claimDue(10, { now, leaseMs: 60_000 });
     expect(again.map((j) => [j.eventId, j.id])).toEqual([["$e1", first!.id]]);
   });
 
   it("ignores the late report of an attempt whose lease ran out", async () => {
     await queue.enqueue("t1", [message("$e1", ["ep_a"])]);
     const now = Date.now();
-    const [stale] = queue.claimDue(10, { now, leaseMs: 1000 });
-    const [current] = queue.claimDue(10, { now: now + 1500, leaseMs: 1000 });
+    const [stale] = await queue.claimDue(10, { now, leaseMs: 1000 });
+    const [current] = await queue.claimDue(10, { now: now + 1500, leaseMs: 1000 });
     expect(current!.key).toBe(stale!.key);
     queue.complete(stale!, ok);
-    expect(queue.depth()).toBe(1);
+    expect(await queue.depth()).toBe(1);
     queue.complete(current!, ok);
-    expect(queue.depth()).toBe(0);
+    expect(await queue.depth()).toBe(0);
     await queue.flush();
     expect(db.prepare("SELECT state FROM jobs").all()).toEqual([{ state: "done" }]);
   });
@@ -130,14 +130,14 @@ describe("SqliteDeliveryQueue (real SQLite file)", () => {
     const seen: string[] = [];
     const now = Date.now();
     for (let round = 0; round < 50 && seen.length < 25; round++) {
-      const jobs = queue.claimDue(3, { now, leaseMs: 60_000 });
+      const jobs = await queue.claimDue(3, { now, leaseMs: 60_000 });
       for (const job of jobs) {
         seen.push(job.eventId);
         queue.complete(job, ok);
       }
     }
     expect(seen).toEqual(Array.from({ length: 25 }, (_, i) => `$m${i}`));
-    expect(queue.depth()).toBe(0);
+    expect(await queue.depth()).toBe(0);
   });
 
   it("holds about heldTotal jobs of all hooks together while their receivers are down, and a healthy hook still gets all of its own", async () => {
@@ -149,7 +149,7 @@ describe("SqliteDeliveryQueue (real SQLite file)", () => {
     const later = now + 3_600_000;
     const held = new Set<number>();
     for (let round = 0; round < 50; round++) {
-      const jobs = queue.claimDue(1000, { now, leaseMs: 60_000 });
+      const jobs = await queue.claimDue(1000, { now, leaseMs: 60_000 });
       if (jobs.length === 0) break;
       for (const job of jobs) {
         held.add(job.key);
@@ -160,12 +160,12 @@ describe("SqliteDeliveryQueue (real SQLite file)", () => {
     expect(held.size).toBeGreaterThanOrEqual(20);
     expect(held.size).toBeLessThanOrEqual(20 + MIN_HELD_PER_LANE * down.length);
     // Nothing to do until the retries are due: no busy loop of refills that cannot load.
-    expect(queue.nextDueAt()).toBe(later);
+    expect(await queue.nextDueAt()).toBe(later);
 
     await queue.enqueue("healthy", Array.from({ length: 30 }, (_, i) => message(`$h${i}`, ["ep_ok"])));
     const delivered: string[] = [];
     for (let round = 0; round < 100 && delivered.length < 30; round++) {
-      for (const job of queue.claimDue(1000, { now: Date.now(), leaseMs: 60_000 })) {
+      for (const job of (await queue.claimDue(1000, { now: Date.now(), leaseMs: 60_000 }))) {
         if (job.hookId === "ep_ok") {
           delivered.push(job.eventId);
           queue.complete(job, ok);
@@ -176,13 +176,13 @@ describe("SqliteDeliveryQueue (real SQLite file)", () => {
     // Once the receivers answer, every held-back job comes out of the file too.
     const rest = new Set<string>();
     for (let round = 0; round < 500 && rest.size < 500; round++) {
-      for (const job of queue.claimDue(1000, { now: later, leaseMs: 60_000 })) {
+      for (const job of (await queue.claimDue(1000, { now: later, leaseMs: 60_000 }))) {
         rest.add(`${job.hookId}/${job.eventId}`);
         queue.complete(job, ok);
       }
     }
     expect(rest.size).toBe(500);
-    expect(queue.depth()).toBe(0);
+    expect(await queue.depth()).toBe(0);
   });
 
   it("lets a hook's retries hold back its backlog (bounded memory), and replays dead letters older than what it holds", async () => {
@@ -190,15 +190,15 @@ describe("SqliteDeliveryQueue (real SQLite file)", () => {
     queue = new SqliteDeliveryQueue(db, { laneCapacity: 2 });
     await queue.enqueue("t1", Array.from({ length: 6 }, (_, i) => message(`$r${i}`, ["ep_a"])));
     const now = Date.now();
-    const [first, second] = queue.claimDue(2, { now, leaseMs: 60_000 });
+    const [first, second] = await queue.claimDue(2, { now, leaseMs: 60_000 });
     queue.deadLetter(first!, "HTTP 400", { ...fail, outcome: "failed", status: 400 });
     queue.retryAt(second!, now + 1000, fail);
     // Half the lane is a waiting retry: nothing more is loaded until it is due.
-    expect(queue.claimDue(10, { now, leaseMs: 60_000 })).toEqual([]);
-    expect(queue.nextDueAt()).toBe(now + 1000);
+    expect(await queue.claimDue(10, { now, leaseMs: 60_000 })).toEqual([]);
+    expect(await queue.nextDueAt()).toBe(now + 1000);
     const rest: string[] = [];
     for (let round = 0; round < 20; round++) {
-      const jobs = queue.claimDue(10, { now: now + 1000, leaseMs: 60_000 });
+      const jobs = await queue.claimDue(10, { now: now + 1000, leaseMs: 60_000 });
       for (const job of jobs) {
         rest.push(`${job.eventId}/${job.attempts}`);
         queue.complete(job, ok);
@@ -206,20 +206,20 @@ describe("SqliteDeliveryQueue (real SQLite file)", () => {
     }
     expect(rest).toEqual(["$r1/1", "$r2/0", "$r3/0", "$r4/0", "$r5/0"]);
     expect(await queue.replay("ep_a", { dead: true })).toBe(1);
-    expect(queue.claimDue(10, { now: now + 1000, leaseMs: 60_000 }).map((j) => [j.eventId, j.attempts])).toEqual([["$r0", 0]]);
+    expect((await queue.claimDue(10, { now: now + 1000, leaseMs: 60_000 })).map((j) => [j.eventId, j.attempts])).toEqual([["$r0", 0]]);
   });
 
   it("completes, reschedules and dead-letters with one attempt row each", async () => {
     await queue.enqueue("t1", [message("$e1", ["ep_a"]), message("$e2", ["ep_a"])]);
     const now = Date.now();
-    const [first, second] = queue.claimDue(10, { now, leaseMs: 1000 });
+    const [first, second] = await queue.claimDue(10, { now, leaseMs: 1000 });
     queue.retryAt(first!, now + 5000, fail);
-    expect(queue.nextDueAt()).toBeLessThanOrEqual(now + 5000);
+    expect(await queue.nextDueAt()).toBeLessThanOrEqual(now + 5000);
     queue.deadLetter(second!, "HTTP 404", { ...fail, outcome: "failed", status: 404 });
-    const retried = queue.claimDue(10, { now: now + 5000, leaseMs: 1000 });
+    const retried = await queue.claimDue(10, { now: now + 5000, leaseMs: 1000 });
     expect(retried.map((j) => [j.eventId, j.attempts])).toEqual([["$e1", 1]]);
     queue.complete(retried[0]!, ok);
-    expect(queue.depth()).toBe(0);
+    expect(await queue.depth()).toBe(0);
     await queue.flush();
     expect(db.prepare("SELECT outcome, attempt FROM attempts ORDER BY batch_id, seq").all()).toEqual([
       { outcome: "retry", attempt: 1 },
@@ -238,9 +238,9 @@ describe("SqliteDeliveryQueue (real SQLite file)", () => {
   it("keeps one busy hook from taking every slot", async () => {
     const events = Array.from({ length: 10 }, (_, i) => message(`$slow${i}`, ["ep_slow"]));
     await queue.enqueue("t1", [...events, message("$fast", ["ep_fast"])]);
-    const claimed = queue.claimDue(4, { now: Date.now(), leaseMs: 1000, perHookLimit: 2 });
+    const claimed = await queue.claimDue(4, { now: Date.now(), leaseMs: 1000, perHookLimit: 2 });
     expect(claimed.map((j) => j.hookId).sort()).toEqual(["ep_fast", "ep_slow", "ep_slow"]);
-    const skipBusy = queue.claimDue(4, { now: Date.now(), leaseMs: 1000, skipHooks: new Set(["ep_slow"]) });
+    const skipBusy = await queue.claimDue(4, { now: Date.now(), leaseMs: 1000, skipHooks: new Set(["ep_slow"]) });
     expect(skipBusy).toHaveLength(0);
   });
 
@@ -248,7 +248,7 @@ describe("SqliteDeliveryQueue (real SQLite file)", () => {
     const backlog = Array.from({ length: 50 }, (_, i) => message(`$b${i}`, ["ep_stuck"]));
     await queue.enqueue("t1", backlog);
     await queue.enqueue("t2", [message("$other", ["ep_other"])]);
-    const claimed = queue.claimDue(2, { now: Date.now() + 1, leaseMs: 1000, skipHooks: new Set(["ep_stuck"]) });
+    const claimed = await queue.claimDue(2, { now: Date.now() + 1, leaseMs: 1000, skipHooks: new Set(["ep_stuck"]) });
     expect(claimed.map((j) => j.eventId)).toEqual(["$other"]);
   });
 
@@ -256,27 +256,27 @@ describe("SqliteDeliveryQueue (real SQLite file)", () => {
     await queue.enqueue("t1", [message("$s1", ["ep_strict"]), message("$s2", ["ep_strict"])]);
     const now = Date.now();
     const strict = new Set(["ep_strict"]);
-    const [first] = queue.claimDue(10, { now, leaseMs: 1000, strictHooks: strict });
+    const [first] = await queue.claimDue(10, { now, leaseMs: 1000, strictHooks: strict });
     expect(first!.eventId).toBe("$s1");
-    expect(queue.claimDue(10, { now, leaseMs: 1000, strictHooks: strict })).toHaveLength(0);
+    expect(await queue.claimDue(10, { now, leaseMs: 1000, strictHooks: strict })).toHaveLength(0);
     // A retry scheduled later holds back the next event too.
     queue.retryAt(first!, now + 5000, fail);
-    expect(queue.claimDue(10, { now: now + 10, leaseMs: 1000, strictHooks: strict })).toHaveLength(0);
-    const again = queue.claimDue(10, { now: now + 5000, leaseMs: 1000, strictHooks: strict });
+    expect(await queue.claimDue(10, { now: now + 10, leaseMs: 1000, strictHooks: strict })).toHaveLength(0);
+    const again = await queue.claimDue(10, { now: now + 5000, leaseMs: 1000, strictHooks: strict });
     expect(again.map((j) => j.eventId)).toEqual(["$s1"]);
     queue.complete(again[0]!, ok);
-    expect(queue.claimDue(10, { now: now + 5000, leaseMs: 1000, strictHooks: strict }).map((j) => j.eventId)).toEqual(["$s2"]);
+    expect((await queue.claimDue(10, { now: now + 5000, leaseMs: 1000, strictHooks: strict })).map((j) => j.eventId)).toEqual(["$s2"]);
   });
 
   it("replays one event or every dead letter, and reports status", async () => {
     await queue.enqueue("t1", [message("$d1", ["ep_a"]), message("$d2", ["ep_a"]), message("$ok", ["ep_a"])]);
     const now = Date.now();
-    const jobs = queue.claimDue(10, { now, leaseMs: 1000 });
+    const jobs = await queue.claimDue(10, { now, leaseMs: 1000 });
     for (const job of jobs) {
       if (job.eventId === "$ok") queue.complete(job, ok);
       else queue.deadLetter(job, "HTTP 400", { ...fail, outcome: "failed", status: 400 });
     }
-    expect((await queue.hookStatus("ep_a", 10))).toMatchObject({ pending: 0, dead: 2, delivered: 1 });
+    expect(await queue.hookStatus("ep_a", 10)).toMatchObject({ pending: 0, dead: 2, delivered: 1 });
     expect((await queue.hookStatus("ep_a", 2)).recent).toHaveLength(2);
     // Without a timestamp (the homeserver no longer shows the event) only dead letters are found.
     expect(await queue.replay("ep_a", { eventId: "$ok", originTs: null })).toBe(0);
@@ -285,14 +285,14 @@ describe("SqliteDeliveryQueue (real SQLite file)", () => {
     expect(await queue.replay("ep_a", { eventId: "$d1", originTs: null })).toBe(1);
     expect(await queue.replay("ep_a", { dead: true })).toBe(1);
     expect(await queue.replay("ep_a", { eventId: "$unknown", originTs: TS })).toBe(0);
-    const replayed = queue.claimDue(10, { now: Date.now() + 1000, leaseMs: 1000 });
+    const replayed = await queue.claimDue(10, { now: Date.now() + 1000, leaseMs: 1000 });
     expect(replayed.map((j) => [j.eventId, j.attempts]).sort()).toEqual([["$d1", 0], ["$d2", 0], ["$ok", 0]]);
   });
 
   it("shows a hook's newest attempts first across stored batches, and counts its deliveries", async () => {
     await queue.enqueue("t1", ["$1", "$2", "$3", "$4"].map((e) => message(e, ["ep_a", "ep_b"])));
     const now = Date.now();
-    const jobs = queue.claimDue(8, { now, leaseMs: 60_000 });
+    const jobs = await queue.claimDue(8, { now, leaseMs: 60_000 });
     const ofA = jobs.filter((j) => j.hookId === "ep_a");
     // Three outcome batches: every flush stores one attempt_batches row per hook.
     queue.complete(ofA[0]!, ok);
@@ -317,14 +317,14 @@ describe("SqliteDeliveryQueue (real SQLite file)", () => {
     ]);
     expect(status).toMatchObject({ pending: 1, dead: 1, delivered: 2 });
     expect((await queue.hookStatus("ep_b", 10)).delivered).toBe(4);
-    expect((await queue.hookStatus("ep_c", 10))).toMatchObject({ delivered: 0, recent: [] });
+    expect(await queue.hookStatus("ep_c", 10)).toMatchObject({ delivered: 0, recent: [] });
   });
 
   it("after close, leaves an outcome unstored (its job stays pending) instead of retrying a stopped writer", async () => {
     const errors: unknown[] = [];
     const own = new SqliteDeliveryQueue(db, { onWriteError: (err) => errors.push(err) });
     await own.enqueue("t-close", [message("$late", ["ep_a"])]);
-    const [job] = own.claimDue(1, { now: Date.now(), leaseMs: 60_000 });
+    const [job] = await own.claimDue(1, { now: Date.now(), leaseMs: 60_000 });
     await own.close();
     own.complete(job!, ok); // a delivery that finished during shutdown
     await new Promise((r) => setTimeout(r, 150));
@@ -338,15 +338,15 @@ describe("SqliteDeliveryQueue (real SQLite file)", () => {
     await queue.enqueue("t1", [message("$e1")]);
     await queue.enqueue("t2", []);
     expect(woken).toBe(1);
-    expect(queue.cancelHook("ep_a")).toBe(1);
-    expect(queue.depth()).toBe(1);
+    expect(await queue.cancelHook("ep_a")).toBe(1);
+    expect(await queue.depth()).toBe(1);
   });
 
   it("prunes in small chunks past rows it must keep, and finds everything old", async () => {
     const events = Array.from({ length: 25 }, (_, i) => message(`$p${i}`, ["ep_a"]));
     await queue.enqueue("t-old", events);
     const now = Date.now();
-    const jobs = queue.claimDue(25, { now, leaseMs: 60_000 });
+    const jobs = await queue.claimDue(25, { now, leaseMs: 60_000 });
     // Every fifth stays pending (in flight): its job and its event must survive.
     jobs.forEach((job, i) => (i % 5 === 4 ? undefined : queue.complete(job, ok)));
     await queue.flush();
@@ -363,7 +363,7 @@ describe("SqliteDeliveryQueue (real SQLite file)", () => {
   it("keeps everything younger than the cutoff, and skips the keys already pruned", async () => {
     const round = async (tag: string) => {
       await queue.enqueue(`t-${tag}`, [message(`$${tag}1`, ["ep_a"]), message(`$${tag}2`, ["ep_a"])]);
-      for (const job of queue.claimDue(10, { now: Date.now(), leaseMs: 60_000 })) queue.complete(job, ok);
+      for (const job of (await queue.claimDue(10, { now: Date.now(), leaseMs: 60_000 }))) queue.complete(job, ok);
       await queue.flush();
     };
     await round("old");
@@ -378,14 +378,14 @@ describe("SqliteDeliveryQueue (real SQLite file)", () => {
     expect(db.prepare("SELECT m.event_id FROM jobs j JOIN messages m ON m.id = j.message_id ORDER BY j.id").pluck().all()).toEqual(["$new1", "$new2"]);
     expect(db.prepare("SELECT event_id FROM messages ORDER BY id").pluck().all()).toEqual(["$new1", "$new2"]);
     expect(db.prepare("SELECT event_id FROM attempts ORDER BY batch_id, seq").pluck().all()).toEqual(["$new1", "$new2"]);
-    expect((queue.handledEvents("t-new") !== null)).toBe(true);
-    expect((queue.handledEvents("t-old") !== null)).toBe(false);
+    expect(((await queue.handledEvents("t-new")) !== null)).toBe(true);
+    expect(((await queue.handledEvents("t-old")) !== null)).toBe(false);
   });
 
   it("prunes finished jobs and what only they needed", async () => {
     await queue.enqueue("t1", [message("$e1", ["ep_a"]), message("$e2", ["ep_a"])]);
     const now = Date.now();
-    const [first] = queue.claimDue(1, { now, leaseMs: 1000 });
+    const [first] = await queue.claimDue(1, { now, leaseMs: 1000 });
     queue.complete(first!, ok);
     await queue.flush();
     expect(await queue.prune(now + 60_000)).toBe(4); // the job, its event, its attempt batch, the transaction id
@@ -394,7 +394,7 @@ describe("SqliteDeliveryQueue (real SQLite file)", () => {
     expect(db.prepare("SELECT event_id FROM messages").all()).toEqual([{ event_id: "$e2" }]);
     await queue.flush();
     expect(db.prepare("SELECT COUNT(*) AS n FROM attempts").get()).toEqual({ n: 0 });
-    expect((queue.handledEvents("t1") !== null)).toBe(false);
+    expect((await queue.handledEvents("t1")) !== null).toBe(false);
   });
 
   it("keeps a strict hook in order across loads from the file", async () => {
@@ -405,7 +405,7 @@ describe("SqliteDeliveryQueue (real SQLite file)", () => {
     const order: string[] = [];
     const now = Date.now();
     for (let round = 0; round < 20 && order.length < 5; round++) {
-      const jobs = queue.claimDue(10, { now, leaseMs: 60_000, strictHooks });
+      const jobs = await queue.claimDue(10, { now, leaseMs: 60_000, strictHooks });
       expect(jobs.length).toBeLessThanOrEqual(1);
       for (const job of jobs) {
         order.push(job.eventId);
@@ -418,38 +418,38 @@ describe("SqliteDeliveryQueue (real SQLite file)", () => {
   it("after a restart, waits for a retry's due time before handing it out", async () => {
     await queue.enqueue("t1", [message("$later", ["ep_a"])]);
     const now = Date.now();
-    const [job] = queue.claimDue(10, { now, leaseMs: 60_000 });
+    const [job] = await queue.claimDue(10, { now, leaseMs: 60_000 });
     queue.retryAt(job!, now + 60_000, fail);
     await queue.close();
     db.close();
     db = openDatabase(join(dir, "bridge.db"));
     queue = new SqliteDeliveryQueue(db);
-    expect(queue.depth()).toBe(1);
-    expect(queue.claimDue(10, { now: now + 1000, leaseMs: 60_000 })).toEqual([]);
-    expect(queue.nextDueAt()).toBe(now + 60_000);
-    expect(queue.claimDue(10, { now: now + 60_000, leaseMs: 60_000 }).map((j) => [j.eventId, j.attempts])).toEqual([["$later", 1]]);
+    expect(await queue.depth()).toBe(1);
+    expect(await queue.claimDue(10, { now: now + 1000, leaseMs: 60_000 })).toEqual([]);
+    expect(await queue.nextDueAt()).toBe(now + 60_000);
+    expect((await queue.claimDue(10, { now: now + 60_000, leaseMs: 60_000 })).map((j) => [j.eventId, j.attempts])).toEqual([["$later", 1]]);
   });
 
   it("does not count the report of an attempt whose hook was removed meanwhile", async () => {
     await queue.enqueue("t1", [message("$x", ["ep_gone"]), message("$y", ["ep_gone"])]);
-    const [inFlight] = queue.claimDue(1, { now: Date.now(), leaseMs: 60_000 });
-    expect(queue.cancelHook("ep_gone")).toBe(2);
-    expect(queue.depth()).toBe(0);
+    const [inFlight] = await queue.claimDue(1, { now: Date.now(), leaseMs: 60_000 });
+    expect(await queue.cancelHook("ep_gone")).toBe(2);
+    expect(await queue.depth()).toBe(0);
     queue.complete(inFlight!, ok);
-    expect(queue.depth()).toBe(0);
+    expect(await queue.depth()).toBe(0);
     await queue.flush();
     expect(db.prepare("SELECT DISTINCT state FROM jobs").pluck().all()).toEqual(["dropped"]);
-    expect(queue.claimDue(10, { now: Date.now(), leaseMs: 60_000 })).toEqual([]);
+    expect(await queue.claimDue(10, { now: Date.now(), leaseMs: 60_000 })).toEqual([]);
   });
 
   it("does not queue a dead letter twice when it is replayed again before it was sent", async () => {
     await queue.enqueue("t1", [message("$d", ["ep_a"])]);
-    const [job] = queue.claimDue(1, { now: Date.now(), leaseMs: 60_000 });
+    const [job] = await queue.claimDue(1, { now: Date.now(), leaseMs: 60_000 });
     queue.deadLetter(job!, "HTTP 400", { ...fail, outcome: "failed", status: 400 });
     expect(await queue.replay("ep_a", { dead: true })).toBe(1);
     expect(await queue.replay("ep_a", { dead: true })).toBe(0);
     expect(await queue.replay("ep_a", { eventId: "$d", originTs: TS })).toBe(0);
-    const again = queue.claimDue(10, { now: Date.now(), leaseMs: 60_000 });
+    const again = await queue.claimDue(10, { now: Date.now(), leaseMs: 60_000 });
     expect(again.map((j) => [j.eventId, j.id])).toEqual([["$d", job!.id]]);
     expect(await queue.hookStatus("ep_a", 5)).toMatchObject({ pending: 1, dead: 0 });
   });

@@ -126,7 +126,7 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     for (const { hook_id } of this.stmt.hooksWithPending.all()) this.lane(hook_id).backlog = true;
   }
 
-  handledEvents(txnId: string): ReadonlySet<string> | null {
+  async handledEvents(txnId: string): Promise<ReadonlySet<string> | null> {
     const row = this.stmt.txnSeen.get(txnId);
     if (!row) return null;
     let ids: unknown = null;
@@ -174,7 +174,7 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     return { jobs: fresh.length, newFollowUps };
   }
 
-  pendingFollowUps(): FollowUp[] {
+  async pendingFollowUps(): Promise<FollowUp[]> {
     return this.stmt.pendingFollowUps.all();
   }
 
@@ -183,7 +183,7 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     return this.writer.followUpDone(eventId, Date.now());
   }
 
-  claimDue(limit: number, opts: ClaimOptions): ClaimedJob[] {
+  async claimDue(limit: number, opts: ClaimOptions): Promise<ClaimedJob[]> {
     if (limit <= 0) return [];
     const now = opts.now;
     this.expireLeases(now);
@@ -245,7 +245,7 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     this.record(job, attempt, { change: "finish", state: "dead", reason });
   }
 
-  nextDueAt(opts: Pick<ClaimOptions, "skipHooks" | "strictHooks" | "batching"> = {}): number | null {
+  async nextDueAt(opts: Pick<ClaimOptions, "skipHooks" | "strictHooks" | "batching"> = {}): Promise<number | null> {
     let next = Infinity;
     const now = Date.now();
     const budget = { left: this.heldTotal - this.heldNow() };
@@ -268,11 +268,11 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     return Number.isFinite(next) ? next : null;
   }
 
-  depth(): number {
+  async depth(): Promise<number> {
     return this.pendingCount;
   }
 
-  cancelHook(hookId: string): number {
+  async cancelHook(hookId: string): Promise<number> {
     const changed = this.stmt.cancelHook.run("the hook was removed", Date.now(), hookId).changes;
     this.pendingCount -= changed;
     this.lanes.delete(hookId);
@@ -308,7 +308,7 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     return fresh.length;
   }
 
-  eventForJob(jobKey: number): string | null {
+  async eventForJob(jobKey: number): Promise<string | null> {
     return this.stmt.bodyOfJob.get(jobKey)?.body ?? null;
   }
 
