@@ -9,7 +9,19 @@ export default defineConfig({
         test: {
           name: "unit",
           include: ["src/**/*.test.ts"],
+          exclude: ["src/**/*.pg.test.ts"],
           environment: "node",
+        },
+      },
+      {
+        test: {
+          // The PostgreSQL engine against a real server (Debian's postgresql), started once for the run.
+          name: "postgres",
+          include: ["src/**/*.pg.test.ts"],
+          environment: "node",
+          globalSetup: ["spec/harness/postgres-setup.ts"],
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
         },
       },
       {

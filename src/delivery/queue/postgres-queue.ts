@@ -1,0 +1,565 @@
+import { randomUUID } from "node:crypto";
+import type pg from "pg";
+import { pgClient } from "../../store/postgres/pg-store.js";
+import { fetchPlan, selectClaim, storedTag, type HookCandidates } from "./claim-selection.js";
+import { jobId } from "./job-id.js";
+import type {
+  AttemptRecord, AttemptSummary, ClaimOptions, ClaimedJob, DeliveryQueue, FollowUp, HookQueueStatus, ReplayWhich, StoredTransaction, TransactionRecord,
+} from "./queue.js";
+
+/** The channel new and rescheduled jobs are announced on; the payload is the hooks' ids (or empty: look at all). */
+export const JOBS_CHANNEL = "mwb_jobs";
+// A NOTIFY payload must stay under 8000 bytes: a longer list is sent as "look at all".
+const MAX_PAYLOAD = 7000;
+// Outcomes wait this long to be written together (one commit for many), as on SQLite.
+const FLUSH_DELAY_MS = 20;
+// Hooks read per claim query: each is one index probe.
+const HOOKS_PER_QUERY = 256;
+// The list of hooks with pending jobs is read again after this long (other processes' jobs, leases that ran out).
+const HOOK_LIST_TTL_MS = 1000;
+
+interface Lease {
+  job: ClaimedJob;
+  token: string;
+}
+
+interface OutcomeRow {
+  job: ClaimedJob;
+  token: string | null;
+  state: "pending" | "done" | "dead" | "dropped";
+  reason: string | null;
+  dueAt: number | null;
+  attempt: AttemptRecord;
+  at: number;
+}
+
+interface CandidateRow {
+  ord: number;
+  id: number;
+  hook_id: string;
+  attempts: number;
+  due_at: number;
+  batch_id: string | null;
+  batch_size: number | null;
+  oldest: number;
+  event_id: string;
+  room_id: string;
+  body: string;
+}
+
+export interface PostgresQueueOptions {
+  /** For LISTEN, which holds a connection of its own. */
+  url: string;
+  /** Told when a background write fails (it is tried again a second later) or the listener loses its connection. */
+  onBackgroundError?: (err: unknown) => void;
+}
+
+/**
+ * The delivery queue in PostgreSQL, shared by any number of processes. The tables are the truth:
+ * a job is committed before its transaction is acknowledged. A claim locks due jobs with
+ * `FOR UPDATE SKIP LOCKED` and leases them (lease_until, and a token that later reports must
+ * carry), so two workers never take the same job, and a dead worker's jobs are due again once its
+ * leases end. New jobs are announced with NOTIFY, so workers wake without polling. Memory holds
+ * only this process's leases and the outcomes not yet written.
+ */
+export class PostgresDeliveryQueue implements DeliveryQueue {
+  private readonly listeners: Array<() => void> = [];
+  private readonly leases = new Map<number, Lease>();
+  private pendingWrites: OutcomeRow[] = [];
+  private writing: Promise<void> | null = null;
+  private flushTimer: NodeJS.Timeout | null = null;
+  private listener: pg.Client | null = null;
+  private reconnectTimer: NodeJS.Timeout | null = null;
+  private hookList: { hooks: string[]; readAt: number } = { hooks: [], readAt: 0 };
+  private readonly hinted = new Set<string>();
+  private rotation = 0;
+  private closed = false;
+  private readonly onBackgroundError: (err: unknown) => void;
+
+  private constructor(private readonly pool: pg.Pool, private readonly opts: PostgresQueueOptions) {
+    this.onBackgroundError = opts.onBackgroundError ?? (() => undefined);
+  }
+
+  /** A queue on a migrated pool (openPgStore), listening for other processes' jobs. */
+  static async open(pool: pg.Pool, opts: PostgresQueueOptions): Promise<PostgresDeliveryQueue> {
+    const queue = new PostgresDeliveryQueue(pool, opts);
+    await queue.listen();
+    return queue;
+  }
+
+  async handledEvents(txnId: string): Promise<ReadonlySet<string> | null> {
+    const { rows } = await this.pool.query<{ event_ids: string | null }>("SELECT event_ids FROM handled_transactions WHERE txn_id = $1", [txnId]);
+    if (rows.length === 0) return null;
+    let ids: unknown = null;
+    try {
+      ids = rows[0]!.event_ids === null ? null : JSON.parse(rows[0]!.event_ids);
+    } catch {
+      // Not readable: its events count as unseen (as on SQLite).
+    }
+    return new Set(Array.isArray(ids) ? ids.filter((id): id is string => typeof id === "string") : []);
+  }
+
+  async storeTransaction({ txnId, eventIds, messages, followUps }: TransactionRecord): Promise<StoredTransaction> {
+    const now = Date.now();
+    const toStore = messages.filter((m) => m.hookIds.length > 0);
+    const fresh: ClaimedJob[] = [];
+    const newFollowUps = await this.transaction(async (client) => {
+      // Two appservice processes given the same transaction store it one after the other.
+      await client.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [txnId]);
+      if (toStore.length > 0) {
+        await client.query(
+          `INSERT INTO messages (event_id, origin_ts, room_id, body, created_at)
+           SELECT * , $5::bigint FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[]) ON CONFLICT (origin_ts, event_id) DO NOTHING`,
+          [toStore.map((m) => m.eventId), toStore.map((m) => m.originTs), toStore.map((m) => m.roomId), toStore.map((m) => m.body), now],
+        );
+        const pairs = toStore.flatMap((m) => m.hookIds.map((hookId) => ({ m, hookId })));
+        // A job per event and hook that has none yet (a re-sent event gets none again).
+        const { rows } = await client.query<{ id: number; event_id: string; origin_ts: number; hook_id: string }>(
+          `WITH wanted AS (SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[]) AS w(event_id, origin_ts, hook_id))
+           INSERT INTO jobs (message_id, hook_id, due_at, created_at)
+           SELECT m.id, w.hook_id, $4, $4 FROM wanted w JOIN messages m ON m.origin_ts = w.origin_ts AND m.event_id = w.event_id
+           ORDER BY m.id, w.hook_id
+           ON CONFLICT (message_id, hook_id) WHERE state <> 'replayed' DO NOTHING
+           RETURNING id, hook_id, (SELECT event_id FROM messages WHERE id = message_id) AS event_id, (SELECT origin_ts FROM messages WHERE id = message_id) AS origin_ts`,
+          [pairs.map((p) => p.m.eventId), pairs.map((p) => p.m.originTs), pairs.map((p) => p.hookId), now],
+        );
+        const byEvent = new Map(toStore.map((m) => [`${m.originTs}\0${m.eventId}`, m]));
+        for (const row of rows) {
+          const m = byEvent.get(`${row.origin_ts}\0${row.event_id}`);
+          if (m) fresh.push({ key: row.id, id: jobId(m.eventId, row.hook_id), eventId: m.eventId, hookId: row.hook_id, roomId: m.roomId, attempts: 0, dueAt: now, body: m.body });
+        }
+      }
+      let stored = new Set<string>();
+      if (followUps.length > 0) {
+        const { rows } = await client.query<{ event_id: string }>(
+          `INSERT INTO follow_ups (event_id, txn_id, event, created_at) SELECT e, $2, ev, $3 FROM unnest($1::text[], $4::text[]) AS f(e, ev)
+           ON CONFLICT (event_id) DO NOTHING RETURNING event_id`,
+          [followUps.map((f) => f.eventId), txnId, now, followUps.map((f) => f.event)],
+        );
+        stored = new Set(rows.map((r) => r.event_id));
+      }
+      // A re-used id keeps its first handled_at (retention counts from then).
+      await client.query(
+        "INSERT INTO handled_transactions (txn_id, handled_at, event_ids) VALUES ($1, $2, $3) ON CONFLICT (txn_id) DO UPDATE SET event_ids = excluded.event_ids",
+        [txnId, now, JSON.stringify(eventIds)],
+      );
+      if (fresh.length > 0) await this.announce(client, fresh.map((j) => j.hookId));
+      return followUps.map((f) => stored.has(f.eventId));
+    });
+    fresh.sort((a, b) => a.key - b.key);
+    this.hint(fresh.map((j) => j.hookId));
+    if (fresh.length > 0) this.notify();
+    return { jobs: fresh.length, newFollowUps };
+  }
+
+  async pendingFollowUps(): Promise<FollowUp[]> {
+    const { rows } = await this.pool.query<FollowUp>("SELECT event_id AS \"eventId\", txn_id AS \"txnId\", event FROM follow_ups WHERE done_at IS NULL ORDER BY id");
+    return rows;
+  }
+
+  async followUpDone(eventId: string): Promise<void> {
+    await this.pool.query("UPDATE follow_ups SET done_at = $1 WHERE event_id = $2 AND done_at IS NULL", [Date.now(), eventId]);
+  }
+
+  async claimDue(limit: number, opts: ClaimOptions): Promise<ClaimedJob[]> {
+    if (limit <= 0 || this.closed) return [];
+    const hooks = await this.hooksToVisit(opts.now);
+    if (hooks.length === 0) return [];
+    const token = randomUUID();
+    const claimed = await this.transaction(async (client) => {
+      const taken: ClaimedJob[] = [];
+      // Hooks a chunk at a time, until the claim is full: each chunk's jobs are locked, picked and leased.
+      for (let from = 0; from < hooks.length && countDeliveries(taken) < limit; from += HOOKS_PER_QUERY) {
+        const plan = fetchPlan(hooks.slice(from, from + HOOKS_PER_QUERY), limit, opts);
+        if (plan.length === 0) continue;
+        const { rows } = await client.query<CandidateRow>(
+          `SELECT h.ord, j.id, j.hook_id, j.attempts, j.due_at, j.batch_id, j.batch_size, j.oldest, m.event_id, m.room_id, m.body
+           FROM unnest($1::text[], $2::int[]) WITH ORDINALITY AS h(hook_id, want, ord)
+           CROSS JOIN LATERAL (
+             SELECT c.*, (SELECT min(o.id) FROM jobs o WHERE o.hook_id = h.hook_id AND o.state = 'pending') AS oldest
+             FROM jobs c
+             WHERE c.hook_id = h.hook_id AND c.state = 'pending' AND c.due_at <= $3 AND (c.lease_until IS NULL OR c.lease_until <= $3)
+             ORDER BY c.id LIMIT h.want
+             FOR UPDATE SKIP LOCKED
+           ) j
+           JOIN messages m ON m.id = j.message_id`,
+          [plan.map((p) => p.hookId), plan.map((p) => p.fetch), opts.now],
+        );
+        const candidates = candidatesOf(rows, plan);
+        const picked = selectClaim(candidates, limit - countDeliveries(taken), opts);
+        if (picked.length === 0) continue;
+        await client.query(
+          `UPDATE jobs SET lease_until = $2, lease_token = $3, batch_id = p.batch_id, batch_size = p.batch_size
+           FROM unnest($1::bigint[], $4::text[], $5::int[]) AS p(id, batch_id, batch_size) WHERE jobs.id = p.id`,
+          [picked.map((j) => j.key), opts.now + opts.leaseMs, token, picked.map((j) => j.batch?.id ?? null), picked.map((j) => j.batch?.size ?? null)],
+        );
+        taken.push(...picked);
+      }
+      return taken;
+    });
+    for (const job of claimed) this.leases.set(job.key, { job, token });
+    return claimed;
+  }
+
+  complete(job: ClaimedJob, attempt: AttemptRecord): void {
+    const dropped = attempt.outcome === "dropped";
+    this.record(job, attempt, dropped ? "dropped" : "done", dropped ? attempt.error : null, null);
+  }
+
+  retryAt(job: ClaimedJob, dueAt: number, attempt: AttemptRecord): void {
+    this.record(job, attempt, "pending", null, dueAt);
+  }
+
+  deadLetter(job: ClaimedJob, reason: string, attempt: AttemptRecord): void {
+    this.record(job, attempt, "dead", reason, null);
+  }
+
+  async nextDueAt(opts: Pick<ClaimOptions, "skipHooks" | "strictHooks" | "batching"> = {}): Promise<number | null> {
+    const now = Date.now();
+    // Per hook: when its next job can be claimed (due, and its lease over), and for strict order its oldest job's.
+    const { rows } = await this.pool.query<{ hook_id: string; next: number; next_batched: number | null; oldest: number; due: number }>(
+      `SELECT hook_id,
+              min(GREATEST(due_at, COALESCE(lease_until, 0))) AS next,
+              min(GREATEST(due_at, COALESCE(lease_until, 0))) FILTER (WHERE batch_id IS NOT NULL) AS next_batched,
+              (array_agg(GREATEST(due_at, COALESCE(lease_until, 0)) ORDER BY id))[1] AS oldest,
+              count(*) FILTER (WHERE due_at <= $1 AND (lease_until IS NULL OR lease_until <= $1))::int AS due
+       FROM jobs WHERE state = 'pending' GROUP BY hook_id`,
+      [now],
+    );
+    let next = Infinity;
+    for (const row of rows) {
+      if (opts.skipHooks?.has(row.hook_id)) continue;
+      if (opts.strictHooks?.has(row.hook_id)) {
+        next = Math.min(next, row.oldest);
+        continue;
+      }
+      const batching = opts.batching?.(row.hook_id) ?? null;
+      // A batch not yet full goes once its oldest job waited max_wait_ms (a full one at once; a retried one when due).
+      if (batching && row.due < batching.maxEvents) next = Math.min(next, row.next + batching.maxWaitMs, row.next_batched ?? Infinity);
+      else next = Math.min(next, row.next);
+    }
+    return Number.isFinite(next) ? next : null;
+  }
+
+  async depth(): Promise<number> {
+    const { rows } = await this.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM jobs WHERE state = 'pending'");
+    return rows[0]?.n ?? 0;
+  }
+
+  async cancelHook(hookId: string): Promise<number> {
+    // Reports of its attempts still in flight no longer count (their writes only touch pending jobs).
+    for (const [key, lease] of this.leases) if (lease.job.hookId === hookId) this.leases.delete(key);
+    const { rowCount } = await this.pool.query(
+      "UPDATE jobs SET state = 'dropped', reason = 'the hook was removed', finished_at = $1, lease_until = NULL, lease_token = NULL WHERE hook_id = $2 AND state = 'pending'",
+      [Date.now(), hookId],
+    );
+    return rowCount ?? 0;
+  }
+
+  async replay(hookId: string, which: ReplayWhich, now = Date.now()): Promise<number> {
+    await this.flush();
+    const fresh = await this.transaction(async (client) => {
+      const sources = !("eventId" in which)
+        ? await client.query<{ id: number; message_id: number }>("SELECT id, message_id FROM jobs WHERE hook_id = $1 AND state = 'dead' ORDER BY id FOR UPDATE", [hookId])
+        : which.originTs !== null
+          ? await client.query<{ id: number; message_id: number }>(
+            `SELECT j.id, j.message_id FROM jobs j JOIN messages m ON m.id = j.message_id
+             WHERE m.origin_ts = $1 AND m.event_id = $2 AND j.hook_id = $3 AND j.state IN ('done', 'dead', 'dropped') ORDER BY j.id DESC LIMIT 1 FOR UPDATE OF j`,
+            [which.originTs, which.eventId, hookId],
+          )
+          : await client.query<{ id: number; message_id: number }>(
+            `SELECT j.id, j.message_id FROM jobs j JOIN messages m ON m.id = j.message_id
+             WHERE j.hook_id = $1 AND j.state = 'dead' AND m.event_id = $2 ORDER BY j.id DESC LIMIT 1 FOR UPDATE OF j`,
+            [hookId, which.eventId],
+          );
+      const ids = sources.rows.map((r) => r.id);
+      if (ids.length === 0) return 0;
+      // An event already waiting again (replayed twice) is not queued a third time: its pending job holds the (message, hook) slot.
+      const { rows } = await client.query<{ id: number }>(
+        `WITH replayed AS (
+           UPDATE jobs SET state = 'replayed' WHERE id = ANY($1::bigint[]) AND state IN ('dead', 'dropped', 'done')
+             AND NOT EXISTS (SELECT 1 FROM jobs p WHERE p.message_id = jobs.message_id AND p.hook_id = jobs.hook_id AND p.state = 'pending')
+           RETURNING message_id, hook_id)
+         INSERT INTO jobs (message_id, hook_id, due_at, created_at) SELECT message_id, hook_id, $2, $2 FROM replayed ORDER BY message_id RETURNING id`,
+        [ids, now],
+      );
+      if (rows.length > 0) await this.announce(client, [hookId]);
+      return rows.length;
+    });
+    if (fresh > 0) {
+      this.hint([hookId]);
+      this.notify();
+    }
+    return fresh;
+  }
+
+  async eventForJob(jobKey: number): Promise<string | null> {
+    const { rows } = await this.pool.query<{ body: string }>("SELECT m.body FROM jobs j JOIN messages m ON m.id = j.message_id WHERE j.id = $1", [jobKey]);
+    return rows[0]?.body ?? null;
+  }
+
+  async hookStatus(hookId: string, recentAttempts: number): Promise<HookQueueStatus> {
+    await this.flush();
+    const counts = await this.pool.query<{ pending: number; dead: number }>(
+      "SELECT count(*) FILTER (WHERE state = 'pending')::int AS pending, count(*) FILTER (WHERE state = 'dead')::int AS dead FROM jobs WHERE hook_id = $1 AND state IN ('pending', 'dead')",
+      [hookId],
+    );
+    const delivered = await this.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM attempts WHERE hook_id = $1 AND outcome = 'success'", [hookId]);
+    const recent = await this.pool.query<AttemptSummary>(
+      `SELECT event_id AS "eventId", attempt, outcome, status, error, duration_ms AS "durationMs", at FROM attempts WHERE hook_id = $1 ORDER BY id DESC LIMIT $2`,
+      [hookId, Math.max(0, recentAttempts)],
+    );
+    return { pending: counts.rows[0]?.pending ?? 0, dead: counts.rows[0]?.dead ?? 0, delivered: delivered.rows[0]?.n ?? 0, recent: recent.rows };
+  }
+
+  /**
+   * Forgets finished jobs, the events only they needed, attempts, handled transaction ids and done
+   * follow-ups older than the cutoff, a thousand rows per statement (short transactions that never
+   * hold a homeserver transaction up for long). Resolves with the number of rows deleted.
+   */
+  async prune(olderThan: number): Promise<number> {
+    const steps = [
+      "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE (state = 'replayed' AND created_at < $1) OR (state IN ('done', 'dead', 'dropped') AND finished_at < $1) LIMIT 1000)",
+      "DELETE FROM messages WHERE id IN (SELECT id FROM messages m WHERE created_at < $1 AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.message_id = m.id) LIMIT 1000)",
+      "DELETE FROM attempts WHERE id IN (SELECT id FROM attempts WHERE at < $1 LIMIT 1000)",
+      "DELETE FROM handled_transactions WHERE txn_id IN (SELECT txn_id FROM handled_transactions WHERE handled_at < $1 LIMIT 1000)",
+      "DELETE FROM follow_ups WHERE id IN (SELECT id FROM follow_ups WHERE done_at IS NOT NULL AND created_at < $1 LIMIT 1000)",
+    ];
+    let deleted = 0;
+    for (const sql of steps) {
+      // Bounded: a step deletes up to 1000 rows and ends the loop when it deletes fewer.
+      for (let round = 0; round < 100_000 && !this.closed; round++) {
+        const { rowCount } = await this.pool.query(sql, [olderThan]);
+        deleted += rowCount ?? 0;
+        if ((rowCount ?? 0) < 1000) break;
+      }
+    }
+    return deleted;
+  }
+
+  onEnqueue(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Resolves once every outcome recorded so far is committed (bounded: gives up after 10 s). */
+  async flush(): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    while ((this.pendingWrites.length > 0 || this.writing) && Date.now() < deadline) {
+      if (!this.writing) this.writePending();
+      await Promise.race([this.writing, new Promise((r) => setTimeout(r, 1000).unref())]);
+    }
+  }
+
+  /** Writes what is left and stops listening. The pool is the caller's (it may serve other tables). */
+  async close(): Promise<void> {
+    await this.flush();
+    this.closed = true;
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.flushTimer = this.reconnectTimer = null;
+    const listener = this.listener;
+    this.listener = null;
+    await listener?.end().catch(() => undefined);
+  }
+
+  private record(job: ClaimedJob, attempt: AttemptRecord, state: OutcomeRow["state"], reason: string | null, dueAt: number | null): void {
+    if (this.closed) return;
+    // A stale report (its lease ran out and the job was claimed again, or its hook was removed)
+    // changes no job: without a token its update matches nothing. The attempt did happen: it is kept.
+    const lease = this.leases.get(job.key);
+    const current = lease !== undefined && lease.job === job;
+    if (current) this.leases.delete(job.key);
+    this.pendingWrites.push({ job, token: current ? lease.token : null, state, reason, dueAt, attempt, at: Date.now() });
+    if (this.pendingWrites.length >= 1000) this.writePending();
+    else this.flushTimer ??= setTimeout(() => this.writePending(), FLUSH_DELAY_MS).unref();
+  }
+
+  /** Writes the outcomes recorded so far in one transaction; a failed batch is kept and tried again. */
+  private writePending(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    if (this.writing || this.pendingWrites.length === 0) return;
+    const batch = this.pendingWrites;
+    this.pendingWrites = [];
+    const rescheduled = batch.filter((o) => o.state === "pending").map((o) => o.job.hookId);
+    this.writing = this.transaction(async (client) => {
+      // Only the claim that holds the job may change it: a token of a lease that ran out matches nothing.
+      await client.query(
+        `UPDATE jobs SET state = o.state, reason = o.reason, attempts = jobs.attempts + 1,
+                due_at = COALESCE(o.due_at, jobs.due_at), finished_at = CASE WHEN o.state = 'pending' THEN NULL ELSE o.at END,
+                lease_until = NULL, lease_token = NULL
+         FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[]) AS o(id, token, state, reason, due_at, at)
+         WHERE jobs.id = o.id AND jobs.lease_token = o.token AND jobs.state = 'pending'`,
+        [batch.map((o) => o.job.key), batch.map((o) => o.token), batch.map((o) => o.state), batch.map((o) => o.reason), batch.map((o) => o.dueAt), batch.map((o) => o.at)],
+      );
+      await client.query(
+        `INSERT INTO attempts (job_id, hook_id, event_id, attempt, outcome, status, error, duration_ms, response_body, at)
+         SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::int[], $5::text[], $6::int[], $7::text[], $8::int[], $9::text[], $10::bigint[])`,
+        [
+          batch.map((o) => o.job.key), batch.map((o) => o.job.hookId), batch.map((o) => o.job.eventId), batch.map((o) => o.job.attempts + 1),
+          batch.map((o) => o.attempt.outcome), batch.map((o) => o.attempt.status), batch.map((o) => o.attempt.error),
+          batch.map((o) => Math.round(o.attempt.durationMs)), batch.map((o) => o.attempt.responseBody), batch.map((o) => o.at),
+        ],
+      );
+      // Workers elsewhere may sleep until the lease's end: the retry's due time is earlier.
+      if (rescheduled.length > 0) await this.announce(client, rescheduled);
+    }).then(
+      () => {
+        if (rescheduled.length > 0) {
+          this.hint(rescheduled);
+          this.notify();
+        }
+      },
+      (err: unknown) => {
+        if (this.closed) return;
+        this.pendingWrites = batch.concat(this.pendingWrites);
+        this.onBackgroundError(err);
+        this.flushTimer ??= setTimeout(() => this.writePending(), 1000).unref();
+      },
+    ).finally(() => {
+      this.writing = null;
+      if (this.pendingWrites.length > 0 && !this.closed) this.flushTimer ??= setTimeout(() => this.writePending(), FLUSH_DELAY_MS).unref();
+    });
+  }
+
+  /** Hooks a claim visits: those told of since the last claim first, then every hook with pending jobs, from a different one each time. */
+  private async hooksToVisit(now: number): Promise<string[]> {
+    if (now - this.hookList.readAt >= HOOK_LIST_TTL_MS || this.hookList.readAt > now) {
+      // One index probe per hook (a loose index scan: PostgreSQL has no skip scan of its own).
+      const { rows } = await this.pool.query<{ hook_id: string }>(
+        `WITH RECURSIVE hooks AS (
+           (SELECT hook_id FROM jobs WHERE state = 'pending' ORDER BY hook_id LIMIT 1)
+           UNION ALL
+           SELECT (SELECT j.hook_id FROM jobs j WHERE j.state = 'pending' AND j.hook_id > hooks.hook_id ORDER BY j.hook_id LIMIT 1) FROM hooks WHERE hooks.hook_id IS NOT NULL
+         ) SELECT hook_id FROM hooks WHERE hook_id IS NOT NULL`,
+      );
+      this.hookList = { hooks: rows.map((r) => r.hook_id), readAt: now };
+      this.hinted.clear();
+    }
+    const all = this.hookList.hooks;
+    const start = all.length > 0 ? this.rotation++ % all.length : 0;
+    const first = [...this.hinted];
+    this.hinted.clear();
+    const seen = new Set(first);
+    const rest: string[] = [];
+    for (let i = 0; i < all.length; i++) {
+      const hook = all[(start + i) % all.length]!;
+      if (!seen.has(hook)) rest.push(hook);
+    }
+    return first.concat(rest);
+  }
+
+  /** Hooks with new or rescheduled jobs: the next claim looks at them first, before the list is read again. */
+  private hint(hookIds: Iterable<string>): void {
+    for (const hookId of hookIds) {
+      this.hinted.add(hookId);
+      if (!this.hookList.hooks.includes(hookId)) this.hookList.hooks.push(hookId);
+    }
+  }
+
+  private async announce(client: pg.PoolClient, hookIds: readonly string[]): Promise<void> {
+    const payload = [...new Set(hookIds)].join("\n");
+    await client.query("SELECT pg_notify($1, $2)", [JOBS_CHANNEL, payload.length <= MAX_PAYLOAD ? payload : ""]);
+  }
+
+  private notify(): void {
+    for (const listener of this.listeners) listener();
+  }
+
+  private async listen(): Promise<void> {
+    const client = pgClient(this.opts.url);
+    client.on("notification", (msg) => {
+      if (msg.channel !== JOBS_CHANNEL) return;
+      if (msg.payload) this.hint(msg.payload.split("\n"));
+      else this.hookList.readAt = 0;
+      this.notify();
+    });
+    client.on("error", (err) => {
+      this.onBackgroundError(err);
+      this.relisten(client);
+    });
+    client.on("end", () => this.relisten(client));
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${JOBS_CHANNEL}`);
+    } catch (err) {
+      client.removeAllListeners("end");
+      await client.end().catch(() => undefined);
+      throw err;
+    }
+    if (this.closed) {
+      await client.end().catch(() => undefined);
+      return;
+    }
+    this.listener = client;
+  }
+
+  /** The listening connection broke: connect again in a second (jobs announced meanwhile are found by the next claim). */
+  private relisten(broken: pg.Client): void {
+    if (this.listener !== broken) return;
+    this.listener = null;
+    broken.end().catch(() => undefined);
+    this.scheduleListen();
+  }
+
+  /** Tries to listen again each second until it works or the queue is closed. */
+  private scheduleListen(): void {
+    if (this.closed || this.reconnectTimer) return;
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      if (this.closed) return;
+      this.listen().then(
+        () => {
+          // Whatever was announced while deaf is found by a fresh read of the hook list.
+          this.hookList.readAt = 0;
+          this.notify();
+        },
+        (err: unknown) => {
+          this.onBackgroundError(err);
+          this.scheduleListen();
+        },
+      );
+    }, 1000).unref();
+  }
+
+  private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query("BEGIN");
+      const result = await work(client);
+      await client.query("COMMIT");
+      return result;
+    } catch (err) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+}
+
+/** Deliveries among claimed jobs: a batch (jobs with one tag next to each other) counts once. */
+function countDeliveries(jobs: readonly ClaimedJob[]): number {
+  let n = 0;
+  for (let i = 0; i < jobs.length; i++) {
+    const tag = jobs[i]!.batch;
+    if (!tag || i === 0 || jobs[i - 1]!.batch?.id !== tag.id) n++;
+  }
+  return n;
+}
+
+/** The locked rows, per hook in the plan's order. */
+function candidatesOf(rows: readonly CandidateRow[], plan: ReadonlyArray<{ hookId: string; fetch: number }>): HookCandidates[] {
+  const byHook = plan.map((p) => ({ hookId: p.hookId, jobs: [] as ClaimedJob[], oldestPending: 0, moreWaiting: false, fetch: p.fetch }));
+  for (const row of [...rows].sort((a, b) => a.ord - b.ord || a.id - b.id)) {
+    const hook = byHook[row.ord - 1];
+    if (!hook) continue;
+    hook.oldestPending = row.oldest;
+    hook.jobs.push({
+      key: row.id, id: jobId(row.event_id, row.hook_id), eventId: row.event_id, hookId: row.hook_id, roomId: row.room_id, attempts: row.attempts, dueAt: row.due_at, body: row.body,
+      ...(storedTag(row.batch_id, row.batch_size) ? { batch: storedTag(row.batch_id, row.batch_size) } : {}),
+    });
+  }
+  for (const hook of byHook) hook.moreWaiting = hook.jobs.length >= hook.fetch;
+  return byHook;
+}

@@ -1,0 +1,59 @@
+import pg from "pg";
+import { PG_MIGRATIONS } from "./pg-migrations.js";
+
+/** Where the PostgreSQL store is and how many connections a process may hold. */
+export interface PgStoreSettings {
+  url: string;
+  poolSize: number;
+}
+
+// BIGINT (int8) columns hold ms timestamps and keys, all far below 2^53: read them as numbers.
+const INT8 = 20;
+const types = {
+  getTypeParser: ((oid: number, format?: string) => (oid === INT8 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format as "text"))) as typeof pg.types.getTypeParser,
+};
+
+/** A connection pool to the store, with its schema brought up to date (once per store, whichever process starts first). */
+export async function openPgStore(settings: PgStoreSettings, opts: { onError?: (err: Error) => void } = {}): Promise<pg.Pool> {
+  const pool = new pg.Pool({ connectionString: settings.url, max: settings.poolSize, types, connectionTimeoutMillis: 10_000 });
+  // An idle connection that breaks (the server restarted) must not take the process down.
+  pool.on("error", (err) => opts.onError?.(err));
+  try {
+    await migratePg(pool);
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    throw err;
+  }
+  return pool;
+}
+
+/** A client outside the pool (LISTEN holds its connection for good), with the same type parsing. */
+export function pgClient(url: string): pg.Client {
+  return new pg.Client({ connectionString: url, types });
+}
+
+// Any constant both processes agree on: the migrations of one store run one process at a time.
+const MIGRATION_LOCK = 0x6d7762; // "mwb"
+
+async function migratePg(pool: pg.Pool): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query("BEGIN");
+    await client.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
+    await client.query("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
+    const { rows } = await client.query<{ version: number }>("SELECT version FROM schema_version");
+    const current = rows[0]?.version ?? 0;
+    if (current > PG_MIGRATIONS.length) {
+      throw new Error(`The PostgreSQL schema is version ${current}, newer than this bridge knows (${PG_MIGRATIONS.length}). Upgrade the bridge or restore a matching backup.`);
+    }
+    for (let version = current; version < PG_MIGRATIONS.length; version++) await client.query(PG_MIGRATIONS[version]!);
+    if (rows.length === 0) await client.query("INSERT INTO schema_version (version) VALUES ($1)", [PG_MIGRATIONS.length]);
+    else await client.query("UPDATE schema_version SET version = $1", [PG_MIGRATIONS.length]);
+    await client.query("COMMIT");
+  } catch (err) {
+    await client.query("ROLLBACK").catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}
