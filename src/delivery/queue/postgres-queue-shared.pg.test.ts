@@ -1,0 +1,106 @@
+// Several processes on one PostgreSQL store: each queue here has its own pool and listener, as a
+// separate process would; they share only the database.
+import type pg from "pg";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { openPgStore } from "../../store/postgres/pg-store.js";
+import { freshDatabase } from "../../store/postgres/pg-test-fixtures.js";
+import type { LaneBatching } from "../batch.js";
+import { PostgresDeliveryQueue } from "./postgres-queue.js";
+import type { AttemptRecord, ClaimedJob, OutboundMessage } from "./queue.js";
+
+const ok: AttemptRecord = { outcome: "success", status: 200, error: null, durationMs: 1, responseBody: "" };
+const TS = 1_700_000_000_000;
+
+describe("PostgresDeliveryQueue shared by several processes (real server)", () => {
+  let url: string;
+  const opened: Array<{ pool: pg.Pool; queue: PostgresDeliveryQueue }> = [];
+  const startProcess = async () => {
+    const pool = await openPgStore({ url, poolSize: 4 });
+    const queue = await PostgresDeliveryQueue.open(pool, { url });
+    opened.push({ pool, queue });
+    return queue;
+  };
+
+  beforeEach(async () => {
+    url = await freshDatabase("shared");
+  });
+  afterEach(async () => {
+    for (const { pool, queue } of opened.splice(0)) {
+      await queue.close().catch(() => undefined);
+      await pool.end().catch(() => undefined);
+    }
+  });
+
+  const message = (n: number, hookIds: string[]): OutboundMessage => ({ eventId: `$e${n}`, originTs: TS + n, roomId: "!r:x", body: `{"n":${n}}`, hookIds });
+  const store = (queue: PostgresDeliveryQueue, txnId: string, messages: OutboundMessage[], followUps: Array<{ eventId: string; event: string }> = []) =>
+    queue.storeTransaction({ txnId, eventIds: messages.map((m) => m.eventId).concat(followUps.map((f) => f.eventId)), messages, followUps });
+
+  it("never hands one job to two workers claiming at the same time, and loses none", async () => {
+    const [a, b] = [await startProcess(), await startProcess()];
+    const hooks = ["ep_1", "ep_2", "ep_3", "ep_4", "ep_5"];
+    for (let t = 0; t < 10; t++) await store(a, `t${t}`, Array.from({ length: 20 }, (_, i) => message(t * 20 + i, hooks)));
+    const seen = new Map<number, number>();
+    // Bounded: 1000 jobs, each claim takes up to 16 per worker.
+    for (let round = 0; round < 200; round++) {
+      const [fromA, fromB] = await Promise.all([a.claimDue(16, { now: Date.now(), leaseMs: 60_000 }), b.claimDue(16, { now: Date.now(), leaseMs: 60_000 })]);
+      if (fromA.length + fromB.length === 0) break;
+      for (const [queue, jobs] of [[a, fromA], [b, fromB]] as const) {
+        for (const job of jobs) {
+          seen.set(job.key, (seen.get(job.key) ?? 0) + 1);
+          queue.complete(job, ok);
+        }
+      }
+      await Promise.all([a.flush(), b.flush()]);
+    }
+    expect(seen.size).toBe(1000);
+    expect([...seen.values()].every((n) => n === 1)).toBe(true);
+    expect(await b.depth()).toBe(0);
+  });
+
+  it("wakes the other process's worker by NOTIFY when jobs are stored", async () => {
+    const [a, b] = [await startProcess(), await startProcess()];
+    const woken = new Promise<void>((resolve) => b.onEnqueue(resolve));
+    await store(a, "t1", [message(1, ["ep_x"])]);
+    await expect(Promise.race([woken.then(() => "woken"), new Promise((r) => setTimeout(() => r("timeout"), 5000))])).resolves.toBe("woken");
+    expect((await b.claimDue(10, { now: Date.now(), leaseMs: 60_000 })).map((j) => j.eventId)).toEqual(["$e1"]);
+  });
+
+  it("keeps a strict hook to one delivery in flight across processes", async () => {
+    const [a, b] = [await startProcess(), await startProcess()];
+    await store(a, "t1", [message(1, ["ep_s"]), message(2, ["ep_s"])]);
+    const strictHooks = new Set(["ep_s"]);
+    const now = Date.now();
+    const [first] = await a.claimDue(10, { now, leaseMs: 60_000, strictHooks });
+    expect(first!.eventId).toBe("$e1");
+    expect(await b.claimDue(10, { now, leaseMs: 60_000, strictHooks })).toEqual([]);
+    a.complete(first!, ok);
+    await a.flush();
+    expect((await b.claimDue(10, { now, leaseMs: 60_000, strictHooks })).map((j) => j.eventId)).toEqual(["$e2"]);
+  });
+
+  it("stores a transaction given to two appservice processes at once once: its jobs once, its command run by one", async () => {
+    const [a, b] = [await startProcess(), await startProcess()];
+    const messages = Array.from({ length: 50 }, (_, i) => message(i, ["ep_1", "ep_2"]));
+    const command = [{ eventId: "$cmd", event: "{}" }];
+    const [fromA, fromB] = await Promise.all([store(a, "t1", messages, command), store(b, "t1", messages, command)]);
+    expect(fromA.jobs + fromB.jobs).toBe(100);
+    expect([...fromA.newFollowUps, ...fromB.newFollowUps].filter(Boolean)).toHaveLength(1);
+    expect(await a.depth()).toBe(100);
+    expect(await b.handledEvents("t1")).not.toBeNull();
+  });
+
+  it("hands a killed worker's batch to another worker after its lease, with the same members and webhook-id", async () => {
+    const [a, b] = [await startProcess(), await startProcess()];
+    const lane: LaneBatching = { maxEvents: 3, maxWaitMs: 0, alone: () => false };
+    const batching = (h: string) => (h === "ep_b" ? lane : null);
+    await store(a, "t1", [1, 2, 3, 4].map((n) => message(n, ["ep_b"])));
+    const now = Date.now();
+    const sent = await a.claimDue(1, { now, leaseMs: 1000, batching });
+    expect(sent.map((j) => j.eventId)).toEqual(["$e1", "$e2", "$e3"]);
+    // `a` is never heard from again. Its batch's members, not a new grouping, come back.
+    await store(b, "t2", [5, 6].map((n) => message(n, ["ep_b"])));
+    const again: ClaimedJob[] = await b.claimDue(1, { now: now + 1001, leaseMs: 1000, batching });
+    expect(again.map((j) => j.eventId)).toEqual(["$e1", "$e2", "$e3"]);
+    expect(again.map((j) => j.batch?.id)).toEqual(sent.map((j) => j.batch?.id));
+  });
+});
