@@ -8,7 +8,7 @@ import { LastFailures } from "./connections/last-failures.js";
 import { HookTlsTable } from "./store/hook-tls-table.js";
 import { BotRooms } from "./connections/bot-rooms.js";
 import { WebhookBots } from "./connections/webhook-bots.js";
-import { SqliteDeliveryQueue } from "./delivery/queue/sqlite-queue.js";
+import { openDeliveryQueue } from "./delivery/queue/open-queue.js";
 import { HttpSender } from "./delivery/sender.js";
 import { MediaDownloader } from "./matrix/media-download.js";
 import { DeliveryRenderer } from "./outbound/formats/render.js";
@@ -60,7 +60,7 @@ export class WebhookBridge {
     private readonly server: Server,
     private readonly worker: DeliveryWorker,
     private readonly replies: ReplyPoster,
-    private readonly queue: SqliteDeliveryQueue,
+    private readonly closeQueue: () => Promise<void>,
     private readonly sender: HttpSender,
     private readonly downloader: MediaDownloader,
     private readonly matrix: AppserviceMatrix,
@@ -78,12 +78,20 @@ export class WebhookBridge {
     const db = openDatabase(config.store.path, { synchronous: config.store.synchronous });
     const checkpointer = WalCheckpointer.start(db, { onError: (message) => log.warn({ error: message }, "background WAL checkpoint failed; SQLite checkpoints on commit instead") });
     const metrics = new BridgeMetrics({ defaultMetrics: config.metrics.enabled });
-    const queue = new SqliteDeliveryQueue(db, { laneCapacity: config.delivery.heldPerHook, heldTotal: config.delivery.heldTotal, synchronous: config.store.synchronous, onWriteError: (err) => log.error({ err }, "could not store delivery outcomes; trying again in 1 s") });
+    let opened;
+    try {
+      opened = await openDeliveryQueue(config, db, log);
+    } catch (err) {
+      await checkpointer.stop();
+      db.close();
+      throw err;
+    }
+    const { queue, close: closeQueue } = opened;
     const matrix = new AppserviceMatrix({ homeserverUrl: config.homeserver.url, domain: config.homeserver.domain, registration });
     try {
       await matrix.start();
     } catch (err) {
-      await queue.close();
+      await closeQueue();
       await checkpointer.stop();
       db.close();
       throw new Error(`Cannot reach the homeserver at ${config.homeserver.url}: ${(err as Error).message}`, { cause: err });
@@ -203,7 +211,7 @@ export class WebhookBridge {
     };
     const pruneTimer = setInterval(prune, Math.min(retentionMs, 3_600_000));
     pruneTimer.unref();
-    const bridge = new WebhookBridge(port, router, outbound, server, worker, chat.poster, queue, sender, downloader, matrix, db, log, pruneTimer, checkpointer, inbound, transforms, snapshots);
+    const bridge = new WebhookBridge(port, router, outbound, server, worker, chat.poster, closeQueue, sender, downloader, matrix, db, log, pruneTimer, checkpointer, inbound, transforms, snapshots);
     prune();
     try {
       const rooms = await loading;
@@ -244,7 +252,7 @@ export class WebhookBridge {
     // Commands under way finish (bounded) while the queue can still store what they do and mark
     // them done; one still running after that runs again at the next start.
     await Promise.race([Promise.all([this.router.idle(), this.router.snapshotCheck]), new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
-    await this.queue.close();
+    await this.closeQueue();
     await this.sender.close();
     await this.downloader.close();
     await this.matrix.stop();

@@ -90,7 +90,7 @@ function describeRange(schema: SchemaObject): string {
 }
 
 /** Keys whose values must never be echoed in an error. */
-const SECRET_PATHS = new Set(["store.encryptionKey"]);
+const SECRET_PATHS = new Set(["store.encryptionKey", "store.postgres.url"]);
 
 /** A short rendering of a bad value for "(got …)"; secrets only show their kind. */
 export function showValue(value: unknown, path: string): string {

@@ -100,7 +100,7 @@ describe("defaults", () => {
       bridge: { bindAddress: "127.0.0.1", port: 9993, publicUrl: null },
       bot: { displayName: "Webhook bridge", avatarUrl: null },
       permissions: { invite: ["*"], commandPowerLevel: null },
-      store: { path: "./data/bridge.db", encryptionKeyBytes: KEY, encryptionKeyFile: null, synchronous: "NORMAL" },
+      store: { path: "./data/bridge.db", encryptionKeyBytes: KEY, encryptionKeyFile: null, synchronous: "NORMAL", engine: "sqlite", postgres: { url: null, poolSize: 10 } },
       delivery: {
         timeoutSeconds: 10,
         retries: 5,
@@ -157,6 +157,15 @@ describe("validateConfig", () => {
     expect(input).toEqual(raw());
     expect(config.store.path).toBe(":memory:");
     expect(config.delivery.retries).toBe(5);
+  });
+
+  it("takes store.engine postgres with a URL, and says that the URL is required, never echoing it", () => {
+    const pg = (postgres: Record<string, unknown>) => ({ ...raw(), store: { encryptionKey: KEY_B64, path: ":memory:", engine: "postgres", postgres } });
+    expect(validateConfig(pg({ url: "postgres://bridge@db/bridge", poolSize: 4 })).store).toMatchObject({ engine: "postgres", postgres: { url: "postgres://bridge@db/bridge", poolSize: 4 } });
+    expect(issuesOf(() => validateConfig(pg({})))).toEqual([{ path: "store.postgres.url", message: expect.stringMatching(/^is required when store.engine is postgres/) }]);
+    const bad = issuesOf(() => validateConfig(pg({ url: "mysql://root:hunter2@db/x" })));
+    expect(bad.map((issue) => issue.path)).toEqual(["store.postgres.url"]);
+    expect(JSON.stringify(bad)).not.toContain("hunter2");
   });
 
   it("resolves a relative store path against baseDir", () => {
@@ -289,7 +298,7 @@ describe("the store key", () => {
     writeFileSync(join(dir, "store.key"), `${KEY_B64}\n`);
     writeFileSync(join(dir, "config.yml"), withStore("{encryptionKeyFile: store.key, path: bridge.db}"));
     const config = loadConfig(join(dir, "config.yml"));
-    expect(config.store).toEqual({ path: join(dir, "bridge.db"), encryptionKeyBytes: KEY, encryptionKeyFile: join(dir, "store.key"), synchronous: "NORMAL" });
+    expect(config.store).toEqual({ path: join(dir, "bridge.db"), encryptionKeyBytes: KEY, encryptionKeyFile: join(dir, "store.key"), synchronous: "NORMAL", engine: "sqlite", postgres: { url: null, poolSize: 10 } });
   });
 
   it("a key file that is missing or holds a bad key", () => {

@@ -37,8 +37,8 @@ export function parseConfig(yamlText: string, source?: string, baseDir?: string)
     if (!(error instanceof yaml.YAMLException)) throw error;
     const line = error.mark.line + 1;
     const column = error.mark.column + 1;
-    // The quoted lines around the error, with the store key hidden should it be among them.
-    const quoted = error.mark.snippet?.replace(/(encryptionKey\s*:\s*).*$/gm, "$1[hidden]");
+    // The quoted lines around the error, with the store key (and a URL that may hold a password) hidden should they be among them.
+    const quoted = error.mark.snippet?.replace(/(encryptionKey\s*:\s*|url\s*:\s*postgres).*$/gm, "$1[hidden]");
     const snippet = quoted ? `\n${quoted.replace(/^/gm, "      ")}` : "";
     throw new ConfigError([{ path: "", message: `YAML syntax error at line ${line}, column ${column}: ${error.reason}${snippet}`, line, column }], source);
   }

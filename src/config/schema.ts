@@ -52,6 +52,11 @@ export const configSchema: SchemaObject = {
       encryptionKey: { type: ["string", "null"], default: null },
       encryptionKeyFile: { type: ["string", "null"], minLength: 1, default: null },
       synchronous: { type: "string", enum: ["NORMAL", "FULL"], default: "NORMAL" },
+      engine: { type: "string", enum: ["sqlite", "postgres"], default: "sqlite" },
+      postgres: section({
+        url: { type: ["string", "null"], minLength: 1, pattern: "^postgres(ql)?://", default: null },
+        poolSize: { type: "integer", minimum: 1, maximum: 1000, default: 10 },
+      }),
     }),
     delivery: section({
       timeoutSeconds: { type: "number", exclusiveMinimum: 0, maximum: 3600, default: 10 },

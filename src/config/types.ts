@@ -43,6 +43,10 @@ export interface BridgeConfig {
     encryptionKeyFile: string | null;
     /** SQLite durability: NORMAL survives a killed bridge, FULL also a power loss (slower). */
     synchronous: "NORMAL" | "FULL";
+    /** Where the delivery queue lives: the SQLite file, or a PostgreSQL database (docs/postgres.md). */
+    engine: "sqlite" | "postgres";
+    /** The PostgreSQL database, when engine is postgres. The URL may hold a password: never log it. */
+    postgres: { url: string | null; poolSize: number };
   };
   delivery: {
     timeoutSeconds: number;

@@ -14,7 +14,7 @@ import type { BridgeConfig } from "./types.js";
 type SchemaValid = Omit<BridgeConfig, "store" | "media" | "callbacks" | "delivery"> & {
   callbacks: { precheck: { secret: string | null; secretFile: string | null } };
   delivery: Omit<BridgeConfig["delivery"], "tlsProfiles"> & { tlsProfiles: Record<string, TlsProfileFiles> };
-  store: { path: string; encryptionKey: string | null; encryptionKeyFile: string | null; synchronous: "NORMAL" | "FULL" };
+  store: { path: string; encryptionKey: string | null; encryptionKeyFile: string | null; synchronous: "NORMAL" | "FULL"; engine: "sqlite" | "postgres"; postgres: { url: string | null; poolSize: number } };
   media: Omit<BridgeConfig["media"], "tempDir"> & { tempDir: string | null };
 };
 
@@ -52,6 +52,10 @@ export function validateConfig(raw: unknown, source?: string, baseDir?: string):
     issues.push(...loaded.issues);
     tlsProfiles = loaded.profiles;
   }
+  const postgres = store?.postgres as { url?: unknown } | undefined;
+  if (store?.engine === "postgres" && (postgres?.url === undefined || postgres.url === null)) {
+    issues.push({ path: "store.postgres.url", message: "is required when store.engine is postgres (e.g. postgres://bridge@db.example.org/bridge; a password can come from PGPASSWORD or ~/.pgpass instead)" });
+  }
   if (issues.length > 0 || key === undefined) throw new ConfigError(issues, source);
 
   const valid = data as unknown as SchemaValid;
@@ -60,7 +64,10 @@ export function validateConfig(raw: unknown, source?: string, baseDir?: string):
     homeserver: { ...valid.homeserver, url: withoutTrailingSlash(valid.homeserver.url) },
     bridge: { ...valid.bridge, publicUrl: valid.bridge.publicUrl === null ? null : withoutTrailingSlash(valid.bridge.publicUrl) },
     delivery: { ...valid.delivery, tlsProfiles },
-    store: { path: resolvePath(valid.store.path), encryptionKeyBytes: key, encryptionKeyFile: keyFile, synchronous: valid.store.synchronous },
+    store: {
+      path: resolvePath(valid.store.path), encryptionKeyBytes: key, encryptionKeyFile: keyFile, synchronous: valid.store.synchronous,
+      engine: valid.store.engine, postgres: { ...valid.store.postgres },
+    },
     callbacks: { precheck: { secret: precheckSecret } },
     media: { ...valid.media, tempDir: valid.media.tempDir === null ? join(tmpdir(), "matrix-webhook-bridge-media") : resolvePath(valid.media.tempDir) },
   };

@@ -104,3 +104,27 @@ describe("PostgresDeliveryQueue shared by several processes (real server)", () =
     expect(again.map((j) => j.batch?.id)).toEqual(sent.map((j) => j.batch?.id));
   });
 });
+
+describe("PostgresDeliveryQueue opened exclusive (one bridge process per database)", () => {
+  it("refuses a second exclusive process, and hands a killed run's leased jobs out at once", async () => {
+    const url = await freshDatabase("exclusive");
+    const poolA = await openPgStore({ url, poolSize: 2 });
+    const a = await PostgresDeliveryQueue.open(poolA, { url, exclusive: true });
+    const poolB = await openPgStore({ url, poolSize: 2 });
+    try {
+      await expect(PostgresDeliveryQueue.open(poolB, { url, exclusive: true })).rejects.toThrow(/another bridge process already uses this PostgreSQL database/);
+      await a.storeTransaction({ txnId: "t1", eventIds: ["$e1"], messages: [{ eventId: "$e1", originTs: TS, roomId: "!r:x", body: "{}", hookIds: ["ep_a"] }], followUps: [] });
+      const [leased] = await a.claimDue(1, { now: Date.now(), leaseMs: 600_000 });
+      // `a` dies: its listening connection (and lock) go with it; its lease stays in the table.
+      await a.close();
+      await poolA.end();
+      const b = await PostgresDeliveryQueue.open(poolB, { url, exclusive: true });
+      const again = await b.claimDue(1, { now: Date.now(), leaseMs: 600_000 });
+      expect(again.map((j) => j.id)).toEqual([leased!.id]);
+      await b.close();
+    } finally {
+      await poolB.end().catch(() => undefined);
+      await poolA.end().catch(() => undefined);
+    }
+  });
+});

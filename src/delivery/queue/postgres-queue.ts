@@ -52,7 +52,15 @@ export interface PostgresQueueOptions {
   url: string;
   /** Told when a background write fails (it is tried again a second later) or the listener loses its connection. */
   onBackgroundError?: (err: unknown) => void;
+  /**
+   * Refuse to open while another queue opened with `exclusive` uses the database (a session lock
+   * held by the listening connection): for a bridge whose hooks are known to one process only.
+   */
+  exclusive?: boolean;
 }
+
+// The session lock `exclusive` takes ("mwb" + 1).
+const EXCLUSIVE_LOCK = 0x6d776201;
 
 /**
  * The delivery queue in PostgreSQL, shared by any number of processes. The tables are the truth:
@@ -84,6 +92,10 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
   static async open(pool: pg.Pool, opts: PostgresQueueOptions): Promise<PostgresDeliveryQueue> {
     const queue = new PostgresDeliveryQueue(pool, opts);
     await queue.listen();
+    if (opts.exclusive) {
+      // No other process uses the database: leases left are a killed run's, whose jobs go out again at once (as on SQLite).
+      await pool.query("UPDATE jobs SET lease_until = NULL, lease_token = NULL WHERE state = 'pending' AND lease_until IS NOT NULL");
+    }
     return queue;
   }
 
@@ -481,6 +493,10 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
     client.on("end", () => this.relisten(client));
     try {
       await client.connect();
+      if (this.opts.exclusive) {
+        const { rows } = await client.query<{ locked: boolean }>("SELECT pg_try_advisory_lock($1) AS locked", [EXCLUSIVE_LOCK]);
+        if (!rows[0]?.locked) throw new Error("another bridge process already uses this PostgreSQL database; one process per database until several processes are supported (docs/postgres.md)");
+      }
       await client.query(`LISTEN ${JOBS_CHANNEL}`);
     } catch (err) {
       client.removeAllListeners("end");

@@ -1,0 +1,63 @@
+import type { BridgeConfig } from "../../config/types.js";
+import type { Logger } from "../../observability/logger.js";
+import type { Db } from "../../store/database.js";
+import { openPgStore } from "../../store/postgres/pg-store.js";
+import { PostgresDeliveryQueue } from "./postgres-queue.js";
+import type { DeliveryQueue } from "./queue.js";
+import { SqliteDeliveryQueue } from "./sqlite-queue.js";
+
+export interface OpenedQueue {
+  queue: DeliveryQueue;
+  /** Stores what is left and releases the queue's connections (or writer thread). */
+  close(): Promise<void>;
+}
+
+/** The delivery queue on the configured engine (store.engine). */
+export async function openDeliveryQueue(config: BridgeConfig, db: Db, log: Logger): Promise<OpenedQueue> {
+  if (config.store.engine === "sqlite") {
+    const queue = new SqliteDeliveryQueue(db, {
+      laneCapacity: config.delivery.heldPerHook, heldTotal: config.delivery.heldTotal, synchronous: config.store.synchronous,
+      onWriteError: (err) => log.error({ err }, "could not store delivery outcomes; trying again in 1 s"),
+    });
+    return { queue, close: () => queue.close() };
+  }
+  const url = config.store.postgres.url;
+  if (url === null) throw new Error("store.postgres.url is required when store.engine is postgres");
+  const where = describeDatabase(url);
+  const pool = await openPgStore({ url, poolSize: config.store.postgres.poolSize }, { onError: (err) => log.warn({ err: safeError(err) }, "a PostgreSQL connection broke; the pool opens another") }).catch((err: unknown) => {
+    throw new Error(`Cannot open the PostgreSQL store at ${where}: ${(err as Error).message}`, { cause: err });
+  });
+  try {
+    const queue = await PostgresDeliveryQueue.open(pool, {
+      url, exclusive: true,
+      onBackgroundError: (err) => log.error({ err: safeError(err) }, "PostgreSQL delivery queue: a background write or the listening connection failed; trying again in 1 s"),
+    });
+    log.info({ database: where }, "delivery queue in PostgreSQL");
+    return {
+      queue,
+      async close() {
+        await queue.close();
+        await pool.end();
+      },
+    };
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    throw new Error(`Cannot use the PostgreSQL store at ${where}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** host:port/database of a URL, never its user's password. */
+export function describeDatabase(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.hostname}${parsed.port ? `:${parsed.port}` : ""}${parsed.pathname}`;
+  } catch {
+    return "(an unreadable URL)";
+  }
+}
+
+/** The driver's errors name the server, not the password; only their message and code are logged. */
+function safeError(err: unknown): { message: string; code?: string } {
+  const e = err as { message?: unknown; code?: unknown };
+  return { message: String(e?.message ?? err), ...(typeof e?.code === "string" ? { code: e.code } : {}) };
+}
