@@ -12,12 +12,11 @@ import { inject } from "vitest";
 import { OUTBOUND_HOOK_EVENT_TYPE } from "../src/connections/outbound-hook-state.js";
 import { loadRegistration } from "../src/matrix/registration.js";
 import { spawnBridge, type BridgeProcess } from "./harness/bridge-process.js";
+import { killMidBurstAndRestart } from "./harness/kill-and-restart.js";
 import { Receiver } from "./harness/receiver.js";
 import { botNotice, roomWithBot } from "./harness/rooms.js";
 import { registerUser, uniqueName } from "./harness/users.js";
 
-const EVENTS = 11_000;
-const PER_TRANSACTION = 500;
 const CONCURRENCY = 32;
 
 let receiver: Receiver;
@@ -46,66 +45,7 @@ afterAll(async () => {
 
 describe("a bridge killed with SIGKILL", () => {
   it("delivers every acknowledged event after a restart, duplicates only for jobs in flight, with the same webhook-id", async () => {
-    const { registrationPath, bridgePort } = inject("synapse");
-    const registration = await loadRegistration(registrationPath);
-    const start = () => spawnBridge({ configPath, registrationPath, port: bridgePort, logPath: join(dir, "bridge.log") });
-    bridge = await start();
-
-    const admin = (await registerUser(uniqueName("admin"))).client;
-    const roomId = await roomWithBot(admin, `@${registration.senderLocalpart}:${inject("synapse").serverName}`);
-    await admin.sendStateEvent(roomId, OUTBOUND_HOOK_EVENT_TYPE, "sink", { name: "sink", url: `${receiver.url}/sink` });
-    await botNotice(admin, roomId, `@${registration.senderLocalpart}:${inject("synapse").serverName}`, /Outbound hook "sink" active/);
-
-    // A slow receiver, so the queue is deep when the bridge dies.
-    receiver.respondWith(() => ({ status: 200, delayMs: 25 }));
-    const eventIds: string[] = [];
-    for (let t = 0; t < EVENTS / PER_TRANSACTION; t++) {
-      const events = Array.from({ length: PER_TRANSACTION }, (_, i) => {
-        const eventId = `$kill-${t}-${i}-${randomBytes(4).toString("hex")}`;
-        eventIds.push(eventId);
-        return { event_id: eventId, room_id: roomId, sender: admin.userId, type: "m.room.message", origin_server_ts: Date.now(), content: { msgtype: "m.text", body: `event ${t}/${i}` } };
-      });
-      const res = await fetch(`${bridge.url}/_matrix/app/v1/transactions/kill-${t}-${randomBytes(4).toString("hex")}`, {
-        method: "PUT",
-        headers: { authorization: `Bearer ${registration.hsToken}`, "content-type": "application/json" },
-        body: JSON.stringify({ events }),
-      });
-      expect(res.status).toBe(200);
-    }
-    const ours = (r: { headers: Record<string, unknown> }) => String(r.headers["x-matrix-hookshot-eventid"]).startsWith("$kill-");
-    await receiver.waitFor(ours, 100, 30_000);
-    await bridge.kill("SIGKILL");
-    const receivedBeforeKill = receiver.requests.filter(ours).length;
-    // At least 10,000 deliveries were queued or in flight when the process died.
-    expect(EVENTS - receivedBeforeKill).toBeGreaterThanOrEqual(10_000);
-
-    receiver.respondWith(() => ({ status: 200 }));
-    bridge = await start();
-    const seen = new Map<string, Set<string>>();
-    const deadline = Date.now() + 120_000;
-    for (;;) {
-      seen.clear();
-      for (const r of receiver.requests.filter(ours)) {
-        const id = String(r.headers["x-matrix-hookshot-eventid"]);
-        if (!seen.has(id)) seen.set(id, new Set());
-        seen.get(id)!.add(String(r.headers["webhook-id"]));
-      }
-      if (seen.size >= EVENTS || Date.now() > deadline) break;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    const missing = eventIds.filter((id) => !seen.has(id));
-    expect(missing).toEqual([]);
-    const total = receiver.requests.filter(ours).length;
-    const duplicates = total - EVENTS;
-    console.log(`[durability] ${EVENTS} events; ${receivedBeforeKill} delivered before SIGKILL, ${EVENTS - receivedBeforeKill} queued or in flight; ${duplicates} delivered twice after the restart`);
-    // Only what was in flight at the kill can arrive twice; at most one hook's share of the slots.
-    expect(duplicates).toBeGreaterThanOrEqual(0);
-    expect(duplicates).toBeLessThanOrEqual(CONCURRENCY);
-    // Every copy of an event carried the same webhook-id.
-    expect([...seen.values()].every((ids) => ids.size === 1)).toBe(true);
-    await bridge.kill("SIGTERM");
-    expect(await bridge.exited).toBe(0);
-    bridge = undefined;
+    await killMidBurstAndRestart({ configPath, dir, receiver, concurrency: CONCURRENCY, label: "sqlite", running: (b) => (bridge = b) });
   }, 240_000);
 });
 
