@@ -11,7 +11,10 @@
 // Options (CLI --name=value, or env BENCH_NAME): rooms, hooks, events, txn-size, rate,
 // latency-seconds, latency-txn-size, raw-seconds, concurrency, modes, formats (the first runs in
 // every mode, the others in the first mode), slow-ms, slow-seconds,
-// warmup-events, log-level, event-ids (random, as in current room versions, or sequential); e.g. `npm run bench -- --events=20000 --modes=NORMAL`.
+// warmup-events, log-level, event-ids (random, as in current room versions, or sequential), store
+// (sqlite, or postgres: the SQLite runs and then one with the delivery queue in a PostgreSQL
+// started for the run, fsync on, beside them); e.g. `npm run bench -- --events=20000 --modes=NORMAL`
+// or `npm run bench -- --store postgres`.
 // BENCH_CPU_PROF=<dir> makes the bridge write CPU profiles there (read them with
 // `npx tsx bench/cpu-profile-summary.ts <file>`); BENCH_BRIDGE_NODE_OPTIONS adds Node options for
 // the bridge; BENCH_KEEP=1 keeps the temp dir (bridge.log, Synapse's log).
@@ -29,11 +32,12 @@ import { Homeserver, pushBurst, pushPaced, rawPutRate, type EventIdStyle } from 
 import { ReceiverHandle } from "./receiver-handle.js";
 import { bridgeConfig, bridgeGc, bridgeMemory, gcBetween, clearQueue, createRoomsAndHooks, launchBridge, rssMb, startWorld, waitUntilDelivering, type SyncMode, type World } from "./setup.js";
 import { fmt, fmtInt, table, type Summary } from "./stats.js";
+import { startPostgres, type PostgresHandle } from "../spec/harness/postgres.js";
 import { OUTBOUND_FORMATS, type OutboundFormat } from "../src/outbound/formats/format-names.js";
 
 const DEFAULTS = {
   rooms: 10, hooks: 2, events: 50_000, "txn-size": 50, rate: 1000, "latency-seconds": 10, "latency-txn-size": 10,
-  "raw-seconds": 5, concurrency: 32, modes: "NORMAL,FULL", formats: "hookshot,hookshot-multipart", "slow-ms": 200, "slow-seconds": 3, "warmup-events": 2000, "log-level": "warn", "event-ids": "random",
+  "raw-seconds": 5, concurrency: 32, modes: "NORMAL,FULL", formats: "hookshot,hookshot-multipart", "slow-ms": 200, "slow-seconds": 3, "warmup-events": 2000, "log-level": "warn", "event-ids": "random", store: "sqlite",
 } as const;
 type Key = keyof typeof DEFAULTS;
 
@@ -51,28 +55,38 @@ const opts = {
   warmupEvents: int("warmup-events"), logLevel: raw("log-level"), eventIds: raw("event-ids") as EventIdStyle,
   modes: raw("modes").split(",").map((m) => m.trim().toUpperCase()).filter(Boolean) as SyncMode[],
   formats: raw("formats").split(",").map((f) => f.trim()).filter(Boolean) as OutboundFormat[],
+  store: raw("store"),
 };
+if (opts.store !== "sqlite" && opts.store !== "postgres") throw new Error(`store: "${opts.store}" is neither sqlite nor postgres`);
 for (const f of opts.formats) if (!(OUTBOUND_FORMATS as readonly string[]).includes(f)) throw new Error(`formats: "${f}" is not one of ${OUTBOUND_FORMATS.join(", ")}`);
 if (opts.modes.length === 0 || opts.formats.length === 0) throw new Error("modes and formats need at least one entry each");
 
 /** One bridge run: a store mode and the format the hooks encode with (delivery.defaultFormat). */
 interface Run {
   mode: SyncMode;
+  /** Where the delivery queue is: the SQLite file (in `mode`), or PostgreSQL. */
+  engine: "sqlite" | "postgres";
   format: OutboundFormat;
   /** The row's name; text events go out as JSON in the hookshot format. */
   label: string;
   /** Letters only: it goes into event ids, which the receiver splits at "." and "_". */
   tag: string;
 }
-const runOf = (mode: SyncMode, format: OutboundFormat): Run => ({
-  mode, format, label: `${mode} ${format === "hookshot" ? "JSON" : format}`, tag: `${mode}${format === "hookshot" ? "" : format.replace(/[^A-Za-z]/g, "")}`,
+const runOf = (mode: SyncMode, format: OutboundFormat, engine: Run["engine"] = "sqlite"): Run => ({
+  mode, format, engine,
+  label: `${engine === "postgres" ? "PostgreSQL" : mode} ${format === "hookshot" ? "JSON" : format}`,
+  tag: `${engine === "postgres" ? "PG" : mode}${format === "hookshot" ? "" : format.replace(/[^A-Za-z]/g, "")}`,
 });
-const runs: Run[] = [...opts.modes.map((m) => runOf(m, opts.formats[0]!)), ...opts.formats.slice(1).map((f) => runOf(opts.modes[0]!, f))];
+const runs: Run[] = [
+  ...opts.modes.map((m) => runOf(m, opts.formats[0]!)), ...opts.formats.slice(1).map((f) => runOf(opts.modes[0]!, f)),
+  ...(opts.store === "postgres" ? [runOf("NORMAL", opts.formats[0]!, "postgres")] : []),
+];
 if (opts.eventIds !== "random" && opts.eventIds !== "sequential") throw new Error(`event-ids: "${opts.eventIds}" is neither random nor sequential`);
 for (const m of opts.modes) if (m !== "NORMAL" && m !== "FULL") throw new Error(`modes: "${m}" is neither NORMAL nor FULL`);
 
 interface ModeResult {
   mode: SyncMode;
+  engine: Run["engine"];
   format: OutboundFormat;
   label: string;
   rawPerSecond: number;
@@ -118,8 +132,8 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 }
 
 async function runMode(world: World, receiver: ReceiverHandle, roomIds: string[], run: Run): Promise<ModeResult> {
-  const { mode, format, label, tag: runTag } = run;
-  const settings = { synchronous: mode, concurrency: opts.concurrency, logLevel: opts.logLevel, format };
+  const { mode, format, label, tag: runTag, engine } = run;
+  const settings = { synchronous: mode, concurrency: opts.concurrency, logLevel: opts.logLevel, format, postgresUrl: engine === "postgres" ? world.postgresUrl : undefined };
   log(`${label}: starting the bridge`);
   let bridge: BridgeProcess | null = await launchBridge(world, settings);
   const stopBridge = async () => {
@@ -193,13 +207,13 @@ async function runMode(world: World, receiver: ReceiverHandle, roomIds: string[]
 
     const peakRssMb = (await bridge.peakRssBytes()) / 1024 / 1024;
     return {
-      mode, format, label, rawPerSecond: rawRuns.reduce((a, b) => a + b, 0) / rawRuns.length, rawRuns, deliveriesPerSecond, deliveries: got.count, expected,
+      mode, engine, format, label, rawPerSecond: rawRuns.reduce((a, b) => a + b, 0) / rawRuns.length, rawRuns, deliveriesPerSecond, deliveries: got.count, expected,
       ingestPerSecond: burst.events / (burst.elapsedMs / 1000), burstAck: burst.ack, latency, pacedAck, pacedRate, slowAck, peakRssMb, startRssMb, afterBurst, burstCpu, rawCpu, pacedGc,
     };
   } finally {
     await hs.close();
     await stopBridge();
-    clearQueue(world.storePath);
+    await clearQueue(world, engine);
   }
 }
 
@@ -234,7 +248,7 @@ function report(world: World, results: ModeResult[], seconds: number): void {
   }
   console.log("\nTargets:");
   const mark = (ok: boolean) => (ok ? "met   " : "MISSED");
-  const json = results.filter((r) => r.format === opts.formats[0]);
+  const json = results.filter((r) => r.format === opts.formats[0] && r.engine === "sqlite");
   const normal = json.find((r) => r.mode === "NORMAL");
   if (normal) console.log(`  ${mark(normal.deliveriesPerSecond / normal.rawPerSecond >= 0.6)} NORMAL durable path ≥ 0.6 × raw PUT rate: ${fmt(normal.deliveriesPerSecond / normal.rawPerSecond, 2)}`);
   const full = json.find((r) => r.mode === "FULL");
@@ -242,13 +256,18 @@ function report(world: World, results: ModeResult[], seconds: number): void {
     console.log(`  ${mark(r.deliveriesPerSecond / r.rawPerSecond >= 0.5)} ${r.label} (text events as multipart) ≥ 0.5 × raw PUT rate: ${fmt(r.deliveriesPerSecond / r.rawPerSecond, 2)}`);
   }
   if (full) console.log(`  (info) FULL durable path: ${fmt(full.deliveriesPerSecond / full.rawPerSecond, 2)} × raw (the bare sketch reached 0.37)`);
+  for (const r of results.filter((r) => r.engine === "postgres")) {
+    console.log(`  ${mark(r.deliveriesPerSecond / r.rawPerSecond >= 0.4)} ${r.label}, one process ≥ 0.4 × raw PUT rate: ${fmt(r.deliveriesPerSecond / r.rawPerSecond, 2)}`);
+    if (r.pacedAck) console.log(`  ${mark(r.pacedAck.p99 < 10)} ${r.label} p99 transaction ack < 10 ms at ${opts.rate} events/s: ${fmt(r.pacedAck.p99, 2)} ms`);
+    console.log("  (not measured) two worker processes on one PostgreSQL store: the roles (--role) do not exist yet");
+  }
   for (const r of results) {
     if (r.latency) console.log(`  ${mark(r.latency.p99 < 10)} ${r.label} p99 event→PUT < 10 ms at ${opts.rate} events/s: ${fmt(r.latency.p99)} ms`);
     // At the paced rate, with the receiver answering at once and answering slowly; the
     // saturating burst is shown for information (acks then share the CPU with delivery).
     const acks = [r.pacedAck, r.slowAck].filter((s): s is Summary => s !== null);
     const worst = acks.length > 0 ? Math.max(...acks.map((s) => s.p99)) : NaN;
-    if (acks.length > 0) console.log(`  ${mark(worst < 5)} ${r.label} p99 transaction ack < 5 ms whatever the endpoints do: worst p99 ${fmt(worst, 2)} ms ` +
+    if (acks.length > 0 && r.engine === "sqlite") console.log(`  ${mark(worst < 5)} ${r.label} p99 transaction ack < 5 ms whatever the endpoints do: worst p99 ${fmt(worst, 2)} ms ` +
       `(paced ${fmt(r.pacedAck?.p99 ?? NaN, 2)}, slow receiver ${fmt(r.slowAck?.p99 ?? NaN, 2)}; under a saturating burst: ${fmt(r.burstAck.p99, 2)})`);
   }
   console.log(`\nRun time ${fmt(seconds, 0)} s; load average at start ${loadAtStart}, at the end ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
@@ -264,7 +283,14 @@ async function main(): Promise<void> {
   });
   let synapse: SynapseHandle | null = null;
   cleanups.push(async () => void (await synapse?.stop()));
+  let postgres: PostgresHandle | null = null;
+  cleanups.push(async () => void (await postgres?.stop()));
   const world = await startWorld(dir, log, (s) => (synapse = s));
+  if (opts.store === "postgres") {
+    log("starting PostgreSQL (Debian's server, fsync on) in the temp dir");
+    postgres = await startPostgres({ durable: true });
+    world.postgresUrl = await postgres.createDatabase("bridge");
+  }
   const receiver = await ReceiverHandle.start();
   cleanups.push(() => receiver.stop());
 
@@ -273,7 +299,7 @@ async function main(): Promise<void> {
   cleanups.push(() => setupBridge.kill("SIGTERM"));
   const { roomIds } = await createRoomsAndHooks(world, receiver.url, opts.rooms, opts.hooks);
   await setupBridge.kill("SIGTERM");
-  clearQueue(world.storePath);
+  await clearQueue(world, "sqlite");
 
   const results: ModeResult[] = [];
   for (const run of runs) results.push(await runMode(world, receiver, roomIds, run));

@@ -4,6 +4,7 @@ import { randomBytes } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import Database from "better-sqlite3";
+import pg from "pg";
 import * as yaml from "js-yaml";
 import { spawnBridge, type BridgeProcess } from "../spec/harness/bridge-process.js";
 import { buildInto } from "../spec/harness/compiled-build.js";
@@ -30,6 +31,8 @@ export interface World {
   botUserId: string;
   storePath: string;
   encryptionKey: string;
+  /** The PostgreSQL database runs with the PostgreSQL engine use (set by the benchmark that starts it). */
+  postgresUrl?: string;
 }
 
 export async function startWorld(dir: string, log: (line: string) => void, track: (synapse: SynapseHandle) => void): Promise<World> {
@@ -60,6 +63,8 @@ export interface BridgeSettings {
   logLevel: string;
   /** delivery.defaultFormat: the bench's hooks name no format, so this is how they encode. */
   format?: OutboundFormat;
+  /** store.engine postgres with this database; the SQLite engine when absent. */
+  postgresUrl?: string;
 }
 
 /** The config file for one run of the bridge; every key is a documented one (config.sample.yml). */
@@ -67,7 +72,10 @@ export function bridgeConfig(world: World, s: BridgeSettings): Record<string, un
   return {
     homeserver: { url: world.synapse.url, domain: world.synapse.serverName },
     bridge: { bindAddress: "127.0.0.1", port: world.bridgePort },
-    store: { path: world.storePath, encryptionKey: world.encryptionKey, synchronous: s.synchronous },
+    store: {
+      path: world.storePath, encryptionKey: world.encryptionKey, synchronous: s.synchronous,
+      ...(s.postgresUrl ? { engine: "postgres", postgres: { url: s.postgresUrl, poolSize: 10 } } : {}),
+    },
     delivery: { concurrency: s.concurrency, allowedNetworks: ["127.0.0.1/32"], timeoutSeconds: 10, defaultFormat: s.format ?? DEFAULT_OUTBOUND_FORMAT },
     logging: { level: s.logLevel },
   };
@@ -79,7 +87,7 @@ export function bridgeConfig(world: World, s: BridgeSettings): Record<string, un
  * (e.g. --max-semi-space-size=32); the bridge's output goes to bridge.log.
  */
 export async function launchBridge(world: World, s: BridgeSettings): Promise<BridgeProcess> {
-  const configPath = join(world.dir, `config-${s.synchronous.toLowerCase()}-${s.format ?? DEFAULT_OUTBOUND_FORMAT}.yaml`);
+  const configPath = join(world.dir, `config-${s.postgresUrl ? "postgres" : s.synchronous.toLowerCase()}-${s.format ?? DEFAULT_OUTBOUND_FORMAT}.yaml`);
   await writeFile(configPath, yaml.dump(bridgeConfig(world, s)), { mode: 0o600 });
   const extra = [process.env.BENCH_BRIDGE_NODE_OPTIONS ?? "", process.env.BENCH_CPU_PROF ? `--cpu-prof --cpu-prof-dir=${process.env.BENCH_CPU_PROF}` : ""].join(" ").trim();
   const saved = process.env.NODE_OPTIONS;
@@ -137,8 +145,20 @@ export async function waitUntilDelivering(hs: Homeserver, receiver: ReceiverHand
  * Empties the queue tables of a stopped bridge's store (hooks and tokens stay), so that each mode
  * starts from the same small file and no run pays for the previous run's rows.
  */
-export function clearQueue(storePath: string): void {
-  const db = new Database(storePath);
+/** Empties the delivery queue of the engine a run used (the hooks stay), so that the next run starts alike. */
+export async function clearQueue(world: World, engine: "sqlite" | "postgres"): Promise<void> {
+  if (engine === "postgres") {
+    const client = new pg.Client({ connectionString: world.postgresUrl });
+    await client.connect();
+    try {
+      await client.query("TRUNCATE attempts, jobs, messages, handled_transactions, follow_ups");
+      await client.query("VACUUM ANALYZE");
+    } finally {
+      await client.end();
+    }
+    return;
+  }
+  const db = new Database(world.storePath);
   try {
     db.transaction(() => {
       for (const table of ["attempt_batches", "jobs", "messages", "handled_transactions"]) db.prepare(`DELETE FROM ${table}`).run();

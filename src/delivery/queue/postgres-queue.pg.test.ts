@@ -1,7 +1,7 @@
 import type pg from "pg";
 import { openPgStore } from "../../store/postgres/pg-store.js";
 import { freshDatabase } from "../../store/postgres/pg-test-fixtures.js";
-import { describeQueueContract } from "./queue-contract.js";
+import { describeQueueContract } from "./queue.contract.js";
 import { PostgresDeliveryQueue } from "./postgres-queue.js";
 
 describeQueueContract("PostgreSQL (real server)", async () => {

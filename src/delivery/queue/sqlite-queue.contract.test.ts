@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openDatabase, type Db } from "../../store/database.js";
-import { describeQueueContract } from "./queue-contract.js";
+import { describeQueueContract } from "./queue.contract.js";
 import { SqliteDeliveryQueue } from "./sqlite-queue.js";
 
 describeQueueContract("SQLite (real file)", async () => {
