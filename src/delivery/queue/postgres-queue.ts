@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type pg from "pg";
 import { pgClient } from "../../store/postgres/pg-store.js";
-import { fetchPlan, selectClaim, storedTag, type HookCandidates } from "./claim-selection.js";
+import { fetchPlan, selectClaim, storedTag, type HookCandidates, type HookFetch } from "./claim-selection.js";
 import { jobId } from "./job-id.js";
 import type {
   AttemptRecord, AttemptSummary, ClaimOptions, ClaimedJob, DeliveryQueue, FollowUp, HookQueueStatus, ReplayWhich, StoredTransaction, TransactionRecord,
@@ -114,54 +114,31 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
   async storeTransaction({ txnId, eventIds, messages, followUps }: TransactionRecord): Promise<StoredTransaction> {
     const now = Date.now();
     const toStore = messages.filter((m) => m.hookIds.length > 0);
+    const pairs = toStore.flatMap((m) => m.hookIds.map((hookId) => ({ m, hookId })));
+    // One round trip (migration 2): messages, jobs, follow-ups, the handled id and the NOTIFY, in one commit.
+    const { rows } = await this.pool.query<{ job_id: number | null; event_id: string | null; origin_ts: number | null; hook_id: string | null; follow_up: string | null }>(
+      "SELECT o_job AS job_id, o_event AS event_id, o_ts AS origin_ts, o_hook AS hook_id, o_follow_up AS follow_up FROM mwb_store_transaction($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+      [
+        txnId, now, JSON.stringify(eventIds),
+        toStore.map((m) => m.eventId), toStore.map((m) => m.originTs), toStore.map((m) => m.roomId), toStore.map((m) => m.body),
+        pairs.map((p) => p.m.eventId), pairs.map((p) => p.m.originTs), pairs.map((p) => p.hookId),
+        followUps.map((f) => f.eventId), followUps.map((f) => f.event),
+      ],
+    );
+    const byEvent = new Map(toStore.map((m) => [`${m.originTs}\0${m.eventId}`, m]));
     const fresh: ClaimedJob[] = [];
-    const newFollowUps = await this.transaction(async (client) => {
-      // Two appservice processes given the same transaction store it one after the other.
-      await client.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [txnId]);
-      if (toStore.length > 0) {
-        await client.query(
-          `INSERT INTO messages (event_id, origin_ts, room_id, body, created_at)
-           SELECT * , $5::bigint FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[]) ON CONFLICT (origin_ts, event_id) DO NOTHING`,
-          [toStore.map((m) => m.eventId), toStore.map((m) => m.originTs), toStore.map((m) => m.roomId), toStore.map((m) => m.body), now],
-        );
-        const pairs = toStore.flatMap((m) => m.hookIds.map((hookId) => ({ m, hookId })));
-        // A job per event and hook that has none yet (a re-sent event gets none again).
-        const { rows } = await client.query<{ id: number; event_id: string; origin_ts: number; hook_id: string }>(
-          `WITH wanted AS (SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[]) AS w(event_id, origin_ts, hook_id))
-           INSERT INTO jobs (message_id, hook_id, due_at, created_at)
-           SELECT m.id, w.hook_id, $4, $4 FROM wanted w JOIN messages m ON m.origin_ts = w.origin_ts AND m.event_id = w.event_id
-           ORDER BY m.id, w.hook_id
-           ON CONFLICT (message_id, hook_id) WHERE state <> 'replayed' DO NOTHING
-           RETURNING id, hook_id, (SELECT event_id FROM messages WHERE id = message_id) AS event_id, (SELECT origin_ts FROM messages WHERE id = message_id) AS origin_ts`,
-          [pairs.map((p) => p.m.eventId), pairs.map((p) => p.m.originTs), pairs.map((p) => p.hookId), now],
-        );
-        const byEvent = new Map(toStore.map((m) => [`${m.originTs}\0${m.eventId}`, m]));
-        for (const row of rows) {
-          const m = byEvent.get(`${row.origin_ts}\0${row.event_id}`);
-          if (m) fresh.push({ key: row.id, id: jobId(m.eventId, row.hook_id), eventId: m.eventId, hookId: row.hook_id, roomId: m.roomId, attempts: 0, dueAt: now, body: m.body });
-        }
+    const stored = new Set<string>();
+    for (const row of rows) {
+      if (row.follow_up !== null) {
+        stored.add(row.follow_up);
+        continue;
       }
-      let stored = new Set<string>();
-      if (followUps.length > 0) {
-        const { rows } = await client.query<{ event_id: string }>(
-          `INSERT INTO follow_ups (event_id, txn_id, event, created_at) SELECT e, $2, ev, $3 FROM unnest($1::text[], $4::text[]) AS f(e, ev)
-           ON CONFLICT (event_id) DO NOTHING RETURNING event_id`,
-          [followUps.map((f) => f.eventId), txnId, now, followUps.map((f) => f.event)],
-        );
-        stored = new Set(rows.map((r) => r.event_id));
-      }
-      // A re-used id keeps its first handled_at (retention counts from then).
-      await client.query(
-        "INSERT INTO handled_transactions (txn_id, handled_at, event_ids) VALUES ($1, $2, $3) ON CONFLICT (txn_id) DO UPDATE SET event_ids = excluded.event_ids",
-        [txnId, now, JSON.stringify(eventIds)],
-      );
-      if (fresh.length > 0) await this.announce(client, fresh.map((j) => j.hookId));
-      return followUps.map((f) => stored.has(f.eventId));
-    });
-    fresh.sort((a, b) => a.key - b.key);
+      const m = byEvent.get(`${row.origin_ts}\0${row.event_id}`);
+      if (m && row.job_id !== null && row.hook_id !== null) fresh.push({ key: row.job_id, id: jobId(m.eventId, row.hook_id), eventId: m.eventId, hookId: row.hook_id, roomId: m.roomId, attempts: 0, dueAt: now, body: m.body });
+    }
     this.hint(fresh.map((j) => j.hookId));
     if (fresh.length > 0) this.notify();
-    return { jobs: fresh.length, newFollowUps };
+    return { jobs: fresh.length, newFollowUps: followUps.map((f) => stored.has(f.eventId)) };
   }
 
   async pendingFollowUps(): Promise<FollowUp[]> {
@@ -176,41 +153,72 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
   async claimDue(limit: number, opts: ClaimOptions): Promise<ClaimedJob[]> {
     if (limit <= 0 || this.closed) return [];
     const hooks = await this.hooksToVisit(opts.now);
-    if (hooks.length === 0) return [];
     const token = randomUUID();
-    const claimed = await this.transaction(async (client) => {
-      const taken: ClaimedJob[] = [];
-      // Hooks a chunk at a time, until the claim is full: each chunk's jobs are locked, picked and leased.
-      for (let from = 0; from < hooks.length && countDeliveries(taken) < limit; from += HOOKS_PER_QUERY) {
-        const plan = fetchPlan(hooks.slice(from, from + HOOKS_PER_QUERY), limit, opts);
-        if (plan.length === 0) continue;
-        const { rows } = await client.query<CandidateRow>(
-          `SELECT h.ord, j.id, j.hook_id, j.attempts, j.due_at, j.batch_id, j.batch_size, j.oldest, m.event_id, m.room_id, m.body
-           FROM unnest($1::text[], $2::int[]) WITH ORDINALITY AS h(hook_id, want, ord)
-           CROSS JOIN LATERAL (
-             SELECT c.*, (SELECT min(o.id) FROM jobs o WHERE o.hook_id = h.hook_id AND o.state = 'pending') AS oldest
-             FROM jobs c
-             WHERE c.hook_id = h.hook_id AND c.state = 'pending' AND c.due_at <= $3 AND (c.lease_until IS NULL OR c.lease_until <= $3)
-             ORDER BY c.id LIMIT h.want
-             FOR UPDATE SKIP LOCKED
-           ) j
-           JOIN messages m ON m.id = j.message_id`,
-          [plan.map((p) => p.hookId), plan.map((p) => p.fetch), opts.now],
-        );
-        const candidates = candidatesOf(rows, plan);
-        const picked = selectClaim(candidates, limit - countDeliveries(taken), opts);
-        if (picked.length === 0) continue;
-        await client.query(
-          `UPDATE jobs SET lease_until = $2, lease_token = $3, batch_id = p.batch_id, batch_size = p.batch_size
-           FROM unnest($1::bigint[], $4::text[], $5::int[]) AS p(id, batch_id, batch_size) WHERE jobs.id = p.id`,
-          [picked.map((j) => j.key), opts.now + opts.leaseMs, token, picked.map((j) => j.batch?.id ?? null), picked.map((j) => j.batch?.size ?? null)],
-        );
-        taken.push(...picked);
-      }
-      return taken;
+    const taken: ClaimedJob[] = [];
+    // Hooks a chunk at a time, until the claim is full.
+    for (let from = 0; from < hooks.length && countDeliveries(taken) < limit; from += HOOKS_PER_QUERY) {
+      const plan = fetchPlan(hooks.slice(from, from + HOOKS_PER_QUERY), limit, opts);
+      if (plan.length === 0) continue;
+      const left = limit - countDeliveries(taken);
+      // Hooks that neither batch nor keep strict order take their first due jobs: SQL alone picks those, in one round trip.
+      const plain = plan.every((p) => !p.strict && !opts.batching?.(p.hookId));
+      const picked = plain ? await this.claimPlain(plan, left, opts, token) : await this.claimSelected(plan, left, opts, token);
+      taken.push(...picked);
+    }
+    for (const job of taken) this.leases.set(job.key, { job, token });
+    return taken;
+  }
+
+  /** Locks, leases and reads each hook's first due jobs in one statement (its own commit). */
+  private async claimPlain(plan: readonly HookFetch[], limit: number, opts: ClaimOptions, token: string): Promise<ClaimedJob[]> {
+    const { rows } = await this.pool.query<Omit<CandidateRow, "ord" | "oldest" | "batch_id" | "batch_size">>(
+      `WITH picked AS (
+         SELECT c.id FROM unnest($1::text[], $2::int[]) WITH ORDINALITY AS h(hook_id, want, ord)
+         CROSS JOIN LATERAL (
+           SELECT j.id FROM jobs j
+           WHERE j.hook_id = h.hook_id AND j.state = 'pending' AND j.due_at <= $3 AND (j.lease_until IS NULL OR j.lease_until <= $3)
+           ORDER BY j.id LIMIT h.want
+           FOR UPDATE SKIP LOCKED
+         ) c
+         LIMIT $4),
+       leased AS (
+         UPDATE jobs SET lease_until = $5, lease_token = $6 FROM picked WHERE jobs.id = picked.id
+         RETURNING jobs.id, jobs.hook_id, jobs.attempts, jobs.due_at, jobs.message_id)
+       SELECT l.id, l.hook_id, l.attempts, l.due_at, m.event_id, m.room_id, m.body FROM leased l JOIN messages m ON m.id = l.message_id ORDER BY l.id`,
+      // A plain hook's plan reads one more than it may take (to see whether more wait): not needed here.
+      [plan.map((p) => p.hookId), plan.map((p) => Math.max(1, p.fetch - 1)), opts.now, limit, opts.now + opts.leaseMs, token],
+    );
+    return rows.map((row) => ({ key: row.id, id: jobId(row.event_id, row.hook_id), eventId: row.event_id, hookId: row.hook_id, roomId: row.room_id, attempts: row.attempts, dueAt: row.due_at, body: row.body }));
+  }
+
+  /**
+   * Locks each hook's due jobs, picks what to send by the rules for strict and batching hooks
+   * (selectClaim) and leases the picks, in one transaction; the rest are unlocked at its commit.
+   */
+  private async claimSelected(plan: readonly HookFetch[], limit: number, opts: ClaimOptions, token: string): Promise<ClaimedJob[]> {
+    return this.transaction(async (client) => {
+      const { rows } = await client.query<CandidateRow>(
+        `SELECT h.ord, j.id, j.hook_id, j.attempts, j.due_at, j.batch_id, j.batch_size, j.oldest, m.event_id, m.room_id, m.body
+         FROM unnest($1::text[], $2::int[]) WITH ORDINALITY AS h(hook_id, want, ord)
+         CROSS JOIN LATERAL (
+           SELECT c.*, (SELECT min(o.id) FROM jobs o WHERE o.hook_id = h.hook_id AND o.state = 'pending') AS oldest
+           FROM jobs c
+           WHERE c.hook_id = h.hook_id AND c.state = 'pending' AND c.due_at <= $3 AND (c.lease_until IS NULL OR c.lease_until <= $3)
+           ORDER BY c.id LIMIT h.want
+           FOR UPDATE SKIP LOCKED
+         ) j
+         JOIN messages m ON m.id = j.message_id`,
+        [plan.map((p) => p.hookId), plan.map((p) => p.fetch), opts.now],
+      );
+      const picked = selectClaim(candidatesOf(rows, plan), limit, opts);
+      if (picked.length === 0) return [];
+      await client.query(
+        `UPDATE jobs SET lease_until = $2, lease_token = $3, batch_id = p.batch_id, batch_size = p.batch_size
+         FROM unnest($1::bigint[], $4::text[], $5::int[]) AS p(id, batch_id, batch_size) WHERE jobs.id = p.id`,
+        [picked.map((j) => j.key), opts.now + opts.leaseMs, token, picked.map((j) => j.batch?.id ?? null), picked.map((j) => j.batch?.size ?? null)],
+      );
+      return picked;
     });
-    for (const job of claimed) this.leases.set(job.key, { job, token });
-    return claimed;
   }
 
   complete(job: ClaimedJob, attempt: AttemptRecord): void {
@@ -394,28 +402,30 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
     const batch = this.pendingWrites;
     this.pendingWrites = [];
     const rescheduled = batch.filter((o) => o.state === "pending").map((o) => o.job.hookId);
-    this.writing = this.transaction(async (client) => {
-      // Only the claim that holds the job may change it: a token of a lease that ran out matches nothing.
-      await client.query(
-        `UPDATE jobs SET state = o.state, reason = o.reason, attempts = jobs.attempts + 1,
+    const announce = [...new Set(rescheduled)].join("\n");
+    // One statement, so one round trip and one commit: the jobs' changes, the attempts and (for
+    // retries: workers elsewhere may sleep until the lease's end, later than the retry) a NOTIFY.
+    // Only the claim that holds a job may change it: a token of a lease that ran out matches nothing.
+    this.writing = this.pool.query(
+      `WITH o AS (
+         SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::text[], $8::text[], $9::int[], $10::text[], $11::int[], $12::text[], $13::int[], $14::text[])
+           AS o(id, token, state, reason, due_at, at, hook_id, event_id, attempt, outcome, status, error, duration_ms, response_body)),
+       changed AS (
+         UPDATE jobs SET state = o.state, reason = o.reason, attempts = jobs.attempts + 1,
                 due_at = COALESCE(o.due_at, jobs.due_at), finished_at = CASE WHEN o.state = 'pending' THEN NULL ELSE o.at END,
                 lease_until = NULL, lease_token = NULL
-         FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[]) AS o(id, token, state, reason, due_at, at)
-         WHERE jobs.id = o.id AND jobs.lease_token = o.token AND jobs.state = 'pending'`,
-        [batch.map((o) => o.job.key), batch.map((o) => o.token), batch.map((o) => o.state), batch.map((o) => o.reason), batch.map((o) => o.dueAt), batch.map((o) => o.at)],
-      );
-      await client.query(
-        `INSERT INTO attempts (job_id, hook_id, event_id, attempt, outcome, status, error, duration_ms, response_body, at)
-         SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::int[], $5::text[], $6::int[], $7::text[], $8::int[], $9::text[], $10::bigint[])`,
-        [
-          batch.map((o) => o.job.key), batch.map((o) => o.job.hookId), batch.map((o) => o.job.eventId), batch.map((o) => o.job.attempts + 1),
-          batch.map((o) => o.attempt.outcome), batch.map((o) => o.attempt.status), batch.map((o) => o.attempt.error),
-          batch.map((o) => Math.round(o.attempt.durationMs)), batch.map((o) => o.attempt.responseBody), batch.map((o) => o.at),
-        ],
-      );
-      // Workers elsewhere may sleep until the lease's end: the retry's due time is earlier.
-      if (rescheduled.length > 0) await this.announce(client, rescheduled);
-    }).then(
+         FROM o WHERE jobs.id = o.id AND jobs.lease_token = o.token AND jobs.state = 'pending'),
+       recorded AS (
+         INSERT INTO attempts (job_id, hook_id, event_id, attempt, outcome, status, error, duration_ms, response_body, at)
+         SELECT id, hook_id, event_id, attempt, outcome, status, error, duration_ms, response_body, at FROM o)
+       SELECT CASE WHEN $15::text <> '' THEN pg_notify($16, CASE WHEN length($15) <= ${MAX_PAYLOAD} THEN $15 ELSE '' END) END`,
+      [
+        batch.map((o) => o.job.key), batch.map((o) => o.token), batch.map((o) => o.state), batch.map((o) => o.reason), batch.map((o) => o.dueAt), batch.map((o) => o.at),
+        batch.map((o) => o.job.hookId), batch.map((o) => o.job.eventId), batch.map((o) => o.job.attempts + 1),
+        batch.map((o) => o.attempt.outcome), batch.map((o) => o.attempt.status), batch.map((o) => o.attempt.error),
+        batch.map((o) => Math.round(o.attempt.durationMs)), batch.map((o) => o.attempt.responseBody), announce, JOBS_CHANNEL,
+      ],
+    ).then(
       () => {
         if (rescheduled.length > 0) {
           this.hint(rescheduled);

@@ -66,4 +66,53 @@ export const PG_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX follow_ups_pending ON follow_ups (id) WHERE done_at IS NULL;
   `,
+  // 2: storing a homeserver transaction in one round trip (each statement a round trip cost more
+  // than the statements themselves). Returns the new jobs, then the new follow-ups' event ids.
+  `
+  CREATE FUNCTION mwb_store_transaction(
+    p_txn TEXT, p_now BIGINT, p_event_ids TEXT,
+    m_event TEXT[], m_ts BIGINT[], m_room TEXT[], m_body TEXT[],
+    j_event TEXT[], j_ts BIGINT[], j_hook TEXT[],
+    f_event TEXT[], f_json TEXT[]
+  ) RETURNS TABLE (o_job BIGINT, o_event TEXT, o_ts BIGINT, o_hook TEXT, o_follow_up TEXT)
+  LANGUAGE plpgsql AS $fn$
+  DECLARE
+    v_ids BIGINT[];
+    v_events TEXT[];
+    v_ts BIGINT[];
+    v_hooks TEXT[];
+    v_announce TEXT;
+  BEGIN
+    -- Two processes given the same transaction store it one after the other.
+    PERFORM pg_advisory_xact_lock(hashtextextended(p_txn, 0));
+    INSERT INTO messages AS msg (event_id, origin_ts, room_id, body, created_at)
+      SELECT e, t, r, b, p_now FROM unnest(m_event, m_ts, m_room, m_body) AS m(e, t, r, b)
+      ON CONFLICT ON CONSTRAINT messages_origin_ts_event_id_key DO NOTHING;
+    -- A job per event and hook that has none yet (a re-sent event gets none again).
+    WITH ins AS (
+      INSERT INTO jobs AS jb (message_id, hook_id, due_at, created_at)
+        SELECT msg.id, w.h, p_now, p_now FROM unnest(j_event, j_ts, j_hook) WITH ORDINALITY AS w(e, t, h, n)
+        JOIN messages msg ON msg.origin_ts = w.t AND msg.event_id = w.e
+        ORDER BY w.n
+        ON CONFLICT (message_id, hook_id) WHERE state <> 'replayed' DO NOTHING
+        RETURNING jb.id AS new_id, jb.message_id AS new_message, jb.hook_id AS new_hook)
+    SELECT array_agg(ins.new_id ORDER BY ins.new_id), array_agg(msg.event_id ORDER BY ins.new_id), array_agg(msg.origin_ts ORDER BY ins.new_id), array_agg(ins.new_hook ORDER BY ins.new_id)
+      INTO v_ids, v_events, v_ts, v_hooks
+      FROM ins JOIN messages msg ON msg.id = ins.new_message;
+    RETURN QUERY SELECT u.i, u.e, u.t, u.h, NULL::TEXT FROM unnest(v_ids, v_events, v_ts, v_hooks) AS u(i, e, t, h);
+    RETURN QUERY WITH f AS (
+      INSERT INTO follow_ups AS fu (event_id, txn_id, event, created_at)
+        SELECT e, p_txn, j, p_now FROM unnest(f_event, f_json) AS f(e, j)
+        ON CONFLICT (event_id) DO NOTHING RETURNING fu.event_id AS new_event)
+      SELECT NULL::BIGINT, NULL::TEXT, NULL::BIGINT, NULL::TEXT, f.new_event FROM f;
+    -- A re-used id keeps its first handled_at (retention counts from then).
+    INSERT INTO handled_transactions AS ht (txn_id, handled_at, event_ids) VALUES (p_txn, p_now, p_event_ids)
+      ON CONFLICT (txn_id) DO UPDATE SET event_ids = excluded.event_ids;
+    SELECT string_agg(DISTINCT u.h, E'\n') INTO v_announce FROM unnest(v_hooks) AS u(h);
+    IF v_announce IS NOT NULL THEN
+      PERFORM pg_notify('mwb_jobs', CASE WHEN length(v_announce) <= 7000 THEN v_announce ELSE '' END);
+    END IF;
+  END
+  $fn$;
+  `,
 ];
