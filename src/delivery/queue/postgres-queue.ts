@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type pg from "pg";
 import { pgClient } from "../../store/postgres/pg-store.js";
 import { fetchPlan, selectClaim, storedTag, type HookCandidates, type HookFetch } from "./claim-selection.js";
+import { ClaimBuffer } from "./claim-buffer.js";
 import { jobId } from "./job-id.js";
 import type {
   AttemptRecord, AttemptSummary, ClaimOptions, ClaimedJob, DeliveryQueue, FollowUp, HookQueueStatus, ReplayWhich, StoredTransaction, TransactionRecord,
@@ -13,6 +14,8 @@ export const JOBS_CHANNEL = "mwb_jobs";
 const MAX_PAYLOAD = 7000;
 // Outcomes wait this long to be written together (one commit for many), as on SQLite.
 const FLUSH_DELAY_MS = 20;
+// A claim of plain hooks leases at least this many (the rest wait in the buffer for the next claims).
+const PREFETCH = 64;
 // Hooks read per claim query: each is one index probe.
 const HOOKS_PER_QUERY = 256;
 // The list of hooks with pending jobs is read again after this long (other processes' jobs, leases that ran out).
@@ -73,6 +76,7 @@ const EXCLUSIVE_LOCK = 0x6d776201;
 export class PostgresDeliveryQueue implements DeliveryQueue {
   private readonly listeners: Array<() => void> = [];
   private readonly leases = new Map<number, Lease>();
+  private readonly buffer = new ClaimBuffer();
   private pendingWrites: OutcomeRow[] = [];
   private writing: Promise<void> | null = null;
   private flushTimer: NodeJS.Timeout | null = null;
@@ -152,21 +156,50 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
 
   async claimDue(limit: number, opts: ClaimOptions): Promise<ClaimedJob[]> {
     if (limit <= 0 || this.closed) return [];
+    const fromBuffer = this.buffer.take(limit, opts);
+    void this.unlease(fromBuffer.released);
+    const taken: ClaimedJob[] = fromBuffer.taken;
+    if (taken.length >= limit) return taken;
     const hooks = await this.hooksToVisit(opts.now);
     const token = randomUUID();
-    const taken: ClaimedJob[] = [];
     // Hooks a chunk at a time, until the claim is full.
     for (let from = 0; from < hooks.length && countDeliveries(taken) < limit; from += HOOKS_PER_QUERY) {
       const plan = fetchPlan(hooks.slice(from, from + HOOKS_PER_QUERY), limit, opts);
       if (plan.length === 0) continue;
       const left = limit - countDeliveries(taken);
-      // Hooks that neither batch nor keep strict order take their first due jobs: SQL alone picks those, in one round trip.
+      // Hooks that neither batch nor keep strict order take their first due jobs: SQL alone picks
+      // those, in one round trip, and it leases more than asked (kept for the next claims).
       const plain = plan.every((p) => !p.strict && !opts.batching?.(p.hookId));
-      const picked = plain ? await this.claimPlain(plan, left, opts, token) : await this.claimSelected(plan, left, opts, token);
-      taken.push(...picked);
+      if (plain) {
+        const picked = await this.claimPlain(plan, Math.max(left, PREFETCH), opts, token);
+        for (const job of picked) this.leases.set(job.key, { job, token });
+        this.buffer.add(picked, opts.now + opts.leaseMs);
+        taken.push(...this.buffer.take(left, opts).taken);
+      } else {
+        const picked = await this.claimSelected(plan, left, opts, token);
+        for (const job of picked) this.leases.set(job.key, { job, token });
+        taken.push(...picked);
+      }
     }
-    for (const job of taken) this.leases.set(job.key, { job, token });
     return taken;
+  }
+
+  /** Ends the leases of jobs leased ahead and not handed out (in the background: if it fails, the leases run out). */
+  private unlease(jobs: readonly ClaimedJob[]): Promise<void> {
+    if (jobs.length === 0) return Promise.resolve();
+    const ids: number[] = [];
+    const tokens: string[] = [];
+    for (const job of jobs) {
+      const lease = this.leases.get(job.key);
+      if (lease?.job !== job) continue;
+      this.leases.delete(job.key);
+      ids.push(job.key);
+      tokens.push(lease.token);
+    }
+    return this.pool.query(
+      "UPDATE jobs SET lease_until = NULL, lease_token = NULL FROM unnest($1::bigint[], $2::text[]) AS u(id, token) WHERE jobs.id = u.id AND jobs.lease_token = u.token AND jobs.state = 'pending'",
+      [ids, tokens],
+    ).then(() => this.notify(), (err: unknown) => this.onBackgroundError(err));
   }
 
   /** Locks, leases and reads each hook's first due jobs in one statement (its own commit). */
@@ -236,6 +269,7 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
 
   async nextDueAt(opts: Pick<ClaimOptions, "skipHooks" | "strictHooks" | "batching"> = {}): Promise<number | null> {
     const now = Date.now();
+    if (this.buffer.hasClaimable(opts.skipHooks)) return now;
     // Per hook: when its next job can be claimed (due, and its lease over), and for strict order its oldest job's.
     const { rows } = await this.pool.query<{ hook_id: string; next: number; next_batched: number | null; oldest: number; due: number }>(
       `SELECT hook_id,
@@ -268,6 +302,7 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
 
   async cancelHook(hookId: string): Promise<number> {
     // Reports of its attempts still in flight no longer count (their writes only touch pending jobs).
+    this.buffer.dropHook(hookId);
     for (const [key, lease] of this.leases) if (lease.job.hookId === hookId) this.leases.delete(key);
     const { rowCount } = await this.pool.query(
       "UPDATE jobs SET state = 'dropped', reason = 'the hook was removed', finished_at = $1, lease_until = NULL, lease_token = NULL WHERE hook_id = $2 AND state = 'pending'",
@@ -372,6 +407,8 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
 
   /** Writes what is left and stops listening. The pool is the caller's (it may serve other tables). */
   async close(): Promise<void> {
+    // Jobs leased ahead go back at once (another process may take them), not after their lease.
+    await this.unlease(this.buffer.drain());
     await this.flush();
     this.closed = true;
     if (this.flushTimer) clearTimeout(this.flushTimer);

@@ -1,0 +1,36 @@
+import { describe, expect, it } from "vitest";
+import { ClaimBuffer } from "./claim-buffer.js";
+import type { ClaimOptions, ClaimedJob } from "./queue.js";
+
+const job = (key: number, hookId: string): ClaimedJob => ({ key, id: `msg_${key}`, eventId: `$e${key}`, hookId, roomId: "!r:x", attempts: 0, dueAt: 0, body: "{}" });
+const opts = (extra: Partial<ClaimOptions> = {}): ClaimOptions => ({ now: 1000, leaseMs: 10_000, ...extra });
+
+describe("ClaimBuffer", () => {
+  it("hands out jobs by the claim's rules: limit, skipped hooks, per-hook limit, in order", () => {
+    const buffer = new ClaimBuffer();
+    buffer.add([job(1, "a"), job(2, "a"), job(3, "a"), job(4, "b"), job(5, "c")], 11_000);
+    const first = buffer.take(3, opts({ perHookLimit: 2, skipHooks: new Set(["b"]) }));
+    expect(first.taken.map((j) => j.key)).toEqual([1, 2, 5]);
+    expect(first.released).toEqual([]);
+    expect(buffer.hasClaimable(new Set(["a", "b"]))).toBe(false);
+    expect(buffer.take(10, opts()).taken.map((j) => j.key)).toEqual([3, 4]);
+    expect(buffer.size).toBe(0);
+  });
+
+  it("gives back jobs whose lease is half gone, or whose hook now batches or keeps strict order", () => {
+    const buffer = new ClaimBuffer();
+    buffer.add([job(1, "a")], 5000);
+    buffer.add([job(2, "s"), job(3, "b"), job(4, "ok")], 11_000);
+    const { taken, released } = buffer.take(10, opts({ strictHooks: new Set(["s"]), batching: (h) => (h === "b" ? { maxEvents: 2, maxWaitMs: 0, alone: () => false } : null) }));
+    expect(taken.map((j) => j.key)).toEqual([4]);
+    expect(released.map((j) => j.key)).toEqual([1, 2, 3]);
+  });
+
+  it("drops a removed hook's jobs and drains", () => {
+    const buffer = new ClaimBuffer();
+    buffer.add([job(1, "a"), job(2, "b")], 11_000);
+    expect(buffer.dropHook("a").map((j) => j.key)).toEqual([1]);
+    expect(buffer.drain().map((j) => j.key)).toEqual([2]);
+    expect(buffer.size).toBe(0);
+  });
+});
