@@ -33,6 +33,7 @@ import { ReceiverHandle } from "./receiver-handle.js";
 import { bridgeConfig, bridgeGc, bridgeMemory, gcBetween, clearQueue, createRoomsAndHooks, launchBridge, rssMb, startWorld, waitUntilDelivering, type SyncMode, type World } from "./setup.js";
 import { fmt, fmtInt, table, type Summary } from "./stats.js";
 import { startPostgres, type PostgresHandle } from "../spec/harness/postgres.js";
+import pg from "pg";
 import { OUTBOUND_FORMATS, type OutboundFormat } from "../src/outbound/formats/format-names.js";
 
 const DEFAULTS = {
@@ -166,10 +167,11 @@ async function runMode(world: World, receiver: ReceiverHandle, roomIds: string[]
 
     const expected = opts.events * opts.hooks;
     log(`${label}: ${opts.events} events in transactions of ${opts.txnSize} (${expected} deliveries)`);
-    const cpuBefore = await cpuMark({ bridge: bridge.pid, receiver: receiver.pid });
+    const trees: Record<string, number> = engine === "postgres" && world.postgresPid ? { postgres: world.postgresPid } : {};
+    const cpuBefore = await cpuMark({ bridge: bridge.pid, receiver: receiver.pid }, trees);
     const burst = await pushBurst(hs, `tput${runTag}`, opts.events, opts.txnSize, roomIds);
     const got = await wait(`tput${runTag}`, expected, 300_000);
-    const burstCpu = cpuPerUnit(cpuBefore, await cpuMark({ bridge: bridge.pid, receiver: receiver.pid }), got.count);
+    const burstCpu = cpuPerUnit(cpuBefore, await cpuMark({ bridge: bridge.pid, receiver: receiver.pid }, trees), got.count);
     if (got.count < expected) log(`${label}: only ${got.count} of ${expected} deliveries arrived within 5 minutes`);
     const deliveriesPerSecond = got.count / ((got.last - burst.startedAt) / 1000);
     const afterBurst = await bridgeMemory(bridge.url);
@@ -205,6 +207,7 @@ async function runMode(world: World, receiver: ReceiverHandle, roomIds: string[]
       await wait(`slow${runTag}`, Math.round(opts.rate * opts.slowSeconds) * opts.hooks, 120_000);
     }
 
+    if (engine === "postgres" && process.env.BENCH_PG_STATEMENTS) await printTopStatements(world);
     const peakRssMb = (await bridge.peakRssBytes()) / 1024 / 1024;
     return {
       mode, engine, format, label, rawPerSecond: rawRuns.reduce((a, b) => a + b, 0) / rawRuns.length, rawRuns, deliveriesPerSecond, deliveries: got.count, expected,
@@ -214,6 +217,22 @@ async function runMode(world: World, receiver: ReceiverHandle, roomIds: string[]
     await hs.close();
     await stopBridge();
     await clearQueue(world, engine);
+  }
+}
+
+/** The statements that cost the PostgreSQL server most during the run (BENCH_PG_STATEMENTS=1). */
+async function printTopStatements(world: World): Promise<void> {
+  const client = new pg.Client({ connectionString: world.postgresUrl });
+  await client.connect();
+  try {
+    await client.query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
+    const { rows } = await client.query<{ calls: string; total: number; mean: number; rows: string; query: string }>(
+      "SELECT calls, round(total_exec_time::numeric, 1)::float AS total, round(mean_exec_time::numeric, 3)::float AS mean, rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 110) AS query FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 12",
+    );
+    log("PostgreSQL statements by total time (ms):");
+    for (const r of rows) log(`  ${r.total} ms, ${r.calls} calls, ${r.mean} ms each, ${r.rows} rows: ${r.query}`);
+  } finally {
+    await client.end();
   }
 }
 
@@ -240,7 +259,7 @@ function report(world: World, results: ModeResult[], seconds: number): void {
       `ack p50 ${fmt(r.pacedAck?.p50 ?? NaN, 2)} ms, latency max ${fmt(r.latency?.max ?? NaN)} ms; slow receiver: ack p99 ${fmt(r.slowAck?.p99 ?? NaN, 2)} ms, max ${fmt(r.slowAck?.max ?? NaN, 2)} ms`);
     const c = r.burstCpu;
     console.log(`${" ".repeat(r.label.length)}  CPU per delivery in the burst: bridge ${fmt(c.bridge ?? NaN)} µs (all threads), receiver ${fmt(c.receiver ?? NaN)} µs, ` +
-      `load generator ${fmt(c.self ?? NaN)} µs; per raw PUT: client ${fmt(r.rawCpu.self ?? NaN)} µs, receiver ${fmt(r.rawCpu.receiver ?? NaN)} µs`);
+      `load generator ${fmt(c.self ?? NaN)} µs${c.postgres !== undefined ? `, PostgreSQL server ${fmt(c.postgres)} µs` : ""}; per raw PUT: client ${fmt(r.rawCpu.self ?? NaN)} µs, receiver ${fmt(r.rawCpu.receiver ?? NaN)} µs`);
     const m = r.afterBurst;
     console.log(`${" ".repeat(r.label.length)}  memory: RSS ${fmt(r.startRssMb, 0)} MB after start; after the burst RSS ${fmt(m.rss ?? NaN, 0)} MB, ` +
       `V8 heap ${fmt(m.heapUsed ?? NaN, 0)} used / ${fmt(m.heapTotal ?? NaN, 0)} MB, external ${fmt(m.external ?? NaN, 0)} MB; peak ${fmt(r.peakRssMb, 0)} MB`);
@@ -288,8 +307,10 @@ async function main(): Promise<void> {
   const world = await startWorld(dir, log, (s) => (synapse = s));
   if (opts.store === "postgres") {
     log("starting PostgreSQL (Debian's server, fsync on) in the temp dir");
-    postgres = await startPostgres({ durable: true });
+    // BENCH_PG_STATEMENTS=1: the server keeps statement statistics, printed after the PostgreSQL run (needs postgresql-contrib).
+    postgres = await startPostgres({ durable: true, settings: process.env.BENCH_PG_STATEMENTS ? ["shared_preload_libraries = 'pg_stat_statements'"] : [] });
     world.postgresUrl = await postgres.createDatabase("bridge");
+    world.postgresPid = await postgres.pid();
   }
   const receiver = await ReceiverHandle.start();
   cleanups.push(() => receiver.stop());

@@ -33,6 +33,8 @@ export interface World {
   encryptionKey: string;
   /** The PostgreSQL database runs with the PostgreSQL engine use (set by the benchmark that starts it). */
   postgresUrl?: string;
+  /** Its server's main process, whose CPU (with its backends') the benchmark counts. */
+  postgresPid?: number;
 }
 
 export async function startWorld(dir: string, log: (line: string) => void, track: (synapse: SynapseHandle) => void): Promise<World> {

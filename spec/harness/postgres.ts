@@ -3,7 +3,7 @@
 // loopback port only, stopped and removed at the end. initdb refuses to run as root (CI runs as
 // root), so the cluster then belongs to the unprivileged `postgres` user that the package creates.
 import { execFile } from "node:child_process";
-import { chmod, chown, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { chmod, chown, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { userInfo } from "node:os";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,6 +19,8 @@ export interface PostgresHandle {
   /** A URL for another database of the same server (created by createDatabase). */
   urlOf(database: string): string;
   createDatabase(name: string): Promise<string>;
+  /** The server's main process (postmaster), for benchmarks that count its CPU. */
+  pid(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -35,6 +37,8 @@ async function serverBinaries(): Promise<string> {
 export interface StartPostgresOptions {
   /** fsync and synchronous_commit off: for tests, where a crash of the machine loses nothing of value. Benchmarks keep them on. */
   durable?: boolean;
+  /** More postgresql.conf lines (e.g. shared_preload_libraries = 'pg_stat_statements' to see what a benchmark's queries cost). */
+  settings?: string[];
 }
 
 export async function startPostgres(opts: StartPostgresOptions = {}): Promise<PostgresHandle> {
@@ -52,6 +56,7 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
   const settings = [
     `listen_addresses = '127.0.0.1'`, `port = ${port}`, `unix_socket_directories = '${dir}'`, `max_connections = 200`,
     ...(opts.durable ? [] : ["fsync = off", "synchronous_commit = off", "full_page_writes = off"]),
+    ...(opts.settings ?? []),
   ];
   const conf = join(dir, "test.conf");
   await writeFile(conf, settings.join("\n") + "\n");
@@ -68,6 +73,10 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
       if (!/^[a-z][a-z0-9_]{0,62}$/.test(name)) throw new Error(`not a plain database name: ${name}`);
       await tool("createdb", ["-h", "127.0.0.1", "-p", String(port), "-U", "bridge", name]);
       return urlOf(name);
+    },
+    async pid(): Promise<number> {
+      const first = (await readFile(join(dataDir, "postmaster.pid"), "utf8")).split("\n")[0] ?? "";
+      return Number(first);
     },
     async stop(): Promise<void> {
       if (stopped) return;

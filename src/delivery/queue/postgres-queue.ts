@@ -205,19 +205,7 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
   /** Locks, leases and reads each hook's first due jobs in one statement (its own commit). */
   private async claimPlain(plan: readonly HookFetch[], limit: number, opts: ClaimOptions, token: string): Promise<ClaimedJob[]> {
     const { rows } = await this.pool.query<Omit<CandidateRow, "ord" | "oldest" | "batch_id" | "batch_size">>(
-      `WITH picked AS (
-         SELECT c.id FROM unnest($1::text[], $2::int[]) WITH ORDINALITY AS h(hook_id, want, ord)
-         CROSS JOIN LATERAL (
-           SELECT j.id FROM jobs j
-           WHERE j.hook_id = h.hook_id AND j.state = 'pending' AND j.due_at <= $3 AND (j.lease_until IS NULL OR j.lease_until <= $3)
-           ORDER BY j.id LIMIT h.want
-           FOR UPDATE SKIP LOCKED
-         ) c
-         LIMIT $4),
-       leased AS (
-         UPDATE jobs SET lease_until = $5, lease_token = $6 FROM picked WHERE jobs.id = picked.id
-         RETURNING jobs.id, jobs.hook_id, jobs.attempts, jobs.due_at, jobs.message_id)
-       SELECT l.id, l.hook_id, l.attempts, l.due_at, m.event_id, m.room_id, m.body FROM leased l JOIN messages m ON m.id = l.message_id ORDER BY l.id`,
+      "SELECT o_id AS id, o_hook AS hook_id, o_attempts AS attempts, o_due AS due_at, o_event AS event_id, o_room AS room_id, o_body AS body FROM mwb_claim_plain($1, $2, $3, $4, $5, $6)",
       // A plain hook's plan reads one more than it may take (to see whether more wait): not needed here.
       [plan.map((p) => p.hookId), plan.map((p) => Math.max(1, p.fetch - 1)), opts.now, limit, opts.now + opts.leaseMs, token],
     );
@@ -230,6 +218,8 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
    */
   private async claimSelected(plan: readonly HookFetch[], limit: number, opts: ClaimOptions, token: string): Promise<ClaimedJob[]> {
     return this.transaction(async (client) => {
+      // Index access only, whatever the statistics say (see migration 2).
+      await client.query("SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off");
       const { rows } = await client.query<CandidateRow>(
         `SELECT h.ord, j.id, j.hook_id, j.attempts, j.due_at, j.batch_id, j.batch_size, j.oldest, m.event_id, m.room_id, m.body
          FROM unnest($1::text[], $2::int[]) WITH ORDINALITY AS h(hook_id, want, ord)
@@ -443,24 +433,14 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
     // One statement, so one round trip and one commit: the jobs' changes, the attempts and (for
     // retries: workers elsewhere may sleep until the lease's end, later than the retry) a NOTIFY.
     // Only the claim that holds a job may change it: a token of a lease that ran out matches nothing.
+    // One round trip (migration 2): the jobs' changes, the attempts, and a NOTIFY of the retries.
     this.writing = this.pool.query(
-      `WITH o AS (
-         SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::text[], $8::text[], $9::int[], $10::text[], $11::int[], $12::text[], $13::int[], $14::text[])
-           AS o(id, token, state, reason, due_at, at, hook_id, event_id, attempt, outcome, status, error, duration_ms, response_body)),
-       changed AS (
-         UPDATE jobs SET state = o.state, reason = o.reason, attempts = jobs.attempts + 1,
-                due_at = COALESCE(o.due_at, jobs.due_at), finished_at = CASE WHEN o.state = 'pending' THEN NULL ELSE o.at END,
-                lease_until = NULL, lease_token = NULL
-         FROM o WHERE jobs.id = o.id AND jobs.lease_token = o.token AND jobs.state = 'pending'),
-       recorded AS (
-         INSERT INTO attempts (job_id, hook_id, event_id, attempt, outcome, status, error, duration_ms, response_body, at)
-         SELECT id, hook_id, event_id, attempt, outcome, status, error, duration_ms, response_body, at FROM o)
-       SELECT CASE WHEN $15::text <> '' THEN pg_notify($16, CASE WHEN length($15) <= ${MAX_PAYLOAD} THEN $15 ELSE '' END) END`,
+      "SELECT mwb_record_outcomes($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
       [
         batch.map((o) => o.job.key), batch.map((o) => o.token), batch.map((o) => o.state), batch.map((o) => o.reason), batch.map((o) => o.dueAt), batch.map((o) => o.at),
         batch.map((o) => o.job.hookId), batch.map((o) => o.job.eventId), batch.map((o) => o.job.attempts + 1),
         batch.map((o) => o.attempt.outcome), batch.map((o) => o.attempt.status), batch.map((o) => o.attempt.error),
-        batch.map((o) => Math.round(o.attempt.durationMs)), batch.map((o) => o.attempt.responseBody), announce, JOBS_CHANNEL,
+        batch.map((o) => Math.round(o.attempt.durationMs)), batch.map((o) => o.attempt.responseBody), announce,
       ],
     ).then(
       () => {

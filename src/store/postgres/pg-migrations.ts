@@ -66,16 +66,22 @@ export const PG_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX follow_ups_pending ON follow_ups (id) WHERE done_at IS NULL;
   `,
-  // 2: storing a homeserver transaction in one round trip (each statement a round trip cost more
-  // than the statements themselves). Returns the new jobs, then the new follow-ups' event ids.
+  // 2: the hot paths as functions, each one round trip (a round trip costs more than the
+  // statements in it). Each pins index access (no sequential or bitmap scans): right after the
+  // tables are created, or while a burst grows them faster than autovacuum analyzes, the planner
+  // thinks they are tiny and would read a hook's whole backlog to find its first jobs.
   `
+  ALTER TABLE jobs SET (fillfactor = 70); -- room on the page: a lease update stays a HOT update
+
+  -- A homeserver transaction: its messages, jobs, follow-ups and handled id, and a NOTIFY of the
+  -- hooks with new jobs. Returns the new jobs, then the new follow-ups' event ids.
   CREATE FUNCTION mwb_store_transaction(
     p_txn TEXT, p_now BIGINT, p_event_ids TEXT,
     m_event TEXT[], m_ts BIGINT[], m_room TEXT[], m_body TEXT[],
     j_event TEXT[], j_ts BIGINT[], j_hook TEXT[],
     f_event TEXT[], f_json TEXT[]
   ) RETURNS TABLE (o_job BIGINT, o_event TEXT, o_ts BIGINT, o_hook TEXT, o_follow_up TEXT)
-  LANGUAGE plpgsql AS $fn$
+  LANGUAGE plpgsql SET enable_seqscan = off SET enable_bitmapscan = off AS $fn$
   DECLARE
     v_ids BIGINT[];
     v_events TEXT[];
@@ -89,16 +95,17 @@ export const PG_MIGRATIONS: readonly string[] = [
       SELECT e, t, r, b, p_now FROM unnest(m_event, m_ts, m_room, m_body) AS m(e, t, r, b)
       ON CONFLICT ON CONSTRAINT messages_origin_ts_event_id_key DO NOTHING;
     -- A job per event and hook that has none yet (a re-sent event gets none again).
-    WITH ins AS (
+    WITH wanted AS (
+      SELECT (SELECT msg.id FROM messages msg WHERE msg.origin_ts = w.t AND msg.event_id = w.e) AS message_id, w.e, w.t, w.h, w.n
+      FROM unnest(j_event, j_ts, j_hook) WITH ORDINALITY AS w(e, t, h, n)),
+    ins AS (
       INSERT INTO jobs AS jb (message_id, hook_id, due_at, created_at)
-        SELECT msg.id, w.h, p_now, p_now FROM unnest(j_event, j_ts, j_hook) WITH ORDINALITY AS w(e, t, h, n)
-        JOIN messages msg ON msg.origin_ts = w.t AND msg.event_id = w.e
-        ORDER BY w.n
+        SELECT wanted.message_id, wanted.h, p_now, p_now FROM wanted WHERE wanted.message_id IS NOT NULL ORDER BY wanted.n
         ON CONFLICT (message_id, hook_id) WHERE state <> 'replayed' DO NOTHING
         RETURNING jb.id AS new_id, jb.message_id AS new_message, jb.hook_id AS new_hook)
-    SELECT array_agg(ins.new_id ORDER BY ins.new_id), array_agg(msg.event_id ORDER BY ins.new_id), array_agg(msg.origin_ts ORDER BY ins.new_id), array_agg(ins.new_hook ORDER BY ins.new_id)
+    SELECT array_agg(ins.new_id ORDER BY ins.new_id), array_agg(wanted.e ORDER BY ins.new_id), array_agg(wanted.t ORDER BY ins.new_id), array_agg(ins.new_hook ORDER BY ins.new_id)
       INTO v_ids, v_events, v_ts, v_hooks
-      FROM ins JOIN messages msg ON msg.id = ins.new_message;
+      FROM ins JOIN wanted ON wanted.message_id = ins.new_message AND wanted.h = ins.new_hook;
     RETURN QUERY SELECT u.i, u.e, u.t, u.h, NULL::TEXT FROM unnest(v_ids, v_events, v_ts, v_hooks) AS u(i, e, t, h);
     RETURN QUERY WITH f AS (
       INSERT INTO follow_ups AS fu (event_id, txn_id, event, created_at)
@@ -108,9 +115,54 @@ export const PG_MIGRATIONS: readonly string[] = [
     -- A re-used id keeps its first handled_at (retention counts from then).
     INSERT INTO handled_transactions AS ht (txn_id, handled_at, event_ids) VALUES (p_txn, p_now, p_event_ids)
       ON CONFLICT (txn_id) DO UPDATE SET event_ids = excluded.event_ids;
-    SELECT string_agg(DISTINCT u.h, E'\n') INTO v_announce FROM unnest(v_hooks) AS u(h);
+    SELECT string_agg(DISTINCT u.h, E'\\n') INTO v_announce FROM unnest(v_hooks) AS u(h);
     IF v_announce IS NOT NULL THEN
       PERFORM pg_notify('mwb_jobs', CASE WHEN length(v_announce) <= 7000 THEN v_announce ELSE '' END);
+    END IF;
+  END
+  $fn$;
+
+  -- A claim for hooks that neither batch nor keep strict order: each hook's first due, unleased
+  -- jobs (up to its want, at most p_limit in all), locked without waiting, leased and returned.
+  CREATE FUNCTION mwb_claim_plain(p_hooks TEXT[], p_wants INT[], p_now BIGINT, p_limit INT, p_until BIGINT, p_token TEXT)
+  RETURNS TABLE (o_id BIGINT, o_hook TEXT, o_attempts INT, o_due BIGINT, o_event TEXT, o_room TEXT, o_body TEXT)
+  LANGUAGE plpgsql SET enable_seqscan = off SET enable_bitmapscan = off AS $fn$
+  BEGIN
+    RETURN QUERY WITH picked AS (
+      SELECT c.id FROM unnest(p_hooks, p_wants) WITH ORDINALITY AS h(hook_id, want, ord)
+      CROSS JOIN LATERAL (
+        SELECT j.id FROM jobs j
+        WHERE j.hook_id = h.hook_id AND j.state = 'pending' AND j.due_at <= p_now AND (j.lease_until IS NULL OR j.lease_until <= p_now)
+        ORDER BY j.id LIMIT h.want
+        FOR UPDATE SKIP LOCKED
+      ) c
+      LIMIT p_limit),
+    leased AS (
+      UPDATE jobs SET lease_until = p_until, lease_token = p_token FROM picked WHERE jobs.id = picked.id
+      RETURNING jobs.id, jobs.hook_id, jobs.attempts, jobs.due_at, jobs.message_id)
+    SELECT l.id, l.hook_id, l.attempts, l.due_at, m.event_id, m.room_id, m.body FROM leased l JOIN messages m ON m.id = l.message_id ORDER BY l.id;
+  END
+  $fn$;
+
+  -- Attempt outcomes: each job's change (only by the claim that holds it: a token of a lease that
+  -- ran out matches nothing), the attempts, and a NOTIFY of hooks with retries (workers elsewhere
+  -- may sleep until the lease's end, later than the retry).
+  CREATE FUNCTION mwb_record_outcomes(
+    p_ids BIGINT[], p_tokens TEXT[], p_states TEXT[], p_reasons TEXT[], p_due BIGINT[], p_at BIGINT[],
+    p_hooks TEXT[], p_events TEXT[], p_attempts INT[], p_outcomes TEXT[], p_status INT[], p_errors TEXT[], p_durations INT[], p_bodies TEXT[],
+    p_announce TEXT
+  ) RETURNS VOID
+  LANGUAGE plpgsql SET enable_seqscan = off SET enable_bitmapscan = off AS $fn$
+  BEGIN
+    UPDATE jobs SET state = o.state, reason = o.reason, attempts = jobs.attempts + 1,
+           due_at = COALESCE(o.due_at, jobs.due_at), finished_at = CASE WHEN o.state = 'pending' THEN NULL ELSE o.at END,
+           lease_until = NULL, lease_token = NULL
+      FROM unnest(p_ids, p_tokens, p_states, p_reasons, p_due, p_at) AS o(id, token, state, reason, due_at, at)
+      WHERE jobs.id = o.id AND jobs.lease_token = o.token AND jobs.state = 'pending';
+    INSERT INTO attempts (job_id, hook_id, event_id, attempt, outcome, status, error, duration_ms, response_body, at)
+      SELECT * FROM unnest(p_ids, p_hooks, p_events, p_attempts, p_outcomes, p_status, p_errors, p_durations, p_bodies, p_at);
+    IF p_announce <> '' THEN
+      PERFORM pg_notify('mwb_jobs', CASE WHEN length(p_announce) <= 7000 THEN p_announce ELSE '' END);
     END IF;
   END
   $fn$;
