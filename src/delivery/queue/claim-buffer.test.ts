@@ -26,6 +26,22 @@ describe("ClaimBuffer", () => {
     expect(released.map((j) => j.key)).toEqual([1, 2, 3]);
   });
 
+  it("hands out a job only while its lease covers the worker's timeout: at most 15 s in the buffer for long leases", () => {
+    const buffer = new ClaimBuffer();
+    // Lease 90 s (a 60 s timeout): 44 s in the buffer leaves 46 s, less than the timeout.
+    buffer.add([job(1, "a"), job(2, "a")], 90_000);
+    expect(buffer.take(1, { now: 14_000, leaseMs: 90_000 }).taken.map((j) => j.key)).toEqual([1]);
+    expect(buffer.take(1, { now: 44_000, leaseMs: 90_000 })).toEqual({ taken: [], released: [job(2, "a")] });
+  });
+
+  it("counts with what the claim took of each hook before", () => {
+    const buffer = new ClaimBuffer();
+    buffer.add([job(1, "a"), job(2, "a"), job(3, "b")], 11_000);
+    const perHook = new Map([["a", 1]]);
+    expect(buffer.take(10, opts({ perHookLimit: 2 }), perHook).taken.map((j) => j.key)).toEqual([1, 3]);
+    expect([...perHook]).toEqual([["a", 2], ["b", 1]]);
+  });
+
   it("drops a removed hook's jobs and drains", () => {
     const buffer = new ClaimBuffer();
     buffer.add([job(1, "a"), job(2, "b")], 11_000);

@@ -1,5 +1,14 @@
 import type { ClaimOptions, ClaimedJob } from "./queue.js";
 
+// A job waits in the buffer at most this long: the worker's lease is its request timeout plus a
+// margin (30 s), and a job handed out must still have its timeout and some margin ahead of it.
+const MAX_WAIT_MS = 15_000;
+
+/** The lease a buffered job must have left to be handed out (at least half of it, and all but MAX_WAIT_MS). */
+function leaseAhead(leaseMs: number): number {
+  return Math.max(leaseMs / 2, leaseMs - MAX_WAIT_MS);
+}
+
 /**
  * Jobs a shared-store queue leased ahead of asking (a claim over the network costs about the same
  * for 8 jobs as for 64), handed out by later claims without a round trip. Only jobs of hooks that
@@ -18,19 +27,20 @@ export class ClaimBuffer {
   }
 
   /**
-   * Takes up to `limit` jobs a claim with `opts` could take now. Jobs whose lease has less than
-   * half its length left, or whose hook now batches or keeps strict order, are given back in
-   * `released` (for the caller to unlease): a worker must get a job with its lease ahead of it.
+   * Takes up to `limit` jobs a claim with `opts` could take now. Jobs that waited here too long
+   * (leaseAhead), or whose hook now batches or keeps strict order, are given back in `released`
+   * (for the caller to unlease). `perHook` counts what this claim took of each hook already, and
+   * is updated: one claim never exceeds the per-hook limit, whichever way its jobs came.
    */
-  take(limit: number, opts: ClaimOptions): { taken: ClaimedJob[]; released: ClaimedJob[] } {
+  take(limit: number, opts: ClaimOptions, perHook = new Map<string, number>()): { taken: ClaimedJob[]; released: ClaimedJob[] } {
     const taken: ClaimedJob[] = [];
     const released: ClaimedJob[] = [];
     const kept: Array<{ job: ClaimedJob; until: number }> = [];
-    const perHook = new Map<string, number>();
+    const ahead = leaseAhead(opts.leaseMs);
     for (const entry of this.jobs) {
       const { job, until } = entry;
       const hookId = job.hookId;
-      if (until - opts.now < opts.leaseMs / 2 || opts.strictHooks?.has(hookId) || opts.batching?.(hookId)) {
+      if (until - opts.now < ahead || opts.strictHooks?.has(hookId) || opts.batching?.(hookId)) {
         released.push(job);
         continue;
       }
@@ -65,3 +75,4 @@ export class ClaimBuffer {
     return all;
   }
 }
+

@@ -1,4 +1,4 @@
-import { formBatches, type BatchTag } from "../batch.js";
+import { MAX_BATCH_EVENTS, batchWebhookId, formBatches, type BatchTag } from "../batch.js";
 import type { ClaimOptions, ClaimedJob } from "./queue.js";
 
 /**
@@ -30,19 +30,24 @@ export function fetchPlan(hookIds: readonly string[], limit: number, opts: Claim
     const strict = opts.strictHooks?.has(hookId) ?? false;
     const batching = opts.batching?.(hookId) ?? null;
     const groups = strict ? 1 : Math.min(opts.perHookLimit ?? Infinity, limit);
-    plan.push({ hookId, strict, fetch: groups * (batching ? Math.max(1, batching.maxEvents) : 1) + 1 });
+    // A batch tagged before may be larger than today's max_events: read enough to see it whole.
+    const rows = batching ? Math.max(groups * Math.max(1, batching.maxEvents), MAX_BATCH_EVENTS) : groups;
+    plan.push({ hookId, strict, fetch: rows + 1 });
   }
   return plan;
 }
 
 /**
  * Picks what to hand out, at most `limit` deliveries (a batch counts once), per hook at most
- * perHookLimit; a strict hook only when its oldest pending job is among its candidates (so none
- * of its is in flight or held by another claim), and then one delivery. A batch tagged before goes
- * with all its members or waits (a claim elsewhere holds some of them). Returns the jobs in
- * delivery order; a batch's jobs carry its tag.
+ * perHookLimit (`perHook`: what this claim took of each hook before, updated); a strict hook only
+ * when its oldest pending job is among its candidates (so none of its is in flight or held by
+ * another claim), and then one delivery. A batch tagged before goes with the same members; one
+ * that has lost members (sent alone since, or held by a claim elsewhere) goes with those left,
+ * under a webhook-id of its own — never under the old id with fewer members, which a receiver
+ * that drops repeated ids would take for the first send. Returns the jobs in delivery order; a
+ * batch's jobs carry its tag.
  */
-export function selectClaim(candidates: readonly HookCandidates[], limit: number, opts: ClaimOptions): ClaimedJob[] {
+export function selectClaim(candidates: readonly HookCandidates[], limit: number, opts: ClaimOptions, perHook = new Map<string, number>()): ClaimedJob[] {
   const claimed: ClaimedJob[] = [];
   let deliveries = 0;
   for (const hook of candidates) {
@@ -50,21 +55,32 @@ export function selectClaim(candidates: readonly HookCandidates[], limit: number
     if (hook.jobs.length === 0) continue;
     const strict = opts.strictHooks?.has(hook.hookId) ?? false;
     if (strict && hook.jobs[0]!.key !== hook.oldestPending) continue;
-    const max = strict ? 1 : Math.min(opts.perHookLimit ?? Infinity, limit - deliveries);
+    const before = perHook.get(hook.hookId) ?? 0;
+    const max = strict ? 1 - before : Math.min((opts.perHookLimit ?? Infinity) - before, limit - deliveries);
+    if (max <= 0) continue;
     const batching = opts.batching?.(hook.hookId) ?? null;
     if (!batching) {
       // A job sent in a batch before, whose hook no longer batches, goes alone (the worker sees no tag).
       const taken = hook.jobs.slice(0, max).map(({ batch: _, ...job }) => job);
       claimed.push(...taken);
       deliveries += taken.length;
+      perHook.set(hook.hookId, before + taken.length);
       continue;
     }
     const { groups } = formBatches(hook.jobs, batching, opts.now, { maxGroups: max, moreWaiting: hook.moreWaiting });
+    let sent = 0;
     for (const group of groups) {
-      if (group.tag && group.jobs.length < group.tag.size) break;
-      claimed.push(...group.jobs.map((job) => (group.tag ? { ...job, batch: group.tag } : stripTag(job))));
+      let tag = group.tag;
+      if (tag && group.jobs.length < tag.size) {
+        // Cut off by what was read: its other members come first in a later claim.
+        if (hook.moreWaiting && group.jobs.at(-1) === hook.jobs.at(-1)) break;
+        tag = { id: batchWebhookId(group.jobs.map((j) => j.id)), size: group.jobs.length };
+      }
+      claimed.push(...group.jobs.map((job) => (tag ? { ...job, batch: tag } : stripTag(job))));
       deliveries++;
+      sent++;
     }
+    perHook.set(hook.hookId, before + sent);
   }
   return claimed;
 }

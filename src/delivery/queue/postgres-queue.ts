@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type pg from "pg";
-import { pgClient } from "../../store/postgres/pg-store.js";
+import { pgClient, pgText } from "../../store/postgres/pg-store.js";
 import { fetchPlan, selectClaim, storedTag, type HookCandidates, type HookFetch } from "./claim-selection.js";
 import { ClaimBuffer } from "./claim-buffer.js";
 import { jobId } from "./job-id.js";
@@ -24,6 +24,7 @@ const HOOK_LIST_TTL_MS = 1000;
 interface Lease {
   job: ClaimedJob;
   token: string;
+  until: number;
 }
 
 interface OutcomeRow {
@@ -34,6 +35,8 @@ interface OutcomeRow {
   dueAt: number | null;
   attempt: AttemptRecord;
   at: number;
+  /** Writes of it that failed. */
+  failures: number;
 }
 
 interface CandidateRow {
@@ -80,12 +83,19 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
   private pendingWrites: OutcomeRow[] = [];
   private writing: Promise<void> | null = null;
   private flushTimer: NodeJS.Timeout | null = null;
+  private writeSoon: NodeJS.Immediate | null = null;
   private listener: pg.Client | null = null;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private hookList: { hooks: string[]; readAt: number } = { hooks: [], readAt: 0 };
   private readonly hinted = new Set<string>();
   private rotation = 0;
+  private claiming: Promise<unknown> | null = null;
+  private leasesCheckedAt = 0;
+  // close() was called: no new claims.
+  private closing = false;
   private closed = false;
+  // `exclusive`, and the session lock is not held (its connection broke): no claims until it is again.
+  private lockLost = false;
   private readonly onBackgroundError: (err: unknown) => void;
 
   private constructor(private readonly pool: pg.Pool, private readonly opts: PostgresQueueOptions) {
@@ -115,7 +125,8 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
     return new Set(Array.isArray(ids) ? ids.filter((id): id is string => typeof id === "string") : []);
   }
 
-  async storeTransaction({ txnId, eventIds, messages, followUps }: TransactionRecord): Promise<StoredTransaction> {
+  async storeTransaction(record: TransactionRecord): Promise<StoredTransaction> {
+    const { txnId, eventIds, messages, followUps } = storable(record);
     const now = Date.now();
     const toStore = messages.filter((m) => m.hookIds.length > 0);
     const pairs = toStore.flatMap((m) => m.hookIds.map((hookId) => ({ m, hookId })));
@@ -155,9 +166,23 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
   }
 
   async claimDue(limit: number, opts: ClaimOptions): Promise<ClaimedJob[]> {
-    if (limit <= 0 || this.closed) return [];
-    const fromBuffer = this.buffer.take(limit, opts);
-    void this.unlease(fromBuffer.released);
+    if (limit <= 0 || this.closing || this.lockLost) return [];
+    const claim = this.claim(limit, opts);
+    this.claiming = claim;
+    try {
+      return await claim;
+    } finally {
+      if (this.claiming === claim) this.claiming = null;
+    }
+  }
+
+  private async claim(limit: number, opts: ClaimOptions): Promise<ClaimedJob[]> {
+    this.forgetOldLeases(opts.now);
+    // What this claim took of each hook, whichever way: buffer, plain claim or selection.
+    const perHook = new Map<string, number>();
+    const fromBuffer = this.buffer.take(limit, opts, perHook);
+    // Given back before this claim reads (rare: a hook's settings changed, or jobs waited too long).
+    await this.unlease(fromBuffer.released);
     const taken: ClaimedJob[] = fromBuffer.taken;
     if (taken.length >= limit) return taken;
     const hooks = await this.hooksToVisit(opts.now);
@@ -172,16 +197,23 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
       const plain = plan.every((p) => !p.strict && !opts.batching?.(p.hookId));
       if (plain) {
         const picked = await this.claimPlain(plan, Math.max(left, PREFETCH), opts, token);
-        for (const job of picked) this.leases.set(job.key, { job, token });
+        for (const job of picked) this.leases.set(job.key, { job, token, until: opts.now + opts.leaseMs });
         this.buffer.add(picked, opts.now + opts.leaseMs);
-        taken.push(...this.buffer.take(left, opts).taken);
+        taken.push(...this.buffer.take(left, opts, perHook).taken);
       } else {
-        const picked = await this.claimSelected(plan, left, opts, token);
-        for (const job of picked) this.leases.set(job.key, { job, token });
+        const picked = await this.claimSelected(plan, left, opts, token, perHook);
+        for (const job of picked) this.leases.set(job.key, { job, token, until: opts.now + opts.leaseMs });
         taken.push(...picked);
       }
     }
     return taken;
+  }
+
+  /** Forgets, once a minute, leases that ended a minute ago or more: their jobs were never reported. */
+  private forgetOldLeases(now: number): void {
+    if (now - this.leasesCheckedAt < 60_000) return;
+    this.leasesCheckedAt = now;
+    for (const [key, lease] of this.leases) if (lease.until + 60_000 < now) this.leases.delete(key);
   }
 
   /** Ends the leases of jobs leased ahead and not handed out (in the background: if it fails, the leases run out). */
@@ -216,7 +248,7 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
    * Locks each hook's due jobs, picks what to send by the rules for strict and batching hooks
    * (selectClaim) and leases the picks, in one transaction; the rest are unlocked at its commit.
    */
-  private async claimSelected(plan: readonly HookFetch[], limit: number, opts: ClaimOptions, token: string): Promise<ClaimedJob[]> {
+  private async claimSelected(plan: readonly HookFetch[], limit: number, opts: ClaimOptions, token: string, perHook: Map<string, number>): Promise<ClaimedJob[]> {
     return this.transaction(async (client) => {
       // Index access only, whatever the statistics say (see migration 2).
       await client.query("SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off");
@@ -233,7 +265,7 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
          JOIN messages m ON m.id = j.message_id`,
         [plan.map((p) => p.hookId), plan.map((p) => p.fetch), opts.now],
       );
-      const picked = selectClaim(candidatesOf(rows, plan), limit, opts);
+      const picked = selectClaim(candidatesOf(rows, plan), limit, opts, perHook);
       if (picked.length === 0) return [];
       await client.query(
         `UPDATE jobs SET lease_until = $2, lease_token = $3, batch_id = p.batch_id, batch_size = p.batch_size
@@ -397,13 +429,17 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
 
   /** Writes what is left and stops listening. The pool is the caller's (it may serve other tables). */
   async close(): Promise<void> {
-    // Jobs leased ahead go back at once (another process may take them), not after their lease.
+    this.closing = true;
+    // A claim under way adds to the buffer: wait for it. Then jobs leased ahead go back at once
+    // (another process may take them), not after their lease.
+    await this.claiming?.catch(() => undefined);
     await this.unlease(this.buffer.drain());
     await this.flush();
     this.closed = true;
     if (this.flushTimer) clearTimeout(this.flushTimer);
+    if (this.writeSoon) clearImmediate(this.writeSoon);
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
-    this.flushTimer = this.reconnectTimer = null;
+    this.flushTimer = this.reconnectTimer = this.writeSoon = null;
     const listener = this.listener;
     this.listener = null;
     await listener?.end().catch(() => undefined);
@@ -416,18 +452,22 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
     const lease = this.leases.get(job.key);
     const current = lease !== undefined && lease.job === job;
     if (current) this.leases.delete(job.key);
-    this.pendingWrites.push({ job, token: current ? lease.token : null, state, reason, dueAt, attempt, at: Date.now() });
-    if (this.pendingWrites.length >= 1000) this.writePending();
+    this.pendingWrites.push({ job, token: current ? lease.token : null, state, reason, dueAt, attempt, at: Date.now(), failures: 0 });
+    // Many waiting: written at once, though after what is recorded in the same turn (a batch's
+    // members are recorded one after the other, and must change in one commit).
+    if (this.pendingWrites.length >= 1000 && !this.writeSoon) this.writeSoon = setImmediate(() => this.writePending());
     else this.flushTimer ??= setTimeout(() => this.writePending(), FLUSH_DELAY_MS).unref();
   }
 
   /** Writes the outcomes recorded so far in one transaction; a failed batch is kept and tried again. */
   private writePending(): void {
     if (this.flushTimer) clearTimeout(this.flushTimer);
-    this.flushTimer = null;
+    if (this.writeSoon) clearImmediate(this.writeSoon);
+    this.flushTimer = this.writeSoon = null;
     if (this.writing || this.pendingWrites.length === 0) return;
-    const batch = this.pendingWrites;
-    this.pendingWrites = [];
+    const batch = this.pendingWrites.splice(0, writeSize(this.pendingWrites));
+    // One that failed alone, again and again, is written without its texts (the job's change matters most).
+    if (batch.length === 1 && batch[0]!.failures >= 3) batch[0] = withoutTexts(batch[0]!);
     const rescheduled = batch.filter((o) => o.state === "pending").map((o) => o.job.hookId);
     const announce = [...new Set(rescheduled)].join("\n");
     // One statement, so one round trip and one commit: the jobs' changes, the attempts and (for
@@ -437,10 +477,10 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
     this.writing = this.pool.query(
       "SELECT mwb_record_outcomes($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
       [
-        batch.map((o) => o.job.key), batch.map((o) => o.token), batch.map((o) => o.state), batch.map((o) => o.reason), batch.map((o) => o.dueAt), batch.map((o) => o.at),
-        batch.map((o) => o.job.hookId), batch.map((o) => o.job.eventId), batch.map((o) => o.job.attempts + 1),
-        batch.map((o) => o.attempt.outcome), batch.map((o) => o.attempt.status), batch.map((o) => o.attempt.error),
-        batch.map((o) => Math.round(o.attempt.durationMs)), batch.map((o) => o.attempt.responseBody), announce,
+        batch.map((o) => o.job.key), batch.map((o) => o.token), batch.map((o) => o.state), batch.map((o) => pgText(o.reason)), batch.map((o) => o.dueAt), batch.map((o) => o.at),
+        batch.map((o) => pgText(o.job.hookId)), batch.map((o) => pgText(o.job.eventId)), batch.map((o) => o.job.attempts + 1),
+        batch.map((o) => o.attempt.outcome), batch.map((o) => o.attempt.status), batch.map((o) => pgText(o.attempt.error)),
+        batch.map((o) => Math.round(o.attempt.durationMs)), batch.map((o) => pgText(o.attempt.responseBody)), announce,
       ],
     ).then(
       () => {
@@ -451,6 +491,8 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
       },
       (err: unknown) => {
         if (this.closed) return;
+        // Tried again in a second, in halves: one row that cannot be written holds up few others.
+        for (const row of batch) row.failures++;
         this.pendingWrites = batch.concat(this.pendingWrites);
         this.onBackgroundError(err);
         this.flushTimer ??= setTimeout(() => this.writePending(), 1000).unref();
@@ -537,10 +579,15 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
     this.listener = client;
   }
 
-  /** The listening connection broke: connect again in a second (jobs announced meanwhile are found by the next claim). */
+  /**
+   * The listening connection broke: connect again in a second (jobs announced meanwhile are found
+   * by the next claim). With `exclusive` the session lock went with it: no claims until it is
+   * taken again (a process that took it meanwhile gives its error each second).
+   */
   private relisten(broken: pg.Client): void {
     if (this.listener !== broken) return;
     this.listener = null;
+    if (this.opts.exclusive) this.lockLost = true;
     broken.end().catch(() => undefined);
     this.scheduleListen();
   }
@@ -553,6 +600,7 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
       if (this.closed) return;
       this.listen().then(
         () => {
+          this.lockLost = false;
           // Whatever was announced while deaf is found by a fresh read of the hook list.
           this.hookList.readAt = 0;
           this.notify();
@@ -571,14 +619,46 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
       await client.query("BEGIN");
       const result = await work(client);
       await client.query("COMMIT");
+      client.release();
       return result;
     } catch (err) {
-      await client.query("ROLLBACK").catch(() => undefined);
+      // A connection that cannot even roll back is not given to the next user.
+      const broken = await client.query("ROLLBACK").then(() => undefined, (e: unknown) => e as Error);
+      client.release(broken);
       throw err;
-    } finally {
-      client.release();
     }
   }
+}
+
+/**
+ * How many of the outcomes waiting (oldest first) the next write takes: all, or after a failed
+ * write half of the rows that failed, so that one that cannot be written is soon alone. A batch's
+ * members stay in one write.
+ */
+function writeSize(rows: readonly OutcomeRow[]): number {
+  let failed = 0;
+  while (failed < rows.length && rows[failed]!.failures > 0) failed++;
+  if (failed === 0) return rows.length;
+  let n = Math.ceil(failed / 2);
+  while (n < rows.length && rows[n]!.job.batch && rows[n]!.job.batch?.id === rows[n - 1]!.job.batch?.id) n++;
+  return n;
+}
+
+/** An outcome with only what is sure to be storable: the job's change and the attempt's numbers. */
+function withoutTexts(row: OutcomeRow): OutcomeRow {
+  const note = "(not stored: PostgreSQL refused this text)";
+  return { ...row, reason: row.reason === null ? null : note, attempt: { ...row.attempt, error: row.attempt.error === null ? null : note, responseBody: null } };
+}
+
+/** A transaction's texts as PostgreSQL can store them (pgText). */
+function storable(record: TransactionRecord): TransactionRecord {
+  return {
+    ...record,
+    txnId: pgText(record.txnId),
+    eventIds: record.eventIds.map(pgText),
+    messages: record.messages.map((m) => ({ ...m, eventId: pgText(m.eventId), roomId: pgText(m.roomId), body: pgText(m.body), hookIds: m.hookIds.map(pgText) })),
+    followUps: record.followUps.map((f) => ({ ...f, eventId: pgText(f.eventId), event: pgText(f.event) })),
+  };
 }
 
 /** Deliveries among claimed jobs: a batch (jobs with one tag next to each other) counts once. */

@@ -91,9 +91,11 @@ export const PG_MIGRATIONS: readonly string[] = [
   BEGIN
     -- Two processes given the same transaction store it one after the other.
     PERFORM pg_advisory_xact_lock(hashtextextended(p_txn, 0));
+    -- An event stored before is locked (a no-op update), so that pruning cannot delete it
+    -- between here and its jobs' insert; an event twice in the transaction is stored once.
     INSERT INTO messages AS msg (event_id, origin_ts, room_id, body, created_at)
-      SELECT e, t, r, b, p_now FROM unnest(m_event, m_ts, m_room, m_body) AS m(e, t, r, b)
-      ON CONFLICT ON CONSTRAINT messages_origin_ts_event_id_key DO NOTHING;
+      SELECT DISTINCT ON (t, e) e, t, r, b, p_now FROM unnest(m_event, m_ts, m_room, m_body) AS m(e, t, r, b)
+      ON CONFLICT ON CONSTRAINT messages_origin_ts_event_id_key DO UPDATE SET event_id = msg.event_id;
     -- A job per event and hook that has none yet (a re-sent event gets none again).
     WITH wanted AS (
       SELECT (SELECT msg.id FROM messages msg WHERE msg.origin_ts = w.t AND msg.event_id = w.e) AS message_id, w.e, w.t, w.h, w.n
@@ -138,7 +140,8 @@ export const PG_MIGRATIONS: readonly string[] = [
       ) c
       LIMIT p_limit),
     leased AS (
-      UPDATE jobs SET lease_until = p_until, lease_token = p_token FROM picked WHERE jobs.id = picked.id
+      -- A job sent in a batch before, whose hook no longer batches, goes alone and leaves the batch.
+      UPDATE jobs SET lease_until = p_until, lease_token = p_token, batch_id = NULL, batch_size = NULL FROM picked WHERE jobs.id = picked.id
       RETURNING jobs.id, jobs.hook_id, jobs.attempts, jobs.due_at, jobs.message_id)
     SELECT l.id, l.hook_id, l.attempts, l.due_at, m.event_id, m.room_id, m.body FROM leased l JOIN messages m ON m.id = l.message_id ORDER BY l.id;
   END
@@ -154,11 +157,14 @@ export const PG_MIGRATIONS: readonly string[] = [
   ) RETURNS VOID
   LANGUAGE plpgsql SET enable_seqscan = off SET enable_bitmapscan = off AS $fn$
   BEGIN
-    UPDATE jobs SET state = o.state, reason = o.reason, attempts = jobs.attempts + 1,
-           due_at = COALESCE(o.due_at, jobs.due_at), finished_at = CASE WHEN o.state = 'pending' THEN NULL ELSE o.at END,
-           lease_until = NULL, lease_token = NULL
-      FROM unnest(p_ids, p_tokens, p_states, p_reasons, p_due, p_at) AS o(id, token, state, reason, due_at, at)
-      WHERE jobs.id = o.id AND jobs.lease_token = o.token AND jobs.state = 'pending';
+    -- One primary-key update per job: joined with the unnested arrays instead, the planner could
+    -- walk the jobs table's whole index for a few hundred rows.
+    FOR i IN 1 .. coalesce(array_length(p_ids, 1), 0) LOOP
+      UPDATE jobs SET state = p_states[i], reason = p_reasons[i], attempts = jobs.attempts + 1,
+             due_at = COALESCE(p_due[i], jobs.due_at), finished_at = CASE WHEN p_states[i] = 'pending' THEN NULL ELSE p_at[i] END,
+             lease_until = NULL, lease_token = NULL
+        WHERE jobs.id = p_ids[i] AND jobs.lease_token = p_tokens[i] AND jobs.state = 'pending';
+    END LOOP;
     INSERT INTO attempts (job_id, hook_id, event_id, attempt, outcome, status, error, duration_ms, response_body, at)
       SELECT * FROM unnest(p_ids, p_hooks, p_events, p_attempts, p_outcomes, p_status, p_errors, p_durations, p_bodies, p_at);
     IF p_announce <> '' THEN

@@ -13,9 +13,20 @@ const types = {
   getTypeParser: ((oid: number, format?: string) => (oid === INT8 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format as "text"))) as typeof pg.types.getTypeParser,
 };
 
+// A connection that died without a word (a host or a network gone) fails its statements within a
+// minute or so instead of after the kernel's TCP timeout (often 15 minutes), which would hold up
+// the writes behind it while every lease ran out. No statement of the bridge runs that long.
+const CONNECTION_LIMITS = {
+  connectionTimeoutMillis: 10_000,
+  keepAlive: true,
+  keepAliveInitialDelayMillis: 10_000,
+  statement_timeout: 60_000,
+  query_timeout: 75_000,
+} as const;
+
 /** A connection pool to the store, with its schema brought up to date (once per store, whichever process starts first). */
 export async function openPgStore(settings: PgStoreSettings, opts: { onError?: (err: Error) => void } = {}): Promise<pg.Pool> {
-  const pool = new pg.Pool({ connectionString: settings.url, max: settings.poolSize, types, connectionTimeoutMillis: 10_000 });
+  const pool = new pg.Pool({ connectionString: settings.url, max: settings.poolSize, types, ...CONNECTION_LIMITS });
   // An idle connection that breaks (the server restarted) must not take the process down.
   pool.on("error", (err) => opts.onError?.(err));
   try {
@@ -29,7 +40,15 @@ export async function openPgStore(settings: PgStoreSettings, opts: { onError?: (
 
 /** A client outside the pool (LISTEN holds its connection for good), with the same type parsing. */
 export function pgClient(url: string): pg.Client {
-  return new pg.Client({ connectionString: url, types });
+  return new pg.Client({ connectionString: url, types, ...CONNECTION_LIMITS });
+}
+
+/**
+ * Text as PostgreSQL stores it: a TEXT value cannot hold U+0000, which SQLite's can (a receiver's
+ * binary answer, an error message quoting it), so it becomes U+FFFD instead of failing the write.
+ */
+export function pgText<T extends string | null>(text: T): T {
+  return (text !== null && text.includes("\0") ? text.replaceAll("\0", "\uFFFD") : text) as T;
 }
 
 // Any constant both processes agree on: the migrations of one store run one process at a time.
