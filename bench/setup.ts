@@ -144,16 +144,15 @@ export async function waitUntilDelivering(hs: Homeserver, receiver: ReceiverHand
 }
 
 /**
- * Empties the queue tables of a stopped bridge's store (hooks and tokens stay), so that each mode
- * starts from the same small file and no run pays for the previous run's rows.
+ * Empties the delivery queue of the engine a stopped bridge used (hooks and tokens stay), so that
+ * each run starts alike and no run pays for the previous run's rows.
  */
-/** Empties the delivery queue of the engine a run used (the hooks stay), so that the next run starts alike. */
 export async function clearQueue(world: World, engine: "sqlite" | "postgres"): Promise<void> {
   if (engine === "postgres") {
     const client = new pg.Client({ connectionString: world.postgresUrl });
     await client.connect();
     try {
-      await client.query("TRUNCATE attempts, jobs, messages, handled_transactions, follow_ups");
+      await client.query("TRUNCATE attempt_batches, jobs, messages, handled_transactions, follow_ups");
       await client.query("VACUUM ANALYZE");
     } finally {
       await client.end();

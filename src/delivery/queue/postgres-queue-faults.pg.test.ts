@@ -50,7 +50,7 @@ describe("PostgresDeliveryQueue when things go wrong (real server)", () => {
     queue.complete(jobs[1]!, ok);
     await queue.flush();
     expect(errors).toEqual([]);
-    const { rows } = await pool.query("SELECT event_id, error, response_body FROM attempts ORDER BY id");
+    const { rows } = await pool.query("SELECT event_id, error, response_body FROM attempts ORDER BY batch_id, seq");
     expect(rows).toEqual([
       { event_id: "$nul\uFFFDid", error: "HTTP 500: \uFFFD\uFFFD", response_body: "PNG\uFFFD\x01" },
       { event_id: "$e2", error: null, response_body: "" },

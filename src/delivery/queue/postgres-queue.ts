@@ -327,7 +327,9 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
     this.buffer.dropHook(hookId);
     for (const [key, lease] of this.leases) if (lease.job.hookId === hookId) this.leases.delete(key);
     const { rowCount } = await this.pool.query(
-      "UPDATE jobs SET state = 'dropped', reason = 'the hook was removed', finished_at = $1, lease_until = NULL, lease_token = NULL WHERE hook_id = $2 AND state = 'pending'",
+      // Locked in key order, as outcome writes lock theirs: the two never deadlock.
+      `UPDATE jobs SET state = 'dropped', reason = 'the hook was removed', finished_at = $1, lease_until = NULL, lease_token = NULL
+       WHERE id IN (SELECT id FROM jobs WHERE hook_id = $2 AND state = 'pending' ORDER BY id FOR UPDATE) AND state = 'pending'`,
       [Date.now(), hookId],
     );
     return rowCount ?? 0;
@@ -381,9 +383,12 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
       "SELECT count(*) FILTER (WHERE state = 'pending')::int AS pending, count(*) FILTER (WHERE state = 'dead')::int AS dead FROM jobs WHERE hook_id = $1 AND state IN ('pending', 'dead')",
       [hookId],
     );
-    const delivered = await this.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM attempts WHERE hook_id = $1 AND outcome = 'success'", [hookId]);
+    const delivered = await this.pool.query<{ n: number }>("SELECT coalesce(sum(successes), 0)::int AS n FROM attempt_batches WHERE hook_id = $1", [hookId]);
+    // The last attempts are in the last batches (each holds one at least).
     const recent = await this.pool.query<AttemptSummary>(
-      `SELECT event_id AS "eventId", attempt, outcome, status, error, duration_ms AS "durationMs", at FROM attempts WHERE hook_id = $1 ORDER BY id DESC LIMIT $2`,
+      `SELECT a.event_id AS "eventId", a.attempt, a.outcome, a.status, a.error, a.duration_ms AS "durationMs", a.at
+       FROM (SELECT id FROM attempt_batches WHERE hook_id = $1 ORDER BY id DESC LIMIT $2) last
+       JOIN attempts a ON a.batch_id = last.id ORDER BY a.batch_id DESC, a.seq DESC LIMIT $2`,
       [hookId, Math.max(0, recentAttempts)],
     );
     return { pending: counts.rows[0]?.pending ?? 0, dead: counts.rows[0]?.dead ?? 0, delivered: delivered.rows[0]?.n ?? 0, recent: recent.rows };
@@ -398,7 +403,7 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
     const steps = [
       "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE (state = 'replayed' AND created_at < $1) OR (state IN ('done', 'dead', 'dropped') AND finished_at < $1) LIMIT 1000)",
       "DELETE FROM messages WHERE id IN (SELECT id FROM messages m WHERE created_at < $1 AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.message_id = m.id) LIMIT 1000)",
-      "DELETE FROM attempts WHERE id IN (SELECT id FROM attempts WHERE at < $1 LIMIT 1000)",
+      "DELETE FROM attempt_batches WHERE id IN (SELECT id FROM attempt_batches WHERE at < $1 LIMIT 1000)",
       "DELETE FROM handled_transactions WHERE txn_id IN (SELECT txn_id FROM handled_transactions WHERE handled_at < $1 LIMIT 1000)",
       "DELETE FROM follow_ups WHERE id IN (SELECT id FROM follow_ups WHERE done_at IS NOT NULL AND created_at < $1 LIMIT 1000)",
     ];
@@ -474,13 +479,15 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
     // retries: workers elsewhere may sleep until the lease's end, later than the retry) a NOTIFY.
     // Only the claim that holds a job may change it: a token of a lease that ran out matches nothing.
     // One round trip (migration 2): the jobs' changes, the attempts, and a NOTIFY of the retries.
+    // In key order, the order a hook's removal (cancelHook) locks its jobs in: the two never deadlock.
+    const rows = [...batch].sort((a, b) => a.job.key - b.job.key);
     this.writing = this.pool.query(
       "SELECT mwb_record_outcomes($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
       [
-        batch.map((o) => o.job.key), batch.map((o) => o.token), batch.map((o) => o.state), batch.map((o) => pgText(o.reason)), batch.map((o) => o.dueAt), batch.map((o) => o.at),
-        batch.map((o) => pgText(o.job.hookId)), batch.map((o) => pgText(o.job.eventId)), batch.map((o) => o.job.attempts + 1),
-        batch.map((o) => o.attempt.outcome), batch.map((o) => o.attempt.status), batch.map((o) => pgText(o.attempt.error)),
-        batch.map((o) => Math.round(o.attempt.durationMs)), batch.map((o) => pgText(o.attempt.responseBody)), announce,
+        rows.map((o) => o.job.key), rows.map((o) => o.token), rows.map((o) => o.state), rows.map((o) => pgText(o.reason)), rows.map((o) => o.dueAt), rows.map((o) => o.at),
+        rows.map((o) => pgText(o.job.hookId)), rows.map((o) => pgText(o.job.eventId)), rows.map((o) => o.job.attempts + 1),
+        rows.map((o) => o.attempt.outcome), rows.map((o) => o.attempt.status), rows.map((o) => pgText(o.attempt.error)),
+        rows.map((o) => Math.round(o.attempt.durationMs)), rows.map((o) => pgText(o.attempt.responseBody)), announce,
       ],
     ).then(
       () => {

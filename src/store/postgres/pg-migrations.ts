@@ -41,21 +41,30 @@ export const PG_MIGRATIONS: readonly string[] = [
   CREATE INDEX jobs_hook_pending ON jobs (hook_id, id) WHERE state = 'pending';
   CREATE INDEX jobs_hook_dead ON jobs (hook_id) WHERE state = 'dead';
   CREATE INDEX jobs_finished ON jobs (finished_at) WHERE state <> 'pending';
-  CREATE TABLE attempts (
+  -- Attempts are stored a batch at a time, one row per hook per write of outcomes (as on SQLite):
+  -- a row per attempt cost as much as the job's own change. The view shows one row per attempt.
+  CREATE TABLE attempt_batches (
     id BIGSERIAL PRIMARY KEY,
-    job_id BIGINT NOT NULL,
     hook_id TEXT NOT NULL,
-    event_id TEXT NOT NULL,
-    attempt INTEGER NOT NULL,
-    outcome TEXT NOT NULL,
-    status INTEGER,
-    error TEXT,
-    duration_ms INTEGER NOT NULL,
-    response_body TEXT,
-    at BIGINT NOT NULL
+    at BIGINT NOT NULL,                     -- the newest attempt's time (pruning goes by it)
+    successes INTEGER NOT NULL,
+    job_ids BIGINT[] NOT NULL,              -- then one element per attempt, in the order they were made
+    event_ids TEXT[] NOT NULL,
+    attempt_nos INTEGER[] NOT NULL,
+    outcomes TEXT[] NOT NULL,
+    statuses INTEGER[] NOT NULL,
+    errors TEXT[] NOT NULL,
+    durations_ms INTEGER[] NOT NULL,
+    response_bodies TEXT[] NOT NULL,
+    ats BIGINT[] NOT NULL
   );
-  CREATE INDEX attempts_hook ON attempts (hook_id, id);
-  CREATE INDEX attempts_at ON attempts (at);
+  CREATE INDEX attempt_batches_hook ON attempt_batches (hook_id, id);
+  CREATE INDEX attempt_batches_at ON attempt_batches (at);
+  CREATE VIEW attempts AS
+    SELECT b.id AS batch_id, a.seq, b.hook_id, a.job_id, a.event_id, a.attempt, a.outcome, a.status, a.error, a.duration_ms, a.response_body, a.at
+    FROM attempt_batches b CROSS JOIN LATERAL
+      unnest(b.job_ids, b.event_ids, b.attempt_nos, b.outcomes, b.statuses, b.errors, b.durations_ms, b.response_bodies, b.ats)
+      WITH ORDINALITY AS a(job_id, event_id, attempt, outcome, status, error, duration_ms, response_body, at, seq);
   CREATE TABLE follow_ups (
     id BIGSERIAL PRIMARY KEY,
     event_id TEXT NOT NULL UNIQUE,
@@ -99,7 +108,7 @@ export const PG_MIGRATIONS: readonly string[] = [
     -- A job per event and hook that has none yet (a re-sent event gets none again).
     WITH wanted AS (
       SELECT (SELECT msg.id FROM messages msg WHERE msg.origin_ts = w.t AND msg.event_id = w.e) AS message_id, w.e, w.t, w.h, w.n
-      FROM unnest(j_event, j_ts, j_hook) WITH ORDINALITY AS w(e, t, h, n)),
+      FROM (SELECT DISTINCT ON (u.t, u.e, u.h) u.* FROM unnest(j_event, j_ts, j_hook) WITH ORDINALITY AS u(e, t, h, n) ORDER BY u.t, u.e, u.h, u.n) AS w),
     ins AS (
       INSERT INTO jobs AS jb (message_id, hook_id, due_at, created_at)
         SELECT wanted.message_id, wanted.h, p_now, p_now FROM wanted WHERE wanted.message_id IS NOT NULL ORDER BY wanted.n
@@ -165,8 +174,13 @@ export const PG_MIGRATIONS: readonly string[] = [
              lease_until = NULL, lease_token = NULL
         WHERE jobs.id = p_ids[i] AND jobs.lease_token = p_tokens[i] AND jobs.state = 'pending';
     END LOOP;
-    INSERT INTO attempts (job_id, hook_id, event_id, attempt, outcome, status, error, duration_ms, response_body, at)
-      SELECT * FROM unnest(p_ids, p_hooks, p_events, p_attempts, p_outcomes, p_status, p_errors, p_durations, p_bodies, p_at);
+    INSERT INTO attempt_batches (hook_id, at, successes, job_ids, event_ids, attempt_nos, outcomes, statuses, errors, durations_ms, response_bodies, ats)
+      SELECT a.hook, max(a.at), count(*) FILTER (WHERE a.outcome = 'success'),
+             array_agg(a.job ORDER BY a.n), array_agg(a.ev ORDER BY a.n), array_agg(a.no ORDER BY a.n), array_agg(a.outcome ORDER BY a.n),
+             array_agg(a.status ORDER BY a.n), array_agg(a.err ORDER BY a.n), array_agg(a.dur ORDER BY a.n), array_agg(a.body ORDER BY a.n), array_agg(a.at ORDER BY a.n)
+      FROM unnest(p_ids, p_hooks, p_events, p_attempts, p_outcomes, p_status, p_errors, p_durations, p_bodies, p_at)
+        WITH ORDINALITY AS a(job, hook, ev, no, outcome, status, err, dur, body, at, n)
+      GROUP BY a.hook;
     IF p_announce <> '' THEN
       PERFORM pg_notify('mwb_jobs', CASE WHEN length(p_announce) <= 7000 THEN p_announce ELSE '' END);
     END IF;
