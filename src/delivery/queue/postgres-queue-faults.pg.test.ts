@@ -1,5 +1,5 @@
 // What the PostgreSQL queue does when things go wrong: texts PostgreSQL cannot store, batches
-// whose hook changed, a lost session lock, a close while a claim runs.
+// whose hook changed, a lost session lock, a close while a claim runs, a backlog to sleep over.
 import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
 import { openPgStore } from "../../store/postgres/pg-store.js";
@@ -147,5 +147,30 @@ describe("PostgresDeliveryQueue when things go wrong (real server)", () => {
     const { rows } = await pool.query("SELECT count(*)::int AS n FROM jobs WHERE lease_until IS NOT NULL");
     // Only what the worker was handed keeps its lease.
     expect(rows[0].n).toBe(taken.length);
+  });
+
+  it("says when to look again from the next retry, a batch's wait and a strict hook's oldest job, leaving skipped hooks out", async () => {
+    const url = await freshDatabase("faults");
+    const { queue } = await startProcess(url);
+    await store(queue, "t1", [message(1, ["ep_skip", "ep_plain", "ep_strict"]), message(2, ["ep_strict"])]);
+    const now = Date.now();
+    const jobs = await queue.claimDue(10, { now, leaseMs: 60_000 });
+    const of = (hook: string) => jobs.filter((j) => j.hookId === hook);
+    const fail: AttemptRecord = { ...ok, outcome: "retry", status: 500 };
+    queue.retryAt(of("ep_skip")[0]!, now + 1000, fail);
+    queue.retryAt(of("ep_plain")[0]!, now + 3000, fail);
+    // The strict hook's oldest job stays in flight (its lease runs a minute); its second job is free.
+    queue.complete(of("ep_strict")[1]!, ok);
+    await queue.flush();
+    const opts = { skipHooks: new Set(["ep_skip"]), strictHooks: new Set(["ep_strict"]) };
+    expect(await queue.nextDueAt(opts)).toBe(now + 3000);
+    // A batching hook's first due job goes after its wait: earlier than the retry.
+    await store(queue, "t2", [message(3, ["ep_batch"])]);
+    const stored = Date.now();
+    const next = await queue.nextDueAt({ ...opts, batching: (h) => (h === "ep_batch" ? { maxEvents: 10, maxWaitMs: 500, alone: () => false } : null) });
+    expect(next).toBeGreaterThanOrEqual(now + 500);
+    expect(next).toBeLessThanOrEqual(stored + 500);
+    // Only jobs of skipped hooks: nothing to wait for.
+    expect(await queue.nextDueAt({ skipHooks: new Set(["ep_skip", "ep_plain", "ep_strict", "ep_batch"]) })).toBeNull();
   });
 });

@@ -20,6 +20,8 @@ const PREFETCH = 64;
 const HOOKS_PER_QUERY = 256;
 // The list of hooks with pending jobs is read again after this long (other processes' jobs, leases that ran out).
 const HOOK_LIST_TTL_MS = 1000;
+// An idle worker with pending jobs it cannot take now (leased elsewhere) looks again this often.
+const MAX_SLEEP_MS = 5000;
 
 interface Lease {
   job: ClaimedJob;
@@ -289,32 +291,41 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
     this.record(job, attempt, "dead", reason, null);
   }
 
+  /**
+   * From indexes only, however long the backlog: the next retry of a hook not skipped (the oldest
+   * by due time), a strict hook's oldest job, and a batching hook's first due job plus its wait.
+   * Jobs leased elsewhere (whose lease may end) are looked at again within MAX_SLEEP_MS.
+   */
   async nextDueAt(opts: Pick<ClaimOptions, "skipHooks" | "strictHooks" | "batching"> = {}): Promise<number | null> {
     const now = Date.now();
     if (this.buffer.hasClaimable(opts.skipHooks)) return now;
-    // Per hook: when its next job can be claimed (due, and its lease over), and for strict order its oldest job's.
-    const { rows } = await this.pool.query<{ hook_id: string; next: number; next_batched: number | null; oldest: number; due: number }>(
-      `SELECT hook_id,
-              min(GREATEST(due_at, COALESCE(lease_until, 0))) AS next,
-              min(GREATEST(due_at, COALESCE(lease_until, 0))) FILTER (WHERE batch_id IS NOT NULL) AS next_batched,
-              (array_agg(GREATEST(due_at, COALESCE(lease_until, 0)) ORDER BY id))[1] AS oldest,
-              count(*) FILTER (WHERE due_at <= $1 AND (lease_until IS NULL OR lease_until <= $1))::int AS due
-       FROM jobs WHERE state = 'pending' GROUP BY hook_id`,
-      [now],
+    const hooks = (await this.pendingHooks(now)).filter((h) => !opts.skipHooks?.has(h));
+    if (hooks.length === 0) return null;
+    let next = now + MAX_SLEEP_MS;
+    const retries = await this.pool.query<{ hook_id: string; due_at: number }>(
+      "SELECT hook_id, due_at FROM jobs WHERE state = 'pending' AND due_at > $1 ORDER BY due_at LIMIT 256", [now]);
+    const retry = retries.rows.find((r) => !opts.skipHooks?.has(r.hook_id));
+    if (retry) next = Math.min(next, retry.due_at);
+    const strict = hooks.filter((h) => opts.strictHooks?.has(h));
+    const batching = hooks.flatMap((h) => (strict.includes(h) ? [] : [{ hookId: h, lane: opts.batching?.(h) ?? null }])).filter((b) => b.lane !== null);
+    if (strict.length + batching.length === 0) return next;
+    // A strict hook's oldest job (its lease's end, if in flight); a batching hook's first due,
+    // unleased job among its first thousand (a batch not full goes once that waited its max_wait_ms).
+    const { rows } = await this.pool.query<{ hook_id: string; oldest: number | null; first_due: number | null }>(
+      `SELECT h.hook_id,
+         (SELECT GREATEST(o.due_at, COALESCE(o.lease_until, 0)) FROM jobs o WHERE o.hook_id = h.hook_id AND o.state = 'pending' ORDER BY o.id LIMIT 1) AS oldest,
+         (SELECT min(f.due_at) FROM (SELECT d.due_at, d.lease_until FROM jobs d WHERE d.hook_id = h.hook_id AND d.state = 'pending' ORDER BY d.id LIMIT 1000) f
+            WHERE f.due_at <= $2 AND (f.lease_until IS NULL OR f.lease_until <= $2)) AS first_due
+       FROM unnest($1::text[]) AS h(hook_id)`,
+      [strict.concat(batching.map((b) => b.hookId)), now],
     );
-    let next = Infinity;
+    const waits = new Map(batching.map((b) => [b.hookId, b.lane!.maxWaitMs]));
     for (const row of rows) {
-      if (opts.skipHooks?.has(row.hook_id)) continue;
-      if (opts.strictHooks?.has(row.hook_id)) {
-        next = Math.min(next, row.oldest);
-        continue;
-      }
-      const batching = opts.batching?.(row.hook_id) ?? null;
-      // A batch not yet full goes once its oldest job waited max_wait_ms (a full one at once; a retried one when due).
-      if (batching && row.due < batching.maxEvents) next = Math.min(next, row.next + batching.maxWaitMs, row.next_batched ?? Infinity);
-      else next = Math.min(next, row.next);
+      const wait = waits.get(row.hook_id);
+      if (wait === undefined && row.oldest !== null) next = Math.min(next, row.oldest);
+      if (wait !== undefined && row.first_due !== null) next = Math.min(next, row.first_due + wait);
     }
-    return Number.isFinite(next) ? next : null;
+    return next;
   }
 
   async depth(): Promise<number> {
@@ -512,6 +523,21 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
 
   /** Hooks a claim visits: those told of since the last claim first, then every hook with pending jobs, from a different one each time. */
   private async hooksToVisit(now: number): Promise<string[]> {
+    const all = await this.pendingHooks(now);
+    const start = all.length > 0 ? this.rotation++ % all.length : 0;
+    const first = [...this.hinted];
+    this.hinted.clear();
+    const seen = new Set(first);
+    const rest: string[] = [];
+    for (let i = 0; i < all.length; i++) {
+      const hook = all[(start + i) % all.length]!;
+      if (!seen.has(hook)) rest.push(hook);
+    }
+    return first.concat(rest);
+  }
+
+  /** The hooks with pending jobs, read again when the list is older than HOOK_LIST_TTL_MS (else with the hooks hinted since). */
+  private async pendingHooks(now: number): Promise<string[]> {
     if (now - this.hookList.readAt >= HOOK_LIST_TTL_MS || this.hookList.readAt > now) {
       // One index probe per hook (a loose index scan: PostgreSQL has no skip scan of its own).
       const { rows } = await this.pool.query<{ hook_id: string }>(
@@ -524,17 +550,7 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
       this.hookList = { hooks: rows.map((r) => r.hook_id), readAt: now };
       this.hinted.clear();
     }
-    const all = this.hookList.hooks;
-    const start = all.length > 0 ? this.rotation++ % all.length : 0;
-    const first = [...this.hinted];
-    this.hinted.clear();
-    const seen = new Set(first);
-    const rest: string[] = [];
-    for (let i = 0; i < all.length; i++) {
-      const hook = all[(start + i) % all.length]!;
-      if (!seen.has(hook)) rest.push(hook);
-    }
-    return first.concat(rest);
+    return this.hookList.hooks;
   }
 
   /** Hooks with new or rescheduled jobs: the next claim looks at them first, before the list is read again. */

@@ -108,6 +108,7 @@ export interface DeliveryQueue {
   /**
    * When the next job that a claim with these options could take becomes due (ms epoch), or
    * null when there is none: skipped hooks are left out, strict hooks count only their oldest job.
+   * A shared store may answer earlier than that (a time to look again: jobs leased elsewhere).
    */
   nextDueAt(opts?: Pick<ClaimOptions, "skipHooks" | "strictHooks" | "batching">): Promise<number | null>;
   /** Jobs waiting or in flight. */

@@ -39,6 +39,7 @@ export const PG_MIGRATIONS: readonly string[] = [
   -- One job per event and hook, but a replayed one may be queued again.
   CREATE UNIQUE INDEX jobs_once ON jobs (message_id, hook_id) WHERE state <> 'replayed';
   CREATE INDEX jobs_hook_pending ON jobs (hook_id, id) WHERE state = 'pending';
+  CREATE INDEX jobs_pending_due ON jobs (due_at) WHERE state = 'pending'; -- the next retry, whatever the backlog
   CREATE INDEX jobs_hook_dead ON jobs (hook_id) WHERE state = 'dead';
   CREATE INDEX jobs_finished ON jobs (finished_at) WHERE state <> 'pending';
   -- Attempts are stored a batch at a time, one row per hook per write of outcomes (as on SQLite):
