@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { MAX_BATCH_EVENTS, batchWebhookId } from "../batch.js";
-import { fetchPlan, selectClaim, type HookCandidates } from "./claim-selection.js";
+import { fetchPlan, selectClaim, shortTags, type HookCandidates } from "./claim-selection.js";
 import type { ClaimOptions, ClaimedJob } from "./queue.js";
 
 const job = (key: number, hookId: string, batch?: { id: string; size: number }): ClaimedJob =>
@@ -34,6 +34,14 @@ describe("selectClaim", () => {
     expect(left.map((j) => j.batch)).toEqual([retagged, retagged, { id: batchWebhookId(["msg_5"]), size: 1 }]);
     // The read ended inside the batch and more wait: its other members may be next in the store.
     expect(selectClaim([hook("b", [job(7, "b"), job(8, "b", tag), job(9, "b", tag)], true)], 10, opts({ batching: batching(1) })).map((j) => j.key)).toEqual([7]);
+  });
+
+  it("waits for a batch whose missing members the store still has pending (held by a claim elsewhere)", () => {
+    const tag = { id: "batch_old", size: 3 };
+    const candidates = [hook("b", [job(1, "b", tag), job(3, "b", tag), job(4, "b")])];
+    expect(selectClaim(candidates, 10, opts({ batching: batching(10) }), new Map(), new Map([["batch_old", 3]]))).toEqual([]);
+    expect(selectClaim(candidates, 10, opts({ batching: batching(10) }), new Map(), new Map([["batch_old", 2]])).map((j) => j.batch?.size)).toEqual([2, 2, 1]);
+    expect(shortTags(candidates)).toEqual(["batch_old"]);
   });
 
   it("keeps the per-hook limit with what the claim took of each hook before", () => {

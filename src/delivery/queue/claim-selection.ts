@@ -37,17 +37,34 @@ export function fetchPlan(hookIds: readonly string[], limit: number, opts: Claim
   return plan;
 }
 
+/** The tags among the candidates with fewer members here than they were sent with. */
+export function shortTags(candidates: readonly HookCandidates[]): string[] {
+  const seen = new Map<string, { size: number; count: number }>();
+  for (const hook of candidates) {
+    for (const job of hook.jobs) {
+      if (!job.batch) continue;
+      const entry = seen.get(job.batch.id) ?? { size: job.batch.size, count: 0 };
+      entry.count++;
+      seen.set(job.batch.id, entry);
+    }
+  }
+  return [...seen].filter(([, e]) => e.count < e.size).map(([id]) => id);
+}
+
 /**
  * Picks what to hand out, at most `limit` deliveries (a batch counts once), per hook at most
  * perHookLimit (`perHook`: what this claim took of each hook before, updated); a strict hook only
  * when its oldest pending job is among its candidates (so none of its is in flight or held by
- * another claim), and then one delivery. A batch tagged before goes with the same members; one
- * that has lost members (sent alone since, or held by a claim elsewhere) goes with those left,
- * under a webhook-id of its own — never under the old id with fewer members, which a receiver
- * that drops repeated ids would take for the first send. Returns the jobs in delivery order; a
- * batch's jobs carry its tag.
+ * another claim), and then one delivery. A batch tagged before goes with the same members. One
+ * with members missing here waits while the store still has them pending (`tagPending`: a claim
+ * elsewhere holds them for now); one that lost them for good (sent alone since) goes with those
+ * left, under a webhook-id of its own — never under the old id with fewer members, which a
+ * receiver that drops repeated ids would take for the first send. Returns the jobs in delivery
+ * order; a batch's jobs carry its tag.
  */
-export function selectClaim(candidates: readonly HookCandidates[], limit: number, opts: ClaimOptions, perHook = new Map<string, number>()): ClaimedJob[] {
+export function selectClaim(
+  candidates: readonly HookCandidates[], limit: number, opts: ClaimOptions, perHook = new Map<string, number>(), tagPending: ReadonlyMap<string, number> = new Map(),
+): ClaimedJob[] {
   const claimed: ClaimedJob[] = [];
   let deliveries = 0;
   for (const hook of candidates) {
@@ -72,8 +89,9 @@ export function selectClaim(candidates: readonly HookCandidates[], limit: number
     for (const group of groups) {
       let tag = group.tag;
       if (tag && group.jobs.length < tag.size) {
-        // Cut off by what was read: its other members come first in a later claim.
+        // Cut off by what was read (its other members come first in a later claim), or some are held elsewhere.
         if (hook.moreWaiting && group.jobs.at(-1) === hook.jobs.at(-1)) break;
+        if ((tagPending.get(tag.id) ?? 0) > group.jobs.length) break;
         tag = { id: batchWebhookId(group.jobs.map((j) => j.id)), size: group.jobs.length };
       }
       claimed.push(...group.jobs.map((job) => (tag ? { ...job, batch: tag } : stripTag(job))));

@@ -56,6 +56,53 @@ describe("PostgresDeliveryQueue when things go wrong (real server)", () => {
       { event_id: "$e2", error: null, response_body: "" },
     ]);
     expect(await queue.depth()).toBe(1);
+    // Looked up with the same text: the handled id, a follow-up, a replay.
+    await queue.storeTransaction({ txnId: "t\0x", eventIds: ["$f\0"], messages: [], followUps: [{ eventId: "$f\0", event: "{}" }] });
+    expect(await queue.handledEvents("t\0x")).toEqual(new Set(["$f\uFFFD"]));
+    await queue.followUpDone("$f\0");
+    expect(await queue.pendingFollowUps()).toEqual([]);
+    expect(await queue.replay("ep_a", { eventId: "$nul\0id", originTs: null })).toBe(0);
+  });
+
+  it("writes every other outcome when PostgreSQL refuses one, and that one without its texts once it is alone", async () => {
+    const url = await freshDatabase("faults");
+    const errors: unknown[] = [];
+    const { pool, queue } = await startProcess(url, { onBackgroundError: (err) => errors.push(err) });
+    // A stand-in for a row the server refuses: a trigger that rejects one error text.
+    await pool.query(`CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF 'REFUSED' = ANY(NEW.errors) THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$;
+      CREATE TRIGGER refuse BEFORE INSERT ON attempt_batches FOR EACH ROW EXECUTE FUNCTION refuse()`);
+    await store(queue, "t1", Array.from({ length: 8 }, (_, i) => message(i, ["ep_a"])));
+    const jobs = await queue.claimDue(8, { now: Date.now(), leaseMs: 600_000 });
+    jobs.forEach((job, i) => queue.complete(job, { ...ok, error: i === 5 ? "REFUSED" : null }));
+    const done = async () => (await pool.query("SELECT count(*)::int AS n FROM jobs WHERE state = 'done'")).rows[0].n === 8;
+    // Bounded: halved at each failure (8, 4, 2, 1), a second apart.
+    expect(await eventually(async () => (await done()) || (await new Promise((r) => setTimeout(r, 150)), false))).toBe(true);
+    expect(errors.length).toBeGreaterThan(0);
+    const { rows } = await pool.query("SELECT count(*)::int AS n, count(*) FILTER (WHERE error LIKE '(not stored%')::int AS stripped FROM attempts");
+    expect(rows[0]).toEqual({ n: 8, stripped: 1 });
+  });
+
+  it("waits for a retried batch's member that another session holds for a moment, instead of splitting the batch", async () => {
+    const url = await freshDatabase("faults");
+    const { queue } = await startProcess(url);
+    await store(queue, "t1", [1, 2, 3, 4].map((n) => message(n, ["ep_b"])));
+    const now = Date.now();
+    const batching = (h: string) => (h === "ep_b" ? lane(4) : null);
+    const first = await queue.claimDue(1, { now, leaseMs: 60_000, batching });
+    for (const job of first) queue.retryAt(job, now, { ...ok, outcome: "retry", status: 500 });
+    await queue.flush();
+    const other = new pg.Client({ connectionString: url });
+    await other.connect();
+    try {
+      await other.query("BEGIN");
+      await other.query("SELECT id FROM jobs WHERE id = $1 FOR UPDATE", [first[1]!.key]);
+      expect(await queue.claimDue(10, { now, leaseMs: 60_000, batching })).toEqual([]);
+      await other.query("COMMIT");
+    } finally {
+      await other.end();
+    }
+    const retry = await queue.claimDue(10, { now, leaseMs: 60_000, batching });
+    expect(retry.map((j) => [j.eventId, j.batch?.id])).toEqual(first.map((j) => [j.eventId, first[0]!.batch!.id]));
   });
 
   it("sends what is left of a batch that lost members under an id of its own, and a batch larger than today's max_events whole", async () => {

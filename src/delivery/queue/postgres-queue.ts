@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type pg from "pg";
 import { pgClient, pgText } from "../../store/postgres/pg-store.js";
-import { fetchPlan, selectClaim, storedTag, type HookCandidates, type HookFetch } from "./claim-selection.js";
+import { fetchPlan, selectClaim, shortTags, storedTag, type HookCandidates, type HookFetch } from "./claim-selection.js";
 import { ClaimBuffer } from "./claim-buffer.js";
 import { jobId } from "./job-id.js";
 import type {
@@ -86,12 +86,14 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
   private writing: Promise<void> | null = null;
   private flushTimer: NodeJS.Timeout | null = null;
   private writeSoon: NodeJS.Immediate | null = null;
+  // After a failed write: how many outcomes the next takes (halved at each failure), else null (all).
+  private retryLimit: number | null = null;
   private listener: pg.Client | null = null;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private hookList: { hooks: string[]; readAt: number } = { hooks: [], readAt: 0 };
   private readonly hinted = new Set<string>();
   private rotation = 0;
-  private claiming: Promise<unknown> | null = null;
+  private readonly claiming = new Set<Promise<unknown>>();
   private leasesCheckedAt = 0;
   // close() was called: no new claims.
   private closing = false;
@@ -116,7 +118,7 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
   }
 
   async handledEvents(txnId: string): Promise<ReadonlySet<string> | null> {
-    const { rows } = await this.pool.query<{ event_ids: string | null }>("SELECT event_ids FROM handled_transactions WHERE txn_id = $1", [txnId]);
+    const { rows } = await this.pool.query<{ event_ids: string | null }>("SELECT event_ids FROM handled_transactions WHERE txn_id = $1", [pgText(txnId)]);
     if (rows.length === 0) return null;
     let ids: unknown = null;
     try {
@@ -164,17 +166,17 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
   }
 
   async followUpDone(eventId: string): Promise<void> {
-    await this.pool.query("UPDATE follow_ups SET done_at = $1 WHERE event_id = $2 AND done_at IS NULL", [Date.now(), eventId]);
+    await this.pool.query("UPDATE follow_ups SET done_at = $1 WHERE event_id = $2 AND done_at IS NULL", [Date.now(), pgText(eventId)]);
   }
 
   async claimDue(limit: number, opts: ClaimOptions): Promise<ClaimedJob[]> {
     if (limit <= 0 || this.closing || this.lockLost) return [];
     const claim = this.claim(limit, opts);
-    this.claiming = claim;
+    this.claiming.add(claim);
     try {
       return await claim;
     } finally {
-      if (this.claiming === claim) this.claiming = null;
+      this.claiming.delete(claim);
     }
   }
 
@@ -267,7 +269,19 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
          JOIN messages m ON m.id = j.message_id`,
         [plan.map((p) => p.hookId), plan.map((p) => p.fetch), opts.now],
       );
-      const picked = selectClaim(candidatesOf(rows, plan), limit, opts, perHook);
+      const candidates = candidatesOf(rows, plan);
+      // Batches with members not among the candidates: how many the store still has pending (an
+      // unlocked read: members locked or leased elsewhere count).
+      const short = shortTags(candidates);
+      const tagPending = new Map<string, number>();
+      if (short.length > 0) {
+        const counts = await client.query<{ batch_id: string; n: number }>(
+          "SELECT batch_id, count(*)::int AS n FROM jobs WHERE hook_id = ANY($1::text[]) AND state = 'pending' AND batch_id = ANY($2::text[]) GROUP BY batch_id",
+          [plan.map((p) => p.hookId), short],
+        );
+        for (const row of counts.rows) tagPending.set(row.batch_id, row.n);
+      }
+      const picked = selectClaim(candidates, limit, opts, perHook, tagPending);
       if (picked.length === 0) return [];
       await client.query(
         `UPDATE jobs SET lease_until = $2, lease_token = $3, batch_id = p.batch_id, batch_size = p.batch_size
@@ -355,12 +369,12 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
           ? await client.query<{ id: number; message_id: number }>(
             `SELECT j.id, j.message_id FROM jobs j JOIN messages m ON m.id = j.message_id
              WHERE m.origin_ts = $1 AND m.event_id = $2 AND j.hook_id = $3 AND j.state IN ('done', 'dead', 'dropped') ORDER BY j.id DESC LIMIT 1 FOR UPDATE OF j`,
-            [which.originTs, which.eventId, hookId],
+            [which.originTs, pgText(which.eventId), hookId],
           )
           : await client.query<{ id: number; message_id: number }>(
             `SELECT j.id, j.message_id FROM jobs j JOIN messages m ON m.id = j.message_id
              WHERE j.hook_id = $1 AND j.state = 'dead' AND m.event_id = $2 ORDER BY j.id DESC LIMIT 1 FOR UPDATE OF j`,
-            [hookId, which.eventId],
+            [hookId, pgText(which.eventId)],
           );
       const ids = sources.rows.map((r) => r.id);
       if (ids.length === 0) return 0;
@@ -412,8 +426,9 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
    */
   async prune(olderThan: number): Promise<number> {
     const steps = [
-      "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE (state = 'replayed' AND created_at < $1) OR (state IN ('done', 'dead', 'dropped') AND finished_at < $1) LIMIT 1000)",
-      "DELETE FROM messages WHERE id IN (SELECT id FROM messages m WHERE created_at < $1 AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.message_id = m.id) LIMIT 1000)",
+      // Rows a transaction being stored holds (an event sent again) are left for the next round.
+      "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE (state = 'replayed' AND created_at < $1) OR (state IN ('done', 'dead', 'dropped') AND finished_at < $1) LIMIT 1000 FOR UPDATE SKIP LOCKED)",
+      "DELETE FROM messages WHERE id IN (SELECT id FROM messages m WHERE created_at < $1 AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.message_id = m.id) LIMIT 1000 FOR UPDATE SKIP LOCKED)",
       "DELETE FROM attempt_batches WHERE id IN (SELECT id FROM attempt_batches WHERE at < $1 LIMIT 1000)",
       "DELETE FROM handled_transactions WHERE txn_id IN (SELECT txn_id FROM handled_transactions WHERE handled_at < $1 LIMIT 1000)",
       "DELETE FROM follow_ups WHERE id IN (SELECT id FROM follow_ups WHERE done_at IS NOT NULL AND created_at < $1 LIMIT 1000)",
@@ -448,7 +463,7 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
     this.closing = true;
     // A claim under way adds to the buffer: wait for it. Then jobs leased ahead go back at once
     // (another process may take them), not after their lease.
-    await this.claiming?.catch(() => undefined);
+    await Promise.allSettled([...this.claiming]);
     await this.unlease(this.buffer.drain());
     await this.flush();
     this.closed = true;
@@ -481,27 +496,29 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
     if (this.writeSoon) clearImmediate(this.writeSoon);
     this.flushTimer = this.writeSoon = null;
     if (this.writing || this.pendingWrites.length === 0) return;
-    const batch = this.pendingWrites.splice(0, writeSize(this.pendingWrites));
-    // One that failed alone, again and again, is written without its texts (the job's change matters most).
-    if (batch.length === 1 && batch[0]!.failures >= 3) batch[0] = withoutTexts(batch[0]!);
+    const taken = this.pendingWrites.splice(0, writeSize(this.pendingWrites, this.retryLimit));
+    // Failed again and again, as small as it gets (one job, or one batch's members): written
+    // without its texts (the jobs' changes matter most).
+    const batch = taken.every((o) => o.failures >= 3) ? taken.map(withoutTexts) : taken;
     const rescheduled = batch.filter((o) => o.state === "pending").map((o) => o.job.hookId);
     const announce = [...new Set(rescheduled)].join("\n");
-    // One statement, so one round trip and one commit: the jobs' changes, the attempts and (for
-    // retries: workers elsewhere may sleep until the lease's end, later than the retry) a NOTIFY.
-    // Only the claim that holds a job may change it: a token of a lease that ran out matches nothing.
-    // One round trip (migration 2): the jobs' changes, the attempts, and a NOTIFY of the retries.
-    // In key order, the order a hook's removal (cancelHook) locks its jobs in: the two never deadlock.
+    // One statement (migration 2), so one round trip and one commit: the jobs' changes, the
+    // attempts and (for retries: workers elsewhere may sleep until the lease's end, later than the
+    // retry) a NOTIFY. In key order, with each one's place in the order they were made.
+    const order = new Map(batch.map((o, i) => [o, i]));
     const rows = [...batch].sort((a, b) => a.job.key - b.job.key);
     this.writing = this.pool.query(
-      "SELECT mwb_record_outcomes($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+      "SELECT mwb_record_outcomes($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
       [
         rows.map((o) => o.job.key), rows.map((o) => o.token), rows.map((o) => o.state), rows.map((o) => pgText(o.reason)), rows.map((o) => o.dueAt), rows.map((o) => o.at),
         rows.map((o) => pgText(o.job.hookId)), rows.map((o) => pgText(o.job.eventId)), rows.map((o) => o.job.attempts + 1),
         rows.map((o) => o.attempt.outcome), rows.map((o) => o.attempt.status), rows.map((o) => pgText(o.attempt.error)),
-        rows.map((o) => Math.round(o.attempt.durationMs)), rows.map((o) => pgText(o.attempt.responseBody)), announce,
+        rows.map((o) => Math.round(o.attempt.durationMs)), rows.map((o) => pgText(o.attempt.responseBody)), rows.map((o) => order.get(o)!), announce,
       ],
     ).then(
       () => {
+        // After a failure, writes grow back by doubling while rows that failed are at the front.
+        this.retryLimit = this.pendingWrites[0]?.failures ? Math.max(1, this.retryLimit ?? 1) * 2 : null;
         if (rescheduled.length > 0) {
           this.hint(rescheduled);
           this.notify();
@@ -510,8 +527,9 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
       (err: unknown) => {
         if (this.closed) return;
         // Tried again in a second, in halves: one row that cannot be written holds up few others.
-        for (const row of batch) row.failures++;
-        this.pendingWrites = batch.concat(this.pendingWrites);
+        for (const row of taken) row.failures++;
+        this.pendingWrites = taken.concat(this.pendingWrites);
+        this.retryLimit = Math.ceil(taken.length / 2);
         this.onBackgroundError(err);
         this.flushTimer ??= setTimeout(() => this.writePending(), 1000).unref();
       },
@@ -654,15 +672,13 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
 }
 
 /**
- * How many of the outcomes waiting (oldest first) the next write takes: all, or after a failed
- * write half of the rows that failed, so that one that cannot be written is soon alone. A batch's
- * members stay in one write.
+ * How many of the outcomes waiting (oldest first) the next write takes: all, or after failed
+ * writes `limit` (halved at each failure), so that one that cannot be written is soon alone. A
+ * batch's members stay in one write.
  */
-function writeSize(rows: readonly OutcomeRow[]): number {
-  let failed = 0;
-  while (failed < rows.length && rows[failed]!.failures > 0) failed++;
-  if (failed === 0) return rows.length;
-  let n = Math.ceil(failed / 2);
+function writeSize(rows: readonly OutcomeRow[], limit: number | null): number {
+  if (limit === null || limit >= rows.length) return rows.length;
+  let n = Math.max(1, limit);
   while (n < rows.length && rows[n]!.job.batch && rows[n]!.job.batch?.id === rows[n - 1]!.job.batch?.id) n++;
   return n;
 }

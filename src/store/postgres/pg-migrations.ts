@@ -157,30 +157,28 @@ export const PG_MIGRATIONS: readonly string[] = [
   END
   $fn$;
 
-  -- Attempt outcomes: each job's change (only by the claim that holds it: a token of a lease that
-  -- ran out matches nothing), the attempts, and a NOTIFY of hooks with retries (workers elsewhere
-  -- may sleep until the lease's end, later than the retry).
+  -- Attempt outcomes, in key order (the order a hook's removal locks jobs in: the two never
+  -- deadlock), p_seq giving the order they were made in: each job's change (only by the claim
+  -- that holds it: a token of a lease that ran out matches nothing), the attempts, and a NOTIFY of
+  -- hooks with retries (workers elsewhere may sleep until the lease's end, later than the retry).
   CREATE FUNCTION mwb_record_outcomes(
     p_ids BIGINT[], p_tokens TEXT[], p_states TEXT[], p_reasons TEXT[], p_due BIGINT[], p_at BIGINT[],
     p_hooks TEXT[], p_events TEXT[], p_attempts INT[], p_outcomes TEXT[], p_status INT[], p_errors TEXT[], p_durations INT[], p_bodies TEXT[],
-    p_announce TEXT
+    p_seq INT[], p_announce TEXT
   ) RETURNS VOID
   LANGUAGE plpgsql SET enable_seqscan = off SET enable_bitmapscan = off AS $fn$
   BEGIN
-    -- One primary-key update per job: joined with the unnested arrays instead, the planner could
-    -- walk the jobs table's whole index for a few hundred rows.
-    FOR i IN 1 .. coalesce(array_length(p_ids, 1), 0) LOOP
-      UPDATE jobs SET state = p_states[i], reason = p_reasons[i], attempts = jobs.attempts + 1,
-             due_at = COALESCE(p_due[i], jobs.due_at), finished_at = CASE WHEN p_states[i] = 'pending' THEN NULL ELSE p_at[i] END,
-             lease_until = NULL, lease_token = NULL
-        WHERE jobs.id = p_ids[i] AND jobs.lease_token = p_tokens[i] AND jobs.state = 'pending';
-    END LOOP;
+    UPDATE jobs SET state = o.state, reason = o.reason, attempts = jobs.attempts + 1,
+           due_at = COALESCE(o.due_at, jobs.due_at), finished_at = CASE WHEN o.state = 'pending' THEN NULL ELSE o.at END,
+           lease_until = NULL, lease_token = NULL
+      FROM unnest(p_ids, p_tokens, p_states, p_reasons, p_due, p_at) AS o(id, token, state, reason, due_at, at)
+      WHERE jobs.id = o.id AND jobs.lease_token = o.token AND jobs.state = 'pending';
     INSERT INTO attempt_batches (hook_id, at, successes, job_ids, event_ids, attempt_nos, outcomes, statuses, errors, durations_ms, response_bodies, ats)
       SELECT a.hook, max(a.at), count(*) FILTER (WHERE a.outcome = 'success'),
-             array_agg(a.job ORDER BY a.n), array_agg(a.ev ORDER BY a.n), array_agg(a.no ORDER BY a.n), array_agg(a.outcome ORDER BY a.n),
-             array_agg(a.status ORDER BY a.n), array_agg(a.err ORDER BY a.n), array_agg(a.dur ORDER BY a.n), array_agg(a.body ORDER BY a.n), array_agg(a.at ORDER BY a.n)
-      FROM unnest(p_ids, p_hooks, p_events, p_attempts, p_outcomes, p_status, p_errors, p_durations, p_bodies, p_at)
-        WITH ORDINALITY AS a(job, hook, ev, no, outcome, status, err, dur, body, at, n)
+             array_agg(a.job ORDER BY a.seq), array_agg(a.ev ORDER BY a.seq), array_agg(a.no ORDER BY a.seq), array_agg(a.outcome ORDER BY a.seq),
+             array_agg(a.status ORDER BY a.seq), array_agg(a.err ORDER BY a.seq), array_agg(a.dur ORDER BY a.seq), array_agg(a.body ORDER BY a.seq), array_agg(a.at ORDER BY a.seq)
+      FROM unnest(p_ids, p_hooks, p_events, p_attempts, p_outcomes, p_status, p_errors, p_durations, p_bodies, p_at, p_seq)
+        AS a(job, hook, ev, no, outcome, status, err, dur, body, at, seq)
       GROUP BY a.hook;
     IF p_announce <> '' THEN
       PERFORM pg_notify('mwb_jobs', CASE WHEN length(p_announce) <= 7000 THEN p_announce ELSE '' END);

@@ -53,22 +53,30 @@ export function pgText<T extends string | null>(text: T): T {
 
 // Any constant both processes agree on: the migrations of one store run one process at a time.
 const MIGRATION_LOCK = 0x6d7762; // "mwb"
+// The client-side limit of a migration's statements (pg reads 0 as "the pool's default").
+const MIGRATION_TIMEOUT_MS = 24 * 3_600_000;
 
 async function migratePg(pool: pg.Pool): Promise<void> {
   const client = await pool.connect();
+  // A migration (or waiting for another process's) may take longer than any statement of the
+  // bridge may: no time limit here, on either side.
+  // (pg reads a query's own query_timeout, though its types do not list it.)
+  const query = <R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> =>
+    client.query<R>({ text, values, query_timeout: MIGRATION_TIMEOUT_MS } as pg.QueryConfig);
   try {
-    await client.query("BEGIN");
-    await client.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
-    await client.query("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
-    const { rows } = await client.query<{ version: number }>("SELECT version FROM schema_version");
+    await query("BEGIN");
+    await query("SET LOCAL statement_timeout = 0");
+    await query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
+    await query("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
+    const { rows } = await query<{ version: number }>("SELECT version FROM schema_version");
     const current = rows[0]?.version ?? 0;
     if (current > PG_MIGRATIONS.length) {
       throw new Error(`The PostgreSQL schema is version ${current}, newer than this bridge knows (${PG_MIGRATIONS.length}). Upgrade the bridge or restore a matching backup.`);
     }
-    for (let version = current; version < PG_MIGRATIONS.length; version++) await client.query(PG_MIGRATIONS[version]!);
-    if (rows.length === 0) await client.query("INSERT INTO schema_version (version) VALUES ($1)", [PG_MIGRATIONS.length]);
-    else await client.query("UPDATE schema_version SET version = $1", [PG_MIGRATIONS.length]);
-    await client.query("COMMIT");
+    for (let version = current; version < PG_MIGRATIONS.length; version++) await query(PG_MIGRATIONS[version]!);
+    if (rows.length === 0) await query("INSERT INTO schema_version (version) VALUES ($1)", [PG_MIGRATIONS.length]);
+    else await query("UPDATE schema_version SET version = $1", [PG_MIGRATIONS.length]);
+    await query("COMMIT");
   } catch (err) {
     await client.query("ROLLBACK").catch(() => undefined);
     throw err;
