@@ -134,8 +134,15 @@ describe("OlmMachine on the WebAssembly crypto core", () => {
     expect(again.pendingAtStart).not.toContain(RequestType.KeysUpload);
   }, 120_000);
 
-  it("refuses a store without a passphrase, and a second store directory in one process, saying why", async () => {
-    await expect(OlmMachine.initialize(new UserId(BOT), new DeviceId("X"), join(dir, "elsewhere"))).rejects.toThrow(/one crypto store directory per process/);
+  it("keeps stores side by side in one process, and refuses one elsewhere or without a passphrase, saying why", async () => {
+    const ghost = await OlmMachine.initialize(new UserId("@ghost:example.org"), new DeviceId("GHOST"), join(dir, "ghost"));
+    const ghostKey = ghost.identityKeys.ed25519.toBase64();
+    expect(ghostKey).not.toBe(bot.identityKeys.ed25519.toBase64());
+    ghost.close();
+    const reopened = await OlmMachine.initialize(new UserId("@ghost:example.org"), new DeviceId("GHOST"), join(dir, "ghost"));
+    expect(reopened.identityKeys.ed25519.toBase64()).toBe(ghostKey);
+    reopened.close();
+    await expect(OlmMachine.initialize(new UserId(BOT), new DeviceId("X"), join(tmpdir(), "elsewhere", "store"))).rejects.toThrow(/kept side by side in/);
     expect(() => configureCryptoStore({ passphrase: "" })).toThrow(/must not be empty/);
     expect(() => new UserId("not a user id")).toThrow();
   });

@@ -50,9 +50,10 @@ export class OlmMachine {
   private constructor(private readonly inner: wasm.OlmMachine) {}
 
   /**
-   * The machine of a user's device. With `storePath` its state is kept on disk there (a
-   * directory; one per process), encrypted with `storePassphrase` or configureCryptoStore's; without,
-   * in memory only. `storeType` is accepted for the native signature; there is one kind of store.
+   * The machine of a user's device. With `storePath` its state is kept on disk (store.ts: the
+   * stores of one process side by side in one directory), encrypted with `storePassphrase` or
+   * configureCryptoStore's; without, in memory only. `storeType` is accepted for the native
+   * signature; there is one kind of store.
    */
   static async initialize(userId: UserId, deviceId: DeviceId, storePath?: string | null, storePassphrase?: string | null, _storeType?: StoreType | null): Promise<OlmMachine> {
     await initCrypto();
