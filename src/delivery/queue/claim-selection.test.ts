@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { MAX_BATCH_EVENTS, batchWebhookId } from "../batch.js";
-import { fetchPlan, selectClaim, shortTags, type HookCandidates } from "./claim-selection.js";
+import { cutOffBatches, fetchPlan, selectClaim, shortTags, type HookCandidates } from "./claim-selection.js";
 import type { ClaimOptions, ClaimedJob } from "./queue.js";
 
 const job = (key: number, hookId: string, batch?: { id: string; size: number }): ClaimedJob =>
@@ -10,13 +10,20 @@ const opts = (extra: Partial<ClaimOptions> = {}): ClaimOptions => ({ now: 1000, 
 const hook = (hookId: string, jobs: ClaimedJob[], moreWaiting = false): HookCandidates => ({ hookId, jobs, oldestPending: jobs[0]?.key ?? 0, moreWaiting });
 
 describe("fetchPlan", () => {
-  it("reads enough of a batching hook to see a batch tagged under a larger max_events whole", () => {
-    const plan = fetchPlan(["a", "b", "s"], 10, opts({ perHookLimit: 2, strictHooks: new Set(["s"]), batching: batching(1) }));
+  it("reads what each hook could send, plus one to see whether more wait", () => {
+    const plan = fetchPlan(["a", "b", "s"], 10, opts({ perHookLimit: 2, strictHooks: new Set(["s"]), batching: batching(3) }));
     expect(plan).toEqual([
       { hookId: "a", strict: false, fetch: 3 },
-      { hookId: "b", strict: false, fetch: MAX_BATCH_EVENTS + 1 },
+      { hookId: "b", strict: false, fetch: 7 },
       { hookId: "s", strict: true, fetch: 2 },
     ]);
+  });
+
+  it("asks for more of a hook whose read ended inside a batch tagged under a larger max_events", () => {
+    const tag = { id: "batch_old", size: 4 };
+    const plan = [{ hookId: "b", strict: false, fetch: 3 }, { hookId: "c", strict: false, fetch: 3 }];
+    const candidates = [hook("b", [job(1, "b", tag), job(2, "b", tag), job(3, "b", tag)], true), hook("c", [job(4, "c", { id: "whole", size: 1 }), job(5, "c")], true)];
+    expect(cutOffBatches(candidates, plan)).toEqual([{ hookId: "b", strict: false, fetch: 3 + MAX_BATCH_EVENTS }]);
   });
 });
 

@@ -30,11 +30,24 @@ export function fetchPlan(hookIds: readonly string[], limit: number, opts: Claim
     const strict = opts.strictHooks?.has(hookId) ?? false;
     const batching = opts.batching?.(hookId) ?? null;
     const groups = strict ? 1 : Math.min(opts.perHookLimit ?? Infinity, limit);
-    // A batch tagged before may be larger than today's max_events: read enough to see it whole.
-    const rows = batching ? Math.max(groups * Math.max(1, batching.maxEvents), MAX_BATCH_EVENTS) : groups;
-    plan.push({ hookId, strict, fetch: rows + 1 });
+    plan.push({ hookId, strict, fetch: groups * (batching ? Math.max(1, batching.maxEvents) : 1) + 1 });
   }
   return plan;
+}
+
+/**
+ * The hooks whose candidates end inside a batch tagged before (it may be larger than today's
+ * max_events), and how many of their jobs to read instead so that it is seen whole.
+ */
+export function cutOffBatches(candidates: readonly HookCandidates[], plan: readonly HookFetch[]): HookFetch[] {
+  const wider: HookFetch[] = [];
+  candidates.forEach((hook, i) => {
+    const last = hook.jobs.at(-1);
+    if (!hook.moreWaiting || !last?.batch) return;
+    const members = hook.jobs.filter((j) => j.batch?.id === last.batch!.id).length;
+    if (members < last.batch.size) wider.push({ ...plan[i]!, fetch: plan[i]!.fetch + MAX_BATCH_EVENTS });
+  });
+  return wider;
 }
 
 /** The tags among the candidates with fewer members here than they were sent with. */

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type pg from "pg";
 import { pgClient, pgText } from "../../store/postgres/pg-store.js";
-import { fetchPlan, selectClaim, shortTags, storedTag, type HookCandidates, type HookFetch } from "./claim-selection.js";
+import { cutOffBatches, fetchPlan, selectClaim, shortTags, storedTag, type HookCandidates, type HookFetch } from "./claim-selection.js";
 import { ClaimBuffer } from "./claim-buffer.js";
 import { jobId } from "./job-id.js";
 import type {
@@ -256,20 +256,13 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
     return this.transaction(async (client) => {
       // Index access only, whatever the statistics say (see migration 2).
       await client.query("SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off");
-      const { rows } = await client.query<CandidateRow>(
-        `SELECT h.ord, j.id, j.hook_id, j.attempts, j.due_at, j.batch_id, j.batch_size, j.oldest, m.event_id, m.room_id, m.body
-         FROM unnest($1::text[], $2::int[]) WITH ORDINALITY AS h(hook_id, want, ord)
-         CROSS JOIN LATERAL (
-           SELECT c.*, (SELECT min(o.id) FROM jobs o WHERE o.hook_id = h.hook_id AND o.state = 'pending') AS oldest
-           FROM jobs c
-           WHERE c.hook_id = h.hook_id AND c.state = 'pending' AND c.due_at <= $3 AND (c.lease_until IS NULL OR c.lease_until <= $3)
-           ORDER BY c.id LIMIT h.want
-           FOR UPDATE SKIP LOCKED
-         ) j
-         JOIN messages m ON m.id = j.message_id`,
-        [plan.map((p) => p.hookId), plan.map((p) => p.fetch), opts.now],
-      );
-      const candidates = candidatesOf(rows, plan);
+      const candidates = candidatesOf(await lockCandidates(client, plan, opts.now), plan);
+      // A batch tagged under a larger max_events than today's, cut off by the read: read more of those hooks.
+      const wider = cutOffBatches(candidates, plan);
+      if (wider.length > 0) {
+        const more = candidatesOf(await lockCandidates(client, wider, opts.now), wider);
+        for (const hook of more) candidates[plan.findIndex((p) => p.hookId === hook.hookId)] = hook;
+      }
       // Batches with members not among the candidates: how many the store still has pending (an
       // unlocked read: members locked or leased elsewhere count).
       const short = shortTags(candidates);
@@ -698,6 +691,24 @@ function storable(record: TransactionRecord): TransactionRecord {
     messages: record.messages.map((m) => ({ ...m, eventId: pgText(m.eventId), roomId: pgText(m.roomId), body: pgText(m.body), hookIds: m.hookIds.map(pgText) })),
     followUps: record.followUps.map((f) => ({ ...f, eventId: pgText(f.eventId), event: pgText(f.event) })),
   };
+}
+
+/** Locks and reads each hook's first due, unleased jobs (up to its fetch), with their events, skipping jobs other claims hold. */
+async function lockCandidates(client: pg.PoolClient, plan: readonly HookFetch[], now: number): Promise<CandidateRow[]> {
+  const { rows } = await client.query<CandidateRow>(
+    `SELECT h.ord, j.id, j.hook_id, j.attempts, j.due_at, j.batch_id, j.batch_size, j.oldest, m.event_id, m.room_id, m.body
+     FROM unnest($1::text[], $2::int[]) WITH ORDINALITY AS h(hook_id, want, ord)
+     CROSS JOIN LATERAL (
+       SELECT c.*, (SELECT min(o.id) FROM jobs o WHERE o.hook_id = h.hook_id AND o.state = 'pending') AS oldest
+       FROM jobs c
+       WHERE c.hook_id = h.hook_id AND c.state = 'pending' AND c.due_at <= $3 AND (c.lease_until IS NULL OR c.lease_until <= $3)
+       ORDER BY c.id LIMIT h.want
+       FOR UPDATE SKIP LOCKED
+     ) j
+     JOIN messages m ON m.id = j.message_id`,
+    [plan.map((p) => p.hookId), plan.map((p) => p.fetch), now],
+  );
+  return rows;
 }
 
 /** Deliveries among claimed jobs: a batch (jobs with one tag next to each other) counts once. */
