@@ -27,6 +27,12 @@ export const Attachment = {
   /** The plaintext; throws if the data does not match its hash or the key material is malformed. */
   decrypt(attachment: EncryptedAttachment): Uint8Array {
     if (attachment.mediaEncryptionInfo === null) throw new Error("the attachment has no media encryption info");
-    return wasm.Attachment.decrypt(new wasm.EncryptedAttachment(attachment.encryptedData, attachment.mediaEncryptionInfo));
+    // Freed at once: it holds a copy of the whole file in the WebAssembly memory.
+    const encrypted = new wasm.EncryptedAttachment(attachment.encryptedData, attachment.mediaEncryptionInfo);
+    try {
+      return wasm.Attachment.decrypt(encrypted);
+    } finally {
+      encrypted.free();
+    }
   },
 };

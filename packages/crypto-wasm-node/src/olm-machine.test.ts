@@ -1,5 +1,5 @@
 import { execFile, spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -18,8 +18,8 @@ const BOT = "@bot:example.org";
 const ROOM = "!room:example.org";
 
 /** The fixture in a process of its own: what it printed. */
-async function inProcess(dir: string, event?: string): Promise<{ ed25519: string; curve25519: string; pendingAtStart: number[]; decrypted: { content?: { body?: string } } | null }> {
-  const { stdout } = await run(process.execPath, ["--import", "tsx", FIXTURE, dir, "once", ...(event ? [event] : [])], { timeout: 60_000 });
+async function inProcess(directory: string, path: string, event?: string): Promise<{ ed25519: string; curve25519: string; pendingAtStart: number[]; decrypted: { content?: { body?: string } } | null }> {
+  const { stdout } = await run(process.execPath, ["--import", "tsx", FIXTURE, directory, path, "once", ...(event ? [event] : [])], { timeout: 60_000 });
   return JSON.parse(stdout.trim().split("\n").at(-1)!);
 }
 
@@ -29,12 +29,14 @@ describe("OlmMachine on the WebAssembly crypto core", () => {
   let bot: OlmMachine;
   const keys = new KeyDirectory();
   let encryptedEvent: string;
+  // As the bot SDK lays stores out: <base>/<user>/<device>.
+  const botStore = () => join(dir, "bot-user", "BOTDEVICE");
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "mwb-crypto-"));
-    configureCryptoStore({ passphrase: "test passphrase" });
+    configureCryptoStore({ passphrase: "test passphrase", directory: dir });
     alice = await OlmMachine.initialize(new UserId(ALICE), new DeviceId("ALICEDEVICE"));
-    bot = await OlmMachine.initialize(new UserId(BOT), new DeviceId("BOTDEVICE"), join(dir, "store"), "", 0);
+    bot = await OlmMachine.initialize(new UserId(BOT), new DeviceId("BOTDEVICE"), botStore(), "", 0);
   }, 60_000);
 
   afterAll(async () => {
@@ -75,6 +77,11 @@ describe("OlmMachine on the WebAssembly crypto core", () => {
     // Ten one-time keys left on the server: it tops them up (the bot SDK sends what it asks for after each sync).
     expect((await bot.outgoingRequests()).map((r) => r.type)).toContain(RequestType.KeysUpload);
     await keys.pump(bot, BOT, "BOTDEVICE");
+    // Transactions without key counts (the bot SDK passes {} and []) ask for no more keys.
+    const before = keys.oneTimeKeyCount(BOT, "BOTDEVICE");
+    for (let i = 0; i < 3; i++) JSON.parse(await bot.receiveSyncChanges("[]", new DeviceLists(), {}, []));
+    expect((await bot.outgoingRequests()).map((r) => r.type)).not.toContain(RequestType.KeysUpload);
+    expect(keys.oneTimeKeyCount(BOT, "BOTDEVICE")).toBe(before);
     const content = await alice.encryptRoomEvent(new RoomId(ROOM), "m.room.message", JSON.stringify({ msgtype: "m.text", body: "hello, encrypted" }));
     encryptedEvent = JSON.stringify({ type: "m.room.encrypted", sender: ALICE, event_id: "$e1", origin_server_ts: Date.now(), room_id: ROOM, content: JSON.parse(content) });
     const decrypted = await bot.decryptRoomEvent(encryptedEvent, new RoomId(ROOM));
@@ -86,7 +93,8 @@ describe("OlmMachine on the WebAssembly crypto core", () => {
     // (Encrypting in a room whose key was never shared is not asked of it: the WebAssembly core
     // panics then, and the bot SDK always shares the room key first.)
     const unknown = { ...JSON.parse(encryptedEvent).content, session_id: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" };
-    await expect(bot.decryptRoomEvent(JSON.stringify({ type: "m.room.encrypted", sender: ALICE, event_id: "$e2", origin_server_ts: 1, room_id: ROOM, content: unknown }), new RoomId(ROOM))).rejects.toBeTruthy();
+    await expect(bot.decryptRoomEvent(JSON.stringify({ type: "m.room.encrypted", sender: ALICE, event_id: "$e2", origin_server_ts: 1, room_id: ROOM, content: unknown }), new RoomId(ROOM)))
+      .rejects.toMatchObject({ description: expect.stringMatching(/session|key/i) });
     const sessionId = JSON.parse(encryptedEvent).content.session_id as string;
     const exported = JSON.parse(await bot.exportRoomKeysForSession(ROOM, sessionId));
     expect(exported).toHaveLength(1);
@@ -106,44 +114,58 @@ describe("OlmMachine on the WebAssembly crypto core", () => {
   it("keeps its device, identity keys and room keys in another process", async () => {
     const identity = { ed25519: bot.identityKeys.ed25519.toBase64(), curve25519: bot.identityKeys.curve25519.toBase64() };
     bot.close();
-    const again = await inProcess(join(dir, "store"), encryptedEvent);
+    const again = await inProcess(dir, botStore(), encryptedEvent);
     expect({ ed25519: again.ed25519, curve25519: again.curve25519 }).toEqual(identity);
     // Its keys were uploaded before: nothing to upload again.
     expect(again.pendingAtStart).not.toContain(RequestType.KeysUpload);
     expect(again.decrypted?.content?.body).toBe("hello, encrypted");
-    bot = await OlmMachine.initialize(new UserId(BOT), new DeviceId("BOTDEVICE"), join(dir, "store"));
+    bot = await OlmMachine.initialize(new UserId(BOT), new DeviceId("BOTDEVICE"), botStore());
   }, 90_000);
 
   it("keeps its keys after SIGKILL, once they are uploaded", async () => {
-    const store = join(dir, "killed");
-    const child = spawn(process.execPath, ["--import", "tsx", FIXTURE, store, "hang"], { stdio: ["ignore", "pipe", "inherit"] });
-    const first = await new Promise<{ ed25519: string; pendingAtStart: number[] }>((resolve, reject) => {
-      let out = "";
-      child.stdout.on("data", (chunk: Buffer) => {
-        out += chunk.toString();
-        if (out.includes("\n")) resolve(JSON.parse(out.trim()));
+    const store = join(dir, "killed-user", "BOTDEVICE");
+    const child = spawn(process.execPath, ["--import", "tsx", FIXTURE, dir, store, "hang"], { stdio: ["ignore", "pipe", "inherit"] });
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    let first: { ed25519: string; pendingAtStart: number[] };
+    try {
+      first = await new Promise((resolve, reject) => {
+        let out = "";
+        child.stdout.on("data", (chunk: Buffer) => {
+          out += chunk.toString();
+          const line = out.split("\n").find((l) => l.startsWith("{"));
+          if (line) resolve(JSON.parse(line));
+        });
+        child.on("exit", (code) => reject(new Error(`the fixture exited (${code}) before printing`)));
+        setTimeout(() => reject(new Error("the fixture printed nothing in 60 s")), 60_000).unref();
       });
-      child.on("exit", (code) => reject(new Error(`the fixture exited (${code}) before printing`)));
-      setTimeout(() => reject(new Error("the fixture printed nothing in 60 s")), 60_000).unref();
-    });
+    } finally {
+      child.kill("SIGKILL");
+      await exited;
+    }
     expect(first.pendingAtStart).toContain(RequestType.KeysUpload);
-    child.kill("SIGKILL");
-    await new Promise((resolve) => child.once("exit", resolve));
-    const again = await inProcess(store);
+    const again = await inProcess(dir, store);
     expect(again.ed25519).toBe(first.ed25519);
     expect(again.pendingAtStart).not.toContain(RequestType.KeysUpload);
   }, 120_000);
 
-  it("keeps stores side by side in one process, and refuses one elsewhere or without a passphrase, saying why", async () => {
-    const ghost = await OlmMachine.initialize(new UserId("@ghost:example.org"), new DeviceId("GHOST"), join(dir, "ghost"));
-    const ghostKey = ghost.identityKeys.ed25519.toBase64();
-    expect(ghostKey).not.toBe(bot.identityKeys.ed25519.toBase64());
-    ghost.close();
-    const reopened = await OlmMachine.initialize(new UserId("@ghost:example.org"), new DeviceId("GHOST"), join(dir, "ghost"));
-    expect(reopened.identityKeys.ed25519.toBase64()).toBe(ghostKey);
-    reopened.close();
-    await expect(OlmMachine.initialize(new UserId(BOT), new DeviceId("X"), join(tmpdir(), "elsewhere", "store"))).rejects.toThrow(/kept side by side in/);
-    expect(() => configureCryptoStore({ passphrase: "" })).toThrow(/must not be empty/);
+  it("keeps several users' stores in one process, opened at once, and refuses one elsewhere or with another passphrase, saying why", async () => {
+    const open = (user: string) => OlmMachine.initialize(new UserId(`@${user}:example.org`), new DeviceId("DEV"), join(dir, `${user}-user`, "DEV"));
+    const [one, two] = await Promise.all([open("one"), open("two")]);
+    const keysOf = (m: OlmMachine) => m.identityKeys.ed25519.toBase64();
+    const before = [keysOf(one), keysOf(two)];
+    expect(new Set([...before, keysOf(bot)]).size).toBe(3);
+    one.close();
+    two.close();
+    const [oneAgain, twoAgain] = await Promise.all([open("one"), open("two")]);
+    expect([keysOf(oneAgain), keysOf(twoAgain)]).toEqual(before);
+    oneAgain.close();
+    twoAgain.close();
+    await expect(OlmMachine.initialize(new UserId("@one:example.org"), new DeviceId("DEV"), join(dir, "one-user", "DEV"), "another passphrase")).rejects.toThrow(/cannot be opened with this passphrase/);
+    await expect(OlmMachine.initialize(new UserId(BOT), new DeviceId("X"), join(tmpdir(), "elsewhere", "store"))).rejects.toThrow(/must be inside/);
+    expect((await stat(dir)).mode & 0o777).toBe(0o700);
+    expect(() => oneAgain.identityKeys).toThrow(/closed/);
+    expect(() => configureCryptoStore({ passphrase: "", directory: dir })).toThrow(/must not be empty/);
+    expect(() => configureCryptoStore({ passphrase: "x", directory: join(dir, "other") })).toThrow(/already in/);
     expect(() => new UserId("not a user id")).toThrow();
   });
 

@@ -8,7 +8,10 @@ let ready: Promise<void> | null = null;
 
 /** Loads the WebAssembly module (from the package's own file, never over the network), once. */
 export function initCrypto(): Promise<void> {
-  ready ??= wasm.initAsync();
+  ready ??= wasm.initAsync().catch((err: unknown) => {
+    ready = null;
+    throw err;
+  });
   return ready;
 }
 
@@ -58,28 +61,33 @@ export class OlmMachine {
   static async initialize(userId: UserId, deviceId: DeviceId, storePath?: string | null, storePassphrase?: string | null, _storeType?: StoreType | null): Promise<OlmMachine> {
     await initCrypto();
     const store = storePath ? await openStore(storePath, storePassphrase) : null;
-    const inner = await wasm.OlmMachine.initialize(userId.toWasm(), deviceId.toWasm(), store?.name, store?.passphrase);
+    const inner = await wasm.OlmMachine.initialize(userId.toWasm(), deviceId.toWasm(), store?.name, store?.passphrase).catch((err: unknown) => {
+      const message = err instanceof Error ? err.message : String(err);
+      // The core's words for a store sealed with another passphrase.
+      if (store && /unpickl|decrypt/i.test(message)) throw new Error(`the crypto store at ${storePath} cannot be opened with this passphrase (${message})`, { cause: err });
+      throw err;
+    });
     return new OlmMachine(inner);
   }
 
   get userId(): UserId {
-    return new UserId(this.inner.userId.toString());
+    return new UserId(this.live().userId.toString());
   }
 
   get deviceId(): DeviceId {
-    return new DeviceId(this.inner.deviceId.toString());
+    return new DeviceId(this.live().deviceId.toString());
   }
 
   get identityKeys(): wasm.IdentityKeys {
-    return this.inner.identityKeys;
+    return this.live().identityKeys;
   }
 
   async outgoingRequests(): Promise<OutgoingRequest[]> {
-    return (await this.inner.outgoingRequests()).map(nativeRequest);
+    return (await this.live().outgoingRequests()).map(nativeRequest);
   }
 
   async markRequestAsSent(requestId: string, requestType: RequestType, response: string): Promise<boolean> {
-    return this.inner.markRequestAsSent(requestId, requestType as number as wasm.RequestType, response);
+    return this.live().markRequestAsSent(requestId, requestType as number as wasm.RequestType, response);
   }
 
   /**
@@ -90,7 +98,11 @@ export class OlmMachine {
   async receiveSyncChanges(toDeviceEvents: string, changedDevices: DeviceLists, oneTimeKeyCounts: Record<string, number>, unusedFallbackKeys: string[]): Promise<string> {
     const counts = new Map<string, number>();
     for (const [algorithm, count] of Object.entries(oneTimeKeyCounts ?? {})) if (typeof count === "number") counts.set(algorithm, count);
-    const processed = await this.inner.receiveSyncChanges(toDeviceEvents, changedDevices.toWasm(), counts, new Set(unusedFallbackKeys ?? []), decryptAnyone());
+    // A transaction without counts says nothing about them (the native binding's reading): with
+    // plain receiveSyncChanges the core would take a missing count for zero and upload more keys
+    // each time. Likewise an empty list of unused fallback keys is taken for "not known".
+    const fallbacks = unusedFallbackKeys?.length ? new Set(unusedFallbackKeys) : undefined;
+    const processed = await this.live().receiveSyncChangesMsc4186(toDeviceEvents, changedDevices.toWasm(), counts, fallbacks, decryptAnyone());
     const events: unknown[] = [];
     for (const event of processed) {
       if (event.type !== wasm.ProcessedToDeviceEventType.Invalid) events.push(JSON.parse(event.rawEvent) as unknown);
@@ -99,33 +111,33 @@ export class OlmMachine {
   }
 
   async updateTrackedUsers(users: UserId[]): Promise<void> {
-    await this.inner.updateTrackedUsers(wasmUsers(users));
+    await this.live().updateTrackedUsers(wasmUsers(users));
   }
 
   async getMissingSessions(users: UserId[]): Promise<OutgoingRequest | null> {
-    const request = await this.inner.getMissingSessions(wasmUsers(users));
+    const request = await this.live().getMissingSessions(wasmUsers(users));
     return request ? nativeRequest(request) : null;
   }
 
   async shareRoomKey(roomId: RoomId, users: UserId[], settings: EncryptionSettings): Promise<ToDeviceRequest[]> {
-    return (await this.inner.shareRoomKey(roomId.toWasm(), wasmUsers(users), settings.toWasm())).map((r) => nativeRequest(r) as ToDeviceRequest);
+    return (await this.live().shareRoomKey(roomId.toWasm(), wasmUsers(users), settings.toWasm())).map((r) => nativeRequest(r) as ToDeviceRequest);
   }
 
   /** The `m.room.encrypted` content for an event, as JSON. */
   encryptRoomEvent(roomId: RoomId, eventType: string, content: string): Promise<string> {
-    return this.inner.encryptRoomEvent(roomId.toWasm(), eventType, content);
+    return this.live().encryptRoomEvent(roomId.toWasm(), eventType, content);
   }
 
   /** Rejects (a MegolmDecryptionError of the Rust core) when the room key is missing or the event is not valid. */
   async decryptRoomEvent(event: string, roomId: RoomId): Promise<DecryptedRoomEvent> {
-    const decrypted = await this.inner.decryptRoomEvent(event, roomId.toWasm(), decryptAnyone());
+    const decrypted = await this.live().decryptRoomEvent(event, roomId.toWasm(), decryptAnyone());
     return { event: decrypted.event, sender: decrypted.sender?.toString(), senderDevice: decrypted.senderDevice?.toString(), senderCurve25519Key: decrypted.senderCurve25519Key };
   }
 
   async sign(message: string): Promise<Signatures> {
-    const signatures = await this.inner.sign(message);
+    const signatures = await this.live().sign(message);
     const bySigner = new Map<string, Record<string, MaybeSignature>>();
-    const own = this.inner.userId.toString();
+    const own = this.live().userId.toString();
     const mine = signatures.get(new wasm.UserId(own));
     if (mine) {
       const keys: Record<string, MaybeSignature> = {};
@@ -136,21 +148,26 @@ export class OlmMachine {
   }
 
   enableBackupV1(publicKeyBase64: string, version: string): Promise<void> {
-    return this.inner.enableBackupV1(publicKeyBase64, version);
+    return this.live().enableBackupV1(publicKeyBase64, version);
   }
 
   disableBackup(): Promise<void> {
-    return this.inner.disableBackup();
+    return this.live().disableBackup();
   }
 
   async backupRoomKeys(): Promise<KeysBackupRequest | null> {
-    const request = await this.inner.backupRoomKeys();
+    const request = await this.live().backupRoomKeys();
     return request ? (nativeRequest(request) as KeysBackupRequest) : null;
   }
 
   /** The keys of one Megolm session, as the JSON array a key export holds. */
   exportRoomKeysForSession(roomId: string, sessionId: string): Promise<string> {
-    return this.inner.exportRoomKeys((session) => session.roomId.toString() === roomId && session.sessionId === sessionId);
+    return this.live().exportRoomKeys((session) => session.roomId.toString() === roomId && session.sessionId === sessionId);
+  }
+
+  private live(): wasm.OlmMachine {
+    if (this.closed) throw new Error("this OlmMachine is closed");
+    return this.inner;
   }
 
   /** Ends the machine (its store stays); a second call does nothing. */

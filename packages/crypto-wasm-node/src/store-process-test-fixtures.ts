@@ -1,7 +1,7 @@
-// Run by the package's tests in a process of its own (node --import tsx): opens the store in
-// argv[2] as @bot:example.org / BOTDEVICE, uploads its keys if it has not (answered locally),
-// decrypts the event in argv[4] if given, prints what it found as one JSON line, and with
-// argv[3] = "hang" then waits to be killed.
+// Run by the package's tests in a process of its own (node --import tsx): opens the store at
+// argv[3] (inside the store directory argv[2]) as @bot:example.org / BOTDEVICE, uploads its keys
+// if it has not (answered locally), decrypts the event in argv[5] if given, prints what it found
+// as one JSON line, and with argv[4] = "hang" then waits to be killed.
 import { DeviceId, RoomId, UserId } from "./ids.js";
 import { KeyDirectory } from "./key-directory-test-fixtures.js";
 import { OlmMachine } from "./olm-machine.js";
@@ -9,9 +9,9 @@ import { configureCryptoStore } from "./store.js";
 
 // (A function, not top-level await: the package is CommonJS.)
 async function main(): Promise<void> {
-  const [dir, mode, event] = process.argv.slice(2);
-  configureCryptoStore({ passphrase: "test passphrase" });
-  const machine = await OlmMachine.initialize(new UserId("@bot:example.org"), new DeviceId("BOTDEVICE"), dir);
+  const [directory, path, mode, event] = process.argv.slice(2);
+  configureCryptoStore({ passphrase: "test passphrase", directory: directory! });
+  const machine = await OlmMachine.initialize(new UserId("@bot:example.org"), new DeviceId("BOTDEVICE"), path);
   const pendingAtStart = (await machine.outgoingRequests()).map((r) => r.type);
   await new KeyDirectory().pump(machine, "@bot:example.org", "BOTDEVICE");
   let decrypted: unknown = null;
