@@ -11,7 +11,8 @@
 // begins. Targets (≤ 1 ms per room, RSS < 300 MB, bounded memory) are reported, never asserted.
 //
 // Options (CLI --name=value, or env BENCH_NAME): rooms, crowded-rooms, hooks-per-crowded-room,
-// failing-rate, failing-seconds, sample-seconds, log-level. BENCH_KEEP=1 keeps the temp dir.
+// failing-rate, failing-seconds, sample-seconds, log-level, store (sqlite, or postgres: the
+// delivery queue in a PostgreSQL the benchmark starts, fsync on). BENCH_KEEP=1 keeps the temp dir.
 import "../src/runtime/require-node.js"; // first: one clear line on a Node too old
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
@@ -21,6 +22,7 @@ import { randomBytes } from "node:crypto";
 import * as yaml from "js-yaml";
 import { request } from "undici";
 import { spawnBridge, type BridgeProcess } from "../spec/harness/bridge-process.js";
+import { startPostgres, type PostgresHandle } from "../spec/harness/postgres.js";
 import { buildInto } from "../spec/harness/compiled-build.js";
 import { freePort, type SynapseHandle } from "../src/demo/synapse.js";
 import { Homeserver, syntheticEvent } from "./load.js";
@@ -29,7 +31,7 @@ import { clock, fmt, fmtInt, sleep, summarize, table } from "./stats.js";
 import { copyStartupWorld, startWorldSynapse, type StartupShape, type StartupWorld } from "./startup-world.js";
 
 const DEFAULTS = {
-  rooms: 1000, "crowded-rooms": 100, "hooks-per-crowded-room": 100, "failing-rate": 100, "failing-seconds": 120, "sample-seconds": 10, "log-level": "info",
+  rooms: 1000, "crowded-rooms": 100, "hooks-per-crowded-room": 100, "failing-rate": 100, "failing-seconds": 120, "sample-seconds": 10, "log-level": "info", store: "sqlite",
 } as const;
 type Key = keyof typeof DEFAULTS;
 const { values: cli } = parseArgs({ options: Object.fromEntries(Object.keys(DEFAULTS).map((k) => [k, { type: "string" }])), strict: true });
@@ -40,6 +42,8 @@ const num = (k: Key): number => {
   return n;
 };
 
+const engine = opt("store");
+if (engine !== "sqlite" && engine !== "postgres") throw new Error(`--store must be sqlite or postgres (got ${engine})`);
 const shape: StartupShape = { rooms: num("rooms"), crowdedRooms: num("crowded-rooms"), hooksPerCrowdedRoom: num("hooks-per-crowded-room") };
 if (shape.crowdedRooms > shape.rooms) throw new Error("--crowded-rooms cannot exceed --rooms");
 const log = (line: string) => console.error(`[bench] ${line}`);
@@ -58,7 +62,14 @@ async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), "mwb-startup-bench-"));
   let synapse: SynapseHandle | null = null;
   let bridge: BridgeProcess | null = null;
+  let postgres: PostgresHandle | null = null;
   try {
+    let postgresUrl: string | null = null;
+    if (engine === "postgres") {
+      log("starting PostgreSQL (Debian's server, fsync on) in the temp dir");
+      postgres = await startPostgres({ durable: true });
+      postgresUrl = await postgres.createDatabase("bridge");
+    }
     const bridgePort = await freePort();
     const world = await copyStartupWorld(join(dir, "world"), shape, `http://127.0.0.1:${bridgePort}`, log);
     log("compiling the bridge (the benchmark runs the build that ships)");
@@ -66,7 +77,7 @@ async function main(): Promise<void> {
     synapse = await startWorldSynapse(world, log);
     const configPath = join(dir, "config.yaml");
     const storePath = join(dir, "store", "bridge.db");
-    await writeFile(configPath, yaml.dump(config(synapse, bridgePort, storePath)), { mode: 0o600 });
+    await writeFile(configPath, yaml.dump(config(synapse, bridgePort, storePath, postgresUrl)), { mode: 0o600 });
     const totalHooks = shape.crowdedRooms * shape.hooksPerCrowdedRoom + (shape.rooms - shape.crowdedRooms);
     const starts: StartFigures[] = [];
     for (const label of ["first start (empty store)", "restart (store knows the hooks)"]) {
@@ -78,7 +89,7 @@ async function main(): Promise<void> {
       bridge = started.bridge;
       starts.push(started.figures);
     }
-    console.log(`\nStart-up with ${fmtInt(shape.rooms)} rooms and ${fmtInt(totalHooks)} outbound hooks on a real Synapse (load average ${loadavg().map((l) => l.toFixed(2)).join(" ")})`);
+    console.log(`\nStart-up with ${fmtInt(shape.rooms)} rooms (delivery queue: ${engine === "postgres" ? "PostgreSQL" : "SQLite"}) and ${fmtInt(totalHooks)} outbound hooks on a real Synapse (load average ${loadavg().map((l) => l.toFixed(2)).join(" ")})`);
     console.log(table([
       ["start", "first answered transaction", "all rooms loaded", "loading (from listening)", "per room", "per hook", "RSS after loading", "target ≤ 1 ms/room"],
       ...starts.map((s) => [s.label, `${fmtInt(s.firstAnswerMs)} ms`, `${fmtInt(s.allLoadedMs)} ms`, `${fmtInt(s.loadingMs)} ms`, `${fmt(s.loadingMs / s.rooms, 2)} ms`,
@@ -88,16 +99,17 @@ async function main(): Promise<void> {
   } finally {
     await bridge?.kill("SIGTERM").catch(() => undefined);
     await synapse?.stop().catch(() => undefined);
+    await postgres?.stop().catch(() => undefined);
     if (process.env.BENCH_KEEP) log(`kept ${dir}`);
     else await rm(dir, { recursive: true, force: true });
   }
 }
 
-function config(synapse: SynapseHandle, port: number, storePath: string): Record<string, unknown> {
+function config(synapse: SynapseHandle, port: number, storePath: string, postgresUrl: string | null): Record<string, unknown> {
   return {
     homeserver: { url: synapse.url, domain: synapse.serverName },
     bridge: { bindAddress: "127.0.0.1", port },
-    store: { path: storePath, encryptionKey: randomBytes(32).toString("base64") },
+    store: { path: storePath, encryptionKey: randomBytes(32).toString("base64"), ...(postgresUrl ? { engine: "postgres", postgres: { url: postgresUrl } } : {}) },
     delivery: { allowedNetworks: ["127.0.0.1/32"], timeoutSeconds: 10 },
     metrics: { enabled: true },
     logging: { level: opt("log-level") },
