@@ -719,7 +719,7 @@ async function lockCandidates(client: pg.PoolClient, plan: readonly HookFetch[],
      CROSS JOIN LATERAL (
        SELECT c.*, (SELECT min(o.id) FROM jobs o WHERE o.hook_id = h.hook_id AND o.state = 'pending') AS oldest
        FROM jobs c
-       WHERE c.hook_id = h.hook_id AND c.state = 'pending' AND c.due_at <= $3 AND (c.lease_until IS NULL OR c.lease_until <= $3)
+       WHERE c.hook_id = h.hook_id AND c.state = 'pending' AND c.due_at + 0 <= $3 AND (c.lease_until IS NULL OR c.lease_until <= $3) -- (+ 0: as in mwb_claim_plain)
        ORDER BY c.id LIMIT h.want
        FOR UPDATE SKIP LOCKED
      ) j

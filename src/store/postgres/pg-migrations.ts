@@ -147,7 +147,9 @@ export const PG_MIGRATIONS: readonly string[] = [
       SELECT c.id FROM unnest(p_hooks, p_wants) WITH ORDINALITY AS h(hook_id, want, ord)
       CROSS JOIN LATERAL (
         SELECT j.id FROM jobs j
-        WHERE j.hook_id = h.hook_id AND j.state = 'pending' AND j.due_at <= p_now AND (j.lease_until IS NULL OR j.lease_until <= p_now)
+        -- (due_at + 0: the hook's pending jobs in key order are the way in, never the index of
+        -- due times, which the planner took for a fresh table and read thousands of entries per job.)
+        WHERE j.hook_id = h.hook_id AND j.state = 'pending' AND j.due_at + 0 <= p_now AND (j.lease_until IS NULL OR j.lease_until <= p_now)
         ORDER BY j.id LIMIT h.want
         FOR UPDATE SKIP LOCKED
       ) c
