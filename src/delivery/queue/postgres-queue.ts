@@ -299,9 +299,10 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
   }
 
   /**
-   * From indexes only, however long the backlog: the next retry of a hook not skipped (the oldest
-   * by due time), a strict hook's oldest job, and a batching hook's first due job plus its wait.
-   * Jobs leased elsewhere (whose lease may end) are looked at again within MAX_SLEEP_MS.
+   * The next retry of a hook not skipped (one scan of the pending jobs, keeping the earliest: an
+   * index of due times cost every store and retry more than it saved, and misled the claims'
+   * plans), a strict hook's oldest job, and a batching hook's first due job plus its wait, one
+   * index probe each. Jobs leased elsewhere (whose lease may end) are looked at again within MAX_SLEEP_MS.
    */
   async nextDueAt(opts: Pick<ClaimOptions, "skipHooks" | "strictHooks" | "batching"> = {}): Promise<number | null> {
     const now = Date.now();
@@ -370,7 +371,6 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
             [hookId, pgText(which.eventId)],
           );
       const ids = sources.rows.map((r) => r.id);
-      if (ids.length === 0 && "eventId" in which && which.originTs !== null) return this.replayDelivered(client, hookId, which.originTs, which.eventId, now);
       if (ids.length === 0) return 0;
       // An event already waiting again (replayed twice) is not queued a third time: its pending job holds the (message, hook) slot.
       const { rows } = await client.query<{ id: number }>(
@@ -389,23 +389,6 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
       this.notify();
     }
     return fresh;
-  }
-
-  /**
-   * A delivered event queued again: its job was deleted once delivered, so its message (kept until
-   * pruned) and an attempt of this hook's show it was sent. Not while it waits already.
-   */
-  private async replayDelivered(client: pg.PoolClient, hookId: string, originTs: number, eventId: string, now: number): Promise<number> {
-    const { rows } = await client.query<{ id: number }>(
-      `INSERT INTO jobs (message_id, hook_id, due_at, created_at)
-         SELECT m.id, $3, $4, $4 FROM messages m
-         WHERE m.origin_ts = $1 AND m.event_id = $2
-           AND EXISTS (SELECT 1 FROM attempt_batches b WHERE b.hook_id = $3 AND $2 = ANY(b.event_ids))
-       ON CONFLICT (message_id, hook_id) WHERE state <> 'replayed' DO NOTHING RETURNING id`,
-      [originTs, pgText(eventId), hookId, now],
-    );
-    if (rows.length > 0) await this.announce(client, [hookId]);
-    return rows.length;
   }
 
   async eventForJob(jobKey: number): Promise<string | null> {

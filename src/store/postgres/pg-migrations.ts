@@ -39,7 +39,6 @@ export const PG_MIGRATIONS: readonly string[] = [
   -- One job per event and hook, but a replayed one may be queued again.
   CREATE UNIQUE INDEX jobs_once ON jobs (message_id, hook_id) WHERE state <> 'replayed';
   CREATE INDEX jobs_hook_pending ON jobs (hook_id, id) WHERE state = 'pending';
-  CREATE INDEX jobs_pending_due ON jobs (due_at) WHERE state = 'pending'; -- the next retry, whatever the backlog
   CREATE INDEX jobs_hook_dead ON jobs (hook_id) WHERE state = 'dead';
   CREATE INDEX jobs_finished ON jobs (finished_at) WHERE state <> 'pending';
   -- Attempts are stored a batch at a time, one row per hook per write of outcomes (as on SQLite):
@@ -101,21 +100,18 @@ export const PG_MIGRATIONS: readonly string[] = [
   BEGIN
     -- Two processes given the same transaction store it one after the other.
     PERFORM pg_advisory_xact_lock(hashtextextended(p_txn, 0));
-    -- Jobs for the events stored now only: an event stored before (sent again, under this id or
-    -- another) has had its jobs, pending or delivered — a delivered job is deleted, so its
-    -- message is what remembers it. An event twice in the transaction is stored once.
-    WITH fresh AS (
-      INSERT INTO messages AS msg (event_id, origin_ts, room_id, body, created_at)
-        SELECT DISTINCT ON (t, e) e, t, r, b, p_now FROM unnest(m_event, m_ts, m_room, m_body) AS m(e, t, r, b)
-        ON CONFLICT ON CONSTRAINT messages_origin_ts_event_id_key DO NOTHING
-        RETURNING msg.id, msg.event_id, msg.origin_ts),
-    wanted AS (
-      SELECT fresh.id AS message_id, w.e, w.t, w.h, w.n
-      FROM (SELECT DISTINCT ON (u.t, u.e, u.h) u.* FROM unnest(j_event, j_ts, j_hook) WITH ORDINALITY AS u(e, t, h, n) ORDER BY u.t, u.e, u.h, u.n) AS w
-      JOIN fresh ON fresh.origin_ts = w.t AND fresh.event_id = w.e),
+    -- An event stored before is locked (a no-op update), so that pruning cannot delete it
+    -- between here and its jobs' insert; an event twice in the transaction is stored once.
+    INSERT INTO messages AS msg (event_id, origin_ts, room_id, body, created_at)
+      SELECT DISTINCT ON (t, e) e, t, r, b, p_now FROM unnest(m_event, m_ts, m_room, m_body) AS m(e, t, r, b)
+      ON CONFLICT ON CONSTRAINT messages_origin_ts_event_id_key DO UPDATE SET event_id = msg.event_id;
+    -- A job per event and hook that has none yet (a re-sent event gets none again).
+    WITH wanted AS (
+      SELECT (SELECT msg.id FROM messages msg WHERE msg.origin_ts = w.t AND msg.event_id = w.e) AS message_id, w.e, w.t, w.h, w.n
+      FROM (SELECT DISTINCT ON (u.t, u.e, u.h) u.* FROM unnest(j_event, j_ts, j_hook) WITH ORDINALITY AS u(e, t, h, n) ORDER BY u.t, u.e, u.h, u.n) AS w),
     ins AS (
       INSERT INTO jobs AS jb (message_id, hook_id, due_at, created_at)
-        SELECT wanted.message_id, wanted.h, p_now, p_now FROM wanted ORDER BY wanted.n
+        SELECT wanted.message_id, wanted.h, p_now, p_now FROM wanted WHERE wanted.message_id IS NOT NULL ORDER BY wanted.n
         ON CONFLICT (message_id, hook_id) WHERE state <> 'replayed' DO NOTHING
         RETURNING jb.id AS new_id, jb.message_id AS new_message, jb.hook_id AS new_hook)
     SELECT array_agg(ins.new_id ORDER BY ins.new_id), array_agg(wanted.e ORDER BY ins.new_id), array_agg(wanted.t ORDER BY ins.new_id), array_agg(ins.new_hook ORDER BY ins.new_id)
@@ -173,15 +169,11 @@ export const PG_MIGRATIONS: readonly string[] = [
   ) RETURNS VOID
   LANGUAGE plpgsql SET enable_seqscan = off SET enable_bitmapscan = off AS $fn$
   BEGIN
-    -- A delivered job is deleted (its attempts stay, and its message until pruned): cheaper than
-    -- an update, which writes a new row version and an entry in three indexes.
-    DELETE FROM jobs USING unnest(p_ids, p_tokens, p_states) AS o(id, token, state)
-      WHERE o.state = 'done' AND jobs.id = o.id AND jobs.lease_token = o.token AND jobs.state = 'pending';
     UPDATE jobs SET state = o.state, reason = o.reason, attempts = jobs.attempts + 1,
            due_at = COALESCE(o.due_at, jobs.due_at), finished_at = CASE WHEN o.state = 'pending' THEN NULL ELSE o.at END,
            lease_until = NULL, lease_token = NULL
       FROM unnest(p_ids, p_tokens, p_states, p_reasons, p_due, p_at) AS o(id, token, state, reason, due_at, at)
-      WHERE o.state <> 'done' AND jobs.id = o.id AND jobs.lease_token = o.token AND jobs.state = 'pending';
+      WHERE jobs.id = o.id AND jobs.lease_token = o.token AND jobs.state = 'pending';
     INSERT INTO attempt_batches (hook_id, at, successes, job_ids, event_ids, attempt_nos, outcomes, statuses, errors, durations_ms, response_bodies, ats)
       SELECT a.hook, max(a.at), count(*) FILTER (WHERE a.outcome = 'success'),
              array_agg(a.job ORDER BY a.seq), array_agg(a.ev ORDER BY a.seq), array_agg(a.no ORDER BY a.seq), array_agg(a.outcome ORDER BY a.seq),
