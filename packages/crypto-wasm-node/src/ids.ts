@@ -6,54 +6,41 @@ import * as wasm from "@matrix-org/matrix-sdk-crypto-wasm";
  * (a second use fails with "null pointer passed to rust"), so each call gets fresh ones.
  */
 
-/** A Matrix user id (`@user:server`). */
-export class UserId {
-  private readonly id: string;
-
-  constructor(id: string) {
-    // Parsed once here, so that a malformed id fails where it is made, as in the native binding.
-    new wasm.UserId(id).free();
-    this.id = id;
-  }
+/** An id kept as its text: each call gets a fresh WebAssembly id made from it. */
+class TextId<W> {
+  constructor(private readonly id: string, private readonly make: (id: string) => W) {}
 
   toString(): string {
     return this.id;
   }
 
   /** A fresh WebAssembly id, for one call. */
-  toWasm(): wasm.UserId {
-    return new wasm.UserId(this.id);
+  toWasm(): W {
+    return this.make(this.id);
+  }
+}
+
+/** A Matrix user id (`@user:server`). */
+export class UserId extends TextId<wasm.UserId> {
+  constructor(id: string) {
+    super(id, (text) => new wasm.UserId(text));
+    // Parsed once here, so that a malformed id fails where it is made, as in the native binding.
+    this.toWasm().free();
   }
 }
 
 /** A device id. */
-export class DeviceId {
-  constructor(private readonly id: string) {}
-
-  toString(): string {
-    return this.id;
-  }
-
-  toWasm(): wasm.DeviceId {
-    return new wasm.DeviceId(this.id);
+export class DeviceId extends TextId<wasm.DeviceId> {
+  constructor(id: string) {
+    super(id, (text) => new wasm.DeviceId(text));
   }
 }
 
 /** A room id (`!room:server`). */
-export class RoomId {
-  private readonly id: string;
-
+export class RoomId extends TextId<wasm.RoomId> {
   constructor(id: string) {
-    new wasm.RoomId(id).free();
-    this.id = id;
-  }
-
-  toString(): string {
-    return this.id;
-  }
-
-  toWasm(): wasm.RoomId {
-    return new wasm.RoomId(this.id);
+    super(id, (text) => new wasm.RoomId(text));
+    this.toWasm().free();
   }
 }
 

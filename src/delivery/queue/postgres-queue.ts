@@ -315,7 +315,10 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
     const retry = retries.rows.find((r) => !opts.skipHooks?.has(r.hook_id));
     if (retry) next = Math.min(next, retry.due_at);
     const strict = hooks.filter((h) => opts.strictHooks?.has(h));
-    const batching = hooks.flatMap((h) => (strict.includes(h) ? [] : [{ hookId: h, lane: opts.batching?.(h) ?? null }])).filter((b) => b.lane !== null);
+    const batching = hooks.flatMap((h) => {
+      const lane = opts.strictHooks?.has(h) ? null : (opts.batching?.(h) ?? null);
+      return lane ? [{ hookId: h, lane }] : [];
+    });
     if (strict.length + batching.length === 0) return next;
     // A strict hook's oldest job (its lease's end, if in flight); a batching hook's first due,
     // unleased job among its first thousand (a batch not full goes once that waited its max_wait_ms).
@@ -327,7 +330,7 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
        FROM unnest($1::text[]) AS h(hook_id)`,
       [strict.concat(batching.map((b) => b.hookId)), now],
     );
-    const waits = new Map(batching.map((b) => [b.hookId, b.lane!.maxWaitMs]));
+    const waits = new Map(batching.map((b) => [b.hookId, b.lane.maxWaitMs]));
     for (const row of rows) {
       const wait = waits.get(row.hook_id);
       if (wait === undefined && row.oldest !== null) next = Math.min(next, row.oldest);
@@ -683,14 +686,15 @@ function withoutTexts(row: OutcomeRow): OutcomeRow {
   return { ...row, reason: row.reason === null ? null : note, attempt: { ...row.attempt, error: row.attempt.error === null ? null : note, responseBody: null } };
 }
 
-/** A transaction's texts as PostgreSQL can store them (pgText). */
+/** A transaction's texts as PostgreSQL can store them (pgText); copied only where one holds a NUL (hook ids are the bridge's own). */
 function storable(record: TransactionRecord): TransactionRecord {
+  const hasNul = (text: string) => text.includes("\0");
   return {
     ...record,
     txnId: pgText(record.txnId),
-    eventIds: record.eventIds.map(pgText),
-    messages: record.messages.map((m) => ({ ...m, eventId: pgText(m.eventId), roomId: pgText(m.roomId), body: pgText(m.body), hookIds: m.hookIds.map(pgText) })),
-    followUps: record.followUps.map((f) => ({ ...f, eventId: pgText(f.eventId), event: pgText(f.event) })),
+    eventIds: record.eventIds.some(hasNul) ? record.eventIds.map(pgText) : record.eventIds,
+    messages: record.messages.map((m) => (hasNul(m.eventId) || hasNul(m.roomId) || hasNul(m.body) ? { ...m, eventId: pgText(m.eventId), roomId: pgText(m.roomId), body: pgText(m.body) } : m)),
+    followUps: record.followUps.map((f) => (hasNul(f.eventId) || hasNul(f.event) ? { ...f, eventId: pgText(f.eventId), event: pgText(f.event) } : f)),
   };
 }
 
