@@ -1,6 +1,6 @@
 // Media in outbound webhooks on a real Synapse: downloaded with authenticated media, EncryptedFile
 // decrypted and verified, sent as multipart (event JSON + blob), errors reported, never corrupt.
-import { createCipheriv, createHash, randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inject } from "vitest";
 import { OUTBOUND_HOOK_EVENT_TYPE } from "../src/connections/outbound-hook-state.js";
@@ -9,6 +9,7 @@ import { startBridge, type BridgeUnderTest } from "./harness/bridge.js";
 import { forEvent, Receiver, type ReceivedRequest } from "./harness/receiver.js";
 import { botNotice, roomWithBot } from "./harness/rooms.js";
 import { registerUser, uniqueName } from "./harness/users.js";
+import { encryptAttachment } from "./harness/encrypted-attachment.js";
 
 let bridge: BridgeUnderTest;
 let receiver: Receiver;
@@ -43,20 +44,6 @@ const eventPart = async (form: FormData) => JSON.parse(await (form.get("event") 
 const mediaBytes = async (form: FormData) => Buffer.from(await (form.get("media") as File).arrayBuffer());
 const at = (path: string, eventId: string) => (r: ReceivedRequest) => r.path === path && forEvent(eventId)(r);
 
-function encryptAttachment(plain: Buffer) {
-  const key = randomBytes(32);
-  const iv = Buffer.concat([randomBytes(8), Buffer.alloc(8)]);
-  const cipher = createCipheriv("aes-256-ctr", key, iv);
-  const ciphertext = Buffer.concat([cipher.update(plain), cipher.final()]);
-  const file = (url: string) => ({
-    url,
-    key: { kty: "oct", alg: "A256CTR", key_ops: ["encrypt", "decrypt"], k: key.toString("base64url"), ext: true },
-    iv: iv.toString("base64").replace(/=+$/, ""),
-    hashes: { sha256: createHash("sha256").update(ciphertext).digest("base64").replace(/=+$/, "") },
-    v: "v2",
-  });
-  return { ciphertext, file };
-}
 
 describe("media events", () => {
   it("sends an uploaded image as multipart with byte-identical content, fetched through authenticated media", async () => {

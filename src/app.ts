@@ -40,6 +40,7 @@ import { OutboundHooksTable } from "./store/outbound-hooks-table.js";
 import { SigningKeysTable } from "./store/signing-keys-table.js";
 import { USER_AGENT } from "./version.js";
 import { TransformationFunctions } from "./transform/transformation-functions.js";
+import { startEncryption, type Encryption } from "./matrix/encryption/start-encryption.js";
 
 export const COMMAND_PREFIX = "!hooks";
 /** Rooms whose state is read at once when the bridge starts (each is one homeserver request). */
@@ -71,6 +72,7 @@ export class WebhookBridge {
     private readonly inbound: InboundWiring,
     private readonly transforms: TransformationFunctions,
     private readonly snapshots: RoomSnapshots,
+    private readonly encryption: Encryption | null,
   ) {}
 
   static async start({ config, registration, log = createLogger(config.logging.level) }: StartOptions): Promise<WebhookBridge> {
@@ -97,6 +99,19 @@ export class WebhookBridge {
       throw new Error(`Cannot reach the homeserver at ${config.homeserver.url}: ${(err as Error).message}`, { cause: err });
     }
     await matrix.setBotProfile(config.bot.displayName, config.bot.avatarUrl).catch((err) => log.warn({ err }, "could not set the bot's profile"));
+    let encryption: Encryption | null = null;
+    if (config.encryption.enabled) {
+      try {
+        // Routing is wired below; events decrypted late wait for it (none come before the listener).
+        encryption = await startEncryption({ config, registration, matrix, db, metrics, log, route: (txnId, events) => router.handle(txnId, events, null, null) });
+      } catch (err) {
+        await matrix.stop();
+        await closeQueue();
+        await checkpointer.stop();
+        db.close();
+        throw new Error(`Cannot start end-to-end encryption: ${(err as Error).message}`, { cause: err });
+      }
+    }
 
     const guard = new SsrfGuard(config.delivery.allowedNetworks);
     const table = new OutboundHooksTable(db, config.store.encryptionKeyBytes);
@@ -146,6 +161,7 @@ export class WebhookBridge {
       bots,
       beforeSend: callbacks.fallback,
       snapshots,
+      ...(encryption ? { encryption: encryption.router } : {}),
     });
     const renderer = new DeliveryRenderer(downloader, {
       ...mediaLimits,
@@ -206,12 +222,13 @@ export class WebhookBridge {
         .prune(cutoff)
         .then(() => inbound.prune(cutoff))
         .then(() => chat.table.prune(cutoff))
+        .then(() => encryption?.events.expire(cutoff))
         .catch((err: unknown) => log.error({ err }, "pruning old deliveries failed"))
         .finally(() => (pruning = false));
     };
     const pruneTimer = setInterval(prune, Math.min(retentionMs, 3_600_000));
     pruneTimer.unref();
-    const bridge = new WebhookBridge(port, router, outbound, server, worker, chat.poster, closeQueue, sender, downloader, matrix, db, log, pruneTimer, checkpointer, inbound, transforms, snapshots);
+    const bridge = new WebhookBridge(port, router, outbound, server, worker, chat.poster, closeQueue, sender, downloader, matrix, db, log, pruneTimer, checkpointer, inbound, transforms, snapshots, encryption);
     prune();
     try {
       const rooms = await loading;
@@ -224,6 +241,8 @@ export class WebhookBridge {
       throw new Error(`Cannot list the rooms the bot is in: ${(err as Error).message}`, { cause: err });
     }
     roomsLoaded();
+    // Encrypted events kept for their keys: some may have come while this process was away.
+    void encryption?.events.retryAll();
     worker.start();
     // Replies and inbound posts stored by a previous run and not posted yet go out now.
     chat.poster.kick();
@@ -251,11 +270,12 @@ export class WebhookBridge {
     await this.transforms.stop();
     // Commands under way finish (bounded) while the queue can still store what they do and mark
     // them done; one still running after that runs again at the next start.
-    await Promise.race([Promise.all([this.router.idle(), this.router.snapshotCheck]), new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
+    await Promise.race([Promise.all([this.router.idle(), this.router.snapshotCheck, this.encryption?.events.idle()]), new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
     await this.closeQueue();
     await this.sender.close();
     await this.downloader.close();
     await this.matrix.stop();
+    await this.encryption?.devices.stop();
     await this.checkpointer.stop();
     this.db.close();
     this.log.info("webhook bridge stopped");

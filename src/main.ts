@@ -25,6 +25,9 @@ Options:
                                (default: from the config's bridge.bindAddress and bridge.port)
       --id ID                  with --generate-registration: appservice id (default webhook-bridge)
       --sender-localpart NAME  with --generate-registration: the bot's localpart (default webhooks)
+      --encryption             with --generate-registration: ask for what end-to-end encryption needs
+                               (to-device events, device lists, key counts, devices); also when the
+                               config given with -c has encryption.enabled
       --force                  with --generate-registration: overwrite an existing file
   -h, --help                   this help
   -v, --version                the version`;
@@ -42,6 +45,7 @@ async function main(argv: string[]): Promise<number> {
       id: { type: "string" },
       "sender-localpart": { type: "string" },
       force: { type: "boolean" },
+      encryption: { type: "boolean" },
       help: { type: "boolean", short: "h" },
       version: { type: "boolean", short: "v" },
     },
@@ -57,12 +61,14 @@ async function main(argv: string[]): Promise<number> {
     const path = values.registration;
     if (existsSync(path) && !values.force) throw new UsageError(`${path} already exists; pass --force to overwrite it (the homeserver must then load the new file).`);
     let url = values.url;
+    let encryption = values.encryption ?? false;
     if (!url) {
       if (!existsSync(values.config)) throw new UsageError(`Give --url (where the homeserver reaches the bridge), or a config file with -c.`);
       const config = loadConfig(values.config);
       url = `http://${config.bridge.bindAddress}:${config.bridge.port}`;
+      encryption ||= config.encryption.enabled;
     }
-    const reg = generateRegistration({ url, id: values.id, senderLocalpart: values["sender-localpart"] });
+    const reg = generateRegistration({ url, id: values.id, senderLocalpart: values["sender-localpart"], encryption });
     await writeRegistrationFile(path, reg);
     return print(`Wrote ${path} (homeserver → bridge at ${url}). Add it to the homeserver's app_service_config_files and restart the homeserver.`);
   }

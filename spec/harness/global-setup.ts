@@ -32,7 +32,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const dir = await mkdtemp(join(tmpdir(), "mwb-e2e-"));
   const bridgePort = await freePort();
   const registrationPath = join(dir, "registration.yaml");
-  await writeRegistrationFile(registrationPath, generateRegistration({ url: `http://127.0.0.1:${bridgePort}` }));
+  await writeRegistrationFile(registrationPath, generateRegistration({ url: `http://127.0.0.1:${bridgePort}`, encryption: true }));
   const dataDir = join(dir, "synapse");
   const precheckSecret = randomBytes(24).toString("hex");
   const precheckRejectPolicyType = "org.matrix-webhook-bridge.test.reject-policy";

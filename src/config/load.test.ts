@@ -125,6 +125,7 @@ describe("defaults", () => {
         transformationFunctions: { enabled: false, timeoutMs: 200, memoryBytes: 16777216 } },
       replies: { maxChars: 4000, maxParts: 10, maxBytes: 262144, allowIdentityOverride: false },
       callbacks: { precheck: { secret: null } },
+      encryption: { enabled: false, storagePath: "./data/crypto" },
       logging: { level: "info" },
       metrics: { enabled: true },
     });

@@ -116,6 +116,10 @@ export const configSchema: SchemaObject = {
         secretFile: orNull({ type: "string", minLength: 1, default: null }),
       }),
     }),
+    encryption: section({
+      enabled: { type: "boolean", default: false },
+      storagePath: { type: "string", minLength: 1, default: "./data/crypto" },
+    }),
     logging: section({
       level: { type: "string", enum: [...LOG_LEVELS], default: "info" },
     }),

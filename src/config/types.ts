@@ -133,6 +133,13 @@ export interface BridgeConfig {
     /** The Synapse pre-send module's requests: the secret both configs share (from `secret` or `secretFile`); null: no module expected. */
     precheck: { secret: string | null };
   };
+  /** End-to-end encrypted rooms (docs/encryption.md). */
+  encryption: {
+    /** Off: the bot leaves encrypted rooms, saying why. */
+    enabled: boolean;
+    /** Directory of the devices' crypto state, absolute when loaded from a file; sealed with a passphrase derived from the store key. */
+    storagePath: string;
+  };
   logging: {
     level: LogLevel;
   };

@@ -69,6 +69,7 @@ export function validateConfig(raw: unknown, source?: string, baseDir?: string):
       engine: valid.store.engine, postgres: { ...valid.store.postgres },
     },
     callbacks: { precheck: { secret: precheckSecret } },
+    encryption: { ...valid.encryption, storagePath: resolvePath(valid.encryption.storagePath) },
     media: { ...valid.media, tempDir: valid.media.tempDir === null ? join(tmpdir(), "matrix-webhook-bridge-media") : resolvePath(valid.media.tempDir) },
   };
 }

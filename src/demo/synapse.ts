@@ -187,6 +187,10 @@ export function homeserverConfig(o: {
     suppress_key_server_warning: true,
     federation_domain_whitelist: [], // no federation at all
     app_service_config_files: o.appserviceRegistrationFiles,
+    // End-to-end encryption for appservices: to-device events (MSC2409), device lists and key
+    // counts (MSC3202) in transactions; only registrations that ask for them get them.
+    experimental_features: { msc2409_to_device_messages_enabled: true, msc3202_transaction_extensions: true },
+    rc_key_requests: lots,
     caches: { sync_response_cache_duration: 0 }, // a repeated /sync must not be served stale
     rc_message: lots,
     rc_registration: lots,

@@ -3,6 +3,8 @@ import type { MatrixClient } from "@vector-im/matrix-bot-sdk";
 import { privilegedCreators, type PowerLevelsContent, type RoomAuthority } from "../connections/power-levels.js";
 import type { GhostProfile, InboundGhosts, MatrixPort, RoomEvent, StateEvent } from "./port.js";
 import type { LoadedRegistration } from "./registration.js";
+import type { DeviceClient } from "./encryption/device-client.js";
+import type { EncryptedDevices } from "./encryption/encrypted-devices.js";
 
 export interface AppserviceMatrixOptions {
   homeserverUrl: string;
@@ -32,6 +34,9 @@ export class AppserviceMatrix implements MatrixPort, InboundGhosts {
   private readonly asToken: string;
   // Known from the registration, so it works before start() (the library's needs initialise()).
   readonly botUserId: string;
+  /** With encryption on: the bridge users' devices, and the bot's (its messages are encrypted where the room is). */
+  private devices: EncryptedDevices | null = null;
+  private botDevice: DeviceClient | null = null;
 
   constructor(opts: AppserviceMatrixOptions) {
     this.domain = opts.domain;
@@ -62,8 +67,20 @@ export class AppserviceMatrix implements MatrixPort, InboundGhosts {
     return this.bridge.getIntent();
   }
 
-  private get client() {
-    return this.bot.matrixClient;
+  private get client(): MatrixClient {
+    return this.botDevice ?? this.bot.matrixClient;
+  }
+
+  /** From here on the bot sends as its device (encrypted in encrypted rooms), and so do ghosts in encrypted rooms. */
+  async useEncryption(devices: EncryptedDevices): Promise<void> {
+    this.botDevice = await devices.bot;
+    this.devices = devices;
+  }
+
+  /** The client a ghost sends with: its device where the room is encrypted (made on first use). */
+  private async ghostSender(userId: string, roomId: string): Promise<MatrixClient> {
+    if (this.devices && (await this.devices.isEncrypted(roomId))) return this.devices.client(userId);
+    return this.bridge.getIntent(userId).matrixClient;
   }
 
   isBridgeUser(userId: string): boolean {
@@ -193,7 +210,7 @@ export class AppserviceMatrix implements MatrixPort, InboundGhosts {
    * errcode): the intent's sendMessage turns a failed rejoin into a bare "Failed to join room".
    */
   async sendAsGhost(userId: string, roomId: string, content: Record<string, unknown>, txnId?: string): Promise<string> {
-    const client = this.bridge.getIntent(userId).matrixClient;
+    const client = await this.ghostSender(userId, roomId);
     // With a transaction id of the caller's, a repeated send is the same event (the homeserver deduplicates).
     const send = () => (txnId === undefined ? client.sendMessage(roomId, content) : sendWithTxnId(client, roomId, content, txnId));
     try {
@@ -285,8 +302,12 @@ export class AppserviceMatrix implements MatrixPort, InboundGhosts {
 }
 
 async function sendWithTxnId(client: MatrixClient, roomId: string, content: Record<string, unknown>, txnId: string): Promise<string> {
-  const path = `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.message/${encodeURIComponent(txnId)}`;
-  const answer = (await client.doRequest("PUT", path, null, content)) as { event_id?: unknown };
+  // A device client encrypts in an encrypted room, as its sendMessage does.
+  const encrypted = client.crypto?.isReady && (await client.crypto.isRoomEncrypted(roomId));
+  const type = encrypted ? "m.room.encrypted" : "m.room.message";
+  const body = encrypted ? await client.crypto.encryptRoomEvent(roomId, "m.room.message", content) : content;
+  const path = `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/${type}/${encodeURIComponent(txnId)}`;
+  const answer = (await client.doRequest("PUT", path, null, body)) as { event_id?: unknown };
   if (typeof answer?.event_id !== "string") throw new Error("the homeserver's answer has no event_id");
   return answer.event_id;
 }

@@ -20,11 +20,34 @@ export interface LoadedRegistration {
 
 const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
+/**
+ * What end-to-end encryption needs in the registration (names as Synapse 1.163 reads them): to-device
+ * events and ephemeral events (MSC2409), device lists and one-time-key counts (MSC3202), and
+ * devices made by the appservice, which then cannot log in (MSC4190).
+ */
+export const ENCRYPTION_REGISTRATION_KEYS = {
+  receive_ephemeral: true,
+  "de.sorunome.msc2409.push_ephemeral": true,
+  "org.matrix.msc3202": true,
+  "io.element.msc4190": true,
+} as const;
+
+/** The keys encryption needs that the registration lacks (either MSC2409 name will do). */
+export function missingEncryptionKeys(raw: Record<string, unknown>): string[] {
+  const missing: string[] = [];
+  if (raw.receive_ephemeral !== true && raw["de.sorunome.msc2409.push_ephemeral"] !== true) missing.push("receive_ephemeral: true");
+  if (raw["org.matrix.msc3202"] !== true) missing.push("org.matrix.msc3202: true");
+  if (raw["io.element.msc4190"] !== true) missing.push("io.element.msc4190: true");
+  return missing;
+}
+
 export function generateRegistration(opts: {
   id?: string;
   url: string;
   senderLocalpart?: string;
   userPrefix?: string;
+  /** Adds ENCRYPTION_REGISTRATION_KEYS. */
+  encryption?: boolean;
 }): AppServiceOutput {
   const reg = new AppServiceRegistration(opts.url);
   reg.setId(opts.id ?? DEFAULT_REGISTRATION_ID);
@@ -35,7 +58,8 @@ export function generateRegistration(opts: {
   reg.addRegexPattern("users", `@${escapeRegex(opts.userPrefix ?? DEFAULT_USER_PREFIX)}.*:.*`, true);
   // Webhook bursts must not be throttled by the homeserver.
   reg.setRateLimited(false);
-  return reg.getOutput();
+  const output = reg.getOutput();
+  return opts.encryption ? { ...output, ...ENCRYPTION_REGISTRATION_KEYS } : output;
 }
 
 /** Written 0600: the file holds both tokens. */

@@ -3,6 +3,7 @@ import type { Logger } from "../observability/logger.js";
 import type { BridgeMetrics } from "../observability/metrics.js";
 import { presentedToken, tokensMatch } from "./hs-token.js";
 import type { RoomEvent } from "./port.js";
+import { transactionCrypto, type TransactionCrypto } from "./encryption/transaction-crypto.js";
 
 export interface TransactionSink {
   /** The ids of the events already handled under this transaction id, or null when the id is new. */
@@ -10,8 +11,9 @@ export interface TransactionSink {
   /**
    * Must store everything the events ask for before resolving; a rejection makes the homeserver
    * retry. `earlier`: of a re-used id, the events handled under it before (not among `events`).
+   * `crypto`: the transaction's to-device events, device lists and key counts (MSC2409, MSC3202).
    */
-  handle(txnId: string, events: RoomEvent[], earlier: ReadonlySet<string> | null): Promise<void>;
+  handle(txnId: string, events: RoomEvent[], earlier: ReadonlySet<string> | null, crypto: TransactionCrypto | null): Promise<void>;
 }
 
 /**
@@ -59,7 +61,7 @@ export function appserviceRouter(opts: { hsToken: string; sink: TransactionSink;
           return;
         }
         if (earlier) opts.log.info({ txnId, newEvents: fresh.length, events: valid.length }, "transaction id seen before, with events not handled under it yet; handling those");
-        await opts.sink.handle(txnId, fresh, earlier);
+        await opts.sink.handle(txnId, fresh, earlier, transactionCrypto(req.body));
         opts.metrics.transactions.inc({ result: "processed" });
         res.json({});
       } catch (err) {

@@ -46,6 +46,13 @@ export class BridgeMetrics {
     registers: [this.registry],
   });
 
+  readonly encryptedEvents = new Counter({
+    name: "webhook_bridge_encrypted_events_total",
+    help: "Encrypted room events by result: decrypted, waiting (no key yet: kept, decrypted when the key arrives), decrypted-later, expired (the key never came within delivery.retentionDays)",
+    labelNames: ["result"] as const,
+    registers: [this.registry],
+  });
+
   readonly queueDepth = new Gauge({
     name: "webhook_bridge_queue_depth",
     help: "Delivery jobs waiting or in flight",

@@ -14,6 +14,14 @@ import { JoinedRoomsLoader } from "../matrix/joined-rooms-loader.js";
 import type { MatrixPort, RoomEvent, StateEvent } from "../matrix/port.js";
 import { isRoomEvent, type TransactionSink } from "../matrix/transactions.js";
 import type { RoomSnapshots } from "./room-snapshots.js";
+import type { TransactionCrypto } from "../matrix/encryption/transaction-crypto.js";
+
+/** Encrypted rooms (encryption.enabled): decrypts a transaction's events; see encrypted-events.ts. */
+export interface RouterEncryption {
+  decryptTransaction(events: readonly RoomEvent[], crypto: TransactionCrypto | null): Promise<RoomEvent[]>;
+  /** The bot joined the room: its device learns the room's members. */
+  joined(roomId: string): Promise<void>;
+}
 
 export interface EventRouterDeps {
   matrix: MatrixPort;
@@ -31,11 +39,13 @@ export interface EventRouterDeps {
   beforeSend?: BeforeSendFallback;
   /** The rooms' state kept in the store, so that a start needs no request per room. */
   snapshots?: RoomSnapshots;
+  /** Without it, encrypted rooms are left (the bot says why). */
+  encryption?: RouterEncryption;
 }
 
 export const ENCRYPTION_UNAVAILABLE_NOTICE =
-  "This room is end-to-end encrypted, and this build of the webhook bridge cannot decrypt events " +
-  "(the native Matrix crypto package is not installed), so its hooks would see nothing. I am leaving the room.";
+  "This room is end-to-end encrypted, and end-to-end encryption is not turned on for this webhook bridge " +
+  "(its admin can set encryption.enabled), so its hooks would see nothing. I am leaving the room.";
 
 /**
  * Sorts each event of a homeserver transaction: hook state is applied before later events are
@@ -129,9 +139,11 @@ export class EventRouter implements TransactionSink {
    * Handles a transaction's events (of a re-used id: those not handled under it before, with
    * `earlier` the ids that were), storing everything in one commit before it resolves.
    */
-  async handle(txnId: string, events: RoomEvent[], earlier: ReadonlySet<string> | null = null): Promise<void> {
+  async handle(txnId: string, received: RoomEvent[], earlier: ReadonlySet<string> | null = null, crypto: TransactionCrypto | null = null): Promise<void> {
     const { matrix, outbound, inbound } = this.deps;
-    if (this.rooms?.loading) await this.roomsLoaded(events);
+    if (this.rooms?.loading) await this.roomsLoaded(received);
+    // Encrypted events become their cleartext; one without its key yet is kept aside, in the store.
+    const events = this.deps.encryption ? await this.deps.encryption.decryptTransaction(received, crypto) : received;
     const messages: OutboundMessage[] = [];
     const later: RoomEvent[] = [];
     for (const event of events) {
@@ -155,7 +167,7 @@ export class EventRouter implements TransactionSink {
       if (hookIds.length > 0) messages.push({ eventId: event.event_id, originTs: originTs(event), roomId: event.room_id, body: outboundEventJson(event), hookIds });
     }
     // The follow-ups are stored in the same commit: a crash after the 200 does not lose them.
-    const eventIds = earlier ? [...earlier, ...events.map((e) => e.event_id)] : events.map((e) => e.event_id);
+    const eventIds = earlier ? [...earlier, ...received.map((e) => e.event_id)] : received.map((e) => e.event_id);
     let stored;
     try {
       stored = await this.deps.queue.storeTransaction({ txnId, eventIds, messages, followUps: later.map((event) => ({ eventId: event.event_id, event: JSON.stringify(event) })) });
@@ -222,7 +234,8 @@ export class EventRouter implements TransactionSink {
     if (event.state_key !== undefined) {
       // The bot's own joins (and profile changes) ask for nothing: it joins by itself.
       if (event.type === "m.room.member" && event.state_key === matrix.botUserId && event.content.membership !== "join") return "bot-membership";
-      if (event.type === "m.room.encryption") return "encryption";
+      // With encryption on, the devices took note of it already (encrypted-events.ts).
+      if (event.type === "m.room.encryption") return this.deps.encryption ? null : "encryption";
       if (this.deps.bots?.isBotInvite(event, (u) => matrix.isBridgeUser(u))) return "webhook-bot-invite";
       return null;
     }
@@ -326,6 +339,7 @@ export class EventRouter implements TransactionSink {
       }
       await matrix.joinRoom(event.room_id);
       log.info({ roomId: event.room_id, inviter: event.sender }, "joined room");
+      await this.deps.encryption?.joined(event.room_id).catch((err: unknown) => log.warn({ err, roomId: event.room_id }, "could not read the room's encryption settings and members; they are read when first needed"));
       if ((await this.loadRoom(event.room_id, "joined")) === "encrypted") return;
       await matrix.sendNotice(event.room_id, `Hello! I send this room's events to webhooks, and post webhooks into it. Send "${this.deps.commandPrefix} help" to see what I can do.`);
     } else if (membership === "leave" || membership === "ban") {
@@ -346,7 +360,7 @@ export class EventRouter implements TransactionSink {
 
   /** Builds the room's hooks from its state (read now, or saved by the previous run) and saves it. */
   private async applyRoomState(roomId: string, state: readonly StateEvent[], origin: "startup" | "joined", opts = { save: true }): Promise<"loaded" | "encrypted"> {
-    if (isEncrypted(state)) {
+    if (isEncrypted(state) && !this.deps.encryption) {
       await this.leaveEncryptedRoom(roomId);
       return "encrypted";
     }
@@ -359,12 +373,12 @@ export class EventRouter implements TransactionSink {
 
   async leaveEncryptedRoom(roomId: string): Promise<void> {
     const { matrix, outbound, log } = this.deps;
-    log.warn({ roomId }, "room is encrypted; encryption is not available in this build, leaving");
+    log.warn({ roomId }, "room is encrypted and encryption.enabled is off; leaving");
     await matrix.sendNotice(roomId, ENCRYPTION_UNAVAILABLE_NOTICE).catch(() => undefined);
     outbound.forgetRoom(roomId);
     this.deps.inbound.forgetRoom(roomId);
     this.deps.snapshots?.forget(roomId);
-    await matrix.leaveRoom(roomId, "End-to-end encryption is not available in this bridge build");
+    await matrix.leaveRoom(roomId, "End-to-end encryption is not turned on for this bridge");
   }
 }
 

@@ -332,4 +332,28 @@ export const MIGRATIONS: readonly string[] = [
     saved_at INTEGER NOT NULL
   );
   `,
+  // 14: end-to-end encryption (encryption.enabled): the device each bridge user encrypts with,
+  //     and each room's encryption settings as last read. The keys themselves are in the crypto
+  //     store (encryption.storagePath), sealed with a passphrase derived from the store key.
+  `
+  CREATE TABLE crypto_devices (
+    user_id TEXT PRIMARY KEY,
+    device_id TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  CREATE TABLE crypto_rooms (
+    room_id TEXT PRIMARY KEY,
+    settings TEXT NOT NULL              -- JSON: m.room.encryption content and history visibility
+  );
+  CREATE TABLE undecrypted_events (
+    event_id TEXT PRIMARY KEY,
+    room_id TEXT NOT NULL,
+    session_id TEXT NOT NULL,           -- the Megolm session whose key is awaited ('' if unknown)
+    event TEXT NOT NULL,                -- the encrypted event as the homeserver sent it (JSON)
+    reason TEXT NOT NULL,
+    received_at INTEGER NOT NULL
+  );
+  CREATE INDEX undecrypted_events_session ON undecrypted_events (session_id);
+  CREATE INDEX undecrypted_events_received ON undecrypted_events (received_at);
+  `,
 ];

@@ -1,0 +1,127 @@
+// End-to-end encryption on a real Synapse, with a real client doing real encryption (matrix-js-sdk
+// and its Rust crypto): the bridge's device on the WebAssembly crypto engine decrypts for the
+// hooks and encrypts the bot's and inbound hooks' messages.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { inject } from "vitest";
+import { TestClient } from "../src/demo/test-client.js";
+import { startBridge, type BridgeUnderTest } from "./harness/bridge.js";
+import { encryptAttachment } from "./harness/encrypted-attachment.js";
+import { encryptingClient, type EncryptingClient } from "./harness/encrypting-client.js";
+import { forEvent, Receiver } from "./harness/receiver.js";
+import { secretFromDm } from "./harness/rooms.js";
+import { uniqueName } from "./harness/users.js";
+
+let bridge: BridgeUnderTest;
+let receiver: Receiver;
+let alice: EncryptingClient;
+let roomId: string;
+const cryptoDir = mkdtempSync(join(tmpdir(), "mwb-crypto-"));
+const settings = { encryption: { enabled: true, storagePath: cryptoDir } };
+
+const notice = (pattern: RegExp) => (content: Record<string, unknown>) => content.msgtype === "m.notice" && pattern.test(String(content.body));
+
+async function deviceKeys(userId: string): Promise<Record<string, { keys: Record<string, string> }>> {
+  const res = await alice.client.http.authedRequest<{ device_keys: Record<string, Record<string, { keys: Record<string, string> }>> }>("POST" as never, "/keys/query", undefined, { device_keys: { [userId]: [] } });
+  return res.device_keys[userId] ?? {};
+}
+
+beforeAll(async () => {
+  bridge = await startBridge(settings);
+  receiver = await Receiver.start();
+  alice = await encryptingClient(uniqueName("alice"));
+  roomId = await alice.createEncryptedRoom([bridge.botUserId]);
+  // The bot's greeting is its first message in the room: encrypted, and the client decrypts it.
+  await alice.waitForDecrypted(roomId, bridge.botUserId, notice(/I send this room's events to webhooks/), 30_000);
+}, 120_000);
+
+afterAll(async () => {
+  await alice?.stop();
+  await bridge?.stop();
+  await receiver?.stop();
+  rmSync(cryptoDir, { recursive: true, force: true });
+});
+
+describe("encrypted rooms, with encryption.enabled", () => {
+  it("has uploaded the bot's device keys, and the bot stays in the encrypted room", async () => {
+    const devices = await deviceKeys(bridge.botUserId);
+    const ids = Object.keys(devices);
+    expect(ids).toHaveLength(1);
+    expect(ids[0]).toMatch(/^WEBHOOKS[0-9A-F]{10}$/);
+    expect(devices[ids[0]!]!.keys[`ed25519:${ids[0]}`]).toMatch(/^[A-Za-z0-9+/]{43}$/);
+    const members = await alice.client.getJoinedRoomMembers(roomId);
+    expect(Object.keys(members.joined)).toContain(bridge.botUserId);
+  });
+
+  it("runs a command sent encrypted, and answers encrypted", async () => {
+    await alice.send(roomId, { msgtype: "m.text", body: `!hooks outbound add ci ${receiver.url}/ci` });
+    await alice.waitForDecrypted(roomId, bridge.botUserId, notice(/Outbound hook "ci" added/));
+  });
+
+  it("delivers a message sent encrypted to the hook decrypted", async () => {
+    const eventId = await alice.send(roomId, { msgtype: "m.text", body: "the launch code is 0000" });
+    const [req] = await receiver.waitFor(forEvent(eventId));
+    const body = JSON.parse(req!.body.toString());
+    expect(body).toMatchObject({ event_id: eventId, room_id: roomId, sender: alice.userId, type: "m.room.message", content: { msgtype: "m.text", body: "the launch code is 0000" } });
+  });
+
+  it("delivers an encrypted attachment in an encrypted message byte-identical", async () => {
+    const plain = Buffer.from(Array.from({ length: 150_000 }, (_, i) => (i * 7919) % 251));
+    const { ciphertext, file } = encryptAttachment(plain);
+    const { content_uri: mxc } = await alice.client.uploadContent(ciphertext, { type: "application/octet-stream", includeFilename: false });
+    const eventId = await alice.send(roomId, { msgtype: "m.file", body: "secret.bin", filename: "secret.bin", file: file(mxc), info: { mimetype: "application/x-test", size: plain.length } });
+    const [req] = await receiver.waitFor((r) => r.path === "/ci" && String(r.headers["content-type"]).startsWith("multipart/") && r.body.includes(eventId));
+    const form = await new Response(req!.body, { headers: { "content-type": String(req!.headers["content-type"]) } }).formData();
+    expect(Buffer.from(await (form.get("media") as File).arrayBuffer()).equals(plain)).toBe(true);
+    const event = JSON.parse(await (form.get("event") as File).text());
+    expect(event).toMatchObject({ event_id: eventId, type: "m.room.message", content: { msgtype: "m.file", body: "secret.bin" } });
+  });
+
+  it("posts an inbound hook's message encrypted, from the hook's own user", async () => {
+    await alice.send(roomId, { msgtype: "m.text", body: '!hooks inbound add "Alerts"' });
+    await alice.waitForDecrypted(roomId, bridge.botUserId, notice(/Inbound hook "Alerts" added/));
+    const plainClient = new TestClient(inject("synapse").url, alice.userId, alice.accessToken);
+    const url = await secretFromDm(plainClient, bridge.botUserId, 'URL of inbound hook "Alerts"');
+    const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ text: "disk almost full" }) });
+    const answer = (await res.json()) as { event_id?: string };
+    expect(res.status).toBe(200);
+    const posted = await alice.client.fetchRoomEvent(roomId, answer.event_id!);
+    expect(posted.type).toBe("m.room.encrypted");
+    const ghost = posted.sender!;
+    const clear = await alice.waitForDecrypted(roomId, ghost, (c) => c.body === "disk almost full");
+    expect(clear.getId()).toBe(answer.event_id);
+  });
+
+  it("keeps a message it cannot decrypt yet, says so once, and delivers it when the key arrives", async () => {
+    const crypto = alice.client.getCrypto()!;
+    // Alice's client withholds the room key from the bridge's (unverified) device.
+    crypto.globalBlacklistUnverifiedDevices = true;
+    await crypto.forceDiscardSession(roomId);
+    const eventId = await alice.send(roomId, { msgtype: "m.text", body: "sent while the key was withheld" });
+    await alice.waitForDecrypted(roomId, bridge.botUserId, notice(new RegExp(`could not decrypt a message from ${alice.userId.replace(/[.]/g, "\\.")}`)));
+    expect(receiver.requests.some(forEvent(eventId))).toBe(false);
+    // Allowed again: the next message shares the same session with the bridge's device too.
+    crypto.globalBlacklistUnverifiedDevices = false;
+    const nextId = await alice.send(roomId, { msgtype: "m.text", body: "after the key was shared" });
+    const [late] = await receiver.waitFor(forEvent(eventId), 1, 30_000);
+    expect(JSON.parse(late!.body.toString()).content.body).toBe("sent while the key was withheld");
+    await receiver.waitFor(forEvent(nextId));
+  });
+
+  it("keeps its device and keys across a restart; old sessions and a new room key decrypt", async () => {
+    const before = await deviceKeys(bridge.botUserId);
+    await bridge.stop();
+    bridge = await startBridge(settings, bridge.storePath);
+    expect(await deviceKeys(bridge.botUserId)).toEqual(before);
+    // Same Megolm session as before the restart.
+    const oldSession = await alice.send(roomId, { msgtype: "m.text", body: "after restart, old session" });
+    await receiver.waitFor(forEvent(oldSession), 1, 30_000);
+    // A new room key, sent over the Olm session made before the restart.
+    await alice.client.getCrypto()!.forceDiscardSession(roomId);
+    const newSession = await alice.send(roomId, { msgtype: "m.text", body: "after restart, new session" });
+    const [req] = await receiver.waitFor(forEvent(newSession), 1, 30_000);
+    expect(JSON.parse(req!.body.toString()).content.body).toBe("after restart, new session");
+  });
+});

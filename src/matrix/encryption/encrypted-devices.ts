@@ -1,0 +1,185 @@
+import { createHash, hkdfSync, randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { configureCryptoStore, StoreType } from "@matrix-org/matrix-sdk-crypto-nodejs";
+import { EncryptedRoomEvent } from "@vector-im/matrix-bot-sdk";
+import type { Logger } from "../../observability/logger.js";
+import type { CryptoDevicesTable, CryptoRoomsTable } from "../../store/crypto-tables.js";
+import type { RoomEvent } from "../port.js";
+import { BridgeCryptoStorage, DeviceClient } from "./device-client.js";
+import { forDevice, type TransactionCrypto } from "./transaction-crypto.js";
+
+export interface EncryptedDevicesOptions {
+  homeserverUrl: string;
+  asToken: string;
+  botUserId: string;
+  /** Where the Olm machines' files go (made with mode 700). */
+  storagePath: string;
+  /** The store key: the crypto store's passphrase is derived from it. */
+  storeKey: Buffer;
+  deviceDisplayName: string;
+  devices: CryptoDevicesTable;
+  rooms: CryptoRoomsTable;
+  log: Logger;
+  /** A room key arrived for this room and session (events waiting for it can be decrypted now). */
+  onRoomKey?: (roomId: string, sessionId: string) => void;
+}
+
+/** A new device id: what clients show in the device list, so it says whose it is. */
+const newDeviceId = (): string => `WEBHOOKS${randomBytes(5).toString("hex").toUpperCase()}`;
+
+/** The passphrase of the crypto stores: from the store key, so the admin keeps one secret, not two. */
+export function cryptoStorePassphrase(storeKey: Buffer): string {
+  return Buffer.from(hkdfSync("sha256", storeKey, "matrix-webhook-bridge", "crypto-store passphrase", 32)).toString("base64");
+}
+
+/** Why an event could not be decrypted, in words for the room (the library's message is technical). */
+export class UndecryptableEvent extends Error {
+  constructor(readonly sessionId: string, readonly reason: string) {
+    super(reason);
+  }
+}
+
+/**
+ * One device per bridge user that needs one (the bot from the start, an inbound hook's user when
+ * it first posts into an encrypted room), with its keys in the crypto store. Devices are made
+ * with MSC4190 (`PUT /devices`), since appservice users cannot log in; each is fed its share of
+ * every transaction's to-device events and key counts.
+ */
+export class EncryptedDevices {
+  private readonly clients = new Map<string, Promise<DeviceClient>>();
+
+  private constructor(private readonly opts: EncryptedDevicesOptions) {}
+
+  static async start(opts: EncryptedDevicesOptions): Promise<EncryptedDevices> {
+    configureCryptoStore({ passphrase: cryptoStorePassphrase(opts.storeKey), directory: opts.storagePath });
+    const devices = new EncryptedDevices(opts);
+    const bot = await devices.client(opts.botUserId);
+    opts.log.info({ deviceId: bot.deviceId, ed25519: bot.crypto.clientDeviceEd25519 }, "end-to-end encryption ready: the bot's device");
+    return devices;
+  }
+
+  get bot(): Promise<DeviceClient> {
+    return this.client(this.opts.botUserId);
+  }
+
+  /** The user's device client, made (or reopened from the store) on first use. */
+  client(userId: string): Promise<DeviceClient> {
+    let client = this.clients.get(userId);
+    if (!client) {
+      client = this.open(userId);
+      this.clients.set(userId, client);
+      client.catch(() => this.clients.delete(userId));
+    }
+    return client;
+  }
+
+  private async open(userId: string): Promise<DeviceClient> {
+    const { devices, homeserverUrl, asToken, log } = this.opts;
+    let deviceId = devices.get(userId);
+    if (deviceId === null) {
+      // Kept before the device is made: a crash in between reuses the id rather than leaving a device behind.
+      deviceId = newDeviceId();
+      devices.set(userId, deviceId);
+    }
+    await this.ensureDevice(userId, deviceId);
+    const storage = new BridgeCryptoStorage(this.userStoragePath(userId), StoreType.Sqlite, userId, devices, this.opts.rooms);
+    const client = new DeviceClient(homeserverUrl, asToken, userId, deviceId, storage);
+    client.on("to_device.decrypted", (message: { type?: unknown; content?: { room_id?: unknown; session_id?: unknown } }) => {
+      if ((message.type === "m.room_key" || message.type === "m.forwarded_room_key") && typeof message.content?.room_id === "string" && typeof message.content.session_id === "string") {
+        this.opts.onRoomKey?.(message.content.room_id, message.content.session_id);
+      }
+    });
+    await client.crypto.prepare();
+    log.debug({ userId, deviceId }, "device ready");
+    return client;
+  }
+
+  /** The user's store directory, as the bot SDK's appservice layout names it. */
+  private userStoragePath(userId: string): string {
+    return join(this.opts.storagePath, createHash("sha256").update(userId).digest("hex"));
+  }
+
+  /** Makes the device with MSC4190 (a no-op when it exists). */
+  private async ensureDevice(userId: string, deviceId: string): Promise<void> {
+    const url = `${this.opts.homeserverUrl}/_matrix/client/v3/devices/${encodeURIComponent(deviceId)}?user_id=${encodeURIComponent(userId)}`;
+    const res = await fetch(url, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${this.opts.asToken}`, "content-type": "application/json" },
+      body: JSON.stringify({ display_name: this.opts.deviceDisplayName }),
+      signal: AbortSignal.timeout(30_000),
+    });
+    if (res.ok) return;
+    const body = (await res.json().catch(() => ({}))) as { errcode?: string; error?: string };
+    const hint = res.status === 404 || body.errcode === "M_UNRECOGNIZED" || body.errcode === "M_NOT_FOUND"
+      ? " (the registration needs `io.element.msc4190: true`, and the homeserver must support MSC4190: Synapse 1.125 or later)"
+      : "";
+    throw new Error(`could not create device ${deviceId} for ${userId}: ${res.status} ${body.errcode ?? ""} ${body.error ?? ""}${hint}`.replace(/ +/g, " "));
+  }
+
+  /** Whether a device was ever made for the user (its to-device events must reach it). */
+  private hasDevice(userId: string): boolean {
+    return this.clients.has(userId) || (this.opts.devices.get(userId) !== null && existsSync(this.userStoragePath(userId)));
+  }
+
+  /** Feeds a transaction's encryption fields to each device they concern. */
+  async receive(data: TransactionCrypto): Promise<void> {
+    if (data.problems.length > 0) this.opts.log.warn({ problems: data.problems.slice(0, 10) }, "left out malformed encryption fields of a transaction");
+    const users = new Set<string>(data.toDevice.map((m) => m.to_user_id));
+    for (const userId of data.oneTimeKeyCounts.keys()) users.add(userId);
+    for (const userId of users) if (!this.clients.has(userId) && this.hasDevice(userId)) void this.client(userId).catch(() => undefined);
+    for (const [userId, pending] of this.clients) {
+      const client = await pending.catch(() => null);
+      if (!client) continue;
+      const mine = forDevice(data, userId, client.deviceId);
+      if (mine.toDevice.length === 0 && mine.counts === undefined && mine.fallbackTypes === undefined && data.changedDevices.length === 0 && data.leftDevices.length === 0) continue;
+      await client.crypto.updateSyncData(mine.toDevice as never, (mine.counts ?? {}) as never, (mine.fallbackTypes ?? []) as never, data.changedDevices, data.leftDevices);
+    }
+  }
+
+  /** The cleartext of an encrypted room event (the bot's device holds the room keys). */
+  async decrypt(event: RoomEvent): Promise<RoomEvent> {
+    const bot = await this.bot;
+    const sessionId = typeof event.content.session_id === "string" ? event.content.session_id : "";
+    try {
+      const clear = await bot.crypto.decryptRoomEvent(new EncryptedRoomEvent(event), event.room_id);
+      return { ...event, type: clear.type, content: clear.content as Record<string, unknown> };
+    } catch (err) {
+      throw new UndecryptableEvent(sessionId, err instanceof Error ? err.message : String(err));
+    }
+  }
+
+  /** Room state the devices need: encryption settings, history visibility, and who joined. */
+  async observe(event: RoomEvent): Promise<void> {
+    if (event.state_key === undefined) return;
+    if (event.type === "m.room.encryption" || event.type === "m.room.history_visibility") {
+      // Read again from the room (the tracker takes the current state).
+      const stored = this.opts.rooms.get(event.room_id);
+      if (stored && event.type === "m.room.history_visibility") this.opts.rooms.forget(event.room_id);
+      for (const pending of this.clients.values()) {
+        const client = await pending.catch(() => null);
+        if (client) await client.crypto.onRoomEvent(event.room_id, event);
+      }
+    } else if (event.type === "m.room.member") {
+      const bot = await this.bot;
+      await bot.crypto.onRoomEvent(event.room_id, event);
+    }
+  }
+
+  /** The bot's device learns a room it joined (its members' devices are tracked if it is encrypted). */
+  async joined(roomId: string): Promise<void> {
+    const bot = await this.bot;
+    await bot.crypto.onRoomJoin(roomId);
+  }
+
+  async isEncrypted(roomId: string): Promise<boolean> {
+    return (await this.bot).crypto.isRoomEncrypted(roomId);
+  }
+
+  /** Closes every device's store. */
+  async stop(): Promise<void> {
+    const clients = await Promise.all([...this.clients.values()].map((c) => c.catch(() => null)));
+    this.clients.clear();
+    for (const client of clients) client?.stop();
+  }
+}

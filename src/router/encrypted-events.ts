@@ -1,0 +1,133 @@
+import type { Logger } from "../observability/logger.js";
+import type { BridgeMetrics } from "../observability/metrics.js";
+import type { EncryptedDevices } from "../matrix/encryption/encrypted-devices.js";
+import { UndecryptableEvent } from "../matrix/encryption/encrypted-devices.js";
+import type { TransactionCrypto } from "../matrix/encryption/transaction-crypto.js";
+import type { RoomEvent } from "../matrix/port.js";
+import { isRoomEvent } from "../matrix/transactions.js";
+import type { UndecryptedEventsTable } from "../store/crypto-tables.js";
+
+export interface EncryptedEventsDeps {
+  devices: EncryptedDevices;
+  table: UndecryptedEventsTable;
+  /** Tells the room (a notice by the bot). */
+  notice: (roomId: string, text: string) => Promise<unknown>;
+  /** Routes events decrypted after their transaction (stored like a transaction of their own). */
+  route: (txnId: string, events: RoomEvent[]) => Promise<void>;
+  isBridgeUser: (userId: string) => boolean;
+  metrics: BridgeMetrics;
+  log: Logger;
+}
+
+/** Rooms and sessions already told about (one notice per session, not per message). */
+const MAX_REMEMBERED_NOTICES = 10_000;
+
+/**
+ * Encrypted rooms for the router: a transaction's to-device events and key counts reach the
+ * devices first, then its encrypted events are decrypted. One whose key has not arrived is kept
+ * in the store (before the transaction is acknowledged) and routed once the key comes; the room
+ * is told once per session, and the metric counts each.
+ */
+export class EncryptedEvents {
+  private readonly told = new Set<string>();
+  private retrying: Promise<void> = Promise.resolve();
+
+  constructor(private readonly deps: EncryptedEventsDeps) {}
+
+  /** The transaction's events with encrypted ones decrypted; those that cannot be yet are kept aside. */
+  async decryptTransaction(events: readonly RoomEvent[], crypto: TransactionCrypto | null): Promise<RoomEvent[]> {
+    if (crypto) await this.deps.devices.receive(crypto);
+    const out: RoomEvent[] = [];
+    for (const event of events) {
+      if (event.state_key !== undefined) await this.deps.devices.observe(event).catch((err: unknown) => this.deps.log.warn({ err, roomId: event.room_id }, "could not note a room's encryption state"));
+      if (event.type !== "m.room.encrypted" || event.state_key !== undefined) {
+        out.push(event);
+        continue;
+      }
+      // The bridge's own messages are never for the hooks; no key needs to be waited for.
+      if (this.deps.isBridgeUser(event.sender)) continue;
+      const clear = await this.tryDecrypt(event);
+      if (clear) out.push(clear);
+    }
+    return out;
+  }
+
+  private async tryDecrypt(event: RoomEvent): Promise<RoomEvent | null> {
+    const { metrics, table, log } = this.deps;
+    try {
+      const clear = await this.deps.devices.decrypt(event);
+      metrics.encryptedEvents.inc({ result: "decrypted" });
+      return clear;
+    } catch (err) {
+      if (!(err instanceof UndecryptableEvent)) throw err;
+      table.add({ eventId: event.event_id, roomId: event.room_id, sessionId: err.sessionId, event: JSON.stringify(event), reason: err.reason, receivedAt: Date.now() });
+      metrics.encryptedEvents.inc({ result: "waiting" });
+      log.warn({ roomId: event.room_id, eventId: event.event_id, sender: event.sender, reason: err.reason }, "could not decrypt an event; kept until its key arrives");
+      this.tellOnce(event, err.sessionId);
+      return null;
+    }
+  }
+
+  private tellOnce(event: RoomEvent, sessionId: string): void {
+    const key = `${event.room_id}\0${sessionId}`;
+    if (this.told.has(key)) return;
+    if (this.told.size >= MAX_REMEMBERED_NOTICES) this.told.clear();
+    this.told.add(key);
+    const text = `I could not decrypt a message from ${event.sender} (${event.event_id}): its room key has not reached my device yet. ` +
+      "I keep it, and the hooks get it as soon as the key arrives; if it never does, ask the sender's client to share its keys with unverified devices.";
+    void this.deps.notice(event.room_id, text).catch((err: unknown) => this.deps.log.warn({ err, roomId: event.room_id }, "could not send a notice"));
+  }
+
+  /** A room key arrived: the events waiting for it are decrypted and routed (in the background, in order). */
+  keyArrived(sessionId: string): void {
+    this.retrying = this.retrying.then(() => this.retry(this.deps.table.forSession(sessionId))).catch((err: unknown) => this.deps.log.error({ err }, "could not route events decrypted late"));
+  }
+
+  /** Tries every kept event again (at start: keys may have come while they were being kept). */
+  retryAll(limit = 10_000): Promise<void> {
+    this.retrying = this.retrying.then(() => this.retry(this.deps.table.all(limit))).catch((err: unknown) => this.deps.log.error({ err }, "could not route events decrypted late"));
+    return this.retrying;
+  }
+
+  /** Settles when the retries queued so far are done. */
+  idle(): Promise<void> {
+    return this.retrying;
+  }
+
+  private async retry(kept: readonly { eventId: string; event: string }[]): Promise<void> {
+    for (const row of kept) {
+      let event: unknown;
+      try {
+        event = JSON.parse(row.event);
+      } catch {
+        event = null;
+      }
+      if (!isRoomEvent(event)) {
+        this.deps.log.error({ eventId: row.eventId }, "a kept encrypted event is not a room event; dropped");
+        this.deps.table.remove(row.eventId);
+        continue;
+      }
+      let clear: RoomEvent;
+      try {
+        clear = await this.deps.devices.decrypt(event);
+      } catch (err) {
+        if (err instanceof UndecryptableEvent) continue; // another key than the one that came
+        throw err;
+      }
+      // Its own transaction id: a crash after this stores it once, as any transaction.
+      await this.deps.route(`decrypted-later:${row.eventId}`, [clear]);
+      this.deps.table.remove(row.eventId);
+      this.deps.metrics.encryptedEvents.inc({ result: "decrypted-later" });
+      this.deps.log.info({ roomId: clear.room_id, eventId: clear.event_id }, "decrypted an event once its key arrived");
+    }
+  }
+
+  /** Forgets kept events older than `cutoff` (their key never came), saying so. */
+  expire(cutoff: number): void {
+    const expired = this.deps.table.expire(cutoff);
+    for (const e of expired) {
+      this.deps.metrics.encryptedEvents.inc({ result: "expired" });
+      this.deps.log.warn({ roomId: e.roomId, eventId: e.eventId, reason: e.reason }, "gave up on an encrypted event: its key never arrived");
+    }
+  }
+}
