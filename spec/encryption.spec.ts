@@ -12,7 +12,8 @@ import { encryptAttachment } from "./harness/encrypted-attachment.js";
 import { encryptingClient, type EncryptingClient } from "./harness/encrypting-client.js";
 import { forEvent, Receiver } from "./harness/receiver.js";
 import { secretFromDm } from "./harness/rooms.js";
-import { uniqueName } from "./harness/users.js";
+import { HeldKeyDevice } from "./harness/held-key-device.js";
+import { registerUser, uniqueName } from "./harness/users.js";
 
 let bridge: BridgeUnderTest;
 let receiver: Receiver;
@@ -26,6 +27,37 @@ const notice = (pattern: RegExp) => (content: Record<string, unknown>) => conten
 async function deviceKeys(userId: string): Promise<Record<string, { keys: Record<string, string> }>> {
   const res = await alice.client.http.authedRequest<{ device_keys: Record<string, Record<string, { keys: Record<string, string> }>> }>("POST" as never, "/keys/query", undefined, { device_keys: { [userId]: [] } });
   return res.device_keys[userId] ?? {};
+}
+
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\$]/g, "\\$&");
+
+/** A transaction as the homeserver sends it, straight to the bridge (its order is the test's). */
+async function hsTransaction(body: Record<string, unknown>): Promise<void> {
+  const res = await fetch(`${bridge.url}/_matrix/app/v1/transactions/test-${Date.now()}-${Math.random()}`, {
+    method: "PUT",
+    headers: { authorization: `Bearer ${bridge.hsToken}`, "content-type": "application/json" },
+    body: JSON.stringify({ events: [], ...body }),
+  });
+  expect(res.status, await res.text()).toBe(200);
+}
+
+async function metric(series: string): Promise<number> {
+  const text = await (await fetch(`${bridge.url}/metrics`)).text();
+  const line = text.split("\n").find((l) => l.startsWith(`${series} `));
+  return line ? Number(line.split(" ")[1]) : 0;
+}
+
+/** How many of the bot's notices in the room (decrypted) name this event. */
+async function botNoticesMentioning(eventId: string): Promise<number> {
+  await new Promise((r) => setTimeout(r, 1_500));
+  const events = alice.client.getRoom(roomId)?.getLiveTimeline().getEvents() ?? [];
+  let n = 0;
+  for (const e of events) {
+    if (e.getSender() !== bridge.botUserId) continue;
+    await alice.client.decryptEventIfNeeded(e);
+    if (String(e.getContent().body).includes(eventId)) n++;
+  }
+  return n;
 }
 
 beforeAll(async () => {
@@ -94,20 +126,40 @@ describe("encrypted rooms, with encryption.enabled", () => {
     expect(clear.getId()).toBe(answer.event_id);
   });
 
-  it("keeps a message it cannot decrypt yet, says so once, and delivers it when the key arrives", async () => {
+  it("keeps a message whose key is withheld, and says so once in the room", async () => {
     const crypto = alice.client.getCrypto()!;
     // Alice's client withholds the room key from the bridge's (unverified) device.
     crypto.globalBlacklistUnverifiedDevices = true;
-    await crypto.forceDiscardSession(roomId);
-    const eventId = await alice.send(roomId, { msgtype: "m.text", body: "sent while the key was withheld" });
-    await alice.waitForDecrypted(roomId, bridge.botUserId, notice(new RegExp(`could not decrypt a message from ${alice.userId.replace(/[.]/g, "\\.")}`)));
+    try {
+      await crypto.forceDiscardSession(roomId);
+      const first = await alice.send(roomId, { msgtype: "m.text", body: "sent while the key was withheld" });
+      await alice.waitForDecrypted(roomId, bridge.botUserId, notice(new RegExp(`could not decrypt a message from ${escape(alice.userId)} \\(${escape(first)}\\)`)));
+      const second = await alice.send(roomId, { msgtype: "m.text", body: "same session, still withheld" });
+      // Kept too, and not told again (one notice per session).
+      const notices = await botNoticesMentioning(second);
+      expect(notices).toBe(0);
+      expect(receiver.requests.some(forEvent(first)) || receiver.requests.some(forEvent(second))).toBe(false);
+      expect(await metric('webhook_bridge_encrypted_events_total{result="waiting"}')).toBeGreaterThanOrEqual(2);
+    } finally {
+      crypto.globalBlacklistUnverifiedDevices = false;
+      await crypto.forceDiscardSession(roomId);
+    }
+  });
+
+  it("delivers a kept message once its key arrives in a later transaction", async () => {
+    const { url } = inject("synapse");
+    const carol = await registerUser(uniqueName("carol"));
+    const device = await HeldKeyDevice.start(url, carol.accessToken);
+    const { encrypted, heldKeys } = await device.encryptHoldingKey(roomId, bridge.botUserId, { msgtype: "m.text", body: "the key comes later" });
+    expect(heldKeys.some((m) => m.to_user_id === bridge.botUserId)).toBe(true);
+    const eventId = `$held-${Date.now()}`;
+    await hsTransaction({ events: [{ event_id: eventId, room_id: roomId, sender: carol.userId, type: "m.room.encrypted", content: encrypted, origin_server_ts: Date.now() }] });
+    await alice.waitForDecrypted(roomId, bridge.botUserId, notice(new RegExp(`could not decrypt a message from ${escape(carol.userId)}`)));
     expect(receiver.requests.some(forEvent(eventId))).toBe(false);
-    // Allowed again: the next message shares the same session with the bridge's device too.
-    crypto.globalBlacklistUnverifiedDevices = false;
-    const nextId = await alice.send(roomId, { msgtype: "m.text", body: "after the key was shared" });
-    const [late] = await receiver.waitFor(forEvent(eventId), 1, 30_000);
-    expect(JSON.parse(late!.body.toString()).content.body).toBe("sent while the key was withheld");
-    await receiver.waitFor(forEvent(nextId));
+    await hsTransaction({ events: [], "de.sorunome.msc2409.to_device": heldKeys });
+    const [req] = await receiver.waitFor(forEvent(eventId), 1, 20_000);
+    expect(JSON.parse(req!.body.toString())).toMatchObject({ event_id: eventId, sender: carol.userId, type: "m.room.message", content: { body: "the key comes later" } });
+    expect(await metric('webhook_bridge_encrypted_events_total{result="decrypted-later"}')).toBe(1);
   });
 
   it("keeps its device and keys across a restart; old sessions and a new room key decrypt", async () => {

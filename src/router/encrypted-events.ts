@@ -111,7 +111,7 @@ export class EncryptedEvents {
       try {
         clear = await this.deps.devices.decrypt(event);
       } catch (err) {
-        if (err instanceof UndecryptableEvent) continue; // another key than the one that came
+        if (err instanceof UndecryptableEvent) continue; // its key is not the one that came
         throw err;
       }
       // Its own transaction id: a crash after this stores it once, as any transaction.

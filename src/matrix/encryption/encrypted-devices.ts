@@ -33,7 +33,16 @@ export function cryptoStorePassphrase(storeKey: Buffer): string {
   return Buffer.from(hkdfSync("sha256", storeKey, "matrix-webhook-bridge", "crypto-store passphrase", 32)).toString("base64");
 }
 
-/** Why an event could not be decrypted, in words for the room (the library's message is technical). */
+/** The core's reason: a MegolmDecryptionError (not an Error) has a code and a description. */
+function decryptionFailure(err: unknown): string {
+  const e = err as { code?: unknown; description?: unknown; message?: unknown; maybe_withheld?: unknown } | null;
+  const text = typeof e?.description === "string" ? e.description : typeof e?.message === "string" ? e.message : String(err);
+  const code = typeof e?.code === "string" || typeof e?.code === "number" ? `${String(e.code)}: ` : "";
+  const withheld = typeof e?.maybe_withheld === "string" ? ` (withheld: ${e.maybe_withheld})` : "";
+  return `${code}${text}${withheld}`;
+}
+
+/** An event that could not be decrypted, with the session whose key it needs. */
 export class UndecryptableEvent extends Error {
   constructor(readonly sessionId: string, readonly reason: string) {
     super(reason);
@@ -145,7 +154,7 @@ export class EncryptedDevices {
       const clear = await bot.crypto.decryptRoomEvent(new EncryptedRoomEvent(event), event.room_id);
       return { ...event, type: clear.type, content: clear.content as Record<string, unknown> };
     } catch (err) {
-      throw new UndecryptableEvent(sessionId, err instanceof Error ? err.message : String(err));
+      throw new UndecryptableEvent(sessionId, decryptionFailure(err));
     }
   }
 
