@@ -39,6 +39,22 @@ describe("matrix-webhook-bridge CLI", () => {
     expect((await loadRegistration(path)).hsToken).not.toBe(reg.hsToken);
   });
 
+  it("generates a registration for encryption with --encryption, and refuses to start encrypted without one", async () => {
+    const path = join(dir, "registration-e2ee.yml");
+    expect((await run("--generate-registration", "-r", path, "--url", "http://x:1", "--encryption")).code).toBe(0);
+    const raw = yaml.load(readFileSync(path, "utf8")) as Record<string, unknown>;
+    expect(raw).toMatchObject({ receive_ephemeral: true, "de.sorunome.msc2409.push_ephemeral": true, "org.matrix.msc3202": true, "io.element.msc4190": true });
+    const plain = join(dir, "registration-plain.yml");
+    expect((await run("--generate-registration", "-r", plain, "--url", "http://x:1")).code).toBe(0);
+    expect(Object.keys(yaml.load(readFileSync(plain, "utf8")) as object)).not.toContain("org.matrix.msc3202");
+    const config = join(dir, "config-e2ee.yml");
+    writeFileSync(config, yaml.dump({ homeserver: { url: "http://127.0.0.1:9", domain: "hs.test" }, store: { path: join(dir, "e2ee.db"), encryptionKey: "Q0hBTkdFLU1FLWdlbmVyYXRlLWEtbmV3LWtleS0hISE=" }, encryption: { enabled: true, storagePath: join(dir, "crypto") } }));
+    const refused = await run("-c", config, "-r", plain);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/encryption\.enabled needs the registration file to have receive_ephemeral: true, org\.matrix\.msc3202: true, io\.element\.msc4190: true \(generate it with --encryption/);
+    expect(refused.stderr).not.toMatch(/\n\s+at /);
+  });
+
   it("checks the sample config, and reports every problem of a bad one with its key path", async () => {
     const ok = await run("-c", "config.sample.yml", "--check-config");
     expect(ok.code).toBe(0);

@@ -40,7 +40,7 @@ import { OutboundHooksTable } from "./store/outbound-hooks-table.js";
 import { SigningKeysTable } from "./store/signing-keys-table.js";
 import { USER_AGENT } from "./version.js";
 import { TransformationFunctions } from "./transform/transformation-functions.js";
-import { startEncryption, type Encryption } from "./matrix/encryption/start-encryption.js";
+import { checkEncryptionRegistration, startEncryption, type Encryption } from "./matrix/encryption/start-encryption.js";
 
 export const COMMAND_PREFIX = "!hooks";
 /** Rooms whose state is read at once when the bridge starts (each is one homeserver request). */
@@ -77,6 +77,7 @@ export class WebhookBridge {
 
   static async start({ config, registration, log = createLogger(config.logging.level) }: StartOptions): Promise<WebhookBridge> {
     routeLibraryLogs(log);
+    if (config.encryption.enabled) checkEncryptionRegistration(registration);
     const db = openDatabase(config.store.path, { synchronous: config.store.synchronous });
     const checkpointer = WalCheckpointer.start(db, { onError: (message) => log.warn({ error: message }, "background WAL checkpoint failed; SQLite checkpoints on commit instead") });
     const metrics = new BridgeMetrics({ defaultMetrics: config.metrics.enabled });

@@ -72,3 +72,16 @@ describe("writeRegistrationFile / loadRegistration", () => {
     await expect(loadRegistration(path)).rejects.toThrow(/'as_token' is missing/);
   });
 });
+
+describe("encryption keys of the registration", () => {
+  it("are added with encryption, and are what missingEncryptionKeys looks for", async () => {
+    const { ENCRYPTION_REGISTRATION_KEYS, missingEncryptionKeys } = await import("./registration.js");
+    const plain = generateRegistration({ url: "http://x" }) as unknown as Record<string, unknown>;
+    const encrypted = generateRegistration({ url: "http://x", encryption: true }) as unknown as Record<string, unknown>;
+    expect(missingEncryptionKeys(plain)).toEqual(["receive_ephemeral: true", "org.matrix.msc3202: true", "io.element.msc4190: true"]);
+    expect(encrypted).toMatchObject(ENCRYPTION_REGISTRATION_KEYS);
+    expect(missingEncryptionKeys(encrypted)).toEqual([]);
+    // The older MSC2409 name alone will do.
+    expect(missingEncryptionKeys({ "de.sorunome.msc2409.push_ephemeral": true, "org.matrix.msc3202": true, "io.element.msc4190": true })).toEqual([]);
+  });
+});

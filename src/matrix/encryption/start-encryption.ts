@@ -16,6 +16,14 @@ export interface Encryption {
   router: RouterEncryption;
 }
 
+/** Throws, naming them, when the registration lacks what encryption needs (checked before anything starts). */
+export function checkEncryptionRegistration(registration: LoadedRegistration): void {
+  const missing = missingEncryptionKeys(registration.raw as unknown as Record<string, unknown>);
+  if (missing.length > 0) {
+    throw new Error(`encryption.enabled needs the registration file to have ${missing.join(", ")} (generate it with --encryption, or add them, and restart the homeserver; docs/encryption.md)`);
+  }
+}
+
 /**
  * Turns end-to-end encryption on (encryption.enabled): checks the registration, opens the bot's
  * device (made on first start), and from then on the bot sends as that device.
@@ -30,10 +38,7 @@ export async function startEncryption(opts: {
   route: (txnId: string, events: RoomEvent[]) => Promise<void>;
 }): Promise<Encryption> {
   const { config, registration, matrix, db, metrics, log } = opts;
-  const missing = missingEncryptionKeys(registration.raw as unknown as Record<string, unknown>);
-  if (missing.length > 0) {
-    throw new Error(`the registration file lacks ${missing.join(", ")} (generate it with --encryption, or add them; docs/encryption.md)`);
-  }
+  checkEncryptionRegistration(registration);
   let events: EncryptedEvents | null = null;
   const devices = await EncryptedDevices.start({
     homeserverUrl: config.homeserver.url,
