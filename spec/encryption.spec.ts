@@ -12,6 +12,7 @@ import { encryptAttachment } from "./harness/encrypted-attachment.js";
 import { encryptingClient, type EncryptingClient } from "./harness/encrypting-client.js";
 import { forEvent, Receiver } from "./harness/receiver.js";
 import { secretFromDm } from "./harness/rooms.js";
+import { deviceKeys as publishedDeviceKeys, escapeRegex, hsTransaction as sendTransaction, metric as readMetric, notice } from "./harness/encrypted-room.js";
 import { HeldKeyDevice } from "./harness/held-key-device.js";
 import { registerUser, uniqueName } from "./harness/users.js";
 
@@ -22,30 +23,10 @@ let roomId: string;
 const cryptoDir = mkdtempSync(join(tmpdir(), "mwb-crypto-"));
 const settings = { encryption: { enabled: true, storagePath: cryptoDir } };
 
-const notice = (pattern: RegExp) => (content: Record<string, unknown>) => content.msgtype === "m.notice" && pattern.test(String(content.body));
-
-async function deviceKeys(userId: string): Promise<Record<string, { keys: Record<string, string> }>> {
-  const res = await alice.client.http.authedRequest<{ device_keys: Record<string, Record<string, { keys: Record<string, string> }>> }>("POST" as never, "/keys/query", undefined, { device_keys: { [userId]: [] } });
-  return res.device_keys[userId] ?? {};
-}
-
-const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\$]/g, "\\$&");
-
-/** A transaction as the homeserver sends it, straight to the bridge (its order is the test's). */
-async function hsTransaction(body: Record<string, unknown>): Promise<void> {
-  const res = await fetch(`${bridge.url}/_matrix/app/v1/transactions/test-${Date.now()}-${Math.random()}`, {
-    method: "PUT",
-    headers: { authorization: `Bearer ${bridge.hsToken}`, "content-type": "application/json" },
-    body: JSON.stringify({ events: [], ...body }),
-  });
-  expect(res.status, await res.text()).toBe(200);
-}
-
-async function metric(series: string): Promise<number> {
-  const text = await (await fetch(`${bridge.url}/metrics`)).text();
-  const line = text.split("\n").find((l) => l.startsWith(`${series} `));
-  return line ? Number(line.split(" ")[1]) : 0;
-}
+const escape = escapeRegex;
+const hsTransaction = (body: Record<string, unknown>) => sendTransaction(bridge.url, bridge.hsToken, body);
+const metric = (series: string) => readMetric(bridge.url, series);
+const deviceKeys = (userId: string) => publishedDeviceKeys(alice.client, userId);
 
 /** How many of the bot's notices in the room (decrypted) name this event. */
 async function botNoticesMentioning(eventId: string): Promise<number> {

@@ -33,23 +33,30 @@ export class HeldKeyDevice {
     throw new Error("the device kept asking for more than 10 rounds");
   }
 
-  private async send(id: string, type: RequestType, body: string): Promise<void> {
+  /** Sends one request and hands the homeserver's answer to the machine; resolves with the answer. */
+  private async send(id: string, type: RequestType, body: string): Promise<string> {
     const res = await fetch(`${this.url}${PATHS[type]}`, { method: "POST", headers: { authorization: `Bearer ${this.token}`, "content-type": "application/json" }, body });
     const text = await res.text();
     if (!res.ok) throw new Error(`${PATHS[type]}: ${res.status} ${text}`);
     await this.machine.markRequestAsSent(id, type, text);
+    return text;
   }
 
   /**
    * The `m.room.encrypted` content of a message for `recipient`'s devices, and the to-device events
    * (as a transaction carries them) with its room key, which nobody has been sent.
    */
-  async encryptHoldingKey(roomId: string, recipient: string, content: Record<string, unknown>): Promise<{ encrypted: Record<string, unknown>; heldKeys: ToDeviceMessage[] }> {
+  async encryptHoldingKey(roomId: string, recipient: string, content: Record<string, unknown>): Promise<{ encrypted: Record<string, unknown>; heldKeys: ToDeviceMessage[]; claimedKeyIds: string[] }> {
     const users = [new UserId(recipient), new UserId(this.userId)];
     await this.machine.updateTrackedUsers(users);
     await this.pump();
     const claim = await this.machine.getMissingSessions(users);
-    if (claim) await this.send(claim.id, claim.type, claim.body);
+    // The one-time keys the Olm sessions are made with (`signed_curve25519:AAAAAQ`), by device.
+    const claimedKeyIds: string[] = [];
+    if (claim) {
+      const answer = JSON.parse(await this.send(claim.id, claim.type, claim.body)) as { one_time_keys?: Record<string, Record<string, Record<string, unknown>>> };
+      for (const devices of Object.values(answer.one_time_keys ?? {})) for (const keys of Object.values(devices)) claimedKeyIds.push(...Object.keys(keys));
+    }
     const heldKeys: ToDeviceMessage[] = [];
     for (const request of await this.machine.shareRoomKey(new RoomId(roomId), users, new EncryptionSettings())) {
       const messages = (JSON.parse(request.body) as { messages: Record<string, Record<string, Record<string, unknown>>> }).messages;
@@ -59,6 +66,6 @@ export class HeldKeyDevice {
       await this.machine.markRequestAsSent(request.id, request.type, "{}");
     }
     const encrypted = JSON.parse(await this.machine.encryptRoomEvent(new RoomId(roomId), "m.room.message", JSON.stringify(content))) as Record<string, unknown>;
-    return { encrypted, heldKeys };
+    return { encrypted, heldKeys, claimedKeyIds };
   }
 }
