@@ -143,6 +143,23 @@ describe("encrypted rooms, with encryption.enabled", () => {
     expect(await metric('webhook_bridge_encrypted_events_total{result="decrypted-later"}')).toBe(1);
   });
 
+  it("stays in a room that turns encryption on later, and decrypts from then on", async () => {
+    const { room_id: later } = await alice.client.createRoom({ invite: [bridge.botUserId], power_level_content_override: { users: { [bridge.botUserId]: 50 } } });
+    // Unencrypted so far; the bot joins.
+    for (let i = 0; !Object.keys((await alice.client.getJoinedRoomMembers(later)).joined).includes(bridge.botUserId); i++) {
+      if (i >= 150) throw new Error("the bot did not join");
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await alice.client.sendStateEvent(later, "m.room.encryption" as never, { algorithm: "m.megolm.v1.aes-sha2" } as never, "");
+    await alice.client.sendStateEvent(later, "uk.half-shot.matrix-hookshot.outbound-hook" as never, { name: "later", url: `${receiver.url}/later` } as never, "later");
+    await alice.waitForDecrypted(later, bridge.botUserId, notice(/Outbound hook "later" active/));
+    const eventId = await alice.send(later, { msgtype: "m.text", body: "encrypted since" });
+    const [req] = await receiver.waitFor(forEvent(eventId));
+    expect(JSON.parse(req!.body.toString()).content.body).toBe("encrypted since");
+    const members = await alice.client.getJoinedRoomMembers(later);
+    expect(Object.keys(members.joined)).toContain(bridge.botUserId);
+  });
+
   it("keeps its device and keys across a restart; old sessions and a new room key decrypt", async () => {
     const before = await deviceKeys(bridge.botUserId);
     await bridge.stop();

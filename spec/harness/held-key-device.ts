@@ -46,7 +46,7 @@ export class HeldKeyDevice {
    * The `m.room.encrypted` content of a message for `recipient`'s devices, and the to-device events
    * (as a transaction carries them) with its room key, which nobody has been sent.
    */
-  async encryptHoldingKey(roomId: string, recipient: string, content: Record<string, unknown>): Promise<{ encrypted: Record<string, unknown>; heldKeys: ToDeviceMessage[]; claimedKeyIds: string[] }> {
+  async encryptHoldingKey(roomId: string, recipient: string, content: Record<string, unknown>, settings = new EncryptionSettings()): Promise<{ encrypted: Record<string, unknown>; heldKeys: ToDeviceMessage[]; claimedKeyIds: string[] }> {
     const users = [new UserId(recipient), new UserId(this.userId)];
     await this.machine.updateTrackedUsers(users);
     await this.pump();
@@ -58,14 +58,18 @@ export class HeldKeyDevice {
       for (const devices of Object.values(answer.one_time_keys ?? {})) for (const keys of Object.values(devices)) claimedKeyIds.push(...Object.keys(keys));
     }
     const heldKeys: ToDeviceMessage[] = [];
-    for (const request of await this.machine.shareRoomKey(new RoomId(roomId), users, new EncryptionSettings())) {
+    for (const request of await this.machine.shareRoomKey(new RoomId(roomId), users, settings)) {
       const messages = (JSON.parse(request.body) as { messages: Record<string, Record<string, Record<string, unknown>>> }).messages;
       for (const [toUser, devices] of Object.entries(messages)) {
         for (const [toDevice, message] of Object.entries(devices)) heldKeys.push({ type: request.eventType, sender: this.userId, content: message, to_user_id: toUser, to_device_id: toDevice });
       }
       await this.machine.markRequestAsSent(request.id, request.type, "{}");
     }
-    const encrypted = JSON.parse(await this.machine.encryptRoomEvent(new RoomId(roomId), "m.room.message", JSON.stringify(content))) as Record<string, unknown>;
-    return { encrypted, heldKeys, claimedKeyIds };
+    return { encrypted: await this.encrypt(roomId, content), heldKeys, claimedKeyIds };
+  }
+
+  /** The next message in the room's session (shared by encryptHoldingKey first). */
+  async encrypt(roomId: string, content: Record<string, unknown>): Promise<Record<string, unknown>> {
+    return JSON.parse(await this.machine.encryptRoomEvent(new RoomId(roomId), "m.room.message", JSON.stringify(content))) as Record<string, unknown>;
   }
 }

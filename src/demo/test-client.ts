@@ -75,13 +75,14 @@ export class TestClient {
   }
 
   async createRoom(
-    opts: { invite?: string[]; name?: string; powerLevelContentOverride?: object; preset?: string; isDirect?: boolean } = {},
+    opts: { invite?: string[]; name?: string; powerLevelContentOverride?: object; preset?: string; isDirect?: boolean; initialState?: object[] } = {},
   ): Promise<string> {
     const body: Record<string, unknown> = { preset: opts.preset ?? "private_chat" };
     if (opts.invite) body.invite = opts.invite;
     if (opts.name) body.name = opts.name;
     if (opts.powerLevelContentOverride) body.power_level_content_override = opts.powerLevelContentOverride;
     if (opts.isDirect) body.is_direct = true;
+    if (opts.initialState) body.initial_state = opts.initialState;
     const { room_id } = await this.request<{ room_id: string }>("POST", "/_matrix/client/v3/createRoom", body);
     return room_id;
   }

@@ -158,21 +158,18 @@ export class EncryptedDevices {
     }
   }
 
-  /** Room state the devices need: encryption settings, history visibility, and who joined. */
+  /**
+   * Room state the devices need: encryption settings, history visibility, and who joined. The
+   * bot's device reads it; the room settings it keeps are every device's (one table), and each
+   * device asks for the members itself when it encrypts.
+   */
   async observe(event: RoomEvent): Promise<void> {
     if (event.state_key === undefined) return;
-    if (event.type === "m.room.encryption" || event.type === "m.room.history_visibility") {
-      // Read again from the room (the tracker takes the current state).
-      const stored = this.opts.rooms.get(event.room_id);
-      if (stored && event.type === "m.room.history_visibility") this.opts.rooms.forget(event.room_id);
-      for (const pending of this.clients.values()) {
-        const client = await pending.catch(() => null);
-        if (client) await client.crypto.onRoomEvent(event.room_id, event);
-      }
-    } else if (event.type === "m.room.member") {
-      const bot = await this.bot;
-      await bot.crypto.onRoomEvent(event.room_id, event);
-    }
+    if (event.type !== "m.room.encryption" && event.type !== "m.room.history_visibility" && event.type !== "m.room.member") return;
+    // The tracker keeps settings it has once they name an algorithm: read again from the room.
+    if (event.type === "m.room.history_visibility") this.opts.rooms.forget(event.room_id);
+    const bot = await this.bot;
+    await bot.crypto.onRoomEvent(event.room_id, event);
   }
 
   /** The bot's device learns a room it joined (its members' devices are tracked if it is encrypted). */
