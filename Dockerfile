@@ -8,7 +8,8 @@
 #                                          # bridge.bindAddress: 0.0.0.0, store.path: /data/bridge.db
 #   docker run -d --name webhook-bridge -v "$PWD/data:/data" -p 9993:9993 matrix-webhook-bridge
 #
-# /data holds config.yml, registration.yml and the SQLite store; it must be writable by uid 1000
+# /data holds config.yml, registration.yml, the SQLite store and (with encryption.enabled) the
+# crypto state, e.g. encryption.storagePath: /data/crypto; it must be writable by uid 1000
 # (the image's `node` user). The image has no Python, so --demo does not work in it.
 
 ARG NODE_IMAGE=node:24-bookworm-slim
@@ -16,11 +17,14 @@ ARG NODE_IMAGE=node:24-bookworm-slim
 # ---- build: all dependencies, compile TypeScript, then drop the dev dependencies ----
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
-# vendor/ must be present before `npm install`: package.json's overrides point
-# @matrix-org/matrix-sdk-crypto-nodejs at file:./vendor/crypto-unavailable, which npm installs
-# as the symlink node_modules/@matrix-org/matrix-sdk-crypto-nodejs -> ../../vendor/crypto-unavailable.
+# vendor/ and packages/ must be present before `npm install`: package.json's overrides point
+# canvas and sqlite3 at stand-ins in vendor/, and @matrix-org/matrix-sdk-crypto-nodejs at
+# packages/crypto-wasm-node (the WebAssembly crypto, docs/encryption.md), which npm installs as
+# the symlink node_modules/@matrix-org/matrix-sdk-crypto-nodejs -> ../../packages/crypto-wasm-node
+# and builds in the `prepare` script.
 COPY package.json package-lock.json ./
 COPY vendor ./vendor
+COPY packages ./packages
 # `npm install`, not `npm ci`: the lock omits entries for optional platform packages of rollup
 # (a dev dependency) that the registry mirror does not serve, which `npm ci` refuses.
 RUN npm install --no-audit --no-fund
@@ -34,10 +38,12 @@ RUN npm run build \
 FROM ${NODE_IMAGE}
 ENV NODE_ENV=production
 WORKDIR /app
-# Owned by root and read-only to the `node` user that runs the bridge. vendor/ sits at the same
-# path relative to node_modules as in the build stage, so the override's symlink still resolves.
+# Owned by root and read-only to the `node` user that runs the bridge. vendor/ and packages/ sit
+# at the same path relative to node_modules as in the build stage, so the overrides' symlinks
+# still resolve.
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/vendor ./vendor
+COPY --from=build /app/packages ./packages
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY config.sample.yml registration.sample.yml ./

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { OUTBOUND_HOOK_EVENT_TYPE } from "../src/connections/outbound-hook-state.js";
 import { loadRegistration } from "../src/matrix/registration.js";
 import { spawnBridge, type BridgeProcess } from "./harness/bridge-process.js";
-import { deviceKeys, hsTransaction, notice, oneTimeKeyIds } from "./harness/encrypted-room.js";
+import { bridgeDeviceId, deviceKeys, hsTransaction, notice, oneTimeKeyIds } from "./harness/encrypted-room.js";
 import { encryptingClient, type EncryptingClient } from "./harness/encrypting-client.js";
 import { HeldKeyDevice } from "./harness/held-key-device.js";
 import { forEvent, Receiver } from "./harness/receiver.js";
@@ -18,6 +18,7 @@ import { registerUser, uniqueName } from "./harness/users.js";
 const dir = mkdtempSync(join(tmpdir(), "mwb-e2ee-kill-"));
 const configPath = join(dir, "config.yml");
 const logPath = join(dir, "bridge.log");
+const storePath = join(dir, "bridge.db");
 let bridge: BridgeProcess | undefined;
 let receiver: Receiver;
 let alice: EncryptingClient;
@@ -45,7 +46,7 @@ beforeAll(async () => {
   writeFileSync(configPath, yaml.dump({
     homeserver: { url, domain: serverName },
     bridge: { bindAddress: "127.0.0.1", port: bridgePort },
-    store: { path: join(dir, "bridge.db"), encryptionKey: randomBytes(32).toString("base64") },
+    store: { path: storePath, encryptionKey: randomBytes(32).toString("base64") },
     delivery: { retrySchedule: [0.3], retries: 3, jitter: 0, timeoutSeconds: 3, allowedNetworks: ["127.0.0.1/32"] },
     encryption: { enabled: true, storagePath: join(dir, "crypto") },
     logging: { level: "info" },
@@ -69,14 +70,16 @@ afterAll(async () => {
 describe("end-to-end encryption across SIGKILL", () => {
   it("keeps the device, its identity keys and its sessions; old and new room keys decrypt", async () => {
     await delivered("before the kill");
+    const deviceId = bridgeDeviceId(storePath, botUserId);
     const before = await deviceKeys(alice.client, botUserId);
-    const [deviceId] = Object.keys(before);
-    const keysBefore = new Set(oneTimeKeyIds(botUserId, deviceId!));
+    expect(before[deviceId]).toBeDefined();
+    const keysBefore = new Set(oneTimeKeyIds(botUserId, deviceId));
     expect(keysBefore.size).toBeGreaterThan(0);
 
     await bridge!.kill("SIGKILL");
     await start();
     // Same device id and ed25519 key, and no new device.
+    expect(bridgeDeviceId(storePath, botUserId)).toBe(deviceId);
     expect(await deviceKeys(alice.client, botUserId)).toEqual(before);
     // The Megolm session from before the kill, then a new room key over the Olm session from before it.
     await delivered("after the kill, same room key");
@@ -87,9 +90,10 @@ describe("end-to-end encryption across SIGKILL", () => {
     // session with it, and sends a room key over it, which the restarted bridge decrypts.
     const carol = await registerUser(uniqueName("carol"));
     const device = await HeldKeyDevice.start(inject("synapse").url, carol.accessToken);
-    const { encrypted, heldKeys, claimedKeyIds } = await device.encryptHoldingKey(roomId, botUserId, { msgtype: "m.text", body: "over a key from before the kill" });
-    expect(claimedKeyIds.length).toBe(1);
-    expect(keysBefore.has(claimedKeyIds[0]!)).toBe(true);
+    const { encrypted, heldKeys, claimed } = await device.encryptHoldingKey(roomId, botUserId, { msgtype: "m.text", body: "over a key from before the kill" });
+    const ours = claimed.filter((c) => c.deviceId === deviceId);
+    expect(ours).toHaveLength(1);
+    expect(keysBefore.has(ours[0]!.keyId)).toBe(true);
     const eventId = `$pre-kill-key-${Date.now()}`;
     await hsTransaction(bridge!.url, hsToken, { events: [{ event_id: eventId, room_id: roomId, sender: carol.userId, type: "m.room.encrypted", content: encrypted, origin_server_ts: Date.now() }], "de.sorunome.msc2409.to_device": heldKeys });
     const [req] = await receiver.waitFor(forEvent(eventId), 1, 20_000);
@@ -100,19 +104,19 @@ describe("end-to-end encryption across SIGKILL", () => {
   });
 
   it("gets one-time-key counts in transactions, and uploads more keys when they run low", async () => {
-    const [deviceId] = Object.keys(await deviceKeys(alice.client, botUserId));
-    const start = oneTimeKeyIds(botUserId, deviceId!).length;
+    const deviceId = bridgeDeviceId(storePath, botUserId);
+    const start = oneTimeKeyIds(botUserId, deviceId).length;
     // Others claim the keys (each claim takes one), down to a handful.
     for (let i = 0; i < start - 3; i++) {
-      await alice.client.http.authedRequest("POST" as never, "/keys/claim", undefined, { one_time_keys: { [botUserId]: { [deviceId!]: "signed_curve25519" } } });
+      await alice.client.http.authedRequest("POST" as never, "/keys/claim", undefined, { one_time_keys: { [botUserId]: { [deviceId]: "signed_curve25519" } } });
     }
-    expect(oneTimeKeyIds(botUserId, deviceId!).length).toBeLessThanOrEqual(3);
+    expect(oneTimeKeyIds(botUserId, deviceId).length).toBeLessThanOrEqual(3);
     // The next transaction carries the count; the bridge's device tops its keys up.
     await delivered("a transaction to carry the key count");
     const deadline = Date.now() + 20_000;
     let count = 0;
     for (let i = 0; i < 200 && Date.now() < deadline; i++) {
-      count = oneTimeKeyIds(botUserId, deviceId!).length;
+      count = oneTimeKeyIds(botUserId, deviceId).length;
       if (count >= 25) break;
       await new Promise((r) => setTimeout(r, 100));
     }

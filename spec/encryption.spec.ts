@@ -12,7 +12,7 @@ import { encryptAttachment } from "./harness/encrypted-attachment.js";
 import { encryptingClient, type EncryptingClient } from "./harness/encrypting-client.js";
 import { forEvent, Receiver } from "./harness/receiver.js";
 import { secretFromDm } from "./harness/rooms.js";
-import { deviceKeys as publishedDeviceKeys, escapeRegex, hsTransaction as sendTransaction, metric as readMetric, notice } from "./harness/encrypted-room.js";
+import { bridgeDeviceId, deviceKeys as publishedDeviceKeys, escapeRegex, hsTransaction as sendTransaction, metric as readMetric, notice } from "./harness/encrypted-room.js";
 import { HeldKeyDevice } from "./harness/held-key-device.js";
 import { registerUser, uniqueName } from "./harness/users.js";
 
@@ -59,11 +59,11 @@ afterAll(async () => {
 
 describe("encrypted rooms, with encryption.enabled", () => {
   it("has uploaded the bot's device keys, and the bot stays in the encrypted room", async () => {
+    const deviceId = bridgeDeviceId(bridge.storePath, bridge.botUserId);
+    expect(deviceId).toMatch(/^WEBHOOKS[0-9A-F]{10}$/);
     const devices = await deviceKeys(bridge.botUserId);
-    const ids = Object.keys(devices);
-    expect(ids).toHaveLength(1);
-    expect(ids[0]).toMatch(/^WEBHOOKS[0-9A-F]{10}$/);
-    expect(devices[ids[0]!]!.keys[`ed25519:${ids[0]}`]).toMatch(/^[A-Za-z0-9+/]{43}$/);
+    expect(devices[deviceId]!.keys[`ed25519:${deviceId}`]).toMatch(/^[A-Za-z0-9+/]{43}$/);
+    expect(devices[deviceId]!.keys[`curve25519:${deviceId}`]).toMatch(/^[A-Za-z0-9+/]{43}$/);
     const members = await alice.client.getJoinedRoomMembers(roomId);
     expect(Object.keys(members.joined)).toContain(bridge.botUserId);
   });
@@ -161,10 +161,13 @@ describe("encrypted rooms, with encryption.enabled", () => {
   });
 
   it("keeps its device and keys across a restart; old sessions and a new room key decrypt", async () => {
-    const before = await deviceKeys(bridge.botUserId);
+    const deviceId = bridgeDeviceId(bridge.storePath, bridge.botUserId);
+    const before = (await deviceKeys(bridge.botUserId))[deviceId];
+    expect(before).toBeDefined();
     await bridge.stop();
     bridge = await startBridge(settings, bridge.storePath);
-    expect(await deviceKeys(bridge.botUserId)).toEqual(before);
+    expect(bridgeDeviceId(bridge.storePath, bridge.botUserId)).toBe(deviceId);
+    expect((await deviceKeys(bridge.botUserId))[deviceId]).toEqual(before);
     // Same Megolm session as before the restart.
     const oldSession = await alice.send(roomId, { msgtype: "m.text", body: "after restart, old session" });
     await receiver.waitFor(forEvent(oldSession), 1, 30_000);

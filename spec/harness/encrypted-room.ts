@@ -37,6 +37,21 @@ export function oneTimeKeyIds(userId: string, deviceId: string): string[] {
   }
 }
 
+/**
+ * The device the bridge made for a user, from the bridge's store. The bot's user is shared by every
+ * bridge of the test run, and each store makes its own device, so the homeserver lists several.
+ */
+export function bridgeDeviceId(storePath: string, userId: string): string {
+  const db = new Database(storePath, { readonly: true, fileMustExist: true });
+  try {
+    const row = db.prepare<[string], { device_id: string }>("SELECT device_id FROM crypto_devices WHERE user_id = ?").get(userId);
+    if (!row) throw new Error(`the bridge's store has no device for ${userId}`);
+    return row.device_id;
+  } finally {
+    db.close();
+  }
+}
+
 /** A Prometheus series' value from the bridge's /metrics (0 when absent). */
 export async function metric(bridgeUrl: string, series: string): Promise<number> {
   const text = await (await fetch(`${bridgeUrl}/metrics`)).text();

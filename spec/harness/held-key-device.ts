@@ -46,16 +46,18 @@ export class HeldKeyDevice {
    * The `m.room.encrypted` content of a message for `recipient`'s devices, and the to-device events
    * (as a transaction carries them) with its room key, which nobody has been sent.
    */
-  async encryptHoldingKey(roomId: string, recipient: string, content: Record<string, unknown>, settings = new EncryptionSettings()): Promise<{ encrypted: Record<string, unknown>; heldKeys: ToDeviceMessage[]; claimedKeyIds: string[] }> {
+  async encryptHoldingKey(roomId: string, recipient: string, content: Record<string, unknown>, settings = new EncryptionSettings()): Promise<{ encrypted: Record<string, unknown>; heldKeys: ToDeviceMessage[]; claimed: { deviceId: string; keyId: string }[] }> {
     const users = [new UserId(recipient), new UserId(this.userId)];
     await this.machine.updateTrackedUsers(users);
     await this.pump();
     const claim = await this.machine.getMissingSessions(users);
     // The one-time keys the Olm sessions are made with (`signed_curve25519:AAAAAQ`), by device.
-    const claimedKeyIds: string[] = [];
+    const claimed: { deviceId: string; keyId: string }[] = [];
     if (claim) {
       const answer = JSON.parse(await this.send(claim.id, claim.type, claim.body)) as { one_time_keys?: Record<string, Record<string, Record<string, unknown>>> };
-      for (const devices of Object.values(answer.one_time_keys ?? {})) for (const keys of Object.values(devices)) claimedKeyIds.push(...Object.keys(keys));
+      for (const devices of Object.values(answer.one_time_keys ?? {})) {
+        for (const [deviceId, keys] of Object.entries(devices)) for (const keyId of Object.keys(keys)) claimed.push({ deviceId, keyId });
+      }
     }
     const heldKeys: ToDeviceMessage[] = [];
     for (const request of await this.machine.shareRoomKey(new RoomId(roomId), users, settings)) {
@@ -65,7 +67,7 @@ export class HeldKeyDevice {
       }
       await this.machine.markRequestAsSent(request.id, request.type, "{}");
     }
-    return { encrypted: await this.encrypt(roomId, content), heldKeys, claimedKeyIds };
+    return { encrypted: await this.encrypt(roomId, content), heldKeys, claimed };
   }
 
   /** The next message in the room's session (shared by encryptHoldingKey first). */

@@ -142,6 +142,7 @@ export class EncryptedDevices {
       if (!client) continue;
       const mine = forDevice(data, userId, client.deviceId);
       if (mine.toDevice.length === 0 && mine.counts === undefined && mine.fallbackTypes === undefined && data.changedDevices.length === 0 && data.leftDevices.length === 0) continue;
+      this.opts.log.debug({ userId, toDevice: mine.toDevice.map((m) => m.type), counts: mine.counts, changed: data.changedDevices.length }, "encryption fields of a transaction for a device");
       await client.crypto.updateSyncData(mine.toDevice as never, (mine.counts ?? {}) as never, (mine.fallbackTypes ?? []) as never, data.changedDevices, data.leftDevices);
     }
   }
