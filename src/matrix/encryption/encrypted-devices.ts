@@ -109,9 +109,16 @@ export class EncryptedDevices {
     return join(this.opts.storagePath, createHash("sha256").update(userId).digest("hex"));
   }
 
-  /** Makes the device with MSC4190 (a no-op when it exists). */
+  /**
+   * Makes the device with MSC4190 unless it exists: a PUT on an existing device is an update, which
+   * the homeserver announces to everyone sharing a room with the user (their clients query its keys
+   * again), at every start.
+   */
   private async ensureDevice(userId: string, deviceId: string): Promise<void> {
     const url = `${this.opts.homeserverUrl}/_matrix/client/v3/devices/${encodeURIComponent(deviceId)}?user_id=${encodeURIComponent(userId)}`;
+    const existing = await fetch(url, { headers: { authorization: `Bearer ${this.opts.asToken}` }, signal: AbortSignal.timeout(30_000) });
+    await existing.body?.cancel();
+    if (existing.ok) return;
     const res = await fetch(url, {
       method: "PUT",
       headers: { authorization: `Bearer ${this.opts.asToken}`, "content-type": "application/json" },
