@@ -1,6 +1,7 @@
 // End-to-end encryption on a real Synapse, with a real client doing real encryption (matrix-js-sdk
 // and its Rust crypto): the bridge's device on the WebAssembly crypto engine decrypts for the
 // hooks and encrypts the bot's and inbound hooks' messages.
+import { createDecipheriv, createHash } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,6 +21,9 @@ let bridge: BridgeUnderTest;
 let receiver: Receiver;
 let alice: EncryptingClient;
 let roomId: string;
+/** The inbound hook "Alerts": its URL and its user. */
+let inboundUrl: string;
+let inboundUser: string;
 const cryptoDir = mkdtempSync(join(tmpdir(), "mwb-crypto-"));
 const settings = { encryption: { enabled: true, storagePath: cryptoDir } };
 
@@ -103,8 +107,32 @@ describe("encrypted rooms, with encryption.enabled", () => {
     const posted = await alice.client.fetchRoomEvent(roomId, answer.event_id!);
     expect(posted.type).toBe("m.room.encrypted");
     const ghost = posted.sender!;
+    inboundUser = ghost;
     const clear = await alice.waitForDecrypted(roomId, ghost, (c) => c.body === "disk almost full");
     expect(clear.getId()).toBe(answer.event_id);
+    inboundUrl = url;
+  });
+
+  it("uploads an inbound hook's file encrypted, and its message carries the key", async () => {
+    const plain = Buffer.from("the build log, line after line\n".repeat(500));
+    const form = new FormData();
+    form.set("payload_json", JSON.stringify({ content: "log attached" }));
+    form.set("files[0]", new Blob([plain], { type: "text/plain" }), "build.log");
+    // The hook's Discord route (its URL + /discord) takes files.
+    const res = await fetch(`${inboundUrl}/discord`, { method: "POST", body: form });
+    expect(res.status, await res.text()).toBeLessThan(300);
+    const message = await alice.waitForDecrypted(roomId, inboundUser, (c) => c.msgtype === "m.file" && c.body === "build.log");
+    const content = message.getContent() as { url?: string; file?: { url: string; key: { k: string }; iv: string; hashes: { sha256: string } } };
+    expect(content.url).toBeUndefined();
+    expect(content.file?.url).toMatch(/^mxc:\/\//);
+    // What the media repository holds is ciphertext; the message's key opens it.
+    const download = await fetch(`${inject("synapse").url}/_matrix/client/v1/media/download/${content.file!.url.slice("mxc://".length)}`, { headers: { authorization: `Bearer ${alice.accessToken}` } });
+    expect(download.status).toBe(200);
+    const stored = Buffer.from(await download.arrayBuffer());
+    expect(stored.includes(plain.subarray(0, 20))).toBe(false);
+    expect(createHash("sha256").update(stored).digest("base64").replace(/=+$/, "")).toBe(content.file!.hashes.sha256);
+    const decipher = createDecipheriv("aes-256-ctr", Buffer.from(content.file!.key.k, "base64url"), Buffer.from(content.file!.iv, "base64"));
+    expect(Buffer.concat([decipher.update(stored), decipher.final()]).equals(plain)).toBe(true);
   });
 
   it("keeps a message whose key is withheld, and says so once in the room", async () => {

@@ -126,7 +126,7 @@ beforeAll(async () => {
   const discord = new DiscordEndpoint({
     submitter: new DirectSubmitter({ post: discordPost, deliveries: new InboundDeliveriesTable(openDatabase(":memory:")), log }),
     messages,
-    uploadMedia: async (bytes) => `mxc://x/${bytes.length}`,
+    uploadMedia: async (_roomId, bytes) => ({ mxc: `mxc://x/${bytes.length}`, encryptedFile: null }),
     overrideAvatar: async () => null,
     allowIdentityOverride: true,
     log,

@@ -1,7 +1,7 @@
 import { AppServiceRegistration, Bridge, type Intent } from "matrix-appservice-bridge";
 import type { MatrixClient } from "@vector-im/matrix-bot-sdk";
 import { privilegedCreators, type PowerLevelsContent, type RoomAuthority } from "../connections/power-levels.js";
-import type { GhostProfile, InboundGhosts, MatrixPort, RoomEvent, StateEvent } from "./port.js";
+import type { GhostProfile, InboundGhosts, MatrixPort, RoomEvent, RoomMedia, StateEvent } from "./port.js";
 import type { LoadedRegistration } from "./registration.js";
 import type { DeviceClient } from "./encryption/device-client.js";
 import type { EncryptedDevices } from "./encryption/encrypted-devices.js";
@@ -270,6 +270,14 @@ export class AppserviceMatrix implements MatrixPort, InboundGhosts {
 
   uploadMedia(bytes: Buffer, contentType: string, filename: string): Promise<string> {
     return this.bot.uploadContent(bytes, { type: contentType, name: filename });
+  }
+
+  async uploadRoomMedia(roomId: string, bytes: Buffer, contentType: string, filename: string): Promise<RoomMedia> {
+    if (!this.botDevice || !this.devices || !(await this.devices.isEncrypted(roomId))) return { mxc: await this.uploadMedia(bytes, contentType, filename), encryptedFile: null };
+    // As clients do: the ciphertext as octet-stream, with no name; both are in the encrypted message.
+    const { buffer, file } = await this.botDevice.crypto.encryptMedia(bytes);
+    const mxc = await this.uploadMedia(buffer, "application/octet-stream", "");
+    return { mxc, encryptedFile: { ...file, url: mxc } };
   }
 
   /**

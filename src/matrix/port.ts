@@ -50,6 +50,12 @@ export interface MatrixPort {
   eventTimestamp(roomId: string, eventId: string): Promise<number | null>;
 }
 
+/** A file uploaded for a message: `encryptedFile` (with its `url`) when it was encrypted for an encrypted room. */
+export interface RoomMedia {
+  mxc: string;
+  encryptedFile: Record<string, unknown> | null;
+}
+
 /** How an inbound hook's ghost user looks: the hook's name and avatar. */
 export interface GhostProfile {
   displayName: string;
@@ -85,4 +91,9 @@ export interface InboundGhosts {
   leaveAsGhost(userId: string, roomId: string): Promise<void>;
   /** Uploads to the homeserver's media repository as the bot; returns the mxc:// URI. */
   uploadMedia(bytes: Buffer, contentType: string, filename: string): Promise<string>;
+  /**
+   * Uploads a file for a message in the room: encrypted where the room is (and encryption is on),
+   * with the EncryptedFile (its `url` set) that the message's `file` must carry instead of `url`.
+   */
+  uploadRoomMedia(roomId: string, bytes: Buffer, contentType: string, filename: string): Promise<RoomMedia>;
 }

@@ -51,7 +51,7 @@ function setup(opts: { permissions?: Partial<InboundPermissions>; queued?: boole
   const endpoint = new DiscordEndpoint({
     submitter,
     messages,
-    uploadMedia: async (bytes, type, name) => (uploads.push({ bytes, type, name }), `mxc://x/m${uploads.length}`),
+    uploadMedia: async (_roomId, bytes, type, name) => (uploads.push({ bytes, type, name }), { mxc: `mxc://x/m${uploads.length}`, encryptedFile: null }),
     overrideAvatar: async () => "mxc://x/avatar",
     allowIdentityOverride: opts.allowIdentityOverride ?? true,
     log: createLogger("silent"),

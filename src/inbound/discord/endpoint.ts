@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { ActiveInboundHook } from "../../connections/inbound-hook-registry.js";
 import { hookMay } from "../../connections/inbound-permissions.js";
-import type { RoomEvent } from "../../matrix/port.js";
+import type { RoomEvent, RoomMedia } from "../../matrix/port.js";
 import type { Logger } from "../../observability/logger.js";
 import { PER_MESSAGE_PROFILE_KEY } from "../content.js";
 import { InboundError } from "../errors.js";
@@ -26,8 +26,8 @@ export interface DiscordAnswer {
 export interface DiscordEndpointDeps {
   submitter: PostSubmitter;
   messages: Pick<PostedMessages, "owned" | "edit" | "remove">;
-  /** Uploads a file to the homeserver's media repository; returns its mxc:// URI. */
-  uploadMedia(bytes: Buffer, contentType: string, filename: string): Promise<string>;
+  /** Uploads a file for a message in the room (encrypted where the room is). */
+  uploadMedia(roomId: string, bytes: Buffer, contentType: string, filename: string): Promise<RoomMedia>;
   /** The mxc:// URI for a per-message avatar URL, or null when it cannot be had. */
   overrideAvatar(url: string): Promise<string | null>;
   /** The event ids posted with a message (its files), from the posts' record; [] when unknown. */
@@ -56,7 +56,7 @@ export class DiscordEndpoint {
       if (files.length > 0) this.require(hook, "upload_files");
       const content = payload.content ?? "";
       if (!hasText({ content, embeds }) && files.length === 0) throw emptyMessage();
-      const uploaded = await this.upload(files, payload);
+      const uploaded = await this.upload(hook.roomId, files, payload);
       const profile = await this.profileOf(payload);
       const contents = discordContents({ content, embeds, files: uploaded, flags: payload.flags, allowedMentions: payload.allowedMentions, defaultMsgtype: hook.msgtype, ...(profile ? { profile } : {}) });
       const submitted = await this.deps.submitter.submit(hook, contents, { deliveryKey: deliveryKey("generic", headers) });
@@ -124,17 +124,18 @@ export class DiscordEndpoint {
   }
 
   /** Uploads the files in order; the payload's attachments[] (by id = index) may name and describe them. */
-  private async upload(files: readonly DiscordFile[], payload: DiscordPayload): Promise<UploadedFile[]> {
+  private async upload(roomId: string, files: readonly DiscordFile[], payload: DiscordPayload): Promise<UploadedFile[]> {
     const meta = new Map(payload.attachments.map((a) => [a.id, a]));
     const out: UploadedFile[] = [];
     for (const file of files) {
       const about = meta.get(String(file.index));
       const filename = about?.filename ?? file.filename;
       const mimetype = fileMimetype(file);
-      const mxc = await this.deps.uploadMedia(file.bytes, mimetype, filename).catch((err: unknown) => Promise.reject(homeserverAnswer(err)));
+      const { mxc, encryptedFile } = await this.deps.uploadMedia(roomId, file.bytes, mimetype, filename).catch((err: unknown) => Promise.reject(homeserverAnswer(err)));
       const image = sniffImage(file.bytes);
       out.push({
         filename, mimetype, size: file.bytes.length, mxc,
+        ...(encryptedFile ? { encryptedFile } : {}),
         ...(image?.width && image.height ? { width: image.width, height: image.height } : {}),
         ...(about?.description ? { description: about.description } : {}),
       });

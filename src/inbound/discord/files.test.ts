@@ -41,4 +41,11 @@ describe("files of a Discord message", () => {
       msgtype: "m.file", body: "the build log", filename: "log.txt", url: "mxc://x/b", info: { mimetype: "text/plain", size: 3 },
     });
   });
+
+  it("carries an encrypted upload as `file` (with its key), never as a plain `url`", () => {
+    const encryptedFile = { url: "mxc://x/c", key: { kty: "oct", alg: "A256CTR", k: "k", key_ops: ["encrypt", "decrypt"], ext: true }, iv: "iv", hashes: { sha256: "h" }, v: "v2" };
+    const content = fileContent({ filename: "a.png", mimetype: "image/png", size: 70, mxc: "mxc://x/c", width: 1, height: 1, encryptedFile });
+    expect(content).toEqual({ msgtype: "m.image", body: "a.png", filename: "a.png", file: encryptedFile, info: { mimetype: "image/png", size: 70, w: 1, h: 1 } });
+    expect(content).not.toHaveProperty("url");
+  });
 });

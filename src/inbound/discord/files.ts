@@ -14,6 +14,8 @@ export interface UploadedFile {
   mimetype: string;
   size: number;
   mxc: string;
+  /** Set when the file was encrypted for an encrypted room: the message carries it as `file`, not `url`. */
+  encryptedFile?: Record<string, unknown>;
   width?: number;
   height?: number;
   description?: string;
@@ -76,6 +78,6 @@ export function fileContent(file: UploadedFile): Record<string, unknown> {
   const image = file.mimetype.startsWith("image/");
   const info: Record<string, unknown> = { mimetype: file.mimetype, size: file.size };
   if (image && file.width && file.height) Object.assign(info, { w: file.width, h: file.height });
-  const content: Record<string, unknown> = { msgtype: image ? "m.image" : "m.file", body: file.description ?? file.filename, filename: file.filename, url: file.mxc, info };
-  return content;
+  const where = file.encryptedFile ? { file: file.encryptedFile } : { url: file.mxc };
+  return { msgtype: image ? "m.image" : "m.file", body: file.description ?? file.filename, filename: file.filename, ...where, info };
 }

@@ -18,7 +18,7 @@ export function createDiscordEndpoint(deps: {
   return new DiscordEndpoint({
     submitter: deps.submitter,
     messages: new PostedMessages({ ghosts: deps.ghosts, ghostUserId: deps.ghostUserId }),
-    uploadMedia: (bytes, type, name) => deps.ghosts.uploadMedia(bytes, type, name),
+    uploadMedia: (roomId, bytes, type, name) => deps.ghosts.uploadRoomMedia(roomId, bytes, type, name),
     overrideAvatar: deps.overrideAvatar,
     postedWith: deps.postedWith,
     allowIdentityOverride: deps.config.inbound.allowIdentityOverride,
