@@ -103,6 +103,20 @@ describe("end-to-end encryption across SIGKILL", () => {
     expect(readFileSync(logPath, "utf8")).not.toMatch(/keys\/upload|already exists|One time key/i);
   });
 
+  it("makes a new device, saying why, when its crypto state is gone; the room's next messages decrypt", async () => {
+    const old = bridgeDeviceId(storePath, botUserId);
+    await bridge!.kill("SIGKILL");
+    rmSync(join(dir, "crypto"), { recursive: true, force: true });
+    await start();
+    const now = bridgeDeviceId(storePath, botUserId);
+    expect(now).not.toBe(old);
+    expect(Object.keys(await deviceKeys(alice.client, botUserId))).toContain(now);
+    expect(readFileSync(logPath, "utf8")).toMatch(/"reason":"its crypto state is not in encryption.storagePath".*"msg":"cannot use the device made before; making a new one/);
+    // Alice's client learns the new device from the device list change, and shares keys with it.
+    await alice.client.getCrypto()!.forceDiscardSession(roomId);
+    await delivered("to the new device");
+  });
+
   it("gets one-time-key counts in transactions, and uploads more keys when they run low", async () => {
     const deviceId = bridgeDeviceId(storePath, botUserId);
     const start = oneTimeKeyIds(botUserId, deviceId).length;

@@ -9,4 +9,4 @@ export { DeviceId, DeviceLists, RoomId, UserId } from "./ids.js";
 export { initCrypto, OlmMachine, Signatures, type DecryptedRoomEvent, type MaybeSignature } from "./olm-machine.js";
 export type { KeysBackupRequest, OutgoingRequest, ToDeviceRequest } from "./requests.js";
 export { EncryptionAlgorithm, EncryptionSettings, HistoryVisibility, RequestType, StoreType } from "./settings.js";
-export { configureCryptoStore } from "./store.js";
+export { configureCryptoStore, cryptoStoreExists } from "./store.js";

@@ -9,7 +9,7 @@ import { DeviceId, DeviceLists, RoomId, UserId } from "./ids.js";
 import { KeyDirectory } from "./key-directory-test-fixtures.js";
 import { OlmMachine } from "./olm-machine.js";
 import { EncryptionSettings, RequestType } from "./settings.js";
-import { configureCryptoStore } from "./store.js";
+import { configureCryptoStore, cryptoStoreExists } from "./store.js";
 
 const run = promisify(execFile);
 const FIXTURE = join(__dirname, "store-process-test-fixtures.ts");
@@ -167,6 +167,13 @@ describe("OlmMachine on the WebAssembly crypto core", () => {
     expect(() => configureCryptoStore({ passphrase: "", directory: dir })).toThrow(/must not be empty/);
     expect(() => configureCryptoStore({ passphrase: "x", directory: join(dir, "other") })).toThrow(/already in/);
     expect(() => new UserId("not a user id")).toThrow();
+  });
+
+  it("tells a store that exists from one never made", async () => {
+    expect(await cryptoStoreExists(botStore())).toBe(true);
+    expect(await cryptoStoreExists(join(dir, "bot-user", "NEVERMADE"))).toBe(false);
+    // A store whose name starts like another's is not taken for it.
+    expect(await cryptoStoreExists(join(dir, "bot-user", "BOTDEV"))).toBe(false);
   });
 
   it("encrypts and decrypts attachments, and refuses tampered ones", () => {

@@ -48,6 +48,18 @@ export async function openStore(path: string, given: string | null | undefined):
   return { name: `mwb-crypto:${name.split(sep).join("/")}`, passphrase: given ? given : settings.passphrase };
 }
 
+/**
+ * Whether a store was ever made at `path` (inside the configured directory): a machine opened on
+ * a path with none starts a new account, which must not reuse a device id the homeserver knows.
+ */
+export async function cryptoStoreExists(path: string): Promise<boolean> {
+  const { name } = await openStore(path, null);
+  const factory = (globalThis as { indexedDB?: { databases(): Promise<{ name?: string }[]> } }).indexedDB;
+  if (!factory) throw new Error("no IndexedDB installed for the crypto store");
+  // The Rust core names its databases after the store: `<name>::matrix-sdk-crypto`, `…-meta`.
+  return (await factory.databases()).some((db) => db.name === name || db.name?.startsWith(`${name}::`) === true);
+}
+
 async function installIndexedDb(directory: string): Promise<void> {
   await mkdir(directory, { recursive: true, mode: 0o700 });
   // The files hold encrypted state, but nobody else needs to list or read them.

@@ -1,7 +1,7 @@
 import { createHash, hkdfSync, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { configureCryptoStore, StoreType } from "@matrix-org/matrix-sdk-crypto-nodejs";
+import { configureCryptoStore, cryptoStoreExists, StoreType } from "@matrix-org/matrix-sdk-crypto-nodejs";
 import { EncryptedRoomEvent } from "@vector-im/matrix-bot-sdk";
 import type { Logger } from "../../observability/logger.js";
 import type { CryptoDevicesTable, CryptoRoomsTable } from "../../store/crypto-tables.js";
@@ -85,14 +85,27 @@ export class EncryptedDevices {
 
   private async open(userId: string): Promise<DeviceClient> {
     const { devices, homeserverUrl, asToken, log } = this.opts;
+    const storage = new BridgeCryptoStorage(this.userStoragePath(userId), StoreType.Sqlite, userId, devices, this.opts.rooms);
     let deviceId = devices.get(userId);
+    if (deviceId !== null) {
+      const stored = await cryptoStoreExists(await storage.getMachineStoragePath(deviceId));
+      const known = await this.deviceExists(userId, deviceId);
+      // Neither: the last start stopped between choosing the id and making the device; made now.
+      if (!stored && !known) await this.makeDevice(userId, deviceId);
+      else if (stored !== known) {
+        // Its keys are gone (storagePath moved or wiped), or the homeserver lost the device: its
+        // keys and the server's would differ, so it cannot be used again.
+        const reason = stored ? "the homeserver no longer has it" : "its crypto state is not in encryption.storagePath";
+        log.warn({ userId, deviceId, reason }, "cannot use the device made before; making a new one (what was encrypted for the old one cannot be read)");
+        deviceId = null;
+      }
+    }
     if (deviceId === null) {
       // Kept before the device is made: a crash in between reuses the id rather than leaving a device behind.
       deviceId = newDeviceId();
       devices.set(userId, deviceId);
+      await this.makeDevice(userId, deviceId);
     }
-    await this.ensureDevice(userId, deviceId);
-    const storage = new BridgeCryptoStorage(this.userStoragePath(userId), StoreType.Sqlite, userId, devices, this.opts.rooms);
     const client = new DeviceClient(homeserverUrl, asToken, userId, deviceId, storage);
     client.on("to_device.decrypted", (message: { type?: unknown; content?: { room_id?: unknown; session_id?: unknown } }) => {
       if ((message.type === "m.room_key" || message.type === "m.forwarded_room_key") && typeof message.content?.room_id === "string" && typeof message.content.session_id === "string") {
@@ -109,16 +122,26 @@ export class EncryptedDevices {
     return join(this.opts.storagePath, createHash("sha256").update(userId).digest("hex"));
   }
 
+  private deviceUrl(userId: string, deviceId: string): string {
+    return `${this.opts.homeserverUrl}/_matrix/client/v3/devices/${encodeURIComponent(deviceId)}?user_id=${encodeURIComponent(userId)}`;
+  }
+
+  /** Whether the homeserver has the device (a 404 says no; any other failure is thrown). */
+  private async deviceExists(userId: string, deviceId: string): Promise<boolean> {
+    const res = await fetch(this.deviceUrl(userId, deviceId), { headers: { authorization: `Bearer ${this.opts.asToken}` }, signal: AbortSignal.timeout(30_000) });
+    const text = await res.text();
+    if (res.ok) return true;
+    if (res.status === 404) return false;
+    throw new Error(`could not look up device ${deviceId} of ${userId}: ${res.status} ${text.slice(0, 300)}`);
+  }
+
   /**
-   * Makes the device with MSC4190 unless it exists: a PUT on an existing device is an update, which
-   * the homeserver announces to everyone sharing a room with the user (their clients query its keys
-   * again), at every start.
+   * Makes the device with MSC4190. Only for a new one: a PUT on an existing device is an update,
+   * which the homeserver announces to everyone sharing a room with the user (their clients query
+   * its keys again, and one that was encrypting meanwhile shared its room key with nobody).
    */
-  private async ensureDevice(userId: string, deviceId: string): Promise<void> {
-    const url = `${this.opts.homeserverUrl}/_matrix/client/v3/devices/${encodeURIComponent(deviceId)}?user_id=${encodeURIComponent(userId)}`;
-    const existing = await fetch(url, { headers: { authorization: `Bearer ${this.opts.asToken}` }, signal: AbortSignal.timeout(30_000) });
-    await existing.body?.cancel();
-    if (existing.ok) return;
+  private async makeDevice(userId: string, deviceId: string): Promise<void> {
+    const url = this.deviceUrl(userId, deviceId);
     const res = await fetch(url, {
       method: "PUT",
       headers: { authorization: `Bearer ${this.opts.asToken}`, "content-type": "application/json" },
