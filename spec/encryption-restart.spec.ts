@@ -112,8 +112,14 @@ describe("end-to-end encryption across SIGKILL", () => {
     expect(now).not.toBe(old);
     expect(Object.keys(await deviceKeys(alice.client, botUserId))).toContain(now);
     expect(readFileSync(logPath, "utf8")).toMatch(/"reason":"its crypto state is not in encryption.storagePath".*"msg":"cannot use the device made before; making a new one/);
-    // Alice's client learns the new device from the device list change, and shares keys with it.
-    await alice.client.getCrypto()!.forceDiscardSession(roomId);
+    // Alice's client learns the new device from the device list change (in its sync), and shares
+    // later room keys with it; a message sent before it knows would be kept undecryptable.
+    const crypto = alice.client.getCrypto()!;
+    for (let i = 0; !(await crypto.getUserDeviceInfo([botUserId])).get(botUserId)?.has(now); i++) {
+      if (i >= 100) throw new Error("alice's client never learned the bridge's new device");
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await crypto.forceDiscardSession(roomId);
     await delivered("to the new device");
   });
 

@@ -77,9 +77,12 @@ export class AppserviceMatrix implements MatrixPort, InboundGhosts {
     this.devices = devices;
   }
 
-  /** The client a ghost sends with: its device where the room is encrypted (made on first use). */
+  /**
+   * The client a ghost sends with: its device where the room is encrypted (made on first use).
+   * Where that cannot be told, the send fails rather than going out in the clear.
+   */
   private async ghostSender(userId: string, roomId: string): Promise<MatrixClient> {
-    if (this.devices && (await this.devices.isEncrypted(roomId))) return this.devices.client(userId);
+    if (this.devices && (await this.devices.isEncrypted(roomId, userId))) return this.devices.client(userId);
     return this.bridge.getIntent(userId).matrixClient;
   }
 
@@ -134,10 +137,12 @@ export class AppserviceMatrix implements MatrixPort, InboundGhosts {
     return this.client.sendStateEvent(roomId, type, stateKey, content);
   }
 
-  sendNotice(roomId: string, text: string, html?: string): Promise<string> {
+  async sendNotice(roomId: string, text: string, html?: string): Promise<string> {
     // Empty m.mentions: a notice quoting a name someone chose (a hook's, "@room") pings nobody.
     const content: Record<string, unknown> = { msgtype: "m.notice", body: text, "m.mentions": {} };
     if (html) Object.assign(content, { format: "org.matrix.custom.html", formatted_body: html });
+    // Known before the send (or it fails): the bot SDK would take "could not read" for "not encrypted".
+    await this.devices?.isEncrypted(roomId);
     return this.client.sendMessage(roomId, content);
   }
 

@@ -14,6 +14,8 @@ export interface TransactionSink {
    * `crypto`: the transaction's to-device events, device lists and key counts (MSC2409, MSC3202).
    */
   handle(txnId: string, events: RoomEvent[], earlier: ReadonlySet<string> | null, crypto: TransactionCrypto | null): Promise<void>;
+  /** The encryption fields of a transaction whose events were all handled before. */
+  handleCrypto?(crypto: TransactionCrypto): Promise<void>;
 }
 
 /**
@@ -56,6 +58,10 @@ export function appserviceRouter(opts: { hsToken: string; sink: TransactionSink;
         const valid = events.filter(isRoomEvent);
         const fresh = earlier ? valid.filter((e) => !earlier.has(e.event_id)) : valid;
         if (earlier && fresh.length === 0) {
+          // A re-used id may carry new to-device events (room keys) with no new room event: they
+          // reach the devices (a replayed one is refused by Olm, harmlessly).
+          const crypto = transactionCrypto(req.body);
+          if (crypto) await opts.sink.handleCrypto?.(crypto);
           opts.metrics.transactions.inc({ result: "duplicate" });
           res.json({});
           return;

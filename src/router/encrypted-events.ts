@@ -22,6 +22,9 @@ export interface EncryptedEventsDeps {
 /** Encrypted events of a transaction decrypted at the same time. */
 const DECRYPTIONS_AT_ONCE = 16;
 
+/** At most one such notice per room in this long. */
+const NOTICE_INTERVAL_MS = 5 * 60_000;
+
 /** Rooms and sessions already told about (one notice per session, not per message). */
 const MAX_REMEMBERED_NOTICES = 10_000;
 
@@ -33,6 +36,8 @@ const MAX_REMEMBERED_NOTICES = 10_000;
  */
 export class EncryptedEvents {
   private readonly told = new Set<string>();
+  /** When each room was last told (Maps: room ids come from outside). */
+  private readonly lastNotice = new Map<string, number>();
   private retrying: Promise<void> = Promise.resolve();
 
   constructor(private readonly deps: EncryptedEventsDeps) {}
@@ -79,17 +84,25 @@ export class EncryptedEvents {
       table.add({ eventId: event.event_id, roomId: event.room_id, sessionId: err.sessionId, event: JSON.stringify(event), reason: err.reason, receivedAt: Date.now() });
       metrics.encryptedEvents.inc({ result: "waiting" });
       log.warn({ roomId: event.room_id, eventId: event.event_id, sender: event.sender, reason: err.reason }, "could not decrypt an event; kept until its key arrives");
-      this.tellOnce(event, err.sessionId);
+      this.tellOnce(event, err.sessionId, err.reason);
       return null;
     }
   }
 
-  private tellOnce(event: RoomEvent, sessionId: string): void {
+  private tellOnce(event: RoomEvent, sessionId: string, reason: string): void {
     const key = `${event.room_id}\0${sessionId}`;
     if (this.told.has(key)) return;
+    // One notice per room per few minutes at most, whatever the sessions: made-up encrypted
+    // events (each naming a new session) must not make the bot talk for every one.
+    const now = Date.now();
+    if ((this.lastNotice.get(event.room_id) ?? 0) > now - NOTICE_INTERVAL_MS) return;
     if (this.told.size >= MAX_REMEMBERED_NOTICES) this.told.clear();
+    if (this.lastNotice.size >= MAX_REMEMBERED_NOTICES) this.lastNotice.clear();
     this.told.add(key);
-    const text = `I could not decrypt a message from ${event.sender} (${event.event_id}): its room key has not reached my device yet. ` +
+    this.lastNotice.set(event.room_id, now);
+    const withheld = /\(withheld: (.+)\)$/.exec(reason)?.[1];
+    const why = withheld ? `the sender's client withheld its room key from my device ("${withheld}")` : "its room key has not reached my device yet";
+    const text = `I could not decrypt a message from ${event.sender} (${event.event_id}): ${why}. ` +
       "I keep it, and the hooks get it as soon as the key arrives; if it never does, ask the sender's client to share its keys with unverified devices.";
     void this.deps.notice(event.room_id, text).catch((err: unknown) => this.deps.log.warn({ err, roomId: event.room_id }, "could not send a notice"));
   }
@@ -130,8 +143,14 @@ export class EncryptedEvents {
         if (err instanceof UndecryptableEvent) continue; // its key is not the one that came
         throw err;
       }
-      // Its own transaction id: a crash after this stores it once, as any transaction.
-      await this.deps.route(`decrypted-later:${row.eventId}`, [clear]);
+      try {
+        // Its own transaction id: a crash after this stores it once, as any transaction.
+        await this.deps.route(`decrypted-later:${row.eventId}`, [clear]);
+      } catch (err) {
+        // Kept: tried again with the next key or start; the others go on.
+        this.deps.log.error({ err, eventId: row.eventId }, "could not route an event decrypted late; kept, tried again later");
+        continue;
+      }
       this.deps.table.remove(row.eventId);
       this.deps.metrics.encryptedEvents.inc({ result: "decrypted-later" });
       this.deps.log.info({ roomId: clear.room_id, eventId: clear.event_id }, "decrypted an event once its key arrived");

@@ -183,6 +183,10 @@ export class EventRouter implements TransactionSink {
     later.forEach((event, i) => stored.newFollowUps[i] && this.followUp(txnId, event.event_id, event));
   }
 
+  async handleCrypto(crypto: TransactionCrypto): Promise<void> {
+    await this.deps.encryption?.decryptTransaction([], crypto);
+  }
+
   /** Waits until the rooms of these events have their hooks loaded (start-up only). */
   private async roomsLoaded(events: readonly RoomEvent[]): Promise<void> {
     const rooms = new Set(events.map((e) => e.room_id));

@@ -148,7 +148,10 @@ export class EncryptedDevices {
       body: JSON.stringify({ display_name: this.opts.deviceDisplayName }),
       signal: AbortSignal.timeout(30_000),
     });
-    if (res.ok) return;
+    if (res.ok) {
+      await res.body?.cancel();
+      return;
+    }
     const body = (await res.json().catch(() => ({}))) as { errcode?: string; error?: string };
     const hint = res.status === 404 || body.errcode === "M_UNRECOGNIZED" || body.errcode === "M_NOT_FOUND"
       ? " (the registration needs `io.element.msc4190: true`, and the homeserver must support MSC4190: Synapse 1.125 or later)"
@@ -173,7 +176,14 @@ export class EncryptedDevices {
       const mine = forDevice(data, userId, client.deviceId);
       if (mine.toDevice.length === 0 && mine.counts === undefined && mine.fallbackTypes === undefined && data.changedDevices.length === 0 && data.leftDevices.length === 0) continue;
       this.opts.log.debug({ userId, toDevice: mine.toDevice.map((m) => m.type), counts: mine.counts, changed: data.changedDevices.length }, "encryption fields of a transaction for a device");
-      await client.crypto.updateSyncData(mine.toDevice as never, (mine.counts ?? {}) as never, (mine.fallbackTypes ?? []) as never, data.changedDevices, data.leftDevices);
+      try {
+        await client.crypto.updateSyncData(mine.toDevice as never, (mine.counts ?? {}) as never, (mine.fallbackTypes ?? []) as never, data.changedDevices, data.leftDevices);
+      } catch (err) {
+        // The events were handed to the machine first; what failed is sending its requests (a key
+        // upload, query or claim), which the next transaction retries. The transaction goes on:
+        // failing it would hold every room's events back behind one device's trouble.
+        this.opts.log.warn({ err, userId, deviceId: client.deviceId }, "a device's key requests failed; they are tried again with the next transaction");
+      }
     }
   }
 
@@ -190,17 +200,24 @@ export class EncryptedDevices {
   }
 
   /**
-   * Room state the devices need: encryption settings, history visibility, and who joined. The
-   * bot's device reads it; the room settings it keeps are every device's (one table), and each
-   * device asks for the members itself when it encrypts.
+   * Room state the devices need: encryption settings and history visibility are kept from the
+   * event itself (every device reads them from one table; Matrix never turns encryption off, so
+   * a kept algorithm is never dropped), and who joined is told to the bot's device, which tracks
+   * their devices. Each device asks for the members itself when it encrypts.
    */
   async observe(event: RoomEvent): Promise<void> {
-    if (event.state_key === undefined) return;
-    if (event.type !== "m.room.encryption" && event.type !== "m.room.history_visibility" && event.type !== "m.room.member") return;
-    // The tracker keeps settings it has once they name an algorithm: read again from the room.
-    if (event.type === "m.room.history_visibility") this.opts.rooms.forget(event.room_id);
-    const bot = await this.bot;
-    await bot.crypto.onRoomEvent(event.room_id, event);
+    if (event.state_key !== "") {
+      if (event.type === "m.room.member" && event.state_key !== undefined) await (await this.bot).crypto.onRoomEvent(event.room_id, event);
+      return;
+    }
+    const { rooms } = this.opts;
+    const kept = rooms.get(event.room_id);
+    if (event.type === "m.room.encryption" && typeof event.content.algorithm === "string") {
+      rooms.set(event.room_id, { ...kept, ...event.content });
+      await (await this.bot).crypto.onRoomEvent(event.room_id, event); // tracks the members' devices
+    } else if (event.type === "m.room.history_visibility" && kept && typeof event.content.history_visibility === "string") {
+      rooms.set(event.room_id, { ...kept, historyVisibility: event.content.history_visibility });
+    }
   }
 
   /** The bot's device learns a room it joined (its members' devices are tracked if it is encrypted). */
@@ -209,14 +226,50 @@ export class EncryptedDevices {
     await bot.crypto.onRoomJoin(roomId);
   }
 
-  async isEncrypted(roomId: string): Promise<boolean> {
-    return (await this.bot).crypto.isRoomEncrypted(roomId);
+  /**
+   * Whether the room is encrypted: from the settings kept, else read from the room as the bot (or
+   * as `asUser`, where the bot is not in the room: a webhook bot's DM) and kept. Throws when it
+   * cannot be read, so that a message fails rather than going out in the clear. The bot SDK reads
+   * the same table when it decides whether to encrypt.
+   */
+  async isEncrypted(roomId: string, asUser?: string): Promise<boolean> {
+    const kept = this.opts.rooms.get(roomId);
+    if (kept) return typeof kept.algorithm === "string";
+    let read = await this.readSettings(roomId, this.opts.botUserId);
+    if (read === "forbidden" && asUser !== undefined && asUser !== this.opts.botUserId) read = await this.readSettings(roomId, asUser);
+    if (read === "forbidden") throw new Error(`cannot tell whether room ${roomId} is encrypted: its state is not visible to the bridge`);
+    this.opts.rooms.set(roomId, read);
+    return typeof read.algorithm === "string";
   }
 
-  /** Closes every device's store. */
+  /** The room's m.room.encryption content and history visibility, read as the user ({} when unencrypted). */
+  private async readSettings(roomId: string, userId: string): Promise<Record<string, unknown> | "forbidden"> {
+    const state = async (type: string): Promise<Record<string, unknown> | null | "forbidden"> => {
+      const url = `${this.opts.homeserverUrl}/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state/${encodeURIComponent(type)}/?user_id=${encodeURIComponent(userId)}`;
+      const res = await fetch(url, { headers: { authorization: `Bearer ${this.opts.asToken}` }, signal: AbortSignal.timeout(30_000) });
+      const text = await res.text();
+      if (res.status === 404) return null;
+      if (res.status === 403) return "forbidden";
+      if (!res.ok) throw new Error(`cannot read ${type} of room ${roomId}: ${res.status} ${text.slice(0, 200)}`);
+      const body: unknown = JSON.parse(text);
+      return typeof body === "object" && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
+    };
+    const encryption = await state("m.room.encryption");
+    if (encryption === "forbidden") return "forbidden";
+    if (encryption === null || typeof encryption.algorithm !== "string") return {};
+    const visibility = await state("m.room.history_visibility");
+    const historyVisibility = visibility !== "forbidden" && typeof visibility?.history_visibility === "string" ? visibility.history_visibility : undefined;
+    return { ...encryption, ...(historyVisibility ? { historyVisibility } : {}) };
+  }
+
+  /** Closes every device's machine and store. */
   async stop(): Promise<void> {
     const clients = await Promise.all([...this.clients.values()].map((c) => c.catch(() => null)));
     this.clients.clear();
-    for (const client of clients) client?.stop();
+    for (const client of clients) {
+      client?.stop();
+      // The bot SDK keeps the machine on its engine and has no close of its own.
+      (client?.crypto as unknown as { engine?: { machine?: { close?: () => void } } } | undefined)?.engine?.machine?.close?.();
+    }
   }
 }

@@ -57,6 +57,13 @@ describe("transactionCrypto", () => {
     expect(forDevice(data, "@bot:hs", "constructor").counts).toBeUndefined();
   });
 
+  it("leaves out device-list entries that are not user ids (the crypto core would refuse the whole list)", () => {
+    const data = transactionCrypto({ "org.matrix.msc3202.device_lists": { changed: ["@a:hs", "not a user", "@b", ""], left: ["@c:hs"] } })!;
+    expect(data.changedDevices).toEqual(["@a:hs"]);
+    expect(data.leftDevices).toEqual(["@c:hs"]);
+    expect(data.problems).toEqual(["device lists' changed: 3 entries that are not user ids"]);
+  });
+
   it("reads the bot SDK's `removed` when `left` is absent", () => {
     expect(transactionCrypto({ "org.matrix.msc3202.device_lists": { removed: ["@z:hs"] } })!.leftDevices).toEqual(["@z:hs"]);
   });

@@ -31,6 +31,9 @@ const KEY_COUNTS = ["org.matrix.msc3202.device_one_time_keys_count", "org.matrix
 const FALLBACK_TYPES = ["org.matrix.msc3202.device_unused_fallback_key_types", "device_unused_fallback_key_types"];
 const DEVICE_LISTS = ["org.matrix.msc3202.device_lists", "device_lists"];
 
+/** `@localpart:server`, as the crypto core parses user ids (loosely: historical localparts allowed). */
+const USER_ID = /^@[^:\s]+:[^\s]+$/;
+
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 const first = (body: Record<string, unknown>, names: readonly string[]): unknown => {
   for (const name of names) if (Object.hasOwn(body, name)) return body[name];
@@ -102,11 +105,14 @@ function userList(raw: unknown, key: "changed" | "left", problems: string[]): st
   // The bot SDK reads "removed"; the MSC and Synapse say "left".
   const list = key === "left" ? (raw.left ?? raw.removed) : raw.changed;
   if (list === undefined) return [];
-  if (!Array.isArray(list) || !list.every((u) => typeof u === "string")) {
+  if (!Array.isArray(list)) {
     problems.push(`device lists' ${key}: not a list of user ids`);
     return [];
   }
-  return list as string[];
+  // The crypto core refuses the whole list for one bad id: those are left out.
+  const ids = list.filter((u): u is string => typeof u === "string" && USER_ID.test(u));
+  if (ids.length < list.length) problems.push(`device lists' ${key}: ${list.length - ids.length} entries that are not user ids`);
+  return ids;
 }
 
 /** The part of a transaction's encryption fields one device should see. */
