@@ -4,6 +4,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import * as yaml from "js-yaml";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { OUTBOUND_HOOK_EVENT_TYPE } from "../src/connections/outbound-hook-state.js";
@@ -24,6 +25,7 @@ let receiver: Receiver;
 let alice: EncryptingClient;
 let botUserId: string;
 let hsToken: string;
+let asToken: string;
 let roomId: string;
 
 const start = async () => {
@@ -43,6 +45,7 @@ beforeAll(async () => {
   const registration = await loadRegistration(registrationPath);
   botUserId = `@${registration.senderLocalpart}:${serverName}`;
   hsToken = registration.hsToken;
+  asToken = registration.asToken;
   writeFileSync(configPath, yaml.dump({
     homeserver: { url, domain: serverName },
     bridge: { bindAddress: "127.0.0.1", port: bridgePort },
@@ -121,6 +124,23 @@ describe("end-to-end encryption across SIGKILL", () => {
     }
     await crypto.forceDiscardSession(roomId);
     await delivered("to the new device");
+  });
+
+  it("uses a device that was made but got no keys before a stop (not a new one)", async () => {
+    await bridge!.kill("SIGKILL");
+    // As a start that stopped between making the device and its first key upload leaves things.
+    const halfMade = `WEBHOOKS${randomBytes(5).toString("hex").toUpperCase()}`;
+    const res = await fetch(`${inject("synapse").url}/_matrix/client/v3/devices/${halfMade}?user_id=${encodeURIComponent(botUserId)}`, {
+      method: "PUT", headers: { authorization: `Bearer ${asToken}`, "content-type": "application/json" }, body: "{}",
+    });
+    expect(res.ok, await res.text()).toBe(true); // 201: made
+    const db = new Database(storePath);
+    db.prepare("UPDATE crypto_devices SET device_id = ? WHERE user_id = ?").run(halfMade, botUserId);
+    db.close();
+    await start();
+    expect(bridgeDeviceId(storePath, botUserId)).toBe(halfMade);
+    expect((await deviceKeys(alice.client, botUserId))[halfMade]?.keys[`ed25519:${halfMade}`]).toMatch(/^[A-Za-z0-9+/]{43}$/);
+    expect(readFileSync(logPath, "utf8")).toContain("the device was made but got no keys before the last stop; using it");
   });
 
   it("gets one-time-key counts in transactions, and uploads more keys when they run low", async () => {

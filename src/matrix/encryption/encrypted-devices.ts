@@ -92,6 +92,8 @@ export class EncryptedDevices {
       const known = await this.deviceExists(userId, deviceId);
       // Neither: the last start stopped between choosing the id and making the device; made now.
       if (!stored && !known) await this.makeDevice(userId, deviceId);
+      // Made, but stopped before its keys were: nothing to clash with, so it is used.
+      else if (!stored && !(await this.hasKeys(userId, deviceId))) log.info({ userId, deviceId }, "the device was made but got no keys before the last stop; using it");
       else if (stored !== known) {
         // Its keys are gone (storagePath moved or wiped), or the homeserver lost the device: its
         // keys and the server's would differ, so it cannot be used again.
@@ -133,6 +135,20 @@ export class EncryptedDevices {
     if (res.ok) return true;
     if (res.status === 404) return false;
     throw new Error(`could not look up device ${deviceId} of ${userId}: ${res.status} ${text.slice(0, 300)}`);
+  }
+
+  /** Whether the homeserver has identity keys for the device (as anyone sees them: /keys/query). */
+  private async hasKeys(userId: string, deviceId: string): Promise<boolean> {
+    const res = await fetch(`${this.opts.homeserverUrl}/_matrix/client/v3/keys/query?user_id=${encodeURIComponent(this.opts.botUserId)}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${this.opts.asToken}`, "content-type": "application/json" },
+      body: JSON.stringify({ device_keys: { [userId]: [deviceId] } }),
+      signal: AbortSignal.timeout(30_000),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`could not look up the keys of device ${deviceId} of ${userId}: ${res.status} ${text.slice(0, 300)}`);
+    const keys = (JSON.parse(text) as { device_keys?: Record<string, Record<string, unknown>> }).device_keys;
+    return keys !== undefined && Object.hasOwn(keys, userId) && Object.hasOwn(keys[userId] ?? {}, deviceId);
   }
 
   /**
