@@ -22,11 +22,16 @@ export async function roomWithBot(
     return roomId;
   }
   const nudge = opts.nudge;
-  await joined(10_000).catch(async () => {
-    await nudge();
-    await joined(15_000);
-  });
-  return roomId;
+  // The homeserver may be backing off from an appservice it could not reach: nudged up to 3 times.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await joined(attempt === 0 ? 10_000 : 8_000);
+      return roomId;
+    } catch (err) {
+      if (attempt >= 3) throw err;
+      await nudge();
+    }
+  }
 }
 
 /** The bot's next notice in the room that matches. */

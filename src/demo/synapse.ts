@@ -190,6 +190,10 @@ export function homeserverConfig(o: {
     // End-to-end encryption for appservices: to-device events (MSC2409), device lists and key
     // counts (MSC3202) in transactions; only registrations that ask for them get them.
     experimental_features: { msc2409_to_device_messages_enabled: true, msc3202_transaction_extensions: true },
+    // No presence: nothing here uses it, and with receive_ephemeral every client's presence change
+    // becomes a transaction to the appservice (failing, and backing the homeserver off, while no
+    // bridge listens between tests).
+    presence: { enabled: false },
     rc_key_requests: lots,
     caches: { sync_response_cache_duration: 0 }, // a repeated /sync must not be served stale
     rc_message: lots,
