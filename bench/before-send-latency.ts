@@ -12,13 +12,11 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { WebhookBridge } from "../src/app.js";
-import { validateConfig } from "../src/config/index.js";
 import { OUTBOUND_HOOK_EVENT_TYPE } from "../src/connections/outbound-hook-state.js";
 import { freePort, startSynapse } from "../src/demo/synapse.js";
 import { TestClient } from "../src/demo/test-client.js";
-import { generateRegistration, loadRegistration, writeRegistrationFile } from "../src/matrix/registration.js";
-import { createLogger } from "../src/observability/logger.js";
+import { generateRegistration, writeRegistrationFile } from "../src/matrix/registration.js";
+import { startInProcessBridge } from "./in-process-bridge.js";
 import { clock, fmt, sleep, summarize, table } from "./stats.js";
 
 const perRoom = Number(process.argv[2] ?? 1000);
@@ -46,17 +44,7 @@ const receiver = createServer((req, res) => {
 });
 await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
 const receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/im`;
-const config = validateConfig({
-  homeserver: { url: synapse.url, domain: synapse.serverName },
-  bridge: { bindAddress: "127.0.0.1", port: bridgePort },
-  store: { path: join(dir, "bridge.db"), encryptionKey: randomBytes(32).toString("base64") },
-  delivery: { allowedNetworks: ["127.0.0.1/32"] },
-  callbacks: { precheck: { secret } },
-  logging: { level: "error" },
-});
-const registration = await loadRegistration(registrationPath);
-const bridge = await WebhookBridge.start({ config, registration, log: createLogger("error") });
-const botUserId = `@${registration.senderLocalpart}:${synapse.serverName}`;
+const { bridge, botUserId } = await startInProcessBridge({ synapse, bridgePort, registrationPath, dir, extra: { callbacks: { precheck: { secret } } } });
 
 /** A room with the bot joined (bounded wait). */
 async function roomWithBot(client: TestClient): Promise<string> {

@@ -12,13 +12,11 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EncryptionSettings } from "@matrix-org/matrix-sdk-crypto-nodejs";
-import { WebhookBridge } from "../src/app.js";
-import { validateConfig } from "../src/config/index.js";
 import { OUTBOUND_HOOK_EVENT_TYPE } from "../src/connections/outbound-hook-state.js";
 import { freePort, startSynapse } from "../src/demo/synapse.js";
 import { TestClient } from "../src/demo/test-client.js";
-import { generateRegistration, loadRegistration, writeRegistrationFile } from "../src/matrix/registration.js";
-import { createLogger } from "../src/observability/logger.js";
+import { generateRegistration, writeRegistrationFile } from "../src/matrix/registration.js";
+import { startInProcessBridge } from "./in-process-bridge.js";
 import { HeldKeyDevice } from "../spec/harness/held-key-device.js";
 import { clock, fmt, fmtInt, sleep, table } from "./stats.js";
 
@@ -44,17 +42,7 @@ const receiver = createServer((req, res) => {
 });
 await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
 const receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/sink`;
-const config = validateConfig({
-  homeserver: { url: synapse.url, domain: synapse.serverName },
-  bridge: { bindAddress: "127.0.0.1", port: bridgePort },
-  store: { path: join(dir, "bridge.db"), encryptionKey: randomBytes(32).toString("base64") },
-  delivery: { allowedNetworks: ["127.0.0.1/32"] },
-  encryption: { enabled: true, storagePath: join(dir, "crypto") },
-  logging: { level: "error" },
-});
-const registration = await loadRegistration(registrationPath);
-const bridge = await WebhookBridge.start({ config, registration, log: createLogger("error") });
-const botUserId = `@${registration.senderLocalpart}:${synapse.serverName}`;
+const { bridge, registration, botUserId } = await startInProcessBridge({ synapse, bridgePort, registrationPath, dir, extra: { encryption: { enabled: true, storagePath: join(dir, "crypto") } } });
 
 async function transaction(body: Record<string, unknown>): Promise<void> {
   const res = await fetch(`http://127.0.0.1:${bridge.port}/_matrix/app/v1/transactions/bench-${randomBytes(6).toString("hex")}`, {

@@ -124,29 +124,29 @@ export class EncryptedDevices {
     return join(this.opts.storagePath, createHash("sha256").update(userId).digest("hex"));
   }
 
-  private deviceUrl(userId: string, deviceId: string): string {
-    return `${this.opts.homeserverUrl}/_matrix/client/v3/devices/${encodeURIComponent(deviceId)}?user_id=${encodeURIComponent(userId)}`;
+  /** A client-server request as the appservice acting as `userId` (its own user_id parameter added); its status and text. */
+  private async asUser(userId: string, method: string, path: string, body?: unknown): Promise<{ ok: boolean; status: number; text: string }> {
+    const res = await fetch(`${this.opts.homeserverUrl}/_matrix/client/v3${path}${path.includes("?") ? "&" : "?"}user_id=${encodeURIComponent(userId)}`, {
+      method,
+      headers: { authorization: `Bearer ${this.opts.asToken}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      signal: AbortSignal.timeout(30_000),
+    });
+    return { ok: res.ok, status: res.status, text: await res.text() };
   }
 
   /** Whether the homeserver has the device (a 404 says no; any other failure is thrown). */
   private async deviceExists(userId: string, deviceId: string): Promise<boolean> {
-    const res = await fetch(this.deviceUrl(userId, deviceId), { headers: { authorization: `Bearer ${this.opts.asToken}` }, signal: AbortSignal.timeout(30_000) });
-    const text = await res.text();
+    const res = await this.asUser(userId, "GET", `/devices/${encodeURIComponent(deviceId)}`);
     if (res.ok) return true;
     if (res.status === 404) return false;
-    throw new Error(`could not look up device ${deviceId} of ${userId}: ${res.status} ${text.slice(0, 300)}`);
+    throw new Error(`could not look up device ${deviceId} of ${userId}: ${res.status} ${res.text.slice(0, 300)}`);
   }
 
   /** Whether the homeserver has identity keys for the device (as anyone sees them: /keys/query). */
   private async hasKeys(userId: string, deviceId: string): Promise<boolean> {
-    const res = await fetch(`${this.opts.homeserverUrl}/_matrix/client/v3/keys/query?user_id=${encodeURIComponent(this.opts.botUserId)}`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${this.opts.asToken}`, "content-type": "application/json" },
-      body: JSON.stringify({ device_keys: { [userId]: [deviceId] } }),
-      signal: AbortSignal.timeout(30_000),
-    });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`could not look up the keys of device ${deviceId} of ${userId}: ${res.status} ${text.slice(0, 300)}`);
+    const { ok, status, text } = await this.asUser(this.opts.botUserId, "POST", "/keys/query", { device_keys: { [userId]: [deviceId] } });
+    if (!ok) throw new Error(`could not look up the keys of device ${deviceId} of ${userId}: ${status} ${text.slice(0, 300)}`);
     const keys = (JSON.parse(text) as { device_keys?: Record<string, Record<string, unknown>> }).device_keys;
     return keys !== undefined && Object.hasOwn(keys, userId) && Object.hasOwn(keys[userId] ?? {}, deviceId);
   }
@@ -157,18 +157,14 @@ export class EncryptedDevices {
    * its keys again, and one that was encrypting meanwhile shared its room key with nobody).
    */
   private async makeDevice(userId: string, deviceId: string): Promise<void> {
-    const url = this.deviceUrl(userId, deviceId);
-    const res = await fetch(url, {
-      method: "PUT",
-      headers: { authorization: `Bearer ${this.opts.asToken}`, "content-type": "application/json" },
-      body: JSON.stringify({ display_name: this.opts.deviceDisplayName }),
-      signal: AbortSignal.timeout(30_000),
-    });
-    if (res.ok) {
-      await res.body?.cancel();
-      return;
+    const res = await this.asUser(userId, "PUT", `/devices/${encodeURIComponent(deviceId)}`, { display_name: this.opts.deviceDisplayName });
+    if (res.ok) return;
+    let body: { errcode?: string; error?: string } = {};
+    try {
+      body = JSON.parse(res.text) as typeof body;
+    } catch {
+      // not JSON: a proxy's page; the status says enough
     }
-    const body = (await res.json().catch(() => ({}))) as { errcode?: string; error?: string };
     const hint = res.status === 404 || body.errcode === "M_UNRECOGNIZED" || body.errcode === "M_NOT_FOUND"
       ? " (the registration needs `io.element.msc4190: true`, and the homeserver must support MSC4190: Synapse 1.125 or later)"
       : "";
@@ -223,7 +219,11 @@ export class EncryptedDevices {
    */
   async observe(event: RoomEvent): Promise<void> {
     if (event.state_key !== "") {
-      if (event.type === "m.room.member" && event.state_key !== undefined) await (await this.bot).crypto.onRoomEvent(event.room_id, event);
+      // Only members of rooms known to be encrypted: anyone else's devices would be queried for
+      // nothing (a room turning encryption on has its members tracked then).
+      if (event.type === "m.room.member" && event.state_key !== undefined && typeof this.opts.rooms.get(event.room_id)?.algorithm === "string") {
+        await (await this.bot).crypto.onRoomEvent(event.room_id, event);
+      }
       return;
     }
     const { rooms } = this.opts;
@@ -261,9 +261,8 @@ export class EncryptedDevices {
   /** The room's m.room.encryption content and history visibility, read as the user ({} when unencrypted). */
   private async readSettings(roomId: string, userId: string): Promise<Record<string, unknown> | "forbidden"> {
     const state = async (type: string): Promise<Record<string, unknown> | null | "forbidden"> => {
-      const url = `${this.opts.homeserverUrl}/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state/${encodeURIComponent(type)}/?user_id=${encodeURIComponent(userId)}`;
-      const res = await fetch(url, { headers: { authorization: `Bearer ${this.opts.asToken}` }, signal: AbortSignal.timeout(30_000) });
-      const text = await res.text();
+      const res = await this.asUser(userId, "GET", `/rooms/${encodeURIComponent(roomId)}/state/${encodeURIComponent(type)}/`);
+      const text = res.text;
       if (res.status === 404) return null;
       if (res.status === 403) return "forbidden";
       if (!res.ok) throw new Error(`cannot read ${type} of room ${roomId}: ${res.status} ${text.slice(0, 200)}`);
