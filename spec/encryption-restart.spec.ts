@@ -122,8 +122,16 @@ describe("end-to-end encryption across SIGKILL", () => {
       if (i >= 100) throw new Error("alice's client never learned the bridge's new device");
       await new Promise((r) => setTimeout(r, 200));
     }
-    await crypto.forceDiscardSession(roomId);
-    await delivered("to the new device");
+    // The first room key may still miss the new device (the sender's client can be a device-list
+    // update behind, a known limit in docs/encryption.md): the next messages must get through,
+    // each with a fresh room key, within three.
+    let through = false;
+    for (let attempt = 0; attempt < 3 && !through; attempt++) {
+      await crypto.forceDiscardSession(roomId);
+      const eventId = await alice.send(roomId, { msgtype: "m.text", body: `to the new device, ${attempt}` });
+      through = await receiver.waitFor(forEvent(eventId), 1, 10_000).then(() => true, () => false);
+    }
+    expect(through).toBe(true);
   });
 
   it("uses a device that was made but got no keys before a stop (not a new one)", async () => {
