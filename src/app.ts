@@ -41,6 +41,8 @@ import { SigningKeysTable } from "./store/signing-keys-table.js";
 import { USER_AGENT } from "./version.js";
 import { TransformationFunctions } from "./transform/transformation-functions.js";
 import { checkEncryptionRegistration, startEncryption, type Encryption } from "./matrix/encryption/start-encryption.js";
+import { RoomFollower } from "./router/room-follower.js";
+import { rolePlan } from "./role-plan.js";
 
 export const COMMAND_PREFIX = "!hooks";
 /** Rooms whose state is read at once when the bridge starts (each is one homeserver request). */
@@ -73,6 +75,7 @@ export class WebhookBridge {
     private readonly transforms: TransformationFunctions,
     private readonly snapshots: RoomSnapshots,
     private readonly encryption: Encryption | null,
+    private readonly follower: RoomFollower,
   ) {}
 
   static async start({ config, registration, log = createLogger(config.logging.level) }: StartOptions): Promise<WebhookBridge> {
@@ -89,7 +92,8 @@ export class WebhookBridge {
       db.close();
       throw err;
     }
-    const { queue, close: closeQueue } = opened;
+    const { queue, changes, close: closeQueue } = opened;
+    const plan = rolePlan(config.bridge.role);
     const matrix = new AppserviceMatrix({ homeserverUrl: config.homeserver.url, domain: config.homeserver.domain, registration });
     try {
       await matrix.start();
@@ -99,7 +103,7 @@ export class WebhookBridge {
       db.close();
       throw new Error(`Cannot reach the homeserver at ${config.homeserver.url}: ${(err as Error).message}`, { cause: err });
     }
-    await matrix.setBotProfile(config.bot.displayName, config.bot.avatarUrl).catch((err) => log.warn({ err }, "could not set the bot's profile"));
+    if (plan.answersHomeserver) await matrix.setBotProfile(config.bot.displayName, config.bot.avatarUrl).catch((err) => log.warn({ err }, "could not set the bot's profile"));
     let encryption: Encryption | null = null;
     if (config.encryption.enabled) {
       try {
@@ -115,10 +119,12 @@ export class WebhookBridge {
     }
 
     const guard = new SsrfGuard(config.delivery.allowedNetworks);
-    const table = new OutboundHooksTable(db, config.store.encryptionKeyBytes);
-    const signingKeys = new SigningKeysTable(db, config.store.encryptionKeyBytes);
+    // What this process changes in a hook's secrets, the others sharing the store drop from memory.
+    const hookChanged = (hookId: string): void => changes.publish({ kind: "hook", id: hookId });
+    const table = new OutboundHooksTable(db, config.store.encryptionKeyBytes, hookChanged);
+    const signingKeys = new SigningKeysTable(db, config.store.encryptionKeyBytes, hookChanged);
     const messenger = new DirectMessenger(matrix, new DmRoomsTable(db), log);
-    const tls = new HookTls(new HookTlsTable(db, config.store.encryptionKeyBytes), config.delivery.tlsProfiles);
+    const tls = new HookTls(new HookTlsTable(db, config.store.encryptionKeyBytes, hookChanged), config.delivery.tlsProfiles);
     const lastFailures = new LastFailures();
     const outbound = new OutboundHooks({
       matrix, table, signingKeys, queue, messenger, guard, log, tls, lastFailures,
@@ -137,6 +143,7 @@ export class WebhookBridge {
     const chat = createChat({ config, matrix, db, registry: outbound.registry, bots, guard, userAgent: USER_AGENT, log,
       // The delivery targets tell the room; they are made below, before any delivery runs.
       onMalformed: (target, reason) => targets.malformedReply(target.hook.id, reason),
+      ...(plan.postsReplies ? {} : { announceReplies: () => changes.publish({ kind: "replies" }) }),
     });
     const sender = new HttpSender(config.delivery.maxResponseBodyBytes, guard);
     const downloader = new MediaDownloader(config.homeserver.url, registration.asToken);
@@ -163,6 +170,33 @@ export class WebhookBridge {
       beforeSend: callbacks.fallback,
       snapshots,
       ...(encryption ? { encryption: encryption.router } : {}),
+      onRoomChanged: (roomId) => changes.publish({ kind: "room", id: roomId }),
+    });
+    // Rooms changed through another process (its transactions, its commands) are read here again.
+    const follower = new RoomFollower({
+      matrix,
+      followers: [outbound, inbound.hooks],
+      onState: (roomId, state) => bots.roomLoaded(roomId, state),
+      log,
+    });
+    changes.onChange((change) => {
+      switch (change.kind) {
+        case "room": return follower.reload(change.id);
+        case "hook":
+          table.forgetCached(change.id);
+          signingKeys.forgetCached(change.id);
+          tls.forget(change.id);
+          return;
+        case "replies": return plan.postsReplies ? chat.poster.kick() : undefined;
+        case "resync":
+          for (const hookId of outbound.registry.ids()) {
+            table.forgetCached(hookId);
+            signingKeys.forgetCached(hookId);
+            tls.forget(hookId);
+          }
+          if (plan.postsReplies) chat.poster.kick();
+          return void follower.reloadAll(ROOMS_LOADED_AT_ONCE);
+      }
     });
     const renderer = new DeliveryRenderer(downloader, {
       ...mediaLimits,
@@ -188,21 +222,21 @@ export class WebhookBridge {
       userAgent: USER_AGENT,
       metrics,
       log,
+      knownHooksOnly: !plan.answersHomeserver,
     });
 
     // Commands and membership work wait until the joined rooms' hooks are loaded; what a previous
     // run acknowledged but did not finish goes first.
     let roomsLoaded!: () => void;
     router.holdFollowUpsUntil(new Promise<void>((resolve) => (roomsLoaded = resolve)));
-    const resumed = await router.resumeFollowUps();
+    const resumed = plan.answersHomeserver ? await router.resumeFollowUps() : 0;
     if (resumed > 0) log.info({ followUps: resumed }, "resuming commands and membership changes that the previous run acknowledged but did not finish");
 
     const app = createHttpApp({
       routers: [
-        appserviceRouter({ hsToken: registration.hsToken, sink: router, log, metrics }),
-        inbound.router,
-        callbacks.precheckRouter,
-        ...(mediaLinks ? [mediaLinkRouter({ links: mediaLinks, queue, downloader, limits: mediaLimits, log })] : []),
+        ...(plan.answersHomeserver ? [appserviceRouter({ hsToken: registration.hsToken, sink: router, log, metrics }), callbacks.precheckRouter] : []),
+        ...(plan.servesInbound ? [inbound.router] : []),
+        ...(mediaLinks && plan.servesInbound ? [mediaLinkRouter({ links: mediaLinks, queue, downloader, limits: mediaLimits, log })] : []),
       ],
       metrics: config.metrics.enabled ? metrics : null,
       log,
@@ -212,7 +246,9 @@ export class WebhookBridge {
     const port = (server.address() as AddressInfo).port;
     inbound.listeningOn(port);
     // From here on transactions are answered; each waits until its rooms' hooks are loaded.
-    const loading = router.loadJoinedRooms(ROOMS_LOADED_AT_ONCE);
+    // A process that does not answer them follows the rooms instead (read-only).
+    const loading = plan.answersHomeserver ? router.loadJoinedRooms(ROOMS_LOADED_AT_ONCE) : follower.loadAll(ROOMS_LOADED_AT_ONCE);
+    if (!plan.answersHomeserver) inbound.hooks.waitForRooms((roomId) => follower.loaded(roomId));
     const retentionMs = config.delivery.retentionDays * 86_400_000;
     let pruning = false;
     const prune = () => {
@@ -227,15 +263,16 @@ export class WebhookBridge {
         .catch((err: unknown) => log.error({ err }, "pruning old deliveries failed"))
         .finally(() => (pruning = false));
     };
-    const pruneTimer = setInterval(prune, Math.min(retentionMs, 3_600_000));
+    // One role prunes the shared store: the one every deployment runs.
+    const pruneTimer = setInterval(() => plan.answersHomeserver && prune(), Math.min(retentionMs, 3_600_000));
     pruneTimer.unref();
-    const bridge = new WebhookBridge(port, router, outbound, server, worker, chat.poster, closeQueue, sender, downloader, matrix, db, log, pruneTimer, checkpointer, inbound, transforms, snapshots, encryption);
-    prune();
+    const bridge = new WebhookBridge(port, router, outbound, server, worker, chat.poster, closeQueue, sender, downloader, matrix, db, log, pruneTimer, checkpointer, inbound, transforms, snapshots, encryption, follower);
+    if (plan.answersHomeserver) prune();
     try {
       const rooms = await loading;
       log.info({ rooms }, "loaded joined rooms");
       // The bots are known now: the DM rooms their ghosts are in (the bridge bot is not) load next.
-      await bots.loadGhostRooms();
+      if (plan.delivers || plan.answersHomeserver) await bots.loadGhostRooms();
     } catch (err) {
       roomsLoaded();
       await bridge.stop().catch(() => undefined);
@@ -244,23 +281,24 @@ export class WebhookBridge {
     roomsLoaded();
     // Encrypted events kept for their keys: some may have come while this process was away.
     void encryption?.events.retryAll();
-    worker.start();
+    if (plan.delivers) worker.start();
     // Replies and inbound posts stored by a previous run and not posted yet go out now.
-    chat.poster.kick();
-    inbound.startPosting();
+    if (plan.postsReplies) chat.poster.kick();
+    if (plan.servesInbound) inbound.startPosting();
     // The homeserver holds back what it could not deliver while the bridge was away, retrying after
     // a back-off of up to minutes; a ping makes a current Synapse send that now.
-    await matrix.ping().then(
+    if (plan.answersHomeserver) await matrix.ping().then(
       (outcome) => log.info({ outcome }, outcome === "unsupported" ? "the homeserver has no appservice ping (older than Matrix 1.7); it retries held transactions after its own back-off" : "pinged the homeserver (a current Synapse retries the transactions it held back at once)"),
       (err: unknown) => log.warn({ err }, "could not ping the homeserver; it retries held transactions after its own back-off"),
     );
-    log.info({ port, bot: matrix.botUserId }, "webhook bridge started");
+    log.info({ port, bot: matrix.botUserId, role: config.bridge.role }, "webhook bridge started");
     return bridge;
   }
 
   async stop(): Promise<void> {
     clearInterval(this.pruneTimer);
     this.snapshots.stop();
+    await this.follower.stop();
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
       this.server.closeAllConnections();

@@ -29,6 +29,7 @@ Options:
                                (to-device events, device lists, key counts, devices); also when the
                                config given with -c has encryption.enabled
       --force                  with --generate-registration: overwrite an existing file
+      --role ROLE              all (default), appservice, worker or inbound: overrides bridge.role
   -h, --help                   this help
   -v, --version                the version`;
 
@@ -46,6 +47,7 @@ async function main(argv: string[]): Promise<number> {
       "sender-localpart": { type: "string" },
       force: { type: "boolean" },
       encryption: { type: "boolean" },
+      role: { type: "string" },
       help: { type: "boolean", short: "h" },
       version: { type: "boolean", short: "v" },
     },
@@ -72,7 +74,7 @@ async function main(argv: string[]): Promise<number> {
     await writeRegistrationFile(path, reg);
     return print(`Wrote ${path} (homeserver → bridge at ${url}). Add it to the homeserver's app_service_config_files and restart the homeserver.`);
   }
-  const config = loadConfig(values.config);
+  const config = loadConfig(values.config, values.role === undefined ? {} : { role: values.role });
   for (const warning of configWarnings(config)) console.error(`Warning: ${warning}`);
   if (values["check-config"]) return print(`${values.config} is valid.`);
   const registration = await loadRegistration(values.registration);

@@ -20,10 +20,10 @@ const MAIN = fileURLToPath(new URL("../../src/main.ts", import.meta.url));
  * Starts `main.ts` under tsx (or `entry`, a compiled main.js, with plain Node) with the given
  * files and waits (bounded) until /health answers. stdout/stderr go to `logPath`.
  */
-export async function spawnBridge(opts: { configPath: string; registrationPath: string; port: number; logPath: string; readyTimeoutMs?: number; entry?: string }): Promise<BridgeProcess> {
+export async function spawnBridge(opts: { configPath: string; registrationPath: string; port: number; logPath: string; readyTimeoutMs?: number; entry?: string; args?: readonly string[] }): Promise<BridgeProcess> {
   const out = createWriteStream(opts.logPath, { flags: "a" });
   const node = opts.entry ? [opts.entry] : ["--import", "tsx", MAIN];
-  const child: ChildProcess = spawn(process.execPath, [...node, "-c", opts.configPath, "-r", opts.registrationPath], {
+  const child: ChildProcess = spawn(process.execPath, [...node, "-c", opts.configPath, "-r", opts.registrationPath, ...(opts.args ?? [])], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   child.stdout!.pipe(out);

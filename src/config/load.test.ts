@@ -97,7 +97,7 @@ describe("defaults", () => {
     const config = parseConfig(MINIMAL);
     expect(config).toEqual({
       homeserver: { url: "http://hs.test:8008", domain: "example.org" },
-      bridge: { bindAddress: "127.0.0.1", port: 9993, publicUrl: null },
+      bridge: { bindAddress: "127.0.0.1", port: 9993, publicUrl: null, role: "all" },
       bot: { displayName: "Webhook bridge", avatarUrl: null },
       permissions: { invite: ["*"], commandPowerLevel: null },
       store: { path: "./data/bridge.db", encryptionKeyBytes: KEY, encryptionKeyFile: null, synchronous: "NORMAL", engine: "sqlite", postgres: { url: null, poolSize: 10 } },
@@ -167,6 +167,24 @@ describe("validateConfig", () => {
     const bad = issuesOf(() => validateConfig(pg({ url: "mysql://root:hunter2@db/x" })));
     expect(bad.map((issue) => issue.path)).toEqual(["store.postgres.url"]);
     expect(JSON.stringify(bad)).not.toContain("hunter2");
+  });
+
+  it("takes bridge.role, and says what a split role needs: the PostgreSQL store, and no encryption yet", () => {
+    const pgStore = { encryptionKey: KEY_B64, path: ":memory:", engine: "postgres", postgres: { url: "postgres://bridge@db/bridge" } };
+    expect(validateConfig({ ...raw(), bridge: { role: "worker" }, store: pgStore }).bridge.role).toBe("worker");
+    expect(validateConfig(raw()).bridge.role).toBe("all");
+    expect(issuesOf(() => validateConfig({ ...raw(), bridge: { role: "worker" } }))).toEqual([{ path: "bridge.role", message: expect.stringMatching(/^"worker" needs store.engine: postgres/) }]);
+    expect(issuesOf(() => validateConfig({ ...raw(), bridge: { role: "inbound" }, store: pgStore, encryption: { enabled: true } }))).toEqual([
+      { path: "bridge.role", message: expect.stringMatching(/^"inbound" cannot be used with encryption.enabled yet/) },
+    ]);
+    expect(issuesOf(() => validateConfig({ ...raw(), bridge: { role: "everything" } })).map((issue) => issue.path)).toEqual(["bridge.role"]);
+  });
+
+  it("lets --role override bridge.role, validated as if written in the file", () => {
+    const text = `homeserver: {url: "http://hs.test:8008", domain: example.org}\nstore: {encryptionKey: "${KEY_B64}", engine: postgres, postgres: {url: "postgres://bridge@db/bridge"}}\nbridge: {role: appservice}\n`;
+    expect(parseConfig(text).bridge.role).toBe("appservice");
+    expect(parseConfig(text, undefined, undefined, { role: "worker" }).bridge.role).toBe("worker");
+    expect(() => parseConfig(text.replace("engine: postgres, ", ""), "c.yml", undefined, { role: "worker" })).toThrow(/bridge.role/);
   });
 
   it("resolves a relative store path against baseDir", () => {

@@ -38,6 +38,7 @@ export const configSchema: SchemaObject = {
       bindAddress: formatted("host", { default: "127.0.0.1" }),
       port: { type: "integer", minimum: 0, maximum: 65535, default: 9993 },
       publicUrl: orNull(formatted("http-url", { default: null })),
+      role: { type: "string", enum: ["all", "appservice", "worker", "inbound"], default: "all" },
     }),
     bot: section({
       displayName: { type: ["string", "null"], minLength: 1, maxLength: 256, default: "Webhook bridge" },

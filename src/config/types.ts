@@ -6,6 +6,9 @@ import type { TlsProfile } from "./tls-profiles.js";
  * the store key decoded. `config.sample.yml` documents each key; `schema.ts` holds the defaults.
  */
 
+/** all: one process does everything; the others split it between processes sharing a PostgreSQL store. */
+export type BridgeRole = "all" | "appservice" | "worker" | "inbound";
+
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 
 export interface BridgeConfig {
@@ -21,6 +24,8 @@ export interface BridgeConfig {
     port: number;
     /** http(s) URL where the listener is reachable from outside, without a trailing slash. */
     publicUrl: string | null;
+    /** What this process does (docs/postgres.md, "Several processes"): everything, or one part. */
+    role: BridgeRole;
   };
   bot: {
     /** Set on the bot user at start; null leaves it alone. */

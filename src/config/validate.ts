@@ -56,6 +56,7 @@ export function validateConfig(raw: unknown, source?: string, baseDir?: string):
   if (store?.engine === "postgres" && (postgres?.url === undefined || postgres.url === null)) {
     issues.push({ path: "store.postgres.url", message: "is required when store.engine is postgres (e.g. postgres://bridge@db.example.org/bridge; a password can come from PGPASSWORD or ~/.pgpass instead)" });
   }
+  issues.push(...roleIssues(data));
   if (issues.length > 0 || key === undefined) throw new ConfigError(issues, source);
 
   const valid = data as unknown as SchemaValid;
@@ -72,6 +73,20 @@ export function validateConfig(raw: unknown, source?: string, baseDir?: string):
     encryption: { ...valid.encryption, storagePath: resolvePath(valid.encryption.storagePath) },
     media: { ...valid.media, tempDir: valid.media.tempDir === null ? join(tmpdir(), "matrix-webhook-bridge-media") : resolvePath(valid.media.tempDir) },
   };
+}
+
+/** A role other than all splits the bridge between processes, which share their queue in PostgreSQL. */
+function roleIssues(data: Record<string, unknown>): ConfigIssue[] {
+  const role = (data.bridge as { role?: unknown } | undefined)?.role;
+  if (role !== "appservice" && role !== "worker" && role !== "inbound") return [];
+  const issues: ConfigIssue[] = [];
+  if ((data.store as { engine?: unknown } | undefined)?.engine !== "postgres") {
+    issues.push({ path: "bridge.role", message: `${JSON.stringify(role)} needs store.engine: postgres (the processes share their delivery queue there); with the SQLite queue one process does everything (role: all)` });
+  }
+  if ((data.encryption as { enabled?: unknown } | undefined)?.enabled === true) {
+    issues.push({ path: "bridge.role", message: `${JSON.stringify(role)} cannot be used with encryption.enabled yet: a room's keys reach one process only; run one process with role: all` });
+  }
+  return issues;
 }
 
 /** A private copy of the top-level mapping; sections left empty in YAML (`bridge:`) count as absent. */

@@ -5,9 +5,10 @@ import { mayConfigureHooks, roomAuthorityFromState, type PermissionVerdict, type
 
 /**
  * Where a state event came from: live ones are answered in the room; those loaded from the room's
- * state (at start, or when the bot joins) are only logged.
+ * state (at start, or when the bot joins) are only logged; "follow": read again because another
+ * bridge process applied it (that one told the room).
  */
-export type StateOrigin = "live" | "startup" | "joined";
+export type StateOrigin = "live" | "startup" | "joined" | "follow";
 
 /** What differs between kinds of hook state (outbound, inbound). */
 export interface HookStateKind<T> {

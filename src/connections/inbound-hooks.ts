@@ -55,6 +55,24 @@ export class InboundHooks {
     return this.gate.loadRoom(state, (event, authority) => this.applyState(roomId, event, origin, authority));
   }
 
+  /**
+   * Another process applied the room's hook state (it owns the store's records and tells the room):
+   * the registry follows, from the state as read now. Nothing is written or sent here; a hook whose
+   * record the other process has not made yet is left out until its next change.
+   */
+  async followRoom(roomId: string, state: readonly StateEvent[]): Promise<void> {
+    const kept = new Set<string>();
+    await this.gate.loadRoom(state, async (event, authority) => {
+      const admission = await this.gate.admit(roomId, event, "follow", authority);
+      if (admission.kind !== "valid") return;
+      const stored = this.deps.table.find(roomId, event.state_key);
+      if (!stored) return;
+      this.registry.set({ ...admission.value, id: stored.id, roomId, stateEventId: event.event_id });
+      kept.add(stored.id);
+    });
+    for (const hook of this.registry.forRoom(roomId)) if (!kept.has(hook.id)) this.registry.remove(roomId, hook.name);
+  }
+
   /** Removes the hook a redaction of its state event removes (see HookStateGate.redactedHook); returns its name. */
   async removeRedacted(roomId: string, redactedEventId: string, redactor: string): Promise<string | null> {
     const hook = await this.gate.redactedHook(roomId, this.registry.forRoom(roomId), redactedEventId, redactor);

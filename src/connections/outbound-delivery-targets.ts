@@ -74,6 +74,10 @@ export class OutboundDeliveryTargets implements DeliveryTargets {
     return lanes;
   }
 
+  knows(lane: string): boolean {
+    return this.registry.byLane(lane) !== undefined;
+  }
+
   strictlyOrderedHookIds(): ReadonlySet<string> {
     return this.registry.strictlyOrderedIds();
   }

@@ -62,6 +62,11 @@ export class OutboundHookRegistry {
     return this.byRoom.get(roomId)?.get(keyOf(kind, name));
   }
 
+  /** The ids of every hook and bot of every room. */
+  ids(): Iterable<string> {
+    return this.byIdMap.keys();
+  }
+
   /** Every webhook bot of every room. */
   bots(): Iterable<ActiveOutboundHook> {
     return this.allBots.values();

@@ -125,22 +125,10 @@ export class OutboundHooks {
       return;
     }
     const { value, fromBot } = admission;
-    // Live changes are checked against the SSRF guard now. Loaded from state only IP literals are
-    // (a DNS hiccup must not drop a hook); every send is checked again anyway.
-    let refused: string | null = null;
-    for (const url of value.urls) {
-      refused = origin === "live" || isIpLiteralUrl(url) ? await this.checkDestination(url) : null;
-      if (refused) break;
-    }
+    const refused = await this.refusal(value, origin === "live");
     if (refused) {
-      log.warn({ roomId, hook: name, kind, refused }, "outbound hook URL refused");
+      log.warn({ roomId, hook: name, kind, refused }, "outbound hook refused");
       await gate.tell(roomId, origin, `Ignored ${label.toLowerCase()} "${name}": ${refused}.`);
-      return;
-    }
-    const profileProblem = this.deps.tls.profileProblem(value.tlsProfile);
-    if (profileProblem) {
-      log.warn({ roomId, hook: name, kind, tlsProfile: value.tlsProfile }, "outbound hook names an unknown TLS profile");
-      await gate.tell(roomId, origin, `Ignored ${label.toLowerCase()} "${name}": ${profileProblem}.`);
       return;
     }
     const { hook, newToken } = this.deps.table.ensure(roomId, name, event.sender, Date.now(), kind);
@@ -170,6 +158,41 @@ export class OutboundHooks {
     }
   }
 
+  /**
+   * Why the hook cannot be used: a URL the SSRF guard refuses or an unknown TLS profile; or null.
+   * Live changes are checked against the guard now. Loaded from state only IP literals are (a DNS
+   * hiccup must not drop a hook); every send is checked again anyway.
+   */
+  private async refusal(value: OutboundHookSettings, live: boolean): Promise<string | null> {
+    for (const url of value.urls) {
+      const refused = live || isIpLiteralUrl(url) ? await this.checkDestination(url) : null;
+      if (refused) return refused;
+    }
+    return this.deps.tls.profileProblem(value.tlsProfile);
+  }
+
+  /**
+   * Another process applied the room's hook state (it owns the store's records and tells the room):
+   * the registry follows, from the state as read now. Nothing is written, sent or cancelled here;
+   * a hook whose record the other process has not made yet is left out until its next change.
+   */
+  async followRoom(roomId: string, state: readonly StateEvent[]): Promise<void> {
+    const kept = new Set<string>();
+    for (const [kind, gate] of Object.entries(this.gates) as Array<[HookKind, HookStateGate<OutboundHookSettings>]>) {
+      await gate.loadRoom(state, async (event, authority) => {
+        const admission = await gate.admit(roomId, event, "follow", authority);
+        if (admission.kind !== "valid" || (await this.refusal(admission.value, false))) return;
+        const stored = this.deps.table.find(roomId, event.state_key, kind);
+        if (!stored) {
+          this.deps.log.debug({ roomId, hook: event.state_key, kind }, "hook state not yet taken up by the appservice process; followed at its next change");
+          return;
+        }
+        this.registry.set({ ...admission.value, kind, id: stored.id, roomId, stateEventId: event.event_id });
+        kept.add(stored.id);
+      });
+    }
+    for (const hook of this.registry.forRoom(roomId)) if (!kept.has(hook.id)) this.registry.remove(roomId, hook.name, hook.kind);
+  }
 
   /** For a before-hook, a sentence on how its verdicts take effect in the room (module, or redaction and the bot's power); "" otherwise. */
   async beforeHookNote(roomId: string, hook: Pick<OutboundHookSettings, "callback">): Promise<string> {

@@ -33,6 +33,8 @@ export interface DeliveryTargets {
   /** Paused or disabled hooks: their jobs wait. */
   suspendedHookIds(): ReadonlySet<string>;
   strictlyOrderedHookIds(): ReadonlySet<string>;
+  /** Whether this process knows the hook of a lane (a follower may not have heard of a new one yet). */
+  knows(lane: string): boolean;
   /** The hook of a lane when it batches its deliveries (its `batch` setting), else null. */
   batchingHook(lane: string): ActiveOutboundHook | null;
   /** A delivery went through; tells the room when it had been told the hook was failing. */

@@ -30,6 +30,11 @@ export interface DeliveryWorkerOptions {
   metrics: BridgeMetrics;
   log: Logger;
   random?: () => number;
+  /**
+   * Claim only jobs of hooks this process knows (it follows another process's rooms, and the queue
+   * is shared): the others stay queued for a process that knows them, instead of being dropped.
+   */
+  knownHooksOnly?: boolean;
 }
 
 /**
@@ -58,6 +63,7 @@ export class DeliveryWorker {
   private pumping = false;
   private wakeAgain = false;
   private stopped = true;
+  private readonly knownHook = (lane: string): boolean => this.opts.targets.knows(lane);
   private depthSampledAt = 0;
   private readonly claimBatch: number;
   private readonly perHookLimit: number;
@@ -144,7 +150,8 @@ export class DeliveryWorker {
     for (const [hookId, n] of this.inFlightByHook) if (n >= this.perHookLimit) skipHooks.add(hookId);
     const strictHooks = targets.strictlyOrderedHookIds();
     const batching = this.batching;
-    const jobs = await queue.claimDue(free, { now, leaseMs: this.opts.timeoutMs + 30_000, skipHooks, perHookLimit: this.perHookLimit, strictHooks, batching });
+    const onlyHooks = this.opts.knownHooksOnly ? this.knownHook : undefined;
+    const jobs = await queue.claimDue(free, { now, leaseMs: this.opts.timeoutMs + 30_000, skipHooks, perHookLimit: this.perHookLimit, strictHooks, batching, ...(onlyHooks ? { onlyHooks } : {}) });
     if (this.stopped) {
       // Stopped while the claim was out: its leases run out and the jobs go to the next claim.
       return;

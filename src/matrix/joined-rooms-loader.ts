@@ -108,7 +108,7 @@ export class JoinedRoomsLoader {
 }
 
 /** A 4xx answer other than 429 (e.g. M_FORBIDDEN: the bot is no longer in the room): no retry helps. */
-function refusedForGood(err: unknown): boolean {
+export function refusedForGood(err: unknown): boolean {
   const status = (err as { statusCode?: unknown } | null)?.statusCode;
   return typeof status === "number" && status >= 400 && status < 500 && status !== 429;
 }

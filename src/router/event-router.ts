@@ -41,6 +41,8 @@ export interface EventRouterDeps {
   snapshots?: RoomSnapshots;
   /** Without it, encrypted rooms are left (the bot says why). */
   encryption?: RouterEncryption;
+  /** A room's hooks (or who may configure them, or the bridge users in it) changed: other processes read it again. */
+  onRoomChanged?: (roomId: string) => void;
 }
 
 export const ENCRYPTION_UNAVAILABLE_NOTICE =
@@ -179,6 +181,7 @@ export class EventRouter implements TransactionSink {
       throw err;
     }
     this.unanswered.delete(txnId);
+    if (this.deps.onRoomChanged) for (const roomId of roomsWithHookChanges(events, matrix.isBridgeUser.bind(matrix))) this.deps.onRoomChanged(roomId);
     // An event stored before (it came under another transaction id too) has its work run once.
     later.forEach((event, i) => stored.newFollowUps[i] && this.followUp(txnId, event.event_id, event));
   }
@@ -275,6 +278,7 @@ export class EventRouter implements TransactionSink {
     const removedInbound = removedOutbound === null ? await inbound.removeRedacted(event.room_id, target, event.sender) : null;
     const removed = removedOutbound !== null ? `${KIND_LABEL[removedOutbound.kind].toLowerCase()} "${removedOutbound.name}"` : removedInbound !== null ? `inbound hook "${removedInbound}"` : null;
     if (removed === null) return;
+    this.deps.onRoomChanged?.(event.room_id);
     log.info({ roomId: event.room_id, redactedBy: event.sender, removed }, "hook removed: its state event was redacted");
     await matrix.sendNotice(event.room_id, `Removed ${removed}: its configuration was redacted by ${event.sender}.`);
   }
@@ -345,11 +349,13 @@ export class EventRouter implements TransactionSink {
       log.info({ roomId: event.room_id, inviter: event.sender }, "joined room");
       await this.deps.encryption?.joined(event.room_id).catch((err: unknown) => log.warn({ err, roomId: event.room_id }, "could not read the room's encryption settings and members; they are read when first needed"));
       if ((await this.loadRoom(event.room_id, "joined")) === "encrypted") return;
+      this.deps.onRoomChanged?.(event.room_id);
       await matrix.sendNotice(event.room_id, `Hello! I send this room's events to webhooks, and post webhooks into it. Send "${this.deps.commandPrefix} help" to see what I can do.`);
     } else if (membership === "leave" || membership === "ban") {
       outbound.forgetRoom(event.room_id);
       inbound.forgetRoom(event.room_id);
       this.deps.snapshots?.forget(event.room_id);
+      this.deps.onRoomChanged?.(event.room_id);
       log.info({ roomId: event.room_id, membership }, "left room; its hooks are inactive");
     }
   }
@@ -384,6 +390,21 @@ export class EventRouter implements TransactionSink {
     this.deps.snapshots?.forget(roomId);
     await matrix.leaveRoom(roomId, "End-to-end encryption is not turned on for this bridge");
   }
+}
+
+/**
+ * Rooms whose hooks another process must read again after these events: hook state, power levels
+ * (who may configure hooks), and the membership of the bridge's users (the bot, bots' ghosts).
+ */
+function roomsWithHookChanges(events: readonly RoomEvent[], isBridgeUser: (userId: string) => boolean): Set<string> {
+  const rooms = new Set<string>();
+  for (const event of events) {
+    if (event.state_key === undefined) continue;
+    const changes = kindOfEventType(event.type) !== null || event.type === INBOUND_HOOK_EVENT_TYPE || event.type === "m.room.power_levels" ||
+      (event.type === "m.room.member" && isBridgeUser(event.state_key));
+    if (changes) rooms.add(event.room_id);
+  }
+  return rooms;
 }
 
 function isEncrypted(state: readonly StateEvent[]): boolean {

@@ -35,12 +35,15 @@ function migrate(db: Db): void {
   db.pragma("foreign_keys = OFF");
   try {
     for (let version = current; version < MIGRATIONS.length; version++) {
+      // IMMEDIATE: processes sharing the file (roles) that start at once migrate one at a time,
+      // and each step is skipped by those that find it done.
       db.transaction(() => {
+        if ((db.pragma("user_version", { simple: true }) as number) > version) return;
         db.exec(MIGRATIONS[version]!);
         const broken = db.pragma("foreign_key_check") as unknown[];
         if (broken.length > 0) throw new Error(`migration ${version + 1} left ${broken.length} rows pointing at missing rows: ${JSON.stringify(broken.slice(0, 3))}`);
         db.pragma(`user_version = ${version + 1}`);
-      })();
+      }).immediate();
     }
   } finally {
     db.pragma(`foreign_keys = ${foreignKeys ? "ON" : "OFF"}`);

@@ -4,7 +4,8 @@ import { openSecret, sealSecret } from "./sealed-secret.js";
 
 /**
  * A hook's TLS material uploaded by command (CA bundle, client certificate, key), sealed at rest.
- * Opened parts are cached in memory (this process owns the store): every delivery asks for them.
+ * Opened parts are cached in memory: every delivery asks for them. A change made by another process
+ * sharing the file drops the copy (`forget`).
  */
 export class HookTlsTable {
   private readonly cache = new Map<string, TlsParts>();
@@ -13,6 +14,8 @@ export class HookTlsTable {
   constructor(
     private readonly db: Db,
     private readonly key: Buffer,
+    /** Told after a hook's parts changed (other processes drop their copy). */
+    private readonly changed: (hookId: string) => void = () => undefined,
   ) {
     this.q = {
       all: db.prepare<[string], { part: string; pem_enc: Buffer }>("SELECT part, pem_enc FROM hook_tls WHERE hook_id = ?"),
@@ -37,15 +40,18 @@ export class HookTlsTable {
   set(hookId: string, part: TlsPart, pem: string, by: string, now = Date.now()): void {
     this.q.set.run(hookId, part, sealSecret(this.key, pem), by, now);
     this.cache.delete(hookId);
+    this.changed(hookId);
   }
 
   /** Forgets every uploaded part; returns how many there were. */
   clear(hookId: string): number {
     this.cache.delete(hookId);
-    return this.q.clear.run(hookId).changes;
+    const cleared = this.q.clear.run(hookId).changes;
+    if (cleared > 0) this.changed(hookId);
+    return cleared;
   }
 
-  /** A removed hook's rows go with it (ON DELETE CASCADE); its cache entry goes here. */
+  /** A removed hook's rows go with it (ON DELETE CASCADE), or another process changed them: its cache entry goes here. */
   forget(hookId: string): void {
     this.cache.delete(hookId);
   }

@@ -60,9 +60,10 @@ const toHook = (r: HookRow): StoredOutboundHook => ({
 });
 
 /**
- * Hook ids, tokens (sealed with the configured key) and delivery state. This process owns the
- * store file, so tokens, suspensions and failure state are also kept in memory: the delivery hot
- * path reads them without touching SQLite.
+ * Hook ids, tokens (sealed with the configured key) and delivery state. Tokens, suspensions and
+ * failure state are also kept in memory: the delivery hot path reads them without touching
+ * SQLite. Where several processes share the file, each says what it changed (`changed`) and drops
+ * what another changed (`forgetCached`).
  */
 export class OutboundHooksTable {
   private readonly tokens = new Map<string, string>();
@@ -75,8 +76,11 @@ export class OutboundHooksTable {
   constructor(
     private readonly db: Db,
     private readonly key: Buffer,
+    /** Told after a hook's token or suspension changed or it was removed (other processes drop their copy). */
+    private readonly changed: (hookId: string) => void = () => undefined,
   ) {
     this.q = {
+      suspendedOne: db.prepare<[string], { suspended: number }>("SELECT suspended_at IS NOT NULL AS suspended FROM outbound_hooks WHERE id = ?"),
       find: db.prepare<[string, HookKind, string], HookRow>(`SELECT ${HOOK_COLUMNS} FROM outbound_hooks WHERE room_id = ? AND kind = ? AND name = ?`),
       byId: db.prepare<[string], HookRow>(`SELECT ${HOOK_COLUMNS} FROM outbound_hooks WHERE id = ?`),
       insert: db.prepare("INSERT INTO outbound_hooks (id, room_id, kind, name, token_enc, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"),
@@ -135,11 +139,23 @@ export class OutboundHooksTable {
     const token = newToken();
     if (this.q.setToken.run(sealSecret(this.key, token), hookId).changes !== 1) throw new Error(`No outbound hook with id ${hookId}`);
     this.tokens.set(hookId, token);
+    this.changed(hookId);
     return token;
   }
 
   remove(hookId: string): void {
     this.q.remove.run(hookId);
+    this.dropCached(hookId);
+    this.changed(hookId);
+  }
+
+  /** Another process changed the hook: what is held in memory is read from the store again. */
+  forgetCached(hookId: string): void {
+    this.dropCached(hookId);
+    if (this.q.suspendedOne.get(hookId)?.suspended) this.suspended.add(hookId);
+  }
+
+  private dropCached(hookId: string): void {
     this.tokens.delete(hookId);
     this.suspended.delete(hookId);
     this.failing.delete(hookId);
@@ -149,7 +165,10 @@ export class OutboundHooksTable {
   /** Stops deliveries to the hook until resumed; the first reason wins. */
   suspend(hookId: string, reason: string, now = Date.now()): boolean {
     const changed = this.q.suspend.run(now, reason, hookId).changes === 1;
-    if (changed) this.suspended.add(hookId);
+    if (changed) {
+      this.suspended.add(hookId);
+      this.changed(hookId);
+    }
     return changed;
   }
 
@@ -162,6 +181,7 @@ export class OutboundHooksTable {
     if (changed) {
       this.suspended.delete(hookId);
       this.failing.set(hookId, null);
+      this.changed(hookId);
     }
     return changed;
   }

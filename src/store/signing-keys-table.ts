@@ -3,7 +3,8 @@ import { openSecret, sealSecret } from "./sealed-secret.js";
 
 /**
  * A hook's Standard Webhooks secrets: the current one, plus old ones until their grace ends.
- * Opened secrets are cached in memory (this process owns the store), so signing reads no SQLite.
+ * Opened secrets are cached in memory, so signing reads no SQLite; a change made by another process
+ * sharing the file drops the copy (`forgetCached`).
  */
 export class SigningKeysTable {
   private readonly cache = new Map<string, Array<{ secret: string; expiresAt: number | null }>>();
@@ -12,6 +13,8 @@ export class SigningKeysTable {
   constructor(
     private readonly db: Db,
     private readonly key: Buffer,
+    /** Told after a hook's secrets changed (other processes drop their copy). */
+    private readonly changed: (hookId: string) => void = () => undefined,
   ) {
     this.q = {
       all: db.prepare<[string], { secret_enc: Buffer; expires_at: number | null }>(
@@ -42,10 +45,18 @@ export class SigningKeysTable {
       this.q.insert.run(hookId, sealSecret(this.key, secret), now);
     }).immediate(); // the queue writer thread commits on its own connection meanwhile
     this.cache.delete(hookId);
+    this.changed(hookId);
   }
 
   clear(hookId: string): number {
     this.cache.delete(hookId);
-    return this.q.clear.run(hookId).changes;
+    const cleared = this.q.clear.run(hookId).changes;
+    if (cleared > 0) this.changed(hookId);
+    return cleared;
+  }
+
+  /** Another process changed the hook's secrets: they are read from the store again. */
+  forgetCached(hookId: string): void {
+    this.cache.delete(hookId);
   }
 }

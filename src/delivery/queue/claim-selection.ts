@@ -26,7 +26,7 @@ export interface HookFetch {
 export function fetchPlan(hookIds: readonly string[], limit: number, opts: ClaimOptions): HookFetch[] {
   const plan: HookFetch[] = [];
   for (const hookId of hookIds) {
-    if (opts.skipHooks?.has(hookId)) continue;
+    if (opts.skipHooks?.has(hookId) || (opts.onlyHooks && !opts.onlyHooks(hookId))) continue;
     const strict = opts.strictHooks?.has(hookId) ?? false;
     const batching = opts.batching?.(hookId) ?? null;
     const groups = strict ? 1 : Math.min(opts.perHookLimit ?? Infinity, limit);

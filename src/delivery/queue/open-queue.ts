@@ -2,12 +2,15 @@ import type { BridgeConfig } from "../../config/types.js";
 import type { Logger } from "../../observability/logger.js";
 import type { Db } from "../../store/database.js";
 import { openPgStore } from "../../store/postgres/pg-store.js";
+import { NO_OTHER_PROCESSES, PgChangeFeed, type ChangeFeed } from "../../store/postgres/change-feed.js";
 import { PostgresDeliveryQueue } from "./postgres-queue.js";
 import type { DeliveryQueue } from "./queue.js";
 import { SqliteDeliveryQueue } from "./sqlite-queue.js";
 
 export interface OpenedQueue {
   queue: DeliveryQueue;
+  /** What the other processes sharing the store changed, and how to tell them (nobody on SQLite). */
+  changes: ChangeFeed;
   /** Stores what is left and releases the queue's connections (or writer thread). */
   close(): Promise<void>;
 }
@@ -19,7 +22,7 @@ export async function openDeliveryQueue(config: BridgeConfig, db: Db, log: Logge
       laneCapacity: config.delivery.heldPerHook, heldTotal: config.delivery.heldTotal, synchronous: config.store.synchronous,
       onWriteError: (err) => log.error({ err }, "could not store delivery outcomes; trying again in 1 s"),
     });
-    return { queue, close: () => queue.close() };
+    return { queue, changes: NO_OTHER_PROCESSES, close: () => queue.close() };
   }
   const url = config.store.postgres.url;
   if (url === null) throw new Error("store.postgres.url is required when store.engine is postgres");
@@ -28,14 +31,25 @@ export async function openDeliveryQueue(config: BridgeConfig, db: Db, log: Logge
     throw new Error(`Cannot open the PostgreSQL store at ${where}: ${(err as Error).message}`, { cause: err });
   });
   try {
+    // Role all is the only process on the database; the other roles share it with each other.
+    const alone = config.bridge.role === "all";
     const queue = await PostgresDeliveryQueue.open(pool, {
-      url, exclusive: true,
+      url, exclusive: alone, shared: !alone,
       onBackgroundError: (err) => log.error({ err: safeError(err) }, "PostgreSQL delivery queue: a background write or the listening connection failed; trying again in 1 s"),
     });
-    log.info({ database: where }, "delivery queue in PostgreSQL");
+    let changes: ChangeFeed;
+    try {
+      changes = alone ? NO_OTHER_PROCESSES : await PgChangeFeed.open(pool, { url, onError: (err) => log.warn({ err: safeError(err) }, "PostgreSQL change notices: announcing or listening failed; listening again in 1 s") });
+    } catch (err) {
+      await queue.close();
+      throw err;
+    }
+    log.info({ database: where, role: config.bridge.role }, "delivery queue in PostgreSQL");
     return {
       queue,
+      changes,
       async close() {
+        await changes.close();
         await queue.close();
         await pool.end();
       },

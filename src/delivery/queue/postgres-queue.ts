@@ -65,6 +65,11 @@ export interface PostgresQueueOptions {
    * held by the listening connection): for a bridge whose hooks are known to one process only.
    */
   exclusive?: boolean;
+  /**
+   * Take that lock shared instead: any number of queues opened with `shared` use the database at
+   * once (processes that split the bridge's roles), none while an exclusive one does, nor it while they do.
+   */
+  shared?: boolean;
 }
 
 // The session lock `exclusive` takes ("mwb" + 1).
@@ -602,7 +607,10 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
       await client.connect();
       if (this.opts.exclusive) {
         const { rows } = await client.query<{ locked: boolean }>("SELECT pg_try_advisory_lock($1) AS locked", [EXCLUSIVE_LOCK]);
-        if (!rows[0]?.locked) throw new Error("another bridge process already uses this PostgreSQL database; one process per database until several processes are supported (docs/postgres.md)");
+        if (!rows[0]?.locked) throw new Error("another bridge process already uses this PostgreSQL database; a process with role all uses it alone (docs/postgres.md, \"Several processes\")");
+      } else if (this.opts.shared) {
+        const { rows } = await client.query<{ locked: boolean }>("SELECT pg_try_advisory_lock_shared($1) AS locked", [EXCLUSIVE_LOCK]);
+        if (!rows[0]?.locked) throw new Error("a bridge process with role all uses this PostgreSQL database, alone; stop it before starting processes with other roles (docs/postgres.md, \"Several processes\")");
       }
       await client.query(`LISTEN ${JOBS_CHANNEL}`);
     } catch (err) {
@@ -625,7 +633,7 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
   private relisten(broken: pg.Client): void {
     if (this.listener !== broken) return;
     this.listener = null;
-    if (this.opts.exclusive) this.lockLost = true;
+    if (this.opts.exclusive || this.opts.shared) this.lockLost = true;
     broken.end().catch(() => undefined);
     this.scheduleListen();
   }

@@ -147,6 +147,11 @@ export interface ClaimOptions {
    * `perHookLimit` and `limit` then count batches. A strict hook's next batch waits until none is in flight.
    */
   batching?: (hookId: string) => LaneBatching | null;
+  /**
+   * Only these hooks' jobs (a shared store, PostgreSQL): a process that follows another's rooms
+   * claims none of a hook it has not heard of yet, which may keep strict order or batch.
+   */
+  onlyHooks?: (hookId: string) => boolean;
 }
 
 export interface AttemptSummary {

@@ -13,7 +13,8 @@ import { threadRootOf } from "./thread.js";
 export interface ChatRepliesDeps {
   formats: (name: ChatFormatName) => ChatFormat;
   table: RepliesTable;
-  poster: ReplyPoster;
+  /** Told that replies were stored (it posts them, or tells the process that does). */
+  poster: Pick<ReplyPoster, "kick">;
   limits: ReplyLimits;
   /** Whether a reply's username / icon_url may show (config replies.allowIdentityOverride). */
   allowIdentityOverride: boolean;

@@ -28,6 +28,8 @@ export interface ChatWiringDeps {
   onMalformed: (target: DeliveryTarget, reason: string) => void;
   userAgent: string;
   log: Logger;
+  /** Stored replies are posted by another process (role worker): it is told instead of a poster here. */
+  announceReplies?: () => void;
 }
 
 /** The chat formats' parts: request rendering with room context, replies stored and posted. */
@@ -58,7 +60,7 @@ export function createChat(deps: ChatWiringDeps) {
   const replies = new ChatReplies({
     formats: chatFormat,
     table,
-    poster,
+    poster: deps.announceReplies ? { kick: deps.announceReplies } : poster,
     limits: { maxChars: config.replies.maxChars, maxParts: config.replies.maxParts },
     allowIdentityOverride: config.replies.allowIdentityOverride,
     importAvatar: (url) => importer.import(url).catch((err: unknown) => {

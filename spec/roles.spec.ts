@@ -1,0 +1,183 @@
+// Several bridge processes on one store (bridge.role): one appservice process and two worker
+// processes share the delivery queue in a real PostgreSQL and the SQLite file on this host, on
+// real Synapse. Each is a child process started with --role.
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as yaml from "js-yaml";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { freePort } from "../src/demo/synapse.js";
+import { loadRegistration, type LoadedRegistration } from "../src/matrix/registration.js";
+import type { TestClient } from "../src/demo/test-client.js";
+import { spawnBridge, type BridgeProcess } from "./harness/bridge-process.js";
+import { startPostgres, type PostgresHandle } from "./harness/postgres.js";
+import { Receiver, type ReceivedRequest } from "./harness/receiver.js";
+import { botNotice, roomWithBot, tokenFromDm } from "./harness/rooms.js";
+import { registerUser, uniqueName } from "./harness/users.js";
+
+const CONCURRENCY = 8;
+const dir = mkdtempSync(join(tmpdir(), "mwb-roles-"));
+const storeKey = randomBytes(32).toString("base64");
+let postgres: PostgresHandle;
+let databaseUrl: string;
+let receiver: Receiver;
+let registration: LoadedRegistration;
+let botUserId: string;
+let appservice: BridgeProcess | undefined;
+const workers: Array<BridgeProcess | undefined> = [];
+let admin: TestClient;
+let roomId: string;
+const dmRooms = new Set<string>();
+
+/** One config per process: the same store (SQLite file, key, database), each its own port. */
+const writeConfig = (name: string, port: number): string => {
+  const { url, serverName } = inject("synapse");
+  const path = join(dir, `${name}.yml`);
+  writeFileSync(path, yaml.dump({
+    homeserver: { url, domain: serverName },
+    bridge: { bindAddress: "127.0.0.1", port },
+    store: { path: join(dir, "bridge.db"), encryptionKey: storeKey, engine: "postgres", postgres: { url: databaseUrl, poolSize: 4 } },
+    // A lease lasts the timeout + 30 s: a killed worker's jobs are taken over within about 32 s.
+    delivery: { concurrency: CONCURRENCY, allowedNetworks: ["127.0.0.1/32"], retrySchedule: [0.2, 0.5, 1], timeoutSeconds: 2 },
+    logging: { level: "warn" },
+  }));
+  return path;
+};
+
+async function startWorker(i: number): Promise<BridgeProcess> {
+  const port = await freePort();
+  const worker = await spawnBridge({ configPath: writeConfig(`worker${i}`, port), registrationPath: inject("synapse").registrationPath, port, logPath: join(dir, `worker${i}.log`), args: ["--role", "worker"] });
+  workers[i] = worker;
+  return worker;
+}
+
+/** Successful deliveries a process made, from its /metrics. */
+async function deliveredBy(process: BridgeProcess): Promise<number> {
+  const text = await (await fetch(`${process.url}/metrics`)).text();
+  const line = text.split("\n").find((l) => l.startsWith('webhook_bridge_deliveries_total{outcome="success"}'));
+  return line ? Number(line.split(" ").pop()) : 0;
+}
+
+/** Sends `count` messages to the appservice process as homeserver transactions of 500; returns their event ids. */
+async function burst(label: string, count: number): Promise<string[]> {
+  const ids: string[] = [];
+  for (let t = 0; t * 500 < count; t++) {
+    const events = Array.from({ length: Math.min(500, count - t * 500) }, (_, i) => {
+      const eventId = `$${label}-${t}-${i}-${randomBytes(4).toString("hex")}`;
+      ids.push(eventId);
+      return { event_id: eventId, room_id: roomId, sender: admin.userId, type: "m.room.message", origin_server_ts: Date.now(), content: { msgtype: "m.text", body: `${label} ${t}/${i}` } };
+    });
+    const res = await fetch(`${appservice!.url}/_matrix/app/v1/transactions/${label}-${t}-${randomBytes(4).toString("hex")}`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${registration.hsToken}`, "content-type": "application/json" },
+      body: JSON.stringify({ events }),
+    });
+    expect(res.status).toBe(200);
+  }
+  return ids;
+}
+
+/** Waits (bounded) until every event arrived; returns each event's requests. */
+async function arrivals(eventIds: readonly string[], timeoutMs: number): Promise<Map<string, ReceivedRequest[]>> {
+  const wanted = new Set(eventIds);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const seen = new Map<string, ReceivedRequest[]>();
+    for (const r of receiver.requests) {
+      const id = String(r.headers["x-matrix-hookshot-eventid"]);
+      if (wanted.has(id)) seen.set(id, [...(seen.get(id) ?? []), r]);
+    }
+    if (seen.size >= wanted.size || Date.now() > deadline) return seen;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+beforeAll(async () => {
+  postgres = await startPostgres();
+  databaseUrl = await postgres.createDatabase("roles");
+  receiver = await Receiver.start();
+  const { registrationPath, bridgePort, serverName } = inject("synapse");
+  registration = await loadRegistration(registrationPath);
+  botUserId = `@${registration.senderLocalpart}:${serverName}`;
+  appservice = await spawnBridge({ configPath: writeConfig("appservice", bridgePort), registrationPath, port: bridgePort, logPath: join(dir, "appservice.log"), args: ["--role", "appservice"] });
+  await Promise.all([startWorker(0), startWorker(1)]);
+  admin = (await registerUser(uniqueName("roles"))).client;
+  roomId = await roomWithBot(admin, botUserId);
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all([appservice?.kill("SIGKILL"), ...workers.map((w) => w?.kill("SIGKILL"))]);
+  await receiver?.stop();
+  await postgres?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("one appservice process and two workers on one PostgreSQL store", () => {
+  let token: string;
+
+  it("serves a hook added by command in the room from both workers, with its token", async () => {
+    await admin.sendMessage(roomId, `!hooks outbound add sink ${receiver.url}/sink`);
+    token = await tokenFromDm(admin, botUserId, "sink", dmRooms);
+    await botNotice(admin, roomId, botUserId, /Outbound hook "sink" added/);
+    // Events sent before a worker has heard of the hook wait in the queue for one that has.
+    receiver.respondWith(() => ({ status: 200, delayMs: 20 }));
+    const before = await Promise.all(workers.map((w) => deliveredBy(w!)));
+    const ids = await burst("both", 400);
+    const seen = await arrivals(ids, 30_000);
+    expect(ids.filter((id) => !seen.has(id))).toEqual([]);
+    const after = await Promise.all(workers.map((w) => deliveredBy(w!)));
+    const share = after.map((n, i) => n - before[i]!);
+    console.log(`[roles] 400 events: worker 0 delivered ${share[0]}, worker 1 delivered ${share[1]}`);
+    expect(share.every((n) => n > 0)).toBe(true);
+    expect([...seen.values()].flat().every((r) => r.headers["x-matrix-hookshot-token"] === token)).toBe(true);
+  }, 90_000);
+
+  it("sends a token refreshed by command from every worker within a second", async () => {
+    await admin.sendMessage(roomId, "!hooks outbound token sink");
+    await botNotice(admin, roomId, botUserId, /"sink" has a new token/);
+    let fresh = token;
+    for (let tries = 0; fresh === token && tries < 50; tries++) {
+      fresh = await tokenFromDm(admin, botUserId, "sink", dmRooms);
+      if (fresh === token) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(fresh).not.toBe(token);
+    // The workers heard of the change (a notification): within a second, every delivery carries the new token.
+    await new Promise((r) => setTimeout(r, 1000));
+    const seen = await arrivals(await burst("fresh", 200), 30_000);
+    expect(seen.size).toBe(200);
+    expect([...seen.values()].flat().map((r) => r.headers["x-matrix-hookshot-token"]).filter((t) => t !== fresh)).toEqual([]);
+  }, 60_000);
+
+  it("delivers everything when a worker is killed with SIGKILL with more than 10,000 deliveries queued; copies share their webhook-id", async () => {
+    receiver.respondWith(() => ({ status: 200, delayMs: 25 }));
+    const startedWith = await deliveredBy(workers[0]!);
+    const ids = await burst("kill", 11_000);
+    const mine = new Set(ids);
+    await receiver.waitFor((r) => mine.has(String(r.headers["x-matrix-hookshot-eventid"])), 100, 30_000);
+    // The worker killed was taking part: it delivered some of the burst already.
+    const killedDelivered = (await deliveredBy(workers[0]!)) - startedWith;
+    const killedAt = Date.now();
+    await workers[0]!.kill("SIGKILL");
+    workers[0] = undefined;
+    const receivedBeforeKill = new Set(receiver.requests.map((r) => String(r.headers["x-matrix-hookshot-eventid"])).filter((id) => mine.has(id))).size;
+    expect(ids.length - receivedBeforeKill).toBeGreaterThanOrEqual(10_000);
+    receiver.respondWith(() => ({ status: 200 }));
+    const seen = await arrivals(ids, 180_000);
+    expect(ids.filter((id) => !seen.has(id))).toEqual([]);
+    const copies = [...seen.values()].reduce((n, reqs) => n + reqs.length, 0) - ids.length;
+    console.log(`[roles] 11,000 events; ${receivedBeforeKill} sent before worker 0 was killed (${killedDelivered} of them by it); the rest took ${Date.now() - killedAt} ms; ${copies} copies so far (a request in flight at the kill goes again once its lease ends)`);
+    expect(killedDelivered).toBeGreaterThan(0);
+    // Only what the killed worker held can go twice: its requests in flight and the jobs it had claimed ahead.
+    expect(copies).toBeLessThanOrEqual(CONCURRENCY + 64);
+    expect([...seen.values()].every((reqs) => new Set(reqs.map((r) => r.headers["webhook-id"])).size === 1)).toBe(true);
+  }, 300_000);
+
+  it("refuses a process with role all on the store the roles share, saying why", async () => {
+    const port = await freePort();
+    const logPath = join(dir, "all.log");
+    await expect(spawnBridge({ configPath: writeConfig("all", port), registrationPath: inject("synapse").registrationPath, port, logPath, readyTimeoutMs: 20_000 })).rejects.toThrow(/exited before it was ready/);
+    const { readFileSync } = await import("node:fs");
+    expect(readFileSync(logPath, "utf8")).toMatch(/another bridge process already uses this PostgreSQL database/);
+  }, 60_000);
+});
