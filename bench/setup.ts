@@ -67,13 +67,16 @@ export interface BridgeSettings {
   format?: OutboundFormat;
   /** store.engine postgres with this database; the SQLite engine when absent. */
   postgresUrl?: string;
+  /** bridge.role (default all), and the port of a process other than the one the homeserver calls. */
+  role?: "all" | "appservice" | "worker";
+  port?: number;
 }
 
 /** The config file for one run of the bridge; every key is a documented one (config.sample.yml). */
 export function bridgeConfig(world: World, s: BridgeSettings): Record<string, unknown> {
   return {
     homeserver: { url: world.synapse.url, domain: world.synapse.serverName },
-    bridge: { bindAddress: "127.0.0.1", port: world.bridgePort },
+    bridge: { bindAddress: "127.0.0.1", port: s.port ?? world.bridgePort, ...(s.role ? { role: s.role } : {}) },
     store: {
       path: world.storePath, encryptionKey: world.encryptionKey, synchronous: s.synchronous,
       ...(s.postgresUrl ? { engine: "postgres", postgres: { url: s.postgresUrl, poolSize: 10 } } : {}),
@@ -89,14 +92,15 @@ export function bridgeConfig(world: World, s: BridgeSettings): Record<string, un
  * (e.g. --max-semi-space-size=32); the bridge's output goes to bridge.log.
  */
 export async function launchBridge(world: World, s: BridgeSettings): Promise<BridgeProcess> {
-  const configPath = join(world.dir, `config-${s.postgresUrl ? "postgres" : s.synchronous.toLowerCase()}-${s.format ?? DEFAULT_OUTBOUND_FORMAT}.yaml`);
+  const process_ = s.role && s.role !== "all" ? `-${s.role}-${s.port ?? world.bridgePort}` : "";
+  const configPath = join(world.dir, `config-${s.postgresUrl ? "postgres" : s.synchronous.toLowerCase()}-${s.format ?? DEFAULT_OUTBOUND_FORMAT}${process_}.yaml`);
   await writeFile(configPath, yaml.dump(bridgeConfig(world, s)), { mode: 0o600 });
   const extra = [process.env.BENCH_BRIDGE_NODE_OPTIONS ?? "", process.env.BENCH_CPU_PROF ? `--cpu-prof --cpu-prof-dir=${process.env.BENCH_CPU_PROF}` : ""].join(" ").trim();
   const saved = process.env.NODE_OPTIONS;
   // spawnBridge passes our environment on, so these options reach the bridge (and only it).
   if (extra) process.env.NODE_OPTIONS = `${saved ?? ""} ${extra}`.trim();
   try {
-    return await spawnBridge({ configPath, registrationPath: world.registrationPath, port: world.bridgePort, logPath: join(world.dir, "bridge.log"), entry: world.entry });
+    return await spawnBridge({ configPath, registrationPath: world.registrationPath, port: s.port ?? world.bridgePort, logPath: join(world.dir, `bridge${process_}.log`), entry: world.entry });
   } finally {
     if (extra) {
       if (saved === undefined) delete process.env.NODE_OPTIONS;

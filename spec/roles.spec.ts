@@ -25,6 +25,7 @@ let receiver: Receiver;
 let registration: LoadedRegistration;
 let botUserId: string;
 let appservice: BridgeProcess | undefined;
+let second: BridgeProcess;
 const workers: Array<BridgeProcess | undefined> = [];
 let admin: TestClient;
 let roomId: string;
@@ -107,7 +108,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await Promise.all([appservice?.kill("SIGKILL"), ...workers.map((w) => w?.kill("SIGKILL"))]);
+  await Promise.all([appservice?.kill("SIGKILL"), second?.kill("SIGKILL"), ...workers.map((w) => w?.kill("SIGKILL"))]);
   await receiver?.stop();
   await postgres?.stop();
   rmSync(dir, { recursive: true, force: true });
@@ -172,6 +173,43 @@ describe("one appservice process and two workers on one PostgreSQL store", () =>
     expect(copies).toBeLessThanOrEqual(CONCURRENCY + 64);
     expect([...seen.values()].every((reqs) => new Set(reqs.map((r) => r.headers["webhook-id"])).size === 1)).toBe(true);
   }, 300_000);
+
+  it("loses nothing acknowledged when an appservice process is killed mid-burst; the transactions re-sent to another appservice process deliver nothing twice", async () => {
+    // Worker 0 comes back (killed above); a second appservice process starts beside the first.
+    await startWorker(0);
+    const port = await freePort();
+    second = await spawnBridge({ configPath: writeConfig("appservice2", port), registrationPath: inject("synapse").registrationPath, port, logPath: join(dir, "appservice2.log"), args: ["--role", "appservice"] });
+    receiver.respondWith(() => ({ status: 200 }));
+    const txns = Array.from({ length: 10 }, (_, t) => ({
+      id: `as-kill-${t}-${randomBytes(4).toString("hex")}`,
+      events: Array.from({ length: 300 }, (_, i) => ({
+        event_id: `$as-kill-${t}-${i}-${randomBytes(4).toString("hex")}`, room_id: roomId, sender: admin.userId, type: "m.room.message",
+        origin_server_ts: Date.now(), content: { msgtype: "m.text", body: `as-kill ${t}/${i}` },
+      }) as Record<string, unknown>),
+    }));
+    // A command in the transaction that is cut off: whichever process stores it runs it.
+    txns[5]!.events.push({ event_id: `$as-kill-command-${randomBytes(4).toString("hex")}`, room_id: roomId, sender: admin.userId, type: "m.room.message", origin_server_ts: Date.now(), content: { msgtype: "m.text", body: "!hooks outbound list" } });
+    const put = (base: string, txn: (typeof txns)[number]) => fetch(`${base}/_matrix/app/v1/transactions/${txn.id}`, {
+      method: "PUT", headers: { authorization: `Bearer ${registration.hsToken}`, "content-type": "application/json" }, body: JSON.stringify({ events: txn.events }),
+    });
+    for (const txn of txns.slice(0, 5)) expect((await put(appservice!.url, txn)).status).toBe(200);
+    // The sixth is under way when the first process is killed: stored or not, it was not acknowledged.
+    const cut = put(appservice!.url, txns[5]!).then((res) => res.status, () => "no answer");
+    await appservice!.kill("SIGKILL");
+    appservice = undefined;
+    console.log(`[roles] the transaction under way at the kill got: ${await cut}`);
+    // The homeserver sends what it has no answer for again, and may send the others again too: all of them, to the other process.
+    for (const txn of txns) expect((await put(second.url, txn)).status).toBe(200);
+    const ids = txns.flatMap((txn) => txn.events.filter((e) => String((e.content as { body: string }).body).startsWith("as-kill ")).map((e) => String(e.event_id)));
+    const seen = await arrivals(ids, 60_000);
+    expect(ids.filter((id) => !seen.has(id))).toEqual([]);
+    // No worker died: every event went out exactly once.
+    expect([...seen.values()].filter((reqs) => reqs.length > 1).length).toBe(0);
+    await botNotice(admin, roomId, botUserId, /Outbound hooks in this room/, 30_000);
+    // The registered process comes back for the tests after this one.
+    const { registrationPath, bridgePort } = inject("synapse");
+    appservice = await spawnBridge({ configPath: writeConfig("appservice", bridgePort), registrationPath, port: bridgePort, logPath: join(dir, "appservice.log"), args: ["--role", "appservice"] });
+  }, 180_000);
 
   it("refuses a process with role all on the store the roles share, saying why", async () => {
     const port = await freePort();

@@ -69,7 +69,7 @@ export class WebhookBridge {
     private readonly matrix: AppserviceMatrix,
     private readonly db: Db,
     private readonly log: Logger,
-    private readonly pruneTimer: NodeJS.Timeout,
+    private readonly timers: ReadonlyArray<NodeJS.Timeout>,
     private readonly checkpointer: WalCheckpointer,
     private readonly inbound: InboundWiring,
     private readonly transforms: TransformationFunctions,
@@ -266,7 +266,16 @@ export class WebhookBridge {
     // One role prunes the shared store: the one every deployment runs.
     const pruneTimer = setInterval(() => plan.answersHomeserver && prune(), Math.min(retentionMs, 3_600_000));
     pruneTimer.unref();
-    const bridge = new WebhookBridge(port, router, outbound, server, worker, chat.poster, closeQueue, sender, downloader, matrix, db, log, pruneTimer, checkpointer, inbound, transforms, snapshots, encryption, follower);
+    // With several appservice processes, one that died leaves commands acknowledged and not run:
+    // the others take them over (docs/postgres.md, "Several processes").
+    const adoptTimer = plan.answersHomeserver && config.bridge.role !== "all" ? setInterval(() => {
+      router.resumeFollowUps().then(
+        (n) => n > 0 && log.info({ followUps: n }, "took over commands and membership changes a stopped appservice process acknowledged"),
+        (err: unknown) => log.warn({ err }, "could not look for the follow-ups of stopped appservice processes; trying again in 10 s"),
+      );
+    }, 10_000) : null;
+    adoptTimer?.unref();
+    const bridge = new WebhookBridge(port, router, outbound, server, worker, chat.poster, closeQueue, sender, downloader, matrix, db, log, adoptTimer ? [pruneTimer, adoptTimer] : [pruneTimer], checkpointer, inbound, transforms, snapshots, encryption, follower);
     if (plan.answersHomeserver) prune();
     try {
       const rooms = await loading;
@@ -296,7 +305,7 @@ export class WebhookBridge {
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.pruneTimer);
+    for (const timer of this.timers) clearInterval(timer);
     this.snapshots.stop();
     await this.follower.stop();
     await new Promise<void>((resolve) => {

@@ -198,10 +198,11 @@ export class EventRouter implements TransactionSink {
 
   /**
    * Queues the follow-up work a previous process acknowledged but did not finish (it stopped or
-   * crashed in between), ahead of anything new; or only one transaction's. Returns how many.
+   * crashed in between), ahead of anything new; or only one transaction's. Returns how many were
+   * queued (not those queued here already).
    */
   async resumeFollowUps(onlyTxnId?: string): Promise<number> {
-    const pending = (await this.deps.queue.pendingFollowUps()).filter((f) => onlyTxnId === undefined || f.txnId === onlyTxnId);
+    const pending = (await this.deps.queue.pendingFollowUps()).filter((f) => (onlyTxnId === undefined || f.txnId === onlyTxnId) && !this.queuedFollowUps.has(f.eventId));
     for (const { txnId, eventId, event: json } of pending) {
       let parsed: unknown = null;
       try {
@@ -302,8 +303,8 @@ export class EventRouter implements TransactionSink {
         try {
           if (kind) await this.runAfterAck(kind, event!);
         } finally {
-          this.queuedFollowUps.delete(eventId);
-          await this.deps.queue.followUpDone(eventId);
+          // Marked done before it leaves the set: a resume meanwhile must not queue it again.
+          await this.deps.queue.followUpDone(eventId).finally(() => this.queuedFollowUps.delete(eventId));
         }
       })
       .catch((err) => this.deps.log.error({ err, txnId }, "follow-up work for an event failed"));
@@ -317,8 +318,8 @@ export class EventRouter implements TransactionSink {
     } catch (err) {
       this.deps.log.error({ err, txnId }, "follow-up work for an event failed");
     } finally {
-      this.queuedFollowUps.delete(eventId);
       await this.deps.queue.followUpDone(eventId).catch((err: unknown) => this.deps.log.error({ err, txnId }, "could not mark a follow-up done"));
+      this.queuedFollowUps.delete(eventId);
     }
   }
 

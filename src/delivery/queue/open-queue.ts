@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import type { BridgeConfig } from "../../config/types.js";
 import type { Logger } from "../../observability/logger.js";
 import type { Db } from "../../store/database.js";
@@ -27,14 +28,16 @@ export async function openDeliveryQueue(config: BridgeConfig, db: Db, log: Logge
   const url = config.store.postgres.url;
   if (url === null) throw new Error("store.postgres.url is required when store.engine is postgres");
   const where = describeDatabase(url);
-  const pool = await openPgStore({ url, poolSize: config.store.postgres.poolSize }, { onError: (err) => log.warn({ err: safeError(err) }, "a PostgreSQL connection broke; the pool opens another") }).catch((err: unknown) => {
+  // Names this run in the rows it stores (follow-ups), and in the session lock that says it lives.
+  const runId = randomBytes(9).toString("hex");
+  const pool = await openPgStore({ url, poolSize: config.store.postgres.poolSize, runId }, { onError: (err) => log.warn({ err: safeError(err) }, "a PostgreSQL connection broke; the pool opens another") }).catch((err: unknown) => {
     throw new Error(`Cannot open the PostgreSQL store at ${where}: ${(err as Error).message}`, { cause: err });
   });
   try {
     // Role all is the only process on the database; the other roles share it with each other.
     const alone = config.bridge.role === "all";
     const queue = await PostgresDeliveryQueue.open(pool, {
-      url, exclusive: alone, shared: !alone,
+      url, exclusive: alone, shared: !alone, runId,
       onBackgroundError: (err) => log.error({ err: safeError(err) }, "PostgreSQL delivery queue: a background write or the listening connection failed; trying again in 1 s"),
     });
     let changes: ChangeFeed;

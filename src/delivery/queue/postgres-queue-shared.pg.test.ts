@@ -128,3 +128,49 @@ describe("PostgresDeliveryQueue opened exclusive (one bridge process per databas
     }
   });
 });
+
+describe("PostgresDeliveryQueue follow-ups across appservice processes", () => {
+  const open = async (url: string, runId?: string, opts: { shared?: boolean; exclusive?: boolean } = { shared: true }) => {
+    const pool = await openPgStore({ url, poolSize: 2, ...(runId ? { runId } : {}) });
+    const queue = await PostgresDeliveryQueue.open(pool, { url, ...opts, ...(runId ? { runId } : {}) });
+    return { pool, queue, async stop() { await queue.close(); await pool.end(); } };
+  };
+  const withCommand = (n: number) => ({ txnId: `t${n}`, eventIds: [`$c${n}`], messages: [], followUps: [{ eventId: `$c${n}`, event: `{"n":${n}}` }] });
+
+  it("leaves a live run's follow-ups to it, and takes over those of a run that died, once", async () => {
+    const url = await freshDatabase("owners");
+    const a = await open(url, "run-a");
+    const b = await open(url, "run-b");
+    const c = await open(url, "run-c");
+    try {
+      await a.queue.storeTransaction(withCommand(1));
+      expect((await a.queue.pendingFollowUps()).map((f) => f.eventId)).toEqual(["$c1"]);
+      // `a` is alive (its session lock is held): the others leave its command alone.
+      expect(await b.queue.pendingFollowUps()).toEqual([]);
+      await a.stop();
+      // `a` is gone: `b` and `c` ask at once, and exactly one of them runs the command.
+      const [fromB, fromC] = await Promise.all([b.queue.pendingFollowUps(), c.queue.pendingFollowUps()]);
+      expect([...fromB, ...fromC].map((f) => f.eventId)).toEqual(["$c1"]);
+      const taker = fromB.length === 1 ? b : c;
+      await taker.queue.followUpDone("$c1");
+      expect([...(await b.queue.pendingFollowUps()), ...(await c.queue.pendingFollowUps())]).toEqual([]);
+    } finally {
+      await Promise.all([a, b, c].map((p) => p.stop().catch(() => undefined)));
+    }
+  });
+
+  it("hands follow-ups stored by a process alone on the database (no run id) to the first that asks", async () => {
+    const url = await freshDatabase("owners");
+    const alone = await open(url, undefined, { exclusive: true });
+    await alone.queue.storeTransaction(withCommand(2));
+    await alone.stop();
+    const b = await open(url, "run-b");
+    const c = await open(url, "run-c");
+    try {
+      expect((await b.queue.pendingFollowUps()).map((f) => f.eventId)).toEqual(["$c2"]);
+      expect(await c.queue.pendingFollowUps()).toEqual([]);
+    } finally {
+      await Promise.all([b.stop(), c.stop()]);
+    }
+  });
+});

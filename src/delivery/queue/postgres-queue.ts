@@ -70,10 +70,18 @@ export interface PostgresQueueOptions {
    * once (processes that split the bridge's roles), none while an exclusive one does, nor it while they do.
    */
   shared?: boolean;
+  /**
+   * This process run's id, as the pool sets it on its connections (PgStoreSettings.runId). The
+   * run holds a session lock named after it while it listens; pendingFollowUps then returns this
+   * run's follow-ups and takes over those of runs whose lock is gone (they died).
+   */
+  runId?: string;
 }
 
 // The session lock `exclusive` takes ("mwb" + 1).
 const EXCLUSIVE_LOCK = 0x6d776201;
+// The first key of each run's own session lock (the second is its id's hash): "mwc".
+const RUN_LOCK = 0x6d7763;
 
 /**
  * The delivery queue in PostgreSQL, shared by any number of processes. The tables are the truth:
@@ -166,8 +174,35 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
   }
 
   async pendingFollowUps(): Promise<FollowUp[]> {
-    const { rows } = await this.pool.query<FollowUp>("SELECT event_id AS \"eventId\", txn_id AS \"txnId\", event FROM follow_ups WHERE done_at IS NULL ORDER BY id");
-    return rows;
+    const columns = "event_id AS \"eventId\", txn_id AS \"txnId\", event";
+    const runId = this.opts.runId;
+    if (!runId) return (await this.pool.query<FollowUp>(`SELECT ${columns} FROM follow_ups WHERE done_at IS NULL ORDER BY id`)).rows;
+    await this.adoptFollowUps(runId);
+    return (await this.pool.query<FollowUp>(`SELECT ${columns} FROM follow_ups WHERE done_at IS NULL AND owner = $1 ORDER BY id`, [runId])).rows;
+  }
+
+  /**
+   * Takes over the unfinished follow-ups of runs that died: those whose session lock can be taken
+   * (held for the moment, so that two runs asking at once never both take them), and those
+   * stored by a process alone on the database (no owner).
+   */
+  private async adoptFollowUps(runId: string): Promise<void> {
+    await this.pool.query("UPDATE follow_ups SET owner = $1 WHERE done_at IS NULL AND owner IS NULL", [runId]);
+    const { rows } = await this.pool.query<{ owner: string }>("SELECT DISTINCT owner FROM follow_ups WHERE done_at IS NULL AND owner <> $1", [runId]);
+    for (const { owner } of rows) {
+      const client = await this.pool.connect();
+      try {
+        const { rows: lock } = await client.query<{ dead: boolean }>("SELECT pg_try_advisory_lock($1, hashtext($2)) AS dead", [RUN_LOCK, owner]);
+        if (!lock[0]?.dead) continue;
+        try {
+          await client.query("UPDATE follow_ups SET owner = $1 WHERE done_at IS NULL AND owner = $2", [runId, owner]);
+        } finally {
+          await client.query("SELECT pg_advisory_unlock($1, hashtext($2))", [RUN_LOCK, owner]);
+        }
+      } finally {
+        client.release();
+      }
+    }
   }
 
   async followUpDone(eventId: string): Promise<void> {
@@ -612,6 +647,8 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
         const { rows } = await client.query<{ locked: boolean }>("SELECT pg_try_advisory_lock_shared($1) AS locked", [EXCLUSIVE_LOCK]);
         if (!rows[0]?.locked) throw new Error("a bridge process with role all uses this PostgreSQL database, alone; stop it before starting processes with other roles (docs/postgres.md, \"Several processes\")");
       }
+      // Held while this run lives (and listens): other runs take its follow-ups over once it is gone.
+      if (this.opts.runId) await client.query("SELECT pg_advisory_lock($1, hashtext($2))", [RUN_LOCK, this.opts.runId]);
       await client.query(`LISTEN ${JOBS_CHANNEL}`);
     } catch (err) {
       client.removeAllListeners("end");

@@ -187,4 +187,11 @@ export const PG_MIGRATIONS: readonly string[] = [
   END
   $fn$;
   `,
+  // 3: each follow-up names the process run that stored it (the session setting mwb.run of its
+  // connection; NULL when unset: a process alone on the database). Another appservice process
+  // takes over one whose run died (its session lock is gone), so that no command is lost, and
+  // none that a live process runs is run twice.
+  `
+  ALTER TABLE follow_ups ADD COLUMN owner TEXT DEFAULT current_setting('mwb.run', true);
+  `,
 ];

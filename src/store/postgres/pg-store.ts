@@ -5,6 +5,8 @@ import { PG_MIGRATIONS } from "./pg-migrations.js";
 export interface PgStoreSettings {
   url: string;
   poolSize: number;
+  /** This process run's id, set on every connection (mwb.run): rows it stores name it (follow-ups). */
+  runId?: string;
 }
 
 // BIGINT (int8) columns hold ms timestamps and keys, all far below 2^53: read them as numbers.
@@ -26,7 +28,10 @@ const CONNECTION_LIMITS = {
 
 /** A connection pool to the store, with its schema brought up to date (once per store, whichever process starts first). */
 export async function openPgStore(settings: PgStoreSettings, opts: { onError?: (err: Error) => void } = {}): Promise<pg.Pool> {
-  const pool = new pg.Pool({ connectionString: settings.url, max: settings.poolSize, types, ...CONNECTION_LIMITS });
+  const pool = new pg.Pool({
+    connectionString: settings.url, max: settings.poolSize, types, ...CONNECTION_LIMITS,
+    ...(settings.runId ? { options: `-c mwb.run=${settings.runId}` } : {}),
+  });
   // An idle connection that breaks (the server restarted) must not take the process down.
   pool.on("error", (err) => opts.onError?.(err));
   try {
