@@ -95,12 +95,17 @@ export async function launchBridge(world: World, s: BridgeSettings): Promise<Bri
   const process_ = s.role && s.role !== "all" ? `-${s.role}-${s.port ?? world.bridgePort}` : "";
   const configPath = join(world.dir, `config-${s.postgresUrl ? "postgres" : s.synchronous.toLowerCase()}-${s.format ?? DEFAULT_OUTBOUND_FORMAT}${process_}.yaml`);
   await writeFile(configPath, yaml.dump(bridgeConfig(world, s)), { mode: 0o600 });
+  return withBridgeNodeOptions(() => spawnBridge({ configPath, registrationPath: world.registrationPath, port: s.port ?? world.bridgePort, logPath: join(world.dir, `bridge${process_}.log`), entry: world.entry }));
+}
+
+/** Runs `spawn` with BENCH_BRIDGE_NODE_OPTIONS (and BENCH_CPU_PROF's options) in NODE_OPTIONS: they reach the bridge, never this process. */
+export async function withBridgeNodeOptions<T>(spawn: () => Promise<T>): Promise<T> {
   const extra = [process.env.BENCH_BRIDGE_NODE_OPTIONS ?? "", process.env.BENCH_CPU_PROF ? `--cpu-prof --cpu-prof-dir=${process.env.BENCH_CPU_PROF}` : ""].join(" ").trim();
   const saved = process.env.NODE_OPTIONS;
   // spawnBridge passes our environment on, so these options reach the bridge (and only it).
   if (extra) process.env.NODE_OPTIONS = `${saved ?? ""} ${extra}`.trim();
   try {
-    return await spawnBridge({ configPath, registrationPath: world.registrationPath, port: s.port ?? world.bridgePort, logPath: join(world.dir, `bridge${process_}.log`), entry: world.entry });
+    return await spawn();
   } finally {
     if (extra) {
       if (saved === undefined) delete process.env.NODE_OPTIONS;

@@ -12,7 +12,8 @@
 //
 // Options (CLI --name=value, or env BENCH_NAME): rooms, crowded-rooms, hooks-per-crowded-room,
 // failing-rate, failing-seconds, sample-seconds, log-level, store (sqlite, or postgres: the
-// delivery queue in a PostgreSQL the benchmark starts, fsync on). BENCH_KEEP=1 keeps the temp dir.
+// delivery queue in a PostgreSQL the benchmark starts, fsync on). BENCH_KEEP=1 keeps the temp dir;
+// BENCH_BRIDGE_NODE_OPTIONS adds Node options for the bridge only (e.g. --max-old-space-size=192).
 import "../src/runtime/require-node.js"; // first: one clear line on a Node too old
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
@@ -26,7 +27,7 @@ import { startPostgres, type PostgresHandle } from "../spec/harness/postgres.js"
 import { buildInto } from "../spec/harness/compiled-build.js";
 import { freePort, type SynapseHandle } from "../src/demo/synapse.js";
 import { Homeserver, syntheticEvent } from "./load.js";
-import { rssMb } from "./setup.js";
+import { rssMb, withBridgeNodeOptions } from "./setup.js";
 import { clock, fmt, fmtInt, sleep, summarize, table } from "./stats.js";
 import { copyStartupWorld, startWorldSynapse, type StartupShape, type StartupWorld } from "./startup-world.js";
 
@@ -140,7 +141,7 @@ async function timedStart(label: string, world: StartupWorld, o: { configPath: s
     }
     throw new Error("the bridge answered no transaction within 10 minutes");
   })();
-  const bridge = await spawnBridge({ configPath: o.configPath, registrationPath: world.registrationPath, port: o.port, logPath: o.logPath, entry: o.entry, readyTimeoutMs: 600_000 });
+  const bridge = await withBridgeNodeOptions(() => spawnBridge({ configPath: o.configPath, registrationPath: world.registrationPath, port: o.port, logPath: o.logPath, entry: o.entry, readyTimeoutMs: 600_000 }));
   const healthyAt = Date.now();
   const loaded = await waitForLogLine(o.logPath, "loaded joined rooms", 900_000);
   const figures: StartFigures = {
