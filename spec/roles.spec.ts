@@ -13,7 +13,7 @@ import type { TestClient } from "../src/demo/test-client.js";
 import { spawnBridge, type BridgeProcess } from "./harness/bridge-process.js";
 import { startPostgres, type PostgresHandle } from "./harness/postgres.js";
 import { Receiver, type ReceivedRequest } from "./harness/receiver.js";
-import { botNotice, roomWithBot, tokenFromDm } from "./harness/rooms.js";
+import { botNotice, roomWithBot, secretFromDm, tokenFromDm } from "./harness/rooms.js";
 import { registerUser, uniqueName } from "./harness/users.js";
 
 const CONCURRENCY = 8;
@@ -25,6 +25,8 @@ let receiver: Receiver;
 let registration: LoadedRegistration;
 let botUserId: string;
 let appservice: BridgeProcess | undefined;
+let inboundPort: number;
+let inboundProcess: BridgeProcess | undefined;
 let second: BridgeProcess;
 const workers: Array<BridgeProcess | undefined> = [];
 let admin: TestClient;
@@ -37,7 +39,7 @@ const writeConfig = (name: string, port: number): string => {
   const path = join(dir, `${name}.yml`);
   writeFileSync(path, yaml.dump({
     homeserver: { url, domain: serverName },
-    bridge: { bindAddress: "127.0.0.1", port },
+    bridge: { bindAddress: "127.0.0.1", port, publicUrl: `http://127.0.0.1:${inboundPort}` },
     store: { path: join(dir, "bridge.db"), encryptionKey: storeKey, engine: "postgres", postgres: { url: databaseUrl, poolSize: 4 } },
     // A lease lasts the timeout + 30 s: a killed worker's jobs are taken over within about 32 s.
     delivery: { concurrency: CONCURRENCY, allowedNetworks: ["127.0.0.1/32"], retrySchedule: [0.2, 0.5, 1], timeoutSeconds: 2 },
@@ -101,20 +103,22 @@ beforeAll(async () => {
   const { registrationPath, bridgePort, serverName } = inject("synapse");
   registration = await loadRegistration(registrationPath);
   botUserId = `@${registration.senderLocalpart}:${serverName}`;
+  inboundPort = await freePort();
   appservice = await spawnBridge({ configPath: writeConfig("appservice", bridgePort), registrationPath, port: bridgePort, logPath: join(dir, "appservice.log"), args: ["--role", "appservice"] });
   await Promise.all([startWorker(0), startWorker(1)]);
+  inboundProcess = await spawnBridge({ configPath: writeConfig("inbound", inboundPort), registrationPath, port: inboundPort, logPath: join(dir, "inbound.log"), args: ["--role", "inbound"] });
   admin = (await registerUser(uniqueName("roles"))).client;
   roomId = await roomWithBot(admin, botUserId);
 }, 120_000);
 
 afterAll(async () => {
-  await Promise.all([appservice?.kill("SIGKILL"), second?.kill("SIGKILL"), ...workers.map((w) => w?.kill("SIGKILL"))]);
+  await Promise.all([appservice?.kill("SIGKILL"), second?.kill("SIGKILL"), inboundProcess?.kill("SIGKILL"), ...workers.map((w) => w?.kill("SIGKILL"))]);
   await receiver?.stop();
   await postgres?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe("one appservice process and two workers on one PostgreSQL store", () => {
+describe("an appservice process, two workers and an inbound process on one PostgreSQL store", () => {
   let token: string;
 
   it("serves a hook added by command in the room from both workers, with its token", async () => {
@@ -148,6 +152,44 @@ describe("one appservice process and two workers on one PostgreSQL store", () =>
     const seen = await arrivals(await burst("fresh", 200), 30_000);
     expect(seen.size).toBe(200);
     expect([...seen.values()].flat().map((r) => r.headers["x-matrix-hookshot-token"]).filter((t) => t !== fresh)).toEqual([]);
+  }, 60_000);
+
+  it("batches across two workers: at most N events per request, in order, one webhook-id per batch", async () => {
+    await admin.sendMessage(roomId, `!hooks outbound add batched ${receiver.url}/batched --batch-max-events 3 --batch-max-wait-ms 300 --ordering strict`);
+    await botNotice(admin, roomId, botUserId, /Outbound hook "batched" added/);
+    // The first request is answered late: the events behind it wait (strict order) and fill batches.
+    let first = true;
+    receiver.respondWith((req) => (req.path === "/batched" && first ? ((first = false), { status: 200, delayMs: 1500 }) : { status: 200 }));
+    // Both workers know the hook before the events come (notifications): a worker that does not yet leaves its jobs alone.
+    await new Promise((r) => setTimeout(r, 1000));
+    const sent: string[] = [];
+    for (let i = 0; i < 5; i++) sent.push(...(await burst(`batch${i}`, 4)));
+    const toBatched = () => receiver.requests.filter((r) => r.path === "/batched");
+    const idsOf = (r: ReceivedRequest) => (JSON.parse(r.body.toString()) as Array<{ event_id: string }>).map((e) => e.event_id);
+    await receiver.waitFor(() => new Set(toBatched().flatMap(idsOf)).size >= sent.length, 1, 30_000);
+    const requests = toBatched();
+    expect(requests.flatMap(idsOf)).toEqual(sent);
+    expect(requests.every((r) => idsOf(r).length >= 1 && idsOf(r).length <= 3)).toBe(true);
+    expect(requests.some((r) => idsOf(r).length === 3)).toBe(true);
+    expect(new Set(requests.map((r) => r.headers["webhook-id"])).size).toBe(requests.length);
+    receiver.respondWith(() => ({ status: 200 }));
+    await admin.sendMessage(roomId, "!hooks outbound remove batched");
+    await botNotice(admin, roomId, botUserId, /"batched" removed/);
+  }, 60_000);
+
+  it("serves an inbound hook added by command from the inbound process, at once; the appservice process serves no inbound URL", async () => {
+    await admin.sendMessage(roomId, '!hooks inbound add "Deployer"');
+    const url = await secretFromDm(admin, botUserId, 'URL of inbound hook "Deployer"', dmRooms);
+    expect(url).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:${inboundPort}/webhook/[A-Za-z0-9_-]{22}$`));
+    // Posted as soon as the URL arrived: the inbound process may not have heard of the hook yet, and reads the room first.
+    const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ text: "deployed v2" }) });
+    const answer = (await res.json()) as { ok?: boolean; event_id?: string };
+    expect(res.status).toBe(200);
+    const event = await admin.waitForEvent(roomId, (e) => e.event_id === answer.event_id);
+    expect(event.content).toMatchObject({ body: "deployed v2" });
+    expect(event.sender).toMatch(/^@webhook_ih_/);
+    const path = new URL(url).pathname;
+    expect((await fetch(`${appservice!.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" })).status).toBe(404);
   }, 60_000);
 
   it("delivers everything when a worker is killed with SIGKILL with more than 10,000 deliveries queued; copies share their webhook-id", async () => {

@@ -248,7 +248,8 @@ export class WebhookBridge {
     // From here on transactions are answered; each waits until its rooms' hooks are loaded.
     // A process that does not answer them follows the rooms instead (read-only).
     const loading = plan.answersHomeserver ? router.loadJoinedRooms(ROOMS_LOADED_AT_ONCE) : follower.loadAll(ROOMS_LOADED_AT_ONCE);
-    if (!plan.answersHomeserver) inbound.hooks.waitForRooms((roomId) => follower.loaded(roomId));
+    // A URL sent by DM a moment ago may name a hook this process has not heard of yet: its room is read first.
+    if (!plan.answersHomeserver) inbound.hooks.waitForRooms((roomId) => follower.refreshed(roomId));
     const retentionMs = config.delivery.retentionDays * 86_400_000;
     let pruning = false;
     const prune = () => {

@@ -180,6 +180,13 @@ describe("validateConfig", () => {
     expect(issuesOf(() => validateConfig({ ...raw(), bridge: { role: "everything" } })).map((issue) => issue.path)).toEqual(["bridge.role"]);
   });
 
+  it("warns an appservice process without bridge.publicUrl that its inbound URLs point at itself", () => {
+    const pgStore = { encryptionKey: KEY_B64, path: ":memory:", engine: "postgres", postgres: { url: "postgres://bridge@db/bridge" } };
+    expect(configWarnings(validateConfig({ ...raw(), bridge: { role: "appservice" }, store: pgStore }))).toEqual([expect.stringMatching(/bridge.publicUrl is not set/)]);
+    expect(configWarnings(validateConfig({ ...raw(), bridge: { role: "appservice", publicUrl: "https://hooks.example.org" }, store: pgStore }))).toEqual([]);
+    expect(configWarnings(validateConfig({ ...raw(), bridge: { role: "worker" }, store: pgStore }))).toEqual([]);
+  });
+
   it("lets --role override bridge.role, validated as if written in the file", () => {
     const text = `homeserver: {url: "http://hs.test:8008", domain: example.org}\nstore: {encryptionKey: "${KEY_B64}", engine: postgres, postgres: {url: "postgres://bridge@db/bridge"}}\nbridge: {role: appservice}\n`;
     expect(parseConfig(text).bridge.role).toBe("appservice");

@@ -10,5 +10,8 @@ export function configWarnings(config: BridgeConfig): string[] {
   if (config.store.encryptionKeyBytes.equals(Buffer.from(SAMPLE_ENCRYPTION_KEY, "base64"))) {
     warnings.push("store.encryptionKey is the placeholder from config.sample.yml; generate a real one with `openssl rand -base64 32`");
   }
+  if (config.bridge.role === "appservice" && config.bridge.publicUrl === null) {
+    warnings.push("bridge.role is appservice and bridge.publicUrl is not set: the inbound hook URLs this process sends by DM point at itself, and it does not serve them; set bridge.publicUrl to where the inbound process is reached");
+  }
   return warnings;
 }

@@ -52,6 +52,23 @@ export class RoomFollower {
     this.reloading.set(roomId, run);
   }
 
+  /**
+   * For a request naming a hook the store has and this process does not (it may not have heard of
+   * it yet): the room is read now, at most once per room every 5 s, and the promise settles when
+   * done; null when it was read less than 5 s ago. During the first loadAll, as `loaded`.
+   */
+  refreshed(roomId: string, now = Date.now()): Promise<void> | null {
+    const loading = this.loaded(roomId);
+    if (loading) return loading;
+    const last = this.refreshedAt.get(roomId);
+    if (last !== undefined && now - last < 5000) return this.reloading.get(roomId) ?? null;
+    if (this.refreshedAt.size >= 10_000) this.refreshedAt.clear(); // bounded: an entry only saves a read
+    this.refreshedAt.set(roomId, now);
+    this.reload(roomId);
+    return this.reloading.get(roomId) ?? null;
+  }
+  private readonly refreshedAt = new Map<string, number>();
+
   /** This process was deaf for a while: every room is read again. */
   async reloadAll(concurrency: number): Promise<void> {
     await this.loadAll(concurrency).catch((err: unknown) => this.deps.log.warn({ err }, "could not list the bot's rooms to read their hooks again; each is read at its next change"));
