@@ -42,6 +42,7 @@ import { USER_AGENT } from "./version.js";
 import { TransformationFunctions } from "./transform/transformation-functions.js";
 import { checkEncryptionRegistration, startEncryption, type Encryption } from "./matrix/encryption/start-encryption.js";
 import { RoomFollower } from "./router/room-follower.js";
+import { AcceptedHooksTable } from "./store/accepted-hooks-table.js";
 import { rolePlan } from "./role-plan.js";
 
 export const COMMAND_PREFIX = "!hooks";
@@ -121,13 +122,18 @@ export class WebhookBridge {
     const guard = new SsrfGuard(config.delivery.allowedNetworks);
     // What this process changes in a hook's secrets, the others sharing the store drop from memory.
     const hookChanged = (hookId: string): void => changes.publish({ kind: "hook", id: hookId });
-    const table = new OutboundHooksTable(db, config.store.encryptionKeyBytes, hookChanged);
+    const table = new OutboundHooksTable(db, config.store.encryptionKeyBytes, hookChanged, config.bridge.role !== "all");
     const signingKeys = new SigningKeysTable(db, config.store.encryptionKeyBytes, hookChanged);
     const messenger = new DirectMessenger(matrix, new DmRoomsTable(db), log);
     const tls = new HookTls(new HookTlsTable(db, config.store.encryptionKeyBytes, hookChanged), config.delivery.tlsProfiles);
+    // The hook state this process accepts, for the processes that follow its rooms; each change is announced.
+    const accepted = new AcceptedHooksTable(db, (roomId) => {
+      follower.noteOwnChange(roomId);
+      changes.publish({ kind: "room", id: roomId });
+    });
     const lastFailures = new LastFailures();
     const outbound = new OutboundHooks({
-      matrix, table, signingKeys, queue, messenger, guard, log, tls, lastFailures,
+      matrix, table, signingKeys, queue, messenger, guard, log, tls, lastFailures, accepted,
       configuredMinimumLevel: config.permissions.commandPowerLevel,
       signingKeyGraceMs: config.delivery.signingKeyGraceHours * 3_600_000,
       // The bots are made just below, before any room is loaded.
@@ -138,7 +144,7 @@ export class WebhookBridge {
     const bots: WebhookBots = new WebhookBots({ registry: outbound.registry, rooms: new BotRooms(), ghosts: matrix, inviteAllowList: config.permissions.invite, log });
     const transforms = new TransformationFunctions({ ...config.inbound.transformationFunctions, limits: config.inbound.transformationFunctions, log,
       notify: (roomId, text) => void matrix.sendNotice(roomId, text).catch((err: unknown) => log.warn({ err, roomId }, "could not send a notice")) });
-    const inbound = createInbound({ config, matrix, db, messenger, guard, metrics, log, transforms });
+    const inbound = createInbound({ config, matrix, db, messenger, guard, metrics, log, transforms, accepted, hookChanged });
     const notifier = new RoomNotifier(matrix, log);
     const chat = createChat({ config, matrix, db, registry: outbound.registry, bots, guard, userAgent: USER_AGENT, log,
       // The delivery targets tell the room; they are made below, before any delivery runs.
@@ -171,12 +177,14 @@ export class WebhookBridge {
       snapshots,
       ...(encryption ? { encryption: encryption.router } : {}),
       onRoomChanged: (roomId) => changes.publish({ kind: "room", id: roomId }),
+      // Beside other appservice processes, a room's hooks may have changed through another one (its transactions).
+      ...(config.bridge.role === "appservice" ? { catchUp: (roomIds: Iterable<string>) => follower.catchUp(roomIds) } : {}),
     });
     // Rooms changed through another process (its transactions, its commands) are read here again.
-    const follower = new RoomFollower({
-      matrix,
+    const follower: RoomFollower = new RoomFollower({
+      accepted,
       followers: [outbound, inbound.hooks],
-      onState: (roomId, state) => bots.roomLoaded(roomId, state),
+      members: { wanted: () => !outbound.registry.bots()[Symbol.iterator]().next().done, read: (roomId) => matrix.roomState(roomId), loaded: (roomId, state) => bots.roomLoaded(roomId, state) },
       log,
     });
     changes.onChange((change) => {
@@ -186,6 +194,7 @@ export class WebhookBridge {
           table.forgetCached(change.id);
           signingKeys.forgetCached(change.id);
           tls.forget(change.id);
+          inbound.forgetCached(change.id);
           return;
         case "replies": return plan.postsReplies ? chat.poster.kick() : undefined;
         case "resync":
@@ -194,8 +203,9 @@ export class WebhookBridge {
             signingKeys.forgetCached(hookId);
             tls.forget(hookId);
           }
+          inbound.forgetCached();
           if (plan.postsReplies) chat.poster.kick();
-          return void follower.reloadAll(ROOMS_LOADED_AT_ONCE);
+          return void follower.loadAll();
       }
     });
     const renderer = new DeliveryRenderer(downloader, {
@@ -247,9 +257,14 @@ export class WebhookBridge {
     inbound.listeningOn(port);
     // From here on transactions are answered; each waits until its rooms' hooks are loaded.
     // A process that does not answer them follows the rooms instead (read-only).
-    const loading = plan.answersHomeserver ? router.loadJoinedRooms(ROOMS_LOADED_AT_ONCE) : follower.loadAll(ROOMS_LOADED_AT_ONCE);
-    // A URL sent by DM a moment ago may name a hook this process has not heard of yet: its room is read first.
-    if (!plan.answersHomeserver) inbound.hooks.waitForRooms((roomId) => follower.refreshed(roomId));
+    const loading = plan.answersHomeserver ? router.loadJoinedRooms(ROOMS_LOADED_AT_ONCE) : follower.loadAll();
+    // A URL sent by DM a moment ago may name a hook whose notice has not come yet: the accepted state is read first.
+    if (!plan.answersHomeserver) {
+      inbound.hooks.waitForRooms((roomId) => {
+        follower.catchUp([roomId]);
+        return null;
+      });
+    }
     const retentionMs = config.delivery.retentionDays * 86_400_000;
     let pruning = false;
     const prune = () => {

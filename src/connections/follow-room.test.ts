@@ -11,6 +11,7 @@ import { openDatabase, type Db } from "../store/database.js";
 import { HookTlsTable } from "../store/hook-tls-table.js";
 import { InboundHooksTable } from "../store/inbound-hooks-table.js";
 import { OutboundHooksTable } from "../store/outbound-hooks-table.js";
+import { AcceptedHooksTable } from "../store/accepted-hooks-table.js";
 import { SigningKeysTable } from "../store/signing-keys-table.js";
 import { HookTls } from "./hook-tls.js";
 import { INBOUND_HOOK_EVENT_TYPE } from "./inbound-hook-state.js";
@@ -34,7 +35,9 @@ function processOn(db: Db, key: Buffer) {
   } as unknown as MatrixPort;
   const messenger = { send: async (_user: string, text: string) => void said.push(`DM: ${text}`) } as unknown as DirectMessenger;
   const log = createLogger("silent");
+  const accepted = new AcceptedHooksTable(db);
   const outbound = new OutboundHooks({
+    accepted,
     matrix, messenger, log,
     table: new OutboundHooksTable(db, key),
     signingKeys: new SigningKeysTable(db, key),
@@ -46,7 +49,7 @@ function processOn(db: Db, key: Buffer) {
     lastFailures: new LastFailures(),
   });
   const inbound = new InboundHooks({
-    matrix, messenger, log,
+    matrix, messenger, log, accepted,
     table: new InboundHooksTable(db, key),
     configuredMinimumLevel: null,
     hookUrl: (secret) => `https://hooks.example/webhook/${secret}`,
@@ -68,49 +71,62 @@ describe("following a room's hooks applied by another process", () => {
     const key = randomBytes(32);
     const owner = processOn(db, key);
     const follower = processOn(db, key);
-    const ci = hookState("ci", { name: "ci", url: "http://127.0.0.1:9/ci", ordering: "strict" });
-    await owner.outbound.applyState(ROOM, ci, "live");
+    await owner.outbound.applyState(ROOM, hookState("ci", { name: "ci", url: "http://127.0.0.1:9/ci", ordering: "strict" }), "live");
     await owner.inbound.applyState(ROOM, inboundState("in", { name: "in" }), "live");
     const written = rows(db);
-    await follower.outbound.followRoom(ROOM, [POWER, ci]);
-    await follower.inbound.followRoom(ROOM, [POWER, inboundState("in", { name: "in" })]);
-    expect(follower.outbound.registry.get(ROOM, "ci")).toMatchObject({ id: owner.outbound.registry.get(ROOM, "ci")!.id, urls: ["http://127.0.0.1:9/ci"], ordering: "strict" });
+    follower.outbound.followRoom(ROOM);
+    follower.inbound.followRoom(ROOM);
+    expect(follower.outbound.registry.get(ROOM, "ci")).toMatchObject({ id: owner.outbound.registry.get(ROOM, "ci")!.id, urls: ["http://127.0.0.1:9/ci"], ordering: "strict", stateEventId: "$ci3" });
     expect(follower.inbound.registry.get(ROOM, "in")?.id).toBe(owner.inbound.registry.get(ROOM, "in")!.id);
     expect(rows(db)).toBe(written);
     expect(follower.said).toEqual([]);
   });
 
-  it("leaves out state the other process has not taken up yet, and state from a user without the power", async () => {
+  it("keeps what the other process kept when it ignored an update (invalid, or from a user without the power)", async () => {
     const db = openDatabase(":memory:");
     const key = randomBytes(32);
-    const follower = processOn(db, key);
-    await follower.outbound.followRoom(ROOM, [POWER, hookState("new", { name: "new", url: "http://127.0.0.1:9/new" })]);
-    expect(follower.outbound.registry.forRoom(ROOM)).toEqual([]);
-    expect(rows(db)).toBe(0);
     const owner = processOn(db, key);
-    await owner.outbound.applyState(ROOM, hookState("ok", { name: "ok", url: "http://127.0.0.1:9/ok" }), "live");
-    await follower.outbound.followRoom(ROOM, [POWER, hookState("ok", { name: "ok", url: "http://127.0.0.1:9/other" }, "@member:x")]);
-    expect(follower.outbound.registry.forRoom(ROOM)).toEqual([]);
+    const follower = processOn(db, key);
+    await owner.outbound.applyState(ROOM, hookState("ci", { name: "ci", url: "http://127.0.0.1:9/ci" }), "live");
+    await owner.outbound.applyState(ROOM, hookState("ci", { name: "ci", url: "not a url" }), "live");
+    await owner.outbound.applyState(ROOM, hookState("ci", { name: "ci", url: "http://127.0.0.1:9/member" }, "@member:x"), "live");
+    expect(owner.said.filter((text) => text.startsWith("Ignored"))).toHaveLength(2);
+    follower.outbound.followRoom(ROOM);
+    expect(follower.outbound.registry.get(ROOM, "ci")?.urls).toEqual(["http://127.0.0.1:9/ci"]);
+    expect(follower.outbound.registry.get(ROOM, "ci")?.id).toBe(owner.outbound.registry.get(ROOM, "ci")!.id);
   });
 
-  it("drops hooks removed from the state, cancelling nothing itself (the other process did)", async () => {
+  it("drops hooks the other process removed, or all of a room it left, cancelling nothing itself (the other process did)", async () => {
     const db = openDatabase(":memory:");
     const key = randomBytes(32);
     const owner = processOn(db, key);
     const follower = processOn(db, key);
-    const a = hookState("a", { name: "a", url: "http://127.0.0.1:9/a" });
-    const b = hookState("b", { name: "b", url: "http://127.0.0.1:9/b" });
-    for (const event of [a, b]) await owner.outbound.applyState(ROOM, event, "live");
-    await follower.outbound.followRoom(ROOM, [POWER, a, b]);
+    for (const name of ["a", "b"]) await owner.outbound.applyState(ROOM, hookState(name, { name, url: `http://127.0.0.1:9/${name}` }), "live");
+    follower.outbound.followRoom(ROOM);
     expect(follower.outbound.registry.forRoom(ROOM).map((h) => h.name)).toEqual(["a", "b"]);
-    const removed = hookState("b", {});
-    await owner.outbound.applyState(ROOM, removed, "live");
-    await follower.outbound.followRoom(ROOM, [POWER, a, removed]);
+    await owner.outbound.applyState(ROOM, hookState("b", {}), "live");
+    follower.outbound.followRoom(ROOM);
     expect(follower.outbound.registry.forRoom(ROOM).map((h) => h.name)).toEqual(["a"]);
-    // The bot left the room: the state cannot be read, and nothing of the room is left.
-    await follower.outbound.followRoom(ROOM, []);
+    owner.outbound.forgetRoom(ROOM);
+    follower.outbound.followRoom(ROOM);
     expect(follower.outbound.registry.forRoom(ROOM)).toEqual([]);
     expect(follower.cancelled).toEqual([]);
     expect(owner.cancelled.length).toBeGreaterThan(0);
+  });
+
+  it("forgets, at the other process's next load of the room, a hook it no longer accepts (its sender lost the power meanwhile)", async () => {
+    const db = openDatabase(":memory:");
+    const key = randomBytes(32);
+    const owner = processOn(db, key);
+    const follower = processOn(db, key);
+    const ci = hookState("ci", { name: "ci", url: "http://127.0.0.1:9/ci" }, "@former:x");
+    const before: StateEvent = { ...POWER, content: { users: { [ADMIN]: 100, "@former:x": 50 }, state_default: 50 } };
+    await owner.outbound.loadRoom(ROOM, [before, ci], "startup");
+    follower.outbound.followRoom(ROOM);
+    expect(follower.outbound.registry.forRoom(ROOM).map((h) => h.name)).toEqual(["ci"]);
+    const restarted = processOn(db, key);
+    await restarted.outbound.loadRoom(ROOM, [POWER, ci], "startup");
+    follower.outbound.followRoom(ROOM);
+    expect(follower.outbound.registry.forRoom(ROOM)).toEqual([]);
   });
 });

@@ -104,6 +104,13 @@ export class HookStateGate<T> {
     return { kind: "valid", value: result.value, fromBot };
   }
 
+  /** The settings of content this bridge accepted before (recorded as accepted): validated again, no power check; null when no longer valid. */
+  validateAccepted(stateKey: string, content: unknown): T | null {
+    if (this.kind.isRemoval(content)) return null;
+    const result = this.kind.validate(stateKey, content);
+    return result.ok ? result.value : null;
+  }
+
   /** Sends a secret by DM; a failure is logged and reported as false (the caller says what to do instead). */
   async sendSecret(send: () => Promise<void>, context: { roomId: string; hook: string }): Promise<boolean> {
     return send().then(() => true, (err) => {

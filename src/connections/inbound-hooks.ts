@@ -3,6 +3,7 @@ import type { MatrixPort, StateEvent } from "../matrix/port.js";
 import type { Logger } from "../observability/logger.js";
 import { newToken } from "../store/sealed-secret.js";
 import type { InboundHooksTable } from "../store/inbound-hooks-table.js";
+import type { AcceptedHooksTable } from "../store/accepted-hooks-table.js";
 import { InboundHookRegistry, type ActiveInboundHook } from "./inbound-hook-registry.js";
 import { acceptedContent, ACCEPTED_FIELDS, INBOUND_HOOK_EVENT_TYPE, isInboundRemoval, validateInboundHookContent, type InboundHookSettings } from "./inbound-hook-state.js";
 import { HookStateGate, type StateOrigin } from "./hook-state-gate.js";
@@ -10,6 +11,8 @@ import { mayConfigureHooks, type PermissionVerdict, type RoomAuthority } from ".
 
 export interface InboundHooksDeps {
   matrix: MatrixPort;
+  /** The hook state accepted, for the processes that follow this one's rooms (bridge.role). */
+  accepted?: AcceptedHooksTable;
   table: InboundHooksTable;
   messenger: DirectMessenger;
   /** config permissions.commandPowerLevel */
@@ -51,25 +54,29 @@ export class InboundHooks {
   }
 
   /** Rebuilds the room's hooks from its current state, as read (bot joined, or bridge started). */
-  loadRoom(roomId: string, state: readonly StateEvent[], origin: "startup" | "joined"): Promise<void> {
-    return this.gate.loadRoom(state, (event, authority) => this.applyState(roomId, event, origin, authority));
+  async loadRoom(roomId: string, state: readonly StateEvent[], origin: "startup" | "joined"): Promise<void> {
+    await this.gate.loadRoom(state, (event, authority) => this.applyState(roomId, event, origin, authority));
+    // What was accepted before and is not now goes (see OutboundHooks.loadRoom).
+    for (const row of this.deps.accepted?.forRoom(roomId) ?? []) {
+      if (row.eventType === INBOUND_HOOK_EVENT_TYPE && !this.registry.get(roomId, row.stateKey)) this.deps.accepted!.forget(roomId, row.eventType, row.stateKey);
+    }
   }
 
   /**
    * Another process applied the room's hook state (it owns the store's records and tells the room):
-   * the registry follows, from the state as read now. Nothing is written or sent here; a hook whose
-   * record the other process has not made yet is left out until its next change.
+   * the registry follows what it accepted (`accepted`), never the room's state judged again.
+   * Nothing is written or sent here; a hook whose record is missing is left out.
    */
-  async followRoom(roomId: string, state: readonly StateEvent[]): Promise<void> {
+  followRoom(roomId: string): void {
     const kept = new Set<string>();
-    await this.gate.loadRoom(state, async (event, authority) => {
-      const admission = await this.gate.admit(roomId, event, "follow", authority);
-      if (admission.kind !== "valid") return;
-      const stored = this.deps.table.find(roomId, event.state_key);
-      if (!stored) return;
-      this.registry.set({ ...admission.value, id: stored.id, roomId, stateEventId: event.event_id });
+    for (const row of this.deps.accepted?.forRoom(roomId) ?? []) {
+      if (row.eventType !== INBOUND_HOOK_EVENT_TYPE) continue;
+      const value = this.gate.validateAccepted(row.stateKey, row.content);
+      const stored = value ? this.deps.table.find(roomId, row.stateKey) : null;
+      if (!value || !stored) continue;
+      this.registry.set({ ...value, id: stored.id, roomId, ...(row.eventId ? { stateEventId: row.eventId } : {}) });
       kept.add(stored.id);
-    });
+    }
     for (const hook of this.registry.forRoom(roomId)) if (!kept.has(hook.id)) this.registry.remove(roomId, hook.name);
   }
 
@@ -82,6 +89,7 @@ export class InboundHooks {
 
   /** The bot left the room: its hooks stop answering (their store records stay, in case it comes back). */
   forgetRoom(roomId: string): void {
+    this.deps.accepted?.forgetRoom(roomId);
     this.registry.forgetRoom(roomId);
   }
 
@@ -127,6 +135,7 @@ export class InboundHooks {
     const { hook, newSecret } = this.deps.table.ensure(roomId, name, event.sender);
     const previous = this.registry.byId(hook.id);
     this.registry.set({ ...value, id: hook.id, roomId, stateEventId: event.event_id });
+    this.deps.accepted?.accept(roomId, INBOUND_HOOK_EVENT_TYPE, name, event.event_id ?? null, event.content);
     log.info({ roomId, hook: name, hookId: hook.id }, previous ? "inbound hook updated" : "inbound hook active");
     const urlSent = newSecret && !fromBot
       ? await this.gate.sendSecret(() => this.sendUrl(event.sender, roomId, name, newSecret, "created"), { roomId, hook: name })
@@ -224,6 +233,7 @@ export class InboundHooks {
   /** Drops the hook and its secrets; its ghost leaves the room. Returns whether there was one. */
   remove(roomId: string, name: string): boolean {
     const active = this.registry.remove(roomId, name);
+    this.deps.accepted?.forget(roomId, INBOUND_HOOK_EVENT_TYPE, name);
     const stored = this.deps.table.find(roomId, name);
     if (stored) this.deps.table.remove(stored.id);
     const gone = active ?? stored;

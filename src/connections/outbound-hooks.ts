@@ -7,6 +7,7 @@ import { newSigningSecret } from "../delivery/signing.js";
 import type { SsrfGuard } from "../egress/ssrf.js";
 import type { OutboundHooksTable } from "../store/outbound-hooks-table.js";
 import type { SigningKeysTable } from "../store/signing-keys-table.js";
+import type { AcceptedHooksTable } from "../store/accepted-hooks-table.js";
 import { describeHook } from "./describe-hook.js";
 import { laneIds } from "./hook-lanes.js";
 import { BOT_EVENT_TYPE, validateBotContent } from "./bot-state.js";
@@ -36,6 +37,8 @@ export interface OutboundHooksDeps {
   beforeHookNote?: (roomId: string) => Promise<string>;
   /** Hooks' TLS material: config profiles (state field tls_profile) and uploads. */
   tls: HookTls;
+  /** The hook state accepted, for the processes that follow this one's rooms (bridge.role). */
+  accepted?: AcceptedHooksTable;
   /** Each hook's last failed attempt, classified (written by the delivery targets). */
   lastFailures: LastFailures;
 }
@@ -81,6 +84,11 @@ export class OutboundHooks {
   /** Rebuilds the room's hooks and bots from its current state, as read (bot joined, or bridge started). */
   async loadRoom(roomId: string, state: readonly StateEvent[], origin: "startup" | "joined"): Promise<void> {
     for (const gate of Object.values(this.gates)) await gate.loadRoom(state, (event, authority) => this.applyState(roomId, event, origin, authority));
+    // What was accepted before and is not now (its sender lost the power, it was removed while the bridge was away) goes.
+    for (const row of this.deps.accepted?.forRoom(roomId) ?? []) {
+      const kind = kindOfEventType(row.eventType);
+      if (kind !== null && !this.registry.get(roomId, row.stateKey, kind)) this.deps.accepted!.forget(roomId, row.eventType, row.stateKey);
+    }
   }
 
   /** Removes the hook or bot a redaction of its state event removes (see HookStateGate.redactedHook). */
@@ -96,6 +104,7 @@ export class OutboundHooks {
   }
 
   forgetRoom(roomId: string): void {
+    this.deps.accepted?.forgetRoom(roomId);
     for (const hook of this.registry.forgetRoom(roomId)) {
       this.cancelLanes(hook.id, laneIds(hook));
       if (hook.kind === "bot") this.deps.botGhosts?.removed(hook);
@@ -135,6 +144,7 @@ export class OutboundHooks {
     const previous = this.registry.get(roomId, name, kind);
     const active: ActiveOutboundHook = { ...value, kind, id: hook.id, roomId, stateEventId: event.event_id };
     this.registry.set(active);
+    this.deps.accepted?.accept(roomId, event.type, name, event.event_id ?? null, event.content);
     // A URL taken out of the list: its waiting deliveries go nowhere now.
     if (previous) {
       const kept = new Set(laneIds({ id: hook.id, urls: value.urls }));
@@ -173,23 +183,18 @@ export class OutboundHooks {
 
   /**
    * Another process applied the room's hook state (it owns the store's records and tells the room):
-   * the registry follows, from the state as read now. Nothing is written, sent or cancelled here;
-   * a hook whose record the other process has not made yet is left out until its next change.
+   * the registry follows what it accepted (`accepted`), never the room's state judged again.
+   * Nothing is written, sent or cancelled here; a hook whose record is missing is left out.
    */
-  async followRoom(roomId: string, state: readonly StateEvent[]): Promise<void> {
+  followRoom(roomId: string): void {
     const kept = new Set<string>();
-    for (const [kind, gate] of Object.entries(this.gates) as Array<[HookKind, HookStateGate<OutboundHookSettings>]>) {
-      await gate.loadRoom(state, async (event, authority) => {
-        const admission = await gate.admit(roomId, event, "follow", authority);
-        if (admission.kind !== "valid" || (await this.refusal(admission.value, false))) return;
-        const stored = this.deps.table.find(roomId, event.state_key, kind);
-        if (!stored) {
-          this.deps.log.debug({ roomId, hook: event.state_key, kind }, "hook state not yet taken up by the appservice process; followed at its next change");
-          return;
-        }
-        this.registry.set({ ...admission.value, kind, id: stored.id, roomId, stateEventId: event.event_id });
-        kept.add(stored.id);
-      });
+    for (const row of this.deps.accepted?.forRoom(roomId) ?? []) {
+      const kind = kindOfEventType(row.eventType);
+      const value = kind === null ? null : this.gates[kind].validateAccepted(row.stateKey, row.content);
+      const stored = kind !== null && value ? this.deps.table.find(roomId, row.stateKey, kind) : null;
+      if (!kind || !value || !stored) continue;
+      this.registry.set({ ...value, kind, id: stored.id, roomId, ...(row.eventId ? { stateEventId: row.eventId } : {}) });
+      kept.add(stored.id);
     }
     for (const hook of this.registry.forRoom(roomId)) if (!kept.has(hook.id)) this.registry.remove(roomId, hook.name, hook.kind);
   }
@@ -208,6 +213,7 @@ export class OutboundHooks {
   /** Drops the hook (or bot: its ghost leaves), its token and its pending deliveries. */
   remove(roomId: string, name: string, kind: HookKind = "hook"): ActiveOutboundHook | undefined {
     const active = this.registry.remove(roomId, name, kind);
+    this.deps.accepted?.forget(roomId, EVENT_TYPE_OF[kind], name);
     const stored = this.deps.table.find(roomId, name, kind);
     if (stored) {
       this.cancelLanes(stored.id, active ? laneIds(active) : []);

@@ -28,9 +28,12 @@ import { HookManagement } from "./manage/hook-management.js";
 import { MessageEdits } from "./message-edits.js";
 import { PostedMessages } from "./posted-messages.js";
 import type { TransformationFunctions } from "../transform/transformation-functions.js";
+import type { AcceptedHooksTable } from "../store/accepted-hooks-table.js";
 
 export interface InboundWiring {
   hooks: InboundHooks;
+  /** Another process changed a hook's stored secret (or, with no id, it may have been missed): read it again. */
+  forgetCached(hookId?: string): void;
   /** Mounted on the bridge's one HTTP listener. */
   router: Router;
   /** The listener's real port (config may say 0), for hook URLs when bridge.publicUrl is unset. */
@@ -54,10 +57,14 @@ export function createInbound(deps: {
   transforms?: TransformationFunctions;
   metrics: BridgeMetrics;
   log: Logger;
+  /** The hook state accepted, for processes that follow this one's rooms (bridge.role). */
+  accepted?: AcceptedHooksTable;
+  /** Told after this process changed a hook's stored secret (other processes drop their copy). */
+  hookChanged?: (hookId: string) => void;
 }): InboundWiring {
   const { config, matrix, log } = deps;
   assertGhostNamespace(matrix.isBridgeUser.bind(matrix), config.homeserver.domain);
-  const table = new InboundHooksTable(deps.db, config.store.encryptionKeyBytes);
+  const table = new InboundHooksTable(deps.db, config.store.encryptionKeyBytes, deps.hookChanged);
   const poster = new InboundPoster(matrix);
   const deliveries = new InboundDeliveriesTable(deps.db);
   const importer = new AvatarImporter(deps.guard, (bytes, type, name) => matrix.uploadMedia(bytes, type, name), config.inbound.avatarMaxBytes);
@@ -75,6 +82,7 @@ export function createInbound(deps: {
     importAvatar: (url) => importer.import(url),
     retireGhost: (hook) => poster.retire(hook),
     log,
+    ...(deps.accepted ? { accepted: deps.accepted } : {}),
   });
   const posts = new InboundPostsTable(deps.db);
   const worker = createPostWorker(config, posts, poster, hooks, matrix, deps.metrics, log);
@@ -112,6 +120,7 @@ export function createInbound(deps: {
   });
   return {
     hooks,
+    forgetCached: (hookId) => (hookId === undefined ? table.forgetAllCached() : table.forgetCached(hookId)),
     router,
     listeningOn: (p) => void (port = p),
     prune: (olderThan) => {

@@ -41,8 +41,10 @@ export interface EventRouterDeps {
   snapshots?: RoomSnapshots;
   /** Without it, encrypted rooms are left (the bot says why). */
   encryption?: RouterEncryption;
-  /** A room's hooks (or who may configure them, or the bridge users in it) changed: other processes read it again. */
+  /** The bridge's users (the bot, bots' ghosts) joined or left the room: other processes read its members again. */
   onRoomChanged?: (roomId: string) => void;
+  /** Before a transaction's events are routed: their rooms' hooks, as other processes may have changed them since. */
+  catchUp?: (roomIds: Iterable<string>) => void;
 }
 
 export const ENCRYPTION_UNAVAILABLE_NOTICE =
@@ -144,6 +146,7 @@ export class EventRouter implements TransactionSink {
   async handle(txnId: string, received: RoomEvent[], earlier: ReadonlySet<string> | null = null, crypto: TransactionCrypto | null = null): Promise<void> {
     const { matrix, outbound, inbound } = this.deps;
     if (this.rooms?.loading) await this.roomsLoaded(received);
+    this.deps.catchUp?.(new Set(received.map((e) => e.room_id)));
     // Encrypted events become their cleartext; one without its key yet is kept aside, in the store.
     const events = this.deps.encryption ? await this.deps.encryption.decryptTransaction(received, crypto) : received;
     const messages: OutboundMessage[] = [];
@@ -181,7 +184,7 @@ export class EventRouter implements TransactionSink {
       throw err;
     }
     this.unanswered.delete(txnId);
-    if (this.deps.onRoomChanged) for (const roomId of roomsWithHookChanges(events, matrix.isBridgeUser.bind(matrix))) this.deps.onRoomChanged(roomId);
+    if (this.deps.onRoomChanged) for (const roomId of roomsWithBridgeMembership(events, matrix.isBridgeUser.bind(matrix))) this.deps.onRoomChanged(roomId);
     // An event stored before (it came under another transaction id too) has its work run once.
     later.forEach((event, i) => stored.newFollowUps[i] && this.followUp(txnId, event.event_id, event));
   }
@@ -279,7 +282,6 @@ export class EventRouter implements TransactionSink {
     const removedInbound = removedOutbound === null ? await inbound.removeRedacted(event.room_id, target, event.sender) : null;
     const removed = removedOutbound !== null ? `${KIND_LABEL[removedOutbound.kind].toLowerCase()} "${removedOutbound.name}"` : removedInbound !== null ? `inbound hook "${removedInbound}"` : null;
     if (removed === null) return;
-    this.deps.onRoomChanged?.(event.room_id);
     log.info({ roomId: event.room_id, redactedBy: event.sender, removed }, "hook removed: its state event was redacted");
     await matrix.sendNotice(event.room_id, `Removed ${removed}: its configuration was redacted by ${event.sender}.`);
   }
@@ -300,11 +302,15 @@ export class EventRouter implements TransactionSink {
     }
     this.followUps = this.followUps
       .then(async () => {
+        let ours = true;
         try {
-          if (kind) await this.runAfterAck(kind, event!);
+          ours = await this.ownsFollowUp(eventId);
+          if (ours && kind) await this.runAfterAck(kind, event!);
         } finally {
-          // Marked done before it leaves the set: a resume meanwhile must not queue it again.
-          await this.deps.queue.followUpDone(eventId).finally(() => this.queuedFollowUps.delete(eventId));
+          // Marked done before it leaves the set: a resume meanwhile must not queue it again. One
+          // not marked (the store failed) stays in the set: it runs again at the next start only.
+          if (ours) await this.deps.queue.followUpDone(eventId);
+          this.queuedFollowUps.delete(eventId);
         }
       })
       .catch((err) => this.deps.log.error({ err, txnId }, "follow-up work for an event failed"));
@@ -312,15 +318,28 @@ export class EventRouter implements TransactionSink {
 
   /** Runs follow-up work beside the chain, once the chain's start (the rooms' loading) is done. */
   private async afterFollowUpsReady(work: () => Promise<void>, txnId: string, eventId: string): Promise<void> {
+    let ours = true;
     try {
       await this.followUpsReady;
-      await work();
+      ours = await this.ownsFollowUp(eventId);
+      if (ours) await work();
     } catch (err) {
       this.deps.log.error({ err, txnId }, "follow-up work for an event failed");
     } finally {
-      await this.deps.queue.followUpDone(eventId).catch((err: unknown) => this.deps.log.error({ err, txnId }, "could not mark a follow-up done"));
-      this.queuedFollowUps.delete(eventId);
+      const done = ours ? await this.deps.queue.followUpDone(eventId).then(() => true, (err: unknown) => {
+        this.deps.log.error({ err, txnId }, "could not mark a follow-up done; it runs again at the next start");
+        return false;
+      }) : true;
+      if (done) this.queuedFollowUps.delete(eventId);
     }
+  }
+
+  /** Another appservice process may have taken the follow-up over; when the store cannot say, it is run here (at least once). */
+  private ownsFollowUp(eventId: string): Promise<boolean> {
+    return this.deps.queue.ownsFollowUp(eventId).catch((err: unknown) => {
+      this.deps.log.warn({ err, eventId }, "could not check whether another process took the follow-up over; running it here");
+      return true;
+    });
   }
 
   private async runCommand(event: RoomEvent): Promise<void> {
@@ -350,13 +369,11 @@ export class EventRouter implements TransactionSink {
       log.info({ roomId: event.room_id, inviter: event.sender }, "joined room");
       await this.deps.encryption?.joined(event.room_id).catch((err: unknown) => log.warn({ err, roomId: event.room_id }, "could not read the room's encryption settings and members; they are read when first needed"));
       if ((await this.loadRoom(event.room_id, "joined")) === "encrypted") return;
-      this.deps.onRoomChanged?.(event.room_id);
       await matrix.sendNotice(event.room_id, `Hello! I send this room's events to webhooks, and post webhooks into it. Send "${this.deps.commandPrefix} help" to see what I can do.`);
     } else if (membership === "leave" || membership === "ban") {
       outbound.forgetRoom(event.room_id);
       inbound.forgetRoom(event.room_id);
       this.deps.snapshots?.forget(event.room_id);
-      this.deps.onRoomChanged?.(event.room_id);
       log.info({ roomId: event.room_id, membership }, "left room; its hooks are inactive");
     }
   }
@@ -394,16 +411,14 @@ export class EventRouter implements TransactionSink {
 }
 
 /**
- * Rooms whose hooks another process must read again after these events: hook state, power levels
- * (who may configure hooks), and the membership of the bridge's users (the bot, bots' ghosts).
+ * Rooms whose members other processes must read again after these events: the membership of the
+ * bridge's users (the bot, bots' ghosts), for the webhook bots' direct messages. (A change of a
+ * room's hooks is announced where it is recorded: AcceptedHooksTable.)
  */
-function roomsWithHookChanges(events: readonly RoomEvent[], isBridgeUser: (userId: string) => boolean): Set<string> {
+function roomsWithBridgeMembership(events: readonly RoomEvent[], isBridgeUser: (userId: string) => boolean): Set<string> {
   const rooms = new Set<string>();
   for (const event of events) {
-    if (event.state_key === undefined) continue;
-    const changes = kindOfEventType(event.type) !== null || event.type === INBOUND_HOOK_EVENT_TYPE || event.type === "m.room.power_levels" ||
-      (event.type === "m.room.member" && isBridgeUser(event.state_key));
-    if (changes) rooms.add(event.room_id);
+    if (event.type === "m.room.member" && event.state_key !== undefined && isBridgeUser(event.state_key)) rooms.add(event.room_id);
   }
   return rooms;
 }

@@ -1,107 +1,105 @@
+import { refusedForGood } from "../matrix/joined-rooms-loader.js";
 import type { StateEvent } from "../matrix/port.js";
-import { JoinedRoomsLoader, refusedForGood } from "../matrix/joined-rooms-loader.js";
 import type { Logger } from "../observability/logger.js";
+import type { AcceptedHooksTable } from "../store/accepted-hooks-table.js";
 
-/** What follows a room's hooks: outbound (and bots), inbound, and the bots' view of its members. */
+/** What follows a room's hooks: outbound (and bots), inbound. */
 export interface RoomFollowerDeps {
-  matrix: { joinedRooms(): Promise<string[]>; roomState(roomId: string): Promise<StateEvent[]> };
-  followers: ReadonlyArray<{ followRoom(roomId: string, state: readonly StateEvent[]): Promise<void> }>;
-  /** Members of the room, for the webhook bots' direct messages. */
-  onState?: (roomId: string, state: readonly StateEvent[]) => void;
+  accepted: Pick<AcceptedHooksTable, "rooms" | "version">;
+  followers: ReadonlyArray<{ followRoom(roomId: string): void }>;
+  /** The room's joined members, for the webhook bots' direct messages: read only while there are bots. */
+  members?: {
+    wanted(): boolean;
+    read(roomId: string): Promise<StateEvent[]>;
+    loaded(roomId: string, state: readonly StateEvent[]): void;
+  };
   log: Logger;
-  /** Waits before trying a room again whose state could not be read (default 1 s, 5 s, 30 s). */
+  /** Waits before reading a room's members again after a failure (default 1 s, 5 s, 30 s). */
   retryDelaysMs?: readonly number[];
 }
 
 /**
- * The rooms' hooks in a process that does not answer the homeserver (role worker or inbound): read
- * from the rooms' state at start, and again whenever the appservice process says a room changed.
- * It writes nothing: the appservice process owns the store's records and tells the rooms.
+ * The rooms' hooks in a process that does not receive (all of) the rooms' events: bridge.role
+ * worker or inbound, or an appservice process beside others. They are built from the hook state
+ * the appservice process accepted (AcceptedHooksTable), at start and whenever a room's version
+ * changed: on a notice from another process, or before a transaction of the room is routed.
+ * Nothing is written here: the process that accepted the state owns the store's records.
  */
 export class RoomFollower {
-  private readonly reloading = new Map<string, Promise<void>>();
-  private readonly again = new Set<string>();
+  /** Each room's version as last followed (or as written by this process itself). */
+  private readonly seen = new Map<string, number>();
+  private readonly reading = new Map<string, Promise<void>>();
+  private readonly readAgain = new Set<string>();
   private stopped = false;
 
   constructor(private readonly deps: RoomFollowerDeps) {}
 
-  /** Follows every room the bot is in, `concurrency` at a time; resolves with their number. */
-  loadAll(concurrency: number): Promise<number> {
-    const loader = new JoinedRoomsLoader((roomId) => this.follow(roomId), { concurrency, log: this.deps.log });
-    this.loader ??= loader;
-    return loader.loadAll(() => this.deps.matrix.joinedRooms());
+  /** Follows every room with accepted hooks; yields to the event loop between chunks. Resolves with their number. */
+  async loadAll(): Promise<number> {
+    const rooms = this.deps.accepted.rooms();
+    for (let i = 0; i < rooms.length && !this.stopped; i++) {
+      this.follow(rooms[i]!);
+      if (i % 200 === 199) await new Promise((resolve) => setImmediate(resolve));
+    }
+    // Rooms whose hooks all went while this process was away (or deaf).
+    const listed = new Set(rooms);
+    for (const roomId of [...this.seen.keys()]) if (!listed.has(roomId) && this.deps.accepted.version(roomId) !== this.seen.get(roomId)) this.follow(roomId);
+    return rooms.length;
   }
 
-  /** While the first loadAll runs: a promise that settles once the room is followed (see JoinedRoomsLoader.loaded). */
-  loaded(roomId: string): Promise<void> | null {
-    return this.loader?.loaded(roomId) ?? null;
-  }
-  private loader: JoinedRoomsLoader | null = null;
-
-  /** Reads the room's state again (once at a time per room; a change heard meanwhile reads it once more). */
+  /** Another process changed the room (its hooks, or the members of a bot's room): followed now, members read again. */
   reload(roomId: string): void {
     if (this.stopped) return;
-    if (this.reloading.has(roomId)) {
-      this.again.add(roomId);
-      return;
-    }
-    const run = this.reloadWithRetries(roomId).finally(() => {
-      this.reloading.delete(roomId);
-      if (this.again.delete(roomId)) this.reload(roomId);
-    });
-    this.reloading.set(roomId, run);
+    this.follow(roomId);
+    if (this.deps.members?.wanted()) this.readMembers(roomId);
   }
 
-  /**
-   * For a request naming a hook the store has and this process does not (it may not have heard of
-   * it yet): the room is read now, at most once per room every 5 s, and the promise settles when
-   * done; null when it was read less than 5 s ago. During the first loadAll, as `loaded`.
-   */
-  refreshed(roomId: string, now = Date.now()): Promise<void> | null {
-    const loading = this.loaded(roomId);
-    if (loading) return loading;
-    const last = this.refreshedAt.get(roomId);
-    if (last !== undefined && now - last < 5000) return this.reloading.get(roomId) ?? null;
-    if (this.refreshedAt.size >= 10_000) this.refreshedAt.clear(); // bounded: an entry only saves a read
-    this.refreshedAt.set(roomId, now);
-    this.reload(roomId);
-    return this.reloading.get(roomId) ?? null;
-  }
-  private readonly refreshedAt = new Map<string, number>();
-
-  /** This process was deaf for a while: every room is read again. */
-  async reloadAll(concurrency: number): Promise<void> {
-    await this.loadAll(concurrency).catch((err: unknown) => this.deps.log.warn({ err }, "could not list the bot's rooms to read their hooks again; each is read at its next change"));
+  /** Before routing events of these rooms: any another process changed since is followed first. */
+  catchUp(roomIds: Iterable<string>): void {
+    for (const roomId of roomIds) if (this.deps.accepted.version(roomId) !== (this.seen.get(roomId) ?? 0)) this.follow(roomId);
   }
 
-  /** Stops reading rooms; one being read is given up to 5 s (one waiting to be tried again is not waited for). */
+  /** This process changed the room's accepted hooks itself: nothing to follow. */
+  noteOwnChange(roomId: string): void {
+    this.seen.set(roomId, this.deps.accepted.version(roomId));
+  }
+
+  /** Stops; a members read under way is given up to 5 s (one waiting to be tried again is not waited for). */
   async stop(): Promise<void> {
     this.stopped = true;
-    await Promise.race([Promise.all(this.reloading.values()), new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
+    await Promise.race([Promise.all(this.reading.values()), new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
   }
 
-  private async follow(roomId: string): Promise<void> {
-    let state: StateEvent[];
-    try {
-      state = await this.deps.matrix.roomState(roomId);
-    } catch (err) {
-      if (!refusedForGood(err)) throw err;
-      state = []; // the bot left the room (or was removed): its hooks are gone here too
+  private follow(roomId: string): void {
+    const version = this.deps.accepted.version(roomId);
+    for (const follower of this.deps.followers) follower.followRoom(roomId);
+    this.seen.set(roomId, version);
+  }
+
+  /** Once at a time per room; a change heard meanwhile reads it once more. */
+  private readMembers(roomId: string): void {
+    if (this.reading.has(roomId)) {
+      this.readAgain.add(roomId);
+      return;
     }
-    this.deps.onState?.(roomId, state);
-    for (const follower of this.deps.followers) await follower.followRoom(roomId, state);
+    const run = this.readWithRetries(roomId).finally(() => {
+      this.reading.delete(roomId);
+      if (this.readAgain.delete(roomId) && !this.stopped) this.readMembers(roomId);
+    });
+    this.reading.set(roomId, run);
   }
 
-  private async reloadWithRetries(roomId: string): Promise<void> {
+  private async readWithRetries(roomId: string): Promise<void> {
+    const members = this.deps.members!;
     const delays = this.deps.retryDelaysMs ?? [1000, 5000, 30_000];
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.follow(roomId);
+        members.loaded(roomId, await members.read(roomId));
         return;
       } catch (err) {
-        const delay = delays[attempt];
+        const delay = refusedForGood(err) ? undefined : delays[attempt];
         if (delay === undefined || this.stopped) {
-          this.deps.log.error({ err, roomId }, "could not read the room's changed hooks; they are read at its next change or restart");
+          this.deps.log.warn({ err, roomId }, "could not read the room's members for the webhook bots; read again at its next change");
           return;
         }
         await new Promise((resolve) => setTimeout(resolve, delay).unref());

@@ -41,6 +41,8 @@ export class InboundHooksTable {
   constructor(
     private readonly db: Db,
     private readonly key: Buffer,
+    /** Told after a hook's GitHub secret changed (other processes drop their copy). */
+    private readonly changed: (hookId: string) => void = () => undefined,
   ) {}
 
   find(roomId: string, name: string): StoredInboundHook | null {
@@ -112,5 +114,16 @@ export class InboundHooksTable {
   setGithubSecret(id: string, secret: string | null): void {
     this.db.prepare("UPDATE inbound_hooks SET github_secret_enc = ? WHERE id = ?").run(secret === null ? null : sealSecret(this.key, secret), id);
     this.githubSecrets.set(id, secret);
+    this.changed(id);
+  }
+
+  /** Another process changed the hook's GitHub secret: it is read from the store again. */
+  forgetCached(id: string): void {
+    this.githubSecrets.delete(id);
+  }
+
+  /** Another process's changes may have been missed: every secret is read again. */
+  forgetAllCached(): void {
+    this.githubSecrets.clear();
   }
 }

@@ -356,4 +356,22 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX undecrypted_events_session ON undecrypted_events (session_id);
   CREATE INDEX undecrypted_events_received ON undecrypted_events (received_at);
   `,
+  // 15: the hook state events this bridge accepted (hooks, bots, inbound hooks), as accepted: the
+  //     processes that do not receive the rooms' events (bridge.role worker, inbound) and the
+  //     other appservice processes build their hooks from these rows, never by judging the room's
+  //     state again. `version` grows with every change of a room's rows.
+  `
+  CREATE TABLE accepted_hook_state (
+    room_id TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    state_key TEXT NOT NULL,
+    event_id TEXT,
+    content TEXT NOT NULL,              -- JSON: the state event's content as accepted
+    PRIMARY KEY (room_id, event_type, state_key)
+  );
+  CREATE TABLE accepted_rooms (
+    room_id TEXT PRIMARY KEY,
+    version INTEGER NOT NULL
+  );
+  `,
 ];

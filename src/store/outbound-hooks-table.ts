@@ -78,8 +78,13 @@ export class OutboundHooksTable {
     private readonly key: Buffer,
     /** Told after a hook's token or suspension changed or it was removed (other processes drop their copy). */
     private readonly changed: (hookId: string) => void = () => undefined,
+    /** Other processes deliver for the same hooks (bridge.role): since when a hook fails is read from the file each time. */
+    private readonly shared = false,
   ) {
     this.q = {
+      failingOf: db.prepare<[string], { failing_since: number | null }>("SELECT failing_since FROM outbound_hooks WHERE id = ?"),
+      startFailing: db.prepare<[number, string], { failing_since: number }>("UPDATE outbound_hooks SET failing_since = COALESCE(failing_since, ?) WHERE id = ? RETURNING failing_since"),
+      stopFailing: db.prepare("UPDATE outbound_hooks SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL"),
       suspendedOne: db.prepare<[string], { suspended: number }>("SELECT suspended_at IS NOT NULL AS suspended FROM outbound_hooks WHERE id = ?"),
       find: db.prepare<[string, HookKind, string], HookRow>(`SELECT ${HOOK_COLUMNS} FROM outbound_hooks WHERE room_id = ? AND kind = ? AND name = ?`),
       byId: db.prepare<[string], HookRow>(`SELECT ${HOOK_COLUMNS} FROM outbound_hooks WHERE id = ?`),
@@ -188,6 +193,8 @@ export class OutboundHooksTable {
 
   /** Records a failed attempt; returns since when the hook has been failing without a success. */
   markFailing(hookId: string, now = Date.now()): number {
+    // Shared: one statement, so that two workers failing at once agree on the first failure.
+    if (this.shared) return this.q.startFailing.get(now, hookId)?.failing_since ?? now;
     const since = this.failingSince(hookId);
     if (since !== null) return since;
     this.q.failing.run(now, hookId);
@@ -197,6 +204,11 @@ export class OutboundHooksTable {
 
   /** Records a success; writes only when the hook was failing. Returns since when it had been failing. */
   markHealthy(hookId: string): number | null {
+    if (this.shared) {
+      // A read on each success (no write unless failing); of two workers clearing at once, one reports it.
+      const since = this.q.failingOf.get(hookId)?.failing_since ?? null;
+      return since !== null && this.q.stopFailing.run(hookId).changes === 1 ? since : null;
+    }
     const since = this.failingSince(hookId);
     if (since === null) return null;
     this.q.failing.run(null, hookId);

@@ -40,7 +40,8 @@ export class ClaimBuffer {
     for (const entry of this.jobs) {
       const { job, until } = entry;
       const hookId = job.hookId;
-      if (until - opts.now < ahead || opts.strictHooks?.has(hookId) || opts.batching?.(hookId)) {
+      // A hook this process no longer knows (its room is being followed again) is given back too, not dropped.
+      if (until - opts.now < ahead || opts.strictHooks?.has(hookId) || opts.batching?.(hookId) || (opts.onlyHooks && !opts.onlyHooks(hookId))) {
         released.push(job);
         continue;
       }

@@ -205,6 +205,13 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
     }
   }
 
+  async ownsFollowUp(eventId: string): Promise<boolean> {
+    const runId = this.opts.runId;
+    if (!runId) return true;
+    const { rows } = await this.pool.query("SELECT 1 FROM follow_ups WHERE event_id = $1 AND done_at IS NULL AND (owner = $2 OR owner IS NULL)", [pgText(eventId), runId]);
+    return rows.length > 0;
+  }
+
   async followUpDone(eventId: string): Promise<void> {
     await this.pool.query("UPDATE follow_ups SET done_at = $1 WHERE event_id = $2 AND done_at IS NULL", [Date.now(), pgText(eventId)]);
   }

@@ -90,6 +90,11 @@ export interface DeliveryQueue {
   storeTransaction(txn: TransactionRecord): Promise<StoredTransaction>;
   /** Follow-ups stored and not yet done (a previous process stopped before finishing them), oldest first. */
   pendingFollowUps(): Promise<FollowUp[]>;
+  /**
+   * Whether this process may run a follow-up it queued: false once it is done, or when another
+   * process took it over (thinking this one dead: its session lock was lost for a while).
+   */
+  ownsFollowUp(eventId: string): Promise<boolean>;
   /** Marks a follow-up done once its work has run (or failed for good); kept for the retention period. */
   followUpDone(eventId: string): Promise<void>;
   /**

@@ -174,6 +174,11 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     return { jobs: fresh.length, newFollowUps };
   }
 
+  /** One process per file: every follow-up it queued is its own. */
+  async ownsFollowUp(): Promise<boolean> {
+    return true;
+  }
+
   async pendingFollowUps(): Promise<FollowUp[]> {
     return this.stmt.pendingFollowUps.all();
   }

@@ -90,7 +90,14 @@ export class PgChangeFeed implements ChangeFeed {
   }
 
   private emit(change: StoreChange): void {
-    for (const listener of this.listeners) listener(change);
+    for (const listener of this.listeners) {
+      // A listener's failure (the store file busy, say) must not take the process down from pg's event.
+      try {
+        listener(change);
+      } catch (err) {
+        this.opts.onError(err);
+      }
+    }
   }
 
   private async listen(): Promise<void> {

@@ -192,6 +192,9 @@ export const PG_MIGRATIONS: readonly string[] = [
   // takes over one whose run died (its session lock is gone), so that no command is lost, and
   // none that a live process runs is run twice.
   `
-  ALTER TABLE follow_ups ADD COLUMN owner TEXT DEFAULT current_setting('mwb.run', true);
+  -- Two statements: a default given with ADD COLUMN would fill the rows already there with the
+  -- migrating session's run, and a worker that migrates would own follow-ups it never runs.
+  ALTER TABLE follow_ups ADD COLUMN owner TEXT;
+  ALTER TABLE follow_ups ALTER COLUMN owner SET DEFAULT current_setting('mwb.run', true);
   `,
 ];
