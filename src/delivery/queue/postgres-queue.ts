@@ -358,7 +358,8 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
     if (hooks.length === 0) return null;
     let next = now + MAX_SLEEP_MS;
     const retries = await this.pool.query<{ hook_id: string; due_at: number }>(
-      "SELECT hook_id, due_at FROM jobs WHERE state = 'pending' AND due_at > $1 ORDER BY due_at LIMIT 256", [now]);
+      // Only retries are due later (new and replayed jobs are due when stored): the partial index jobs_retry_due.
+      "SELECT hook_id, due_at FROM jobs WHERE state = 'pending' AND attempts > 0 AND due_at > $1 ORDER BY due_at LIMIT 256", [now]);
     const retry = retries.rows.find((r) => !opts.skipHooks?.has(r.hook_id));
     if (retry) next = Math.min(next, retry.due_at);
     const strict = hooks.filter((h) => opts.strictHooks?.has(h));

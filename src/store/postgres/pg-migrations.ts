@@ -197,4 +197,12 @@ export const PG_MIGRATIONS: readonly string[] = [
   ALTER TABLE follow_ups ADD COLUMN owner TEXT;
   ALTER TABLE follow_ups ALTER COLUMN owner SET DEFAULT current_setting('mwb.run', true);
   `,
+  // 4: pending retries by due time, for an idle worker's "when to look again". Only jobs that
+  // failed before are in it (new and replayed jobs are due at once), so storing and delivering
+  // never touch it, and a claim, which never states attempts > 0, cannot read it. Several workers
+  // on the same hooks ask after nearly every delivery; without it each answer scanned every
+  // pending job.
+  `
+  CREATE INDEX jobs_retry_due ON jobs (due_at) WHERE state = 'pending' AND attempts > 0;
+  `,
 ];
