@@ -176,7 +176,8 @@ export class WebhookBridge {
       beforeSend: callbacks.fallback,
       snapshots,
       ...(encryption ? { encryption: encryption.router } : {}),
-      onRoomChanged: (roomId) => changes.publish({ kind: "room", id: roomId }),
+      // Alone (role all) nobody follows this process's rooms.
+      ...(config.bridge.role === "all" ? {} : { onRoomChanged: (roomId: string) => changes.publish({ kind: "room", id: roomId }) }),
       // Beside other appservice processes, a room's hooks may have changed through another one (its transactions).
       ...(config.bridge.role === "appservice" ? { catchUp: (roomIds: Iterable<string>) => follower.catchUp(roomIds) } : {}),
     });
@@ -187,22 +188,22 @@ export class WebhookBridge {
       members: { wanted: () => !outbound.registry.bots()[Symbol.iterator]().next().done, read: (roomId) => matrix.roomState(roomId), loaded: (roomId, state) => bots.roomLoaded(roomId, state) },
       log,
     });
+    // What another process changed in a hook's secrets: this process's copies go, read again when next needed.
+    const forgetHook = (hookId: string): void => {
+      table.forgetCached(hookId);
+      signingKeys.forgetCached(hookId);
+      tls.forget(hookId);
+    };
     changes.onChange((change) => {
       switch (change.kind) {
         case "room": return follower.reload(change.id);
         case "hook":
-          table.forgetCached(change.id);
-          signingKeys.forgetCached(change.id);
-          tls.forget(change.id);
+          forgetHook(change.id);
           inbound.forgetCached(change.id);
           return;
         case "replies": return plan.postsReplies ? chat.poster.kick() : undefined;
         case "resync":
-          for (const hookId of outbound.registry.ids()) {
-            table.forgetCached(hookId);
-            signingKeys.forgetCached(hookId);
-            tls.forget(hookId);
-          }
+          for (const hookId of outbound.registry.ids()) forgetHook(hookId);
           inbound.forgetCached();
           if (plan.postsReplies) chat.poster.kick();
           return void follower.loadAll();
