@@ -41,3 +41,23 @@ describe("InboundHooksTable", () => {
     expect(table.byId(hook.id)?.hasGithubSecret).toBe(true);
   });
 });
+
+describe("InboundHooksTable shared by processes (bridge.role)", () => {
+  it("announces a GitHub secret change, and another process reads it again once told", () => {
+    const db = openDatabase(":memory:");
+    const key = randomBytes(32);
+    const changed: string[] = [];
+    const a = new InboundHooksTable(db, key, (id) => changed.push(id));
+    const b = new InboundHooksTable(db, key);
+    const { hook } = a.ensure("!r:x", "gh", "@u:x");
+    expect(b.githubSecret(hook.id)).toBeNull();
+    a.setGithubSecret(hook.id, "s3cret");
+    expect(changed).toEqual([hook.id]);
+    expect(b.githubSecret(hook.id)).toBeNull();
+    b.forgetCached(hook.id);
+    expect(b.githubSecret(hook.id)).toBe("s3cret");
+    a.setGithubSecret(hook.id, null);
+    b.forgetAllCached();
+    expect(b.githubSecret(hook.id)).toBeNull();
+  });
+});

@@ -26,6 +26,14 @@ describe("ClaimBuffer", () => {
     expect(released.map((j) => j.key)).toEqual([1, 2, 3]);
   });
 
+  it("gives back jobs of a hook the claiming process no longer knows (onlyHooks), instead of handing them out", () => {
+    const buffer = new ClaimBuffer();
+    buffer.add([job(1, "known"), job(2, "gone")], 11_000);
+    const { taken, released } = buffer.take(10, opts({ onlyHooks: (h) => h === "known" }));
+    expect(taken.map((j) => j.key)).toEqual([1]);
+    expect(released.map((j) => j.key)).toEqual([2]);
+  });
+
   it("hands out a job only while its lease covers the worker's timeout: at most 15 s in the buffer for long leases", () => {
     const buffer = new ClaimBuffer();
     // Lease 90 s (a 60 s timeout): 44 s in the buffer leaves 46 s, less than the timeout.

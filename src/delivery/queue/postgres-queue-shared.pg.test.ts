@@ -159,6 +159,30 @@ describe("PostgresDeliveryQueue follow-ups across appservice processes", () => {
     }
   });
 
+  it("tells a run whose lock was lost for a moment that its follow-up was taken over, so it does not run it too", async () => {
+    const url = await freshDatabase("owners");
+    const a = await open(url, "run-a");
+    const b = await open(url, "run-b");
+    try {
+      await a.queue.storeTransaction(withCommand(3));
+      expect(await a.queue.ownsFollowUp("$c3")).toBe(true);
+      // `a`'s listening connection (which holds its run lock) is cut; `b` asks before `a` is back.
+      await b.pool.query("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND classid = $1 AND pid <> pg_backend_pid()", [0x6d7763]);
+      let taken: string[] = [];
+      for (let i = 0; i < 50 && taken.length === 0; i++) {
+        taken = (await b.queue.pendingFollowUps()).map((f) => f.eventId);
+        if (taken.length === 0) await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(taken).toEqual(["$c3"]);
+      expect(await a.queue.ownsFollowUp("$c3")).toBe(false);
+      expect(await b.queue.ownsFollowUp("$c3")).toBe(true);
+      await b.queue.followUpDone("$c3");
+      expect(await b.queue.ownsFollowUp("$c3")).toBe(false);
+    } finally {
+      await Promise.all([a.stop().catch(() => undefined), b.stop()]);
+    }
+  });
+
   it("hands follow-ups stored by a process alone on the database (no run id) to the first that asks", async () => {
     const url = await freshDatabase("owners");
     const alone = await open(url, undefined, { exclusive: true });

@@ -1,0 +1,50 @@
+import { describe, expect, it } from "vitest";
+import { createLogger } from "../observability/logger.js";
+import { AcceptedHooksTable } from "../store/accepted-hooks-table.js";
+import { openDatabase } from "../store/database.js";
+import { RoomFollower } from "./room-follower.js";
+
+const TYPE = "uk.half-shot.matrix-hookshot.outbound-hook";
+
+function setup() {
+  const db = openDatabase(":memory:");
+  const followed: string[] = [];
+  // The other process's writes, on the same file.
+  const other = new AcceptedHooksTable(db);
+  const follower = new RoomFollower({ accepted: new AcceptedHooksTable(db), followers: [{ followRoom: (roomId) => void followed.push(roomId) }], log: createLogger("silent") });
+  return { other, follower, followed };
+}
+
+describe("RoomFollower", () => {
+  it("follows at start every room with accepted hooks, and before routing only the rooms another process changed since", async () => {
+    const { other, follower, followed } = setup();
+    other.accept("!a:x", TYPE, "ci", "$1", { name: "ci", url: "https://example.org" });
+    other.accept("!b:x", TYPE, "ci", "$2", { name: "ci", url: "https://example.org" });
+    expect(await follower.loadAll()).toBe(2);
+    expect(followed.sort()).toEqual(["!a:x", "!b:x"]);
+    followed.length = 0;
+    follower.catchUp(["!a:x", "!b:x", "!none:x"]);
+    expect(followed).toEqual([]);
+    other.accept("!b:x", TYPE, "ci", "$3", { name: "ci", url: "https://example.org/2" });
+    follower.catchUp(["!a:x", "!b:x"]);
+    expect(followed).toEqual(["!b:x"]);
+    // The same state again changes nothing (no new version).
+    other.accept("!b:x", TYPE, "ci", "$3", { name: "ci", url: "https://example.org/2" });
+    follower.catchUp(["!b:x"]);
+    expect(followed).toEqual(["!b:x"]);
+  });
+
+  it("does not follow what this process wrote itself, and after a resync follows a room whose hooks all went", async () => {
+    const { other, follower, followed } = setup();
+    other.accept("!a:x", TYPE, "ci", "$1", { name: "ci", url: "https://example.org" });
+    await follower.loadAll();
+    followed.length = 0;
+    other.accept("!a:x", TYPE, "ci", "$2", { name: "ci", url: "https://example.org/2" });
+    follower.noteOwnChange("!a:x");
+    follower.catchUp(["!a:x"]);
+    expect(followed).toEqual([]);
+    other.forgetRoom("!a:x");
+    expect(await follower.loadAll()).toBe(0);
+    expect(followed).toEqual(["!a:x"]);
+  });
+});
