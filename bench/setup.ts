@@ -227,6 +227,16 @@ async function metricLines(bridgeUrl: string): Promise<string[]> {
   return (await res.text()).split("\n");
 }
 
+/** Resident memory split into anonymous (heaps, malloc) and file-backed (code, mapped files) parts, MB; Linux only. */
+export async function rssParts(pid: number): Promise<{ anonymous: number; file: number }> {
+  const status = await readFile(`/proc/${pid}/status`, "utf8").catch(() => "");
+  const mb = (field: string) => {
+    const kb = new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1];
+    return kb ? Number(kb) / 1024 : NaN;
+  };
+  return { anonymous: mb("RssAnon"), file: mb("RssFile") + mb("RssShmem") };
+}
+
 /** Current resident memory of a process (VmRSS), MB; Linux only. */
 export async function rssMb(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, "utf8").catch(() => "");

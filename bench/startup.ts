@@ -27,7 +27,7 @@ import { startPostgres, type PostgresHandle } from "../spec/harness/postgres.js"
 import { buildInto } from "../spec/harness/compiled-build.js";
 import { freePort, type SynapseHandle } from "../src/demo/synapse.js";
 import { Homeserver, syntheticEvent } from "./load.js";
-import { rssMb, withBridgeNodeOptions } from "./setup.js";
+import { bridgeMemory, rssMb, rssParts, withBridgeNodeOptions } from "./setup.js";
 import { clock, fmt, fmtInt, sleep, summarize, table } from "./stats.js";
 import { copyStartupWorld, startWorldSynapse, type StartupShape, type StartupWorld } from "./startup-world.js";
 
@@ -184,7 +184,7 @@ async function receiversDown(bridge: BridgeProcess, world: StartupWorld): Promis
   const hooks = shape.crowdedRooms * shape.hooksPerCrowdedRoom;
   log(`receivers down: ${rate} events/s into ${crowded.length} rooms (${fmtInt(hooks)} hooks, ${fmtInt(rate * shape.hooksPerCrowdedRoom)} deliveries/s queued) for ${seconds} s`);
   const hs = new Homeserver(bridge.url, world.registration.hs_token, `down-${Date.now()}`);
-  const samples: string[][] = [["after", "events sent", "deliveries queued", "queue depth", "RSS", "ack p99 (interval)"]];
+  const samples: string[][] = [["after", "events sent", "deliveries queued", "queue depth", "RSS", "anonymous / file", "JS heap used / total", "external", "ack p99 (interval)"]];
   const rss: number[] = [];
   const txnSize = Math.max(1, Math.round(rate / 10)); // ten transactions a second
   const intervalMs = (txnSize / rate) * 1000;
@@ -200,8 +200,11 @@ async function receiversDown(bridge: BridgeProcess, world: StartupWorld): Promis
     if (clock() >= nextSample) {
       nextSample += sampleMs;
       const mb = await rssMb(bridge.pid);
+      const parts = await rssParts(bridge.pid);
+      const heap = await bridgeMemory(bridge.url);
       rss.push(mb);
-      samples.push([`${fmt((clock() - startedAt) / 1000, 0)} s`, fmtInt(sent), fmtInt(sent * shape.hooksPerCrowdedRoom), fmtInt(await queueDepth(bridge.url)), `${fmt(mb, 0)} MB`, `${fmt(summarize(acks).p99, 1)} ms`]);
+      samples.push([`${fmt((clock() - startedAt) / 1000, 0)} s`, fmtInt(sent), fmtInt(sent * shape.hooksPerCrowdedRoom), fmtInt(await queueDepth(bridge.url)), `${fmt(mb, 0)} MB`,
+        `${fmt(parts.anonymous, 0)} / ${fmt(parts.file, 0)} MB`, `${fmt(heap.heapUsed ?? NaN, 0)} / ${fmt(heap.heapTotal ?? NaN, 0)} MB`, `${fmt(heap.external ?? NaN, 0)} MB`, `${fmt(summarize(acks).p99, 1)} ms`]);
       acks = [];
     }
   }

@@ -70,8 +70,13 @@ function bridgeOn(path: string, settings: FailureNoticeSettings = { afterAttempt
     tls: new HookTls(new HookTlsTable(db, key), new Map()),
     lastFailures: new LastFailures(),
   });
-  const roomNotices = () => sent.filter((s) => s.roomId === ROOM).map((s) => s.text);
-  const dms = () => sent.filter((s) => s.roomId !== ROOM).map((s) => s.text);
+  // Notices made while one was on its way share a message (CoalescingSender): one entry per notice.
+  const notices = async (inRoom: boolean) => {
+    await settle();
+    return sent.filter((s) => (s.roomId === ROOM) === inRoom).flatMap((s) => s.text.split("\n\n"));
+  };
+  const roomNotices = () => notices(true);
+  const dms = () => notices(false);
   return { db, targets, hookId: hook.id, sent, roomNotices, dms, metrics, close: () => db.close() };
 }
 
@@ -85,16 +90,16 @@ function storePath(): string {
 const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
 
 describe("failure notices", () => {
-  it("tells the room once, after the threshold, naming the cause and the host only", () => {
+  it("tells the room once, after the threshold, naming the cause and the host only", async () => {
     const bridge = bridgeOn(storePath());
     bridge.targets.recordFailure(bridge.hookId, 1000, nthAttempt(1));
     bridge.targets.recordFailure(bridge.hookId, 2000, nthAttempt(2));
-    expect(bridge.roomNotices()).toEqual([]);
+    expect((await bridge.roomNotices())).toEqual([]);
     bridge.targets.recordFailure(bridge.hookId, 3000, nthAttempt(3));
     for (let i = 0; i < 20; i++) bridge.targets.recordFailure(bridge.hookId, 4000 + i, nthAttempt(1));
     // An outage outlasts any notice period: still the one notice.
     for (const later of [11 * 60_000, 3_600_000, 86_400_000]) bridge.targets.recordFailure(bridge.hookId, later, nthAttempt(1));
-    const notices = bridge.roomNotices();
+    const notices = (await bridge.roomNotices());
     expect(notices).toHaveLength(1);
     expect(notices[0]).toMatch(/^Outbound hook "ci" cannot deliver: connection refused \(ECONNREFUSED\) at https:\/\/ci\.example:8443\. The receiver's host answered/);
     expect(notices[0]).toContain("3 attempts in a row failed");
@@ -102,7 +107,7 @@ describe("failure notices", () => {
     bridge.close();
   });
 
-  it("tells the room once more when a delivery gets through, with how many waited", () => {
+  it("tells the room once more when a delivery gets through, with how many waited", async () => {
     const bridge = bridgeOn(storePath());
     bridge.targets.recordFailure(bridge.hookId, 1000, nthAttempt(1));
     bridge.targets.recordFailure(bridge.hookId, 2000, nthAttempt(1));
@@ -110,31 +115,31 @@ describe("failure notices", () => {
     bridge.targets.recordFailure(bridge.hookId, 4000, nthAttempt(3));
     bridge.targets.recordSuccess(bridge.hookId);
     bridge.targets.recordSuccess(bridge.hookId);
-    const notices = bridge.roomNotices();
+    const notices = (await bridge.roomNotices());
     expect(notices).toHaveLength(2);
     expect(notices[1]).toMatch(/^Outbound hook "ci" delivers again to https:\/\/ci\.example:8443 after \d+ (s|minutes?|hours?|days?); 2 deliveries waited \(4 failed attempts\)\.$/);
     bridge.close();
   });
 
-  it("says nothing about failures below the threshold, nor about their end", () => {
+  it("says nothing about failures below the threshold, nor about their end", async () => {
     const bridge = bridgeOn(storePath());
     for (let round = 0; round < 5; round++) {
       bridge.targets.recordFailure(bridge.hookId, 1000 + round, nthAttempt(1));
       bridge.targets.recordFailure(bridge.hookId, 2000 + round, nthAttempt(2));
       bridge.targets.recordSuccess(bridge.hookId);
     }
-    expect(bridge.roomNotices()).toEqual([]);
+    expect((await bridge.roomNotices())).toEqual([]);
     bridge.close();
   });
 
-  it("starts a new episode after a recovery (once the notifier's period is over)", () => {
+  it("starts a new episode after a recovery (once the notifier's period is over)", async () => {
     const bridge = bridgeOn(storePath());
     const period = 10 * 60_000;
     for (const start of [0, period + 1]) {
       for (let i = 1; i <= 3; i++) bridge.targets.recordFailure(bridge.hookId, start + i, nthAttempt(i));
       bridge.targets.recordSuccess(bridge.hookId);
     }
-    expect(bridge.roomNotices().map((t) => t.split(":")[0])).toEqual([
+    expect((await bridge.roomNotices()).map((t) => t.split(":")[0])).toEqual([
       'Outbound hook "ci" cannot deliver',
       'Outbound hook "ci" delivers again to https',
       'Outbound hook "ci" cannot deliver',
@@ -143,39 +148,39 @@ describe("failure notices", () => {
     bridge.close();
   });
 
-  it("holds back a flapping hook's second failure notice within the period, and then its recovery notice too", () => {
+  it("holds back a flapping hook's second failure notice within the period, and then its recovery notice too", async () => {
     const bridge = bridgeOn(storePath());
     for (const start of [0, 60_000]) {
       for (let i = 1; i <= 3; i++) bridge.targets.recordFailure(bridge.hookId, start + i, nthAttempt(i));
       bridge.targets.recordSuccess(bridge.hookId);
     }
-    expect(bridge.roomNotices()).toHaveLength(2);
+    expect((await bridge.roomNotices())).toHaveLength(2);
     bridge.close();
   });
 
-  it("keeps the episode across a restart: no second notice, and the recovery is still told", () => {
+  it("keeps the episode across a restart: no second notice, and the recovery is still told", async () => {
     const path = storePath();
     const first = bridgeOn(path);
     for (let i = 1; i <= 4; i++) first.targets.recordFailure(first.hookId, i * 1000, nthAttempt(i));
-    expect(first.roomNotices()).toHaveLength(1);
+    expect(await first.roomNotices()).toHaveLength(1);
     first.close();
 
     const second = bridgeOn(path);
     for (let i = 1; i <= 5; i++) second.targets.recordFailure(second.hookId, 10_000 + i, nthAttempt(i));
-    expect(second.roomNotices()).toEqual([]);
+    expect(await second.roomNotices()).toEqual([]);
     second.targets.recordSuccess(second.hookId);
-    expect(second.roomNotices()).toHaveLength(1);
-    expect(second.roomNotices()[0]).toMatch(/delivers again .*; 2 deliveries waited \(9 failed attempts\)\.$/);
+    expect(await second.roomNotices()).toHaveLength(1);
+    expect((await second.roomNotices())[0]).toMatch(/delivers again .*; 2 deliveries waited \(9 failed attempts\)\.$/);
     second.close();
 
     // And the recovery is not told twice: the next start finds the hook healthy.
     const third = bridgeOn(path);
     third.targets.recordSuccess(third.hookId);
-    expect(third.roomNotices()).toEqual([]);
+    expect(await third.roomNotices()).toEqual([]);
     third.close();
   });
 
-  it("counts failures below the threshold across a restart", () => {
+  it("counts failures below the threshold across a restart", async () => {
     const path = storePath();
     const first = bridgeOn(path);
     first.targets.recordFailure(first.hookId, 1000, nthAttempt(1));
@@ -183,11 +188,11 @@ describe("failure notices", () => {
     first.close();
     const second = bridgeOn(path);
     second.targets.recordFailure(second.hookId, 3000, nthAttempt(3));
-    expect(second.roomNotices()).toHaveLength(1);
+    expect(await second.roomNotices()).toHaveLength(1);
     second.close();
   });
 
-  it("writes the counts to the file at most once a second, the start and the notice at once", () => {
+  it("writes the counts to the file at most once a second, the start and the notice at once", async () => {
     const bridge = bridgeOn(storePath(), { afterAttempts: 4, toOwner: false });
     const stored = () => bridge.db.prepare("SELECT consecutive_failures AS n, failure_notice_at AS noticedAt FROM outbound_hooks").get();
     bridge.targets.recordFailure(bridge.hookId, 1000, nthAttempt(1));
@@ -202,7 +207,7 @@ describe("failure notices", () => {
     expect(stored()).toEqual({ n: 6, noticedAt: 1003 });
     bridge.targets.recordSuccess(bridge.hookId);
     expect(stored()).toEqual({ n: 0, noticedAt: null });
-    expect(bridge.roomNotices()[1]).toMatch(/6 deliveries waited \(6 failed attempts\)/);
+    expect((await bridge.roomNotices())[1]).toMatch(/6 deliveries waited \(6 failed attempts\)/);
     bridge.close();
   });
 
@@ -211,7 +216,7 @@ describe("failure notices", () => {
     for (let i = 1; i <= 3; i++) bridge.targets.recordFailure(bridge.hookId, i, nthAttempt(i));
     bridge.targets.recordSuccess(bridge.hookId);
     await settle();
-    expect(bridge.dms()).toEqual(bridge.roomNotices().map((text) => `In ${ROOM}: ${text}`));
+    expect((await bridge.dms())).toEqual((await bridge.roomNotices()).map((text) => `In ${ROOM}: ${text}`));
     expect(bridge.sent.filter((s) => s.roomId !== ROOM).map((s) => s.roomId)).toEqual(["!dm1:x", "!dm1:x"]);
     bridge.close();
   });
@@ -220,12 +225,12 @@ describe("failure notices", () => {
     const bridge = bridgeOn(storePath(), { afterAttempts: 1, toOwner: false });
     bridge.targets.recordFailure(bridge.hookId, 1, nthAttempt(1));
     await settle();
-    expect(bridge.roomNotices()).toHaveLength(1);
-    expect(bridge.dms()).toEqual([]);
+    expect((await bridge.roomNotices())).toHaveLength(1);
+    expect((await bridge.dms())).toEqual([]);
     bridge.close();
   });
 
-  it("sends none at all with a threshold of 0, and writes nothing per failure", () => {
+  it("sends none at all with a threshold of 0, and writes nothing per failure", async () => {
     const bridge = bridgeOn(storePath(), { afterAttempts: 0, toOwner: true });
     for (let i = 1; i <= 10; i++) bridge.targets.recordFailure(bridge.hookId, i, nthAttempt(i));
     bridge.targets.recordSuccess(bridge.hookId);
@@ -253,14 +258,14 @@ describe("malformed replies", () => {
     const bridge = bridgeOn(storePath());
     bridge.targets.malformedReply(bridge.hookId, "the answer is not JSON (at https://ci.example/x?token=s3cr3t)");
     bridge.targets.malformedReply(bridge.hookId, "text is not a string");
-    expect(bridge.roomNotices()).toEqual([
+    expect((await bridge.roomNotices())).toEqual([
       'Outbound hook "ci" got a reply it could not use from https://ci.example:8443 (response not parseable): the receiver\'s answer could not be used: ' +
         "the answer is not JSON (at https://ci.example). Nothing was posted for it; the delivery counts as delivered.",
     ]);
     expect(await bridge.metrics.registry.metrics()).toContain("webhook_bridge_reply_malformed_total 2");
     // A malformed reply is still a delivery: it starts no failure episode.
     bridge.targets.recordSuccess(bridge.hookId);
-    expect(bridge.roomNotices()).toHaveLength(1);
+    expect((await bridge.roomNotices())).toHaveLength(1);
     bridge.close();
   });
 });

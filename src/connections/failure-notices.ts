@@ -88,6 +88,6 @@ export class FailureNotices {
     if (!this.settings.toOwner || !this.messenger) return;
     const owner = this.hooks.byId(hookId)?.createdBy;
     if (!owner) return;
-    this.messenger.send(owner, `In ${roomId}: ${text}`).catch((err: unknown) => this.log.warn({ err, roomId, owner }, "could not tell a hook's owner by DM"));
+    this.messenger.notify(owner, `In ${roomId}: ${text}`).catch((err: unknown) => this.log.warn({ err, roomId, owner }, "could not tell a hook's owner by DM"));
   }
 }

@@ -1,5 +1,6 @@
 import type { Logger } from "../observability/logger.js";
 import type { DmRoomsTable } from "../store/dm-rooms-table.js";
+import { CoalescingSender } from "./coalescing-sender.js";
 import type { MatrixPort } from "./port.js";
 
 /**
@@ -10,12 +11,21 @@ export class DirectMessenger {
   // Per user, the send under way: rooms load concurrently at start, and two first messages to one
   // user must not create two DM rooms.
   private readonly sending = new Map<string, Promise<unknown>>();
+  private readonly notices = new CoalescingSender<string>((userId, text) => this.send(userId, text));
 
   constructor(
     private readonly matrix: MatrixPort,
     private readonly rooms: DmRoomsTable,
     private readonly log: Logger,
   ) {}
+
+  /**
+   * A notice (not a secret): those made while one is on its way to the user go together in the
+   * next message, so a hundred of the user's hooks failing at once are not a hundred DMs.
+   */
+  notify(userId: string, text: string): Promise<void> {
+    return this.notices.enqueue(userId, text);
+  }
 
   send(userId: string, text: string, html?: string): Promise<void> {
     const previous = this.sending.get(userId) ?? Promise.resolve();

@@ -1,18 +1,23 @@
 import type { Logger } from "../observability/logger.js";
+import { CoalescingSender } from "./coalescing-sender.js";
 import type { MatrixPort } from "./port.js";
 
 /**
  * Operational notices in a room (deliveries given up, hooks disabled), at most one per topic in
- * each period, so a failing endpoint cannot flood the room.
+ * each period, so a failing endpoint cannot flood the room. Notices made while one is on its way to
+ * the room go together in the next message (CoalescingSender).
  */
 export class RoomNotifier {
   private readonly lastSent = new Map<string, number>();
+  private readonly outbox: CoalescingSender<string>;
 
   constructor(
-    private readonly matrix: MatrixPort,
+    matrix: MatrixPort,
     private readonly log: Logger,
     private readonly periodMs = 10 * 60_000,
-  ) {}
+  ) {
+    this.outbox = new CoalescingSender((roomId, text) => matrix.sendNotice(roomId, text));
+  }
 
   /** `force` sends even within the period: for rare state changes the room must hear about. Returns whether it was sent. */
   notify(roomId: string, topic: string, text: string, now = Date.now(), opts: { force?: boolean } = {}): boolean {
@@ -23,7 +28,7 @@ export class RoomNotifier {
       return false;
     }
     this.lastSent.set(key, now);
-    this.matrix.sendNotice(roomId, text).catch((err) => this.log.warn({ err, roomId }, "could not send a notice"));
+    this.outbox.enqueue(roomId, text).catch((err: unknown) => this.log.warn({ err, roomId }, "could not send a notice"));
     return true;
   }
 }
