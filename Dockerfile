@@ -57,5 +57,5 @@ EXPOSE 9993
 # (0.0.0.0, :: or 127.0.0.1).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:9993/health', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-ENTRYPOINT ["node", "/app/dist/main.js"]
+ENTRYPOINT ["node", "--max-old-space-size=512", "--max-semi-space-size=8", "/app/dist/main.js"]
 CMD ["-c", "/data/config.yml", "-r", "/data/registration.yml"]

@@ -7,6 +7,7 @@ import { WebhookBridge } from "./app.js";
 import { ConfigError, configWarnings, loadConfig } from "./config/index.js";
 import { generateRegistration, loadRegistration, writeRegistrationFile } from "./matrix/registration.js";
 import { createLogger } from "./observability/logger.js";
+import { missingNodeFlags } from "./runtime/node-flags.js";
 import { VERSION } from "./version.js";
 
 const HELP = `matrix-webhook-bridge ${VERSION} — Matrix room events to webhooks, and back
@@ -79,6 +80,10 @@ async function main(argv: string[]): Promise<number> {
   if (values["check-config"]) return print(`${values.config} is valid.`);
   const registration = await loadRegistration(values.registration);
   const log = createLogger(config.logging.level);
+  const missingFlags = missingNodeFlags(process.execArgv, process.env.NODE_OPTIONS);
+  if (missingFlags.length > 0) {
+    log.warn({ missing: missingFlags }, "Node runs without the bridge's heap flags: V8 may let memory grow to several times what the bridge keeps live (README: Memory)");
+  }
   const bridge = await WebhookBridge.start({ config, registration, log });
   await new Promise<void>((resolve) => {
     const shutdown = (signal: string) => {

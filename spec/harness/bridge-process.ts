@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
+import { SHIPPED_NODE_FLAGS } from "../../src/runtime/node-flags.js";
 
 export interface BridgeProcess {
   readonly pid: number;
@@ -25,6 +26,9 @@ export async function spawnBridge(opts: { configPath: string; registrationPath: 
   const node = opts.entry ? [opts.entry] : ["--import", "tsx", MAIN];
   const child: ChildProcess = spawn(process.execPath, [...node, "-c", opts.configPath, "-r", opts.registrationPath, ...(opts.args ?? [])], {
     stdio: ["ignore", "pipe", "pipe"],
+    // The heap flags production runs with, first in NODE_OPTIONS so that a benchmark's own
+    // (BENCH_BRIDGE_NODE_OPTIONS, appended after them) win.
+    env: { ...process.env, NODE_OPTIONS: [...SHIPPED_NODE_FLAGS, process.env.NODE_OPTIONS ?? ""].join(" ").trim() },
   });
   child.stdout!.pipe(out);
   child.stderr!.pipe(out);
