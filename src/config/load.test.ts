@@ -117,6 +117,7 @@ describe("defaults", () => {
         retentionDays: 7,
         heldPerHook: 4000,
         heldTotal: 100000,
+        heldBytes: 134217728,
         defaultFormat: "hookshot",
         tlsProfiles: new Map(),
       },

@@ -80,6 +80,7 @@ export const configSchema: SchemaObject = {
       retentionDays: { type: "number", exclusiveMinimum: 0, maximum: 3650, default: 7 },
       heldPerHook: { type: "integer", minimum: 10, maximum: 1000000, default: 4000 },
       heldTotal: { type: "integer", minimum: 100, maximum: 100000000, default: 100000 },
+      heldBytes: { type: "integer", minimum: 1048576, maximum: 68719476736, default: 134217728 },
       defaultFormat: { type: "string", enum: [...EVENT_FORMATS], default: DEFAULT_OUTBOUND_FORMAT },
       tlsProfiles: { type: "object", propertyNames: { pattern: TLS_PROFILE_NAME_PATTERN }, additionalProperties: tlsProfileSchema, default: {} },
     }),

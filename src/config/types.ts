@@ -79,6 +79,8 @@ export interface BridgeConfig {
     heldPerHook: number;
     /** Pending deliveries of all hooks together held in memory (each hook may still hold a few). */
     heldTotal: number;
+    /** Bytes of event JSON held in memory, all hooks together (each job counts its event's JSON). */
+    heldBytes: number;
     /** The format of hooks whose state event names none (Hookshot receivers: "hookshot-multipart"). */
     defaultFormat: EventFormat;
     /** Named CA bundles and client certificates (read and checked at start); a hook names one in its state (`tls_profile`). */

@@ -18,6 +18,8 @@ export class HookLane {
   residentUpTo = 0;
   /** Pending jobs with keys above residentUpTo may exist in the store. */
   backlog = false;
+  /** Bytes of event JSON of the jobs held here, counted by the queue (its byte bound). */
+  bytes = 0;
 
   constructor(readonly hookId: string) {}
 

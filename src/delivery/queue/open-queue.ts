@@ -20,7 +20,7 @@ export interface OpenedQueue {
 export async function openDeliveryQueue(config: BridgeConfig, db: Db, log: Logger): Promise<OpenedQueue> {
   if (config.store.engine === "sqlite") {
     const queue = new SqliteDeliveryQueue(db, {
-      laneCapacity: config.delivery.heldPerHook, heldTotal: config.delivery.heldTotal, synchronous: config.store.synchronous,
+      laneCapacity: config.delivery.heldPerHook, heldTotal: config.delivery.heldTotal, heldBytes: config.delivery.heldBytes, synchronous: config.store.synchronous,
       onWriteError: (err) => log.error({ err }, "could not store delivery outcomes; trying again in 1 s"),
     });
     return { queue, changes: NO_OTHER_PROCESSES, close: () => queue.close() };

@@ -185,6 +185,54 @@ describe("SqliteDeliveryQueue (real SQLite file)", () => {
     expect(await queue.depth()).toBe(0);
   });
 
+  it("holds about heldBytes of event JSON while receivers are down, loads the rest in order as jobs finish, and reports no work it cannot load", async () => {
+    await queue.close();
+    queue = new SqliteDeliveryQueue(db, { laneCapacity: 1000, heldTotal: 100_000, heldBytes: 20_000 });
+    const big = (eventId: string, hookIds: string[]) => ({ ...message(eventId, hookIds), body: JSON.stringify({ event_id: eventId, pad: "x".repeat(1000) }) });
+    const down = ["ep_big1", "ep_big2"];
+    await queue.enqueue("big", Array.from({ length: 100 }, (_, i) => big(`$b${String(i).padStart(3, "0")}`, down)));
+    const later = Date.now() + 3_600_000;
+    const held = new Set<number>();
+    for (let round = 0; round < 50; round++) {
+      const jobs = await queue.claimDue(1000, { now: Date.now(), leaseMs: 60_000 });
+      if (jobs.length === 0) break;
+      for (const job of jobs) {
+        held.add(job.key);
+        queue.retryAt(job, later, fail);
+      }
+    }
+    // 200 jobs of ~1 KB pending: memory holds ~20 KB of them (plus each hook's minimum), not 200.
+    expect(held.size).toBeGreaterThanOrEqual(MIN_HELD_PER_LANE * down.length);
+    expect(held.size).toBeLessThanOrEqual(20 + MIN_HELD_PER_LANE * down.length);
+    expect(await queue.nextDueAt()).toBe(later);
+    // Once the receivers answer, everything comes out of the file, each job once.
+    const order = new Map<string, number[]>(down.map((h) => [h, []]));
+    for (let round = 0; round < 500 && [...order.values()].flat().length < 200; round++) {
+      for (const job of (await queue.claimDue(1000, { now: later, leaseMs: 60_000 }))) {
+        order.get(job.hookId)!.push(job.key);
+        queue.complete(job, ok);
+      }
+    }
+    for (const keys of order.values()) expect(new Set(keys).size).toBe(100);
+    expect(await queue.depth()).toBe(0);
+  });
+
+  it("gives the bytes of a removed hook's held jobs back to the others", async () => {
+    await queue.close();
+    queue = new SqliteDeliveryQueue(db, { laneCapacity: 1000, heldBytes: 12_000 });
+    const big = (eventId: string, hookIds: string[]) => ({ ...message(eventId, hookIds), body: JSON.stringify({ event_id: eventId, pad: "x".repeat(1000) }) });
+    await queue.enqueue("a", Array.from({ length: 30 }, (_, i) => big(`$a${i}`, ["ep_gone"])));
+    await queue.enqueue("b", Array.from({ length: 30 }, (_, i) => big(`$b${i}`, ["ep_next"])));
+    const firstClaim = await queue.claimDue(1000, { now: Date.now(), leaseMs: 60_000 });
+    // ep_gone took the bytes; ep_next got only its minimum.
+    expect(firstClaim.filter((j) => j.hookId === "ep_next")).toHaveLength(MIN_HELD_PER_LANE);
+    for (const job of firstClaim) if (job.hookId === "ep_next") queue.complete(job, ok);
+    expect(await queue.cancelHook("ep_gone")).toBe(30);
+    const next = await queue.claimDue(1000, { now: Date.now(), leaseMs: 60_000 });
+    expect(next.length).toBeGreaterThan(MIN_HELD_PER_LANE);
+    expect(next.every((j) => j.hookId === "ep_next")).toBe(true);
+  });
+
   it("lets a hook's retries hold back its backlog (bounded memory), and replays dead letters older than what it holds", async () => {
     await queue.close();
     queue = new SqliteDeliveryQueue(db, { laneCapacity: 2 });

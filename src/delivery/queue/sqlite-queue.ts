@@ -44,6 +44,12 @@ export interface SqliteQueueOptions {
    * MIN_HELD_PER_LANE per hook, so that every hook keeps going however many others back up).
    */
   heldTotal?: number;
+  /**
+   * At most about this many bytes of event JSON held in memory, all hooks together (each job
+   * counts its event's JSON, though the jobs of one event share it; with the same per-hook minimum
+   * as heldTotal). Large events cannot then fill the heap where a count of jobs would allow it.
+   */
+  heldBytes?: number;
   /** The writer thread's durability setting (the main connection's is set by openDatabase). */
   synchronous?: "NORMAL" | "FULL";
   /** Told when a background write of outcomes fails (it is tried again a second later). */
@@ -71,6 +77,9 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
   private readonly inFlight = new ChurnMap<number, Lease>();
   private readonly laneCapacity: number;
   private readonly heldTotal: number;
+  private readonly heldBytesLimit: number;
+  /** Bytes of event JSON of the jobs held (waiting, scheduled, in flight), counted per job. */
+  private heldBytes = 0;
   private readonly onWriteError: (err: unknown) => void;
   private readonly writer: QueueWriter;
   private pendingCount: number;
@@ -89,6 +98,7 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
   constructor(private readonly db: Db, opts: SqliteQueueOptions = {}) {
     this.laneCapacity = Math.max(2, opts.laneCapacity ?? 4000);
     this.heldTotal = Math.max(1, opts.heldTotal ?? Infinity);
+    this.heldBytesLimit = Math.max(1, opts.heldBytes ?? Infinity);
     this.onWriteError = opts.onWriteError ?? (() => undefined);
     this.writer = new QueueWriter(db.name, opts.synchronous ?? "NORMAL", (message) => this.onWriteError(new Error(message)));
     this.stmt = {
@@ -235,7 +245,7 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
   }
 
   complete(job: ClaimedJob, attempt: AttemptRecord): void {
-    if (this.release(job)) this.pendingCount--;
+    if (this.release(job)) this.letGo(job);
     const dropped = attempt.outcome === "dropped";
     this.record(job, attempt, { change: "finish", state: dropped ? "dropped" : "done", reason: dropped ? attempt.error : null });
   }
@@ -246,7 +256,7 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
   }
 
   deadLetter(job: ClaimedJob, reason: string, attempt: AttemptRecord): void {
-    if (this.release(job)) this.pendingCount--;
+    if (this.release(job)) this.letGo(job);
     this.record(job, attempt, { change: "finish", state: "dead", reason });
   }
 
@@ -280,6 +290,7 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
   async cancelHook(hookId: string): Promise<number> {
     const changed = this.stmt.cancelHook.run("the hook was removed", Date.now(), hookId).changes;
     this.pendingCount -= changed;
+    this.heldBytes -= this.lanes.get(hookId)?.bytes ?? 0;
     this.lanes.delete(hookId);
     // Reports of its attempts still in flight no longer count (their writes only touch pending jobs).
     for (const [key, lease] of this.inFlight) if (lease.job.hookId === hookId) this.inFlight.delete(key);
@@ -391,10 +402,10 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     for (const job of jobs) {
       const lane = this.lane(job.hookId);
       // A key at or below the lane's range must be held (the invariant); above it, only with room
-      // in the lane and in the global bound (or while the lane holds less than its minimum).
-      const room = !lane.backlog && lane.resident < this.laneCapacity && (left > 0 || lane.resident < MIN_HELD_PER_LANE);
+      // in the lane and in the global bounds (or while the lane holds less than its minimum).
+      const room = !lane.backlog && lane.resident < this.laneCapacity && ((left > 0 && this.bytesLeft()) || lane.resident < MIN_HELD_PER_LANE);
       if (job.key <= lane.residentUpTo || room) {
-        lane.add(job, now);
+        this.addHeld(lane, job, now);
         left--;
       } else lane.backlog = true;
     }
@@ -456,14 +467,18 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     if (want <= 0) return;
     const before = lane.resident;
     const rows = this.stmt.loadLane.all(lane.hookId, lane.residentUpTo, want);
+    let looked = 0;
     for (const row of rows) {
+      // Past the byte bound the rest stay in the file (in key order: residentUpTo stops here).
+      if (!this.bytesLeft() && lane.resident >= MIN_HELD_PER_LANE) break;
+      looked++;
       if (this.inFlight.has(row.key) || this.unwritten.has(row.key)) {
         lane.residentUpTo = row.key;
         continue;
       }
-      lane.add({ key: row.key, id: jobId(row.event_id, row.hook_id), eventId: row.event_id, hookId: row.hook_id, roomId: row.room_id, attempts: row.attempts, dueAt: row.due_at, body: row.body }, now);
+      this.addHeld(lane, { key: row.key, id: jobId(row.event_id, row.hook_id), eventId: row.event_id, hookId: row.hook_id, roomId: row.room_id, attempts: row.attempts, dueAt: row.due_at, body: row.body }, now);
     }
-    if (rows.length < want) lane.backlog = false;
+    if (looked === rows.length && rows.length < want) lane.backlog = false;
     budget.left -= lane.resident - before;
   }
 
@@ -471,7 +486,26 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
   private refillWant(lane: HookLane, globalLeft: number): number {
     if (!lane.backlog || lane.resident >= this.laneCapacity / 2) return 0;
     const byLane = this.laneCapacity - lane.resident;
-    return Math.min(byLane, Math.max(globalLeft, MIN_HELD_PER_LANE - lane.resident));
+    return Math.min(byLane, Math.max(this.bytesLeft() ? globalLeft : 0, MIN_HELD_PER_LANE - lane.resident));
+  }
+
+  private bytesLeft(): boolean {
+    return this.heldBytes < this.heldBytesLimit;
+  }
+
+  /** A job comes into memory (fresh, replayed, or loaded from the file). */
+  private addHeld(lane: HookLane, job: ClaimedJob, now: number): void {
+    lane.add(job, now);
+    lane.bytes += job.body.length;
+    this.heldBytes += job.body.length;
+  }
+
+  /** A held job is finished (done, dropped, dead): it leaves memory. */
+  private letGo(job: ClaimedJob): void {
+    this.pendingCount--;
+    const lane = this.lanes.get(job.hookId);
+    if (lane) lane.bytes -= job.body.length;
+    this.heldBytes -= job.body.length;
   }
 
   /** Jobs held in memory now, all hooks (waiting, scheduled, in flight); O(hooks), as a claim is. */
