@@ -247,6 +247,11 @@ async function printTopStatements(world: World): Promise<void> {
     );
     log("PostgreSQL statements by total time (ms):");
     for (const r of rows) log(`  ${r.total} ms, ${r.calls} calls, ${r.mean} ms each, ${r.rows} rows: ${r.query}`);
+    // Dead row versions and vacuums so far (cumulative over the benchmark's runs: compare them).
+    const tables = await client.query<Record<string, string>>(
+      "SELECT relname, n_live_tup, n_dead_tup, n_tup_upd, n_tup_hot_upd, autovacuum_count, vacuum_count, autoanalyze_count FROM pg_stat_user_tables WHERE relname IN ('jobs', 'messages') ORDER BY relname",
+    );
+    for (const t of tables.rows) log(`  table ${t.relname}: live ${t.n_live_tup}, dead ${t.n_dead_tup}, updates ${t.n_tup_upd} (HOT ${t.n_tup_hot_upd}), autovacuums ${t.autovacuum_count}, vacuums ${t.vacuum_count}, autoanalyzes ${t.autoanalyze_count}`);
   } finally {
     await client.end();
   }

@@ -45,7 +45,7 @@ interface Sent {
 }
 
 /** A bridge's delivery targets over a real SQLite file; Matrix is a recorder. */
-function bridgeOn(path: string, settings: FailureNoticeSettings = { afterAttempts: 3, toOwner: true }) {
+function bridgeOn(path: string, settings: FailureNoticeSettings = { afterAttempts: 3, toOwner: true }, shared?: { changed: (hookId: string) => void }) {
   const db: Db = openDatabase(path);
   const sent: Sent[] = [];
   let dmRooms = 0;
@@ -58,7 +58,7 @@ function bridgeOn(path: string, settings: FailureNoticeSettings = { afterAttempt
     createDirectRoom: async () => `!dm${++dmRooms}:x`,
     membership: async () => "join",
   } as unknown as MatrixPort;
-  const hooks = new OutboundHooksTable(db, key);
+  const hooks = new OutboundHooksTable(db, key, shared?.changed, shared !== undefined);
   const { hook } = hooks.ensure(ROOM, "ci", "@owner:x", 1);
   const registry = new OutboundHookRegistry();
   registry.set({ kind: "hook", id: hook.id, roomId: ROOM, name: "ci", url: URL_WITH_SECRET, urls: [URL_WITH_SECRET], method: "PUT", ordering: "none", format: null, filter: NO_FILTER, contentType: "form", callback: null, tlsProfile: null, batch: null });
@@ -77,7 +77,7 @@ function bridgeOn(path: string, settings: FailureNoticeSettings = { afterAttempt
   };
   const roomNotices = () => notices(true);
   const dms = () => notices(false);
-  return { db, targets, hookId: hook.id, sent, roomNotices, dms, metrics, close: () => db.close() };
+  return { db, hooks, targets, hookId: hook.id, sent, roomNotices, dms, metrics, close: () => db.close() };
 }
 
 function storePath(): string {
@@ -178,6 +178,37 @@ describe("failure notices", () => {
     third.targets.recordSuccess(third.hookId);
     expect(await third.roomNotices()).toEqual([]);
     third.close();
+  });
+
+  it("tells the room once when two processes deliver for the hook (bridge.role), and its recovery once", async () => {
+    const path = storePath();
+    // Each process's "changed" reaches the other, as the change feed does.
+    let a: ReturnType<typeof bridgeOn> | null = null;
+    let b: ReturnType<typeof bridgeOn> | null = null;
+    a = bridgeOn(path, undefined, { changed: (id) => b?.hooks.forgetCached(id) });
+    b = bridgeOn(path, undefined, { changed: (id) => a?.hooks.forgetCached(id) });
+    for (let i = 1; i <= 5; i++) {
+      a.targets.recordFailure(a.hookId, i * 1000, nthAttempt(i));
+      b.targets.recordFailure(b.hookId, i * 1000 + 500, nthAttempt(i));
+    }
+    const failing = [...(await a.roomNotices()), ...(await b.roomNotices())];
+    expect(failing).toHaveLength(1);
+    expect(failing[0]).toMatch(/^Outbound hook "ci" cannot deliver/);
+    expect([...(await a.dms()), ...(await b.dms())]).toHaveLength(1);
+    // Both get through again: one recovery notice between them.
+    b.targets.recordSuccess(b.hookId);
+    a.targets.recordSuccess(a.hookId);
+    const all = [...(await a.roomNotices()), ...(await b.roomNotices())];
+    expect(all.filter((t) => /delivers again/.test(t))).toHaveLength(1);
+    // A new outage after the recovery is told again (once).
+    for (let i = 1; i <= 3; i++) {
+      a.targets.recordFailure(a.hookId, 20 * 60_000 + i, nthAttempt(i));
+      b.targets.recordFailure(b.hookId, 20 * 60_000 + i, nthAttempt(i));
+    }
+    const later = [...(await a.roomNotices()), ...(await b.roomNotices())];
+    expect(later.filter((t) => /cannot deliver/.test(t))).toHaveLength(2);
+    a.close();
+    b.close();
   });
 
   it("counts failures below the threshold across a restart", async () => {

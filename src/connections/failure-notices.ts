@@ -1,4 +1,4 @@
-import { isHealthy, NO_EPISODE, noticeDue, withFailedAttempt, failureNoticeText, recoveryNoticeText, type FailureEpisode } from "../delivery/failure-episode.js";
+import { noticeDue, withFailedAttempt, failureNoticeText, recoveryNoticeText, type FailureEpisode } from "../delivery/failure-episode.js";
 import type { AttemptFailure } from "../delivery/targets.js";
 import type { DirectMessenger } from "../matrix/direct-messenger.js";
 import type { RoomNotifier } from "../matrix/room-notifier.js";
@@ -41,7 +41,10 @@ export class FailureNotices {
     if (this.settings.afterAttempts === 0 && before.noticedAt === null) return;
     let episode = withFailedAttempt(before, failure.attempt);
     const hook = noticeDue(episode, this.settings.afterAttempts) ? this.registry.byId(hookId) : null;
-    if (hook) {
+    if (hook && !this.hooks.claimFailureNotice(hookId, now)) {
+      // Another process delivering for this hook told the room already.
+      episode = { ...episode, noticedAt: this.hooks.failureEpisode(hookId).noticedAt ?? now };
+    } else if (hook) {
       const text = failureNoticeText(`${KIND_LABEL[hook.kind]} "${hook.name}"`, failure.url, failure.category, episode);
       // The notifier holds back a second notice within its period (a flapping receiver): the
       // episode then counts as untold, and its recovery is not announced either.
@@ -49,6 +52,8 @@ export class FailureNotices {
         episode = { ...episode, noticedAt: now };
         this.log.warn({ hook: hook.name, roomId: hook.roomId, category: failure.category.id, failedAttempts: episode.failedAttempts }, "outbound hook failing; the room was told");
         this.tellOwner(hookId, hook.roomId, text);
+      } else {
+        this.hooks.releaseFailureNotice(hookId, now);
       }
     }
     this.save(hookId, episode, before.failedAttempts === 0 || episode.noticedAt !== before.noticedAt, now);
@@ -71,9 +76,8 @@ export class FailureNotices {
 
   /** After a successful delivery; `failingSince` is when the failures began (null: unknown). */
   succeeded(hookId: string, failingSince: number | null, now: number): void {
-    const episode = this.hooks.failureEpisode(hookId);
-    if (isHealthy(episode)) return;
-    this.hooks.saveFailureEpisode(hookId, NO_EPISODE);
+    const episode = this.hooks.endFailureEpisode(hookId);
+    if (!episode) return;
     this.savedAt.delete(hookId);
     if (episode.noticedAt === null) return;
     const hook = this.registry.byId(hookId);

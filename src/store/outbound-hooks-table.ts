@@ -99,6 +99,12 @@ export class OutboundHooksTable {
         "SELECT consecutive_failures, failed_deliveries, failure_notice_at FROM outbound_hooks WHERE id = ?",
       ),
       saveEpisode: db.prepare("UPDATE outbound_hooks SET consecutive_failures = ?, failed_deliveries = ?, failure_notice_at = ? WHERE id = ?"),
+      saveCounts: db.prepare("UPDATE outbound_hooks SET consecutive_failures = ?, failed_deliveries = ? WHERE id = ?"),
+      claimNotice: db.prepare("UPDATE outbound_hooks SET failure_notice_at = ? WHERE id = ? AND failure_notice_at IS NULL"),
+      releaseNotice: db.prepare("UPDATE outbound_hooks SET failure_notice_at = NULL WHERE id = ? AND failure_notice_at = ?"),
+      endEpisode: db.prepare(
+        "UPDATE outbound_hooks SET consecutive_failures = 0, failed_deliveries = 0, failure_notice_at = NULL WHERE id = ? AND failure_notice_at IS ? AND (consecutive_failures > 0 OR failure_notice_at IS NOT NULL)",
+      ),
     };
     const rows = db.prepare<[], { id: string }>("SELECT id FROM outbound_hooks WHERE suspended_at IS NOT NULL").all();
     this.suspended = new Set(rows.map((r) => r.id));
@@ -227,9 +233,51 @@ export class OutboundHooksTable {
     return episode;
   }
 
+  /** Shared: the counts only; whether the room was told is written by claimFailureNotice and endFailureEpisode. */
   saveFailureEpisode(hookId: string, episode: StoredFailureEpisode): void {
-    this.q.saveEpisode.run(episode.failedAttempts, episode.failedDeliveries, episode.noticedAt, hookId);
+    if (this.shared) this.q.saveCounts.run(episode.failedAttempts, episode.failedDeliveries, hookId);
+    else this.q.saveEpisode.run(episode.failedAttempts, episode.failedDeliveries, episode.noticedAt, hookId);
     this.episodes.set(hookId, episode);
+  }
+
+  /**
+   * Whether this process is the one to tell the room that the hook is failing. Alone: always. Shared:
+   * the first process to mark the episode told in the file, so that two workers whose attempts both
+   * crossed the threshold send one notice; the others read the episode again.
+   */
+  claimFailureNotice(hookId: string, now: number): boolean {
+    if (!this.shared) return true;
+    const claimed = this.q.claimNotice.run(now, hookId).changes === 1;
+    this.episodes.delete(hookId);
+    if (claimed) this.changed(hookId);
+    return claimed;
+  }
+
+  /** The notice claimed at `at` was not sent after all (the notifier held it back): the episode counts as untold again. */
+  releaseFailureNotice(hookId: string, at: number): void {
+    if (this.shared) this.q.releaseNotice.run(hookId, at);
+  }
+
+  /**
+   * After a success: the failure episode that ended, for its recovery notice, or null when there was
+   * none. Shared: read from the file, and ended by one process only (the first to clear it), so
+   * that a recovery is told once.
+   */
+  endFailureEpisode(hookId: string): StoredFailureEpisode | null {
+    if (!this.shared) {
+      const episode = this.failureEpisode(hookId);
+      if (episode.failedAttempts === 0 && episode.noticedAt === null) return null;
+      this.saveFailureEpisode(hookId, { failedAttempts: 0, failedDeliveries: 0, noticedAt: null });
+      return episode;
+    }
+    this.episodes.delete(hookId);
+    const episode = this.failureEpisode(hookId);
+    if (episode.failedAttempts === 0 && episode.noticedAt === null) return null;
+    const ended = this.q.endEpisode.run(hookId, episode.noticedAt).changes === 1;
+    this.episodes.set(hookId, { failedAttempts: 0, failedDeliveries: 0, noticedAt: null });
+    if (!ended) return null;
+    if (episode.noticedAt !== null) this.changed(hookId);
+    return episode;
   }
 
   /** Updates the episode in memory only (the caller writes it later, or accepts losing it at a restart). */
