@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-old-space-size=512 --max-semi-space-size=8
 // First: on a Node too old for the bridge, one clear line instead of a dependency's stack trace.
 import "./runtime/require-node.js";
 import { existsSync } from "node:fs";

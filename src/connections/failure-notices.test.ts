@@ -211,6 +211,23 @@ describe("failure notices", () => {
     b.close();
   });
 
+  it("shared: a notice the notifier holds back (within its period) claims nothing in the file and tells no other process", async () => {
+    const announced: string[] = [];
+    const a = bridgeOn(storePath(), undefined, { changed: (id) => announced.push(id) });
+    const noticeAt = () => (a.db.prepare("SELECT failure_notice_at AS at FROM outbound_hooks").get() as { at: number | null }).at;
+    for (let i = 1; i <= 3; i++) a.targets.recordFailure(a.hookId, 1000 + i, nthAttempt(i));
+    expect(noticeAt()).toBe(1003);
+    a.targets.recordSuccess(a.hookId);
+    expect(noticeAt()).toBeNull();
+    expect(announced).toHaveLength(2); // told, ended
+    // Failing again a minute later: held back, so the file stays untold and nobody is told of a change.
+    for (let i = 1; i <= 5; i++) a.targets.recordFailure(a.hookId, 61_000 + i, nthAttempt(i));
+    expect(noticeAt()).toBeNull();
+    expect(announced).toHaveLength(2);
+    expect((await a.roomNotices()).filter((t) => /cannot deliver/.test(t))).toHaveLength(1);
+    a.close();
+  });
+
   it("counts failures below the threshold across a restart", async () => {
     const path = storePath();
     const first = bridgeOn(path);

@@ -41,13 +41,16 @@ export class FailureNotices {
     if (this.settings.afterAttempts === 0 && before.noticedAt === null) return;
     let episode = withFailedAttempt(before, failure.attempt);
     const hook = noticeDue(episode, this.settings.afterAttempts) ? this.registry.byId(hookId) : null;
-    if (hook && !this.hooks.claimFailureNotice(hookId, now)) {
-      // Another process delivering for this hook told the room already.
-      episode = { ...episode, noticedAt: this.hooks.failureEpisode(hookId).noticedAt ?? now };
-    } else if (hook) {
+    // The notifier holds back a second notice within its period (a flapping receiver): the
+    // episode then counts as untold, and its recovery is not announced either. Asked first, so
+    // that a held-back notice claims nothing in the file.
+    const send = !!hook && this.notifier.wouldSend(hook.roomId, `failing:${hookId}`, now);
+    if (hook && send && !this.hooks.claimFailureNotice(hookId, now)) {
+      // Another process delivering for this hook told the room already (as the file now says).
+      const told = this.hooks.failureEpisode(hookId).noticedAt;
+      if (told !== null) episode = { ...episode, noticedAt: told };
+    } else if (hook && send) {
       const text = failureNoticeText(`${KIND_LABEL[hook.kind]} "${hook.name}"`, failure.url, failure.category, episode);
-      // The notifier holds back a second notice within its period (a flapping receiver): the
-      // episode then counts as untold, and its recovery is not announced either.
       if (this.notifier.notify(hook.roomId, `failing:${hookId}`, text, now)) {
         episode = { ...episode, noticedAt: now };
         this.log.warn({ hook: hook.name, roomId: hook.roomId, category: failure.category.id, failedAttempts: episode.failedAttempts }, "outbound hook failing; the room was told");

@@ -62,6 +62,19 @@ describe("CoalescingSender", () => {
     expect(sent.map((s) => s.text)).toEqual(["one", "two"]);
   });
 
+  it("gives up on a send that never settles, and goes on with the next message", async () => {
+    const sent: string[] = [];
+    const sender = new CoalescingSender<string>((_, text) => {
+      sent.push(text);
+      return text === "hangs" ? new Promise(() => undefined) : Promise.resolve();
+    }, 16_000, 50);
+    const hung = sender.enqueue("!room", "hangs");
+    const next = sender.enqueue("!room", "next");
+    await expect(hung).rejects.toThrow("did not answer within 0.05 s");
+    await expect(next).resolves.toBeUndefined();
+    expect(sent).toEqual(["hangs", "next"]);
+  });
+
   it("survives a send that throws before returning a promise", async () => {
     const sender = new CoalescingSender<string>(() => {
       throw new Error("not connected");

@@ -1,5 +1,7 @@
 /** Characters of text per message at most (well below Matrix's 64 KiB event limit, with JSON's escaping). */
 export const MAX_COALESCED_CHARS = 16_000;
+/** A send that has not settled by then counts as failed, so one hung request cannot hold a room's notices for good. */
+export const SEND_TIMEOUT_MS = 60_000;
 
 interface Waiting {
   text: string;
@@ -20,6 +22,7 @@ export class CoalescingSender<Key> {
   constructor(
     private readonly send: (key: Key, text: string) => Promise<unknown>,
     private readonly maxChars = MAX_COALESCED_CHARS,
+    private readonly timeoutMs = SEND_TIMEOUT_MS,
   ) {}
 
   /** Settles when the message that carries `text` was sent (or could not be). */
@@ -45,11 +48,17 @@ export class CoalescingSender<Key> {
     // Each turn takes at least one text off the queue: the loop ends once the queue is empty.
     while (queue.length > 0) {
       const taken = takeUpTo(queue, this.maxChars);
+      let timer: NodeJS.Timeout | undefined;
       try {
-        await this.send(key, taken.map((w) => w.text).join("\n\n"));
+        const timedOut = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`the homeserver did not answer within ${this.timeoutMs / 1000} s`)), this.timeoutMs);
+        });
+        await Promise.race([this.send(key, taken.map((w) => w.text).join("\n\n")), timedOut]);
         for (const w of taken) w.resolve();
       } catch (err) {
         for (const w of taken) w.reject(err);
+      } finally {
+        clearTimeout(timer);
       }
     }
     this.waiting.delete(key);

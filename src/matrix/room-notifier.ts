@@ -19,6 +19,12 @@ export class RoomNotifier {
     this.outbox = new CoalescingSender((roomId, text) => matrix.sendNotice(roomId, text));
   }
 
+  /** Whether `notify` would send a notice of this topic now (none sent within the period). */
+  wouldSend(roomId: string, topic: string, now = Date.now()): boolean {
+    const last = this.lastSent.get(`${roomId}\0${topic}`);
+    return last === undefined || now - last >= this.periodMs;
+  }
+
   /** `force` sends even within the period: for rare state changes the room must hear about. Returns whether it was sent. */
   notify(roomId: string, topic: string, text: string, now = Date.now(), opts: { force?: boolean } = {}): boolean {
     const key = `${roomId}\0${topic}`;

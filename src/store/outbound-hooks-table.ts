@@ -99,7 +99,9 @@ export class OutboundHooksTable {
         "SELECT consecutive_failures, failed_deliveries, failure_notice_at FROM outbound_hooks WHERE id = ?",
       ),
       saveEpisode: db.prepare("UPDATE outbound_hooks SET consecutive_failures = ?, failed_deliveries = ?, failure_notice_at = ? WHERE id = ?"),
-      saveCounts: db.prepare("UPDATE outbound_hooks SET consecutive_failures = ?, failed_deliveries = ? WHERE id = ?"),
+      // Only while the file says what this process believes about the notice: counts of an
+      // episode another process ended (and announced) are not written back over its reset.
+      saveCounts: db.prepare("UPDATE outbound_hooks SET consecutive_failures = ?, failed_deliveries = ? WHERE id = ? AND failure_notice_at IS ?"),
       claimNotice: db.prepare("UPDATE outbound_hooks SET failure_notice_at = ? WHERE id = ? AND failure_notice_at IS NULL"),
       releaseNotice: db.prepare("UPDATE outbound_hooks SET failure_notice_at = NULL WHERE id = ? AND failure_notice_at = ?"),
       endEpisode: db.prepare(
@@ -235,7 +237,7 @@ export class OutboundHooksTable {
 
   /** Shared: the counts only; whether the room was told is written by claimFailureNotice and endFailureEpisode. */
   saveFailureEpisode(hookId: string, episode: StoredFailureEpisode): void {
-    if (this.shared) this.q.saveCounts.run(episode.failedAttempts, episode.failedDeliveries, hookId);
+    if (this.shared) this.q.saveCounts.run(episode.failedAttempts, episode.failedDeliveries, hookId, episode.noticedAt);
     else this.q.saveEpisode.run(episode.failedAttempts, episode.failedDeliveries, episode.noticedAt, hookId);
     this.episodes.set(hookId, episode);
   }
@@ -276,7 +278,8 @@ export class OutboundHooksTable {
     const ended = this.q.endEpisode.run(hookId, episode.noticedAt).changes === 1;
     this.episodes.set(hookId, { failedAttempts: 0, failedDeliveries: 0, noticedAt: null });
     if (!ended) return null;
-    if (episode.noticedAt !== null) this.changed(hookId);
+    // The others drop their counts of the episode (and, if it was told, their "told").
+    this.changed(hookId);
     return episode;
   }
 

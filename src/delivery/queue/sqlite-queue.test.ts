@@ -217,6 +217,17 @@ describe("SqliteDeliveryQueue (real SQLite file)", () => {
     expect(await queue.depth()).toBe(0);
   });
 
+  it("past the byte bound holds one job per hook, not eight: many hooks of large events stay bounded and all keep going", async () => {
+    await queue.close();
+    queue = new SqliteDeliveryQueue(db, { laneCapacity: 1000, heldBytes: 10_000 });
+    const hooks = Array.from({ length: 50 }, (_, h) => `ep_many${h}`);
+    const big = (eventId: string) => ({ ...message(eventId, hooks), body: JSON.stringify({ event_id: eventId, pad: "x".repeat(1000) }) });
+    await queue.enqueue("many", Array.from({ length: 5 }, (_, i) => big(`$m${i}`)));
+    const claimed = await queue.claimDue(10_000, { now: Date.now(), leaseMs: 60_000 });
+    expect(claimed.length).toBeLessThanOrEqual(10 + hooks.length);
+    expect(new Set(claimed.map((j) => j.hookId)).size).toBe(hooks.length);
+  });
+
   it("gives the bytes of a removed hook's held jobs back to the others", async () => {
     await queue.close();
     queue = new SqliteDeliveryQueue(db, { laneCapacity: 1000, heldBytes: 12_000 });
@@ -224,12 +235,12 @@ describe("SqliteDeliveryQueue (real SQLite file)", () => {
     await queue.enqueue("a", Array.from({ length: 30 }, (_, i) => big(`$a${i}`, ["ep_gone"])));
     await queue.enqueue("b", Array.from({ length: 30 }, (_, i) => big(`$b${i}`, ["ep_next"])));
     const firstClaim = await queue.claimDue(1000, { now: Date.now(), leaseMs: 60_000 });
-    // ep_gone took the bytes; ep_next got only its minimum.
-    expect(firstClaim.filter((j) => j.hookId === "ep_next")).toHaveLength(MIN_HELD_PER_LANE);
+    // ep_gone took the bytes; ep_next got only the one job a hook holds past the bound.
+    expect(firstClaim.filter((j) => j.hookId === "ep_next")).toHaveLength(1);
     for (const job of firstClaim) if (job.hookId === "ep_next") queue.complete(job, ok);
     expect(await queue.cancelHook("ep_gone")).toBe(30);
     const next = await queue.claimDue(1000, { now: Date.now(), leaseMs: 60_000 });
-    expect(next.length).toBeGreaterThan(MIN_HELD_PER_LANE);
+    expect(next.length).toBeGreaterThan(1);
     expect(next.every((j) => j.hookId === "ep_next")).toBe(true);
   });
 

@@ -45,9 +45,10 @@ export interface SqliteQueueOptions {
    */
   heldTotal?: number;
   /**
-   * At most about this many bytes of event JSON held in memory, all hooks together (each job
-   * counts its event's JSON, though the jobs of one event share it; with the same per-hook minimum
-   * as heldTotal). Large events cannot then fill the heap where a count of jobs would allow it.
+   * At most about this many characters of event JSON held in memory, all hooks together (each job
+   * counts its event's JSON, though the jobs of one event queued together share it). Past it each
+   * hook holds one job at least, not MIN_HELD_PER_LANE. Large events cannot then fill the heap
+   * where a count of jobs would allow it.
    */
   heldBytes?: number;
   /** The writer thread's durability setting (the main connection's is set by openDatabase). */
@@ -403,7 +404,7 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
       const lane = this.lane(job.hookId);
       // A key at or below the lane's range must be held (the invariant); above it, only with room
       // in the lane and in the global bounds (or while the lane holds less than its minimum).
-      const room = !lane.backlog && lane.resident < this.laneCapacity && ((left > 0 && this.bytesLeft()) || lane.resident < MIN_HELD_PER_LANE);
+      const room = !lane.backlog && lane.resident < this.laneCapacity && ((left > 0 && this.bytesLeft()) || lane.resident < this.minHeld());
       if (job.key <= lane.residentUpTo || room) {
         this.addHeld(lane, job, now);
         left--;
@@ -466,11 +467,15 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     const want = this.refillWant(lane, budget.left);
     if (want <= 0) return;
     const before = lane.resident;
-    const rows = this.stmt.loadLane.all(lane.hookId, lane.residentUpTo, want);
+    // Row by row: past the byte bound the rest stay in the file, unread (in key order:
+    // residentUpTo stops at the last row looked at).
     let looked = 0;
-    for (const row of rows) {
-      // Past the byte bound the rest stay in the file (in key order: residentUpTo stops here).
-      if (!this.bytesLeft() && lane.resident >= MIN_HELD_PER_LANE) break;
+    let stopped = false;
+    for (const row of this.stmt.loadLane.iterate(lane.hookId, lane.residentUpTo, want)) {
+      if (!this.bytesLeft() && lane.resident >= this.minHeld()) {
+        stopped = true;
+        break;
+      }
       looked++;
       if (this.inFlight.has(row.key) || this.unwritten.has(row.key)) {
         lane.residentUpTo = row.key;
@@ -478,7 +483,7 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
       }
       this.addHeld(lane, { key: row.key, id: jobId(row.event_id, row.hook_id), eventId: row.event_id, hookId: row.hook_id, roomId: row.room_id, attempts: row.attempts, dueAt: row.due_at, body: row.body }, now);
     }
-    if (looked === rows.length && rows.length < want) lane.backlog = false;
+    if (!stopped && looked < want) lane.backlog = false;
     budget.left -= lane.resident - before;
   }
 
@@ -486,11 +491,20 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
   private refillWant(lane: HookLane, globalLeft: number): number {
     if (!lane.backlog || lane.resident >= this.laneCapacity / 2) return 0;
     const byLane = this.laneCapacity - lane.resident;
-    return Math.min(byLane, Math.max(this.bytesLeft() ? globalLeft : 0, MIN_HELD_PER_LANE - lane.resident));
+    return Math.min(byLane, Math.max(this.bytesLeft() ? globalLeft : 0, this.minHeld() - lane.resident));
   }
 
   private bytesLeft(): boolean {
     return this.heldBytes < this.heldBytesLimit;
+  }
+
+  /**
+   * Jobs a hook may hold whatever the global bounds say: MIN_HELD_PER_LANE, or one once the byte
+   * bound is reached (1,000 hooks × 8 events of 64 KiB would be 500 MB), so that every hook still
+   * keeps going.
+   */
+  private minHeld(): number {
+    return this.bytesLeft() ? MIN_HELD_PER_LANE : 1;
   }
 
   /** A job comes into memory (fresh, replayed, or loaded from the file). */
