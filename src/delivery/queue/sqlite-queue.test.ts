@@ -401,6 +401,17 @@ describe("SqliteDeliveryQueue (real SQLite file)", () => {
     expect(await queue.depth()).toBe(1);
   });
 
+  it("cancels a removed hook's pending jobs without counting those just delivered (outcome not yet written) twice", async () => {
+    await queue.enqueue("t1", [message("$c1", ["ep_x"]), message("$c2", ["ep_x"]), message("$c3", ["ep_x"])]);
+    const jobs = await queue.claimDue(10, { now: Date.now(), leaseMs: 60_000 });
+    expect(jobs).toHaveLength(3);
+    queue.complete(jobs[0]!, ok);
+    queue.complete(jobs[1]!, ok);
+    // Two outcomes are in memory only; the third job is in flight, pending in the file.
+    expect(await queue.cancelHook("ep_x")).toBe(1);
+    expect(await queue.depth()).toBe(0);
+  });
+
   it("prunes in small chunks past rows it must keep, and finds everything old", async () => {
     const events = Array.from({ length: 25 }, (_, i) => message(`$p${i}`, ["ep_a"]));
     await queue.enqueue("t-old", events);

@@ -289,6 +289,9 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
   }
 
   async cancelHook(hookId: string): Promise<number> {
+    // Outcomes not yet written would still be pending in the file: counted as cancelled here, and
+    // already counted as finished in memory (depth below zero).
+    await this.flush();
     const changed = this.stmt.cancelHook.run("the hook was removed", Date.now(), hookId).changes;
     this.pendingCount -= changed;
     this.heldBytes -= this.lanes.get(hookId)?.bytes ?? 0;
