@@ -185,7 +185,7 @@ export class WebhookBridge {
     const follower: RoomFollower = new RoomFollower({
       accepted,
       followers: [outbound, inbound.hooks],
-      members: { wanted: () => !outbound.registry.bots()[Symbol.iterator]().next().done, read: (roomId) => matrix.roomState(roomId), loaded: (roomId, state) => bots.roomLoaded(roomId, state) },
+      members: { wanted: () => outbound.registry.hasBots(), read: (roomId) => matrix.roomState(roomId), loaded: (roomId, state) => bots.roomLoaded(roomId, state) },
       log,
     });
     // What another process changed in a hook's secrets: this process's copies go, read again when next needed.

@@ -44,19 +44,20 @@ export class FailureNotices {
     // The notifier holds back a second notice within its period (a flapping receiver): the
     // episode then counts as untold, and its recovery is not announced either. Asked first, so
     // that a held-back notice claims nothing in the file.
-    const send = !!hook && this.notifier.wouldSend(hook.roomId, `failing:${hookId}`, now);
-    if (hook && send && !this.hooks.claimFailureNotice(hookId, now)) {
-      // Another process delivering for this hook told the room already (as the file now says).
-      const told = this.hooks.failureEpisode(hookId).noticedAt;
-      if (told !== null) episode = { ...episode, noticedAt: told };
-    } else if (hook && send) {
-      const text = failureNoticeText(`${KIND_LABEL[hook.kind]} "${hook.name}"`, failure.url, failure.category, episode);
-      if (this.notifier.notify(hook.roomId, `failing:${hookId}`, text, now)) {
-        episode = { ...episode, noticedAt: now };
-        this.log.warn({ hook: hook.name, roomId: hook.roomId, category: failure.category.id, failedAttempts: episode.failedAttempts }, "outbound hook failing; the room was told");
-        this.tellOwner(hookId, hook.roomId, text);
+    if (hook && this.notifier.wouldSend(hook.roomId, `failing:${hookId}`, now)) {
+      if (!this.hooks.claimFailureNotice(hookId, now)) {
+        // Another process delivering for this hook told the room already (as the file now says).
+        const told = this.hooks.failureEpisode(hookId).noticedAt;
+        if (told !== null) episode = { ...episode, noticedAt: told };
       } else {
-        this.hooks.releaseFailureNotice(hookId, now);
+        const text = failureNoticeText(`${KIND_LABEL[hook.kind]} "${hook.name}"`, failure.url, failure.category, episode);
+        if (this.notifier.notify(hook.roomId, `failing:${hookId}`, text, now)) {
+          episode = { ...episode, noticedAt: now };
+          this.log.warn({ hook: hook.name, roomId: hook.roomId, category: failure.category.id, failedAttempts: episode.failedAttempts }, "outbound hook failing; the room was told");
+          this.tellOwner(hookId, hook.roomId, text);
+        } else {
+          this.hooks.releaseFailureNotice(hookId, now);
+        }
       }
     }
     this.save(hookId, episode, before.failedAttempts === 0 || episode.noticedAt !== before.noticedAt, now);

@@ -72,6 +72,10 @@ export class OutboundHookRegistry {
     return this.allBots.values();
   }
 
+  hasBots(): boolean {
+    return this.allBots.size > 0;
+  }
+
   byId(id: string): ActiveOutboundHook | undefined {
     return this.byIdMap.get(id);
   }

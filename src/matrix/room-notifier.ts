@@ -21,20 +21,20 @@ export class RoomNotifier {
 
   /** Whether `notify` would send a notice of this topic now (none sent within the period). */
   wouldSend(roomId: string, topic: string, now = Date.now()): boolean {
-    const last = this.lastSent.get(`${roomId}\0${topic}`);
+    const last = this.lastSent.get(topicKey(roomId, topic));
     return last === undefined || now - last >= this.periodMs;
   }
 
   /** `force` sends even within the period: for rare state changes the room must hear about. Returns whether it was sent. */
   notify(roomId: string, topic: string, text: string, now = Date.now(), opts: { force?: boolean } = {}): boolean {
-    const key = `${roomId}\0${topic}`;
-    const last = this.lastSent.get(key);
-    if (!opts.force && last !== undefined && now - last < this.periodMs) {
+    if (!opts.force && !this.wouldSend(roomId, topic, now)) {
       this.log.debug({ roomId, topic }, "notice suppressed (sent one recently)");
       return false;
     }
-    this.lastSent.set(key, now);
+    this.lastSent.set(topicKey(roomId, topic), now);
     this.outbox.enqueue(roomId, text).catch((err: unknown) => this.log.warn({ err, roomId }, "could not send a notice"));
     return true;
   }
 }
+
+const topicKey = (roomId: string, topic: string): string => `${roomId}\0${topic}`;

@@ -59,6 +59,12 @@ const toHook = (r: HookRow): StoredOutboundHook => ({
   failingSince: r.failing_since,
 });
 
+const NO_STORED_EPISODE: StoredFailureEpisode = Object.freeze({ failedAttempts: 0, failedDeliveries: 0, noticedAt: null });
+
+function storedEpisode(row: Pick<Row, "consecutive_failures" | "failed_deliveries" | "failure_notice_at">): StoredFailureEpisode {
+  return { failedAttempts: row.consecutive_failures, failedDeliveries: row.failed_deliveries, noticedAt: row.failure_notice_at };
+}
+
 /**
  * Hook ids, tokens (sealed with the configured key) and delivery state. Tokens, suspensions and
  * failure state are also kept in memory: the delivery hot path reads them without touching
@@ -82,7 +88,9 @@ export class OutboundHooksTable {
     private readonly shared = false,
   ) {
     this.q = {
-      failingOf: db.prepare<[string], { failing_since: number | null }>("SELECT failing_since FROM outbound_hooks WHERE id = ?"),
+      healthOf: db.prepare<[string], Pick<Row, "failing_since" | "consecutive_failures" | "failed_deliveries" | "failure_notice_at">>(
+        "SELECT failing_since, consecutive_failures, failed_deliveries, failure_notice_at FROM outbound_hooks WHERE id = ?",
+      ),
       startFailing: db.prepare<[number, string], { failing_since: number }>("UPDATE outbound_hooks SET failing_since = COALESCE(failing_since, ?) WHERE id = ? RETURNING failing_since"),
       stopFailing: db.prepare("UPDATE outbound_hooks SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL"),
       suspendedOne: db.prepare<[string], { suspended: number }>("SELECT suspended_at IS NOT NULL AS suspended FROM outbound_hooks WHERE id = ?"),
@@ -210,11 +218,18 @@ export class OutboundHooksTable {
     return now;
   }
 
-  /** Records a success; writes only when the hook was failing. Returns since when it had been failing. */
+  /**
+   * Records a success; writes only when the hook was failing. Returns since when it had been failing.
+   * Shared: one read of the file on each success, which also refreshes the cached failure episode
+   * for endFailureEpisode, called right after (no write unless failing; of two workers clearing at
+   * once, one reports it).
+   */
   markHealthy(hookId: string): number | null {
     if (this.shared) {
-      // A read on each success (no write unless failing); of two workers clearing at once, one reports it.
-      const since = this.q.failingOf.get(hookId)?.failing_since ?? null;
+      const row = this.q.healthOf.get(hookId);
+      if (!row) return null;
+      this.episodes.set(hookId, storedEpisode(row));
+      const since = row.failing_since;
       return since !== null && this.q.stopFailing.run(hookId).changes === 1 ? since : null;
     }
     const since = this.failingSince(hookId);
@@ -229,7 +244,7 @@ export class OutboundHooksTable {
     let episode = this.episodes.get(hookId);
     if (episode === undefined) {
       const row = this.q.episode.get(hookId);
-      episode = row ? { failedAttempts: row.consecutive_failures, failedDeliveries: row.failed_deliveries, noticedAt: row.failure_notice_at } : { failedAttempts: 0, failedDeliveries: 0, noticedAt: null };
+      episode = row ? storedEpisode(row) : NO_STORED_EPISODE;
       this.episodes.set(hookId, episode);
     }
     return episode;
@@ -266,17 +281,15 @@ export class OutboundHooksTable {
    * that a recovery is told once.
    */
   endFailureEpisode(hookId: string): StoredFailureEpisode | null {
-    if (!this.shared) {
-      const episode = this.failureEpisode(hookId);
-      if (episode.failedAttempts === 0 && episode.noticedAt === null) return null;
-      this.saveFailureEpisode(hookId, { failedAttempts: 0, failedDeliveries: 0, noticedAt: null });
-      return episode;
-    }
-    this.episodes.delete(hookId);
+    // Shared: as markHealthy just read it from the file.
     const episode = this.failureEpisode(hookId);
     if (episode.failedAttempts === 0 && episode.noticedAt === null) return null;
+    if (!this.shared) {
+      this.saveFailureEpisode(hookId, NO_STORED_EPISODE);
+      return episode;
+    }
     const ended = this.q.endEpisode.run(hookId, episode.noticedAt).changes === 1;
-    this.episodes.set(hookId, { failedAttempts: 0, failedDeliveries: 0, noticedAt: null });
+    this.episodes.set(hookId, NO_STORED_EPISODE);
     if (!ended) return null;
     // The others drop their counts of the episode (and, if it was told, their "told").
     this.changed(hookId);
