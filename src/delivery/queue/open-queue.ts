@@ -1,9 +1,11 @@
 import { randomBytes } from "node:crypto";
+import type pg from "pg";
 import type { BridgeConfig } from "../../config/types.js";
 import type { Logger } from "../../observability/logger.js";
 import type { Db } from "../../store/database.js";
 import { openPgStore } from "../../store/postgres/pg-store.js";
 import { NO_OTHER_PROCESSES, PgChangeFeed, type ChangeFeed } from "../../store/postgres/change-feed.js";
+import { importMovedTables } from "../../store/postgres/sqlite-import.js";
 import { PostgresDeliveryQueue } from "./postgres-queue.js";
 import type { DeliveryQueue } from "./queue.js";
 import { SqliteDeliveryQueue } from "./sqlite-queue.js";
@@ -12,6 +14,8 @@ export interface OpenedQueue {
   queue: DeliveryQueue;
   /** What the other processes sharing the store changed, and how to tell them (nobody on SQLite). */
   changes: ChangeFeed;
+  /** The PostgreSQL store's pool, for the other tables kept there (null on SQLite). */
+  pool: pg.Pool | null;
   /** Stores what is left and releases the queue's connections (or writer thread). */
   close(): Promise<void>;
 }
@@ -23,7 +27,7 @@ export async function openDeliveryQueue(config: BridgeConfig, db: Db, log: Logge
       laneCapacity: config.delivery.heldPerHook, heldTotal: config.delivery.heldTotal, heldBytes: config.delivery.heldBytes, synchronous: config.store.synchronous,
       onWriteError: (err) => log.error({ err }, "could not store delivery outcomes; trying again in 1 s"),
     });
-    return { queue, changes: NO_OTHER_PROCESSES, close: () => queue.close() };
+    return { queue, changes: NO_OTHER_PROCESSES, pool: null, close: () => queue.close() };
   }
   const url = config.store.postgres.url;
   if (url === null) throw new Error("store.postgres.url is required when store.engine is postgres");
@@ -34,6 +38,9 @@ export async function openDeliveryQueue(config: BridgeConfig, db: Db, log: Logge
     throw new Error(`Cannot open the PostgreSQL store at ${where}: ${(err as Error).message}`, { cause: err });
   });
   try {
+    // Rows stored in the SQLite file before these tables moved (a first start after the upgrade).
+    const copied = await importMovedTables(pool, db);
+    if (copied.size > 0) log.info({ rows: Object.fromEntries(copied) }, "copied the tables that moved to PostgreSQL from the SQLite file");
     // Role all is the only process on the database; the other roles share it with each other.
     const alone = config.bridge.role === "all";
     const queue = await PostgresDeliveryQueue.open(pool, {
@@ -51,6 +58,7 @@ export async function openDeliveryQueue(config: BridgeConfig, db: Db, log: Logge
     return {
       queue,
       changes,
+      pool,
       async close() {
         await changes.close();
         await queue.close();

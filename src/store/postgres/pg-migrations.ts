@@ -205,4 +205,69 @@ export const PG_MIGRATIONS: readonly string[] = [
   `
   CREATE INDEX jobs_retry_due ON jobs (due_at) WHERE state = 'pending' AND attempts > 0;
   `,
+  // 5: the tables the inbound side and the chat replies keep, moved from the SQLite file so
+  // that processes on other hosts share them: inbound hooks (their URL secrets' hashes and sealed
+  // GitHub secrets), inbound posts and the delivery ids already posted, chat replies waiting to be
+  // posted, and the bot's DM room per user. The SQLite file's rows are copied in once, at the
+  // first start with this schema (sqlite-import.ts), and the copy is recorded in imported_tables.
+  `
+  CREATE TABLE imported_tables (
+    table_name TEXT PRIMARY KEY,
+    row_count BIGINT NOT NULL,
+    imported_at BIGINT NOT NULL
+  );
+  CREATE TABLE dm_rooms (
+    user_id TEXT PRIMARY KEY,
+    room_id TEXT NOT NULL
+  );
+  CREATE TABLE inbound_hooks (
+    id TEXT PRIMARY KEY,                    -- ih_… stable id; the hook's ghost user is @webhook_<id>
+    room_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    secret_hash BYTEA NOT NULL UNIQUE,      -- HMAC-SHA256(store key, URL secret)
+    github_secret_enc BYTEA,                -- AES-256-GCM sealed; null: GitHub signatures are not required
+    created_by TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    UNIQUE (room_id, name)
+  );
+  CREATE TABLE inbound_deliveries (
+    hook_id TEXT NOT NULL,
+    delivery_key TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    at BIGINT NOT NULL,
+    PRIMARY KEY (hook_id, delivery_key)
+  );
+  CREATE INDEX inbound_deliveries_at ON inbound_deliveries (at);
+  CREATE TABLE inbound_posts (
+    seq BIGSERIAL PRIMARY KEY,              -- the order a hook's posts are posted in; never reused
+    id TEXT NOT NULL UNIQUE,                -- ip_… the post's public id; transaction ids derive from it
+    hook_id TEXT NOT NULL,
+    room_id TEXT NOT NULL,
+    delivery_key TEXT,
+    parts TEXT NOT NULL,                    -- JSON array of m.room.message contents; emptied once done
+    posted INTEGER NOT NULL DEFAULT 0,
+    event_ids TEXT NOT NULL DEFAULT '[]',   -- JSON array, one per posted part
+    state TEXT NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'posted', 'refused', 'dropped', 'expired')),
+    error TEXT,
+    error_kind TEXT,
+    created_at BIGINT NOT NULL,
+    done_at BIGINT
+  );
+  CREATE UNIQUE INDEX inbound_posts_delivery ON inbound_posts (hook_id, delivery_key) WHERE delivery_key IS NOT NULL;
+  CREATE INDEX inbound_posts_pending ON inbound_posts (hook_id, seq) WHERE done_at IS NULL;
+  CREATE INDEX inbound_posts_done ON inbound_posts (done_at) WHERE done_at IS NOT NULL;
+  CREATE TABLE replies (
+    id BIGSERIAL PRIMARY KEY,               -- the order they are posted in
+    job_id TEXT NOT NULL UNIQUE,            -- msg_… of the delivery (its webhook-id)
+    hook_id TEXT NOT NULL,
+    room_id TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    parts TEXT NOT NULL,                    -- JSON array of m.room.message contents, ready to send
+    posted INTEGER NOT NULL DEFAULT 0,
+    created_at BIGINT NOT NULL,
+    done_at BIGINT,
+    error TEXT
+  );
+  CREATE INDEX replies_pending ON replies (id) WHERE done_at IS NULL;
+  `,
 ];

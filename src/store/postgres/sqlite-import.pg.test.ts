@@ -1,0 +1,84 @@
+// The one-time copy of the moved tables from a real SQLite file into a real PostgreSQL.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type pg from "pg";
+import { afterEach, describe, expect, it } from "vitest";
+import { openDatabase, type Db } from "../database.js";
+import { openPgStore } from "./pg-store.js";
+import { freshDatabase } from "./pg-test-fixtures.js";
+import { importMovedTables } from "./sqlite-import.js";
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function open(): Promise<{ db: Db; pool: pg.Pool; url: string }> {
+  const dir = mkdtempSync(join(tmpdir(), "mwb-import-"));
+  const db = openDatabase(join(dir, "bridge.db"));
+  const url = await freshDatabase("import");
+  const pool = await openPgStore({ url, poolSize: 2 });
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }), () => db.close(), () => pool.end());
+  return { db, pool, url };
+}
+
+function fillSqlite(db: Db, posts: number): void {
+  db.prepare("INSERT INTO dm_rooms (user_id, room_id) VALUES (?, ?)").run("@admin:example.org", "!dm:example.org");
+  db.prepare("INSERT INTO inbound_hooks (id, room_id, name, secret_hash, github_secret_enc, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+    .run("ih_1", "!room:example.org", "ci", Buffer.from([0, 1, 2, 255]), null, "@admin:example.org", 1_000);
+  db.prepare("INSERT INTO inbound_deliveries (hook_id, delivery_key, event_id, at) VALUES (?, ?, ?, ?)").run("ih_1", "gh-1", "$e1", 2_000);
+  const post = db.prepare("INSERT INTO inbound_posts (id, hook_id, room_id, delivery_key, parts, created_at) VALUES (?, ?, ?, ?, ?, ?)");
+  for (let i = 0; i < posts; i++) post.run(`ip_${i}`, "ih_1", "!room:example.org", null, JSON.stringify([{ body: `post ${i}` }]), 3_000 + i);
+  db.prepare("INSERT INTO replies (job_id, hook_id, room_id, event_id, parts, created_at, done_at, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+    .run("msg_1", "ep_1", "!room:example.org", "$e2", "[]", 4_000, 4_001, "the room said \0no");
+}
+
+describe("importMovedTables (real SQLite file, real server)", () => {
+  it("copies every row once, keeps the posting order, and continues the sequences after the copied rows", async () => {
+    const { db, pool } = await open();
+    fillSqlite(db, 1_203); // more than two pages of 500
+    const copied = await importMovedTables(pool, db);
+    expect(Object.fromEntries(copied)).toEqual({ dm_rooms: 1, inbound_hooks: 1, inbound_deliveries: 1, inbound_posts: 1_203, replies: 1 });
+
+    const posts = await pool.query<{ seq: number; id: string; parts: string }>("SELECT seq, id, parts FROM inbound_posts ORDER BY seq");
+    expect(posts.rows.map((r) => r.id)).toEqual(Array.from({ length: 1_203 }, (_, i) => `ip_${i}`));
+    expect(posts.rows[0]!.parts).toBe(JSON.stringify([{ body: "post 0" }]));
+    expect((await pool.query("SELECT error FROM replies")).rows).toEqual([{ error: "the room said \uFFFDno" }]);
+    const hook = await pool.query<{ secret_hash: Buffer }>("SELECT secret_hash FROM inbound_hooks WHERE id = 'ih_1'");
+    expect([...hook.rows[0]!.secret_hash]).toEqual([0, 1, 2, 255]);
+    // A post stored after the copy comes after every copied one.
+    const next = await pool.query<{ seq: number }>("INSERT INTO inbound_posts (id, hook_id, room_id, parts, created_at) VALUES ('ip_new', 'ih_1', '!r', '[]', 1) RETURNING seq");
+    expect(next.rows[0]!.seq).toBe(1_204);
+    const reply = await pool.query<{ id: number }>("INSERT INTO replies (job_id, hook_id, room_id, event_id, parts, created_at) VALUES ('msg_2', 'ep_1', '!r', '$e', '[]', 1) RETURNING id");
+    expect(reply.rows[0]!.id).toBe(2);
+  });
+
+  it("copies nothing at a later start, from this file or another host's, and leaves what PostgreSQL has", async () => {
+    const { db, pool } = await open();
+    fillSqlite(db, 2);
+    await importMovedTables(pool, db);
+    await pool.query("DELETE FROM inbound_posts WHERE id = 'ip_0'"); // posted and pruned since
+    db.prepare("INSERT INTO dm_rooms (user_id, room_id) VALUES ('@late:example.org', '!late:example.org')").run();
+    expect((await importMovedTables(pool, db)).size).toBe(0);
+    expect((await pool.query("SELECT id FROM inbound_posts")).rows).toEqual([{ id: "ip_1" }]);
+    expect((await pool.query("SELECT count(*)::int AS n FROM dm_rooms")).rows[0]).toEqual({ n: 1 });
+  });
+
+  it("starts the sequences at 1 when the file had no rows", async () => {
+    const { db, pool } = await open();
+    expect(Object.fromEntries(await importMovedTables(pool, db))).toEqual({ dm_rooms: 0, inbound_hooks: 0, inbound_deliveries: 0, inbound_posts: 0, replies: 0 });
+    const next = await pool.query<{ seq: number }>("INSERT INTO inbound_posts (id, hook_id, room_id, parts, created_at) VALUES ('ip_a', 'ih_1', '!r', '[]', 1) RETURNING seq");
+    expect(next.rows[0]!.seq).toBe(1);
+  });
+
+  it("copies once when two processes start at the same moment", async () => {
+    const { db, pool, url } = await open();
+    fillSqlite(db, 10);
+    const other = await openPgStore({ url, poolSize: 2 });
+    cleanups.push(() => other.end());
+    const [a, b] = await Promise.all([importMovedTables(pool, db), importMovedTables(other, db)]);
+    expect(a.size + b.size).toBe(5);
+    expect((await pool.query("SELECT count(*)::int AS n FROM inbound_posts")).rows[0]).toEqual({ n: 10 });
+  });
+});
