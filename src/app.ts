@@ -34,6 +34,7 @@ import { BridgeMetrics } from "./observability/metrics.js";
 import { WalCheckpointer } from "./store/wal-checkpointer.js";
 import { openDatabase, type Db } from "./store/database.js";
 import { DmRoomsTable } from "./store/dm-rooms-table.js";
+import { PgDmRoomsTable } from "./store/postgres/pg-dm-rooms-table.js";
 import { RoomSnapshotsTable } from "./store/room-snapshots-table.js";
 import { RoomSnapshots } from "./router/room-snapshots.js";
 import { OutboundHooksTable } from "./store/outbound-hooks-table.js";
@@ -93,7 +94,7 @@ export class WebhookBridge {
       db.close();
       throw err;
     }
-    const { queue, changes, close: closeQueue } = opened;
+    const { queue, changes, pool, close: closeQueue } = opened;
     const plan = rolePlan(config.bridge.role);
     const matrix = new AppserviceMatrix({ homeserverUrl: config.homeserver.url, domain: config.homeserver.domain, registration });
     try {
@@ -124,7 +125,7 @@ export class WebhookBridge {
     const hookChanged = (hookId: string): void => changes.publish({ kind: "hook", id: hookId });
     const table = new OutboundHooksTable(db, config.store.encryptionKeyBytes, hookChanged, config.bridge.role !== "all");
     const signingKeys = new SigningKeysTable(db, config.store.encryptionKeyBytes, hookChanged);
-    const messenger = new DirectMessenger(matrix, new DmRoomsTable(db), log);
+    const messenger = new DirectMessenger(matrix, pool ? new PgDmRoomsTable(pool) : new DmRoomsTable(db), log);
     const tls = new HookTls(new HookTlsTable(db, config.store.encryptionKeyBytes, hookChanged), config.delivery.tlsProfiles);
     // The hook state this process accepts, for the processes that follow its rooms; each change is announced.
     const accepted = new AcceptedHooksTable(db, (roomId) => {
@@ -146,7 +147,7 @@ export class WebhookBridge {
       notify: (roomId, text) => void matrix.sendNotice(roomId, text).catch((err: unknown) => log.warn({ err, roomId }, "could not send a notice")) });
     const inbound = createInbound({ config, matrix, db, messenger, guard, metrics, log, transforms, accepted, hookChanged });
     const notifier = new RoomNotifier(matrix, log);
-    const chat = createChat({ config, matrix, db, registry: outbound.registry, bots, guard, userAgent: USER_AGENT, log,
+    const chat = createChat({ config, matrix, db, pool, registry: outbound.registry, bots, guard, userAgent: USER_AGENT, log,
       // The delivery targets tell the room; they are made below, before any delivery runs.
       onMalformed: (target, reason) => targets.malformedReply(target.hook.id, reason),
       ...(plan.postsReplies ? {} : { announceReplies: () => changes.publish({ kind: "replies" }) }),

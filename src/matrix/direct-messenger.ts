@@ -1,5 +1,5 @@
 import type { Logger } from "../observability/logger.js";
-import type { DmRoomsTable } from "../store/dm-rooms-table.js";
+import type { DmRoomsStore } from "../store/dm-rooms-table.js";
 import { CoalescingSender } from "./coalescing-sender.js";
 import type { MatrixPort } from "./port.js";
 
@@ -15,7 +15,7 @@ export class DirectMessenger {
 
   constructor(
     private readonly matrix: MatrixPort,
-    private readonly rooms: DmRoomsTable,
+    private readonly rooms: DmRoomsStore,
     private readonly log: Logger,
   ) {}
 
@@ -41,14 +41,15 @@ export class DirectMessenger {
   }
 
   private async roomFor(userId: string): Promise<string> {
-    const known = this.rooms.get(userId);
+    const known = await this.rooms.get(userId);
     if (known) {
       const membership = await this.matrix.membership(known, userId).catch(() => null);
       if (membership === "join" || membership === "invite") return known;
       this.log.info({ userId, roomId: known }, "user left the DM room; creating a new one");
     }
     const roomId = await this.matrix.createDirectRoom(userId);
-    this.rooms.set(userId, roomId);
+    // A room made but not recorded (the store failed) is made again next time; the send goes on.
+    await this.rooms.set(userId, roomId).catch((err: unknown) => this.log.warn({ err, userId }, "could not record the DM room; a new one is made next time"));
     return roomId;
   }
 }

@@ -1,19 +1,23 @@
 import type { Db } from "./database.js";
 
-/** The direct-message room the bot uses for each admin (where secrets are shown once). */
-export class DmRoomsTable {
+/**
+ * The direct-message room the bot uses for each admin (where secrets are shown once). In the
+ * SQLite file (DmRoomsTable) or in PostgreSQL (PgDmRoomsTable), whichever store.engine says.
+ */
+export interface DmRoomsStore {
+  get(userId: string): Promise<string | null>;
+  set(userId: string, roomId: string): Promise<void>;
+}
+
+export class DmRoomsTable implements DmRoomsStore {
   constructor(private readonly db: Db) {}
 
-  get(userId: string): string | null {
+  async get(userId: string): Promise<string | null> {
     const row = this.db.prepare<[string], { room_id: string }>("SELECT room_id FROM dm_rooms WHERE user_id = ?").get(userId);
     return row?.room_id ?? null;
   }
 
-  set(userId: string, roomId: string): void {
+  async set(userId: string, roomId: string): Promise<void> {
     this.db.prepare("INSERT INTO dm_rooms (user_id, room_id) VALUES (?, ?) ON CONFLICT (user_id) DO UPDATE SET room_id = excluded.room_id").run(userId, roomId);
-  }
-
-  forget(userId: string): void {
-    this.db.prepare("DELETE FROM dm_rooms WHERE user_id = ?").run(userId);
   }
 }

@@ -3,7 +3,7 @@ import type { SendOutcome } from "../../delivery/sender.js";
 import type { DeliveryTarget } from "../../delivery/targets.js";
 import type { DeliveryAnswers } from "../../delivery/worker.js";
 import type { Logger } from "../../observability/logger.js";
-import type { RepliesTable } from "../../store/replies-table.js";
+import type { RepliesStore } from "../../store/replies-table.js";
 import type { ChatFormat, ChatFormatName, ReplyLimits } from "../formats/chat/chat-format.js";
 import { isChatFormat } from "../formats/format-names.js";
 import { replyContents } from "./reply-content.js";
@@ -12,7 +12,7 @@ import { threadRootOf } from "./thread.js";
 
 export interface ChatRepliesDeps {
   formats: (name: ChatFormatName) => ChatFormat;
-  table: RepliesTable;
+  table: RepliesStore;
   /** Told that replies were stored (it posts them, or tells the process that does). */
   poster: Pick<ReplyPoster, "kick">;
   limits: ReplyLimits;
@@ -55,7 +55,7 @@ export class ChatReplies implements DeliveryAnswers {
       const event = JSON.parse(job.body) as { content?: Record<string, unknown> };
       const parts = replyContents(reply, { triggerEventId: job.eventId, threadRoot: threadRootOf({ content: event.content ?? {} }) }, override ? { username: override, avatarMxc } : null);
       if (parts.length === 0) return;
-      const isNew = this.deps.table.insertIfNew({ jobId: job.id, hookId: target.hook.id, roomId: job.roomId, eventId: job.eventId, parts });
+      const isNew = await this.deps.table.insertIfNew({ jobId: job.id, hookId: target.hook.id, roomId: job.roomId, eventId: job.eventId, parts });
       if (!isNew) log.info({ ...fields, jobId: job.id }, "a reply to this delivery was stored before; not posted again");
       this.deps.poster.kick();
     } catch (err) {

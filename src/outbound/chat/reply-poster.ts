@@ -1,10 +1,10 @@
 import type { GhostHook, InboundPoster } from "../../inbound/poster.js";
 import { postFailure } from "../../inbound/queue/post-failure.js";
 import type { Logger } from "../../observability/logger.js";
-import type { PendingReply, RepliesTable } from "../../store/replies-table.js";
+import type { PendingReply, RepliesStore } from "../../store/replies-table.js";
 
 export interface ReplyPosterDeps {
-  table: RepliesTable;
+  table: RepliesStore;
   poster: InboundPoster;
   /** The hook (or bot) whose ghost posts the reply; null once it is removed. */
   ghostOf: (hookId: string) => GhostHook | null;
@@ -37,7 +37,11 @@ export class ReplyPoster {
       this.again = true;
       return;
     }
-    this.running = this.drain().finally(() => {
+    this.running = this.drain().catch((err: unknown) => {
+      // The store failed (PostgreSQL unreachable, a disk error): the replies stay stored.
+      this.deps.log.error({ err }, "could not read or update the stored replies; trying again later");
+      this.retryLater();
+    }).finally(() => {
       this.running = null;
       if (this.again) {
         this.again = false;
@@ -59,7 +63,7 @@ export class ReplyPoster {
 
   private async drain(): Promise<void> {
     for (let round = 0; round < 1000 && !this.stopped; round++) {
-      const batch = this.deps.table.pending(50);
+      const batch = await this.deps.table.pending(50);
       if (batch.length === 0) return;
       for (const reply of batch) {
         if (this.stopped) return;
@@ -74,7 +78,7 @@ export class ReplyPoster {
     const { table, log } = this.deps;
     const hook = this.deps.ghostOf(reply.hookId);
     if (!hook) {
-      table.giveUp(reply.id, "the hook was removed before its reply was posted");
+      await table.giveUp(reply.id, "the hook was removed before its reply was posted");
       log.info({ hookId: reply.hookId, eventId: reply.eventId }, "reply not posted: the hook was removed");
       return "done";
     }
@@ -88,13 +92,13 @@ export class ReplyPoster {
           log.warn({ err, hookId: reply.hookId, eventId: reply.eventId }, "could not post a reply yet; trying again later");
           return "later";
         }
-        table.giveUp(reply.id, answer.message);
+        await table.giveUp(reply.id, answer.message);
         log.warn({ hookId: reply.hookId, roomId: reply.roomId, eventId: reply.eventId, reason: answer.message }, "reply refused by the homeserver; not posted");
         return "done";
       }
-      table.partPosted(reply.id, part + 1, part + 1 === reply.parts.length);
+      await table.partPosted(reply.id, part + 1, part + 1 === reply.parts.length);
     }
-    if (reply.parts.length === 0) table.partPosted(reply.id, 0, true);
+    if (reply.parts.length === 0) await table.partPosted(reply.id, 0, true);
     this.deps.onPosted?.(reply);
     return "done";
   }

@@ -8,6 +8,8 @@ import { InboundPoster } from "../../inbound/poster.js";
 import type { AppserviceMatrix } from "../../matrix/appservice-matrix.js";
 import type { Logger } from "../../observability/logger.js";
 import type { Db } from "../../store/database.js";
+import type pg from "pg";
+import { PgRepliesTable } from "../../store/postgres/pg-replies-table.js";
 import { RepliesTable } from "../../store/replies-table.js";
 import { chatFormat } from "../formats/chat/index.js";
 import { triggerOf } from "../match.js";
@@ -20,6 +22,8 @@ export interface ChatWiringDeps {
   config: BridgeConfig;
   matrix: AppserviceMatrix;
   db: Db;
+  /** The PostgreSQL store (store.engine postgres), where the replies are then kept; null: the SQLite file. */
+  pool: pg.Pool | null;
   registry: OutboundHookRegistry;
   /** Webhook bots: their ghosts' identities and DM rooms. */
   bots: Pick<WebhookBots, "ghostOf" | "isDirect" | "triggerAtSend">;
@@ -46,7 +50,7 @@ export function createChat(deps: ChatWiringDeps) {
     botOf: (hook) => (hook.kind === "bot" ? deps.bots.ghostOf(hook) : null),
     isDirect: (hook, event) => hook.kind === "bot" && deps.bots.isDirect(hook, event),
   });
-  const table = new RepliesTable(deps.db);
+  const table = deps.pool ? new PgRepliesTable(deps.pool) : new RepliesTable(deps.db);
   const poster = new ReplyPoster({
     table,
     poster: new InboundPoster(matrix),

@@ -269,5 +269,6 @@ export const PG_MIGRATIONS: readonly string[] = [
     error TEXT
   );
   CREATE INDEX replies_pending ON replies (id) WHERE done_at IS NULL;
+  CREATE INDEX replies_done ON replies (done_at) WHERE done_at IS NOT NULL;
   `,
 ];
