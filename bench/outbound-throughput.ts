@@ -179,9 +179,11 @@ async function runMode(world: World, receiver: ReceiverHandle, roomIds: string[]
     const trees: Record<string, number> = engine === "postgres" && world.postgresPid ? { postgres: world.postgresPid } : {};
     const processes = { bridge: bridge.pid, receiver: receiver.pid, ...Object.fromEntries(workers.map((w, i) => [`worker${i}`, w.pid])) };
     const cpuBefore = await cpuMark(processes, trees);
+    const horizon = engine === "postgres" && process.env.BENCH_PG_STATEMENTS ? await watchSnapshots(world) : null;
     const burst = await pushBurst(hs, `tput${runTag}`, opts.events, opts.txnSize, roomIds);
     const got = await wait(`tput${runTag}`, expected, 300_000);
     const burstCpu = cpuPerUnit(cpuBefore, await cpuMark(processes, trees), got.count);
+    if (horizon) log(`${label}: ${await horizon.stop()}`);
     // The bridge's CPU is that of all its processes; the appservice process's own is kept beside it.
     if (workers.length > 0) {
       burstCpu.appservice = burstCpu.bridge!;
@@ -234,6 +236,40 @@ async function runMode(world: World, receiver: ReceiverHandle, roomIds: string[]
     await stopBridge();
     await clearQueue(world, engine);
   }
+}
+
+/**
+ * The oldest snapshot any session held during the burst (BENCH_PG_STATEMENTS=1), sampled every
+ * 200 ms: a transaction open for long keeps every dead row version it might see, so vacuum and
+ * the claims' own pruning cannot drop them, and every scan of the jobs reads them again.
+ */
+async function watchSnapshots(world: World): Promise<{ stop(): Promise<string> }> {
+  const client = new pg.Client({ connectionString: world.postgresUrl });
+  await client.connect();
+  let worst: { xids: number; ms: number; state: string; query: string } | null = null;
+  let samples = 0;
+  let running = true;
+  const loop = (async () => {
+    for (let i = 0; running && i < 3_000; i++) {
+      const { rows } = await client.query<{ xids: number; ms: number; state: string; query: string }>(
+        "SELECT age(backend_xmin)::int AS xids, (extract(epoch FROM now() - xact_start) * 1000)::int AS ms, coalesce(state, '') AS state, left(regexp_replace(query, '\\s+', ' ', 'g'), 90) AS query " +
+        "FROM pg_stat_activity WHERE backend_xmin IS NOT NULL AND pid <> pg_backend_pid() ORDER BY age(backend_xmin) DESC LIMIT 1",
+      );
+      samples++;
+      const row = rows[0];
+      if (row && (!worst || row.xids > worst.xids)) worst = row;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop.catch(() => undefined);
+      await client.end();
+      const w = worst as { xids: number; ms: number; state: string; query: string } | null;
+      return w ? `oldest snapshot in ${samples} samples: ${w.xids} transactions behind, its transaction open ${w.ms} ms (${w.state}: ${w.query})` : `no snapshot held in ${samples} samples`;
+    },
+  };
 }
 
 /** The statements that cost the PostgreSQL server most during the run (BENCH_PG_STATEMENTS=1). */
