@@ -19,7 +19,7 @@ async function open(): Promise<{ db: Db; pool: pg.Pool; url: string }> {
   const db = openDatabase(join(dir, "bridge.db"));
   const url = await freshDatabase("import");
   const pool = await openPgStore({ url, poolSize: 2 });
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }), () => db.close(), () => pool.end());
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }), () => void db.close(), () => pool.end());
   return { db, pool, url };
 }
 
