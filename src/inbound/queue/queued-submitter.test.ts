@@ -84,8 +84,8 @@ describe("queued inbound posting: stored first, posted in order per hook", () =>
       { roomId: "!h1:x", body: "message", txnId: `${id}.0` },
       { roomId: "!h1:x", body: "file", txnId: `${id}.1` },
     ]);
-    expect(table.byId(id)).toMatchObject({ state: "posted", eventIds: ["$e1", "$e2"], parts: [] });
-    expect(table.pendingCount()).toBe(0);
+    expect(await table.byId(id)).toMatchObject({ state: "posted", eventIds: ["$e1", "$e2"], parts: [] });
+    expect(await table.pendingCount()).toBe(0);
   });
 
   it("answers queued with the post's id while the homeserver is down, and posts every post in order once it is back", async () => {
@@ -95,14 +95,14 @@ describe("queued inbound posting: stored first, posted in order per hook", () =>
     const second = await submitter.submit(hook("h1"), [text("two")], { deliveryKey: null });
     expect(first).toMatchObject({ kind: "queued" });
     expect(second).toMatchObject({ kind: "queued" });
-    expect(table.pendingCount()).toBe(2);
+    expect(await table.pendingCount()).toBe(2);
     expect(worker.isHeld("h1")).toBe(true);
     hs.failure = null;
     worker.wake("h1");
     await worker.idle();
     expect(hs.sent.map((s) => s.body)).toEqual(["one", "two"]);
-    expect(table.byId((first as { id: string }).id)).toMatchObject({ state: "posted", eventIds: ["$e1"] });
-    expect(table.pendingCount()).toBe(0);
+    expect(await table.byId((first as { id: string }).id)).toMatchObject({ state: "posted", eventIds: ["$e1"] });
+    expect(await table.pendingCount()).toBe(0);
     expect(outcomes).toEqual(["posted", "posted"]);
   });
 
@@ -161,7 +161,7 @@ describe("queued inbound posting: stored first, posted in order per hook", () =>
     expect(told[0]).toContain((queued as { id: string }).id);
     expect(told[0]).toContain("M_TOO_LARGE");
     expect(hs.sent.map((s) => s.body)).toEqual(["after"]);
-    expect(table.byId((queued as { id: string }).id)).toMatchObject({ state: "refused", errorKind: "too_large" });
+    expect(await table.byId((queued as { id: string }).id)).toMatchObject({ state: "refused", errorKind: "too_large" });
   });
 
   it("deduplicates by the sender's delivery id: a redelivery of a queued post answers its id, of a posted one its event ids, posting once", async () => {
@@ -210,7 +210,7 @@ describe("queued inbound posting: stored first, posted in order per hook", () =>
     restarted.worker.start();
     await restarted.worker.idle();
     expect(hs.sent.map((s) => s.body)).toEqual(["a", "b", "c"]);
-    expect(table.byId(queued.id)).toMatchObject({ state: "posted", eventIds: ["$sent-before-crash", "$e2"] });
+    expect(await table.byId(queued.id)).toMatchObject({ state: "posted", eventIds: ["$sent-before-crash", "$e2"] });
   });
 
   it("drops the posts of a hook that was removed, and posts other hooks'", async () => {
@@ -225,7 +225,7 @@ describe("queued inbound posting: stored first, posted in order per hook", () =>
     worker.wake("h2");
     await worker.idle();
     expect(hs.sent.map((s) => s.body)).toEqual(["kept"]);
-    expect(table.byId(gone.id)).toMatchObject({ state: "dropped" });
+    expect(await table.byId(gone.id)).toMatchObject({ state: "dropped" });
     expect(told).toEqual([]);
     expect(outcomes.sort()).toEqual(["dropped", "posted"]);
   });
@@ -264,6 +264,6 @@ describe("queued inbound posting: stored first, posted in order per hook", () =>
     }
     await worker.idle();
     expect(most).toBe(2);
-    expect(table.pendingCount()).toBe(0);
+    expect(await table.pendingCount()).toBe(0);
   });
 });
