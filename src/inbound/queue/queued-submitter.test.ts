@@ -7,6 +7,7 @@ import { DEFAULT_INBOUND_PERMISSIONS } from "../../connections/inbound-permissio
 import { createLogger } from "../../observability/logger.js";
 import { openDatabase, type Db } from "../../store/database.js";
 import { InboundPostsTable } from "../../store/inbound-posts-table.js";
+import { StoreUnavailableError } from "../../store/store-unavailable.js";
 import { InboundError } from "../errors.js";
 import { InboundPostWorker, type InboundPostWorkerDeps } from "./post-worker.js";
 import { QueuedSubmitter } from "./queued-submitter.js";
@@ -264,6 +265,50 @@ describe("queued inbound posting: stored first, posted in order per hook", () =>
     }
     await worker.idle();
     expect(most).toBe(2);
+    expect(await table.pendingCount()).toBe(0);
+  });
+});
+
+describe("queued inbound posting while the store cannot be read", () => {
+  it("reads the pending hooks again a second later, once at a time, and posts what was stored", async () => {
+    const hs = homeserver();
+    let storeDown = true;
+    let reads = 0;
+    const flaky = {
+      next: (hookId: string) => table.next(hookId),
+      partPosted: (post: Parameters<InboundPostsTable["partPosted"]>[0], eventId: string) => table.partPosted(post, eventId),
+      finish: (...args: Parameters<InboundPostsTable["finish"]>) => table.finish(...args),
+      hooksWithPending: async (limit?: number) => {
+        reads++;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        if (storeDown) throw new StoreUnavailableError(Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), { code: "ECONNREFUSED" }));
+        return table.hooksWithPending(limit);
+      },
+    };
+    const worker = new InboundPostWorker({
+      table: flaky, poster: hs, hookOf: (id) => hook(id), concurrency: 4, giveUpAfterMs: 3_600_000,
+      tellRoom: () => undefined, log: createLogger("silent"),
+    });
+    running.push(worker);
+    const submitter = new QueuedSubmitter({ table, worker, waitMs: 50, log: createLogger("silent") });
+    expect(await submitter.submit(hook("h1"), [text("one")], { deliveryKey: null })).toMatchObject({ kind: "queued" });
+    expect(reads).toBe(1);
+    storeDown = false;
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    await worker.idle();
+    expect(hs.sent.map((s) => s.body)).toEqual(["one"]);
+    // Down again; woken again and again (new posts): one read now, and one more for the wakes during it, not one per wake.
+    storeDown = true;
+    expect(await submitter.submit(hook("h1"), [text("two")], { deliveryKey: null })).toMatchObject({ kind: "queued" });
+    const before = reads;
+    for (let i = 0; i < 5; i++) worker.wake("h1");
+    await worker.idle();
+    expect(reads - before).toBe(2);
+    // A new post does not wait for the retry's timer.
+    storeDown = false;
+    worker.wake("h1");
+    await worker.idle();
+    expect(hs.sent.map((s) => s.body)).toEqual(["one", "two"]);
     expect(await table.pendingCount()).toBe(0);
   });
 });
