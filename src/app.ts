@@ -206,7 +206,8 @@ export class WebhookBridge {
           for (const hookId of outbound.registry.ids()) forgetHook(hookId);
           inbound.forgetCached();
           if (plan.postsReplies) chat.poster.kick();
-          return void follower.loadAll();
+          // A follow reads the inbound store (PostgreSQL): its failure must not become an unhandled rejection.
+          return void follower.loadAll().catch((err: unknown) => log.warn({ err }, "could not follow the rooms again after a resync; each is followed again at its next change"));
       }
     });
     const renderer = new DeliveryRenderer(downloader, {

@@ -113,7 +113,7 @@ export class InboundHooks {
     };
     drop();
     // A step queued before the bot left would put the room's hooks back: dropped again after it.
-    if (this.rooms.busy(roomId)) void this.rooms.run(roomId, drop);
+    if (this.rooms.busy(roomId)) this.rooms.run(roomId, drop).catch((err: unknown) => this.deps.log.warn({ err, roomId }, "could not forget the hooks of a room the bot left"));
   }
 
   /**
