@@ -145,7 +145,7 @@ export class WebhookBridge {
     const bots: WebhookBots = new WebhookBots({ registry: outbound.registry, rooms: new BotRooms(), ghosts: matrix, inviteAllowList: config.permissions.invite, log });
     const transforms = new TransformationFunctions({ ...config.inbound.transformationFunctions, limits: config.inbound.transformationFunctions, log,
       notify: (roomId, text) => void matrix.sendNotice(roomId, text).catch((err: unknown) => log.warn({ err, roomId }, "could not send a notice")) });
-    const inbound = createInbound({ config, matrix, db, messenger, guard, metrics, log, transforms, accepted, hookChanged });
+    const inbound = createInbound({ config, matrix, db, pool, messenger, guard, metrics, log, transforms, accepted, hookChanged });
     const notifier = new RoomNotifier(matrix, log);
     const chat = createChat({ config, matrix, db, pool, registry: outbound.registry, bots, guard, userAgent: USER_AGENT, log,
       // The delivery targets tell the room; they are made below, before any delivery runs.
@@ -207,7 +207,8 @@ export class WebhookBridge {
           for (const hookId of outbound.registry.ids()) forgetHook(hookId);
           inbound.forgetCached();
           if (plan.postsReplies) chat.poster.kick();
-          return void follower.loadAll();
+          // A follow reads the inbound store (PostgreSQL): its failure must not become an unhandled rejection.
+          return void follower.loadAll().catch((err: unknown) => log.warn({ err }, "could not follow the rooms again after a resync; each is followed again at its next change"));
       }
     });
     const renderer = new DeliveryRenderer(downloader, {
@@ -262,10 +263,7 @@ export class WebhookBridge {
     const loading = plan.answersHomeserver ? router.loadJoinedRooms(ROOMS_LOADED_AT_ONCE) : follower.loadAll();
     // A URL sent by DM a moment ago may name a hook whose notice has not come yet: the accepted state is read first.
     if (!plan.answersHomeserver) {
-      inbound.hooks.waitForRooms((roomId) => {
-        follower.catchUp([roomId]);
-        return null;
-      });
+      inbound.hooks.waitForRooms((roomId) => follower.catchUp([roomId]));
     }
     const retentionMs = config.delivery.retentionDays * 86_400_000;
     let pruning = false;

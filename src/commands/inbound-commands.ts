@@ -46,10 +46,10 @@ export const inboundCommands: CommandSpec<CommandContext>[] = [
     async run(ctx, { name }, { msgtype }) {
       nameProblem(name!);
       if (ctx.inbound.registry.get(ctx.roomId, name!)) throw new CommandError(`An inbound hook "${name}" already exists here. Remove or rename it first.`);
-      const secret = ctx.inbound.prepare(ctx.roomId, name!, ctx.sender);
+      const secret = await ctx.inbound.prepare(ctx.roomId, name!, ctx.sender);
       const content = inboundHookContent({ name: name!, avatar: null, msgtype: (msgtype as InboundMsgtype | undefined) ?? "m.notice" });
       if (!(await writeState(ctx, name!, content))) {
-        ctx.inbound.discardPrepared(ctx.roomId, name!);
+        await ctx.inbound.discardPrepared(ctx.roomId, name!);
         return;
       }
       const hook = existing(ctx, name!);
@@ -68,9 +68,10 @@ export const inboundCommands: CommandSpec<CommandContext>[] = [
         await ctx.reply(`No inbound hooks in this room. Add one with "${ctx.prefix} inbound add <name>".`);
         return;
       }
+      const signed = new Set((await Promise.all(hooks.map((h) => ctx.inbound.stored(h.id)))).filter((s) => s?.hasGithubSecret).map((s) => s!.id));
       const line = (h: ActiveInboundHook) =>
         `- ${h.name}: posts ${h.msgtype} as ${ctx.inbound.ghostUserId(h.id)}, avatar ${h.avatar ?? "none"}, ` +
-        `GitHub signatures ${ctx.inbound.stored(h.id)?.hasGithubSecret ? "required" : "not required"}` +
+        `GitHub signatures ${signed.has(h.id) ? "required" : "not required"}` +
         (h.expiresAt !== null ? `, expires ${new Date(h.expiresAt).toISOString()}` : "") +
         (permissionsField(h.permissions) ? `, permissions ${Object.entries(permissionsField(h.permissions)!).map(([p, on]) => `${p} ${on ? "on" : "off"}`).join(", ")}` : "");
       await ctx.reply(["Inbound hooks in this room:", ...hooks.map(line)].join("\n"));
@@ -137,7 +138,7 @@ export const inboundCommands: CommandSpec<CommandContext>[] = [
     ...privileged,
     async run(ctx, { name }) {
       const hook = existing(ctx, name!);
-      const secret = ctx.inbound.rotate(hook.id);
+      const secret = await ctx.inbound.rotate(hook.id);
       await ctx.inbound.sendUrl(ctx.sender, ctx.roomId, name!, secret, "rotated");
       await ctx.reply(`Inbound hook "${name}" has a new URL; I sent it to you in a direct message. The old URL no longer works.`);
     },
@@ -150,7 +151,7 @@ export const inboundCommands: CommandSpec<CommandContext>[] = [
     ...privileged,
     async run(ctx, { name }, { remove }) {
       const hook = existing(ctx, name!);
-      const secret = ctx.inbound.setGithubSecret(hook.id, remove === undefined);
+      const secret = await ctx.inbound.setGithubSecret(hook.id, remove === undefined);
       if (secret === null) {
         await ctx.reply(`GitHub requests to "${name}" are no longer signature-checked.`);
         return;

@@ -75,7 +75,7 @@ describe("following a room's hooks applied by another process", () => {
     await owner.inbound.applyState(ROOM, inboundState("in", { name: "in" }), "live");
     const written = rows(db);
     follower.outbound.followRoom(ROOM);
-    follower.inbound.followRoom(ROOM);
+    await follower.inbound.followRoom(ROOM);
     expect(follower.outbound.registry.get(ROOM, "ci")).toMatchObject({ id: owner.outbound.registry.get(ROOM, "ci")!.id, urls: ["http://127.0.0.1:9/ci"], ordering: "strict", stateEventId: "$ci3" });
     expect(follower.inbound.registry.get(ROOM, "in")?.id).toBe(owner.inbound.registry.get(ROOM, "in")!.id);
     expect(rows(db)).toBe(written);

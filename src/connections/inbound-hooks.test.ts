@@ -68,8 +68,8 @@ describe("InboundHooks", () => {
     const { hooks, notices, dms, state } = setup();
     await hooks.applyState(ROOM, state("@admin:x", "ci", { name: "ci", hookId: "public-id" }), "live");
     const secret = /webhook\/([A-Za-z0-9_-]{22})/.exec(dms[0]!)![1]!;
-    expect(hooks.resolve(secret)).toMatchObject({ name: "ci", roomId: ROOM });
-    expect(hooks.resolve("public-id")).toBeNull();
+    expect(await hooks.resolve(secret)).toMatchObject({ name: "ci", roomId: ROOM });
+    expect(await hooks.resolve("public-id")).toBeNull();
     expect(notices).toEqual([`Inbound hook "ci" active. Its URL was sent to @admin:x in a direct message.`]);
   });
 
@@ -84,21 +84,21 @@ describe("InboundHooks", () => {
 
   it("renames keeping id and URL, expires, and removes (Hookshot's {disabled: true} too)", async () => {
     const { hooks, retired, state } = setup();
-    const secret = hooks.prepare(ROOM, "ci", "@admin:x");
+    const secret = await hooks.prepare(ROOM, "ci", "@admin:x");
     await hooks.applyState(ROOM, state(BOT, "ci", { name: "ci" }), "live");
     const hook = (await hooks.resolve(secret))!;
-    expect(hooks.rename(hook, "deploy")).toBe(true);
+    expect(await hooks.rename(hook, "deploy")).toBe(true);
     await hooks.applyState(ROOM, state(BOT, "deploy", { name: "deploy", expirationDate: "2030-01-01T00:00:00Z" }), "live");
     await hooks.applyState(ROOM, state(BOT, "ci", {}), "live");
-    expect(hooks.resolve(secret, Date.parse("2029-12-31T00:00:00Z"))).toMatchObject({ id: hook.id, name: "deploy" });
-    expect(hooks.resolve(secret, Date.parse("2030-01-02T00:00:00Z"))).toBeNull();
+    expect(await hooks.resolve(secret, Date.parse("2029-12-31T00:00:00Z"))).toMatchObject({ id: hook.id, name: "deploy" });
+    expect(await hooks.resolve(secret, Date.parse("2030-01-02T00:00:00Z"))).toBeNull();
     await hooks.applyState(ROOM, state(BOT, "deploy", { disabled: true }), "live");
-    expect(hooks.resolve(secret, 0)).toBeNull();
+    expect(await hooks.resolve(secret, 0)).toBeNull();
     expect(retired).toEqual([hook.id]);
   });
   it("while its room loads at start, a request to a stored hook waits for it instead of finding nothing", async () => {
     const { hooks, state } = setup();
-    const secret = hooks.prepare(ROOM, "ci", "@admin:x");
+    const secret = await hooks.prepare(ROOM, "ci", "@admin:x");
     let loaded!: () => void;
     const roomLoad = new Promise<void>((resolve) => (loaded = resolve));
     hooks.waitForRooms((roomId) => (roomId === ROOM ? roomLoad : null));
@@ -109,6 +109,6 @@ describe("InboundHooks", () => {
     loaded();
     expect(await pending).toMatchObject({ name: "ci", roomId: ROOM });
     // An unknown secret does not wait.
-    expect(hooks.resolve("x".repeat(43))).toBeNull();
+    expect(await hooks.resolve("x".repeat(43))).toBeNull();
   });
 });

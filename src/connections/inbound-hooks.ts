@@ -2,18 +2,19 @@ import type { DirectMessenger } from "../matrix/direct-messenger.js";
 import type { MatrixPort, StateEvent } from "../matrix/port.js";
 import type { Logger } from "../observability/logger.js";
 import { newToken } from "../store/sealed-secret.js";
-import type { InboundHooksTable } from "../store/inbound-hooks-table.js";
+import type { InboundHooksStore, StoredInboundHook } from "../store/inbound-hooks-table.js";
 import type { AcceptedHooksTable } from "../store/accepted-hooks-table.js";
 import { InboundHookRegistry, type ActiveInboundHook } from "./inbound-hook-registry.js";
 import { acceptedContent, ACCEPTED_FIELDS, INBOUND_HOOK_EVENT_TYPE, isInboundRemoval, validateInboundHookContent, type InboundHookSettings } from "./inbound-hook-state.js";
 import { HookStateGate, type StateOrigin } from "./hook-state-gate.js";
+import { RoomSerializer } from "./room-serializer.js";
 import { mayConfigureHooks, type PermissionVerdict, type RoomAuthority } from "./power-levels.js";
 
 export interface InboundHooksDeps {
   matrix: MatrixPort;
   /** The hook state accepted, for the processes that follow this one's rooms (bridge.role). */
   accepted?: AcceptedHooksTable;
-  table: InboundHooksTable;
+  table: InboundHooksStore;
   messenger: DirectMessenger;
   /** config permissions.commandPowerLevel */
   configuredMinimumLevel: number | null;
@@ -33,10 +34,15 @@ export interface InboundHooksDeps {
 /**
  * Inbound hooks as room state: checks who set them, validates, keeps the registry, creates the URL
  * secret (shown once, by DM), renames, rotates, and forgets everything when a hook is removed.
+ * Each room's steps that read the store and change the registry run one at a time (`rooms`): the
+ * store is asynchronous, and a step overtaken by a later one would leave the registry wrong.
  */
 export class InboundHooks {
   readonly registry = new InboundHookRegistry();
   private readonly gate: HookStateGate<InboundHookSettings>;
+  private readonly rooms = new RoomSerializer();
+  /** Each room's follow that is queued and not started yet: a later ask joins it (it reads what is accepted when it starts). */
+  private readonly followsWaiting = new Map<string, Promise<void>>();
 
   constructor(private readonly deps: InboundHooksDeps) {
     this.gate = new HookStateGate(
@@ -67,15 +73,27 @@ export class InboundHooks {
    * the registry follows what it accepted (`accepted`), never the room's state judged again.
    * Nothing is written or sent here; a hook whose record is missing is left out.
    */
-  followRoom(roomId: string): void {
+  followRoom(roomId: string): Promise<void> {
+    const waiting = this.followsWaiting.get(roomId);
+    if (waiting) return waiting;
+    const follow = this.rooms.run(roomId, () => {
+      this.followsWaiting.delete(roomId);
+      return this.followNow(roomId);
+    });
+    this.followsWaiting.set(roomId, follow);
+    return follow;
+  }
+
+  private async followNow(roomId: string): Promise<void> {
+    const rows = (this.deps.accepted?.forRoom(roomId) ?? []).filter((row) => row.eventType === INBOUND_HOOK_EVENT_TYPE);
+    const stored = new Map(rows.length > 0 ? (await this.deps.table.forRoom(roomId)).map((hook) => [hook.name, hook]) : []);
     const kept = new Set<string>();
-    for (const row of this.deps.accepted?.forRoom(roomId) ?? []) {
-      if (row.eventType !== INBOUND_HOOK_EVENT_TYPE) continue;
+    for (const row of rows) {
       const value = this.gate.validateAccepted(row.stateKey, row.content);
-      const stored = value ? this.deps.table.find(roomId, row.stateKey) : null;
-      if (!value || !stored) continue;
-      this.registry.set({ ...value, id: stored.id, roomId, ...(row.eventId ? { stateEventId: row.eventId } : {}) });
-      kept.add(stored.id);
+      const record = value ? stored.get(row.stateKey) : undefined;
+      if (!value || !record) continue;
+      this.registry.set({ ...value, id: record.id, roomId, ...(row.eventId ? { stateEventId: row.eventId } : {}) });
+      kept.add(record.id);
     }
     for (const hook of this.registry.forRoom(roomId)) if (!kept.has(hook.id)) this.registry.remove(roomId, hook.name);
   }
@@ -83,14 +101,19 @@ export class InboundHooks {
   /** Removes the hook a redaction of its state event removes (see HookStateGate.redactedHook); returns its name. */
   async removeRedacted(roomId: string, redactedEventId: string, redactor: string): Promise<string | null> {
     const hook = await this.gate.redactedHook(roomId, this.registry.forRoom(roomId), redactedEventId, redactor);
-    if (hook) this.remove(roomId, hook.name);
+    if (hook) await this.remove(roomId, hook.name);
     return hook?.name ?? null;
   }
 
   /** The bot left the room: its hooks stop answering (their store records stay, in case it comes back). */
   forgetRoom(roomId: string): void {
-    this.deps.accepted?.forgetRoom(roomId);
-    this.registry.forgetRoom(roomId);
+    const drop = () => {
+      this.deps.accepted?.forgetRoom(roomId);
+      this.registry.forgetRoom(roomId);
+    };
+    drop();
+    // A step queued before the bot left would put the room's hooks back: dropped again after it.
+    if (this.rooms.busy(roomId)) this.rooms.run(roomId, drop).catch((err: unknown) => this.deps.log.warn({ err, roomId }, "could not forget the hooks of a room the bot left"));
   }
 
   /**
@@ -103,14 +126,14 @@ export class InboundHooks {
   private roomLoaded: (roomId: string) => Promise<void> | null = () => null;
 
   /**
-   * The live hook a request's secret names, or null (unknown, removed or expired); a promise of it
-   * while its room's hooks are still loading at start.
+   * The live hook a request's secret names, or null (unknown, removed or expired); while its
+   * room's hooks are still loading at start, once they are.
    */
-  resolve(secret: string, now = Date.now()): ActiveInboundHook | null | Promise<ActiveInboundHook | null> {
-    const stored = this.deps.table.bySecret(secret);
+  async resolve(secret: string, now = Date.now()): Promise<ActiveInboundHook | null> {
+    const stored = await this.deps.table.bySecret(secret);
     if (!stored) return null;
-    const waiting = this.registry.byId(stored.id) ? null : this.roomLoaded(stored.roomId);
-    return waiting ? waiting.then(() => this.live(stored.id, now)) : this.live(stored.id, now);
+    if (!this.registry.byId(stored.id)) await this.roomLoaded(stored.roomId);
+    return this.live(stored.id, now);
   }
 
   private live(hookId: string, now: number): ActiveInboundHook | null {
@@ -126,16 +149,19 @@ export class InboundHooks {
     const admission = await this.gate.admit(roomId, event, origin, authority);
     if (admission.kind === "ignored") return;
     if (admission.kind === "removal") {
-      if (this.remove(roomId, name) && !admission.fromBot) {
+      if ((await this.remove(roomId, name)) && !admission.fromBot) {
         await this.gate.tell(roomId, origin, `Inbound hook "${name}" removed by ${event.sender}; its URL no longer works.`);
       }
       return;
     }
     const { value, fromBot } = admission;
-    const { hook, newSecret } = this.deps.table.ensure(roomId, name, event.sender);
-    const previous = this.registry.byId(hook.id);
-    this.registry.set({ ...value, id: hook.id, roomId, stateEventId: event.event_id });
-    this.deps.accepted?.accept(roomId, INBOUND_HOOK_EVENT_TYPE, name, event.event_id ?? null, event.content);
+    const { hook, newSecret, previous } = await this.rooms.run(roomId, async () => {
+      const { hook, newSecret } = await this.deps.table.ensure(roomId, name, event.sender);
+      const previous = this.registry.byId(hook.id);
+      this.registry.set({ ...value, id: hook.id, roomId, stateEventId: event.event_id });
+      this.deps.accepted?.accept(roomId, INBOUND_HOOK_EVENT_TYPE, name, event.event_id ?? null, event.content);
+      return { hook, newSecret, previous };
+    });
     log.info({ roomId, hook: name, hookId: hook.id }, previous ? "inbound hook updated" : "inbound hook active");
     const urlSent = newSecret && !fromBot
       ? await this.gate.sendSecret(() => this.sendUrl(event.sender, roomId, name, newSecret, "created"), { roomId, hook: name })
@@ -187,17 +213,18 @@ export class InboundHooks {
    * refused verdict (bot without the power) or a failed write leaves the hook as it was.
    */
   async renameAsBot(hook: ActiveInboundHook, newName: string, content: Record<string, unknown>): Promise<PermissionVerdict | null> {
-    if (this.registry.get(hook.roomId, newName) || !this.rename(hook, newName)) return null;
+    if (this.registry.get(hook.roomId, newName) || !(await this.rename(hook, newName))) return null;
     const undo = () => this.rename({ ...hook, name: newName }, hook.name);
     let verdict: PermissionVerdict;
     try {
       verdict = await this.writeAsBot(hook.roomId, newName, content);
     } catch (err) {
-      undo();
+      // The write's failure is what the caller hears; an undo that fails too is logged.
+      await undo().catch((undoErr: unknown) => this.deps.log.error({ err: undoErr, roomId: hook.roomId, hook: newName }, "a rename whose state could not be written could not be undone"));
       throw err;
     }
     if (!verdict.allowed) {
-      undo();
+      await undo();
       return verdict;
     }
     await this.emptyOldName(hook.roomId, hook.name, newName);
@@ -218,25 +245,30 @@ export class InboundHooks {
   }
 
   /** Creates the hook's store record before the bot writes its state; returns the URL secret to show once. */
-  prepare(roomId: string, name: string, createdBy: string): string {
-    const { hook, newSecret } = this.deps.table.ensure(roomId, name, createdBy);
+  async prepare(roomId: string, name: string, createdBy: string): Promise<string> {
+    const { hook, newSecret } = await this.deps.table.ensure(roomId, name, createdBy);
     return newSecret ?? this.deps.table.rotate(hook.id);
   }
 
   /** Undoes prepare when the state could not be written. */
-  discardPrepared(roomId: string, name: string): void {
-    if (this.registry.get(roomId, name)) return;
-    const stored = this.deps.table.find(roomId, name);
-    if (stored) this.deps.table.remove(stored.id);
+  async discardPrepared(roomId: string, name: string): Promise<void> {
+    await this.rooms.run(roomId, async () => {
+      if (this.registry.get(roomId, name)) return;
+      const stored = await this.deps.table.find(roomId, name);
+      if (stored) await this.deps.table.remove(stored.id);
+    });
   }
 
   /** Drops the hook and its secrets; its ghost leaves the room. Returns whether there was one. */
-  remove(roomId: string, name: string): boolean {
-    const active = this.registry.remove(roomId, name);
-    this.deps.accepted?.forget(roomId, INBOUND_HOOK_EVENT_TYPE, name);
-    const stored = this.deps.table.find(roomId, name);
-    if (stored) this.deps.table.remove(stored.id);
-    const gone = active ?? stored;
+  async remove(roomId: string, name: string): Promise<boolean> {
+    const gone = await this.rooms.run(roomId, async () => {
+      // Out of the registry first: the URL stops working even if the store cannot be written now.
+      const active = this.registry.remove(roomId, name);
+      this.deps.accepted?.forget(roomId, INBOUND_HOOK_EVENT_TYPE, name);
+      const stored = await this.deps.table.find(roomId, name);
+      if (stored) await this.deps.table.remove(stored.id);
+      return active ?? stored;
+    });
     if (!gone) return false;
     this.deps.retireGhost({ id: gone.id, roomId }).catch((err) => this.deps.log.warn({ err, roomId, hook: name }, "the hook's ghost could not leave the room"));
     return true;
@@ -246,18 +278,20 @@ export class InboundHooks {
    * Moves the hook to a new name in the store and registry (same id, so the same ghost and URL);
    * the caller then writes the state under the new name. False when the name is taken.
    */
-  rename(hook: ActiveInboundHook, newName: string): boolean {
-    if (!this.deps.table.rename(hook.id, newName)) return false;
-    this.registry.set({ ...hook, name: newName });
-    return true;
+  rename(hook: ActiveInboundHook, newName: string): Promise<boolean> {
+    return this.rooms.run(hook.roomId, async () => {
+      if (!(await this.deps.table.rename(hook.id, newName))) return false;
+      this.registry.set({ ...hook, name: newName });
+      return true;
+    });
   }
 
   /** A new URL secret; the old URL answers 404 from now on. */
-  rotate(hookId: string): string {
+  rotate(hookId: string): Promise<string> {
     return this.deps.table.rotate(hookId);
   }
 
-  stored(hookId: string) {
+  stored(hookId: string): Promise<StoredInboundHook | null> {
     return this.deps.table.byId(hookId);
   }
 
@@ -269,14 +303,14 @@ export class InboundHooks {
     return this.deps.importAvatar(url);
   }
 
-  githubSecret(hookId: string): string | null {
+  githubSecret(hookId: string): Promise<string | null> {
     return this.deps.table.githubSecret(hookId);
   }
 
   /** A fresh GitHub webhook secret (returned to show once), or null to stop requiring signatures. */
-  setGithubSecret(hookId: string, enable: boolean): string | null {
+  async setGithubSecret(hookId: string, enable: boolean): Promise<string | null> {
     const secret = enable ? newToken() : null;
-    this.deps.table.setGithubSecret(hookId, secret);
+    await this.deps.table.setGithubSecret(hookId, secret);
     return secret;
   }
 

@@ -23,6 +23,8 @@ export const INBOUND_ERROR_STATUS = {
   homeserver: 502,
   /** The homeserver is rate-limiting the bridge for now; Retry-After says when to come back. */
   homeserver_busy: 503,
+  /** The bridge's store (PostgreSQL) cannot be read or written for now: retry later. */
+  store_unavailable: 503,
 } as const;
 
 export type InboundErrorKind = keyof typeof INBOUND_ERROR_STATUS;
@@ -49,3 +51,6 @@ export class InboundError extends Error {
 }
 
 export const badRequest = (reason: string) => new InboundError("bad_request", reason);
+
+/** What a sender hears when the store failed: nothing it did wrong, try again (the cause is logged, never sent). */
+export const storeUnavailable = () => new InboundError("store_unavailable", "the bridge cannot reach its store right now; try again later");

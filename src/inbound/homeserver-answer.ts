@@ -1,3 +1,4 @@
+import { StoreUnavailableError } from "../store/store-unavailable.js";
 import { InboundError } from "./errors.js";
 import { wellFormed } from "./matrix-safe.js";
 
@@ -31,6 +32,8 @@ function failureOf(err: unknown): { status: number | null; errcode: string | nul
  * of the hook's user — it may not post in the room, or while it is set up, not join — 403.
  */
 export function homeserverAnswer(err: unknown): InboundError {
+  // Not the homeserver's: the store's failure is answered (and logged) by the routes as such.
+  if (err instanceof StoreUnavailableError) throw err;
   const setup = err instanceof GhostSetupFailed;
   const { status, errcode, reason, retryAfterMs } = failureOf(setup ? err.cause : err);
   if (status === null) return new InboundError("homeserver", "the homeserver could not be reached; try again later");

@@ -31,7 +31,7 @@ export type InboundRoute = (typeof INBOUND_ROUTES)[number];
 export interface InboundReceiverDeps {
   /** Posts the message as the hook's ghost, or stores it to post later. */
   submitter: PostSubmitter;
-  githubSecret(hookId: string): string | null;
+  githubSecret(hookId: string): Promise<string | null>;
   /** The mxc:// URI for a per-message avatar URL, or null when it cannot be had. */
   overrideAvatar(url: string): Promise<string | null>;
   allowIdentityOverride: boolean;
@@ -60,7 +60,7 @@ export class InboundReceiver {
   constructor(private readonly deps: InboundReceiverDeps) {}
 
   async receive(hook: ActiveInboundHook, route: InboundRoute, headers: IncomingHttpHeaders, body: Buffer): Promise<PostResult> {
-    if (route === "github") this.verifyGithub(hook, headers, body);
+    if (route === "github") await this.verifyGithub(hook, headers, body);
     const { content, response } = await this.render(hook, route, headers, body);
     const answer = response ? { response } : {};
     if (content === null) return { kind: "skipped", reason: "the hook's transformation function returned empty", ...answer };
@@ -117,8 +117,8 @@ export class InboundReceiver {
     return { content, ...answer };
   }
 
-  private verifyGithub(hook: ActiveInboundHook, headers: IncomingHttpHeaders, body: Buffer): void {
-    const secret = this.deps.githubSecret(hook.id);
+  private async verifyGithub(hook: ActiveInboundHook, headers: IncomingHttpHeaders, body: Buffer): Promise<void> {
+    const secret = await this.deps.githubSecret(hook.id);
     if (secret === null) return;
     if (!githubSignatureValid(secret, body, header(headers, "x-hub-signature-256"))) {
       throw new InboundError("bad_signature", "X-Hub-Signature-256 is missing or does not match the hook's GitHub secret");

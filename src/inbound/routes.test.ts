@@ -73,8 +73,8 @@ const roomNotices: string[] = [];
 const posted: Array<Record<string, unknown>> = [];
 // Queued posts of the hooks "open" and "signed", for GET /webhook/{id}/posts/{post}.
 const posts = new InboundPostsTable(openDatabase(":memory:"));
-const openPost = posts.store({ hookId: "open", roomId: "!r:x", deliveryKey: null, parts: [{ msgtype: "m.notice", body: "queued" }] }, 1_700_000_000_000).post;
-const signedPost = posts.store({ hookId: "signed", roomId: "!r:x", deliveryKey: null, parts: [{ msgtype: "m.notice", body: "queued" }] }).post;
+const openPost = (await posts.store({ hookId: "open", roomId: "!r:x", deliveryKey: null, parts: [{ msgtype: "m.notice", body: "queued" }] }, 1_700_000_000_000)).post;
+const signedPost = (await posts.store({ hookId: "signed", roomId: "!r:x", deliveryKey: null, parts: [{ msgtype: "m.notice", body: "queued" }] })).post;
 let server: Server;
 let base: string;
 const agent = new Agent({ connections: 32 });
@@ -96,7 +96,7 @@ beforeAll(async () => {
       deliveries: new InboundDeliveriesTable(openDatabase(":memory:")),
       log,
     }),
-    githubSecret: (id) => (id === "signed" ? "gh-secret" : null),
+    githubSecret: async (id) => (id === "signed" ? "gh-secret" : null),
     overrideAvatar: async () => null,
     allowIdentityOverride: true,
     rawPayloadMaxBytes: 16384,
@@ -154,7 +154,7 @@ beforeAll(async () => {
     discord,
     management,
     messageEdits: new MessageEdits({ receiver, messages }),
-    resolve: (secret) => hooks.get(secret) ?? null,
+    resolve: async (secret) => hooks.get(secret) ?? null,
     receiver,
     postStatus: (h, postId) => postStatusBody(posts, h.id, postId),
     limiter: { take: (key: string, now?: number) => (key === "limited" ? strict : limiter).take(key, now) } as TokenBuckets,
@@ -268,7 +268,7 @@ describe("documented answers", () => {
         deliveries: new InboundDeliveriesTable(openDatabase(":memory:")),
         log: createLogger("silent"),
       }),
-      githubSecret: () => null,
+      githubSecret: async () => null,
       overrideAvatar: async () => null,
       allowIdentityOverride: false,
       rawPayloadMaxBytes: 0,

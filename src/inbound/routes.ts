@@ -2,7 +2,8 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import type { ActiveInboundHook } from "../connections/inbound-hook-registry.js";
 import type { Logger } from "../observability/logger.js";
 import { isInboundSecretShape } from "../store/inbound-hook-secret.js";
-import { InboundError } from "./errors.js";
+import { StoreUnavailableError } from "../store/store-unavailable.js";
+import { InboundError, storeUnavailable } from "./errors.js";
 import type { TokenBuckets } from "./rate-limit.js";
 import type { InboundRoute, PostResult } from "./receive.js";
 import type { DiscordEndpoint } from "./discord/endpoint.js";
@@ -11,8 +12,8 @@ import type { HookManagement } from "./manage/hook-management.js";
 import type { MessageEdits } from "./message-edits.js";
 
 export interface InboundRouterOptions {
-  /** The live hook a URL secret names, or null (a promise of it while its room loads at start). */
-  resolve(secret: string): ActiveInboundHook | null | Promise<ActiveInboundHook | null>;
+  /** The live hook a URL secret names, or null. */
+  resolve(secret: string): Promise<ActiveInboundHook | null>;
   receiver: { receive(hook: ActiveInboundHook, route: InboundRoute, headers: Request["headers"], body: Buffer): Promise<PostResult> };
   limiter: TokenBuckets;
   maxBodyBytes: number;
@@ -24,7 +25,7 @@ export interface InboundRouterOptions {
   /** `PATCH|DELETE /webhook/{id}/messages/{eventId}`: the hook's own messages edited or deleted; absent: 404. */
   messageEdits?: Pick<MessageEdits, "edit" | "remove">;
   /** `GET /webhook/{id}/posts/{postId}`: the state of one of the hook's posts, or null (404). */
-  postStatus?(hook: ActiveInboundHook, postId: string): Record<string, unknown> | null;
+  postStatus?(hook: ActiveInboundHook, postId: string): Promise<Record<string, unknown> | null>;
   /** Called with every answer's status (metrics). */
   onAnswer?(status: number, route: InboundRoute | "discord" | null): void;
 }
@@ -83,6 +84,10 @@ export function inboundRouter(opts: InboundRouterOptions): Router {
   };
 
   const fail = (res: Response, route: InboundRoute | null, err: unknown) => {
+    if (err instanceof StoreUnavailableError) {
+      opts.log.error({ err: err.logged(), route }, "inbound webhook: the store could not be used; answered 503");
+      err = storeUnavailable();
+    }
     if (err instanceof InboundError) {
       const headers: Record<string, string> = err.retryAfterSeconds !== undefined ? { "Retry-After": String(err.retryAfterSeconds) } : {};
       answer(res, route, err.status, err.body(), headers);
@@ -97,7 +102,7 @@ export function inboundRouter(opts: InboundRouterOptions): Router {
     const secret = String(req.params.hookId ?? "");
     try {
       const hook = opts.postStatus && isInboundSecretShape(secret) ? await opts.resolve(secret) : null;
-      const status = hook ? opts.postStatus!(hook, String(req.params.postId ?? "")) : null;
+      const status = hook ? await opts.postStatus!(hook, String(req.params.postId ?? "")) : null;
       if (!status) throw new InboundError("not_found", "not found");
       answer(res, "generic", 200, status);
     } catch (err) {

@@ -1,5 +1,6 @@
 import type { ActiveInboundHook } from "../connections/inbound-hook-registry.js";
 import type { Logger } from "../observability/logger.js";
+import type { InboundDeliveriesStore } from "../store/inbound-deliveries-table.js";
 import { homeserverAnswer } from "./homeserver-answer.js";
 import type { PostResult } from "./receive.js";
 
@@ -18,7 +19,7 @@ export interface DirectSubmitterDeps {
   /** Posts one content as the hook's ghost; returns the event id. */
   post(hook: ActiveInboundHook, content: Record<string, unknown>): Promise<string>;
   /** Requests already posted, by the sender's delivery id. */
-  deliveries: { eventFor(hookId: string, key: string): string | null; remember(hookId: string, key: string, eventId: string): void };
+  deliveries: Pick<InboundDeliveriesStore, "eventFor" | "remember">;
   log: Logger;
 }
 
@@ -35,13 +36,13 @@ export class DirectSubmitter implements PostSubmitter {
   async submit(hook: ActiveInboundHook, contents: readonly Record<string, unknown>[], opts: { deliveryKey: string | null }): Promise<Submitted> {
     const key = opts.deliveryKey;
     if (key === null) return this.postAll(hook, contents);
-    const already = this.deps.deliveries.eventFor(hook.id, key);
+    const already = await this.deps.deliveries.eventFor(hook.id, key);
     if (already !== null) return { kind: "posted", eventIds: [already] };
     const slot = `${hook.id}\0${key}`;
     const running = this.inFlight.get(slot);
     if (running) return running;
-    const posting = this.postAll(hook, contents).then((posted) => {
-      if (posted.kind === "posted" && posted.eventIds[0] !== undefined) this.deps.deliveries.remember(hook.id, key, posted.eventIds[0]);
+    const posting = this.postAll(hook, contents).then(async (posted) => {
+      if (posted.kind === "posted" && posted.eventIds[0] !== undefined) await this.deps.deliveries.remember(hook.id, key, posted.eventIds[0]);
       return posted;
     });
     this.inFlight.set(slot, posting);

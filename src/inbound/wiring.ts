@@ -1,5 +1,6 @@
 import { isIPv6 } from "node:net";
 import type { Router } from "express";
+import type pg from "pg";
 import { Counter, Gauge } from "prom-client";
 import type { BridgeConfig } from "../config/types.js";
 import { InboundHooks } from "../connections/inbound-hooks.js";
@@ -9,16 +10,15 @@ import type { InboundGhosts, MatrixPort } from "../matrix/port.js";
 import type { Logger } from "../observability/logger.js";
 import type { BridgeMetrics } from "../observability/metrics.js";
 import type { Db } from "../store/database.js";
-import { InboundDeliveriesTable } from "../store/inbound-deliveries-table.js";
-import { InboundHooksTable } from "../store/inbound-hooks-table.js";
-import { InboundPostsTable } from "../store/inbound-posts-table.js";
+import { StoreUnavailableError } from "../store/store-unavailable.js";
+import type { InboundPostsStore } from "../store/inbound-posts-table.js";
+import { openInboundStores } from "./inbound-stores.js";
 import { AvatarImporter } from "./avatar-import.js";
 import { InboundError } from "./errors.js";
 import { assertGhostNamespace } from "./ghost.js";
 import { InboundPoster } from "./poster.js";
 import { TokenBuckets } from "./rate-limit.js";
 import { InboundReceiver } from "./receive.js";
-import { DirectSubmitter } from "./submitter.js";
 import { createDiscordEndpoint } from "./discord/wiring.js";
 import { postStatusBody } from "./queue/post-status.js";
 import { InboundPostWorker } from "./queue/post-worker.js";
@@ -39,10 +39,10 @@ export interface InboundWiring {
   /** The listener's real port (config may say 0), for hook URLs when bridge.publicUrl is unset. */
   listeningOn(port: number): void;
   /** Forgets posts (and their delivery ids) done before the cutoff. */
-  prune(olderThan: number): void;
+  prune(olderThan: number): Promise<void>;
   /** Posts what is queued, also what a previous run left (once the joined rooms' hooks are loaded). */
   startPosting(): void;
-  /** Stops posting queued posts (what is under way finishes, bounded); the store says where to resume. */
+  /** Stops posting queued posts (what is under way finishes, bounded); the store says where to resume. Before the store's pool ends. */
   stop(): Promise<void>;
 }
 
@@ -51,6 +51,8 @@ export function createInbound(deps: {
   config: BridgeConfig;
   matrix: MatrixPort & InboundGhosts;
   db: Db;
+  /** The PostgreSQL store (store.engine postgres): the inbound tables are there, shared by every host; null: in the SQLite file. */
+  pool: pg.Pool | null;
   messenger: DirectMessenger;
   guard: SsrfGuard;
   /** Hooks' transformation functions, shared with outbound hooks (one sandbox). */
@@ -64,9 +66,8 @@ export function createInbound(deps: {
 }): InboundWiring {
   const { config, matrix, log } = deps;
   assertGhostNamespace(matrix.isBridgeUser.bind(matrix), config.homeserver.domain);
-  const table = new InboundHooksTable(deps.db, config.store.encryptionKeyBytes, deps.hookChanged);
+  const { hooks: table, posts, deliveries } = openInboundStores(deps, config.store.encryptionKeyBytes, deps.hookChanged);
   const poster = new InboundPoster(matrix);
-  const deliveries = new InboundDeliveriesTable(deps.db);
   const importer = new AvatarImporter(deps.guard, (bytes, type, name) => matrix.uploadMedia(bytes, type, name), config.inbound.avatarMaxBytes);
   let port = config.bridge.port;
   const host = isIPv6(config.bridge.bindAddress) ? `[${config.bridge.bindAddress}]` : config.bridge.bindAddress;
@@ -84,7 +85,6 @@ export function createInbound(deps: {
     log,
     ...(deps.accepted ? { accepted: deps.accepted } : {}),
   });
-  const posts = new InboundPostsTable(deps.db);
   const worker = createPostWorker(config, posts, poster, hooks, matrix, deps.metrics, log);
   const submitter = new QueuedSubmitter({ table: posts, worker, waitMs: config.inbound.postWaitMs, log });
   const receiver = new InboundReceiver({
@@ -103,11 +103,12 @@ export function createInbound(deps: {
     registers: [deps.metrics.registry],
   });
   const router = inboundRouter({
-    resolve: (secret) => {
-      const hook = hooks.resolve(secret);
-      // A hook whose room could not be loaded at start: the homeserver's trouble, try again later.
-      return hook instanceof Promise ? hook.catch(() => Promise.reject(new InboundError("homeserver", "the hook's room could not be loaded from the homeserver yet; try again later"))) : hook;
-    },
+    resolve: (secret) =>
+      hooks.resolve(secret).catch((err: unknown) => {
+        // The store's failure is answered as such (routes.ts); else the hook's room could not be
+        // loaded at start: the homeserver's trouble, try again later.
+        throw err instanceof StoreUnavailableError ? err : new InboundError("homeserver", "the hook's room could not be loaded from the homeserver yet; try again later");
+      }),
     receiver,
     postStatus: (hook, postId) => postStatusBody(posts, hook.id, postId),
     management: new HookManagement({ hooks, matrix, avatars: importer, log }),
@@ -123,9 +124,9 @@ export function createInbound(deps: {
     forgetCached: (hookId) => (hookId === undefined ? table.forgetAllCached() : table.forgetCached(hookId)),
     router,
     listeningOn: (p) => void (port = p),
-    prune: (olderThan) => {
-      posts.prune(olderThan);
-      deliveries.prune(olderThan);
+    prune: async (olderThan) => {
+      await posts.prune(olderThan);
+      await deliveries.prune(olderThan);
     },
     startPosting: () => worker.start(),
     stop: () => worker.stop(),
@@ -133,25 +134,31 @@ export function createInbound(deps: {
 }
 
 /** The worker that posts queued posts, with its metrics and its notices in the room. */
-function createPostWorker(config: BridgeConfig, posts: InboundPostsTable, poster: InboundPoster, hooks: InboundHooks, matrix: MatrixPort, metrics: BridgeMetrics, log: Logger): InboundPostWorker {
+function createPostWorker(config: BridgeConfig, posts: InboundPostsStore, poster: InboundPoster, hooks: InboundHooks, matrix: MatrixPort, metrics: BridgeMetrics, log: Logger): InboundPostWorker {
   const outcomes = new Counter({
     name: "webhook_bridge_inbound_posts_total",
     help: "Inbound posts by what became of them: posted, refused (by the homeserver), dropped (hook removed), expired (given up)",
     labelNames: ["outcome"] as const,
     registers: [metrics.registry],
   });
+  // prom-client awaits an async collect; while the store cannot be read the last count stays.
+  let queued = 0;
   new Gauge({
     name: "webhook_bridge_inbound_posts_queued",
     help: "Inbound posts stored and not yet posted (the homeserver down or busy, or waiting their turn)",
     registers: [metrics.registry],
-    collect() {
-      this.set(posts.pendingCount());
+    async collect() {
+      queued = await posts.pendingCount().catch((err: unknown) => {
+        log.warn({ err: err instanceof StoreUnavailableError ? err.logged() : err }, "could not count the queued inbound posts for the metrics");
+        return queued;
+      });
+      this.set(queued);
     },
   });
   return new InboundPostWorker({
     table: posts,
     poster,
-    hookOf: (hookId) => hooks.registry.byId(hookId) ?? (hooks.stored(hookId) ? "held" : "gone"),
+    hookOf: async (hookId) => hooks.registry.byId(hookId) ?? ((await hooks.stored(hookId)) ? "held" : "gone"),
     concurrency: config.inbound.postConcurrency,
     giveUpAfterMs: config.inbound.postGiveUpHours * 3_600_000,
     tellRoom: (post, reason) => {

@@ -73,7 +73,7 @@ describe("EventRouter follow-ups (real SQLite store)", () => {
     const caughtUp: string[][] = [];
     const router = new EventRouter({ matrix, outbound, inbound, queue, inviteAllowList: [], commandPrefix: "!hooks", log: createLogger("silent"),
       onRoomChanged: (roomId) => changed.push(`${roomId} (stored: ${(db.prepare("SELECT count(*) AS n FROM handled_transactions WHERE txn_id = 't1'").get() as { n: number }).n === 1})`),
-      catchUp: (roomIds) => caughtUp.push([...roomIds]) });
+      catchUp: (roomIds) => void caughtUp.push([...roomIds]) });
     router.holdFollowUpsUntil(new Promise(() => undefined));
     await router.handle("t1", [
       event({ room_id: "!hook:x", event_id: "$h", type: "uk.half-shot.matrix-hookshot.outbound-hook", state_key: "ci", sender: "@admin:x", content: { name: "ci", url: "https://example.org" } }),

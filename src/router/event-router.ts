@@ -44,7 +44,7 @@ export interface EventRouterDeps {
   /** The bridge's users (the bot, bots' ghosts) joined or left the room: other processes read its members again. */
   onRoomChanged?: (roomId: string) => void;
   /** Before a transaction's events are routed: their rooms' hooks, as other processes may have changed them since. */
-  catchUp?: (roomIds: Iterable<string>) => void;
+  catchUp?: (roomIds: Iterable<string>) => void | Promise<void>;
 }
 
 export const ENCRYPTION_UNAVAILABLE_NOTICE =
@@ -146,7 +146,7 @@ export class EventRouter implements TransactionSink {
   async handle(txnId: string, received: RoomEvent[], earlier: ReadonlySet<string> | null = null, crypto: TransactionCrypto | null = null): Promise<void> {
     const { matrix, outbound, inbound } = this.deps;
     if (this.rooms?.loading) await this.roomsLoaded(received);
-    this.deps.catchUp?.(new Set(received.map((e) => e.room_id)));
+    await this.deps.catchUp?.(new Set(received.map((e) => e.room_id)));
     // Encrypted events become their cleartext; one without its key yet is kept aside, in the store.
     const events = this.deps.encryption ? await this.deps.encryption.decryptTransaction(received, crypto) : received;
     const messages: OutboundMessage[] = [];

@@ -23,14 +23,14 @@ describe("RoomFollower", () => {
     expect(await follower.loadAll()).toBe(2);
     expect(followed.sort()).toEqual(["!a:x", "!b:x"]);
     followed.length = 0;
-    follower.catchUp(["!a:x", "!b:x", "!none:x"]);
+    await follower.catchUp(["!a:x", "!b:x", "!none:x"]);
     expect(followed).toEqual([]);
     other.accept("!b:x", TYPE, "ci", "$3", { name: "ci", url: "https://example.org/2" });
-    follower.catchUp(["!a:x", "!b:x"]);
+    await follower.catchUp(["!a:x", "!b:x"]);
     expect(followed).toEqual(["!b:x"]);
     // The same state again changes nothing (no new version).
     other.accept("!b:x", TYPE, "ci", "$3", { name: "ci", url: "https://example.org/2" });
-    follower.catchUp(["!b:x"]);
+    await follower.catchUp(["!b:x"]);
     expect(followed).toEqual(["!b:x"]);
   });
 
@@ -41,7 +41,7 @@ describe("RoomFollower", () => {
     followed.length = 0;
     other.accept("!a:x", TYPE, "ci", "$2", { name: "ci", url: "https://example.org/2" });
     follower.noteOwnChange("!a:x");
-    follower.catchUp(["!a:x"]);
+    await follower.catchUp(["!a:x"]);
     expect(followed).toEqual([]);
     other.forgetRoom("!a:x");
     expect(await follower.loadAll()).toBe(0);

@@ -6,7 +6,8 @@ import type { AcceptedHooksTable } from "../store/accepted-hooks-table.js";
 /** What follows a room's hooks: outbound (and bots), inbound. */
 export interface RoomFollowerDeps {
   accepted: Pick<AcceptedHooksTable, "rooms" | "version">;
-  followers: ReadonlyArray<{ followRoom(roomId: string): void }>;
+  /** Outbound follows at once; inbound reads its store records (asynchronous on PostgreSQL). */
+  followers: ReadonlyArray<{ followRoom(roomId: string): void | Promise<void> }>;
   /** The room's joined members, for the webhook bots' direct messages: read only while there are bots. */
   members?: {
     wanted(): boolean;
@@ -30,6 +31,8 @@ export class RoomFollower {
   private readonly seen = new Map<string, number>();
   private readonly reading = new Map<string, Promise<void>>();
   private readonly readAgain = new Set<string>();
+  /** Follows under way, so stop waits for them (they read the store, which closes after). */
+  private readonly following = new Set<Promise<void>>();
   private stopped = false;
 
   constructor(private readonly deps: RoomFollowerDeps) {}
@@ -38,25 +41,27 @@ export class RoomFollower {
   async loadAll(): Promise<number> {
     const rooms = this.deps.accepted.rooms();
     for (let i = 0; i < rooms.length && !this.stopped; i++) {
-      this.follow(rooms[i]!);
+      await this.follow(rooms[i]!);
       if (i % 200 === 199) await new Promise((resolve) => setImmediate(resolve));
     }
     // Rooms whose hooks all went while this process was away (or deaf).
     const listed = new Set(rooms);
-    for (const roomId of [...this.seen.keys()]) if (!listed.has(roomId) && this.deps.accepted.version(roomId) !== this.seen.get(roomId)) this.follow(roomId);
+    for (const roomId of [...this.seen.keys()]) if (!listed.has(roomId) && this.deps.accepted.version(roomId) !== this.seen.get(roomId)) await this.follow(roomId);
     return rooms.length;
   }
 
   /** Another process changed the room (its hooks, or the members of a bot's room): followed now, members read again. */
   reload(roomId: string): void {
     if (this.stopped) return;
-    this.follow(roomId);
+    // Not followed (the store failed): its version stays unseen, so the next catch-up or change follows it again.
+    this.follow(roomId).catch((err: unknown) => this.deps.log.warn({ err, roomId }, "could not follow a room another process changed; followed again at its next change"));
     if (this.deps.members?.wanted()) this.readMembers(roomId);
   }
 
-  /** Before routing events of these rooms: any another process changed since is followed first. */
-  catchUp(roomIds: Iterable<string>): void {
-    for (const roomId of roomIds) if (this.deps.accepted.version(roomId) !== (this.seen.get(roomId) ?? 0)) this.follow(roomId);
+  /** Before routing events of these rooms: any another process changed since is followed first (resolves once they are). */
+  async catchUp(roomIds: Iterable<string>): Promise<void> {
+    const changed = [...roomIds].filter((roomId) => this.deps.accepted.version(roomId) !== (this.seen.get(roomId) ?? 0));
+    await Promise.all(changed.map((roomId) => this.follow(roomId)));
   }
 
   /** This process changed the room's accepted hooks itself: nothing to follow. */
@@ -67,13 +72,19 @@ export class RoomFollower {
   /** Stops; a members read under way is given up to 5 s (one waiting to be tried again is not waited for). */
   async stop(): Promise<void> {
     this.stopped = true;
-    await Promise.race([Promise.all(this.reading.values()), new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
+    await Promise.race([Promise.allSettled([...this.reading.values(), ...this.following]), new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
   }
 
-  private follow(roomId: string): void {
+  /** The version is read first: a change made while the followers read is followed again next time. */
+  private follow(roomId: string): Promise<void> {
     const version = this.deps.accepted.version(roomId);
-    for (const follower of this.deps.followers) follower.followRoom(roomId);
-    this.seen.set(roomId, version);
+    const run = (async () => {
+      for (const follower of this.deps.followers) await follower.followRoom(roomId);
+      this.seen.set(roomId, version);
+    })();
+    this.following.add(run);
+    void run.finally(() => this.following.delete(run)).catch(() => undefined);
+    return run;
   }
 
   /** Once at a time per room; a change heard meanwhile reads it once more. */

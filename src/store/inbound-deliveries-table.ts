@@ -1,7 +1,20 @@
 import type { Db } from "./database.js";
 
-/** Inbound requests already posted, so a sender's redelivery is answered without posting twice. */
-export class InboundDeliveriesTable {
+/**
+ * Inbound requests already posted by DirectSubmitter (the queued one keeps delivery ids on its posts), so a sender's
+ * redelivery is answered without posting twice: in the SQLite file, or in PostgreSQL.
+ */
+export interface InboundDeliveriesStore {
+  /** The event the hook posted for this delivery id, or null. */
+  eventFor(hookId: string, key: string): Promise<string | null>;
+  /** Records the delivery's event; a delivery id already recorded keeps its first event. */
+  remember(hookId: string, key: string, eventId: string, now?: number): Promise<void>;
+  /** Forgets the deliveries recorded before the cutoff; returns how many. */
+  prune(olderThan: number): Promise<number>;
+}
+
+/** The deliveries in the SQLite file. */
+export class InboundDeliveriesTable implements InboundDeliveriesStore {
   private readonly q;
 
   constructor(db: Db) {
@@ -12,15 +25,15 @@ export class InboundDeliveriesTable {
     };
   }
 
-  eventFor(hookId: string, key: string): string | null {
+  async eventFor(hookId: string, key: string): Promise<string | null> {
     return this.q.get.get(hookId, key)?.event_id ?? null;
   }
 
-  remember(hookId: string, key: string, eventId: string, now = Date.now()): void {
+  async remember(hookId: string, key: string, eventId: string, now = Date.now()): Promise<void> {
     this.q.put.run(hookId, key, eventId, now);
   }
 
-  prune(olderThan: number): number {
+  async prune(olderThan: number): Promise<number> {
     return this.q.prune.run(olderThan).changes;
   }
 }

@@ -21,7 +21,8 @@ export interface InboundPost {
   createdAt: number;
 }
 
-interface Row {
+/** A row as both engines return it. */
+export interface InboundPostRow {
   seq: number;
   id: string;
   hook_id: string;
@@ -36,9 +37,9 @@ interface Row {
   created_at: number;
 }
 
-const COLUMNS = "seq, id, hook_id, room_id, delivery_key, parts, posted, event_ids, state, error, error_kind, created_at";
+export const INBOUND_POST_COLUMNS = "seq, id, hook_id, room_id, delivery_key, parts, posted, event_ids, state, error, error_kind, created_at";
 
-const postOf = (r: Row): InboundPost => ({
+export const postOf = (r: InboundPostRow): InboundPost => ({
   seq: r.seq,
   id: r.id,
   hookId: r.hook_id,
@@ -56,11 +57,44 @@ const postOf = (r: Row): InboundPost => ({
 /** A new post id: 128 random bits, so ids cannot be guessed to look up someone else's post. */
 export const newPostId = (): string => `ip_${randomBytes(16).toString("base64url")}`;
 
+/** What a post's sender gave: stored as one post, unless the hook has one with its delivery id. */
+export interface NewInboundPost {
+  hookId: string;
+  roomId: string;
+  deliveryKey: string | null;
+  parts: Array<Record<string, unknown>>;
+}
+
+/** The `postedWith` prefix: the JSON of a one-id array without its closing bracket (`["$id"`). */
+export const firstPartPrefix = (eventId: string): string => JSON.stringify([eventId]).slice(0, -1);
+
 /**
- * Inbound posts, stored before the sender is answered. A hook's pending posts come out in the
- * order they were stored; a post with the sender's delivery id is stored once per hook.
+ * Inbound posts, stored before the sender is answered: in the SQLite file, or in PostgreSQL when
+ * processes on several hosts share them. A hook's pending posts come out in the order they were
+ * stored (by seq); a post with the sender's delivery id is stored once per hook.
  */
-export class InboundPostsTable {
+export interface InboundPostsStore {
+  /** Stores a post, unless the hook already has one with this delivery id: then that one is returned (a redelivery). `created` says which. */
+  store(post: NewInboundPost, now?: number): Promise<{ post: InboundPost; created: boolean }>;
+  byId(id: string): Promise<InboundPost | null>;
+  /** The hook's oldest post not done, or null. */
+  next(hookId: string): Promise<InboundPost | null>;
+  /** Hooks with posts to post, the one waiting longest first. */
+  hooksWithPending(limit?: number): Promise<string[]>;
+  /** One more part is in the room: recorded with its event id before the next part is sent. */
+  partPosted(post: InboundPost, eventId: string): Promise<void>;
+  /** The post is over (posted, or given up with the reason): its contents are not kept. */
+  finish(post: InboundPost, state: Exclude<InboundPostState, "queued">, error?: { kind: string; reason: string } | null, now?: number): Promise<void>;
+  /** The event ids of the hook's post whose first part is `eventId` (a message and its files), or [] (unknown, or pruned). */
+  postedWith(hookId: string, eventId: string): Promise<string[]>;
+  /** Posts not done yet (the queued-posts gauge). */
+  pendingCount(): Promise<number>;
+  /** Forgets the posts done before the cutoff; returns how many. */
+  prune(olderThan: number): Promise<number>;
+}
+
+/** The posts in the SQLite file. */
+export class InboundPostsTable implements InboundPostsStore {
   private readonly q;
 
   constructor(db: Db) {
@@ -68,9 +102,9 @@ export class InboundPostsTable {
       insert: db.prepare(
         "INSERT INTO inbound_posts (id, hook_id, room_id, delivery_key, parts, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
       ),
-      byKey: db.prepare<[string, string], Row>(`SELECT ${COLUMNS} FROM inbound_posts WHERE hook_id = ? AND delivery_key = ?`),
-      byId: db.prepare<[string], Row>(`SELECT ${COLUMNS} FROM inbound_posts WHERE id = ?`),
-      next: db.prepare<[string], Row>(`SELECT ${COLUMNS} FROM inbound_posts WHERE hook_id = ? AND done_at IS NULL ORDER BY seq LIMIT 1`),
+      byKey: db.prepare<[string, string], InboundPostRow>(`SELECT ${INBOUND_POST_COLUMNS} FROM inbound_posts WHERE hook_id = ? AND delivery_key = ?`),
+      byId: db.prepare<[string], InboundPostRow>(`SELECT ${INBOUND_POST_COLUMNS} FROM inbound_posts WHERE id = ?`),
+      next: db.prepare<[string], InboundPostRow>(`SELECT ${INBOUND_POST_COLUMNS} FROM inbound_posts WHERE hook_id = ? AND done_at IS NULL ORDER BY seq LIMIT 1`),
       hooks: db.prepare<[number], { hook_id: string }>(
         "SELECT hook_id FROM inbound_posts WHERE done_at IS NULL GROUP BY hook_id ORDER BY MIN(seq) LIMIT ?",
       ),
@@ -83,11 +117,7 @@ export class InboundPostsTable {
     };
   }
 
-  /**
-   * Stores a post, unless the hook already has one with this delivery id: then that one is
-   * returned (a redelivery). `created` says which.
-   */
-  store(post: { hookId: string; roomId: string; deliveryKey: string | null; parts: Array<Record<string, unknown>> }, now = Date.now()): { post: InboundPost; created: boolean } {
+  async store(post: NewInboundPost, now = Date.now()): Promise<{ post: InboundPost; created: boolean }> {
     const id = newPostId();
     const inserted = this.q.insert.run(id, post.hookId, post.roomId, post.deliveryKey, JSON.stringify(post.parts), now).changes === 1;
     const row = inserted ? this.q.byId.get(id) : this.q.byKey.get(post.hookId, post.deliveryKey ?? "");
@@ -95,50 +125,44 @@ export class InboundPostsTable {
     return { post: postOf(row), created: inserted };
   }
 
-  byId(id: string): InboundPost | null {
+  async byId(id: string): Promise<InboundPost | null> {
     const row = this.q.byId.get(id);
     return row ? postOf(row) : null;
   }
 
-  /** The hook's oldest post not done, or null. */
-  next(hookId: string): InboundPost | null {
+  async next(hookId: string): Promise<InboundPost | null> {
     const row = this.q.next.get(hookId);
     return row ? postOf(row) : null;
   }
 
-  /** Hooks with posts to post, the one waiting longest first. */
-  hooksWithPending(limit = 1000): string[] {
+  async hooksWithPending(limit = 1000): Promise<string[]> {
     return this.q.hooks.all(limit).map((r) => r.hook_id);
   }
 
-  /** One more part is in the room: recorded with its event id before the next part is sent. */
-  partPosted(post: InboundPost, eventId: string): void {
+  async partPosted(post: InboundPost, eventId: string): Promise<void> {
     post.eventIds.push(eventId);
     post.posted += 1;
     this.q.partPosted.run(post.posted, JSON.stringify(post.eventIds), post.seq);
   }
 
-  /** The post is over (posted, or given up with the reason): its contents are not kept. */
-  finish(post: InboundPost, state: Exclude<InboundPostState, "queued">, error: { kind: string; reason: string } | null = null, now = Date.now()): void {
+  async finish(post: InboundPost, state: Exclude<InboundPostState, "queued">, error: { kind: string; reason: string } | null = null, now = Date.now()): Promise<void> {
     post.state = state;
     post.error = error?.reason.slice(0, 1000) ?? null;
     post.errorKind = error?.kind ?? null;
     this.q.finish.run(state, post.error, post.errorKind, now, post.seq);
   }
 
-  /** The event ids of the hook's post whose first part is `eventId` (a message and its files), or [] (unknown, or pruned). */
-  postedWith(hookId: string, eventId: string): string[] {
-    const prefix = JSON.stringify([eventId]).slice(0, -1);
+  async postedWith(hookId: string, eventId: string): Promise<string[]> {
+    const prefix = firstPartPrefix(eventId);
     const row = this.q.firstPart.get(hookId, prefix.length, prefix);
     return row ? (JSON.parse(row.event_ids) as string[]) : [];
   }
 
-  /** Posts not done yet (the queued-posts gauge). */
-  pendingCount(): number {
+  async pendingCount(): Promise<number> {
     return this.q.pending.get()?.n ?? 0;
   }
 
-  prune(olderThan: number): number {
+  async prune(olderThan: number): Promise<number> {
     return this.q.prune.run(olderThan).changes;
   }
 }

@@ -31,7 +31,7 @@ export interface DiscordEndpointDeps {
   /** The mxc:// URI for a per-message avatar URL, or null when it cannot be had. */
   overrideAvatar(url: string): Promise<string | null>;
   /** The event ids posted with a message (its files), from the posts' record; [] when unknown. */
-  postedWith?(hookId: string, eventId: string): string[];
+  postedWith?(hookId: string, eventId: string): Promise<string[]>;
   /** config inbound.allowIdentityOverride: the masquerade permission's default. */
   allowIdentityOverride: boolean;
   log: Logger;
@@ -106,7 +106,7 @@ export class DiscordEndpoint {
       await this.owned(hook, messageId);
       await this.deps.messages.remove(hook, messageId).catch((err: unknown) => Promise.reject(err instanceof InboundError ? err : homeserverAnswer(err)));
       // The message's files go with it, as in Discord (best effort: one already gone stays gone).
-      for (const fileId of this.deps.postedWith?.(hook.id, messageId).slice(1) ?? []) {
+      for (const fileId of (await this.deps.postedWith?.(hook.id, messageId))?.slice(1) ?? []) {
         await this.deps.messages.remove(hook, fileId).catch((err: unknown) => this.deps.log.warn({ err, hookId: hook.id, eventId: fileId }, "a deleted Discord message's file could not be redacted"));
       }
       return { status: 204 };

@@ -2,7 +2,8 @@ import type { Request, Response, Router } from "express";
 import type { ActiveInboundHook } from "../../connections/inbound-hook-registry.js";
 import type { Logger } from "../../observability/logger.js";
 import { isInboundSecretShape } from "../../store/inbound-hook-secret.js";
-import { InboundError } from "../errors.js";
+import { StoreUnavailableError } from "../../store/store-unavailable.js";
+import { InboundError, storeUnavailable } from "../errors.js";
 import type { TokenBuckets } from "../rate-limit.js";
 import type { DiscordAnswer, DiscordEndpoint } from "./endpoint.js";
 import { fromInboundError } from "./errors.js";
@@ -13,7 +14,7 @@ export interface DiscordRouteContext {
   endpoint: Pick<DiscordEndpoint, "execute" | "get" | "edit" | "remove">;
   /** Get, Modify and Delete Webhook with Token (absent: those answer 404). */
   management?: Pick<HookManagement, "edit" | "remove">;
-  resolve(secret: string): ActiveInboundHook | null | Promise<ActiveInboundHook | null>;
+  resolve(secret: string): Promise<ActiveInboundHook | null>;
   limiter: TokenBuckets;
   /** The body, read up to the inbound cap (throws InboundError). */
   read(req: Request, res: Response): Promise<Buffer>;
@@ -50,7 +51,12 @@ export function mountDiscordRoutes(router: Router, ctx: DiscordRouteContext): vo
       const answer = await work(hook, req, res);
       const headers: Record<string, string> = answer.retryAfterSeconds !== undefined ? { "Retry-After": String(answer.retryAfterSeconds) } : {};
       ctx.answer(res, answer.status, answer.body ?? null, headers);
-    } catch (err) {
+    } catch (caught) {
+      let err = caught;
+      if (err instanceof StoreUnavailableError) {
+        ctx.log.error({ err: err.logged() }, "discord webhook request: the store could not be used; answered 503");
+        err = storeUnavailable();
+      }
       if (err instanceof InboundError) {
         const d = fromInboundError(err);
         return ctx.answer(res, d.status, d.body, d.retryAfterSeconds !== undefined ? { "Retry-After": String(d.retryAfterSeconds) } : {});

@@ -11,7 +11,7 @@ export function createDiscordEndpoint(deps: {
   ghosts: InboundGhosts;
   ghostUserId(hookId: string): string;
   overrideAvatar(url: string): Promise<string | null>;
-  postedWith(hookId: string, eventId: string): string[];
+  postedWith(hookId: string, eventId: string): Promise<string[]>;
   config: BridgeConfig;
   log: Logger;
 }): DiscordEndpoint {

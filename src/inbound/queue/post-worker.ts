@@ -1,19 +1,22 @@
 import type { ActiveInboundHook } from "../../connections/inbound-hook-registry.js";
 import type { Logger } from "../../observability/logger.js";
-import type { InboundPost, InboundPostsTable, InboundPostState } from "../../store/inbound-posts-table.js";
+import type { InboundPost, InboundPostsStore, InboundPostState } from "../../store/inbound-posts-table.js";
 import { InboundError } from "../errors.js";
 import type { GhostHook } from "../poster.js";
 import { postFailure } from "./post-failure.js";
+
+/** A post's hook as the worker finds it: live, removed ("gone"), or stored and not loaded yet ("held"). */
+export type HookNow = ActiveInboundHook | "gone" | "held";
 
 /** What became of a post once it is over; `refusal` is what its sender is answered with (4xx), or null when posted. */
 export type PostSettled = (post: InboundPost, refusal: InboundError | null) => void;
 
 export interface InboundPostWorkerDeps {
-  table: InboundPostsTable;
+  table: Pick<InboundPostsStore, "hooksWithPending" | "next" | "partPosted" | "finish">;
   /** Posts one content as the hook's ghost with this transaction id; the homeserver deduplicates by it. */
   poster: { post(hook: GhostHook, content: Record<string, unknown>, txnId: string): Promise<string> };
   /** The live hook; "gone" once it is removed (its posts are dropped); "held" while it is stored but not loaded yet. */
-  hookOf(hookId: string): ActiveInboundHook | "gone" | "held";
+  hookOf(hookId: string): HookNow | Promise<HookNow>;
   /** Hooks posted to at the same time. */
   concurrency: number;
   /** A post not taken by the homeserver after this long is given up. */
@@ -46,6 +49,11 @@ export class InboundPostWorker {
   private readonly watchers = new Map<string, Set<PostSettled>>();
   private stopped = false;
   private readonly now: () => number;
+  /** The read of the hooks with pending posts under way (one at a time), and whether another was asked for meanwhile. */
+  private pumping: Promise<void> | null = null;
+  private pumpAgain = false;
+  /** After a failed read of the store: the timer of the next try, and its delay (growing to a minute). */
+  private pumpRetry: { delayMs: number; timer: NodeJS.Timeout | null } | null = null;
 
   constructor(private readonly deps: InboundPostWorkerDeps) {
     this.now = deps.now ?? Date.now;
@@ -79,7 +87,7 @@ export class InboundPostWorker {
 
   /** Resolves once no lane is posting: tests. */
   async idle(): Promise<void> {
-    for (let round = 0; round < 10_000 && this.lanes.size > 0; round++) await Promise.allSettled([...this.lanes.values()]);
+    for (let round = 0; round < 10_000 && (this.lanes.size > 0 || this.pumping); round++) await Promise.allSettled([...this.lanes.values(), this.pumping]);
   }
 
   /** Whether the hook's posts are held back for now (the homeserver did not take the last try). */
@@ -91,21 +99,55 @@ export class InboundPostWorker {
   async stop(): Promise<void> {
     this.stopped = true;
     for (const held of this.held.values()) if (held.timer) clearTimeout(held.timer);
+    if (this.pumpRetry?.timer) clearTimeout(this.pumpRetry.timer);
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.allSettled([...this.lanes.values()]), new Promise((resolve) => (timer = setTimeout(resolve, STOP_WAIT_MS)))]);
+    // The store's read under way too: the store closes after this.
+    await Promise.race([Promise.allSettled([...this.lanes.values(), this.pumping]), new Promise((resolve) => (timer = setTimeout(resolve, STOP_WAIT_MS)))]);
     clearTimeout(timer);
   }
 
-  /** Starts a lane for each hook with pending posts that is neither posting nor waiting for its retry, up to the concurrency. */
+  /** Starts lanes (fill); one read of the store at a time, and one more when asked while it ran. */
   private pump(): void {
     if (this.stopped) return;
-    const free = this.deps.concurrency - this.lanes.size;
-    if (free <= 0) return;
-    let started = 0;
-    for (const hookId of this.deps.table.hooksWithPending(this.deps.concurrency + this.lanes.size + this.held.size)) {
-      if (started >= free) break;
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    if (this.deps.concurrency - this.lanes.size <= 0) return;
+    this.pumping = this.fill()
+      .then(() => {
+        if (this.pumpRetry?.timer) clearTimeout(this.pumpRetry.timer);
+        this.pumpRetry = null;
+      }, (err: unknown) => this.retryPump(err))
+      .finally(() => {
+        this.pumping = null;
+        if (this.pumpAgain) {
+          this.pumpAgain = false;
+          this.pump();
+        }
+      });
+  }
+
+  /** The store could not be read: tried again later (sooner when a post comes in). */
+  private retryPump(err: unknown): void {
+    if (this.stopped) return;
+    if (this.pumpRetry?.timer) clearTimeout(this.pumpRetry.timer);
+    const delayMs = this.pumpRetry ? Math.min(this.pumpRetry.delayMs * 2, MAX_DELAY_MS) : FIRST_DELAY_MS;
+    if (!this.pumpRetry) this.deps.log.error({ err }, "could not read the queued inbound posts; trying again later");
+    const timer = setTimeout(() => {
+      if (this.pumpRetry) this.pumpRetry.timer = null;
+      this.pump();
+    }, delayMs);
+    timer.unref();
+    this.pumpRetry = { delayMs, timer };
+  }
+
+  /** Starts a lane for each hook with pending posts that is neither posting nor waiting for its retry, up to the concurrency. */
+  private async fill(): Promise<void> {
+    const hooks = await this.deps.table.hooksWithPending(this.deps.concurrency + this.lanes.size + this.held.size);
+    for (const hookId of hooks) {
+      if (this.stopped || this.lanes.size >= this.deps.concurrency) break;
       if (this.lanes.has(hookId) || this.held.get(hookId)?.timer) continue;
-      started++;
       const lane = this.lane(hookId)
         .catch((err: unknown) => {
           // A store failure: hold the hook rather than spin (after stop, the store may be closed: its row says where to resume).
@@ -123,7 +165,7 @@ export class InboundPostWorker {
 
   private async lane(hookId: string): Promise<void> {
     for (let n = 0; n < LANE_BATCH && !this.stopped; n++) {
-      const post = this.deps.table.next(hookId);
+      const post = await this.deps.table.next(hookId);
       if (!post) return;
       if ((await this.postOne(post)) === "later") return;
     }
@@ -134,7 +176,7 @@ export class InboundPostWorker {
     if (this.now() - post.createdAt > this.deps.giveUpAfterMs) {
       return this.giveUp(post, "expired", new InboundError("homeserver", `the homeserver did not take the post within ${Math.round(this.deps.giveUpAfterMs / 3_600_000)} h; it was given up`));
     }
-    const hook = this.deps.hookOf(post.hookId);
+    const hook = await this.deps.hookOf(post.hookId);
     if (hook === "gone") {
       log.info({ hookId: post.hookId, postId: post.id }, "queued inbound post dropped: its hook was removed");
       return this.giveUp(post, "dropped", new InboundError("not_found", "the hook was removed before the post was posted"));
@@ -158,16 +200,16 @@ export class InboundPostWorker {
         log.warn({ hookId: post.hookId, roomId: post.roomId, postId: post.id, reason: failure.answer.reason }, "inbound post refused by the homeserver; not posted");
         return this.giveUp(post, "refused", failure.answer);
       }
-      table.partPosted(post, eventId);
+      await table.partPosted(post, eventId);
     }
     this.held.delete(post.hookId);
-    table.finish(post, "posted", null, this.now());
+    await table.finish(post, "posted", null, this.now());
     this.settle(post, null);
     return "done";
   }
 
-  private giveUp(post: InboundPost, state: "refused" | "dropped" | "expired", answer: InboundError): "done" {
-    this.deps.table.finish(post, state, { kind: answer.kind, reason: answer.reason }, this.now());
+  private async giveUp(post: InboundPost, state: "refused" | "dropped" | "expired", answer: InboundError): Promise<"done"> {
+    await this.deps.table.finish(post, state, { kind: answer.kind, reason: answer.reason }, this.now());
     // The homeserver answered (or was not asked): the hook's next posts go on at once.
     if (state !== "expired") this.held.delete(post.hookId);
     const told = this.settle(post, answer);

@@ -7,6 +7,7 @@ import { DEFAULT_INBOUND_PERMISSIONS } from "../../connections/inbound-permissio
 import { createLogger } from "../../observability/logger.js";
 import { openDatabase, type Db } from "../../store/database.js";
 import { InboundPostsTable } from "../../store/inbound-posts-table.js";
+import { StoreUnavailableError } from "../../store/store-unavailable.js";
 import { InboundError } from "../errors.js";
 import { InboundPostWorker, type InboundPostWorkerDeps } from "./post-worker.js";
 import { QueuedSubmitter } from "./queued-submitter.js";
@@ -84,8 +85,8 @@ describe("queued inbound posting: stored first, posted in order per hook", () =>
       { roomId: "!h1:x", body: "message", txnId: `${id}.0` },
       { roomId: "!h1:x", body: "file", txnId: `${id}.1` },
     ]);
-    expect(table.byId(id)).toMatchObject({ state: "posted", eventIds: ["$e1", "$e2"], parts: [] });
-    expect(table.pendingCount()).toBe(0);
+    expect(await table.byId(id)).toMatchObject({ state: "posted", eventIds: ["$e1", "$e2"], parts: [] });
+    expect(await table.pendingCount()).toBe(0);
   });
 
   it("answers queued with the post's id while the homeserver is down, and posts every post in order once it is back", async () => {
@@ -95,14 +96,14 @@ describe("queued inbound posting: stored first, posted in order per hook", () =>
     const second = await submitter.submit(hook("h1"), [text("two")], { deliveryKey: null });
     expect(first).toMatchObject({ kind: "queued" });
     expect(second).toMatchObject({ kind: "queued" });
-    expect(table.pendingCount()).toBe(2);
+    expect(await table.pendingCount()).toBe(2);
     expect(worker.isHeld("h1")).toBe(true);
     hs.failure = null;
     worker.wake("h1");
     await worker.idle();
     expect(hs.sent.map((s) => s.body)).toEqual(["one", "two"]);
-    expect(table.byId((first as { id: string }).id)).toMatchObject({ state: "posted", eventIds: ["$e1"] });
-    expect(table.pendingCount()).toBe(0);
+    expect(await table.byId((first as { id: string }).id)).toMatchObject({ state: "posted", eventIds: ["$e1"] });
+    expect(await table.pendingCount()).toBe(0);
     expect(outcomes).toEqual(["posted", "posted"]);
   });
 
@@ -161,7 +162,7 @@ describe("queued inbound posting: stored first, posted in order per hook", () =>
     expect(told[0]).toContain((queued as { id: string }).id);
     expect(told[0]).toContain("M_TOO_LARGE");
     expect(hs.sent.map((s) => s.body)).toEqual(["after"]);
-    expect(table.byId((queued as { id: string }).id)).toMatchObject({ state: "refused", errorKind: "too_large" });
+    expect(await table.byId((queued as { id: string }).id)).toMatchObject({ state: "refused", errorKind: "too_large" });
   });
 
   it("deduplicates by the sender's delivery id: a redelivery of a queued post answers its id, of a posted one its event ids, posting once", async () => {
@@ -210,7 +211,7 @@ describe("queued inbound posting: stored first, posted in order per hook", () =>
     restarted.worker.start();
     await restarted.worker.idle();
     expect(hs.sent.map((s) => s.body)).toEqual(["a", "b", "c"]);
-    expect(table.byId(queued.id)).toMatchObject({ state: "posted", eventIds: ["$sent-before-crash", "$e2"] });
+    expect(await table.byId(queued.id)).toMatchObject({ state: "posted", eventIds: ["$sent-before-crash", "$e2"] });
   });
 
   it("drops the posts of a hook that was removed, and posts other hooks'", async () => {
@@ -225,7 +226,7 @@ describe("queued inbound posting: stored first, posted in order per hook", () =>
     worker.wake("h2");
     await worker.idle();
     expect(hs.sent.map((s) => s.body)).toEqual(["kept"]);
-    expect(table.byId(gone.id)).toMatchObject({ state: "dropped" });
+    expect(await table.byId(gone.id)).toMatchObject({ state: "dropped" });
     expect(told).toEqual([]);
     expect(outcomes.sort()).toEqual(["dropped", "posted"]);
   });
@@ -264,6 +265,50 @@ describe("queued inbound posting: stored first, posted in order per hook", () =>
     }
     await worker.idle();
     expect(most).toBe(2);
-    expect(table.pendingCount()).toBe(0);
+    expect(await table.pendingCount()).toBe(0);
+  });
+});
+
+describe("queued inbound posting while the store cannot be read", () => {
+  it("reads the pending hooks again a second later, once at a time, and posts what was stored", async () => {
+    const hs = homeserver();
+    let storeDown = true;
+    let reads = 0;
+    const flaky = {
+      next: (hookId: string) => table.next(hookId),
+      partPosted: (post: Parameters<InboundPostsTable["partPosted"]>[0], eventId: string) => table.partPosted(post, eventId),
+      finish: (...args: Parameters<InboundPostsTable["finish"]>) => table.finish(...args),
+      hooksWithPending: async (limit?: number) => {
+        reads++;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        if (storeDown) throw new StoreUnavailableError(Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), { code: "ECONNREFUSED" }));
+        return table.hooksWithPending(limit);
+      },
+    };
+    const worker = new InboundPostWorker({
+      table: flaky, poster: hs, hookOf: (id) => hook(id), concurrency: 4, giveUpAfterMs: 3_600_000,
+      tellRoom: () => undefined, log: createLogger("silent"),
+    });
+    running.push(worker);
+    const submitter = new QueuedSubmitter({ table, worker, waitMs: 50, log: createLogger("silent") });
+    expect(await submitter.submit(hook("h1"), [text("one")], { deliveryKey: null })).toMatchObject({ kind: "queued" });
+    expect(reads).toBe(1);
+    storeDown = false;
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    await worker.idle();
+    expect(hs.sent.map((s) => s.body)).toEqual(["one"]);
+    // Down again; woken again and again (new posts): one read now, and one more for the wakes during it, not one per wake.
+    storeDown = true;
+    expect(await submitter.submit(hook("h1"), [text("two")], { deliveryKey: null })).toMatchObject({ kind: "queued" });
+    const before = reads;
+    for (let i = 0; i < 5; i++) worker.wake("h1");
+    await worker.idle();
+    expect(reads - before).toBe(2);
+    // A new post does not wait for the retry's timer.
+    storeDown = false;
+    worker.wake("h1");
+    await worker.idle();
+    expect(hs.sent.map((s) => s.body)).toEqual(["one", "two"]);
+    expect(await table.pendingCount()).toBe(0);
   });
 });

@@ -1,12 +1,12 @@
 import type { ActiveInboundHook } from "../../connections/inbound-hook-registry.js";
 import type { Logger } from "../../observability/logger.js";
-import type { InboundPost, InboundPostsTable } from "../../store/inbound-posts-table.js";
+import type { InboundPost, InboundPostsStore } from "../../store/inbound-posts-table.js";
 import { InboundError, type InboundErrorKind, INBOUND_ERROR_STATUS } from "../errors.js";
 import type { PostSubmitter, Submitted } from "../submitter.js";
 import type { InboundPostWorker } from "./post-worker.js";
 
 export interface QueuedSubmitterDeps {
-  table: InboundPostsTable;
+  table: Pick<InboundPostsStore, "store">;
   worker: Pick<InboundPostWorker, "wake" | "watch">;
   /** How long a request waits for its post to be in the room before it is answered "queued". */
   waitMs: number;
@@ -24,7 +24,7 @@ export class QueuedSubmitter implements PostSubmitter {
   constructor(private readonly deps: QueuedSubmitterDeps) {}
 
   async submit(hook: ActiveInboundHook, contents: readonly Record<string, unknown>[], opts: { deliveryKey: string | null }): Promise<Submitted> {
-    const { post, created } = this.deps.table.store({ hookId: hook.id, roomId: hook.roomId, deliveryKey: opts.deliveryKey, parts: [...contents] });
+    const { post, created } = await this.deps.table.store({ hookId: hook.id, roomId: hook.roomId, deliveryKey: opts.deliveryKey, parts: [...contents] });
     if (!created) this.deps.log.info({ hookId: hook.id, postId: post.id, state: post.state }, "inbound redelivery answered from its stored post");
     const answer = this.outcome(post);
     if (answer) return answer;

@@ -1,0 +1,31 @@
+/**
+ * Runs each room's registry changes one at a time, in the order they were asked for. The store's
+ * reads and writes are asynchronous (PostgreSQL): without this, a reload that read the store
+ * first could land after a later change and put back what that change removed. Only the short
+ * store-and-registry steps run here (never a homeserver request), so a room's queue stays short;
+ * a room's entry goes once its queue is empty.
+ */
+export class RoomSerializer {
+  private readonly tails = new Map<string, Promise<void>>();
+
+  run<T>(roomId: string, work: () => T | Promise<T>): Promise<T> {
+    const result = (this.tails.get(roomId) ?? Promise.resolve()).then(work);
+    // A step that failed does not stop the room's next ones (its caller hears the failure).
+    const tail = result.then(() => undefined, () => undefined);
+    this.tails.set(roomId, tail);
+    void tail.then(() => {
+      if (this.tails.get(roomId) === tail) this.tails.delete(roomId);
+    });
+    return result;
+  }
+
+  /** Whether the room has steps queued or running. */
+  busy(roomId: string): boolean {
+    return this.tails.has(roomId);
+  }
+
+  /** Rooms with steps queued or running (tests: the map must not grow). */
+  get size(): number {
+    return this.tails.size;
+  }
+}
