@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { pgQuery } from "./pg-query.js";
 import { replyError, replyOf, type PendingReply, type RepliesStore, type ReplyRow } from "../replies-table.js";
 import { pgText } from "./pg-store.js";
 
@@ -7,7 +8,7 @@ export class PgRepliesTable implements RepliesStore {
   constructor(private readonly pool: pg.Pool) {}
 
   async insertIfNew(reply: Omit<PendingReply, "id" | "posted">, now = Date.now()): Promise<boolean> {
-    const { rowCount } = await this.pool.query(
+    const { rowCount } = await pgQuery(this.pool, 
       "INSERT INTO replies (job_id, hook_id, room_id, event_id, parts, created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (job_id) DO NOTHING",
       [reply.jobId, reply.hookId, reply.roomId, reply.eventId, pgText(JSON.stringify(reply.parts)), now],
     );
@@ -15,7 +16,7 @@ export class PgRepliesTable implements RepliesStore {
   }
 
   async pending(limit = 100): Promise<PendingReply[]> {
-    const { rows } = await this.pool.query<ReplyRow>(
+    const { rows } = await pgQuery<ReplyRow>(this.pool, 
       "SELECT id, job_id, hook_id, room_id, event_id, parts, posted FROM replies WHERE done_at IS NULL ORDER BY id LIMIT $1",
       [limit],
     );
@@ -23,18 +24,18 @@ export class PgRepliesTable implements RepliesStore {
   }
 
   async partPosted(id: number, posted: number, done: boolean, now = Date.now()): Promise<void> {
-    await this.pool.query("UPDATE replies SET posted = $1, done_at = $2 WHERE id = $3", [posted, done ? now : null, id]);
+    await pgQuery(this.pool, "UPDATE replies SET posted = $1, done_at = $2 WHERE id = $3", [posted, done ? now : null, id]);
   }
 
   async giveUp(id: number, error: string, now = Date.now()): Promise<void> {
-    await this.pool.query("UPDATE replies SET done_at = $1, error = $2 WHERE id = $3", [now, pgText(replyError(error)), id]);
+    await pgQuery(this.pool, "UPDATE replies SET done_at = $1, error = $2 WHERE id = $3", [now, pgText(replyError(error)), id]);
   }
 
   async prune(olderThan: number): Promise<number> {
     // In slices, as the queue prunes: one long DELETE would hold its locks and bloat at once.
     let total = 0;
     for (let round = 0; round < 10_000; round++) {
-      const { rowCount } = await this.pool.query(
+      const { rowCount } = await pgQuery(this.pool, 
         "DELETE FROM replies WHERE id IN (SELECT id FROM replies WHERE done_at IS NOT NULL AND done_at < $1 LIMIT 1000)",
         [olderThan],
       );
