@@ -41,6 +41,11 @@ export async function openDeliveryQueue(config: BridgeConfig, db: Db, log: Logge
     // Rows stored in the SQLite file before these tables moved (a first start after the upgrade).
     const copied = await importMovedTables(pool, db);
     if (copied.size > 0) log.info({ rows: Object.fromEntries(copied) }, "copied the tables that moved to PostgreSQL from the SQLite file");
+    const leftInFile = leftInSqliteQueue(db);
+    if (leftInFile.deliveries + leftInFile.followUps > 0) {
+      log.warn(leftInFile, "the SQLite file's queue still has work from before store.engine was postgres, which PostgreSQL does not take over: "
+        + "set store.engine back to sqlite until it is done (watch !hooks outbound status), then switch again");
+    }
     // Role all is the only process on the database; the other roles share it with each other.
     const alone = config.bridge.role === "all";
     const queue = await PostgresDeliveryQueue.open(pool, {
@@ -69,6 +74,15 @@ export async function openDeliveryQueue(config: BridgeConfig, db: Db, log: Logge
     await pool.end().catch(() => undefined);
     throw new Error(`Cannot use the PostgreSQL store at ${where}: ${(err as Error).message}`, { cause: err });
   }
+}
+
+/** Work the SQLite queue of the same file still holds (a bridge switched from sqlite to postgres with deliveries pending). */
+export function leftInSqliteQueue(db: Db): { deliveries: number; followUps: number } {
+  const count = (sql: string): number => (db.prepare<[], { n: number }>(sql).get()?.n ?? 0);
+  return {
+    deliveries: count("SELECT COUNT(*) AS n FROM jobs WHERE state = 'pending'"),
+    followUps: count("SELECT COUNT(*) AS n FROM follow_ups WHERE done_at IS NULL"),
+  };
 }
 
 /** host:port/database of a URL, never its user's password. */
