@@ -38,14 +38,16 @@ export async function openDeliveryQueue(config: BridgeConfig, db: Db, log: Logge
     throw new Error(`Cannot open the PostgreSQL store at ${where}: ${(err as Error).message}`, { cause: err });
   });
   try {
+    // Before anything is copied: a refused start leaves the file as the store of record.
+    const leftInFile = leftInSqliteQueue(db);
+    if (leftInFile.deliveries + leftInFile.followUps > 0) {
+      throw new Error(`the SQLite file at store.path still has ${leftInFile.deliveries} pending deliveries and ${leftInFile.followUps} commands or other work not yet run, `
+        + "stored while store.engine was sqlite; PostgreSQL does not take them over. Start with store.engine: sqlite until they are done "
+        + "(!hooks outbound status shows what waits; a paused hook's deliveries wait until it is resumed or removed), then switch");
+    }
     // Rows stored in the SQLite file before these tables moved (a first start after the upgrade).
     const copied = await importMovedTables(pool, db);
     if (copied.size > 0) log.info({ rows: Object.fromEntries(copied) }, "copied the tables that moved to PostgreSQL from the SQLite file");
-    const leftInFile = leftInSqliteQueue(db);
-    if (leftInFile.deliveries + leftInFile.followUps > 0) {
-      log.warn(leftInFile, "the SQLite file's queue still has work from before store.engine was postgres, which PostgreSQL does not take over: "
-        + "set store.engine back to sqlite until it is done (watch !hooks outbound status), then switch again");
-    }
     // Role all is the only process on the database; the other roles share it with each other.
     const alone = config.bridge.role === "all";
     const queue = await PostgresDeliveryQueue.open(pool, {
