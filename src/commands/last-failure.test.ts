@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { classifyFailure } from "../delivery/failure-category.js";
-import { describeLastFailure, lastKnownFailure, storedFailure } from "./outbound-delivery-commands.js";
+import { describeLastFailure, storedFailure } from "./outbound-delivery-commands.js";
 
 const attempt = (outcome: string, status: number | null, error: string | null, at: number) => ({ eventId: "$e", attempt: 1, outcome, status, error, durationMs: 3, at });
 
@@ -18,15 +18,5 @@ describe("the last failure in status", () => {
     expect(storedFailure([attempt("failed", 404, null, 5)])).toMatchObject({ category: { id: "http-status", summary: "HTTP status 404" } });
     expect(storedFailure([attempt("retry", null, "no answer within 3000 ms", 5)])).toMatchObject({ category: { id: "timeout" } });
     expect(storedFailure([attempt("success", 200, null, 3)])).toBeUndefined();
-  });
-
-  it("shows the store's failure when it is newer than this process's (another worker failed since)", () => {
-    const here = { category: classifyFailure({ result: { kind: "timeout" }, error: "no answer" }), at: 10 };
-    const stored = storedFailure([attempt("retry", 503, null, 20)]);
-    expect(lastKnownFailure(here, stored)).toBe(stored);
-    expect(lastKnownFailure({ ...here, at: 20 }, stored)).toMatchObject({ at: 20, category: { id: "timeout" } });
-    expect(lastKnownFailure(undefined, stored)).toBe(stored);
-    expect(lastKnownFailure(here, undefined)).toBe(here);
-    expect(lastKnownFailure(undefined, undefined)).toBeUndefined();
   });
 });

@@ -27,15 +27,6 @@ export function storedFailure(recent: readonly AttemptSummary[]): LastFailure | 
   return { category: classifyFailure({ result, error: a.error }), at: a.at };
 }
 
-/**
- * The newer of this process's last failure (classified with all it saw) and the store's newest
- * failed attempt: with split roles, other workers deliver too, and their failures are only in the store.
- */
-export function lastKnownFailure(seenHere: LastFailure | undefined, stored: LastFailure | undefined): LastFailure | undefined {
-  if (!seenHere || !stored) return seenHere ?? stored;
-  return stored.at > seenHere.at ? stored : seenHere;
-}
-
 export function describeLastFailure(failure: LastFailure | undefined): string {
   if (!failure) return "No failed attempt known.";
   const { category, at } = failure;
@@ -68,7 +59,7 @@ export function deliveryCommands(kind: HookKind): CommandSpec<CommandContext>[] 
         `${label} "${hook.name}": ${state}${failing}. ${hook.method} ${hook.urls.join(" and ")}, ordering ${hook.ordering}.`,
         `Waiting: ${status.pending}. Dead letters: ${status.dead}. Delivered (kept for status): ${status.delivered}.`,
         ctx.outbound.tls.describe(hook),
-        describeLastFailure(lastKnownFailure(ctx.outbound.lastFailure(hook.id), storedFailure(status.recent))),
+        describeLastFailure(ctx.outbound.lastFailure(hook.id) ?? storedFailure(status.recent)),
         status.recent.length > 0 ? `Last ${status.recent.length} attempts, newest first:` : "No attempts yet.",
         ...status.recent.map(describeAttempt),
       ];
