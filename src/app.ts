@@ -143,10 +143,11 @@ export class WebhookBridge {
       beforeHookNote: (roomId) => callbacks.beforeHookNote(roomId),
     });
     const bots: WebhookBots = new WebhookBots({ registry: outbound.registry, rooms: new BotRooms(), ghosts: matrix, inviteAllowList: config.permissions.invite, log });
-    const transforms = new TransformationFunctions({ ...config.inbound.transformationFunctions, limits: config.inbound.transformationFunctions, log,
-      notify: (roomId, text) => void matrix.sendNotice(roomId, text).catch((err: unknown) => log.warn({ err, roomId }, "could not send a notice")) });
-    const inbound = createInbound({ config, matrix, db, pool, messenger, guard, metrics, log, transforms, accepted, hookChanged });
     const notifier = new RoomNotifier(matrix, log);
+    // The functions tell each failure once per digest themselves (force); the notifier groups them with the room's other notices.
+    const transforms = new TransformationFunctions({ ...config.inbound.transformationFunctions, limits: config.inbound.transformationFunctions, log,
+      notify: (roomId, text) => void notifier.notify(roomId, "transformation", text, Date.now(), { force: true }) });
+    const inbound = createInbound({ config, matrix, db, pool, messenger, guard, metrics, log, transforms, accepted, hookChanged });
     const chat = createChat({ config, matrix, db, pool, registry: outbound.registry, bots, guard, userAgent: USER_AGENT, log,
       // The delivery targets tell the room; they are made below, before any delivery runs.
       onMalformed: (target, reason) => targets.malformedReply(target.hook.id, reason),

@@ -47,4 +47,29 @@ describe("RoomFollower", () => {
     expect(await follower.loadAll()).toBe(0);
     expect(followed).toEqual(["!a:x"]);
   });
+
+  it("at start, a room whose follow fails is logged and followed again later; the other rooms are followed all the same", async () => {
+    const db = openDatabase(":memory:");
+    const other = new AcceptedHooksTable(db);
+    for (let i = 0; i < 30; i++) other.accept(`!r${i}:x`, TYPE, "ci", `$${i}`, { name: "ci", url: "https://example.org" });
+    const followed = new Set<string>();
+    let storeDown = true;
+    const follower = new RoomFollower({
+      accepted: new AcceptedHooksTable(db),
+      followers: [{
+        followRoom: async (roomId) => {
+          await new Promise((resolve) => setTimeout(resolve, 1));
+          if (storeDown && roomId === "!r3:x") throw new Error("the store could not be used");
+          followed.add(roomId);
+        },
+      }],
+      log: createLogger("silent"),
+    });
+    expect(await follower.loadAll()).toBe(30);
+    expect(followed.size).toBe(29);
+    expect(followed.has("!r3:x")).toBe(false);
+    storeDown = false;
+    await follower.catchUp(["!r3:x", "!r4:x"]); // unseen, so followed now; !r4 was seen
+    expect(followed.has("!r3:x")).toBe(true);
+  });
 });

@@ -3,6 +3,9 @@ import type { StateEvent } from "../matrix/port.js";
 import type { Logger } from "../observability/logger.js";
 import type { AcceptedHooksTable } from "../store/accepted-hooks-table.js";
 
+/** Rooms followed at once by loadAll: enough to overlap store round trips, few enough to keep the pool for deliveries. */
+const FOLLOWED_AT_ONCE = 8;
+
 /** What follows a room's hooks: outbound (and bots), inbound. */
 export interface RoomFollowerDeps {
   accepted: Pick<AcceptedHooksTable, "rooms" | "version">;
@@ -37,16 +40,30 @@ export class RoomFollower {
 
   constructor(private readonly deps: RoomFollowerDeps) {}
 
-  /** Follows every room with accepted hooks; yields to the event loop between chunks. Resolves with their number. */
+  /**
+   * Follows every room with accepted hooks, a few at a time (the inbound follower reads the store:
+   * one PostgreSQL query per room with inbound hooks). A room whose follow fails is logged and left
+   * unseen, so a later catch-up or change follows it again; the others go on. Resolves with their number.
+   */
   async loadAll(): Promise<number> {
     const rooms = this.deps.accepted.rooms();
-    for (let i = 0; i < rooms.length && !this.stopped; i++) {
-      await this.follow(rooms[i]!);
-      if (i % 200 === 199) await new Promise((resolve) => setImmediate(resolve));
-    }
     // Rooms whose hooks all went while this process was away (or deaf).
     const listed = new Set(rooms);
-    for (const roomId of [...this.seen.keys()]) if (!listed.has(roomId) && this.deps.accepted.version(roomId) !== this.seen.get(roomId)) await this.follow(roomId);
+    const gone = [...this.seen.keys()].filter((roomId) => !listed.has(roomId) && this.deps.accepted.version(roomId) !== this.seen.get(roomId));
+    const all = [...rooms, ...gone];
+    let next = 0;
+    let failed = 0;
+    const lane = async (): Promise<void> => {
+      while (next < all.length && !this.stopped) {
+        const roomId = all[next++]!;
+        await this.follow(roomId).catch((err: unknown) => {
+          if (failed++ < 10) this.deps.log.warn({ err, roomId }, "could not follow a room's hooks; followed again at its next change or request");
+        });
+        if (next % 200 === 0) await new Promise((resolve) => setImmediate(resolve));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(FOLLOWED_AT_ONCE, all.length) }, lane));
+    if (failed > 10) this.deps.log.warn({ failed }, "rooms whose hooks could not be followed at start");
     return rooms.length;
   }
 
