@@ -1,13 +1,11 @@
 // PostgreSQL down during an inbound request: the sender hears 503 "try again later" (nothing it
 // did wrong), the log says why without the stack reaching the sender, and the process goes on.
 // The pool is the real driver's, pointed at a port where no server listens.
-import { randomBytes } from "node:crypto";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import pg from "pg";
 import { Agent, request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseConfig } from "../config/load.js";
 import { SsrfGuard } from "../egress/ssrf.js";
 import { createHttpApp, listen } from "../http/server.js";
 import type { DirectMessenger } from "../matrix/direct-messenger.js";
@@ -16,18 +14,10 @@ import { createLogger } from "../observability/logger.js";
 import { BridgeMetrics } from "../observability/metrics.js";
 import { openDatabase } from "../store/database.js";
 import { newInboundSecret } from "../store/inbound-hook-secret.js";
+import { postgresBridgeConfig } from "../store/postgres/pg-test-fixtures.js";
 import { createInbound, type InboundWiring } from "./wiring.js";
 
-const config = parseConfig(`
-homeserver:
-  url: http://hs.test:8008
-  domain: example.org
-store:
-  encryptionKey: ${randomBytes(32).toString("base64")}
-  engine: postgres
-  postgres:
-    url: postgres://bridge@127.0.0.1:1/bridge
-`);
+const config = postgresBridgeConfig("postgres://bridge@127.0.0.1:1/bridge");
 
 const logged: string[] = [];
 const pool = new pg.Pool({ connectionString: "postgres://bridge@127.0.0.1:1/bridge", connectionTimeoutMillis: 2_000 });

@@ -1,8 +1,6 @@
 // createInbound with a PostgreSQL pool: the inbound tables are PostgreSQL's (the SQLite file
 // stays empty), and the queued-posts gauge counts there, keeping its last count once the store fails.
-import { randomBytes } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
-import { parseConfig } from "../config/load.js";
 import { SsrfGuard } from "../egress/ssrf.js";
 import type { DirectMessenger } from "../matrix/direct-messenger.js";
 import type { InboundGhosts, MatrixPort } from "../matrix/port.js";
@@ -11,7 +9,7 @@ import { BridgeMetrics } from "../observability/metrics.js";
 import { openDatabase } from "../store/database.js";
 import { PgInboundPostsTable } from "../store/postgres/pg-inbound-posts-table.js";
 import { openPgStore } from "../store/postgres/pg-store.js";
-import { freshDatabase } from "../store/postgres/pg-test-fixtures.js";
+import { freshDatabase, postgresBridgeConfig } from "../store/postgres/pg-test-fixtures.js";
 import { createInbound } from "./wiring.js";
 
 const ends: Array<() => Promise<void>> = [];
@@ -24,16 +22,7 @@ describe("createInbound on PostgreSQL", () => {
     const url = await freshDatabase("wiring");
     const pool = await openPgStore({ url, poolSize: 2 });
     ends.push(() => pool.end());
-    const config = parseConfig(`
-homeserver:
-  url: http://hs.test:8008
-  domain: example.org
-store:
-  encryptionKey: ${randomBytes(32).toString("base64")}
-  engine: postgres
-  postgres:
-    url: ${url}
-`);
+    const config = postgresBridgeConfig(url);
     const db = openDatabase(":memory:");
     const metrics = new BridgeMetrics({ defaultMetrics: false });
     const matrix = { isBridgeUser: (userId: string) => userId.startsWith("@webhook_") } as unknown as MatrixPort & InboundGhosts;

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { Db } from "./database.js";
 import { hashInboundSecret, newInboundSecret } from "./inbound-hook-secret.js";
 import { GithubSecretCache } from "./github-secret-cache.js";
-import { openSecret, sealSecret } from "./sealed-secret.js";
+import { sealSecret } from "./sealed-secret.js";
 
 /** An inbound hook's identity as kept in the store (its look and settings live in room state). */
 export interface StoredInboundHook {
@@ -126,13 +126,8 @@ export class InboundHooksTable implements InboundHooksStore {
   }
 
   async githubSecret(id: string): Promise<string | null> {
-    const cached = this.githubSecrets.get(id);
-    if (cached !== undefined) return cached;
-    const ticket = this.githubSecrets.ticket();
-    const row = this.db.prepare<[string], Pick<InboundHookRow, "github_secret_enc">>("SELECT github_secret_enc FROM inbound_hooks WHERE id = ?").get(id);
-    const secret = row?.github_secret_enc ? openSecret(this.key, row.github_secret_enc) : null;
-    this.githubSecrets.keep(id, secret, ticket);
-    return secret;
+    return this.githubSecrets.read(id, this.key, () =>
+      this.db.prepare<[string], Pick<InboundHookRow, "github_secret_enc">>("SELECT github_secret_enc FROM inbound_hooks WHERE id = ?").get(id)?.github_secret_enc ?? null);
   }
 
   async setGithubSecret(id: string, secret: string | null): Promise<void> {

@@ -1,10 +1,8 @@
 // Opening the PostgreSQL queue over a SQLite file that a bridge on store.engine sqlite left work in.
-import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
-import { parseConfig } from "../../config/load.js";
 import { createLogger } from "../../observability/logger.js";
-import { freshDatabase } from "../../store/postgres/pg-test-fixtures.js";
+import { freshDatabase, postgresBridgeConfig } from "../../store/postgres/pg-test-fixtures.js";
 import { openDeliveryQueue } from "./open-queue.js";
 import { closeQueueOnFile, ok, openQueueOnFile, TS, type QueueOnFile } from "./queue-test-fixtures.js";
 
@@ -13,17 +11,6 @@ afterEach(async () => {
   if (opened) await closeQueueOnFile(opened);
   opened = null;
 });
-
-const configFor = (url: string) => parseConfig(`
-homeserver:
-  url: http://hs.test:8008
-  domain: example.org
-store:
-  encryptionKey: ${randomBytes(32).toString("base64")}
-  engine: postgres
-  postgres:
-    url: ${url}
-`);
 
 async function importedTables(url: string): Promise<number> {
   const client = new pg.Client({ connectionString: url });
@@ -42,7 +29,7 @@ describe("openDeliveryQueue on PostgreSQL with work left in the SQLite file", ()
     db.prepare("INSERT INTO dm_rooms (user_id, room_id) VALUES ('@admin:example.org', '!dm:example.org')").run();
     await queue.storeTransaction({ txnId: "t1", eventIds: ["$e1"], messages: [{ eventId: "$e1", originTs: TS, roomId: "!r:x", body: '{"event_id":"$e1"}', hookIds: ["ep_a"] }], followUps: [] });
     const url = await freshDatabase("switch");
-    const config = configFor(url);
+    const config = postgresBridgeConfig(url);
 
     await expect(openDeliveryQueue(config, db, createLogger("silent"))).rejects.toThrow(/still has 1 pending deliveries and 0 commands .* Start with store\.engine: sqlite until they are done/);
     expect(await importedTables(url)).toBe(0);

@@ -2,7 +2,7 @@ import type pg from "pg";
 import { GithubSecretCache } from "../github-secret-cache.js";
 import { hashInboundSecret, newInboundSecret } from "../inbound-hook-secret.js";
 import { INBOUND_HOOK_COLUMNS, newInboundHookId, toHook, type InboundHookRow, type InboundHooksStore, type StoredInboundHook } from "../inbound-hooks-table.js";
-import { openSecret, sealSecret } from "../sealed-secret.js";
+import { sealSecret } from "../sealed-secret.js";
 import { StoreUnavailableError } from "../store-unavailable.js";
 import { pgQuery, UNIQUE_VIOLATION } from "./pg-query.js";
 import { pgText } from "./pg-store.js";
@@ -89,14 +89,8 @@ export class PgInboundHooksTable implements InboundHooksStore {
   }
 
   async githubSecret(id: string): Promise<string | null> {
-    const cached = this.githubSecrets.get(id);
-    if (cached !== undefined) return cached;
-    const ticket = this.githubSecrets.ticket();
-    const { rows } = await pgQuery<Pick<InboundHookRow, "github_secret_enc">>(this.pool, "SELECT github_secret_enc FROM inbound_hooks WHERE id = $1", [id]);
-    const sealed = rows[0]?.github_secret_enc ?? null;
-    const secret = sealed ? openSecret(this.key, sealed) : null;
-    this.githubSecrets.keep(id, secret, ticket);
-    return secret;
+    return this.githubSecrets.read(id, this.key, async () =>
+      (await pgQuery<Pick<InboundHookRow, "github_secret_enc">>(this.pool, "SELECT github_secret_enc FROM inbound_hooks WHERE id = $1", [id])).rows[0]?.github_secret_enc ?? null);
   }
 
   async setGithubSecret(id: string, secret: string | null): Promise<void> {

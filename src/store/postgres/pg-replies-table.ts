@@ -32,16 +32,6 @@ export class PgRepliesTable implements RepliesStore {
   }
 
   async prune(olderThan: number): Promise<number> {
-    // In slices, as the queue prunes: one long DELETE would hold its locks and bloat at once.
-    let total = 0;
-    for (let round = 0; round < 10_000; round++) {
-      const { rowCount } = await pgQuery(this.pool, 
-        "DELETE FROM replies WHERE id IN (SELECT id FROM replies WHERE done_at IS NOT NULL AND done_at < $1 LIMIT 1000)",
-        [olderThan],
-      );
-      total += rowCount ?? 0;
-      if ((rowCount ?? 0) < 1000) break;
-    }
-    return total;
+    return (await pgQuery(this.pool, "DELETE FROM replies WHERE done_at IS NOT NULL AND done_at < $1", [olderThan])).rowCount ?? 0;
   }
 }

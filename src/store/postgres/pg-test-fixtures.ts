@@ -3,6 +3,8 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { inject } from "vitest";
+import { parseConfig } from "../../config/load.js";
+import type { BridgeConfig } from "../../config/types.js";
 
 /** Creates an empty database on the test server and returns its URL. */
 export async function freshDatabase(prefix = "t"): Promise<string> {
@@ -18,4 +20,18 @@ export async function freshDatabase(prefix = "t"): Promise<string> {
   const url = new URL(server);
   url.pathname = `/${name}`;
   return url.toString();
+}
+
+/** The smallest bridge config on store.engine postgres with this database (a random store key). */
+export function postgresBridgeConfig(url: string): BridgeConfig {
+  return parseConfig(`
+homeserver:
+  url: http://hs.test:8008
+  domain: example.org
+store:
+  encryptionKey: ${randomBytes(32).toString("base64")}
+  engine: postgres
+  postgres:
+    url: ${url}
+`);
 }
