@@ -5,7 +5,6 @@ import { OutboundDeliveryTargets } from "./connections/outbound-delivery-targets
 import { OutboundHooks } from "./connections/outbound-hooks.js";
 import { HookTls } from "./connections/hook-tls.js";
 import { LastFailures } from "./connections/last-failures.js";
-import { HookTlsTable } from "./store/hook-tls-table.js";
 import { BotRooms } from "./connections/bot-rooms.js";
 import { WebhookBots } from "./connections/webhook-bots.js";
 import { openDeliveryQueue } from "./delivery/queue/open-queue.js";
@@ -37,8 +36,8 @@ import { DmRoomsTable } from "./store/dm-rooms-table.js";
 import { PgDmRoomsTable } from "./store/postgres/pg-dm-rooms-table.js";
 import { RoomSnapshotsTable } from "./store/room-snapshots-table.js";
 import { RoomSnapshots } from "./router/room-snapshots.js";
-import { OutboundHooksTable } from "./store/outbound-hooks-table.js";
-import { SigningKeysTable } from "./store/signing-keys-table.js";
+import { openOutboundHookRecords, type OutboundHookRecords } from "./store/outbound-hook-records.js";
+import { StoreUnavailableError } from "./store/store-unavailable.js";
 import { USER_AGENT } from "./version.js";
 import { TransformationFunctions } from "./transform/transformation-functions.js";
 import { checkEncryptionRegistration, startEncryption, type Encryption } from "./matrix/encryption/start-encryption.js";
@@ -78,6 +77,7 @@ export class WebhookBridge {
     private readonly snapshots: RoomSnapshots,
     private readonly encryption: Encryption | null,
     private readonly follower: RoomFollower,
+    private readonly targets: OutboundDeliveryTargets,
   ) {}
 
   static async start({ config, registration, log = createLogger(config.logging.level) }: StartOptions): Promise<WebhookBridge> {
@@ -123,10 +123,20 @@ export class WebhookBridge {
     const guard = new SsrfGuard(config.delivery.allowedNetworks);
     // What this process changes in a hook's secrets, the others sharing the store drop from memory.
     const hookChanged = (hookId: string): void => changes.publish({ kind: "hook", id: hookId });
-    const table = new OutboundHooksTable(db, config.store.encryptionKeyBytes, hookChanged, config.bridge.role !== "all");
-    const signingKeys = new SigningKeysTable(db, config.store.encryptionKeyBytes, hookChanged);
+    let records: OutboundHookRecords;
+    try {
+      records = await openOutboundHookRecords({ db, pool }, config.store.encryptionKeyBytes, hookChanged);
+    } catch (err) {
+      await encryption?.devices.stop();
+      await matrix.stop();
+      await closeQueue();
+      await checkpointer.stop();
+      db.close();
+      throw new Error(`Cannot read the outbound hooks from the store: ${(err as Error).message}`, { cause: err });
+    }
+    const { hooks: table, signingKeys, tls: tlsTable } = records;
     const messenger = new DirectMessenger(matrix, pool ? new PgDmRoomsTable(pool) : new DmRoomsTable(db), log);
-    const tls = new HookTls(new HookTlsTable(db, config.store.encryptionKeyBytes, hookChanged), config.delivery.tlsProfiles);
+    const tls = new HookTls(tlsTable, config.delivery.tlsProfiles);
     // The hook state this process accepts, for the processes that follow its rooms; each change is announced.
     const accepted = new AcceptedHooksTable(db, (roomId) => {
       follower.noteOwnChange(roomId);
@@ -191,21 +201,20 @@ export class WebhookBridge {
       log,
     });
     // What another process changed in a hook's secrets: this process's copies go, read again when next needed.
-    const forgetHook = (hookId: string): void => {
-      table.forgetCached(hookId);
-      signingKeys.forgetCached(hookId);
-      tls.forget(hookId);
+    const reloadHook = (hookId?: string): void => {
+      Promise.all([table.reload(hookId), signingKeys.reload(hookId), tls.reload(hookId)])
+        .catch((err: unknown) => log.warn({ hookId, err: err instanceof StoreUnavailableError ? err.logged() : err }, "could not read a hook another process changed; this process keeps its copy until the next change"));
     };
     changes.onChange((change) => {
       switch (change.kind) {
         case "room": return follower.reload(change.id);
         case "hook":
-          forgetHook(change.id);
+          reloadHook(change.id);
           inbound.forgetCached(change.id);
           return;
         case "replies": return plan.postsReplies ? chat.poster.kick() : undefined;
         case "resync":
-          for (const hookId of outbound.registry.ids()) forgetHook(hookId);
+          reloadHook();
           inbound.forgetCached();
           if (plan.postsReplies) chat.poster.kick();
           // A follow reads the inbound store (PostgreSQL): its failure must not become an unhandled rejection.
@@ -292,7 +301,7 @@ export class WebhookBridge {
       );
     }, 10_000) : null;
     adoptTimer?.unref();
-    const bridge = new WebhookBridge(port, router, outbound, server, worker, chat.poster, closeQueue, sender, downloader, matrix, db, log, adoptTimer ? [pruneTimer, adoptTimer] : [pruneTimer], checkpointer, inbound, transforms, snapshots, encryption, follower);
+    const bridge = new WebhookBridge(port, router, outbound, server, worker, chat.poster, closeQueue, sender, downloader, matrix, db, log, adoptTimer ? [pruneTimer, adoptTimer] : [pruneTimer], checkpointer, inbound, transforms, snapshots, encryption, follower, targets);
     if (plan.answersHomeserver) prune();
     try {
       const rooms = await loading;
@@ -330,6 +339,8 @@ export class WebhookBridge {
       this.server.closeAllConnections();
     });
     await this.worker.stop();
+    // The failure and recovery notices of the last attempts, and their records in the store.
+    await Promise.race([this.targets.idle(), new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
     await this.replies.stop();
     await this.inbound.stop();
     await this.transforms.stop();

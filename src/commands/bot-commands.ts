@@ -29,9 +29,9 @@ export const botCommands: CommandSpec<CommandContext>[] = [
       if (!valid.ok) throw new CommandError(`Cannot add bot "${name}": ${valid.problems.join("; ")}.`);
       content.method = valid.value.method;
       // The token first, so the state event that comes back finds it and does not DM the bridge bot.
-      const token = ctx.outbound.prepareToken(ctx.roomId, name!, ctx.sender, "bot");
+      const token = await ctx.outbound.prepareToken(ctx.roomId, name!, ctx.sender, "bot");
       if (!(await writeHookState(ctx, name!, content, BOT_EVENT_TYPE))) {
-        ctx.outbound.discardPreparedToken(ctx.roomId, name!, "bot");
+        await ctx.outbound.discardPreparedToken(ctx.roomId, name!, "bot");
         return;
       }
       await ctx.outbound.sendToken(ctx.sender, ctx.roomId, name!, token, "created", "bot");
@@ -62,7 +62,7 @@ export const botCommands: CommandSpec<CommandContext>[] = [
     async run(ctx, { name }) {
       existingBot(ctx, name!);
       if (await writeHookState(ctx, name!, {}, BOT_EVENT_TYPE)) {
-        ctx.outbound.remove(ctx.roomId, name!, "bot");
+        await ctx.outbound.remove(ctx.roomId, name!, "bot");
         await ctx.reply(`Webhook bot "${name}" removed.`);
       }
     },
@@ -75,7 +75,7 @@ export const botCommands: CommandSpec<CommandContext>[] = [
     scope: "bot",
     async run(ctx, { name }) {
       const bot = existingBot(ctx, name!);
-      const token = ctx.outbound.refreshToken(bot.id);
+      const token = await ctx.outbound.refreshToken(bot.id);
       await ctx.outbound.sendToken(ctx.sender, ctx.roomId, name!, token, "refreshed", "bot");
       await ctx.reply(`Webhook bot "${name}" has a new token; I sent it to you in a direct message. The old token is no longer sent.`);
     },

@@ -79,9 +79,9 @@ export const outboundCommands: CommandSpec<CommandContext>[] = [
       }
       content.method = valid.value.method;
       // Create the token first, so the state event that comes back finds it and does not DM the bot.
-      const created = ctx.outbound.prepareToken(ctx.roomId, name!, ctx.sender);
+      const created = await ctx.outbound.prepareToken(ctx.roomId, name!, ctx.sender);
       if (!(await writeHookState(ctx, name!, content))) {
-        ctx.outbound.discardPreparedToken(ctx.roomId, name!);
+        await ctx.outbound.discardPreparedToken(ctx.roomId, name!);
         return;
       }
       await ctx.outbound.sendToken(ctx.sender, ctx.roomId, name!, created, "created");
@@ -130,7 +130,7 @@ export const outboundCommands: CommandSpec<CommandContext>[] = [
     async run(ctx, { name }) {
       existing(ctx, name!);
       if (await writeHookState(ctx, name!, {})) {
-        ctx.outbound.remove(ctx.roomId, name!);
+        await ctx.outbound.remove(ctx.roomId, name!);
         await ctx.reply(`Outbound hook "${name}" removed.`);
       }
     },
@@ -142,7 +142,7 @@ export const outboundCommands: CommandSpec<CommandContext>[] = [
     privileged: true,
     async run(ctx, { name }) {
       const hook = existing(ctx, name!);
-      const token = ctx.outbound.refreshToken(hook.id);
+      const token = await ctx.outbound.refreshToken(hook.id);
       await ctx.outbound.sendToken(ctx.sender, ctx.roomId, name!, token, "refreshed");
       await ctx.reply(`Outbound hook "${name}" has a new token; I sent it to you in a direct message. The old token is no longer sent.`);
     },

@@ -51,7 +51,7 @@ export function deliveryCommands(kind: HookKind): CommandSpec<CommandContext>[] 
     privileged: true,
     async run(ctx, { name }) {
       const hook = find(ctx, name!);
-      const stored = ctx.outbound.stored(hook.id);
+      const stored = await ctx.outbound.stored(hook.id);
       const status = await ctx.outbound.queueStatus(hook.id, RECENT_ATTEMPTS);
       const state = stored?.suspendedAt ? `suspended (${stored.suspendedReason})` : "active";
       const failing = stored?.failingSince ? `, failing since ${new Date(stored.failingSince).toISOString()}` : "";
@@ -104,7 +104,7 @@ export function deliveryCommands(kind: HookKind): CommandSpec<CommandContext>[] 
     privileged: true,
     async run(ctx, { name }) {
       const hook = find(ctx, name!);
-      if (!ctx.outbound.pause(hook.id, ctx.sender)) throw new CommandError(`Hook "${name}" is already paused or disabled.`);
+      if (!(await ctx.outbound.pause(hook.id, ctx.sender))) throw new CommandError(`Hook "${name}" is already paused or disabled.`);
       await ctx.reply(`${label} "${name}" paused. Events keep queueing; "${ctx.prefix} ${word} resume ${name}" sends them.`);
     },
   },
@@ -116,7 +116,7 @@ export function deliveryCommands(kind: HookKind): CommandSpec<CommandContext>[] 
     privileged: true,
     async run(ctx, { name }) {
       const hook = find(ctx, name!);
-      if (!ctx.outbound.resume(hook.id)) throw new CommandError(`Hook "${name}" is not paused or disabled.`);
+      if (!(await ctx.outbound.resume(hook.id))) throw new CommandError(`Hook "${name}" is not paused or disabled.`);
       await ctx.reply(`${label} "${name}" resumed.`);
     },
   },
@@ -128,7 +128,7 @@ export function deliveryCommands(kind: HookKind): CommandSpec<CommandContext>[] 
     privileged: true,
     async run(ctx, { name }) {
       const hook = find(ctx, name!);
-      const { secret, previousStillSigns } = ctx.outbound.rotateSigningSecret(hook.id);
+      const { secret, previousStillSigns } = await ctx.outbound.rotateSigningSecret(hook.id);
       await ctx.outbound.sendSecret(ctx.sender, ctx.roomId, name!, secret);
       await ctx.reply(`Deliveries to "${name}" are signed with a new secret; I sent it to you in a direct message.` +
         (previousStillSigns ? " The previous secret keeps signing alongside it for the grace period." : ""));
@@ -142,7 +142,7 @@ export function deliveryCommands(kind: HookKind): CommandSpec<CommandContext>[] 
     privileged: true,
     async run(ctx, { name }) {
       const hook = find(ctx, name!);
-      if (!ctx.outbound.stopSigning(hook.id)) throw new CommandError(`Hook "${name}" is not signed.`);
+      if (!(await ctx.outbound.stopSigning(hook.id))) throw new CommandError(`Hook "${name}" is not signed.`);
       await ctx.reply(`Deliveries to "${name}" are no longer signed.`);
     },
   },

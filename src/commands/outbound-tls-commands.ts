@@ -29,7 +29,7 @@ export const outboundTlsCommands: CommandSpec<CommandContext>[] = [
       const hook = existing(ctx, name!);
       const which = part!.toLowerCase();
       if (which === "clear") {
-        const cleared = ctx.outbound.tls.clear(hook.id);
+        const cleared = await ctx.outbound.tls.clear(hook.id);
         if (cleared === 0) throw new CommandError(`Outbound hook "${name}" has no uploaded TLS material.`);
         await ctx.reply(`Forgot the uploaded TLS material of outbound hook "${name}" (${cleared} part${cleared === 1 ? "" : "s"}). ${ctx.outbound.tls.describe(hook)}${note}`);
         return;
@@ -44,7 +44,7 @@ export const outboundTlsCommands: CommandSpec<CommandContext>[] = [
       if (which === "key" && ctx.keyRedaction?.redacted !== true) {
         throw new CommandError(`I did not keep the key of "${name}".`);
       }
-      const problems = ctx.outbound.tls.upload(hook.id, which, pem, ctx.sender);
+      const problems = await ctx.outbound.tls.upload(hook.id, which, pem, ctx.sender);
       if (problems.length > 0) {
         const encrypted = problems.some((p) => p.includes("encrypted")) ? " Upload it decrypted (openssl pkey -in key.pem -out plain-key.pem), or give it with its passphraseFile in a config profile." : "";
         throw new CommandError(`Cannot set the ${PART_LABEL[which]} of "${name}": ${problems.join("; ")}.${encrypted}`);

@@ -74,7 +74,7 @@ describe("following a room's hooks applied by another process", () => {
     await owner.outbound.applyState(ROOM, hookState("ci", { name: "ci", url: "http://127.0.0.1:9/ci", ordering: "strict" }), "live");
     await owner.inbound.applyState(ROOM, inboundState("in", { name: "in" }), "live");
     const written = rows(db);
-    follower.outbound.followRoom(ROOM);
+    await follower.outbound.followRoom(ROOM);
     await follower.inbound.followRoom(ROOM);
     expect(follower.outbound.registry.get(ROOM, "ci")).toMatchObject({ id: owner.outbound.registry.get(ROOM, "ci")!.id, urls: ["http://127.0.0.1:9/ci"], ordering: "strict", stateEventId: "$ci3" });
     expect(follower.inbound.registry.get(ROOM, "in")?.id).toBe(owner.inbound.registry.get(ROOM, "in")!.id);
@@ -91,7 +91,7 @@ describe("following a room's hooks applied by another process", () => {
     await owner.outbound.applyState(ROOM, hookState("ci", { name: "ci", url: "not a url" }), "live");
     await owner.outbound.applyState(ROOM, hookState("ci", { name: "ci", url: "http://127.0.0.1:9/member" }, "@member:x"), "live");
     expect(owner.said.filter((text) => text.startsWith("Ignored"))).toHaveLength(2);
-    follower.outbound.followRoom(ROOM);
+    await follower.outbound.followRoom(ROOM);
     expect(follower.outbound.registry.get(ROOM, "ci")?.urls).toEqual(["http://127.0.0.1:9/ci"]);
     expect(follower.outbound.registry.get(ROOM, "ci")?.id).toBe(owner.outbound.registry.get(ROOM, "ci")!.id);
   });
@@ -102,13 +102,13 @@ describe("following a room's hooks applied by another process", () => {
     const owner = processOn(db, key);
     const follower = processOn(db, key);
     for (const name of ["a", "b"]) await owner.outbound.applyState(ROOM, hookState(name, { name, url: `http://127.0.0.1:9/${name}` }), "live");
-    follower.outbound.followRoom(ROOM);
+    await follower.outbound.followRoom(ROOM);
     expect(follower.outbound.registry.forRoom(ROOM).map((h) => h.name)).toEqual(["a", "b"]);
     await owner.outbound.applyState(ROOM, hookState("b", {}), "live");
-    follower.outbound.followRoom(ROOM);
+    await follower.outbound.followRoom(ROOM);
     expect(follower.outbound.registry.forRoom(ROOM).map((h) => h.name)).toEqual(["a"]);
     owner.outbound.forgetRoom(ROOM);
-    follower.outbound.followRoom(ROOM);
+    await follower.outbound.followRoom(ROOM);
     expect(follower.outbound.registry.forRoom(ROOM)).toEqual([]);
     expect(follower.cancelled).toEqual([]);
     expect(owner.cancelled.length).toBeGreaterThan(0);
@@ -122,11 +122,11 @@ describe("following a room's hooks applied by another process", () => {
     const ci = hookState("ci", { name: "ci", url: "http://127.0.0.1:9/ci" }, "@former:x");
     const before: StateEvent = { ...POWER, content: { users: { [ADMIN]: 100, "@former:x": 50 }, state_default: 50 } };
     await owner.outbound.loadRoom(ROOM, [before, ci], "startup");
-    follower.outbound.followRoom(ROOM);
+    await follower.outbound.followRoom(ROOM);
     expect(follower.outbound.registry.forRoom(ROOM).map((h) => h.name)).toEqual(["ci"]);
     const restarted = processOn(db, key);
     await restarted.outbound.loadRoom(ROOM, [POWER, ci], "startup");
-    follower.outbound.followRoom(ROOM);
+    await follower.outbound.followRoom(ROOM);
     expect(follower.outbound.registry.forRoom(ROOM)).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
 import type { TlsProfile } from "../config/tls-profiles.js";
 import { describeBundle, describeCertificate, tlsMaterial, tlsProblems, type TlsMaterial, type TlsPart, type TlsParts } from "../delivery/tls-material.js";
-import type { HookTlsTable } from "../store/hook-tls-table.js";
+import type { HookTlsStore } from "../store/hook-tls-table.js";
 
 /** Where a hook's TLS material comes from. Uploaded material, when there is any, wins over the state's profile. */
 export type HookTlsSource =
@@ -21,7 +21,7 @@ export class HookTls {
   private readonly uploaded = new Map<string, { parts: TlsParts; material: TlsMaterial | null } | null>();
 
   constructor(
-    private readonly table: HookTlsTable,
+    private readonly table: HookTlsStore,
     readonly profiles: ReadonlyMap<string, TlsProfile>,
   ) {}
 
@@ -50,25 +50,33 @@ export class HookTls {
    * Stores one uploaded part after checking it (and it against the other part of the pair, when
    * uploaded already). Returns the problems instead when there are any; nothing is stored then.
    */
-  upload(hookId: string, part: TlsPart, pem: string, by: string): string[] {
+  async upload(hookId: string, part: TlsPart, pem: string, by: string): Promise<string[]> {
     const parts = { ...(this.uploadedOf(hookId)?.parts ?? NO_PARTS), [part]: pem };
     const problems = tlsProblems(parts, { partial: true });
     if (problems.length > 0) return problems.map((p) => p.message);
-    this.table.set(hookId, part, pem, by);
+    await this.table.set(hookId, part, pem, by);
     this.uploaded.delete(hookId);
     return [];
   }
 
   /** Forgets the uploaded parts; returns how many there were. */
-  clear(hookId: string): number {
+  async clear(hookId: string): Promise<number> {
+    const cleared = await this.table.clear(hookId);
     this.uploaded.delete(hookId);
-    return this.table.clear(hookId);
+    return cleared;
   }
 
   /** The hook is gone (its rows went with it). */
   forget(hookId: string): void {
     this.uploaded.delete(hookId);
     this.table.forget(hookId);
+  }
+
+  /** Another process changed the hook's parts (or any hook's, without an id): they are read again. */
+  async reload(hookId?: string): Promise<void> {
+    await this.table.reload(hookId);
+    if (hookId === undefined) this.uploaded.clear();
+    else this.uploaded.delete(hookId);
   }
 
   /** One line for list and status: where the material comes from and what it holds. */

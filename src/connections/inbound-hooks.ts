@@ -41,8 +41,6 @@ export class InboundHooks {
   readonly registry = new InboundHookRegistry();
   private readonly gate: HookStateGate<InboundHookSettings>;
   private readonly rooms = new RoomSerializer();
-  /** Each room's follow that is queued and not started yet: a later ask joins it (it reads what is accepted when it starts). */
-  private readonly followsWaiting = new Map<string, Promise<void>>();
 
   constructor(private readonly deps: InboundHooksDeps) {
     this.gate = new HookStateGate(
@@ -74,14 +72,7 @@ export class InboundHooks {
    * Nothing is written or sent here; a hook whose record is missing is left out.
    */
   followRoom(roomId: string): Promise<void> {
-    const waiting = this.followsWaiting.get(roomId);
-    if (waiting) return waiting;
-    const follow = this.rooms.run(roomId, () => {
-      this.followsWaiting.delete(roomId);
-      return this.followNow(roomId);
-    });
-    this.followsWaiting.set(roomId, follow);
-    return follow;
+    return this.rooms.runJoining(roomId, () => this.followNow(roomId));
   }
 
   private async followNow(roomId: string): Promise<void> {

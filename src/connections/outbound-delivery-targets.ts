@@ -6,14 +6,16 @@ import type { DirectMessenger } from "../matrix/direct-messenger.js";
 import type { RoomNotifier } from "../matrix/room-notifier.js";
 import type { Logger } from "../observability/logger.js";
 import type { BridgeMetrics } from "../observability/metrics.js";
-import type { OutboundHooksTable } from "../store/outbound-hooks-table.js";
-import type { SigningKeysTable } from "../store/signing-keys-table.js";
+import type { OutboundHooksStore } from "../store/outbound-hooks-table.js";
+import type { SigningKeysStore } from "../store/signing-keys-table.js";
+import { StoreUnavailableError } from "../store/store-unavailable.js";
 import { FailureNotices, type FailureNoticeSettings } from "./failure-notices.js";
 import { hookIdOfLane, laneIds, laneUrl } from "./hook-lanes.js";
 import type { ActiveOutboundHook, OutboundHookRegistry } from "./outbound-hook-registry.js";
 import { KIND_LABEL } from "./outbound-hooks.js";
 import type { HookTls } from "./hook-tls.js";
 import type { LastFailures } from "./last-failures.js";
+import { RoomSerializer as OneAtATime } from "./room-serializer.js";
 
 const NO_LANES: ReadonlySet<string> = new Set();
 const commandWord = (hook: ActiveOutboundHook) => (hook.kind === "bot" ? "bot" : "outbound");
@@ -35,11 +37,13 @@ export class OutboundDeliveryTargets implements DeliveryTargets {
   private readonly metrics: BridgeMetrics;
   private readonly tls: HookTls;
   private readonly lastFailures: LastFailures;
+  /** Each hook's health steps (store reads and writes, notices) run one at a time, in the order of its attempts. */
+  private readonly healthSteps = new OneAtATime();
 
   constructor(
     private readonly registry: OutboundHookRegistry,
-    private readonly hooks: OutboundHooksTable,
-    private readonly signingKeys: SigningKeysTable,
+    private readonly hooks: OutboundHooksStore,
+    private readonly signingKeys: SigningKeysStore,
     private readonly notifier: RoomNotifier,
     private readonly log: Logger,
     opts: OutboundDeliveryTargetsOptions,
@@ -89,21 +93,50 @@ export class OutboundDeliveryTargets implements DeliveryTargets {
 
   recordSuccess(lane: string): void {
     const hookId = hookIdOfLane(lane);
-    const failingSince = this.hooks.markHealthy(hookId);
-    this.notices.succeeded(hookId, failingSince, Date.now());
+    void this.healthStep(hookId, null, async () => {
+      const failingSince = await this.hooks.markHealthy(hookId);
+      await this.notices.succeeded(hookId, failingSince, Date.now());
+      return null;
+    });
   }
 
-  recordFailure(lane: string, now: number, failure: AttemptFailure): number {
+  recordFailure(lane: string, now: number, failure: AttemptFailure): Promise<number> {
     const hookId = hookIdOfLane(lane);
     this.metrics.deliveryFailures.inc({ category: failure.category.id });
     this.lastFailures.record(hookId, failure.category, now);
-    const failingSince = this.hooks.markFailing(hookId, now);
-    this.notices.failed(hookId, failure, now);
-    return failingSince;
+    return this.healthStep(hookId, now, async () => {
+      const failingSince = await this.hooks.markFailing(hookId, now);
+      await this.notices.failed(hookId, failure, now);
+      return failingSince;
+    });
   }
 
-  disable(target: DeliveryTarget, reason: string): void {
-    if (!this.hooks.suspend(target.hook.id, `disabled: ${reason}`)) return;
+  /** Resolves once the health steps of the attempts recorded so far have run (the bridge stops). */
+  idle(): Promise<void> {
+    return this.healthSteps.idle();
+  }
+
+  /**
+   * Runs one of the hook's health steps after its earlier ones. A store that cannot be used is
+   * logged, and the step resolves with `fallback`: the delivery itself is recorded by the queue,
+   * and the next attempt's step tries the store again.
+   */
+  private healthStep<T>(hookId: string, fallback: T, step: () => Promise<T>): Promise<T> {
+    return this.healthSteps.run(hookId, step).catch((err: unknown) => {
+      this.log.warn({ hookId, ...(err instanceof StoreUnavailableError ? { err: err.logged() } : { err }) }, "could not record the hook's health; its next attempt records it again");
+      return fallback;
+    });
+  }
+
+  async disable(target: DeliveryTarget, reason: string): Promise<void> {
+    let suspended: boolean;
+    try {
+      suspended = await this.hooks.suspend(target.hook.id, `disabled: ${reason}`);
+    } catch (err) {
+      this.log.warn({ hook: target.hook.name, roomId: target.hook.roomId, reason, err: err instanceof StoreUnavailableError ? err.logged() : err }, "could not disable the outbound hook; it is tried again at its next failed attempt");
+      return;
+    }
+    if (!suspended) return;
     this.log.warn({ hook: target.hook.name, roomId: target.hook.roomId, reason }, "outbound hook disabled");
     this.notifier.notify(target.hook.roomId, `disabled:${target.hook.id}`,
       `${KIND_LABEL[target.hook.kind]} "${target.hook.name}" is disabled: ${reason}. Its pending deliveries wait; ` +

@@ -5,8 +5,8 @@ import type { MatrixPort, StateEvent } from "../matrix/port.js";
 import type { Logger } from "../observability/logger.js";
 import { newSigningSecret } from "../delivery/signing.js";
 import type { SsrfGuard } from "../egress/ssrf.js";
-import type { OutboundHooksTable } from "../store/outbound-hooks-table.js";
-import type { SigningKeysTable } from "../store/signing-keys-table.js";
+import type { OutboundHooksStore } from "../store/outbound-hooks-table.js";
+import type { SigningKeysStore } from "../store/signing-keys-table.js";
 import type { AcceptedHooksTable } from "../store/accepted-hooks-table.js";
 import { describeHook } from "./describe-hook.js";
 import { laneIds } from "./hook-lanes.js";
@@ -17,11 +17,12 @@ import { HookStateGate, type StateOrigin } from "./hook-state-gate.js";
 import type { PermissionVerdict, RoomAuthority } from "./power-levels.js";
 import type { HookTls } from "./hook-tls.js";
 import type { LastFailure, LastFailures } from "./last-failures.js";
+import { RoomSerializer } from "./room-serializer.js";
 
 export interface OutboundHooksDeps {
   matrix: MatrixPort;
-  table: OutboundHooksTable;
-  signingKeys: SigningKeysTable;
+  table: OutboundHooksStore;
+  signingKeys: SigningKeysStore;
   queue: DeliveryQueue;
   /** How long a rotated-out signing secret keeps signing. */
   signingKeyGraceMs: number;
@@ -63,11 +64,13 @@ export type { StateOrigin } from "./hook-state-gate.js";
 
 /**
  * Outbound hooks as room state: checks who set them, validates, keeps the registry, creates the
- * token (shown once, by DM) and forgets everything when a hook is removed.
+ * token (shown once, by DM) and forgets everything when a hook is removed. Each room's steps that
+ * read the store and change the registry run one at a time (`rooms`, as in InboundHooks).
  */
 export class OutboundHooks {
   readonly registry = new OutboundHookRegistry();
   private readonly gates: Readonly<Record<HookKind, HookStateGate<OutboundHookSettings>>>;
+  private readonly rooms = new RoomSerializer();
 
   constructor(private readonly deps: OutboundHooksDeps) {
     this.gates = {
@@ -96,7 +99,7 @@ export class OutboundHooks {
     for (const kind of ["hook", "bot"] as const) {
       const hook = await this.gates[kind].redactedHook(roomId, this.registry.ofKind(roomId, kind), redactedEventId, redactor);
       if (hook) {
-        this.remove(roomId, hook.name, kind);
+        await this.remove(roomId, hook.name, kind);
         return { kind, name: hook.name };
       }
     }
@@ -104,11 +107,16 @@ export class OutboundHooks {
   }
 
   forgetRoom(roomId: string): void {
-    this.deps.accepted?.forgetRoom(roomId);
-    for (const hook of this.registry.forgetRoom(roomId)) {
-      this.cancelLanes(hook.id, laneIds(hook));
-      if (hook.kind === "bot") this.deps.botGhosts?.removed(hook);
-    }
+    const drop = () => {
+      this.deps.accepted?.forgetRoom(roomId);
+      for (const hook of this.registry.forgetRoom(roomId)) {
+        this.cancelLanes(hook.id, laneIds(hook));
+        if (hook.kind === "bot") this.deps.botGhosts?.removed(hook);
+      }
+    };
+    drop();
+    // A step queued before the bot left would put the room's hooks back: dropped again after it.
+    if (this.rooms.busy(roomId)) this.rooms.run(roomId, drop).catch((err: unknown) => this.deps.log.warn({ err, roomId }, "could not forget the hooks of a room the bot left"));
   }
 
   private cancelLanes(hookId: string, lanes: readonly string[]): void {
@@ -129,7 +137,7 @@ export class OutboundHooks {
     const admission = await gate.admit(roomId, event, origin, authority);
     if (admission.kind === "ignored") return;
     if (admission.kind === "removal") {
-      this.remove(roomId, name, kind);
+      await this.remove(roomId, name, kind);
       if (!admission.fromBot) await gate.tell(roomId, origin, `${label} "${name}" removed by ${event.sender}.`);
       return;
     }
@@ -140,11 +148,14 @@ export class OutboundHooks {
       await gate.tell(roomId, origin, `Ignored ${label.toLowerCase()} "${name}": ${refused}.`);
       return;
     }
-    const { hook, newToken } = this.deps.table.ensure(roomId, name, event.sender, Date.now(), kind);
-    const previous = this.registry.get(roomId, name, kind);
-    const active: ActiveOutboundHook = { ...value, kind, id: hook.id, roomId, stateEventId: event.event_id };
-    this.registry.set(active);
-    this.deps.accepted?.accept(roomId, event.type, name, event.event_id ?? null, event.content);
+    const { hook, newToken, previous, active } = await this.rooms.run(roomId, async () => {
+      const { hook, newToken } = await this.deps.table.ensure(roomId, name, event.sender, Date.now(), kind);
+      const previous = this.registry.get(roomId, name, kind);
+      const active: ActiveOutboundHook = { ...value, kind, id: hook.id, roomId, stateEventId: event.event_id };
+      this.registry.set(active);
+      this.deps.accepted?.accept(roomId, event.type, name, event.event_id ?? null, event.content);
+      return { hook, newToken, previous, active };
+    });
     // A URL taken out of the list: its waiting deliveries go nowhere now.
     if (previous) {
       const kept = new Set(laneIds({ id: hook.id, urls: value.urls }));
@@ -186,12 +197,16 @@ export class OutboundHooks {
    * the registry follows what it accepted (`accepted`), never the room's state judged again.
    * Nothing is written, sent or cancelled here; a hook whose record is missing is left out.
    */
-  followRoom(roomId: string): void {
+  followRoom(roomId: string): Promise<void> {
+    return this.rooms.runJoining(roomId, () => this.followNow(roomId));
+  }
+
+  private async followNow(roomId: string): Promise<void> {
     const kept = new Set<string>();
     for (const row of this.deps.accepted?.forRoom(roomId) ?? []) {
       const kind = kindOfEventType(row.eventType);
       const value = kind === null ? null : this.gates[kind].validateAccepted(row.stateKey, row.content);
-      const stored = kind !== null && value ? this.deps.table.find(roomId, row.stateKey, kind) : null;
+      const stored = kind !== null && value ? await this.deps.table.find(roomId, row.stateKey, kind) : null;
       if (!kind || !value || !stored) continue;
       this.registry.set({ ...value, kind, id: stored.id, roomId, ...(row.eventId ? { stateEventId: row.eventId } : {}) });
       kept.add(stored.id);
@@ -211,47 +226,49 @@ export class OutboundHooks {
   }
 
   /** Drops the hook (or bot: its ghost leaves), its token and its pending deliveries. */
-  remove(roomId: string, name: string, kind: HookKind = "hook"): ActiveOutboundHook | undefined {
-    const active = this.registry.remove(roomId, name, kind);
-    this.deps.accepted?.forget(roomId, EVENT_TYPE_OF[kind], name);
-    const stored = this.deps.table.find(roomId, name, kind);
-    if (stored) {
-      this.cancelLanes(stored.id, active ? laneIds(active) : []);
-      this.deps.table.remove(stored.id);
-      this.deps.tls.forget(stored.id);
-      this.deps.lastFailures.forget(stored.id);
-    }
-    if (active?.kind === "bot") this.deps.botGhosts?.removed(active);
-    return active;
+  remove(roomId: string, name: string, kind: HookKind = "hook"): Promise<ActiveOutboundHook | undefined> {
+    return this.rooms.run(roomId, async () => {
+      const active = this.registry.remove(roomId, name, kind);
+      this.deps.accepted?.forget(roomId, EVENT_TYPE_OF[kind], name);
+      const stored = await this.deps.table.find(roomId, name, kind);
+      if (stored) {
+        this.cancelLanes(stored.id, active ? laneIds(active) : []);
+        await this.deps.table.remove(stored.id);
+        this.deps.tls.forget(stored.id);
+        this.deps.lastFailures.forget(stored.id);
+      }
+      if (active?.kind === "bot") this.deps.botGhosts?.removed(active);
+      return active;
+    });
   }
 
   /** Creates (or replaces) the hook's token before the bot writes its state; returns it to show once. */
-  prepareToken(roomId: string, name: string, createdBy: string, kind: HookKind = "hook"): string {
-    const { hook, newToken } = this.deps.table.ensure(roomId, name, createdBy, Date.now(), kind);
+  async prepareToken(roomId: string, name: string, createdBy: string, kind: HookKind = "hook"): Promise<string> {
+    const { hook, newToken } = await this.deps.table.ensure(roomId, name, createdBy, Date.now(), kind);
     return newToken ?? this.deps.table.refreshToken(hook.id);
   }
 
   /** Undoes prepareToken when the state could not be written. */
-  discardPreparedToken(roomId: string, name: string, kind: HookKind = "hook"): void {
+  async discardPreparedToken(roomId: string, name: string, kind: HookKind = "hook"): Promise<void> {
     if (this.registry.get(roomId, name, kind)) return;
-    const stored = this.deps.table.find(roomId, name, kind);
-    if (stored) this.deps.table.remove(stored.id);
+    const stored = await this.deps.table.find(roomId, name, kind);
+    if (stored) await this.deps.table.remove(stored.id);
   }
 
-  refreshToken(hookId: string): string {
+  refreshToken(hookId: string): Promise<string> {
     return this.deps.table.refreshToken(hookId);
   }
 
   /** Starts signing with a new secret (the old one keeps signing for the grace period); returns it to show once. */
-  rotateSigningSecret(hookId: string): { secret: string; previousStillSigns: boolean } {
+  async rotateSigningSecret(hookId: string): Promise<{ secret: string; previousStillSigns: boolean }> {
     const previousStillSigns = this.deps.signingKeys.active(hookId).length > 0 && this.deps.signingKeyGraceMs > 0;
     const secret = newSigningSecret();
-    this.deps.signingKeys.rotate(hookId, secret, this.deps.signingKeyGraceMs);
+    await this.deps.signingKeys.rotate(hookId, secret, this.deps.signingKeyGraceMs);
     return { secret, previousStillSigns };
   }
 
-  stopSigning(hookId: string): boolean {
-    return this.deps.signingKeys.clear(hookId) > 0;
+  async stopSigning(hookId: string): Promise<boolean> {
+    return (await this.deps.signingKeys.clear(hookId)) > 0;
   }
 
   /** Hooks' TLS material (profiles and uploads), for the tls commands, list and status. */
@@ -269,12 +286,12 @@ export class OutboundHooks {
     return this.deps.table.byId(hookId);
   }
 
-  pause(hookId: string, by: string): boolean {
+  pause(hookId: string, by: string): Promise<boolean> {
     return this.deps.table.suspend(hookId, `paused by ${by}`);
   }
 
   /** Resumes a paused or disabled hook; the worker picks its waiting deliveries up within a second. */
-  resume(hookId: string): boolean {
+  resume(hookId: string): Promise<boolean> {
     return this.deps.table.resume(hookId);
   }
 

@@ -7,6 +7,7 @@
  */
 export class RoomSerializer {
   private readonly tails = new Map<string, Promise<void>>();
+  private readonly waiting = new Map<string, Promise<void>>();
 
   run<T>(roomId: string, work: () => T | Promise<T>): Promise<T> {
     const result = (this.tails.get(roomId) ?? Promise.resolve()).then(work);
@@ -17,6 +18,26 @@ export class RoomSerializer {
       if (this.tails.get(roomId) === tail) this.tails.delete(roomId);
     });
     return result;
+  }
+
+  /**
+   * Like run, for a step that reads what is current when it starts (a follow): asked again while
+   * one waits to start, the ask joins it instead of queueing a second. One such kind per serializer.
+   */
+  runJoining(roomId: string, work: () => Promise<void>): Promise<void> {
+    const waiting = this.waiting.get(roomId);
+    if (waiting) return waiting;
+    const step = this.run(roomId, () => {
+      this.waiting.delete(roomId);
+      return work();
+    });
+    this.waiting.set(roomId, step);
+    return step;
+  }
+
+  /** Resolves once every step asked for so far has run. */
+  async idle(): Promise<void> {
+    await Promise.all(this.tails.values());
   }
 
   /** Whether the room has steps queued or running. */

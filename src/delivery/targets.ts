@@ -37,15 +37,15 @@ export interface DeliveryTargets {
   knows(lane: string): boolean;
   /** The hook of a lane when it batches its deliveries (its `batch` setting), else null. */
   batchingHook(lane: string): ActiveOutboundHook | null;
-  /** A delivery went through; tells the room when it had been told the hook was failing. */
+  /** A delivery went through; tells the room when it had been told the hook was failing (in the background). */
   recordSuccess(hookId: string): void;
   /**
-   * Counts the failure (by category) and tells the room once per episode of failures; returns
-   * since when the hook has been failing without a success.
+   * Counts the failure (by category) and tells the room once per episode of failures; resolves
+   * with since when the hook has been failing without a success. Never rejects.
    */
-  recordFailure(hookId: string, now: number, failure: AttemptFailure): number;
-  /** Stops deliveries to the hook and tells its room why. */
-  disable(target: DeliveryTarget, reason: string): void;
+  recordFailure(hookId: string, now: number, failure: AttemptFailure): Promise<number>;
+  /** Stops deliveries to the hook and tells its room why. Never rejects. */
+  disable(target: DeliveryTarget, reason: string): Promise<void>;
   /** A delivery was given up (dead letter): tell the room, without flooding it. */
   gaveUp(job: ClaimedJob, target: DeliveryTarget, reason: string): void;
   /** The receiver's answer could not be used (a chat reply that is not JSON, wrong types): count it, tell the room (once per period). */

@@ -366,11 +366,15 @@ export class DeliveryWorker {
       log.warn({ ...fields, reason: step.reason }, "delivery given up");
       if (step.action === "dead-letter") targets.gaveUp(job, target, step.reason);
     }
+    // The store answers since when the hook fails in the background: the slot is free meanwhile.
     if (step.action === "disable") {
-      targets.disable(target, step.reason);
-    } else if (now - failingSince >= this.opts.disableAfterFailingMs) {
-      const hours = Math.round((now - failingSince) / 3_600_000);
-      targets.disable(target, `its deliveries have failed for ${hours} hour${hours === 1 ? "" : "s"} without a single success`);
+      void targets.disable(target, step.reason);
+    } else {
+      void failingSince.then((since) => {
+        if (now - since < this.opts.disableAfterFailingMs) return;
+        const hours = Math.round((now - since) / 3_600_000);
+        return targets.disable(target, `its deliveries have failed for ${hours} hour${hours === 1 ? "" : "s"} without a single success`);
+      });
     }
   }
 }

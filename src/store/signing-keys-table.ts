@@ -1,20 +1,42 @@
 import type { Db } from "./database.js";
 import { openSecret, sealSecret } from "./sealed-secret.js";
 
+/** One stored secret, opened. */
+export interface SigningKey {
+  secret: string;
+  /** null: the current key. */
+  expiresAt: number | null;
+}
+
 /**
- * A hook's Standard Webhooks secrets: the current one, plus old ones until their grace ends.
- * Opened secrets are cached in memory, so signing reads no SQLite; a change made by another process
- * sharing the file drops the copy (`forgetCached`).
+ * A hook's Standard Webhooks secrets, on either engine: the current one, plus old ones until their
+ * grace ends. Signing reads them from memory (`active`); `reload` reads again what another process
+ * changed.
  */
-export class SigningKeysTable {
-  private readonly cache = new Map<string, Array<{ secret: string; expiresAt: number | null }>>();
+export interface SigningKeysStore {
+  /** The secrets that sign now, newest first; expired ones are left out. */
+  active(hookId: string, now?: number): string[];
+  /** Makes `secret` current; the previous current one keeps signing for `graceMs`. */
+  rotate(hookId: string, secret: string, graceMs: number, now?: number): Promise<void>;
+  /** Stops signing; returns how many secrets there were. */
+  clear(hookId: string): Promise<number>;
+  /** Another process changed the hook's secrets (or any hook's, without an id): read them again. */
+  reload(hookId?: string): Promise<void>;
+}
+
+/** The secrets that sign at `now`, newest first. */
+export function activeSecrets(keys: readonly SigningKey[], now: number): string[] {
+  return keys.filter((k) => k.expiresAt === null || k.expiresAt > now).map((k) => k.secret);
+}
+
+/** The SQLite engine's signing keys. Opened secrets are cached in memory, so signing reads no SQLite. */
+export class SigningKeysTable implements SigningKeysStore {
+  private readonly cache = new Map<string, SigningKey[]>();
   private readonly q;
 
   constructor(
     private readonly db: Db,
     private readonly key: Buffer,
-    /** Told after a hook's secrets changed (other processes drop their copy). */
-    private readonly changed: (hookId: string) => void = () => undefined,
   ) {
     this.q = {
       all: db.prepare<[string], { secret_enc: Buffer; expires_at: number | null }>(
@@ -27,36 +49,31 @@ export class SigningKeysTable {
     };
   }
 
-  /** The secrets that sign now, newest first; expired ones are left out. */
   active(hookId: string, now = Date.now()): string[] {
     let keys = this.cache.get(hookId);
     if (!keys) {
       keys = this.q.all.all(hookId).map((r) => ({ secret: openSecret(this.key, r.secret_enc), expiresAt: r.expires_at }));
       this.cache.set(hookId, keys);
     }
-    return keys.filter((k) => k.expiresAt === null || k.expiresAt > now).map((k) => k.secret);
+    return activeSecrets(keys, now);
   }
 
-  /** Makes `secret` current; the previous current one keeps signing for `graceMs`. */
-  rotate(hookId: string, secret: string, graceMs: number, now = Date.now()): void {
+  async rotate(hookId: string, secret: string, graceMs: number, now = Date.now()): Promise<void> {
     this.db.transaction(() => {
       this.q.expire.run(now + graceMs, hookId);
       this.q.dropExpired.run(hookId, now);
       this.q.insert.run(hookId, sealSecret(this.key, secret), now);
     }).immediate(); // the queue writer thread commits on its own connection meanwhile
     this.cache.delete(hookId);
-    this.changed(hookId);
   }
 
-  clear(hookId: string): number {
+  async clear(hookId: string): Promise<number> {
     this.cache.delete(hookId);
-    const cleared = this.q.clear.run(hookId).changes;
-    if (cleared > 0) this.changed(hookId);
-    return cleared;
+    return this.q.clear.run(hookId).changes;
   }
 
-  /** Another process changed the hook's secrets: they are read from the store again. */
-  forgetCached(hookId: string): void {
-    this.cache.delete(hookId);
+  async reload(hookId?: string): Promise<void> {
+    if (hookId === undefined) this.cache.clear();
+    else this.cache.delete(hookId);
   }
 }

@@ -271,4 +271,41 @@ export const PG_MIGRATIONS: readonly string[] = [
   CREATE INDEX replies_pending ON replies (id) WHERE done_at IS NULL;
   CREATE INDEX replies_done ON replies (done_at) WHERE done_at IS NOT NULL;
   `,
+  // 7: outbound hooks and webhook bots (their sealed tokens, suspensions, failure episodes),
+  // their signing keys and their uploaded TLS material, moved from the SQLite file so that
+  // workers on other hosts send with the same secrets; copied in once, as migration 5's tables.
+  `
+  CREATE TABLE outbound_hooks (
+    id TEXT PRIMARY KEY,                    -- ep_… (hooks) or bt_… (bots) stable id, used in job ids
+    room_id TEXT NOT NULL,
+    kind TEXT NOT NULL DEFAULT 'hook' CHECK (kind IN ('hook', 'bot')),
+    name TEXT NOT NULL,
+    token_enc BYTEA NOT NULL,               -- AES-256-GCM sealed token
+    created_by TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    suspended_at BIGINT,                    -- paused by a command or disabled by the bridge: not delivered to
+    suspended_reason TEXT,
+    failing_since BIGINT,                   -- first failed attempt since the last success
+    consecutive_failures INTEGER NOT NULL DEFAULT 0,
+    failed_deliveries INTEGER NOT NULL DEFAULT 0,
+    failure_notice_at BIGINT,               -- when the room was told; null: not told
+    UNIQUE (room_id, kind, name)
+  );
+  CREATE TABLE signing_keys (
+    id BIGSERIAL PRIMARY KEY,               -- the order they were made in (SQLite's rowid)
+    hook_id TEXT NOT NULL REFERENCES outbound_hooks(id) ON DELETE CASCADE,
+    secret_enc BYTEA NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT                       -- null: the current key
+  );
+  CREATE INDEX signing_keys_hook ON signing_keys (hook_id);
+  CREATE TABLE hook_tls (
+    hook_id TEXT NOT NULL REFERENCES outbound_hooks(id) ON DELETE CASCADE,
+    part TEXT NOT NULL,                     -- ca | cert | key
+    pem_enc BYTEA NOT NULL,                 -- AES-256-GCM sealed PEM
+    set_by TEXT NOT NULL,
+    set_at BIGINT NOT NULL,
+    PRIMARY KEY (hook_id, part)
+  );
+  `,
 ];

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { openDatabase, type Db } from "../database.js";
 import { openPgStore } from "./pg-store.js";
 import { freshDatabase } from "./pg-test-fixtures.js";
-import { importMovedTables } from "./sqlite-import.js";
+import { importMovedTables, MOVED_TABLES } from "./sqlite-import.js";
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -32,14 +32,34 @@ function fillSqlite(db: Db, posts: number): void {
   for (let i = 0; i < posts; i++) post.run(`ip_${i}`, "ih_1", "!room:example.org", null, JSON.stringify([{ body: `post ${i}` }]), 3_000 + i);
   db.prepare("INSERT INTO replies (job_id, hook_id, room_id, event_id, parts, created_at, done_at, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
     .run("msg_1", "ep_1", "!room:example.org", "$e2", "[]", 4_000, 4_001, "the room said \0no");
+  fillOutboundHooks(db);
 }
+
+/** One hook with two signing keys made at the same ms (their order is kept) and a TLS part. */
+function fillOutboundHooks(db: Db): void {
+  db.prepare("INSERT INTO outbound_hooks (id, room_id, kind, name, token_enc, created_by, created_at, suspended_at, suspended_reason, failing_since, consecutive_failures, failed_deliveries, failure_notice_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+    .run("ep_1", "!room:example.org", "hook", "out", Buffer.from([9, 8, 7]), "@admin:example.org", 500, 600, "paused by @admin:example.org", 550, 3, 1, 560);
+  const key = db.prepare("INSERT INTO signing_keys (hook_id, secret_enc, created_at, expires_at) VALUES (?, ?, ?, ?)");
+  key.run("ep_1", Buffer.from("first"), 700, 9_000);
+  key.run("ep_1", Buffer.from("second"), 700, null);
+  db.prepare("INSERT INTO hook_tls (hook_id, part, pem_enc, set_by, set_at) VALUES (?, ?, ?, ?, ?)").run("ep_1", "ca", Buffer.from("pem"), "@admin:example.org", 800);
+}
+
+const NO_ROWS = Object.fromEntries(MOVED_TABLES.map((t) => [t.name, 0]));
 
 describe("importMovedTables (real SQLite file, real server)", () => {
   it("copies every row once, keeps the posting order, and continues the sequences after the copied rows", async () => {
     const { db, pool } = await open();
     fillSqlite(db, 1_203); // more than two pages of 500
     const copied = await importMovedTables(pool, db);
-    expect(Object.fromEntries(copied)).toEqual({ dm_rooms: 1, inbound_hooks: 1, inbound_deliveries: 1, inbound_posts: 1_203, replies: 1 });
+    expect(Object.fromEntries(copied)).toEqual({ dm_rooms: 1, inbound_hooks: 1, inbound_deliveries: 1, inbound_posts: 1_203, replies: 1, outbound_hooks: 1, signing_keys: 2, hook_tls: 1 });
+    expect((await pool.query("SELECT id, kind, name, token_enc, suspended_at, failing_since, consecutive_failures, failed_deliveries, failure_notice_at FROM outbound_hooks")).rows).toEqual([
+      { id: "ep_1", kind: "hook", name: "out", token_enc: Buffer.from([9, 8, 7]), suspended_at: 600, failing_since: 550, consecutive_failures: 3, failed_deliveries: 1, failure_notice_at: 560 },
+    ]);
+    expect((await pool.query("SELECT secret_enc, expires_at FROM signing_keys ORDER BY id")).rows).toEqual([
+      { secret_enc: Buffer.from("first"), expires_at: 9_000 }, { secret_enc: Buffer.from("second"), expires_at: null },
+    ]);
+    expect((await pool.query("SELECT hook_id, part, set_at FROM hook_tls")).rows).toEqual([{ hook_id: "ep_1", part: "ca", set_at: 800 }]);
 
     const posts = await pool.query<{ seq: number; id: string; parts: string }>("SELECT seq, id, parts FROM inbound_posts ORDER BY seq");
     expect(posts.rows.map((r) => r.id)).toEqual(Array.from({ length: 1_203 }, (_, i) => `ip_${i}`));
@@ -67,7 +87,7 @@ describe("importMovedTables (real SQLite file, real server)", () => {
 
   it("starts the sequences at 1 when the file had no rows", async () => {
     const { db, pool } = await open();
-    expect(Object.fromEntries(await importMovedTables(pool, db))).toEqual({ dm_rooms: 0, inbound_hooks: 0, inbound_deliveries: 0, inbound_posts: 0, replies: 0 });
+    expect(Object.fromEntries(await importMovedTables(pool, db))).toEqual(NO_ROWS);
     const next = await pool.query<{ seq: number }>("INSERT INTO inbound_posts (id, hook_id, room_id, parts, created_at) VALUES ('ip_a', 'ih_1', '!r', '[]', 1) RETURNING seq");
     expect(next.rows[0]!.seq).toBe(1);
   });
@@ -78,7 +98,19 @@ describe("importMovedTables (real SQLite file, real server)", () => {
     const other = await openPgStore({ url, poolSize: 2 });
     cleanups.push(() => other.end());
     const [a, b] = await Promise.all([importMovedTables(pool, db), importMovedTables(other, db)]);
-    expect(a.size + b.size).toBe(5);
+    expect(a.size + b.size).toBe(MOVED_TABLES.length);
     expect((await pool.query("SELECT count(*)::int AS n FROM inbound_posts")).rows[0]).toEqual({ n: 10 });
+  });
+
+  it("a database copied from an earlier version gets only the tables moved since", async () => {
+    const { db, pool } = await open();
+    fillSqlite(db, 1);
+    // What the version that moved the inbound tables copied (migration 5's tables).
+    const earlier = MOVED_TABLES.filter((t) => !["outbound_hooks", "signing_keys", "hook_tls"].includes(t.name));
+    await importMovedTables(pool, db, earlier);
+    await pool.query("DELETE FROM dm_rooms");
+    const copied = await importMovedTables(pool, db);
+    expect(Object.fromEntries(copied)).toEqual({ outbound_hooks: 1, signing_keys: 2, hook_tls: 1 });
+    expect((await pool.query("SELECT count(*)::int AS n FROM dm_rooms")).rows[0]).toEqual({ n: 0 });
   });
 });

@@ -9,7 +9,7 @@ export interface ImportedTable {
   serial?: string;
 }
 
-// Tables moved by PostgreSQL migration 5, with the SQLite columns they keep.
+// Tables moved by PostgreSQL migrations 5 and 7, with the SQLite columns they keep, in the order they are copied.
 export const MOVED_TABLES: readonly ImportedTable[] = [
   { name: "dm_rooms", columns: ["user_id", "room_id"] },
   { name: "inbound_hooks", columns: ["id", "room_id", "name", "secret_hash", "github_secret_enc", "created_by", "created_at"] },
@@ -20,6 +20,14 @@ export const MOVED_TABLES: readonly ImportedTable[] = [
     serial: "seq",
   },
   { name: "replies", columns: ["id", "job_id", "hook_id", "room_id", "event_id", "parts", "posted", "created_at", "done_at", "error"], serial: "id" },
+  // Migration 7. The hooks first: the other two refer to them.
+  {
+    name: "outbound_hooks",
+    columns: ["id", "room_id", "kind", "name", "token_enc", "created_by", "created_at", "suspended_at", "suspended_reason", "failing_since", "consecutive_failures", "failed_deliveries", "failure_notice_at"],
+  },
+  // Copied in rowid order, so PostgreSQL's id keeps the order of keys made at the same ms.
+  { name: "signing_keys", columns: ["hook_id", "secret_enc", "created_at", "expires_at"] },
+  { name: "hook_tls", columns: ["hook_id", "part", "pem_enc", "set_by", "set_at"] },
 ];
 
 // Rows per INSERT: far below PostgreSQL's 65,535 parameters for the widest table (13 columns).
