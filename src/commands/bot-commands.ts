@@ -62,7 +62,7 @@ export const botCommands: CommandSpec<CommandContext>[] = [
     async run(ctx, { name }) {
       existingBot(ctx, name!);
       if (await writeHookState(ctx, name!, {}, BOT_EVENT_TYPE)) {
-        ctx.outbound.remove(ctx.roomId, name!, "bot");
+        await ctx.outbound.remove(ctx.roomId, name!, "bot");
         await ctx.reply(`Webhook bot "${name}" removed.`);
       }
     },

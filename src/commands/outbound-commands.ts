@@ -130,7 +130,7 @@ export const outboundCommands: CommandSpec<CommandContext>[] = [
     async run(ctx, { name }) {
       existing(ctx, name!);
       if (await writeHookState(ctx, name!, {})) {
-        ctx.outbound.remove(ctx.roomId, name!);
+        await ctx.outbound.remove(ctx.roomId, name!);
         await ctx.reply(`Outbound hook "${name}" removed.`);
       }
     },

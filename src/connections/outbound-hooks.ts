@@ -7,7 +7,8 @@ import { newSigningSecret } from "../delivery/signing.js";
 import type { SsrfGuard } from "../egress/ssrf.js";
 import type { OutboundHooksTable } from "../store/outbound-hooks-table.js";
 import type { SigningKeysTable } from "../store/signing-keys-table.js";
-import type { AcceptedHooksTable } from "../store/accepted-hooks-table.js";
+import type { AcceptedHooksStore } from "../store/accepted-hooks-table.js";
+import { RoomSerializer } from "./room-serializer.js";
 import { describeHook } from "./describe-hook.js";
 import { laneIds } from "./hook-lanes.js";
 import { BOT_EVENT_TYPE, validateBotContent } from "./bot-state.js";
@@ -38,7 +39,7 @@ export interface OutboundHooksDeps {
   /** Hooks' TLS material: config profiles (state field tls_profile) and uploads. */
   tls: HookTls;
   /** The hook state accepted, for the processes that follow this one's rooms (bridge.role). */
-  accepted?: AcceptedHooksTable;
+  accepted?: AcceptedHooksStore;
   /** Each hook's last failed attempt, classified (written by the delivery targets). */
   lastFailures: LastFailures;
 }
@@ -68,6 +69,8 @@ export type { StateOrigin } from "./hook-state-gate.js";
 export class OutboundHooks {
   readonly registry = new OutboundHookRegistry();
   private readonly gates: Readonly<Record<HookKind, HookStateGate<OutboundHookSettings>>>;
+  /** Each room's steps that read or write the accepted state and change the registry, one at a time (the store is asynchronous). */
+  private readonly rooms = new RoomSerializer();
 
   constructor(private readonly deps: OutboundHooksDeps) {
     this.gates = {
@@ -85,10 +88,12 @@ export class OutboundHooks {
   async loadRoom(roomId: string, state: readonly StateEvent[], origin: "startup" | "joined"): Promise<void> {
     for (const gate of Object.values(this.gates)) await gate.loadRoom(state, (event, authority) => this.applyState(roomId, event, origin, authority));
     // What was accepted before and is not now (its sender lost the power, it was removed while the bridge was away) goes.
-    for (const row of this.deps.accepted?.forRoom(roomId) ?? []) {
-      const kind = kindOfEventType(row.eventType);
-      if (kind !== null && !this.registry.get(roomId, row.stateKey, kind)) this.deps.accepted!.forget(roomId, row.eventType, row.stateKey);
-    }
+    await this.rooms.run(roomId, async () => {
+      for (const row of (await this.deps.accepted?.forRoom(roomId)) ?? []) {
+        const kind = kindOfEventType(row.eventType);
+        if (kind !== null && !this.registry.get(roomId, row.stateKey, kind)) await this.deps.accepted!.forget(roomId, row.eventType, row.stateKey);
+      }
+    });
   }
 
   /** Removes the hook or bot a redaction of its state event removes (see HookStateGate.redactedHook). */
@@ -96,19 +101,21 @@ export class OutboundHooks {
     for (const kind of ["hook", "bot"] as const) {
       const hook = await this.gates[kind].redactedHook(roomId, this.registry.ofKind(roomId, kind), redactedEventId, redactor);
       if (hook) {
-        this.remove(roomId, hook.name, kind);
+        await this.remove(roomId, hook.name, kind);
         return { kind, name: hook.name };
       }
     }
     return null;
   }
 
-  forgetRoom(roomId: string): void {
-    this.deps.accepted?.forgetRoom(roomId);
-    for (const hook of this.registry.forgetRoom(roomId)) {
-      this.cancelLanes(hook.id, laneIds(hook));
-      if (hook.kind === "bot") this.deps.botGhosts?.removed(hook);
-    }
+  forgetRoom(roomId: string): Promise<void> {
+    return this.rooms.run(roomId, async () => {
+      for (const hook of this.registry.forgetRoom(roomId)) {
+        this.cancelLanes(hook.id, laneIds(hook));
+        if (hook.kind === "bot") this.deps.botGhosts?.removed(hook);
+      }
+      await this.deps.accepted?.forgetRoom(roomId);
+    });
   }
 
   private cancelLanes(hookId: string, lanes: readonly string[]): void {
@@ -129,7 +136,7 @@ export class OutboundHooks {
     const admission = await gate.admit(roomId, event, origin, authority);
     if (admission.kind === "ignored") return;
     if (admission.kind === "removal") {
-      this.remove(roomId, name, kind);
+      await this.remove(roomId, name, kind);
       if (!admission.fromBot) await gate.tell(roomId, origin, `${label} "${name}" removed by ${event.sender}.`);
       return;
     }
@@ -140,11 +147,14 @@ export class OutboundHooks {
       await gate.tell(roomId, origin, `Ignored ${label.toLowerCase()} "${name}": ${refused}.`);
       return;
     }
-    const { hook, newToken } = this.deps.table.ensure(roomId, name, event.sender, Date.now(), kind);
-    const previous = this.registry.get(roomId, name, kind);
-    const active: ActiveOutboundHook = { ...value, kind, id: hook.id, roomId, stateEventId: event.event_id };
-    this.registry.set(active);
-    this.deps.accepted?.accept(roomId, event.type, name, event.event_id ?? null, event.content);
+    const { hook, newToken, previous, active } = await this.rooms.run(roomId, async () => {
+      const { hook, newToken } = this.deps.table.ensure(roomId, name, event.sender, Date.now(), kind);
+      const previous = this.registry.get(roomId, name, kind);
+      const active: ActiveOutboundHook = { ...value, kind, id: hook.id, roomId, stateEventId: event.event_id };
+      this.registry.set(active);
+      await this.deps.accepted?.accept(roomId, event.type, name, event.event_id ?? null, event.content);
+      return { hook, newToken, previous, active };
+    });
     // A URL taken out of the list: its waiting deliveries go nowhere now.
     if (previous) {
       const kept = new Set(laneIds({ id: hook.id, urls: value.urls }));
@@ -186,17 +196,19 @@ export class OutboundHooks {
    * the registry follows what it accepted (`accepted`), never the room's state judged again.
    * Nothing is written, sent or cancelled here; a hook whose record is missing is left out.
    */
-  followRoom(roomId: string): void {
-    const kept = new Set<string>();
-    for (const row of this.deps.accepted?.forRoom(roomId) ?? []) {
-      const kind = kindOfEventType(row.eventType);
-      const value = kind === null ? null : this.gates[kind].validateAccepted(row.stateKey, row.content);
-      const stored = kind !== null && value ? this.deps.table.find(roomId, row.stateKey, kind) : null;
-      if (!kind || !value || !stored) continue;
-      this.registry.set({ ...value, kind, id: stored.id, roomId, ...(row.eventId ? { stateEventId: row.eventId } : {}) });
-      kept.add(stored.id);
-    }
-    for (const hook of this.registry.forRoom(roomId)) if (!kept.has(hook.id)) this.registry.remove(roomId, hook.name, hook.kind);
+  followRoom(roomId: string): Promise<void> {
+    return this.rooms.run(roomId, async () => {
+      const kept = new Set<string>();
+      for (const row of (await this.deps.accepted?.forRoom(roomId)) ?? []) {
+        const kind = kindOfEventType(row.eventType);
+        const value = kind === null ? null : this.gates[kind].validateAccepted(row.stateKey, row.content);
+        const stored = kind !== null && value ? this.deps.table.find(roomId, row.stateKey, kind) : null;
+        if (!kind || !value || !stored) continue;
+        this.registry.set({ ...value, kind, id: stored.id, roomId, ...(row.eventId ? { stateEventId: row.eventId } : {}) });
+        kept.add(stored.id);
+      }
+      for (const hook of this.registry.forRoom(roomId)) if (!kept.has(hook.id)) this.registry.remove(roomId, hook.name, hook.kind);
+    });
   }
 
   /** For a before-hook, a sentence on how its verdicts take effect in the room (module, or redaction and the bot's power); "" otherwise. */
@@ -211,18 +223,20 @@ export class OutboundHooks {
   }
 
   /** Drops the hook (or bot: its ghost leaves), its token and its pending deliveries. */
-  remove(roomId: string, name: string, kind: HookKind = "hook"): ActiveOutboundHook | undefined {
-    const active = this.registry.remove(roomId, name, kind);
-    this.deps.accepted?.forget(roomId, EVENT_TYPE_OF[kind], name);
-    const stored = this.deps.table.find(roomId, name, kind);
-    if (stored) {
-      this.cancelLanes(stored.id, active ? laneIds(active) : []);
-      this.deps.table.remove(stored.id);
-      this.deps.tls.forget(stored.id);
-      this.deps.lastFailures.forget(stored.id);
-    }
-    if (active?.kind === "bot") this.deps.botGhosts?.removed(active);
-    return active;
+  remove(roomId: string, name: string, kind: HookKind = "hook"): Promise<ActiveOutboundHook | undefined> {
+    return this.rooms.run(roomId, async () => {
+      const active = this.registry.remove(roomId, name, kind);
+      await this.deps.accepted?.forget(roomId, EVENT_TYPE_OF[kind], name);
+      const stored = this.deps.table.find(roomId, name, kind);
+      if (stored) {
+        this.cancelLanes(stored.id, active ? laneIds(active) : []);
+        this.deps.table.remove(stored.id);
+        this.deps.tls.forget(stored.id);
+        this.deps.lastFailures.forget(stored.id);
+      }
+      if (active?.kind === "bot") this.deps.botGhosts?.removed(active);
+      return active;
+    });
   }
 
   /** Creates (or replaces) the hook's token before the bot writes its state; returns it to show once. */

@@ -3,6 +3,7 @@ import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
 import { createLogger } from "../../observability/logger.js";
 import { freshDatabase, postgresBridgeConfig } from "../../store/postgres/pg-test-fixtures.js";
+import { MOVED_TABLES } from "../../store/postgres/sqlite-import.js";
 import { openDeliveryQueue } from "./open-queue.js";
 import { closeQueueOnFile, ok, openQueueOnFile, TS, type QueueOnFile } from "./queue-test-fixtures.js";
 
@@ -38,7 +39,7 @@ describe("openDeliveryQueue on PostgreSQL with work left in the SQLite file", ()
     await queue.flush();
     const started = await openDeliveryQueue(config, db, createLogger("silent"));
     try {
-      expect(await importedTables(url)).toBe(5);
+      expect(await importedTables(url)).toBe(MOVED_TABLES.length);
       expect((await started.pool!.query("SELECT room_id FROM dm_rooms")).rows).toEqual([{ room_id: "!dm:example.org" }]);
     } finally {
       await started.close();

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { openDatabase, type Db } from "../database.js";
 import { openPgStore } from "./pg-store.js";
 import { freshDatabase } from "./pg-test-fixtures.js";
-import { importMovedTables } from "./sqlite-import.js";
+import { importMovedTables, MOVED_TABLES } from "./sqlite-import.js";
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -32,6 +32,12 @@ function fillSqlite(db: Db, posts: number): void {
   for (let i = 0; i < posts; i++) post.run(`ip_${i}`, "ih_1", "!room:example.org", null, JSON.stringify([{ body: `post ${i}` }]), 3_000 + i);
   db.prepare("INSERT INTO replies (job_id, hook_id, room_id, event_id, parts, created_at, done_at, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
     .run("msg_1", "ep_1", "!room:example.org", "$e2", "[]", 4_000, 4_001, "the room said \0no");
+  db.prepare("INSERT INTO accepted_hook_state (room_id, event_type, state_key, event_id, content) VALUES (?, ?, ?, ?, ?)")
+    .run("!room:example.org", "uk.half-shot.matrix-hookshot.outbound-hook", "ci", "$h1", JSON.stringify({ name: "ci", url: "https://example.org" }));
+  db.prepare("INSERT INTO accepted_rooms (room_id, version) VALUES (?, ?)").run("!room:example.org", 7);
+  // A row that is not JSON is copied as it is (and dropped when read).
+  db.prepare("INSERT INTO room_snapshots (room_id, state, saved_at) VALUES (?, ?, ?)").run("!room:example.org", "[]", 5_000);
+  db.prepare("INSERT INTO room_snapshots (room_id, state, saved_at) VALUES (?, ?, ?)").run("!bad:example.org", "not json", 5_001);
 }
 
 describe("importMovedTables (real SQLite file, real server)", () => {
@@ -39,7 +45,9 @@ describe("importMovedTables (real SQLite file, real server)", () => {
     const { db, pool } = await open();
     fillSqlite(db, 1_203); // more than two pages of 500
     const copied = await importMovedTables(pool, db);
-    expect(Object.fromEntries(copied)).toEqual({ dm_rooms: 1, inbound_hooks: 1, inbound_deliveries: 1, inbound_posts: 1_203, replies: 1 });
+    expect(Object.fromEntries(copied)).toEqual({ dm_rooms: 1, inbound_hooks: 1, inbound_deliveries: 1, inbound_posts: 1_203, replies: 1, accepted_hook_state: 1, accepted_rooms: 1, room_snapshots: 2 });
+    expect((await pool.query("SELECT room_id, version FROM accepted_rooms")).rows).toEqual([{ room_id: "!room:example.org", version: 7 }]);
+    expect((await pool.query("SELECT state, saved_at FROM room_snapshots ORDER BY saved_at")).rows).toEqual([{ state: "[]", saved_at: 5_000 }, { state: "not json", saved_at: 5_001 }]);
 
     const posts = await pool.query<{ seq: number; id: string; parts: string }>("SELECT seq, id, parts FROM inbound_posts ORDER BY seq");
     expect(posts.rows.map((r) => r.id)).toEqual(Array.from({ length: 1_203 }, (_, i) => `ip_${i}`));
@@ -65,9 +73,19 @@ describe("importMovedTables (real SQLite file, real server)", () => {
     expect((await pool.query("SELECT count(*)::int AS n FROM dm_rooms")).rows[0]).toEqual({ n: 1 });
   });
 
+  it("an upgrade from a database that copied the tables of migration 5 copies only the ones moved since", async () => {
+    const { db, pool } = await open();
+    fillSqlite(db, 2);
+    const earlier = MOVED_TABLES.filter((t) => !["accepted_hook_state", "accepted_rooms", "room_snapshots"].includes(t.name));
+    expect((await importMovedTables(pool, db, earlier)).size).toBe(5);
+    expect(Object.fromEntries(await importMovedTables(pool, db))).toEqual({ accepted_hook_state: 1, accepted_rooms: 1, room_snapshots: 2 });
+    expect((await pool.query("SELECT count(*)::int AS n FROM inbound_posts")).rows[0]).toEqual({ n: 2 });
+    expect((await importMovedTables(pool, db)).size).toBe(0);
+  });
+
   it("starts the sequences at 1 when the file had no rows", async () => {
     const { db, pool } = await open();
-    expect(Object.fromEntries(await importMovedTables(pool, db))).toEqual({ dm_rooms: 0, inbound_hooks: 0, inbound_deliveries: 0, inbound_posts: 0, replies: 0 });
+    expect(Object.fromEntries(await importMovedTables(pool, db))).toEqual({ dm_rooms: 0, inbound_hooks: 0, inbound_deliveries: 0, inbound_posts: 0, replies: 0, accepted_hook_state: 0, accepted_rooms: 0, room_snapshots: 0 });
     const next = await pool.query<{ seq: number }>("INSERT INTO inbound_posts (id, hook_id, room_id, parts, created_at) VALUES ('ip_a', 'ih_1', '!r', '[]', 1) RETURNING seq");
     expect(next.rows[0]!.seq).toBe(1);
   });
@@ -78,7 +96,7 @@ describe("importMovedTables (real SQLite file, real server)", () => {
     const other = await openPgStore({ url, poolSize: 2 });
     cleanups.push(() => other.end());
     const [a, b] = await Promise.all([importMovedTables(pool, db), importMovedTables(other, db)]);
-    expect(a.size + b.size).toBe(5);
+    expect(a.size + b.size).toBe(8);
     expect((await pool.query("SELECT count(*)::int AS n FROM inbound_posts")).rows[0]).toEqual({ n: 10 });
   });
 });
