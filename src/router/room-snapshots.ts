@@ -137,7 +137,11 @@ export class RoomSnapshots {
         appliedOlder = true; // a live change came during the apply: read again, apply the newer
         continue;
       }
-      await this.table.save(roomId, fresh);
+      // Only over the state compared against: another appservice process's live change saved meanwhile stays.
+      await this.table.update(roomId, (current) => {
+        const now = isWellFormedSnapshot(current) ? current : null;
+        return (now === null ? saved === null : saved !== null && sameSnapshot(now, saved)) ? fresh : now;
+      });
       return "applied";
     }
     // Giving up after applying state older than a live change: the saved state holds that change.

@@ -157,6 +157,20 @@ export function roomSnapshotsContract(engine: string, open: () => Promise<Snapsh
       expect(saved?.map((e) => e.state_key).sort()).toEqual(["", ...hooks.map((h) => h.state_key)].sort());
     });
 
+    it("the check after a start does not save over a live change another instance saved while it applied", async () => {
+      const { table, other } = await open();
+      const log = createLogger("silent");
+      const [a, b] = [new RoomSnapshots(table, log), new RoomSnapshots(await other(), log)];
+      const hook = (url: string) => event(TYPE, "ci", { name: "ci", url }, `$${url}`);
+      await a.save("!r:x", [hook("https://saved")]);
+      const differed = await a.check(["!r:x"], async () => [hook("https://homeserver")], async () => b.noteLive("!r:x", hook("https://live")));
+      expect(differed).toBe(1);
+      expect(await a.saved("!r:x")).toEqual([hook("https://live")]);
+      // With nothing in between, what the homeserver shows is saved.
+      await a.check(["!r:x"], async () => [hook("https://homeserver")], async () => undefined);
+      expect(await a.saved("!r:x")).toEqual([hook("https://homeserver")]);
+    });
+
     it("a saved row that is not a list of state events is dropped, alone or read a page at a time at start", async () => {
       const { table, writeRawState } = await open();
       const snapshots = new RoomSnapshots(table, createLogger("silent"));
