@@ -8,7 +8,7 @@ const FOLLOWED_AT_ONCE = 8;
 
 /** What follows a room's hooks: outbound (and bots), inbound. */
 export interface RoomFollowerDeps {
-  accepted: Pick<AcceptedHooksStore, "rooms" | "version">;
+  accepted: Pick<AcceptedHooksStore, "rooms" | "version" | "versions">;
   /** Each reads the accepted rows and its store records (asynchronous on PostgreSQL). */
   followers: ReadonlyArray<{ followRoom(roomId: string): void | Promise<void> }>;
   /** The room's joined members, for the webhook bots' direct messages: read only while there are bots. */
@@ -50,8 +50,8 @@ export class RoomFollower {
     // Rooms whose hooks all went while this process was away (or deaf).
     const listed = new Set(rooms);
     const unlisted = [...this.seen.keys()].filter((roomId) => !listed.has(roomId));
-    const versions = await Promise.all(unlisted.map((roomId) => this.deps.accepted.version(roomId)));
-    const gone = unlisted.filter((roomId, i) => versions[i] !== this.seen.get(roomId));
+    const versions = await this.deps.accepted.versions(unlisted);
+    const gone = unlisted.filter((roomId) => (versions.get(roomId) ?? 0) !== this.seen.get(roomId));
     const all = [...rooms, ...gone];
     let next = 0;
     let failed = 0;
@@ -79,9 +79,10 @@ export class RoomFollower {
 
   /** Before routing events of these rooms: any another process changed since is followed first (resolves once they are). */
   async catchUp(roomIds: Iterable<string>): Promise<void> {
-    const rooms = [...roomIds];
-    const versions = await Promise.all(rooms.map((roomId) => this.deps.accepted.version(roomId)));
-    const changed = rooms.filter((roomId, i) => versions[i] !== (this.seen.get(roomId) ?? 0));
+    // One read for all of them: this runs before every transaction of an appservice process beside others.
+    const rooms = [...new Set(roomIds)];
+    const versions = await this.deps.accepted.versions(rooms);
+    const changed = rooms.filter((roomId) => (versions.get(roomId) ?? 0) !== (this.seen.get(roomId) ?? 0));
     await Promise.all(changed.map((roomId) => this.follow(roomId)));
   }
 

@@ -25,6 +25,8 @@ export interface AcceptedHooksStore {
   forRoom(roomId: string): Promise<AcceptedHookState[]>;
   /** The room's version (0: never had accepted hooks); compared to skip rebuilding a room that did not change. */
   version(roomId: string): Promise<number>;
+  /** The versions of these rooms in one read; a room that never had accepted hooks is left out (version 0). */
+  versions(roomIds: readonly string[]): Promise<Map<string, number>>;
   /** Every room with accepted hooks. */
   rooms(): Promise<string[]>;
 }
@@ -102,6 +104,15 @@ export class AcceptedHooksTable implements AcceptedHooksStore {
 
   async version(roomId: string): Promise<number> {
     return this.q.version.get(roomId)?.version ?? 0;
+  }
+
+  async versions(roomIds: readonly string[]): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    for (const roomId of roomIds) {
+      const row = this.q.version.get(roomId);
+      if (row) out.set(roomId, row.version);
+    }
+    return out;
   }
 
   async rooms(): Promise<string[]> {

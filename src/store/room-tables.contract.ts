@@ -51,6 +51,9 @@ export function acceptedHooksContract(engine: string, open: (changed?: AcceptedR
       expect(await reader.rooms()).toEqual(["!r:x"]);
       expect(await reader.forRoom("!none:x")).toEqual([]);
       expect(await reader.version("!none:x")).toBe(0);
+      await table.accept("!s:x", TYPE, "ci", "$2", { name: "ci" });
+      expect(await reader.versions(["!r:x", "!s:x", "!none:x"])).toEqual(new Map([["!r:x", 2], ["!s:x", 1]]));
+      expect(await reader.versions([])).toEqual(new Map());
     });
 
     it("grows the version with every change and keeps it when nothing changed", async () => {

@@ -49,6 +49,12 @@ export class PgAcceptedHooksTable implements AcceptedHooksStore {
     return rows[0]?.version ?? 0;
   }
 
+  async versions(roomIds: readonly string[]): Promise<Map<string, number>> {
+    if (roomIds.length === 0) return new Map();
+    const { rows } = await pgQuery<{ room_id: string; version: number }>(this.pool, "SELECT room_id, version FROM accepted_rooms WHERE room_id = ANY($1::text[])", [roomIds.map((id) => pgText(id))]);
+    return new Map(rows.map((r) => [r.room_id, r.version]));
+  }
+
   async rooms(): Promise<string[]> {
     const { rows } = await pgQuery<{ room_id: string }>(this.pool, "SELECT DISTINCT room_id FROM accepted_hook_state");
     return rows.map((r) => r.room_id);
