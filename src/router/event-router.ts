@@ -106,7 +106,7 @@ export class EventRouter implements TransactionSink {
         return loaded;
       } catch (err) {
         // Whatever in the saved state made it fail, the homeserver's state is what counts.
-        this.deps.log.warn({ err, roomId }, "could not load the room from its saved state; reading it from the homeserver");
+        this.deps.log.warn({ err: loggable(err), roomId }, "could not load the room from its saved state; reading it from the homeserver");
         await this.deps.snapshots!.forget(roomId);
         return this.loadRoom(roomId, "startup");
       }
@@ -125,7 +125,7 @@ export class EventRouter implements TransactionSink {
       try {
         for (const roomId of saved) if (!joined.has(roomId)) await this.deps.snapshots?.forget(roomId);
       } catch (err) {
-        this.deps.log.warn({ err }, "could not drop the saved state of rooms the bot is no longer in; they are dropped at the next start");
+        this.deps.log.warn({ err: loggable(err) }, "could not drop the saved state of rooms the bot is no longer in; they are dropped at the next start");
       }
       this.snapshotCheck = fromSnapshots.length > 0 ? this.checkSnapshots(fromSnapshots) : null;
       return count;
