@@ -34,7 +34,6 @@ import { WalCheckpointer } from "./store/wal-checkpointer.js";
 import { openDatabase, type Db } from "./store/database.js";
 import { DmRoomsTable } from "./store/dm-rooms-table.js";
 import { PgDmRoomsTable } from "./store/postgres/pg-dm-rooms-table.js";
-import { RoomSnapshotsTable } from "./store/room-snapshots-table.js";
 import { RoomSnapshots } from "./router/room-snapshots.js";
 import { openOutboundHookRecords, type OutboundHookRecords } from "./store/outbound-hook-records.js";
 import { StoreUnavailableError } from "./store/store-unavailable.js";
@@ -42,7 +41,7 @@ import { USER_AGENT } from "./version.js";
 import { TransformationFunctions } from "./transform/transformation-functions.js";
 import { checkEncryptionRegistration, startEncryption, type Encryption } from "./matrix/encryption/start-encryption.js";
 import { RoomFollower } from "./router/room-follower.js";
-import { AcceptedHooksTable } from "./store/accepted-hooks-table.js";
+import { openRoomStores } from "./router/room-stores.js";
 import { rolePlan } from "./role-plan.js";
 
 export const COMMAND_PREFIX = "!hooks";
@@ -138,10 +137,11 @@ export class WebhookBridge {
     const messenger = new DirectMessenger(matrix, pool ? new PgDmRoomsTable(pool) : new DmRoomsTable(db), log);
     const tls = new HookTls(tlsTable, config.delivery.tlsProfiles);
     // The hook state this process accepts, for the processes that follow its rooms; each change is announced.
-    const accepted = new AcceptedHooksTable(db, (roomId) => {
-      follower.noteOwnChange(roomId);
+    const roomStores = openRoomStores({ db, pool }, (roomId, version) => {
+      follower.noteOwnChange(roomId, version);
       changes.publish({ kind: "room", id: roomId });
     });
+    const { accepted } = roomStores;
     const lastFailures = new LastFailures();
     const outbound = new OutboundHooks({
       matrix, table, signingKeys, queue, messenger, guard, log, tls, lastFailures, accepted,
@@ -180,7 +180,7 @@ export class WebhookBridge {
       tls,
       mediaLink: mediaLinks ? (jobKey) => mediaLinks.link(jobKey) : null,
     });
-    const snapshots = new RoomSnapshots(new RoomSnapshotsTable(db), log);
+    const snapshots = new RoomSnapshots(roomStores.snapshots, log);
     const router = new EventRouter({
       matrix, outbound, inbound: inbound.hooks, queue, inviteAllowList: config.permissions.invite, commandPrefix: COMMAND_PREFIX, log,
       onStateEvent: (event) => chat.directory.observe(event),

@@ -107,7 +107,7 @@ describe("following a room's hooks applied by another process", () => {
     await owner.outbound.applyState(ROOM, hookState("b", {}), "live");
     await follower.outbound.followRoom(ROOM);
     expect(follower.outbound.registry.forRoom(ROOM).map((h) => h.name)).toEqual(["a"]);
-    owner.outbound.forgetRoom(ROOM);
+    await owner.outbound.forgetRoom(ROOM);
     await follower.outbound.followRoom(ROOM);
     expect(follower.outbound.registry.forRoom(ROOM)).toEqual([]);
     expect(follower.cancelled).toEqual([]);

@@ -9,51 +9,13 @@ import { createLogger } from "../observability/logger.js";
 import { AcceptedHooksTable } from "../store/accepted-hooks-table.js";
 import { openDatabase, type Db } from "../store/database.js";
 import { InboundHooksTable, type InboundHooksStore } from "../store/inbound-hooks-table.js";
+import { HeldStore } from "./held-store-fixture.js";
 import { INBOUND_HOOK_EVENT_TYPE } from "./inbound-hook-state.js";
 import { InboundHooks } from "./inbound-hooks.js";
 
 const BOT = "@webhooks:x";
 const ROOM = "!r:x";
 const ADMIN = "@admin:x";
-
-/** The store's answers, held back once for the next call of a method; calls counted. */
-class HeldStore {
-  readonly calls = new Map<string, number>();
-  private readonly holdNext = new Set<string>();
-  private readonly releases: Array<() => void> = [];
-  private announceHeld: (() => void) | null = null;
-
-  constructor(readonly inner: InboundHooksStore) {}
-
-  /** The next call of `method` reads now and answers once released; resolves when that call is held. */
-  hold(method: keyof InboundHooksStore): Promise<void> {
-    this.holdNext.add(method);
-    return new Promise((resolve) => (this.announceHeld = resolve));
-  }
-
-  release(): void {
-    for (const release of this.releases.splice(0)) release();
-  }
-
-  store(): InboundHooksStore {
-    return new Proxy(this.inner, {
-      get: (target, name: string) => {
-        const member = (target as unknown as Record<string, unknown>)[name];
-        if (typeof member !== "function") return member;
-        return async (...args: unknown[]) => {
-          this.calls.set(name, (this.calls.get(name) ?? 0) + 1);
-          const answer = await (member as (...a: unknown[]) => unknown).apply(target, args);
-          if (this.holdNext.delete(name)) {
-            const released = new Promise<void>((resolve) => this.releases.push(resolve));
-            this.announceHeld?.();
-            await released;
-          }
-          return answer;
-        };
-      },
-    });
-  }
-}
 
 function processOn(db: Db, key: Buffer, table: InboundHooksStore = new InboundHooksTable(db, key)): InboundHooks {
   const matrix = {

@@ -3,7 +3,7 @@ import type { MatrixPort, StateEvent } from "../matrix/port.js";
 import type { Logger } from "../observability/logger.js";
 import { newToken } from "../store/sealed-secret.js";
 import type { InboundHooksStore, StoredInboundHook } from "../store/inbound-hooks-table.js";
-import type { AcceptedHooksTable } from "../store/accepted-hooks-table.js";
+import type { AcceptedHooksStore } from "../store/accepted-hooks-table.js";
 import { InboundHookRegistry, type ActiveInboundHook } from "./inbound-hook-registry.js";
 import { acceptedContent, ACCEPTED_FIELDS, INBOUND_HOOK_EVENT_TYPE, isInboundRemoval, validateInboundHookContent, type InboundHookSettings } from "./inbound-hook-state.js";
 import { HookStateGate, type StateOrigin } from "./hook-state-gate.js";
@@ -13,7 +13,7 @@ import { mayConfigureHooks, type PermissionVerdict, type RoomAuthority } from ".
 export interface InboundHooksDeps {
   matrix: MatrixPort;
   /** The hook state accepted, for the processes that follow this one's rooms (bridge.role). */
-  accepted?: AcceptedHooksTable;
+  accepted?: AcceptedHooksStore;
   table: InboundHooksStore;
   messenger: DirectMessenger;
   /** config permissions.commandPowerLevel */
@@ -61,9 +61,11 @@ export class InboundHooks {
   async loadRoom(roomId: string, state: readonly StateEvent[], origin: "startup" | "joined"): Promise<void> {
     await this.gate.loadRoom(state, (event, authority) => this.applyState(roomId, event, origin, authority));
     // What was accepted before and is not now goes (see OutboundHooks.loadRoom).
-    for (const row of this.deps.accepted?.forRoom(roomId) ?? []) {
-      if (row.eventType === INBOUND_HOOK_EVENT_TYPE && !this.registry.get(roomId, row.stateKey)) this.deps.accepted!.forget(roomId, row.eventType, row.stateKey);
-    }
+    await this.rooms.run(roomId, async () => {
+      for (const row of (await this.deps.accepted?.forRoom(roomId)) ?? []) {
+        if (row.eventType === INBOUND_HOOK_EVENT_TYPE && !this.registry.get(roomId, row.stateKey)) await this.deps.accepted!.forget(roomId, row.eventType, row.stateKey);
+      }
+    });
   }
 
   /**
@@ -76,7 +78,7 @@ export class InboundHooks {
   }
 
   private async followNow(roomId: string): Promise<void> {
-    const rows = (this.deps.accepted?.forRoom(roomId) ?? []).filter((row) => row.eventType === INBOUND_HOOK_EVENT_TYPE);
+    const rows = ((await this.deps.accepted?.forRoom(roomId)) ?? []).filter((row) => row.eventType === INBOUND_HOOK_EVENT_TYPE);
     const stored = new Map(rows.length > 0 ? (await this.deps.table.forRoom(roomId)).map((hook) => [hook.name, hook]) : []);
     const kept = new Set<string>();
     for (const row of rows) {
@@ -97,14 +99,14 @@ export class InboundHooks {
   }
 
   /** The bot left the room: its hooks stop answering (their store records stay, in case it comes back). */
-  forgetRoom(roomId: string): void {
-    const drop = () => {
-      this.deps.accepted?.forgetRoom(roomId);
+  async forgetRoom(roomId: string): Promise<void> {
+    const drop = async () => {
       this.registry.forgetRoom(roomId);
+      await this.deps.accepted?.forgetRoom(roomId);
     };
-    drop();
     // A step queued before the bot left would put the room's hooks back: dropped again after it.
-    if (this.rooms.busy(roomId)) this.rooms.run(roomId, drop).catch((err: unknown) => this.deps.log.warn({ err, roomId }, "could not forget the hooks of a room the bot left"));
+    const again = this.rooms.busy(roomId) ? this.rooms.run(roomId, drop) : null;
+    await Promise.all([drop(), again]);
   }
 
   /**
@@ -150,7 +152,7 @@ export class InboundHooks {
       const { hook, newSecret } = await this.deps.table.ensure(roomId, name, event.sender);
       const previous = this.registry.byId(hook.id);
       this.registry.set({ ...value, id: hook.id, roomId, stateEventId: event.event_id });
-      this.deps.accepted?.accept(roomId, INBOUND_HOOK_EVENT_TYPE, name, event.event_id ?? null, event.content);
+      await this.deps.accepted?.accept(roomId, INBOUND_HOOK_EVENT_TYPE, name, event.event_id ?? null, event.content);
       return { hook, newSecret, previous };
     });
     log.info({ roomId, hook: name, hookId: hook.id }, previous ? "inbound hook updated" : "inbound hook active");
@@ -255,7 +257,7 @@ export class InboundHooks {
     const gone = await this.rooms.run(roomId, async () => {
       // Out of the registry first: the URL stops working even if the store cannot be written now.
       const active = this.registry.remove(roomId, name);
-      this.deps.accepted?.forget(roomId, INBOUND_HOOK_EVENT_TYPE, name);
+      await this.deps.accepted?.forget(roomId, INBOUND_HOOK_EVENT_TYPE, name);
       const stored = await this.deps.table.find(roomId, name);
       if (stored) await this.deps.table.remove(stored.id);
       return active ?? stored;

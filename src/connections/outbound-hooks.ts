@@ -7,7 +7,7 @@ import { newSigningSecret } from "../delivery/signing.js";
 import type { SsrfGuard } from "../egress/ssrf.js";
 import type { OutboundHooksStore } from "../store/outbound-hooks-table.js";
 import type { SigningKeysStore } from "../store/signing-keys-table.js";
-import type { AcceptedHooksTable } from "../store/accepted-hooks-table.js";
+import type { AcceptedHooksStore } from "../store/accepted-hooks-table.js";
 import { describeHook } from "./describe-hook.js";
 import { laneIds } from "./hook-lanes.js";
 import { BOT_EVENT_TYPE, validateBotContent } from "./bot-state.js";
@@ -39,7 +39,7 @@ export interface OutboundHooksDeps {
   /** Hooks' TLS material: config profiles (state field tls_profile) and uploads. */
   tls: HookTls;
   /** The hook state accepted, for the processes that follow this one's rooms (bridge.role). */
-  accepted?: AcceptedHooksTable;
+  accepted?: AcceptedHooksStore;
   /** Each hook's last failed attempt, classified (written by the delivery targets). */
   lastFailures: LastFailures;
 }
@@ -70,6 +70,7 @@ export type { StateOrigin } from "./hook-state-gate.js";
 export class OutboundHooks {
   readonly registry = new OutboundHookRegistry();
   private readonly gates: Readonly<Record<HookKind, HookStateGate<OutboundHookSettings>>>;
+  /** Each room's steps that read or write the accepted state and change the registry, one at a time (the store is asynchronous). */
   private readonly rooms = new RoomSerializer();
 
   constructor(private readonly deps: OutboundHooksDeps) {
@@ -88,10 +89,12 @@ export class OutboundHooks {
   async loadRoom(roomId: string, state: readonly StateEvent[], origin: "startup" | "joined"): Promise<void> {
     for (const gate of Object.values(this.gates)) await gate.loadRoom(state, (event, authority) => this.applyState(roomId, event, origin, authority));
     // What was accepted before and is not now (its sender lost the power, it was removed while the bridge was away) goes.
-    for (const row of this.deps.accepted?.forRoom(roomId) ?? []) {
-      const kind = kindOfEventType(row.eventType);
-      if (kind !== null && !this.registry.get(roomId, row.stateKey, kind)) this.deps.accepted!.forget(roomId, row.eventType, row.stateKey);
-    }
+    await this.rooms.run(roomId, async () => {
+      for (const row of (await this.deps.accepted?.forRoom(roomId)) ?? []) {
+        const kind = kindOfEventType(row.eventType);
+        if (kind !== null && !this.registry.get(roomId, row.stateKey, kind)) await this.deps.accepted!.forget(roomId, row.eventType, row.stateKey);
+      }
+    });
   }
 
   /** Removes the hook or bot a redaction of its state event removes (see HookStateGate.redactedHook). */
@@ -106,17 +109,14 @@ export class OutboundHooks {
     return null;
   }
 
-  forgetRoom(roomId: string): void {
-    const drop = () => {
-      this.deps.accepted?.forgetRoom(roomId);
+  forgetRoom(roomId: string): Promise<void> {
+    return this.rooms.run(roomId, async () => {
       for (const hook of this.registry.forgetRoom(roomId)) {
         this.cancelLanes(hook.id, laneIds(hook));
         if (hook.kind === "bot") this.deps.botGhosts?.removed(hook);
       }
-    };
-    drop();
-    // A step queued before the bot left would put the room's hooks back: dropped again after it.
-    if (this.rooms.busy(roomId)) this.rooms.run(roomId, drop).catch((err: unknown) => this.deps.log.warn({ err, roomId }, "could not forget the hooks of a room the bot left"));
+      await this.deps.accepted?.forgetRoom(roomId);
+    });
   }
 
   private cancelLanes(hookId: string, lanes: readonly string[]): void {
@@ -153,7 +153,7 @@ export class OutboundHooks {
       const previous = this.registry.get(roomId, name, kind);
       const active: ActiveOutboundHook = { ...value, kind, id: hook.id, roomId, stateEventId: event.event_id };
       this.registry.set(active);
-      this.deps.accepted?.accept(roomId, event.type, name, event.event_id ?? null, event.content);
+      await this.deps.accepted?.accept(roomId, event.type, name, event.event_id ?? null, event.content);
       return { hook, newToken, previous, active };
     });
     // A URL taken out of the list: its waiting deliveries go nowhere now.
@@ -203,7 +203,7 @@ export class OutboundHooks {
 
   private async followNow(roomId: string): Promise<void> {
     const kept = new Set<string>();
-    for (const row of this.deps.accepted?.forRoom(roomId) ?? []) {
+    for (const row of (await this.deps.accepted?.forRoom(roomId)) ?? []) {
       const kind = kindOfEventType(row.eventType);
       const value = kind === null ? null : this.gates[kind].validateAccepted(row.stateKey, row.content);
       const stored = kind !== null && value ? await this.deps.table.find(roomId, row.stateKey, kind) : null;
@@ -229,7 +229,7 @@ export class OutboundHooks {
   remove(roomId: string, name: string, kind: HookKind = "hook"): Promise<ActiveOutboundHook | undefined> {
     return this.rooms.run(roomId, async () => {
       const active = this.registry.remove(roomId, name, kind);
-      this.deps.accepted?.forget(roomId, EVENT_TYPE_OF[kind], name);
+      await this.deps.accepted?.forget(roomId, EVENT_TYPE_OF[kind], name);
       const stored = await this.deps.table.find(roomId, name, kind);
       if (stored) {
         this.cancelLanes(stored.id, active ? laneIds(active) : []);

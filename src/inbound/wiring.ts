@@ -28,7 +28,7 @@ import { HookManagement } from "./manage/hook-management.js";
 import { MessageEdits } from "./message-edits.js";
 import { PostedMessages } from "./posted-messages.js";
 import type { TransformationFunctions } from "../transform/transformation-functions.js";
-import type { AcceptedHooksTable } from "../store/accepted-hooks-table.js";
+import type { AcceptedHooksStore } from "../store/accepted-hooks-table.js";
 
 export interface InboundWiring {
   hooks: InboundHooks;
@@ -60,7 +60,7 @@ export function createInbound(deps: {
   metrics: BridgeMetrics;
   log: Logger;
   /** The hook state accepted, for processes that follow this one's rooms (bridge.role). */
-  accepted?: AcceptedHooksTable;
+  accepted?: AcceptedHooksStore;
   /** Told after this process changed a hook's stored secret (other processes drop their copy). */
   hookChanged?: (hookId: string) => void;
 }): InboundWiring {

@@ -1,5 +1,6 @@
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
 import type { Logger } from "../observability/logger.js";
+import { StoreUnavailableError } from "../store/store-unavailable.js";
 import type { BridgeMetrics } from "../observability/metrics.js";
 import { presentedToken, tokensMatch } from "./hs-token.js";
 import type { RoomEvent } from "./port.js";
@@ -72,7 +73,8 @@ export function appserviceRouter(opts: { hsToken: string; sink: TransactionSink;
         res.json({});
       } catch (err) {
         opts.metrics.transactions.inc({ result: "failed" });
-        opts.log.error({ err, txnId }, "transaction could not be stored; the homeserver will retry it");
+        // A store failure is logged by its message and code only (StoreUnavailableError.logged).
+        opts.log.error({ err: err instanceof StoreUnavailableError ? err.logged() : err, txnId }, "transaction could not be stored; the homeserver will retry it");
         res.status(500).json({ errcode: "M_UNKNOWN", error: "The bridge could not store this transaction" });
       }
     };

@@ -14,6 +14,8 @@ import { JoinedRoomsLoader } from "../matrix/joined-rooms-loader.js";
 import type { MatrixPort, RoomEvent, StateEvent } from "../matrix/port.js";
 import { isRoomEvent, type TransactionSink } from "../matrix/transactions.js";
 import type { RoomSnapshots } from "./room-snapshots.js";
+import type { SnapshotPages } from "./snapshot-pages.js";
+import { StoreUnavailableError } from "../store/store-unavailable.js";
 import type { TransactionCrypto } from "../matrix/encryption/transaction-crypto.js";
 
 /** Encrypted rooms (encryption.enabled): decrypts a transaction's events; see encrypted-events.ts. */
@@ -88,10 +90,12 @@ export class EventRouter implements TransactionSink {
    */
   loadJoinedRooms(concurrency: number): Promise<number> {
     // A room saved by the previous run is served from its snapshot (no request) and checked later.
-    const saved = this.deps.snapshots?.savedRooms() ?? new Set<string>();
+    // The saved rooms are known once the joined ones are listed; rooms are loaded only after that.
+    let saved: ReadonlySet<string> = new Set<string>();
+    let pages: SnapshotPages | null = null;
     const fromSnapshots: string[] = [];
     const rooms = new JoinedRoomsLoader(async (roomId) => {
-      const state = saved.has(roomId) ? this.deps.snapshots!.saved(roomId) : null;
+      const state = await this.savedState(pages, roomId);
       if (!state) return this.loadRoom(roomId, "startup");
       // Saved state needs no I/O, so without this the loading would hold the event loop until
       // every room is done, and no transaction (nor /health) would be read meanwhile.
@@ -102,8 +106,8 @@ export class EventRouter implements TransactionSink {
         return loaded;
       } catch (err) {
         // Whatever in the saved state made it fail, the homeserver's state is what counts.
-        this.deps.log.warn({ err, roomId }, "could not load the room from its saved state; reading it from the homeserver");
-        this.deps.snapshots!.forget(roomId);
+        this.deps.log.warn({ err: loggable(err), roomId }, "could not load the room from its saved state; reading it from the homeserver");
+        await this.deps.snapshots!.forget(roomId);
         return this.loadRoom(roomId, "startup");
       }
     }, { concurrency, log: this.deps.log });
@@ -112,18 +116,36 @@ export class EventRouter implements TransactionSink {
     this.deps.inbound.waitForRooms((roomId) => rooms.loaded(roomId));
     let joined: ReadonlySet<string> = new Set();
     return rooms.loadAll(async () => {
-      const list = await this.deps.matrix.joinedRooms();
+      const [list, savedRooms] = await Promise.all([this.deps.matrix.joinedRooms(), this.savedRooms()]);
       joined = new Set(list);
+      saved = savedRooms;
+      pages = this.deps.snapshots?.pages(list.filter((roomId) => savedRooms.has(roomId))) ?? null;
       return list;
-    }).then((count) => {
+    }).then(async (count) => {
       try {
-        for (const roomId of saved) if (!joined.has(roomId)) this.deps.snapshots?.forget(roomId);
+        for (const roomId of saved) if (!joined.has(roomId)) await this.deps.snapshots?.forget(roomId);
       } catch (err) {
-        this.deps.log.warn({ err }, "could not drop the saved state of rooms the bot is no longer in; they are dropped at the next start");
+        this.deps.log.warn({ err: loggable(err) }, "could not drop the saved state of rooms the bot is no longer in; they are dropped at the next start");
       }
       this.snapshotCheck = fromSnapshots.length > 0 ? this.checkSnapshots(fromSnapshots) : null;
       return count;
     });
+  }
+
+  /** The rooms with a saved state; none when the store cannot say (every room is read from the homeserver). */
+  private savedRooms(): Promise<ReadonlySet<string>> {
+    return this.deps.snapshots?.savedRooms().catch((err: unknown) => {
+      this.deps.log.warn({ err: loggable(err) }, "could not read which rooms have a saved state; every room is read from the homeserver");
+      return new Set<string>();
+    }) ?? Promise.resolve(new Set<string>());
+  }
+
+  /** A room's saved state at start, or null (none, or the store cannot say: the room is read from the homeserver). */
+  private async savedState(pages: SnapshotPages | null, roomId: string): Promise<StateEvent[] | null> {
+    return (await pages?.saved(roomId).catch((err: unknown) => {
+      this.deps.log.warn({ err: loggable(err), roomId }, "could not read the room's saved state; reading it from the homeserver");
+      return null;
+    })) ?? null;
   }
 
   /** Set while the rooms served from snapshots are checked against the homeserver (after start). */
@@ -154,12 +176,12 @@ export class EventRouter implements TransactionSink {
     for (const event of events) {
       if (event.state_key !== undefined) {
         // Saved before the transaction is stored: a crash in between makes the homeserver send it again.
-        this.deps.snapshots?.noteLive(event.room_id, event as StateEvent);
+        await this.deps.snapshots?.noteLive(event.room_id, event as StateEvent);
         this.deps.onStateEvent?.(event);
         this.deps.bots?.observe(event);
       } else if (event.type === "m.room.redaction") {
         const redacted = redactedEventId(event);
-        if (redacted !== null) this.deps.snapshots?.noteRedaction(event.room_id, redacted);
+        if (redacted !== null) await this.deps.snapshots?.noteRedaction(event.room_id, redacted);
       }
       if (kindOfEventType(event.type) !== null && event.state_key !== undefined) await outbound.applyState(event.room_id, event as StateEvent, "live");
       else if (event.type === INBOUND_HOOK_EVENT_TYPE && event.state_key !== undefined) await inbound.applyState(event.room_id, event as StateEvent, "live");
@@ -371,9 +393,9 @@ export class EventRouter implements TransactionSink {
       if ((await this.loadRoom(event.room_id, "joined")) === "encrypted") return;
       await matrix.sendNotice(event.room_id, `Hello! I send this room's events to webhooks, and post webhooks into it. Send "${this.deps.commandPrefix} help" to see what I can do.`);
     } else if (membership === "leave" || membership === "ban") {
-      outbound.forgetRoom(event.room_id);
-      inbound.forgetRoom(event.room_id);
-      this.deps.snapshots?.forget(event.room_id);
+      await outbound.forgetRoom(event.room_id);
+      await inbound.forgetRoom(event.room_id);
+      await this.deps.snapshots?.forget(event.room_id);
       log.info({ roomId: event.room_id, membership }, "left room; its hooks are inactive");
     }
   }
@@ -395,7 +417,7 @@ export class EventRouter implements TransactionSink {
     this.deps.bots?.roomLoaded(roomId, state);
     await this.deps.outbound.loadRoom(roomId, state, origin);
     await this.deps.inbound.loadRoom(roomId, state, origin);
-    if (opts.save) this.deps.snapshots?.save(roomId, state);
+    if (opts.save) await this.deps.snapshots?.save(roomId, state);
     return "loaded";
   }
 
@@ -403,9 +425,9 @@ export class EventRouter implements TransactionSink {
     const { matrix, outbound, log } = this.deps;
     log.warn({ roomId }, "room is encrypted and encryption.enabled is off; leaving");
     await matrix.sendNotice(roomId, ENCRYPTION_UNAVAILABLE_NOTICE).catch(() => undefined);
-    outbound.forgetRoom(roomId);
-    this.deps.inbound.forgetRoom(roomId);
-    this.deps.snapshots?.forget(roomId);
+    await outbound.forgetRoom(roomId);
+    await this.deps.inbound.forgetRoom(roomId);
+    await this.deps.snapshots?.forget(roomId);
     await matrix.leaveRoom(roomId, "End-to-end encryption is not turned on for this bridge");
   }
 }
@@ -413,7 +435,7 @@ export class EventRouter implements TransactionSink {
 /**
  * Rooms whose members other processes must read again after these events: the membership of the
  * bridge's users (the bot, bots' ghosts), for the webhook bots' direct messages. (A change of a
- * room's hooks is announced where it is recorded: AcceptedHooksTable.)
+ * room's hooks is announced where it is recorded: AcceptedHooksStore.)
  */
 function roomsWithBridgeMembership(events: readonly RoomEvent[], isBridgeUser: (userId: string) => boolean): Set<string> {
   const rooms = new Set<string>();
@@ -421,6 +443,11 @@ function roomsWithBridgeMembership(events: readonly RoomEvent[], isBridgeUser: (
     if (event.type === "m.room.member" && event.state_key !== undefined && isBridgeUser(event.state_key)) rooms.add(event.room_id);
   }
   return rooms;
+}
+
+/** What a log may say of an error: a store failure's message and code only (StoreUnavailableError.logged). */
+function loggable(err: unknown): unknown {
+  return err instanceof StoreUnavailableError ? err.logged() : err;
 }
 
 function isEncrypted(state: readonly StateEvent[]): boolean {

@@ -18,32 +18,32 @@ function setup() {
 describe("RoomFollower", () => {
   it("follows at start every room with accepted hooks, and before routing only the rooms another process changed since", async () => {
     const { other, follower, followed } = setup();
-    other.accept("!a:x", TYPE, "ci", "$1", { name: "ci", url: "https://example.org" });
-    other.accept("!b:x", TYPE, "ci", "$2", { name: "ci", url: "https://example.org" });
+    await other.accept("!a:x", TYPE, "ci", "$1", { name: "ci", url: "https://example.org" });
+    await other.accept("!b:x", TYPE, "ci", "$2", { name: "ci", url: "https://example.org" });
     expect(await follower.loadAll()).toBe(2);
     expect(followed.sort()).toEqual(["!a:x", "!b:x"]);
     followed.length = 0;
     await follower.catchUp(["!a:x", "!b:x", "!none:x"]);
     expect(followed).toEqual([]);
-    other.accept("!b:x", TYPE, "ci", "$3", { name: "ci", url: "https://example.org/2" });
+    await other.accept("!b:x", TYPE, "ci", "$3", { name: "ci", url: "https://example.org/2" });
     await follower.catchUp(["!a:x", "!b:x"]);
     expect(followed).toEqual(["!b:x"]);
     // The same state again changes nothing (no new version).
-    other.accept("!b:x", TYPE, "ci", "$3", { name: "ci", url: "https://example.org/2" });
+    await other.accept("!b:x", TYPE, "ci", "$3", { name: "ci", url: "https://example.org/2" });
     await follower.catchUp(["!b:x"]);
     expect(followed).toEqual(["!b:x"]);
   });
 
   it("does not follow what this process wrote itself, and after a resync follows a room whose hooks all went", async () => {
     const { other, follower, followed } = setup();
-    other.accept("!a:x", TYPE, "ci", "$1", { name: "ci", url: "https://example.org" });
+    await other.accept("!a:x", TYPE, "ci", "$1", { name: "ci", url: "https://example.org" });
     await follower.loadAll();
     followed.length = 0;
-    other.accept("!a:x", TYPE, "ci", "$2", { name: "ci", url: "https://example.org/2" });
-    follower.noteOwnChange("!a:x");
+    await other.accept("!a:x", TYPE, "ci", "$2", { name: "ci", url: "https://example.org/2" });
+    follower.noteOwnChange("!a:x", await other.version("!a:x"));
     await follower.catchUp(["!a:x"]);
     expect(followed).toEqual([]);
-    other.forgetRoom("!a:x");
+    await other.forgetRoom("!a:x");
     expect(await follower.loadAll()).toBe(0);
     expect(followed).toEqual(["!a:x"]);
   });
@@ -51,7 +51,7 @@ describe("RoomFollower", () => {
   it("at start, a room whose follow fails is logged and followed again later; the other rooms are followed all the same", async () => {
     const db = openDatabase(":memory:");
     const other = new AcceptedHooksTable(db);
-    for (let i = 0; i < 30; i++) other.accept(`!r${i}:x`, TYPE, "ci", `$${i}`, { name: "ci", url: "https://example.org" });
+    for (let i = 0; i < 30; i++) await other.accept(`!r${i}:x`, TYPE, "ci", `$${i}`, { name: "ci", url: "https://example.org" });
     const followed = new Set<string>();
     let storeDown = true;
     const follower = new RoomFollower({

@@ -1,15 +1,15 @@
 import { refusedForGood } from "../matrix/joined-rooms-loader.js";
 import type { StateEvent } from "../matrix/port.js";
 import type { Logger } from "../observability/logger.js";
-import type { AcceptedHooksTable } from "../store/accepted-hooks-table.js";
+import type { AcceptedHooksStore } from "../store/accepted-hooks-table.js";
 
 /** Rooms followed at once by loadAll: enough to overlap store round trips, few enough to keep the pool for deliveries. */
 const FOLLOWED_AT_ONCE = 8;
 
 /** What follows a room's hooks: outbound (and bots), inbound. */
 export interface RoomFollowerDeps {
-  accepted: Pick<AcceptedHooksTable, "rooms" | "version">;
-  /** Outbound follows at once; inbound reads its store records (asynchronous on PostgreSQL). */
+  accepted: Pick<AcceptedHooksStore, "rooms" | "version" | "versions">;
+  /** Each reads the accepted rows and its store records (asynchronous on PostgreSQL). */
   followers: ReadonlyArray<{ followRoom(roomId: string): void | Promise<void> }>;
   /** The room's joined members, for the webhook bots' direct messages: read only while there are bots. */
   members?: {
@@ -25,7 +25,7 @@ export interface RoomFollowerDeps {
 /**
  * The rooms' hooks in a process that does not receive (all of) the rooms' events: bridge.role
  * worker or inbound, or an appservice process beside others. They are built from the hook state
- * the appservice process accepted (AcceptedHooksTable), at start and whenever a room's version
+ * the appservice process accepted (AcceptedHooksStore), at start and whenever a room's version
  * changed: on a notice from another process, or before a transaction of the room is routed.
  * Nothing is written here: the process that accepted the state owns the store's records.
  */
@@ -46,10 +46,12 @@ export class RoomFollower {
    * unseen, so a later catch-up or change follows it again; the others go on. Resolves with their number.
    */
   async loadAll(): Promise<number> {
-    const rooms = this.deps.accepted.rooms();
+    const rooms = await this.deps.accepted.rooms();
     // Rooms whose hooks all went while this process was away (or deaf).
     const listed = new Set(rooms);
-    const gone = [...this.seen.keys()].filter((roomId) => !listed.has(roomId) && this.deps.accepted.version(roomId) !== this.seen.get(roomId));
+    const unlisted = [...this.seen.keys()].filter((roomId) => !listed.has(roomId));
+    const versions = await this.deps.accepted.versions(unlisted);
+    const gone = unlisted.filter((roomId) => (versions.get(roomId) ?? 0) !== this.seen.get(roomId));
     const all = [...rooms, ...gone];
     let next = 0;
     let failed = 0;
@@ -77,13 +79,17 @@ export class RoomFollower {
 
   /** Before routing events of these rooms: any another process changed since is followed first (resolves once they are). */
   async catchUp(roomIds: Iterable<string>): Promise<void> {
-    const changed = [...roomIds].filter((roomId) => this.deps.accepted.version(roomId) !== (this.seen.get(roomId) ?? 0));
+    // One read for all of them: this runs before every transaction of an appservice process beside others.
+    const rooms = [...new Set(roomIds)];
+    const versions = await this.deps.accepted.versions(rooms);
+    const changed = rooms.filter((roomId) => (versions.get(roomId) ?? 0) !== (this.seen.get(roomId) ?? 0));
     await Promise.all(changed.map((roomId) => this.follow(roomId)));
   }
 
-  /** This process changed the room's accepted hooks itself: nothing to follow. */
-  noteOwnChange(roomId: string): void {
-    this.seen.set(roomId, this.deps.accepted.version(roomId));
+  /** This process changed the room's accepted hooks itself, which made `version`: nothing to follow. */
+  noteOwnChange(roomId: string, version: number): void {
+    // A later version seen already (followed meanwhile) stays.
+    if ((this.seen.get(roomId) ?? 0) < version) this.seen.set(roomId, version);
   }
 
   /** Stops; a members read under way is given up to 5 s (one waiting to be tried again is not waited for). */
@@ -94,8 +100,8 @@ export class RoomFollower {
 
   /** The version is read first: a change made while the followers read is followed again next time. */
   private follow(roomId: string): Promise<void> {
-    const version = this.deps.accepted.version(roomId);
     const run = (async () => {
+      const version = await this.deps.accepted.version(roomId);
       for (const follower of this.deps.followers) await follower.followRoom(roomId);
       this.seen.set(roomId, version);
     })();

@@ -1,7 +1,8 @@
 import type { StateEvent } from "../matrix/port.js";
 import type { Logger } from "../observability/logger.js";
-import type { RoomSnapshotsTable } from "../store/room-snapshots-table.js";
+import type { RoomSnapshotsStore } from "../store/room-snapshots-table.js";
 import { holdsEvent, isWellFormedSnapshot, keptInSnapshot, sameSnapshot, snapshotOf, withStateEvent } from "./room-snapshot.js";
+import { SnapshotPages } from "./snapshot-pages.js";
 
 /** Rooms checked against the homeserver at once after a start from snapshots (live traffic goes first). */
 const ROOMS_CHECKED_AT_ONCE = 2;
@@ -22,36 +23,56 @@ export class RoomSnapshots {
   private stopped = false;
 
   constructor(
-    private readonly table: RoomSnapshotsTable,
+    private readonly table: RoomSnapshotsStore,
     private readonly log: Logger,
   ) {}
 
   /** The rooms with a saved state. */
-  savedRooms(): Set<string> {
+  savedRooms(): Promise<Set<string>> {
     return this.table.roomIds();
   }
 
   /** The room's saved state, or null; a saved row that is not a list of state events is dropped (the room is read from the homeserver). */
-  saved(roomId: string): StateEvent[] | null {
-    const value = this.table.get(roomId);
-    if (value === null) return null;
-    if (isWellFormedSnapshot(value)) return value;
-    this.log.warn({ roomId }, "the room's saved state is malformed; it is read from the homeserver instead");
-    this.table.remove(roomId);
+  async saved(roomId: string): Promise<StateEvent[] | null> {
+    const value = await this.table.get(roomId);
+    if (value === null || this.wellFormed(roomId, value)) return value as StateEvent[] | null;
+    await this.table.remove(roomId);
     return null;
   }
 
-  /** A room's state as read from the homeserver (or the snapshot it was served from) was applied. */
-  save(roomId: string, state: readonly StateEvent[]): void {
-    this.table.save(roomId, snapshotOf(state));
+  /** The saved state of the rooms a start loads, in this order, read a page of rooms at a time; malformed rows are dropped. */
+  pages(roomIds: readonly string[]): SnapshotPages {
+    return new SnapshotPages(roomIds, async (ids) => {
+      const states = new Map<string, StateEvent[]>();
+      for (const [roomId, value] of await this.table.getMany(ids)) {
+        if (this.wellFormed(roomId, value)) states.set(roomId, value);
+        else await this.table.remove(roomId);
+      }
+      return states;
+    });
   }
 
-  /** A state event of a transaction, before the transaction is stored. */
-  noteLive(roomId: string, event: StateEvent): void {
+  /** A room's state as read from the homeserver (or the snapshot it was served from) was applied. */
+  async save(roomId: string, state: readonly StateEvent[]): Promise<void> {
+    await this.table.save(roomId, snapshotOf(state));
+  }
+
+  /**
+   * A state event of a transaction, before the transaction is stored. The saved state is read and
+   * written as one step: another appservice process applying live state to the room meanwhile
+   * keeps its change, and this one too.
+   */
+  async noteLive(roomId: string, event: StateEvent): Promise<void> {
     if (!keptInSnapshot(event.type)) return;
     this.liveChanges.set(roomId, (this.liveChanges.get(roomId) ?? 0) + 1);
-    const current = this.saved(roomId);
-    if (current) this.table.save(roomId, withStateEvent(current, event));
+    await this.table.update(roomId, (value) => (value !== null && this.wellFormed(roomId, value) ? withStateEvent(value, event) : null));
+  }
+
+  /** Whether a saved value is a list of state events; one that is not is logged (the caller drops it). */
+  private wellFormed(roomId: string, value: unknown): value is StateEvent[] {
+    if (isWellFormedSnapshot(value)) return true;
+    this.log.warn({ roomId }, "the room's saved state is malformed; it is read from the homeserver instead");
+    return false;
   }
 
   /**
@@ -59,16 +80,16 @@ export class RoomSnapshots {
    * changes the room's state in ways the saved row cannot follow (the homeserver strips content by
    * the room version's rules): the room's row is dropped, so the next start reads it afresh.
    */
-  noteRedaction(roomId: string, redactedEventId: string): void {
-    const current = this.saved(roomId);
+  async noteRedaction(roomId: string, redactedEventId: string): Promise<void> {
+    const current = await this.saved(roomId);
     if (current && holdsEvent(current, redactedEventId)) {
       this.liveChanges.set(roomId, (this.liveChanges.get(roomId) ?? 0) + 1);
-      this.table.remove(roomId);
+      await this.table.remove(roomId);
     }
   }
 
-  forget(roomId: string): void {
-    this.table.remove(roomId);
+  async forget(roomId: string): Promise<void> {
+    await this.table.remove(roomId);
   }
 
   /**
@@ -106,7 +127,7 @@ export class RoomSnapshots {
       const state = await read(roomId);
       if (this.stopped) return "stopped";
       if ((this.liveChanges.get(roomId) ?? 0) !== seen) continue;
-      const saved = this.saved(roomId);
+      const saved = await this.saved(roomId);
       const fresh = snapshotOf(state);
       if (saved !== null && sameSnapshot(saved, fresh)) return "same";
       if (attempt === 0 || saved === null) this.log.info({ roomId }, "the room's state changed beyond what the homeserver sent while the bridge was away; applying it");
@@ -116,11 +137,15 @@ export class RoomSnapshots {
         appliedOlder = true; // a live change came during the apply: read again, apply the newer
         continue;
       }
-      this.table.save(roomId, fresh);
+      // Only over the state compared against: another appservice process's live change saved meanwhile stays.
+      await this.table.update(roomId, (current) => {
+        const now = isWellFormedSnapshot(current) ? current : null;
+        return (now === null ? saved === null : saved !== null && sameSnapshot(now, saved)) ? fresh : now;
+      });
       return "applied";
     }
     // Giving up after applying state older than a live change: the saved state holds that change.
-    const saved = appliedOlder ? this.saved(roomId) : null;
+    const saved = appliedOlder ? await this.saved(roomId) : null;
     if (saved) await apply(roomId, saved);
     return "kept changing";
   }

@@ -1,9 +1,9 @@
 // Opening the PostgreSQL queue over a SQLite file that a bridge on store.engine sqlite left work in.
-import { MOVED_TABLES } from "../../store/postgres/sqlite-import.js";
 import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
 import { createLogger } from "../../observability/logger.js";
 import { freshDatabase, postgresBridgeConfig } from "../../store/postgres/pg-test-fixtures.js";
+import { MOVED_TABLES } from "../../store/postgres/sqlite-import.js";
 import { openDeliveryQueue } from "./open-queue.js";
 import { closeQueueOnFile, ok, openQueueOnFile, TS, type QueueOnFile } from "./queue-test-fixtures.js";
 

@@ -271,6 +271,29 @@ export const PG_MIGRATIONS: readonly string[] = [
   CREATE INDEX replies_pending ON replies (id) WHERE done_at IS NULL;
   CREATE INDEX replies_done ON replies (done_at) WHERE done_at IS NOT NULL;
   `,
+  // 6: the rooms' accepted hook state (with a version per room) and saved room state, moved from
+  // the SQLite file so that processes on other hosts share them; copied in once as in 5. JSON is
+  // kept as TEXT, as in the file: rows are copied verbatim, and one that is not JSON (dropped
+  // when read) must not fail the copy.
+  `
+  CREATE TABLE accepted_hook_state (
+    room_id TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    state_key TEXT NOT NULL,
+    event_id TEXT,
+    content TEXT NOT NULL,                  -- JSON: the state event's content as accepted
+    PRIMARY KEY (room_id, event_type, state_key)
+  );
+  CREATE TABLE accepted_rooms (
+    room_id TEXT PRIMARY KEY,
+    version BIGINT NOT NULL                 -- grows with every change of the room's rows
+  );
+  CREATE TABLE room_snapshots (
+    room_id TEXT PRIMARY KEY,
+    state TEXT NOT NULL,                    -- JSON array of state events (types in room-snapshot.ts)
+    saved_at BIGINT NOT NULL
+  );
+  `,
   // 7: outbound hooks and webhook bots (their sealed tokens, suspensions, failure episodes),
   // their signing keys and their uploaded TLS material, moved from the SQLite file so that
   // workers on other hosts send with the same secrets; copied in once, as migration 5's tables.

@@ -32,6 +32,12 @@ function fillSqlite(db: Db, posts: number): void {
   for (let i = 0; i < posts; i++) post.run(`ip_${i}`, "ih_1", "!room:example.org", null, JSON.stringify([{ body: `post ${i}` }]), 3_000 + i);
   db.prepare("INSERT INTO replies (job_id, hook_id, room_id, event_id, parts, created_at, done_at, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
     .run("msg_1", "ep_1", "!room:example.org", "$e2", "[]", 4_000, 4_001, "the room said \0no");
+  db.prepare("INSERT INTO accepted_hook_state (room_id, event_type, state_key, event_id, content) VALUES (?, ?, ?, ?, ?)")
+    .run("!room:example.org", "uk.half-shot.matrix-hookshot.outbound-hook", "ci", "$h1", JSON.stringify({ name: "ci", url: "https://example.org" }));
+  db.prepare("INSERT INTO accepted_rooms (room_id, version) VALUES (?, ?)").run("!room:example.org", 7);
+  // A row that is not JSON is copied as it is (and dropped when read).
+  db.prepare("INSERT INTO room_snapshots (room_id, state, saved_at) VALUES (?, ?, ?)").run("!room:example.org", "[]", 5_000);
+  db.prepare("INSERT INTO room_snapshots (room_id, state, saved_at) VALUES (?, ?, ?)").run("!bad:example.org", "not json", 5_001);
   fillOutboundHooks(db);
 }
 
@@ -52,7 +58,7 @@ describe("importMovedTables (real SQLite file, real server)", () => {
     const { db, pool } = await open();
     fillSqlite(db, 1_203); // more than two pages of 500
     const copied = await importMovedTables(pool, db);
-    expect(Object.fromEntries(copied)).toEqual({ dm_rooms: 1, inbound_hooks: 1, inbound_deliveries: 1, inbound_posts: 1_203, replies: 1, outbound_hooks: 1, signing_keys: 2, hook_tls: 1 });
+    expect(Object.fromEntries(copied)).toEqual({ dm_rooms: 1, inbound_hooks: 1, inbound_deliveries: 1, inbound_posts: 1_203, replies: 1, accepted_hook_state: 1, accepted_rooms: 1, room_snapshots: 2, outbound_hooks: 1, signing_keys: 2, hook_tls: 1 });
     expect((await pool.query("SELECT id, kind, name, token_enc, suspended_at, failing_since, consecutive_failures, failed_deliveries, failure_notice_at FROM outbound_hooks")).rows).toEqual([
       { id: "ep_1", kind: "hook", name: "out", token_enc: Buffer.from([9, 8, 7]), suspended_at: 600, failing_since: 550, consecutive_failures: 3, failed_deliveries: 1, failure_notice_at: 560 },
     ]);
@@ -60,6 +66,8 @@ describe("importMovedTables (real SQLite file, real server)", () => {
       { secret_enc: Buffer.from("first"), expires_at: 9_000 }, { secret_enc: Buffer.from("second"), expires_at: null },
     ]);
     expect((await pool.query("SELECT hook_id, part, set_at FROM hook_tls")).rows).toEqual([{ hook_id: "ep_1", part: "ca", set_at: 800 }]);
+    expect((await pool.query("SELECT room_id, version FROM accepted_rooms")).rows).toEqual([{ room_id: "!room:example.org", version: 7 }]);
+    expect((await pool.query("SELECT state, saved_at FROM room_snapshots ORDER BY saved_at")).rows).toEqual([{ state: "[]", saved_at: 5_000 }, { state: "not json", saved_at: 5_001 }]);
 
     const posts = await pool.query<{ seq: number; id: string; parts: string }>("SELECT seq, id, parts FROM inbound_posts ORDER BY seq");
     expect(posts.rows.map((r) => r.id)).toEqual(Array.from({ length: 1_203 }, (_, i) => `ip_${i}`));
@@ -85,6 +93,16 @@ describe("importMovedTables (real SQLite file, real server)", () => {
     expect((await pool.query("SELECT count(*)::int AS n FROM dm_rooms")).rows[0]).toEqual({ n: 1 });
   });
 
+  it("an upgrade from a database that copied the tables of migration 5 copies only the ones moved since", async () => {
+    const { db, pool } = await open();
+    fillSqlite(db, 2);
+    const earlier = MOVED_TABLES.filter((t) => !["accepted_hook_state", "accepted_rooms", "room_snapshots", "outbound_hooks", "signing_keys", "hook_tls"].includes(t.name));
+    expect((await importMovedTables(pool, db, earlier)).size).toBe(5);
+    expect(Object.fromEntries(await importMovedTables(pool, db))).toEqual({ accepted_hook_state: 1, accepted_rooms: 1, room_snapshots: 2, outbound_hooks: 1, signing_keys: 2, hook_tls: 1 });
+    expect((await pool.query("SELECT count(*)::int AS n FROM inbound_posts")).rows[0]).toEqual({ n: 2 });
+    expect((await importMovedTables(pool, db)).size).toBe(0);
+  });
+
   it("starts the sequences at 1 when the file had no rows", async () => {
     const { db, pool } = await open();
     expect(Object.fromEntries(await importMovedTables(pool, db))).toEqual(NO_ROWS);
@@ -100,17 +118,5 @@ describe("importMovedTables (real SQLite file, real server)", () => {
     const [a, b] = await Promise.all([importMovedTables(pool, db), importMovedTables(other, db)]);
     expect(a.size + b.size).toBe(MOVED_TABLES.length);
     expect((await pool.query("SELECT count(*)::int AS n FROM inbound_posts")).rows[0]).toEqual({ n: 10 });
-  });
-
-  it("a database copied from an earlier version gets only the tables moved since", async () => {
-    const { db, pool } = await open();
-    fillSqlite(db, 1);
-    // What the version that moved the inbound tables copied (migration 5's tables).
-    const earlier = MOVED_TABLES.filter((t) => !["outbound_hooks", "signing_keys", "hook_tls"].includes(t.name));
-    await importMovedTables(pool, db, earlier);
-    await pool.query("DELETE FROM dm_rooms");
-    const copied = await importMovedTables(pool, db);
-    expect(Object.fromEntries(copied)).toEqual({ outbound_hooks: 1, signing_keys: 2, hook_tls: 1 });
-    expect((await pool.query("SELECT count(*)::int AS n FROM dm_rooms")).rows[0]).toEqual({ n: 0 });
   });
 });

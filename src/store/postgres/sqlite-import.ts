@@ -9,7 +9,9 @@ export interface ImportedTable {
   serial?: string;
 }
 
-// Tables moved by PostgreSQL migrations 5 and 7, with the SQLite columns they keep, in the order they are copied.
+// Tables moved by PostgreSQL migrations 5, 6 and 7, with the SQLite columns they keep, in the
+// order they are copied. A table added here is copied at the next start of a database that has
+// the others already.
 export const MOVED_TABLES: readonly ImportedTable[] = [
   { name: "dm_rooms", columns: ["user_id", "room_id"] },
   { name: "inbound_hooks", columns: ["id", "room_id", "name", "secret_hash", "github_secret_enc", "created_by", "created_at"] },
@@ -20,6 +22,10 @@ export const MOVED_TABLES: readonly ImportedTable[] = [
     serial: "seq",
   },
   { name: "replies", columns: ["id", "job_id", "hook_id", "room_id", "event_id", "parts", "posted", "created_at", "done_at", "error"], serial: "id" },
+  // Migration 6.
+  { name: "accepted_hook_state", columns: ["room_id", "event_type", "state_key", "event_id", "content"] },
+  { name: "accepted_rooms", columns: ["room_id", "version"] },
+  { name: "room_snapshots", columns: ["room_id", "state", "saved_at"] },
   // Migration 7. The hooks first: the other two refer to them.
   {
     name: "outbound_hooks",
