@@ -18,6 +18,8 @@ let postgres: PostgresHandle;
 let databaseUrl: string;
 let receiver: Receiver;
 let bridge: BridgeProcess | undefined;
+// One key for every process: the hooks in the database are sealed with it (a start with another is refused).
+const storeKey = randomBytes(32).toString("base64");
 
 const writeConfig = (name: string, port: number): string => {
   const { url, serverName } = inject("synapse");
@@ -25,7 +27,7 @@ const writeConfig = (name: string, port: number): string => {
   writeFileSync(path, yaml.dump({
     homeserver: { url, domain: serverName },
     bridge: { bindAddress: "127.0.0.1", port },
-    store: { path: join(dir, `${name}.db`), encryptionKey: randomBytes(32).toString("base64"), engine: "postgres", postgres: { url: databaseUrl, poolSize: 8 } },
+    store: { path: join(dir, `${name}.db`), encryptionKey: storeKey, engine: "postgres", postgres: { url: databaseUrl, poolSize: 8 } },
     delivery: { concurrency: CONCURRENCY, allowedNetworks: ["127.0.0.1/32"], retrySchedule: [0.2, 0.5, 1] },
     logging: { level: "warn" },
   }));

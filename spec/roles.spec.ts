@@ -1,6 +1,7 @@
-// Several bridge processes on one store (bridge.role): one appservice process and two worker
-// processes share the delivery queue in a real PostgreSQL and the SQLite file on this host, on
-// real Synapse. Each is a child process started with --role.
+// Several bridge processes on one store (bridge.role): one appservice process, two worker
+// processes and an inbound process share a real PostgreSQL, on real Synapse. Each is a child
+// process started with --role, with a SQLite file of its own, as on a host of its own: everything
+// they share is in PostgreSQL.
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -33,14 +34,14 @@ let admin: TestClient;
 let roomId: string;
 const dmRooms = new Set<string>();
 
-/** One config per process: the same store (SQLite file, key, database), each its own port. */
+/** One config per process: the same store key and database, each its own SQLite file and port. */
 const writeConfig = (name: string, port: number): string => {
   const { url, serverName } = inject("synapse");
   const path = join(dir, `${name}.yml`);
   writeFileSync(path, yaml.dump({
     homeserver: { url, domain: serverName },
     bridge: { bindAddress: "127.0.0.1", port, publicUrl: `http://127.0.0.1:${inboundPort}` },
-    store: { path: join(dir, "bridge.db"), encryptionKey: storeKey, engine: "postgres", postgres: { url: databaseUrl, poolSize: 4 } },
+    store: { path: join(dir, `${name}.db`), encryptionKey: storeKey, engine: "postgres", postgres: { url: databaseUrl, poolSize: 4 } },
     // A lease lasts the timeout + 30 s: a killed worker's jobs are taken over within about 32 s.
     delivery: { concurrency: CONCURRENCY, allowedNetworks: ["127.0.0.1/32"], retrySchedule: [0.2, 0.5, 1], timeoutSeconds: 2 },
     logging: { level: "warn" },

@@ -38,6 +38,13 @@ outboundHookRecordsContract("PostgreSQL", async () => {
 });
 
 describe("outbound hook records shared by processes on PostgreSQL", () => {
+  it("a process with another store key is refused at open, saying why, before it serves anything", async () => {
+    const { open, pool } = await database();
+    await (await open()).hooks.ensure("!r:x", "ci", "@a:x");
+    const err = await openOutboundHookRecords({ db: null as never, pool }, randomBytes(32), () => undefined).catch((e: unknown) => e);
+    expect(String(err)).toMatch(/store\.encryptionKey differs from the key it was sealed with/);
+  });
+
   it("the same hook created by two processes at once is one hook with one token", async () => {
     const { open } = await database();
     const [a, b] = [await open(), await open()];
