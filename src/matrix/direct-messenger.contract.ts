@@ -18,7 +18,9 @@ function fakeMatrix() {
   const created: string[] = [];
   const sent: Array<{ roomId: string; text: string }> = [];
   const left = new Set<string>();
+  const botLeft: string[] = [];
   const matrix = {
+    leaveRoom: async (roomId: string) => void botLeft.push(roomId),
     createDirectRoom: async (userId: string) => {
       const roomId = `!dm${created.length + 1}:x`;
       created.push(`${userId} ${roomId}`);
@@ -29,7 +31,7 @@ function fakeMatrix() {
       sent.push({ roomId, text });
     },
   } as unknown as MatrixPort;
-  return { matrix, created, sent, left };
+  return { matrix, created, sent, left, botLeft };
 }
 
 export function directMessengerContract(engine: string, open: () => Promise<OpenedDmRooms>): void {
@@ -40,13 +42,26 @@ export function directMessengerContract(engine: string, open: () => Promise<Open
     });
     afterEach(async () => opened.close());
 
-    it("keeps one room per user, replaced when set again, and unknown users have none", async () => {
+    it("keeps one room per user, replaced only while it is still the one the replacer saw; unknown users have none", async () => {
       expect(await opened.rooms.get("@a:x")).toBeNull();
-      await opened.rooms.set("@a:x", "!one:x");
-      await opened.rooms.set("@b:x", "!two:x");
-      await opened.rooms.set("@a:x", "!three:x");
+      expect(await opened.rooms.claim("@a:x", null, "!one:x")).toBe("!one:x");
+      expect(await opened.rooms.claim("@b:x", null, "!two:x")).toBe("!two:x");
+      // Another process saw no room either, and made one: the first recorded stays.
+      expect(await opened.other.claim("@a:x", null, "!late:x")).toBe("!one:x");
+      expect(await opened.other.claim("@a:x", "!one:x", "!three:x")).toBe("!three:x");
+      expect(await opened.rooms.claim("@a:x", "!one:x", "!stale:x")).toBe("!three:x");
       expect(await opened.other.get("@a:x")).toBe("!three:x");
       expect(await opened.other.get("@b:x")).toBe("!two:x");
+    });
+
+    it("two processes sending a user's first message at once: one DM room is kept, the other is left", async () => {
+      const { matrix, created, sent, botLeft } = fakeMatrix();
+      const log = createLogger("silent");
+      await Promise.all([new DirectMessenger(matrix, opened.rooms, log).send("@a:x", "one"), new DirectMessenger(matrix, opened.other, log).send("@a:x", "two")]);
+      expect(created).toHaveLength(2);
+      const kept = await opened.rooms.get("@a:x");
+      expect(sent.map((s) => s.roomId)).toEqual([kept, kept]);
+      expect(botLeft).toEqual(["!dm1:x", "!dm2:x"].filter((r) => r !== kept));
     });
 
     it("reuses the room another process made, and makes a new one once the user left it", async () => {
@@ -64,7 +79,7 @@ export function directMessengerContract(engine: string, open: () => Promise<Open
 
     it("still sends when the room cannot be recorded", async () => {
       const { matrix, sent } = fakeMatrix();
-      const broken: DmRoomsStore = { get: async () => null, set: async () => { throw new Error("store unavailable"); } };
+      const broken: DmRoomsStore = { get: async () => null, claim: async () => { throw new Error("store unavailable"); } };
       await new DirectMessenger(matrix, broken, createLogger("silent")).send("@a:x", "secret");
       expect(sent).toEqual([{ roomId: "!dm1:x", text: "secret" }]);
     });

@@ -48,8 +48,19 @@ export class DirectMessenger {
       this.log.info({ userId, roomId: known }, "user left the DM room; creating a new one");
     }
     const roomId = await this.matrix.createDirectRoom(userId);
-    // A room made but not recorded (the store failed) is made again next time; the send goes on.
-    await this.rooms.set(userId, roomId).catch((err: unknown) => this.log.warn({ err, userId }, "could not record the DM room; a new one is made next time"));
-    return roomId;
+    let recorded: string;
+    try {
+      recorded = await this.rooms.claim(userId, known, roomId);
+    } catch (err) {
+      // A room made but not recorded (the store failed) is made again next time; the send goes on.
+      this.log.warn({ err, userId }, "could not record the DM room; a new one is made next time");
+      return roomId;
+    }
+    if (recorded === roomId) return roomId;
+    // Another process made the user a DM room at the same moment and recorded it first: that one
+    // is the user's, and the bot leaves the one it made (the user gets an invite that goes away).
+    this.log.info({ userId, roomId, kept: recorded }, "another bridge process made the user's DM room at the same time; using that one");
+    this.matrix.leaveRoom(roomId, "another DM room with you is used").catch((err: unknown) => this.log.warn({ err, userId, roomId }, "could not leave a DM room made twice"));
+    return recorded;
   }
 }

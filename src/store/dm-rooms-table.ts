@@ -6,7 +6,11 @@ import type { Db } from "./database.js";
  */
 export interface DmRoomsStore {
   get(userId: string): Promise<string | null>;
-  set(userId: string, roomId: string): Promise<void>;
+  /**
+   * Records `roomId` as the user's room unless the room recorded is no longer `previous` (null:
+   * none): another process made one meanwhile. Returns the room recorded now, ours or that one.
+   */
+  claim(userId: string, previous: string | null, roomId: string): Promise<string>;
 }
 
 export class DmRoomsTable implements DmRoomsStore {
@@ -17,7 +21,9 @@ export class DmRoomsTable implements DmRoomsStore {
     return row?.room_id ?? null;
   }
 
-  async set(userId: string, roomId: string): Promise<void> {
-    this.db.prepare("INSERT INTO dm_rooms (user_id, room_id) VALUES (?, ?) ON CONFLICT (user_id) DO UPDATE SET room_id = excluded.room_id").run(userId, roomId);
+  async claim(userId: string, previous: string | null, roomId: string): Promise<string> {
+    this.db.prepare("INSERT INTO dm_rooms (user_id, room_id) VALUES (?, ?) ON CONFLICT (user_id) DO UPDATE SET room_id = excluded.room_id WHERE dm_rooms.room_id IS ?")
+      .run(userId, roomId, previous);
+    return (await this.get(userId)) ?? roomId;
   }
 }

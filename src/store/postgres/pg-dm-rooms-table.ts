@@ -11,7 +11,13 @@ export class PgDmRoomsTable implements DmRoomsStore {
     return rows[0]?.room_id ?? null;
   }
 
-  async set(userId: string, roomId: string): Promise<void> {
-    await pgQuery(this.pool, "INSERT INTO dm_rooms (user_id, room_id) VALUES ($1, $2) ON CONFLICT (user_id) DO UPDATE SET room_id = excluded.room_id", [userId, roomId]);
+  async claim(userId: string, previous: string | null, roomId: string): Promise<string> {
+    const { rows } = await pgQuery<{ room_id: string }>(
+      this.pool,
+      `INSERT INTO dm_rooms (user_id, room_id) VALUES ($1, $2)
+       ON CONFLICT (user_id) DO UPDATE SET room_id = excluded.room_id WHERE dm_rooms.room_id IS NOT DISTINCT FROM $3 RETURNING room_id`,
+      [userId, roomId, previous],
+    );
+    return rows[0]?.room_id ?? (await this.get(userId)) ?? roomId;
   }
 }
