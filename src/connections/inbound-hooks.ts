@@ -7,7 +7,7 @@ import type { AcceptedHooksStore } from "../store/accepted-hooks-table.js";
 import { InboundHookRegistry, type ActiveInboundHook } from "./inbound-hook-registry.js";
 import { acceptedContent, ACCEPTED_FIELDS, INBOUND_HOOK_EVENT_TYPE, isInboundRemoval, validateInboundHookContent, type InboundHookSettings } from "./inbound-hook-state.js";
 import { HookStateGate, type StateOrigin } from "./hook-state-gate.js";
-import { RoomSerializer } from "./room-serializer.js";
+import { KeyedSerializer } from "../store/keyed-serializer.js";
 import { mayConfigureHooks, type PermissionVerdict, type RoomAuthority } from "./power-levels.js";
 
 export interface InboundHooksDeps {
@@ -40,7 +40,7 @@ export interface InboundHooksDeps {
 export class InboundHooks {
   readonly registry = new InboundHookRegistry();
   private readonly gate: HookStateGate<InboundHookSettings>;
-  private readonly rooms = new RoomSerializer();
+  private readonly rooms = new KeyedSerializer();
 
   constructor(private readonly deps: InboundHooksDeps) {
     this.gate = new HookStateGate(

@@ -15,7 +15,7 @@ import type { ActiveOutboundHook, OutboundHookRegistry } from "./outbound-hook-r
 import { KIND_LABEL } from "./outbound-hooks.js";
 import type { HookTls } from "./hook-tls.js";
 import type { LastFailures } from "./last-failures.js";
-import { RoomSerializer as OneAtATime } from "./room-serializer.js";
+import { KeyedSerializer } from "../store/keyed-serializer.js";
 
 const NO_LANES: ReadonlySet<string> = new Set();
 const commandWord = (hook: ActiveOutboundHook) => (hook.kind === "bot" ? "bot" : "outbound");
@@ -38,7 +38,7 @@ export class OutboundDeliveryTargets implements DeliveryTargets {
   private readonly tls: HookTls;
   private readonly lastFailures: LastFailures;
   /** Each hook's health steps (store reads and writes, notices) run one at a time, in the order of its attempts. */
-  private readonly healthSteps = new OneAtATime();
+  private readonly healthSteps = new KeyedSerializer();
 
   constructor(
     private readonly registry: OutboundHookRegistry,

@@ -17,7 +17,7 @@ import { HookStateGate, type StateOrigin } from "./hook-state-gate.js";
 import type { PermissionVerdict, RoomAuthority } from "./power-levels.js";
 import type { HookTls } from "./hook-tls.js";
 import type { LastFailure, LastFailures } from "./last-failures.js";
-import { RoomSerializer } from "./room-serializer.js";
+import { KeyedSerializer } from "../store/keyed-serializer.js";
 
 export interface OutboundHooksDeps {
   matrix: MatrixPort;
@@ -71,7 +71,7 @@ export class OutboundHooks {
   readonly registry = new OutboundHookRegistry();
   private readonly gates: Readonly<Record<HookKind, HookStateGate<OutboundHookSettings>>>;
   /** Each room's steps that read or write the accepted state and change the registry, one at a time (the store is asynchronous). */
-  private readonly rooms = new RoomSerializer();
+  private readonly rooms = new KeyedSerializer();
 
   constructor(private readonly deps: OutboundHooksDeps) {
     this.gates = {

@@ -1,5 +1,5 @@
 import type pg from "pg";
-import { RoomSerializer as OneAtATime } from "../../connections/room-serializer.js";
+import { KeyedSerializer } from "../keyed-serializer.js";
 import type { TlsPart, TlsParts } from "../../delivery/tls-material.js";
 import { NO_TLS_PARTS, openTlsParts, type HookTlsStore } from "../hook-tls-table.js";
 import { sealSecret } from "../sealed-secret.js";
@@ -19,7 +19,7 @@ interface PartRow {
  */
 export class PgHookTlsTable implements HookTlsStore {
   private readonly held = new HeldCopies<TlsParts>();
-  private readonly steps = new OneAtATime();
+  private readonly steps = new KeyedSerializer();
 
   private constructor(
     private readonly pool: pg.Pool,

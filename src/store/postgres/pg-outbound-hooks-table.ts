@@ -1,5 +1,5 @@
 import type pg from "pg";
-import { RoomSerializer as OneAtATime } from "../../connections/room-serializer.js";
+import { KeyedSerializer } from "../keyed-serializer.js";
 import type { HookKind } from "../../connections/outbound-hook-registry.js";
 import {
   HOOK_COLUMNS, newOutboundHookId, NO_STORED_EPISODE, storedEpisode, toHook,
@@ -38,7 +38,7 @@ export class PgOutboundHooksTable implements OutboundHooksStore {
   private readonly held = new HeldCopies<Held>();
   private readonly idsByName = new Map<string, string>();
   private readonly suspended = new Set<string>();
-  private readonly steps = new OneAtATime();
+  private readonly steps = new KeyedSerializer();
 
   private constructor(
     private readonly pool: pg.Pool,

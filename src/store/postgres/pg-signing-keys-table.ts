@@ -1,5 +1,5 @@
 import type pg from "pg";
-import { RoomSerializer as OneAtATime } from "../../connections/room-serializer.js";
+import { KeyedSerializer } from "../keyed-serializer.js";
 import { openSecret, sealSecret } from "../sealed-secret.js";
 import { activeSecrets, type SigningKey, type SigningKeysStore } from "../signing-keys-table.js";
 import { HeldCopies } from "./held-copies.js";
@@ -20,7 +20,7 @@ const NEWEST_FIRST = "ORDER BY hook_id, created_at DESC, id DESC";
  */
 export class PgSigningKeysTable implements SigningKeysStore {
   private readonly held = new HeldCopies<SigningKey[]>();
-  private readonly steps = new OneAtATime();
+  private readonly steps = new KeyedSerializer();
 
   private constructor(
     private readonly pool: pg.Pool,

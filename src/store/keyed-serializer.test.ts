@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { RoomSerializer } from "./room-serializer.js";
+import { KeyedSerializer } from "./keyed-serializer.js";
 
-describe("RoomSerializer", () => {
+describe("KeyedSerializer", () => {
   it("runs a room's steps one at a time in order, other rooms' beside them; a failed step does not stop the next; an idle room is forgotten", async () => {
-    const rooms = new RoomSerializer();
+    const rooms = new KeyedSerializer();
     const log: string[] = [];
     let releaseFirst!: () => void;
     const first = rooms.run("!a", async () => {
