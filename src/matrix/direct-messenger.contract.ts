@@ -13,8 +13,13 @@ export interface OpenedDmRooms {
   close(): Promise<void>;
 }
 
-/** A homeserver that makes DM rooms and says who is in them. */
-function fakeMatrix() {
+/**
+ * A homeserver that makes DM rooms and says who is in them. `together`: room creations answer
+ * only once that many were asked for (so that two senders both looked the user's room up first).
+ */
+function fakeMatrix(together = 1) {
+  let allAsked: () => void = () => undefined;
+  const asked = new Promise<void>((resolve) => (allAsked = resolve));
   const created: string[] = [];
   const sent: Array<{ roomId: string; text: string }> = [];
   const left = new Set<string>();
@@ -24,6 +29,8 @@ function fakeMatrix() {
     createDirectRoom: async (userId: string) => {
       const roomId = `!dm${created.length + 1}:x`;
       created.push(`${userId} ${roomId}`);
+      if (created.length >= together) allAsked();
+      await asked;
       return roomId;
     },
     membership: async (roomId: string) => (left.has(roomId) ? "leave" : "join"),
@@ -55,7 +62,7 @@ export function directMessengerContract(engine: string, open: () => Promise<Open
     });
 
     it("two processes sending a user's first message at once: one DM room is kept, the other is left", async () => {
-      const { matrix, created, sent, botLeft } = fakeMatrix();
+      const { matrix, created, sent, botLeft } = fakeMatrix(2);
       const log = createLogger("silent");
       await Promise.all([new DirectMessenger(matrix, opened.rooms, log).send("@a:x", "one"), new DirectMessenger(matrix, opened.other, log).send("@a:x", "two")]);
       expect(created).toHaveLength(2);
