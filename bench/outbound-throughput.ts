@@ -246,13 +246,14 @@ async function runMode(world: World, receiver: ReceiverHandle, roomIds: string[]
 async function watchSnapshots(world: World): Promise<{ stop(): Promise<string> }> {
   const client = new pg.Client({ connectionString: world.postgresUrl });
   await client.connect();
-  let worst: { xids: number; ms: number; state: string; query: string } | null = null;
+  let worst: { xids: number; ms: number; state: string; waiting: string; query: string } | null = null;
   let samples = 0;
   let running = true;
   const loop = (async () => {
     for (let i = 0; running && i < 3_000; i++) {
-      const { rows } = await client.query<{ xids: number; ms: number; state: string; query: string }>(
-        "SELECT age(backend_xmin)::int AS xids, (extract(epoch FROM now() - xact_start) * 1000)::int AS ms, coalesce(state, '') AS state, left(regexp_replace(query, '\\s+', ' ', 'g'), 90) AS query " +
+      const { rows } = await client.query<{ xids: number; ms: number; state: string; waiting: string; query: string }>(
+        "SELECT age(backend_xmin)::int AS xids, (extract(epoch FROM now() - xact_start) * 1000)::int AS ms, coalesce(state, '') AS state, " +
+        "coalesce(wait_event_type || ':' || wait_event, 'not waiting') AS waiting, left(regexp_replace(query, '\\s+', ' ', 'g'), 90) AS query " +
         "FROM pg_stat_activity WHERE backend_xmin IS NOT NULL AND pid <> pg_backend_pid() ORDER BY age(backend_xmin) DESC LIMIT 1",
       );
       samples++;
@@ -266,8 +267,8 @@ async function watchSnapshots(world: World): Promise<{ stop(): Promise<string> }
       running = false;
       await loop.catch(() => undefined);
       await client.end();
-      const w = worst as { xids: number; ms: number; state: string; query: string } | null;
-      return w ? `oldest snapshot in ${samples} samples: ${w.xids} transactions behind, its transaction open ${w.ms} ms (${w.state}: ${w.query})` : `no snapshot held in ${samples} samples`;
+      const w = worst as { xids: number; ms: number; state: string; waiting: string; query: string } | null;
+      return w ? `oldest snapshot in ${samples} samples: ${w.xids} transactions behind, its transaction open ${w.ms} ms (${w.state}, ${w.waiting}: ${w.query})` : `no snapshot held in ${samples} samples`;
     },
   };
 }

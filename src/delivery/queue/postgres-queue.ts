@@ -76,6 +76,12 @@ export interface PostgresQueueOptions {
    * run's follow-ups and takes over those of runs whose lock is gone (they died).
    */
   runId?: string;
+  /**
+   * With `exclusive`: the process also delivers, and the jobs of a transaction it stores are
+   * leased to it as they are stored and sent from memory (no claim), while the buffer holds fewer
+   * than `jobs` jobs and `bytes` bytes of events (delivery.heldTotal, delivery.heldBytes).
+   */
+  leaseOnStore?: { jobs: number; bytes: number };
 }
 
 // The session lock `exclusive` takes ("mwb" + 1).
@@ -107,6 +113,11 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
   private readonly hinted = new Set<string>();
   private rotation = 0;
   private readonly claiming = new Set<Promise<unknown>>();
+  // The last claim's options: which hooks a job stored now could be leased for, and for how long.
+  private lastClaim: ClaimOptions | null = null;
+  // Hooks with jobs in the store that no claim has taken yet (stored without a lease, or given
+  // back): their new jobs are not leased on store either, so that they go after those.
+  private readonly storeBacklog = new Set<string>();
   private leasesCheckedAt = 0;
   // close() was called: no new claims.
   private closing = false;
@@ -126,6 +137,7 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
     if (opts.exclusive) {
       // No other process uses the database: leases left are a killed run's, whose jobs go out again at once (as on SQLite).
       await pool.query("UPDATE jobs SET lease_until = NULL, lease_token = NULL WHERE state = 'pending' AND lease_until IS NOT NULL");
+      for (const hookId of await queue.pendingHooks(Date.now())) queue.storeBacklog.add(hookId);
     }
     return queue;
   }
@@ -147,16 +159,22 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
     const now = Date.now();
     const toStore = messages.filter((m) => m.hookIds.length > 0);
     const pairs = toStore.flatMap((m) => m.hookIds.map((hookId) => ({ m, hookId })));
-    // One round trip (migration 2): messages, jobs, follow-ups, the handled id and the NOTIFY, in one commit.
+    const lease = this.leaseOnStore(pairs, now);
+    // One round trip (migration 8): messages, jobs, follow-ups, the handled id and the NOTIFY, in one commit.
     const { rows } = await this.pool.query<{ job_id: number | null; event_id: string | null; origin_ts: number | null; hook_id: string | null; follow_up: string | null }>(
-      "SELECT o_job AS job_id, o_event AS event_id, o_ts AS origin_ts, o_hook AS hook_id, o_follow_up AS follow_up FROM mwb_store_transaction($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+      "SELECT o_job AS job_id, o_event AS event_id, o_ts AS origin_ts, o_hook AS hook_id, o_follow_up AS follow_up FROM mwb_store_transaction($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
       [
         txnId, now, JSON.stringify(eventIds),
         toStore.map((m) => m.eventId), toStore.map((m) => m.originTs), toStore.map((m) => m.roomId), toStore.map((m) => m.body),
-        pairs.map((p) => p.m.eventId), pairs.map((p) => p.m.originTs), pairs.map((p) => p.hookId),
+        pairs.map((p) => p.m.eventId), pairs.map((p) => p.m.originTs), pairs.map((p) => p.hookId), lease.leased, lease.until, lease.token,
         followUps.map((f) => f.eventId), followUps.map((f) => f.event),
       ],
     );
+    const leasedPairs = new Set<string>();
+    pairs.forEach((p, i) => {
+      if (lease.leased[i]) leasedPairs.add(`${p.m.originTs}\0${p.m.eventId}\0${p.hookId}`);
+    });
+    const leasedJobs: ClaimedJob[] = [];
     const byEvent = new Map(toStore.map((m) => [`${m.originTs}\0${m.eventId}`, m]));
     const fresh: ClaimedJob[] = [];
     const stored = new Set<string>();
@@ -166,11 +184,41 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
         continue;
       }
       const m = byEvent.get(`${row.origin_ts}\0${row.event_id}`);
-      if (m && row.job_id !== null && row.hook_id !== null) fresh.push({ key: row.job_id, id: jobId(m.eventId, row.hook_id), eventId: m.eventId, hookId: row.hook_id, roomId: m.roomId, attempts: 0, dueAt: now, body: m.body });
+      if (!m || row.job_id === null || row.hook_id === null) continue;
+      const job: ClaimedJob = { key: row.job_id, id: jobId(m.eventId, row.hook_id), eventId: m.eventId, hookId: row.hook_id, roomId: m.roomId, attempts: 0, dueAt: now, body: m.body };
+      fresh.push(job);
+      if (leasedPairs.has(`${m.originTs}\0${m.eventId}\0${job.hookId}`)) leasedJobs.push(job);
+      else this.storeBacklog.add(job.hookId);
     }
-    this.hint(fresh.map((j) => j.hookId));
+    if (leasedJobs.length > 0) {
+      for (const job of leasedJobs) this.leases.set(job.key, { job, token: lease.token!, until: lease.until! });
+      // Stored while closing (the buffer is being given back): given back too.
+      if (this.closing) await this.unlease(leasedJobs);
+      else this.buffer.add(leasedJobs, lease.until!);
+    }
+    this.hint(fresh.filter((j) => !this.leases.has(j.key)).map((j) => j.hookId));
     if (fresh.length > 0) this.notify();
     return { jobs: fresh.length, newFollowUps: followUps.map((f) => stored.has(f.eventId)) };
+  }
+
+  /**
+   * Which of a transaction's jobs to lease as they are stored (leaseOnStore): those of hooks the
+   * last claim could have taken from the buffer, with nothing of theirs left in the store for a
+   * claim, while the buffer has room.
+   */
+  private leaseOnStore(pairs: ReadonlyArray<{ m: { body: string }; hookId: string }>, now: number): { leased: boolean[]; until: number | null; token: string | null } {
+    const bound = this.opts.leaseOnStore;
+    const claim = this.lastClaim;
+    if (!bound || !this.opts.exclusive || !claim || this.closing) return { leased: pairs.map(() => false), until: null, token: null };
+    let jobs = this.buffer.size;
+    let bytes = this.buffer.bytes;
+    const leased = pairs.map(({ m, hookId }) => {
+      if (jobs >= bound.jobs || bytes >= bound.bytes || this.storeBacklog.has(hookId) || !claimsAsPlain(claim, hookId)) return false;
+      jobs++;
+      bytes += m.body.length;
+      return true;
+    });
+    return { leased, until: now + claim.leaseMs, token: randomUUID() };
   }
 
   async pendingFollowUps(): Promise<FollowUp[]> {
@@ -228,6 +276,7 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
   }
 
   private async claim(limit: number, opts: ClaimOptions): Promise<ClaimedJob[]> {
+    this.lastClaim = opts;
     this.forgetOldLeases(opts.now);
     // What this claim took of each hook, whichever way: buffer, plain claim or selection.
     const perHook = new Map<string, number>();
@@ -247,10 +296,20 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
       // those, in one round trip, and it leases more than asked (kept for the next claims).
       const plain = plan.every((p) => !p.strict && !opts.batching?.(p.hookId));
       if (plain) {
-        const picked = await this.claimPlain(plan, Math.max(left, PREFETCH), opts, token);
+        const want = Math.max(left, PREFETCH);
+        const picked = await this.claimPlain(plan, want, opts, token);
+        // Fewer than asked: every hook whose share was not filled has nothing due left in the store.
+        if (picked.length < want) {
+          const got = new Map<string, number>();
+          for (const job of picked) got.set(job.hookId, (got.get(job.hookId) ?? 0) + 1);
+          for (const p of plan) if ((got.get(p.hookId) ?? 0) < Math.max(1, p.fetch - 1)) this.storeBacklog.delete(p.hookId);
+        }
         for (const job of picked) this.leases.set(job.key, { job, token, until: opts.now + opts.leaseMs });
         this.buffer.add(picked, opts.now + opts.leaseMs);
-        taken.push(...this.buffer.take(left, opts, perHook).taken);
+        const more = this.buffer.take(left, opts, perHook);
+        taken.push(...more.taken);
+        // (Rare: another hook's jobs that waited too long, found by the take's sweep.)
+        await this.unlease(more.released);
       } else {
         const picked = await this.claimSelected(plan, left, opts, token, perHook);
         for (const job of picked) this.leases.set(job.key, { job, token, until: opts.now + opts.leaseMs });
@@ -276,9 +335,12 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
       const lease = this.leases.get(job.key);
       if (lease?.job !== job) continue;
       this.leases.delete(job.key);
+      this.storeBacklog.add(job.hookId);
       ids.push(job.key);
       tokens.push(lease.token);
     }
+    // Leased as they were stored, their hooks may not be in the list a claim visits.
+    this.hint(jobs.map((j) => j.hookId));
     return this.pool.query(
       "UPDATE jobs SET lease_until = NULL, lease_token = NULL FROM unnest($1::bigint[], $2::text[]) AS u(id, token) WHERE jobs.id = u.id AND jobs.lease_token = u.token AND jobs.state = 'pending'",
       [ids, tokens],
@@ -395,6 +457,7 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
   async cancelHook(hookId: string): Promise<number> {
     // Reports of its attempts still in flight no longer count (their writes only touch pending jobs).
     this.buffer.dropHook(hookId);
+    this.storeBacklog.delete(hookId);
     for (const [key, lease] of this.leases) if (lease.job.hookId === hookId) this.leases.delete(key);
     const { rowCount } = await this.pool.query(
       // Locked in key order, as outcome writes lock theirs: the two never deadlock.
@@ -436,6 +499,7 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
       return rows.length;
     });
     if (fresh > 0) {
+      this.storeBacklog.add(hookId);
       this.hint([hookId]);
       this.notify();
     }
@@ -767,6 +831,15 @@ async function lockCandidates(client: pg.PoolClient, plan: readonly HookFetch[],
     [plan.map((p) => p.hookId), plan.map((p) => p.fetch), now],
   );
   return rows;
+}
+
+/**
+ * Whether a claim with these options takes a hook's jobs as plain ones (the buffer's): known,
+ * neither strict nor batching. Skipped hooks count (a hook at its in-flight limit is skipped for
+ * a moment; a paused one's jobs are given back once they waited too long).
+ */
+function claimsAsPlain(claim: ClaimOptions, hookId: string): boolean {
+  return !claim.strictHooks?.has(hookId) && !claim.batching?.(hookId) && (!claim.onlyHooks || claim.onlyHooks(hookId));
 }
 
 /** Deliveries among claimed jobs: a batch (jobs with one tag next to each other) counts once. */

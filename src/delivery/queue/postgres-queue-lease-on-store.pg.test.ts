@@ -1,0 +1,109 @@
+import type pg from "pg";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { openPgStore } from "../../store/postgres/pg-store.js";
+import { freshDatabase } from "../../store/postgres/pg-test-fixtures.js";
+import { PostgresDeliveryQueue, type PostgresQueueOptions } from "./postgres-queue.js";
+import type { ClaimOptions, OutboundMessage } from "./queue.js";
+
+const TS = 1_700_000_000_000;
+const ok = { outcome: "success" as const, status: 200, error: null, durationMs: 1, responseBody: "" };
+
+describe("PostgresDeliveryQueue alone on its database, leasing a transaction's jobs as it stores them", () => {
+  const opened: Array<{ pool: pg.Pool; queue: PostgresDeliveryQueue }> = [];
+  afterEach(async () => {
+    for (const { pool, queue } of opened.splice(0)) {
+      await queue.close().catch(() => undefined);
+      await pool.end().catch(() => undefined);
+    }
+  });
+
+  const open = async (opts: Omit<PostgresQueueOptions, "url"> = { exclusive: true, leaseOnStore: { jobs: 100, bytes: 1 << 20 } }) => {
+    const url = await freshDatabase("leasestore");
+    const pool = await openPgStore({ url, poolSize: 3 });
+    const queue = await PostgresDeliveryQueue.open(pool, { url, ...opts });
+    opened.push({ pool, queue });
+    return { pool, queue };
+  };
+  // Numbers the events and transactions of each test: $e1, t2, …
+  let n = 0;
+  beforeEach(() => {
+    n = 0;
+  });
+  const message = (hookIds: string[]): OutboundMessage => {
+    const eventId = `$e${++n}`;
+    return { eventId, originTs: TS + n, roomId: "!r:x", body: `{"event_id":"${eventId}"}`, hookIds };
+  };
+  const store = (queue: PostgresDeliveryQueue, messages: OutboundMessage[]) =>
+    queue.storeTransaction({ txnId: `t${++n}`, eventIds: messages.map((m) => m.eventId), messages, followUps: [] });
+  const claimOpts = (extra: Partial<ClaimOptions> = {}): ClaimOptions => ({ now: Date.now(), leaseMs: 40_000, ...extra });
+  const leasedInTable = async (pool: pg.Pool) =>
+    (await pool.query<{ event_id: string; hook_id: string; leased: boolean }>(
+      "SELECT m.event_id, j.hook_id, j.lease_token IS NOT NULL AS leased FROM jobs j JOIN messages m ON m.id = j.message_id WHERE j.state = 'pending' ORDER BY j.id",
+    )).rows.map((r) => `${r.event_id}>${r.hook_id}:${r.leased ? "leased" : "free"}`);
+
+  it("leases nothing before its first claim (it may not deliver), then leases what the claims would take, and hands it out", async () => {
+    const { pool, queue } = await open();
+    await store(queue, [message(["ep_a"])]);
+    expect(await leasedInTable(pool)).toEqual(["$e1>ep_a:free"]);
+    expect((await queue.claimDue(10, claimOpts())).map((j) => j.eventId)).toEqual(["$e1"]);
+    await store(queue, [message(["ep_a", "ep_b"])]);
+    expect(await leasedInTable(pool)).toEqual(["$e1>ep_a:leased", "$e3>ep_a:leased", "$e3>ep_b:leased"]);
+    const next = await queue.claimDue(10, claimOpts());
+    expect(next.map((j) => `${j.eventId}>${j.hookId}`).sort()).toEqual(["$e3>ep_a", "$e3>ep_b"]);
+    for (const job of next) queue.complete(job, ok);
+    await queue.flush();
+    expect(await leasedInTable(pool)).toEqual(["$e1>ep_a:leased"]);
+  });
+
+  it("leases no job of a hook that keeps strict order or batches, nor of a hook it does not know", async () => {
+    const { pool, queue } = await open();
+    await queue.claimDue(1, claimOpts({ strictHooks: new Set(["ep_s"]), batching: (h) => (h === "ep_b" ? { maxEvents: 5, maxWaitMs: 0, alone: () => false } : null), onlyHooks: (h) => h !== "ep_new" }));
+    await store(queue, [message(["ep_s", "ep_b", "ep_new", "ep_p"])]);
+    expect(await leasedInTable(pool)).toEqual(["$e1>ep_s:free", "$e1>ep_b:free", "$e1>ep_new:free", "$e1>ep_p:leased"]);
+  });
+
+  it("stops at its bounds, and leases a hook's new jobs again only once a claim took those left in the table (they go first)", async () => {
+    const { pool, queue } = await open({ exclusive: true, leaseOnStore: { jobs: 2, bytes: 1 << 20 } });
+    await queue.claimDue(1, claimOpts());
+    await store(queue, [message(["ep_a"]), message(["ep_a"]), message(["ep_a"])]);
+    expect(await leasedInTable(pool)).toEqual(["$e1>ep_a:leased", "$e2>ep_a:leased", "$e3>ep_a:free"]);
+    expect((await queue.claimDue(2, claimOpts())).map((j) => j.eventId)).toEqual(["$e1", "$e2"]);
+    // Room again, but $e3 waits in the table: $e5 goes after it.
+    await store(queue, [message(["ep_a"])]);
+    expect(await leasedInTable(pool)).toEqual(["$e1>ep_a:leased", "$e2>ep_a:leased", "$e3>ep_a:free", "$e5>ep_a:free"]);
+    expect((await queue.claimDue(10, claimOpts())).map((j) => j.eventId)).toEqual(["$e3", "$e5"]);
+    await store(queue, [message(["ep_a"])]);
+    expect((await leasedInTable(pool)).at(-1)).toBe("$e7>ep_a:leased");
+  });
+
+  it("bounds the bytes held too", async () => {
+    const { pool, queue } = await open({ exclusive: true, leaseOnStore: { jobs: 100, bytes: 10 } });
+    await queue.claimDue(1, claimOpts());
+    await store(queue, [message(["ep_a"]), message(["ep_b"])]);
+    expect(await leasedInTable(pool)).toEqual(["$e1>ep_a:leased", "$e2>ep_b:free"]);
+  });
+
+  it("gives the jobs it holds back to the table when closed, for the next run", async () => {
+    const { pool, queue } = await open();
+    await queue.claimDue(1, claimOpts());
+    await store(queue, [message(["ep_a"])]);
+    await queue.close();
+    expect(await leasedInTable(pool)).toEqual(["$e1>ep_a:free"]);
+  });
+
+  it("gives a job back when a claim would not take it now (its hook turned strict), and the claim reads it from the table", async () => {
+    const { pool, queue } = await open();
+    await queue.claimDue(1, claimOpts());
+    await store(queue, [message(["ep_a"])]);
+    const strict = await queue.claimDue(10, claimOpts({ strictHooks: new Set(["ep_a"]) }));
+    expect(strict.map((j) => j.eventId)).toEqual(["$e1"]);
+    expect(await leasedInTable(pool)).toEqual(["$e1>ep_a:leased"]);
+  });
+
+  it("never leases on store when other processes share the database", async () => {
+    const { pool, queue } = await open({ shared: true, leaseOnStore: { jobs: 100, bytes: 1 << 20 } });
+    await queue.claimDue(1, claimOpts());
+    await store(queue, [message(["ep_a"])]);
+    expect(await leasedInTable(pool)).toEqual(["$e1>ep_a:free"]);
+  });
+});
