@@ -4,7 +4,9 @@
 // gets `transactions` homeserver transactions of 50 events for 2 of 20 hooks each (stored 4 at a
 // time), while a worker claims 32 at a time (8 per hook at most) and reports each a success.
 // Prints deliveries/s and the CPU per delivery of the server (the postmaster and its backends)
-// and of this process, for each of `runs` runs on a fresh database.
+// and of this process, for each of `runs` runs on a fresh database, in both ways the bridge
+// opens the queue: shared (processes with split roles: every job claimed) and alone (role all:
+// a transaction's jobs leased as they are stored, sent from memory).
 //
 // Options (CLI --name=value, or env BENCH_NAME): transactions (400), runs (3).
 import "../src/runtime/require-node.js"; // first: one clear line on a Node too old
@@ -37,9 +39,11 @@ interface RunFigures {
   indexReads: Map<string, number>;
 }
 
-async function run(url: string, postmaster: number, transactions: number): Promise<RunFigures> {
+type Mode = "shared" | "alone";
+
+async function run(url: string, postmaster: number, transactions: number, mode: Mode): Promise<RunFigures> {
   const pool = await openPgStore({ url, poolSize: 10 });
-  const queue = await PostgresDeliveryQueue.open(pool, { url });
+  const queue = await PostgresDeliveryQueue.open(pool, mode === "alone" ? { url, exclusive: true, leaseOnStore: { jobs: 100_000, bytes: 128 << 20 } } : { url, shared: true });
   try {
     const total = transactions * 100;
     let n = 0;
@@ -48,6 +52,9 @@ async function run(url: string, postmaster: number, transactions: number): Promi
       n++;
       return { eventId: `$ev${n}`, originTs: 1_700_000_000_000 + n, roomId: `!r${n % 10}:x`, body: JSON.stringify({ type: "m.room.message", content: { body: "x".repeat(200) }, n }), hookIds: [HOOKS[n % 10]!, HOOKS[10 + (n % 10)]!] };
     };
+    // As the bridge's worker does at start: a claim says which hooks it takes (alone, the jobs of a
+    // transaction stored after it are leased as they are stored).
+    await queue.claimDue(32, { now: Date.now(), leaseMs: 60_000, perHookLimit: 8 });
     const serverBefore = await treeCpuSeconds(postmaster);
     const clientBefore = ownCpuSeconds();
     const started = performance.now();
@@ -94,12 +101,14 @@ async function main(): Promise<void> {
   const postgres = await startPostgres({ durable: true });
   try {
     const postmaster = await postgres.pid();
-    const rows: string[][] = [["run", "deliveries", "deliveries/s", "server CPU per delivery", "this process's CPU per delivery", "index entries read per delivery (top 3)"]];
+    const rows: string[][] = [["run", "queue", "deliveries", "deliveries/s", "server CPU per delivery", "this process's CPU per delivery", "index entries read per delivery (top 3)"]];
     for (let i = 1; i <= runs; i++) {
-      log(`run ${i} of ${runs}: ${fmtInt(transactions * 100)} deliveries on a fresh database`);
-      const r = await run(await postgres.createDatabase(`queue_${i}`), postmaster, transactions);
-      const reads = [...r.indexReads].slice(0, 3).map(([name, n]) => `${name} ${fmt(n, 1)}`).join(", ");
-      rows.push([String(i), fmtInt(transactions * 100), fmtInt(r.perSecond), `${fmt(r.serverUs, 1)} µs`, `${fmt(r.clientUs, 1)} µs`, reads]);
+      for (const mode of ["shared", "alone"] as const) {
+        log(`run ${i} of ${runs}, ${mode}: ${fmtInt(transactions * 100)} deliveries on a fresh database`);
+        const r = await run(await postgres.createDatabase(`queue_${i}_${mode}`), postmaster, transactions, mode);
+        const reads = [...r.indexReads].slice(0, 3).map(([name, n]) => `${name} ${fmt(n, 1)}`).join(", ");
+        rows.push([String(i), mode, fmtInt(transactions * 100), fmtInt(r.perSecond), `${fmt(r.serverUs, 1)} µs`, `${fmt(r.clientUs, 1)} µs`, reads]);
+      }
     }
     console.log(`\nThe PostgreSQL delivery queue alone (load average ${loadavg().map((l) => l.toFixed(2)).join(" ")})`);
     console.log(table(rows));
