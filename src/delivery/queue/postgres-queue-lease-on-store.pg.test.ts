@@ -100,6 +100,40 @@ describe("PostgresDeliveryQueue alone on its database, leasing a transaction's j
     expect(await leasedInTable(pool)).toEqual(["$e1>ep_a:leased"]);
   });
 
+  it("claims read the table only for hooks with jobs there it does not hold, and every hook once a second", async () => {
+    const { pool, queue } = await open();
+    const claimsRead: string[][] = [];
+    const query = pool.query.bind(pool) as (...args: unknown[]) => Promise<unknown>;
+    (pool as unknown as { query: (...args: unknown[]) => Promise<unknown> }).query = (...args: unknown[]) => {
+      if (typeof args[0] === "string" && args[0].includes("mwb_claim_plain")) claimsRead.push((args[1] as unknown[])[0] as string[]);
+      return query(...args);
+    };
+    const t0 = Date.now();
+    await queue.claimDue(1, claimOpts({ now: t0 }));
+    const readsAtStart = claimsRead.length;
+    await store(queue, [message(["ep_a"])]);
+    expect((await queue.claimDue(10, claimOpts({ now: t0 + 10 }))).map((j) => j.eventId)).toEqual(["$e1"]);
+    expect(claimsRead.length).toBe(readsAtStart);
+    // A strict hook's job is in the table: that hook alone is visited.
+    await store(queue, [message(["ep_s"])]);
+    expect((await queue.claimDue(10, claimOpts({ now: t0 + 20, strictHooks: new Set(["ep_s"]) }))).map((j) => j.eventId)).toEqual(["$e3"]);
+    // A second after the last visit of every hook, every hook with pending jobs is visited again.
+    await queue.claimDue(10, claimOpts({ now: t0 + 1100 }));
+    expect(claimsRead.at(-1)?.sort()).toEqual(["ep_a", "ep_s"]);
+  });
+
+  it("claims a retry when it is due, without waiting for the visit of every hook", async () => {
+    const { queue } = await open();
+    const t0 = Date.now();
+    await queue.claimDue(1, claimOpts({ now: t0 }));
+    await store(queue, [message(["ep_a"])]);
+    const [job] = await queue.claimDue(10, claimOpts({ now: t0 + 10 }));
+    queue.retryAt(job!, t0 + 200, { outcome: "retry", status: 500, error: null, durationMs: 1, responseBody: "" });
+    await queue.flush();
+    expect(await queue.claimDue(10, claimOpts({ now: t0 + 100 }))).toEqual([]);
+    expect((await queue.claimDue(10, claimOpts({ now: t0 + 300 }))).map((j) => [j.eventId, j.attempts])).toEqual([["$e1", 1]]);
+  });
+
   it("never leases on store when other processes share the database", async () => {
     const { pool, queue } = await open({ shared: true, leaseOnStore: { jobs: 100, bytes: 1 << 20 } });
     await queue.claimDue(1, claimOpts());

@@ -118,6 +118,10 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
   // Hooks with jobs in the store that no claim has taken yet (stored without a lease, or given
   // back): their new jobs are not leased on store either, so that they go after those.
   private readonly storeBacklog = new Set<string>();
+  // Alone and leasing on store: hooks with a retry in the table, and the earliest it is due (a
+  // claim then visits only these and storeBacklog's hooks, and every hook once a second).
+  private readonly retriesDue = new Map<string, number>();
+  private visitedAllAt = -Infinity;
   private leasesCheckedAt = 0;
   // close() was called: no new claims.
   private closing = false;
@@ -285,7 +289,7 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
     await this.unlease(fromBuffer.released);
     const taken: ClaimedJob[] = fromBuffer.taken;
     if (taken.length >= limit) return taken;
-    const hooks = await this.hooksToVisit(opts.now);
+    const hooks = await this.hooksForClaim(opts.now);
     const token = randomUUID();
     // Hooks a chunk at a time, until the claim is full.
     for (let from = 0; from < hooks.length && countDeliveries(taken) < limit; from += HOOKS_PER_QUERY) {
@@ -302,7 +306,12 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
         if (picked.length < want) {
           const got = new Map<string, number>();
           for (const job of picked) got.set(job.hookId, (got.get(job.hookId) ?? 0) + 1);
-          for (const p of plan) if ((got.get(p.hookId) ?? 0) < Math.max(1, p.fetch - 1)) this.storeBacklog.delete(p.hookId);
+          for (const p of plan) {
+            if ((got.get(p.hookId) ?? 0) >= Math.max(1, p.fetch - 1)) continue;
+            this.storeBacklog.delete(p.hookId);
+            // Its due retries were taken; a later one is found again by nextDueAt or the visit of every hook.
+            if ((this.retriesDue.get(p.hookId) ?? Infinity) <= opts.now) this.retriesDue.delete(p.hookId);
+          }
         }
         for (const job of picked) this.leases.set(job.key, { job, token, until: opts.now + opts.leaseMs });
         this.buffer.add(picked, opts.now + opts.leaseMs);
@@ -422,6 +431,8 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
     const retries = await this.pool.query<{ hook_id: string; due_at: number }>(
       // Only retries are due later (new and replayed jobs are due when stored): the partial index jobs_retry_due.
       "SELECT hook_id, due_at FROM jobs WHERE state = 'pending' AND attempts > 0 AND due_at > $1 ORDER BY due_at LIMIT 256", [now]);
+    // What the worker will wake for, a claim must visit.
+    for (const r of retries.rows) this.noteRetry(r.hook_id, r.due_at);
     const retry = retries.rows.find((r) => !opts.skipHooks?.has(r.hook_id));
     if (retry) next = Math.min(next, retry.due_at);
     const strict = hooks.filter((h) => opts.strictHooks?.has(h));
@@ -458,6 +469,7 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
     // Reports of its attempts still in flight no longer count (their writes only touch pending jobs).
     this.buffer.dropHook(hookId);
     this.storeBacklog.delete(hookId);
+    this.retriesDue.delete(hookId);
     for (const [key, lease] of this.leases) if (lease.job.hookId === hookId) this.leases.delete(key);
     const { rowCount } = await this.pool.query(
       // Locked in key order, as outcome writes lock theirs: the two never deadlock.
@@ -593,6 +605,7 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
     const current = lease !== undefined && lease.job === job;
     if (current) this.leases.delete(job.key);
     this.pendingWrites.push({ job, token: current ? lease.token : null, state, reason, dueAt, attempt, at: Date.now(), failures: 0 });
+    if (state === "pending" && dueAt !== null) this.noteRetry(job.hookId, dueAt);
     // Many waiting: written at once, though after what is recorded in the same turn (a batch's
     // members are recorded one after the other, and must change in one commit).
     if (this.pendingWrites.length >= 1000 && !this.writeSoon) this.writeSoon = setImmediate(() => this.writePending());
@@ -646,6 +659,30 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
       this.writing = null;
       if (this.pendingWrites.length > 0 && !this.closed) this.flushTimer ??= setTimeout(() => this.writePending(), FLUSH_DELAY_MS).unref();
     });
+  }
+
+  /**
+   * The hooks a claim visits. Alone on the database and leasing on store, this process knows
+   * which hooks have jobs in the table that it does not hold: those in storeBacklog and those with
+   * a retry due. It visits only those, and every hook once a second (leases that ran out, and
+   * anything else missed), so that a claim the buffer served does not probe every hook for nothing.
+   */
+  private async hooksForClaim(now: number): Promise<string[]> {
+    const knowsAll = this.opts.exclusive && this.opts.leaseOnStore;
+    if (!knowsAll || now - this.visitedAllAt >= HOOK_LIST_TTL_MS || now < this.visitedAllAt) {
+      this.visitedAllAt = now;
+      return this.hooksToVisit(now);
+    }
+    const hooks = new Set(this.storeBacklog);
+    for (const [hookId, dueAt] of this.retriesDue) if (dueAt <= now) hooks.add(hookId);
+    return [...hooks];
+  }
+
+  /** A retry of the hook is due then (kept for hooksForClaim: the earliest one known). */
+  private noteRetry(hookId: string, dueAt: number): void {
+    if (!this.opts.exclusive || !this.opts.leaseOnStore) return;
+    const known = this.retriesDue.get(hookId);
+    if (known === undefined || dueAt < known) this.retriesDue.set(hookId, dueAt);
   }
 
   /** Hooks a claim visits: those told of since the last claim first, then every hook with pending jobs, from a different one each time. */
