@@ -43,7 +43,7 @@ type Mode = "shared" | "alone";
 
 async function run(url: string, postmaster: number, transactions: number, mode: Mode): Promise<RunFigures> {
   const pool = await openPgStore({ url, poolSize: 10 });
-  const queue = await PostgresDeliveryQueue.open(pool, mode === "alone" ? { url, exclusive: true, leaseOnStore: { jobs: 100_000, bytes: 128 << 20 } } : { url, shared: true });
+  const queue = await PostgresDeliveryQueue.open(pool, mode === "alone" ? { url, exclusive: true, leaseOnStore: { jobs: 100_000, bytes: 128 << 20, perHook: 4000 } } : { url, shared: true });
   try {
     const total = transactions * 100;
     let n = 0;

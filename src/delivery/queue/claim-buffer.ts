@@ -54,6 +54,12 @@ export class ClaimBuffer {
     return this.count;
   }
 
+  /** Jobs held of one hook. */
+  countOf(hookId: string): number {
+    const line = this.lines.get(hookId);
+    return line ? line.entries.length - line.head : 0;
+  }
+
   /** Bytes of event JSON held. */
   get bytes(): number {
     return this.bodyBytes;

@@ -53,7 +53,7 @@ export async function openDeliveryQueue(config: BridgeConfig, db: Db, log: Logge
     const queue = await PostgresDeliveryQueue.open(pool, {
       url, exclusive: alone, shared: !alone, runId,
       // Alone, it also delivers: a transaction's jobs go out from memory, as on SQLite, up to the same bounds.
-      ...(alone ? { leaseOnStore: { jobs: config.delivery.heldTotal, bytes: config.delivery.heldBytes } } : {}),
+      ...(alone ? { leaseOnStore: { jobs: config.delivery.heldTotal, bytes: config.delivery.heldBytes, perHook: config.delivery.heldPerHook } } : {}),
       onBackgroundError: (err) => log.error({ err: safeError(err) }, "PostgreSQL delivery queue: a background write or the listening connection failed; trying again in 1 s"),
     });
     let changes: ChangeFeed;

@@ -17,7 +17,7 @@ describe("PostgresDeliveryQueue alone on its database, leasing a transaction's j
     }
   });
 
-  const open = async (opts: Omit<PostgresQueueOptions, "url"> = { exclusive: true, leaseOnStore: { jobs: 100, bytes: 1 << 20 } }) => {
+  const open = async (opts: Omit<PostgresQueueOptions, "url"> = { exclusive: true, leaseOnStore: { jobs: 100, bytes: 1 << 20, perHook: 50 } }) => {
     const url = await freshDatabase("leasestore");
     const pool = await openPgStore({ url, poolSize: 3 });
     const queue = await PostgresDeliveryQueue.open(pool, { url, ...opts });
@@ -63,7 +63,7 @@ describe("PostgresDeliveryQueue alone on its database, leasing a transaction's j
   });
 
   it("stops at its bounds, and leases a hook's new jobs again only once a claim took those left in the table (they go first)", async () => {
-    const { pool, queue } = await open({ exclusive: true, leaseOnStore: { jobs: 2, bytes: 1 << 20 } });
+    const { pool, queue } = await open({ exclusive: true, leaseOnStore: { jobs: 2, bytes: 1 << 20, perHook: 50 } });
     await queue.claimDue(1, claimOpts());
     await store(queue, [message(["ep_a"]), message(["ep_a"]), message(["ep_a"])]);
     expect(await leasedInTable(pool)).toEqual(["$e1>ep_a:leased", "$e2>ep_a:leased", "$e3>ep_a:free"]);
@@ -76,8 +76,15 @@ describe("PostgresDeliveryQueue alone on its database, leasing a transaction's j
     expect((await leasedInTable(pool)).at(-1)).toBe("$e7>ep_a:leased");
   });
 
+  it("bounds the jobs held of one hook (a paused hook's pile up until they are given back)", async () => {
+    const { pool, queue } = await open({ exclusive: true, leaseOnStore: { jobs: 100, bytes: 1 << 20, perHook: 2 } });
+    await queue.claimDue(1, claimOpts());
+    await store(queue, [message(["ep_a", "ep_b"]), message(["ep_a"]), message(["ep_a"])]);
+    expect(await leasedInTable(pool)).toEqual(["$e1>ep_a:leased", "$e1>ep_b:leased", "$e2>ep_a:leased", "$e3>ep_a:free"]);
+  });
+
   it("bounds the bytes held too", async () => {
-    const { pool, queue } = await open({ exclusive: true, leaseOnStore: { jobs: 100, bytes: 10 } });
+    const { pool, queue } = await open({ exclusive: true, leaseOnStore: { jobs: 100, bytes: 10, perHook: 50 } });
     await queue.claimDue(1, claimOpts());
     await store(queue, [message(["ep_a"]), message(["ep_b"])]);
     expect(await leasedInTable(pool)).toEqual(["$e1>ep_a:leased", "$e2>ep_b:free"]);
@@ -135,7 +142,7 @@ describe("PostgresDeliveryQueue alone on its database, leasing a transaction's j
   });
 
   it("never leases on store when other processes share the database", async () => {
-    const { pool, queue } = await open({ shared: true, leaseOnStore: { jobs: 100, bytes: 1 << 20 } });
+    const { pool, queue } = await open({ shared: true, leaseOnStore: { jobs: 100, bytes: 1 << 20, perHook: 50 } });
     await queue.claimDue(1, claimOpts());
     await store(queue, [message(["ep_a"])]);
     expect(await leasedInTable(pool)).toEqual(["$e1>ep_a:free"]);

@@ -54,4 +54,4 @@ async function killConnections(pool: pg.Pool, url: string): Promise<void> {
 }
 
 describePostgresContract("PostgreSQL (real server)", {}, false);
-describePostgresContract("PostgreSQL, one process leasing on store (real server)", { exclusive: true, leaseOnStore: { jobs: 100_000, bytes: 1 << 27 } }, true);
+describePostgresContract("PostgreSQL, one process leasing on store (real server)", { exclusive: true, leaseOnStore: { jobs: 100_000, bytes: 1 << 27, perHook: 4000 } }, true);

@@ -79,9 +79,10 @@ export interface PostgresQueueOptions {
   /**
    * With `exclusive`: the process also delivers, and the jobs of a transaction it stores are
    * leased to it as they are stored and sent from memory (no claim), while the buffer holds fewer
-   * than `jobs` jobs and `bytes` bytes of events (delivery.heldTotal, delivery.heldBytes).
+   * than `jobs` jobs, `bytes` bytes of events and `perHook` jobs of the job's hook
+   * (delivery.heldTotal, delivery.heldBytes, delivery.heldPerHook).
    */
-  leaseOnStore?: { jobs: number; bytes: number };
+  leaseOnStore?: { jobs: number; bytes: number; perHook: number };
 }
 
 // The session lock `exclusive` takes ("mwb" + 1).
@@ -213,13 +214,18 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
   private leaseOnStore(pairs: ReadonlyArray<{ m: { body: string }; hookId: string }>, now: number): { leased: boolean[]; until: number | null; token: string | null } {
     const bound = this.opts.leaseOnStore;
     const claim = this.lastClaim;
-    if (!bound || !this.opts.exclusive || !claim || this.closing) return { leased: pairs.map(() => false), until: null, token: null };
+    // (Without the session lock, this process may no longer be alone: it claims nothing until it holds it again.)
+    if (!bound || !this.opts.exclusive || !claim || this.closing || this.lockLost) return { leased: pairs.map(() => false), until: null, token: null };
     let jobs = this.buffer.size;
     let bytes = this.buffer.bytes;
+    const perHook = new Map<string, number>();
     const leased = pairs.map(({ m, hookId }) => {
-      if (jobs >= bound.jobs || bytes >= bound.bytes || this.storeBacklog.has(hookId) || !claimsAsPlain(claim, hookId)) return false;
+      const ofHook = perHook.get(hookId) ?? this.buffer.countOf(hookId);
+      // (A paused hook's jobs are leased too, until the per-hook bound, and given back once they waited too long.)
+      if (jobs >= bound.jobs || bytes >= bound.bytes || ofHook >= bound.perHook || this.storeBacklog.has(hookId) || !claimsAsPlain(claim, hookId)) return false;
       jobs++;
       bytes += m.body.length;
+      perHook.set(hookId, ofHook + 1);
       return true;
     });
     return { leased, until: now + claim.leaseMs, token: randomUUID() };
