@@ -41,7 +41,7 @@ import { USER_AGENT } from "./version.js";
 import { TransformationFunctions } from "./transform/transformation-functions.js";
 import { checkEncryptionRegistration, startEncryption, type Encryption } from "./matrix/encryption/start-encryption.js";
 import { RoomFollower } from "./router/room-follower.js";
-import { openRoomStores } from "./router/room-stores.js";
+import { openRoomStores, type RoomStores } from "./router/room-stores.js";
 import { rolePlan } from "./role-plan.js";
 
 export const COMMAND_PREFIX = "!hooks";
@@ -123,24 +123,25 @@ export class WebhookBridge {
     // What this process changes in a hook's secrets, the others sharing the store drop from memory.
     const hookChanged = (hookId: string): void => changes.publish({ kind: "hook", id: hookId });
     let records: OutboundHookRecords;
+    let roomStores: RoomStores;
     try {
       records = await openOutboundHookRecords({ db, pool }, config.store.encryptionKeyBytes, hookChanged);
+      // The hook state this process accepts, for the processes that follow its rooms; each change is announced.
+      roomStores = await openRoomStores({ db, pool, alone: config.bridge.role === "all" }, (roomId, version) => {
+        follower.noteOwnChange(roomId, version);
+        changes.publish({ kind: "room", id: roomId });
+      });
     } catch (err) {
       await encryption?.devices.stop();
       await matrix.stop();
       await closeQueue();
       await checkpointer.stop();
       db.close();
-      throw new Error(`Cannot read the outbound hooks from the store: ${(err as Error).message}`, { cause: err });
+      throw new Error(`Cannot read the hooks from the store: ${(err as Error).message}`, { cause: err });
     }
     const { hooks: table, signingKeys, tls: tlsTable } = records;
     const messenger = new DirectMessenger(matrix, pool ? new PgDmRoomsTable(pool) : new DmRoomsTable(db), log);
     const tls = new HookTls(tlsTable, config.delivery.tlsProfiles);
-    // The hook state this process accepts, for the processes that follow its rooms; each change is announced.
-    const roomStores = openRoomStores({ db, pool }, (roomId, version) => {
-      follower.noteOwnChange(roomId, version);
-      changes.publish({ kind: "room", id: roomId });
-    });
     const { accepted } = roomStores;
     const lastFailures = new LastFailures();
     const outbound = new OutboundHooks({

@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { AcceptedHooksMirror } from "../store/accepted-hooks-mirror.js";
 import { AcceptedHooksTable, type AcceptedHooksStore, type AcceptedRoomChanged } from "../store/accepted-hooks-table.js";
 import type { Db } from "../store/database.js";
 import { PgAcceptedHooksTable } from "../store/postgres/pg-accepted-hooks-table.js";
@@ -12,9 +13,16 @@ export interface RoomStores {
   snapshots: RoomSnapshotsStore;
 }
 
-/** The rooms' tables on the store's engine: PostgreSQL when there is a pool (shared by every host), else the SQLite file. */
-export function openRoomStores(store: { db: Db; pool: pg.Pool | null }, acceptedChanged: AcceptedRoomChanged): RoomStores {
+/**
+ * The rooms' tables on the store's engine: PostgreSQL when there is a pool (shared by every host),
+ * else the SQLite file. `alone`: no other process uses the PostgreSQL store (role all), so the
+ * accepted hook state is kept in memory too (AcceptedHooksMirror).
+ */
+export async function openRoomStores(store: { db: Db; pool: pg.Pool | null; alone: boolean }, acceptedChanged: AcceptedRoomChanged): Promise<RoomStores> {
   const { pool } = store;
-  if (pool) return { accepted: new PgAcceptedHooksTable(pool, acceptedChanged), snapshots: new PgRoomSnapshotsTable(pool) };
+  if (pool) {
+    const table = new PgAcceptedHooksTable(pool, acceptedChanged);
+    return { accepted: store.alone ? await AcceptedHooksMirror.open(table) : table, snapshots: new PgRoomSnapshotsTable(pool) };
+  }
   return { accepted: new AcceptedHooksTable(store.db, acceptedChanged), snapshots: new RoomSnapshotsTable(store.db) };
 }

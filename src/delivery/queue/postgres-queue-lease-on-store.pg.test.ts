@@ -141,6 +141,17 @@ describe("PostgresDeliveryQueue alone on its database, leasing a transaction's j
     expect((await queue.claimDue(10, claimOpts({ now: t0 + 300 }))).map((j) => [j.eventId, j.attempts])).toEqual([["$e1", 1]]);
   });
 
+  it("leases no new job of a hook with a retry waiting (it goes with its retries, from the table)", async () => {
+    const { pool, queue } = await open();
+    await queue.claimDue(1, claimOpts());
+    await store(queue, [message(["ep_a"])]);
+    const [job] = await queue.claimDue(10, claimOpts());
+    queue.retryAt(job!, Date.now() + 60_000, { outcome: "retry", status: 500, error: null, durationMs: 1, responseBody: "" });
+    await queue.flush();
+    await store(queue, [message(["ep_a", "ep_b"])]);
+    expect(await leasedInTable(pool)).toEqual(["$e1>ep_a:free", "$e3>ep_a:free", "$e3>ep_b:leased"]);
+  });
+
   it("never leases on store when other processes share the database", async () => {
     const { pool, queue } = await open({ shared: true, leaseOnStore: { jobs: 100, bytes: 1 << 20, perHook: 50 } });
     await queue.claimDue(1, claimOpts());

@@ -110,7 +110,8 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
   private retryLimit: number | null = null;
   private listener: pg.Client | null = null;
   private reconnectTimer: NodeJS.Timeout | null = null;
-  private hookList: { hooks: string[]; readAt: number } = { hooks: [], readAt: 0 };
+  // (`listed`: the same hooks, to look one up without a scan: 10,000 hooks are hinted hundreds at a time.)
+  private hookList: { hooks: string[]; listed: Set<string>; readAt: number } = { hooks: [], listed: new Set(), readAt: 0 };
   private readonly hinted = new Set<string>();
   private rotation = 0;
   private readonly claiming = new Set<Promise<unknown>>();
@@ -222,7 +223,9 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
     const leased = pairs.map(({ m, hookId }) => {
       const ofHook = perHook.get(hookId) ?? this.buffer.countOf(hookId);
       // (A paused hook's jobs are leased too, until the per-hook bound, and given back once they waited too long.)
-      if (jobs >= bound.jobs || bytes >= bound.bytes || ofHook >= bound.perHook || this.storeBacklog.has(hookId) || !claimsAsPlain(claim, hookId)) return false;
+      // A hook with retries waiting (failing, most likely) is served from the table, as before
+      // leasing on store: in order with its retries, and not held in memory while it fails.
+      if (jobs >= bound.jobs || bytes >= bound.bytes || ofHook >= bound.perHook || this.storeBacklog.has(hookId) || this.retriesDue.has(hookId) || !claimsAsPlain(claim, hookId)) return false;
       jobs++;
       bytes += m.body.length;
       perHook.set(hookId, ofHook + 1);
@@ -717,7 +720,8 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
            SELECT (SELECT j.hook_id FROM jobs j WHERE j.state = 'pending' AND j.hook_id > hooks.hook_id ORDER BY j.hook_id LIMIT 1) FROM hooks WHERE hooks.hook_id IS NOT NULL
          ) SELECT hook_id FROM hooks WHERE hook_id IS NOT NULL`,
       );
-      this.hookList = { hooks: rows.map((r) => r.hook_id), readAt: now };
+      const hooks = rows.map((r) => r.hook_id);
+      this.hookList = { hooks, listed: new Set(hooks), readAt: now };
       this.hinted.clear();
     }
     return this.hookList.hooks;
@@ -727,7 +731,9 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
   private hint(hookIds: Iterable<string>): void {
     for (const hookId of hookIds) {
       this.hinted.add(hookId);
-      if (!this.hookList.hooks.includes(hookId)) this.hookList.hooks.push(hookId);
+      if (this.hookList.listed.has(hookId)) continue;
+      this.hookList.listed.add(hookId);
+      this.hookList.hooks.push(hookId);
     }
   }
 

@@ -1,5 +1,6 @@
 import type pg from "pg";
 import { toAcceptedStates, type AcceptedHookRow, type AcceptedHookState, type AcceptedHooksStore, type AcceptedRoomChanged } from "../accepted-hooks-table.js";
+import type { AcceptedRowsByRoom, AcceptedRowsReader } from "../accepted-hooks-mirror.js";
 import { pgQuery } from "./pg-query.js";
 import { pgText } from "./pg-store.js";
 
@@ -11,7 +12,7 @@ const BUMP = `INSERT INTO accepted_rooms (room_id, version) SELECT $1, 1 WHERE E
   ON CONFLICT (room_id) DO UPDATE SET version = accepted_rooms.version + 1 RETURNING version`;
 
 /** The accepted hook state in PostgreSQL, shared by the processes on every host. */
-export class PgAcceptedHooksTable implements AcceptedHooksStore {
+export class PgAcceptedHooksTable implements AcceptedHooksStore, AcceptedRowsReader {
   constructor(
     private readonly pool: pg.Pool,
     private readonly changed: AcceptedRoomChanged = () => undefined,
@@ -53,6 +54,17 @@ export class PgAcceptedHooksTable implements AcceptedHooksStore {
     if (roomIds.length === 0) return new Map();
     const { rows } = await pgQuery<{ room_id: string; version: number }>(this.pool, "SELECT room_id, version FROM accepted_rooms WHERE room_id = ANY($1::text[])", [roomIds.map((id) => pgText(id))]);
     return new Map(rows.map((r) => [r.room_id, r.version]));
+  }
+
+  async allRows(): Promise<AcceptedRowsByRoom> {
+    const { rows } = await pgQuery<AcceptedHookRow & { room_id: string }>(this.pool, "SELECT room_id, event_type, state_key, event_id, content FROM accepted_hook_state");
+    const byRoom: AcceptedRowsByRoom = new Map();
+    for (const { room_id: roomId, ...row } of rows) {
+      let list = byRoom.get(roomId);
+      if (!list) byRoom.set(roomId, (list = []));
+      list.push(row);
+    }
+    return byRoom;
   }
 
   async rooms(): Promise<string[]> {
