@@ -125,7 +125,8 @@ export class WebhookBridge {
     let records: OutboundHookRecords;
     let roomStores: RoomStores;
     try {
-      records = await openOutboundHookRecords({ db, pool }, config.store.encryptionKeyBytes, hookChanged);
+      // Role all is alone on a PostgreSQL store: what it holds of the hooks is as stored.
+      records = await openOutboundHookRecords({ db, pool, alone: config.bridge.role === "all" }, config.store.encryptionKeyBytes, hookChanged);
       // The hook state this process accepts, for the processes that follow its rooms; each change is announced.
       roomStores = await openRoomStores({ db, pool, alone: config.bridge.role === "all" }, (roomId, version) => {
         follower.noteOwnChange(roomId, version);

@@ -18,9 +18,11 @@ export interface OutboundHookRecords {
  * every host; read into memory here), else the SQLite file. `changed` is told of each change this
  * process makes, for the others to read it again.
  */
-export async function openOutboundHookRecords(store: { db: Db; pool: pg.Pool | null }, key: Buffer, changed: (hookId: string) => void): Promise<OutboundHookRecords> {
+export async function openOutboundHookRecords(store: { db: Db; pool: pg.Pool | null; alone?: boolean }, key: Buffer, changed: (hookId: string) => void): Promise<OutboundHookRecords> {
   const { pool } = store;
   if (!pool) return { hooks: new OutboundHooksTable(store.db, key), signingKeys: new SigningKeysTable(store.db, key), tls: new HookTlsTable(store.db, key) };
-  const [hooks, signingKeys, tls] = await Promise.all([PgOutboundHooksTable.open(pool, key, changed), PgSigningKeysTable.open(pool, key, changed), PgHookTlsTable.open(pool, key, changed)]);
+  const [hooks, signingKeys, tls] = await Promise.all([
+    PgOutboundHooksTable.open(pool, key, changed, { alone: store.alone ?? false }), PgSigningKeysTable.open(pool, key, changed), PgHookTlsTable.open(pool, key, changed),
+  ]);
   return { hooks, signingKeys, tls };
 }

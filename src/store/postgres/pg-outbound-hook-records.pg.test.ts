@@ -123,3 +123,30 @@ describe("outbound hook records shared by processes on PostgreSQL", () => {
     expect(await (await open()).hooks.failureEpisode(hook.id)).toEqual({ failedAttempts: 0, failedDeliveries: 0, noticedAt: null });
   });
 });
+
+describe("outbound hook records of a process alone on PostgreSQL (role all)", () => {
+  it("finds a hook it holds without a round trip, and one it does not hold in the table", async () => {
+    const url = await freshDatabase("hooksalone");
+    const key = randomBytes(32);
+    const pool = await openPgStore({ url, poolSize: 2 });
+    pools.push(pool);
+    const first = await openOutboundHookRecords({ db: null as never, pool }, key, () => undefined);
+    const { hook } = await first.hooks.ensure("!r:x", "ci", "@a:x");
+    const statements: string[] = [];
+    const query = pool.query.bind(pool) as (...args: unknown[]) => Promise<unknown>;
+    (pool as unknown as { query: (...args: unknown[]) => Promise<unknown> }).query = (...args: unknown[]) => {
+      if (typeof args[0] === "string") statements.push(args[0]);
+      return query(...args);
+    };
+    const alone = await openOutboundHookRecords({ db: null as never, pool, alone: true }, key, () => undefined);
+    statements.length = 0;
+    expect((await alone.hooks.ensure("!r:x", "ci", "@a:x")).hook.id).toBe(hook.id);
+    expect((await alone.hooks.find("!r:x", "ci"))?.id).toBe(hook.id);
+    expect(statements).toEqual([]);
+    // Made behind its back (never, alone; still read, not taken as absent).
+    const { hook: later } = await first.hooks.ensure("!r:x", "deploy", "@a:x");
+    statements.length = 0;
+    expect((await alone.hooks.find("!r:x", "deploy"))?.id).toBe(later.id);
+    expect(statements.filter((text) => text.startsWith("SELECT"))).toHaveLength(1);
+  });
+});

@@ -44,17 +44,29 @@ export class PgOutboundHooksTable implements OutboundHooksStore {
     private readonly pool: pg.Pool,
     private readonly key: Buffer,
     private readonly changed: (hookId: string) => void,
+    private readonly alone: boolean,
   ) {}
 
-  /** Opens the table with every hook read into memory. */
-  static async open(pool: pg.Pool, key: Buffer, changed: (hookId: string) => void = () => undefined): Promise<PgOutboundHooksTable> {
-    const table = new PgOutboundHooksTable(pool, key, changed);
+  /**
+   * Opens the table with every hook read into memory. `alone`: no other process writes it (role
+   * all), so a hook held here is as stored and `find` needs no round trip for it.
+   */
+  static async open(pool: pg.Pool, key: Buffer, changed: (hookId: string) => void = () => undefined, opts: { alone?: boolean } = {}): Promise<PgOutboundHooksTable> {
+    const table = new PgOutboundHooksTable(pool, key, changed, opts.alone ?? false);
     await table.loadAll();
     return table;
   }
 
-  /** Read from PostgreSQL each time (another process may have removed the hook, or made it again under a new id). */
+  /**
+   * Read from PostgreSQL each time (another process may have removed the hook, or made it again
+   * under a new id); alone, a hook held is taken as it is (a start finds 10,900 hooks this way).
+   */
   async find(roomId: string, name: string, kind: HookKind = "hook"): Promise<StoredOutboundHook | null> {
+    if (this.alone) {
+      const id = this.idsByName.get(nameKey(roomId, kind, name));
+      const held = id === undefined ? undefined : this.held.get(id);
+      if (held) return held.hook;
+    }
     const readAt = this.held.readStarts();
     const { rows } = await pgQuery<FullRow>(this.pool, `SELECT ${FULL_COLUMNS} FROM outbound_hooks WHERE room_id = $1 AND kind = $2 AND name = $3`, [pgText(roomId), kind, pgText(name)]);
     const stale = this.idsByName.get(nameKey(roomId, kind, name));
