@@ -36,27 +36,41 @@ describe("PostgresDeliveryQueue alone on its database, leasing a transaction's j
   const store = (queue: PostgresDeliveryQueue, messages: OutboundMessage[]) =>
     queue.storeTransaction({ txnId: `t${++n}`, eventIds: messages.map((m) => m.eventId), messages, followUps: [] });
   const claimOpts = (extra: Partial<ClaimOptions> = {}): ClaimOptions => ({ now: Date.now(), leaseMs: 40_000, ...extra });
+  /** One delivery of each hook (events $w…): only hooks whose last outcome was a delivery have jobs leased on store. */
+  const delivered = async (queue: PostgresDeliveryQueue, hookIds: string[]) => {
+    const messages = [{ eventId: `$w${n}`, originTs: TS - 1000 - n, roomId: "!r:x", body: "{}", hookIds }];
+    await queue.storeTransaction({ txnId: `w${n}`, eventIds: messages.map((m) => m.eventId), messages, followUps: [] });
+    for (const job of await queue.claimDue(100, claimOpts())) queue.complete(job, ok);
+    await queue.flush();
+  };
   const leasedInTable = async (pool: pg.Pool) =>
     (await pool.query<{ event_id: string; hook_id: string; leased: boolean }>(
       "SELECT m.event_id, j.hook_id, j.lease_token IS NOT NULL AS leased FROM jobs j JOIN messages m ON m.id = j.message_id WHERE j.state = 'pending' ORDER BY j.id",
     )).rows.map((r) => `${r.event_id}>${r.hook_id}:${r.leased ? "leased" : "free"}`);
 
-  it("leases nothing before its first claim (it may not deliver), then leases what the claims would take, and hands it out", async () => {
+  it("leases nothing before its first claim, nor for a hook that has not delivered yet; then leases what the claims would take, and hands it out", async () => {
     const { pool, queue } = await open();
     await store(queue, [message(["ep_a"])]);
     expect(await leasedInTable(pool)).toEqual(["$e1>ep_a:free"]);
-    expect((await queue.claimDue(10, claimOpts())).map((j) => j.eventId)).toEqual(["$e1"]);
+    const [first] = await queue.claimDue(10, claimOpts());
+    await store(queue, [message(["ep_a"])]);
+    expect(await leasedInTable(pool)).toEqual(["$e1>ep_a:leased", "$e3>ep_a:free"]);
+    queue.complete(first!, ok);
+    await queue.flush();
+    expect((await queue.claimDue(10, claimOpts())).map((j) => j.eventId)).toEqual(["$e3"]);
+    // ep_a delivered; ep_b never did.
     await store(queue, [message(["ep_a", "ep_b"])]);
-    expect(await leasedInTable(pool)).toEqual(["$e1>ep_a:leased", "$e3>ep_a:leased", "$e3>ep_b:leased"]);
+    expect(await leasedInTable(pool)).toEqual(["$e3>ep_a:leased", "$e5>ep_a:leased", "$e5>ep_b:free"]);
     const next = await queue.claimDue(10, claimOpts());
-    expect(next.map((j) => `${j.eventId}>${j.hookId}`).sort()).toEqual(["$e3>ep_a", "$e3>ep_b"]);
+    expect(next.map((j) => `${j.eventId}>${j.hookId}`).sort()).toEqual(["$e5>ep_a", "$e5>ep_b"]);
     for (const job of next) queue.complete(job, ok);
     await queue.flush();
-    expect(await leasedInTable(pool)).toEqual(["$e1>ep_a:leased"]);
+    expect(await leasedInTable(pool)).toEqual(["$e3>ep_a:leased"]);
   });
 
   it("leases no job of a hook that keeps strict order or batches, nor of a hook it does not know", async () => {
     const { pool, queue } = await open();
+    await delivered(queue, ["ep_s", "ep_b", "ep_new", "ep_p"]);
     await queue.claimDue(1, claimOpts({ strictHooks: new Set(["ep_s"]), batching: (h) => (h === "ep_b" ? { maxEvents: 5, maxWaitMs: 0, alone: () => false } : null), onlyHooks: (h) => h !== "ep_new" }));
     await store(queue, [message(["ep_s", "ep_b", "ep_new", "ep_p"])]);
     expect(await leasedInTable(pool)).toEqual(["$e1>ep_s:free", "$e1>ep_b:free", "$e1>ep_new:free", "$e1>ep_p:leased"]);
@@ -64,7 +78,7 @@ describe("PostgresDeliveryQueue alone on its database, leasing a transaction's j
 
   it("stops at its bounds, and leases a hook's new jobs again only once a claim took those left in the table (they go first)", async () => {
     const { pool, queue } = await open({ exclusive: true, leaseOnStore: { jobs: 2, bytes: 1 << 20, perHook: 50 } });
-    await queue.claimDue(1, claimOpts());
+    await delivered(queue, ["ep_a"]);
     await store(queue, [message(["ep_a"]), message(["ep_a"]), message(["ep_a"])]);
     expect(await leasedInTable(pool)).toEqual(["$e1>ep_a:leased", "$e2>ep_a:leased", "$e3>ep_a:free"]);
     expect((await queue.claimDue(2, claimOpts())).map((j) => j.eventId)).toEqual(["$e1", "$e2"]);
@@ -78,21 +92,21 @@ describe("PostgresDeliveryQueue alone on its database, leasing a transaction's j
 
   it("bounds the jobs held of one hook (a paused hook's pile up until they are given back)", async () => {
     const { pool, queue } = await open({ exclusive: true, leaseOnStore: { jobs: 100, bytes: 1 << 20, perHook: 2 } });
-    await queue.claimDue(1, claimOpts());
+    await delivered(queue, ["ep_a", "ep_b"]);
     await store(queue, [message(["ep_a", "ep_b"]), message(["ep_a"]), message(["ep_a"])]);
     expect(await leasedInTable(pool)).toEqual(["$e1>ep_a:leased", "$e1>ep_b:leased", "$e2>ep_a:leased", "$e3>ep_a:free"]);
   });
 
   it("bounds the bytes held too", async () => {
     const { pool, queue } = await open({ exclusive: true, leaseOnStore: { jobs: 100, bytes: 10, perHook: 50 } });
-    await queue.claimDue(1, claimOpts());
+    await delivered(queue, ["ep_a", "ep_b"]);
     await store(queue, [message(["ep_a"]), message(["ep_b"])]);
     expect(await leasedInTable(pool)).toEqual(["$e1>ep_a:leased", "$e2>ep_b:free"]);
   });
 
   it("gives the jobs it holds back to the table when closed, for the next run", async () => {
     const { pool, queue } = await open();
-    await queue.claimDue(1, claimOpts());
+    await delivered(queue, ["ep_a"]);
     await store(queue, [message(["ep_a"])]);
     await queue.close();
     expect(await leasedInTable(pool)).toEqual(["$e1>ep_a:free"]);
@@ -100,7 +114,7 @@ describe("PostgresDeliveryQueue alone on its database, leasing a transaction's j
 
   it("gives a job back when a claim would not take it now (its hook turned strict), and the claim reads it from the table", async () => {
     const { pool, queue } = await open();
-    await queue.claimDue(1, claimOpts());
+    await delivered(queue, ["ep_a"]);
     await store(queue, [message(["ep_a"])]);
     const strict = await queue.claimDue(10, claimOpts({ strictHooks: new Set(["ep_a"]) }));
     expect(strict.map((j) => j.eventId)).toEqual(["$e1"]);
@@ -115,6 +129,7 @@ describe("PostgresDeliveryQueue alone on its database, leasing a transaction's j
       if (typeof args[0] === "string" && args[0].includes("mwb_claim_plain")) claimsRead.push((args[1] as unknown[])[0] as string[]);
       return query(...args);
     };
+    await delivered(queue, ["ep_a"]);
     const t0 = Date.now();
     await queue.claimDue(1, claimOpts({ now: t0 }));
     const readsAtStart = claimsRead.length;
@@ -131,6 +146,7 @@ describe("PostgresDeliveryQueue alone on its database, leasing a transaction's j
 
   it("claims a retry when it is due, without waiting for the visit of every hook", async () => {
     const { queue } = await open();
+    await delivered(queue, ["ep_a"]);
     const t0 = Date.now();
     await queue.claimDue(1, claimOpts({ now: t0 }));
     await store(queue, [message(["ep_a"])]);
@@ -141,9 +157,9 @@ describe("PostgresDeliveryQueue alone on its database, leasing a transaction's j
     expect((await queue.claimDue(10, claimOpts({ now: t0 + 300 }))).map((j) => [j.eventId, j.attempts])).toEqual([["$e1", 1]]);
   });
 
-  it("leases no new job of a hook with a retry waiting (it goes with its retries, from the table)", async () => {
+  it("leases no new job of a hook with a retry waiting, or whose last outcome was not a delivery (it goes with its retries, from the table)", async () => {
     const { pool, queue } = await open();
-    await queue.claimDue(1, claimOpts());
+    await delivered(queue, ["ep_a", "ep_b"]);
     await store(queue, [message(["ep_a"])]);
     const [job] = await queue.claimDue(10, claimOpts());
     queue.retryAt(job!, Date.now() + 60_000, { outcome: "retry", status: 500, error: null, durationMs: 1, responseBody: "" });
@@ -154,7 +170,7 @@ describe("PostgresDeliveryQueue alone on its database, leasing a transaction's j
 
   it("never leases on store when other processes share the database", async () => {
     const { pool, queue } = await open({ shared: true, leaseOnStore: { jobs: 100, bytes: 1 << 20, perHook: 50 } });
-    await queue.claimDue(1, claimOpts());
+    await delivered(queue, ["ep_a"]);
     await store(queue, [message(["ep_a"])]);
     expect(await leasedInTable(pool)).toEqual(["$e1>ep_a:free"]);
   });

@@ -123,6 +123,10 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
   // Alone and leasing on store: hooks with a retry in the table, and the earliest it is due (a
   // claim then visits only these and storeBacklog's hooks, and every hook once a second).
   private readonly retriesDue = new Map<string, number>();
+  // Alone and leasing on store: hooks whose last outcome here was a delivery. Only their jobs are
+  // leased on store: a hook that never delivered, or fails now, may only fail at once again (each
+  // failure a health step), so its jobs wait in the table, claimed as before.
+  private readonly delivering = new Set<string>();
   private visitedAllAt = -Infinity;
   private leasesCheckedAt = 0;
   // close() was called: no new claims.
@@ -223,9 +227,9 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
     const leased = pairs.map(({ m, hookId }) => {
       const ofHook = perHook.get(hookId) ?? this.buffer.countOf(hookId);
       // (A paused hook's jobs are leased too, until the per-hook bound, and given back once they waited too long.)
-      // A hook with retries waiting (failing, most likely) is served from the table, as before
-      // leasing on store: in order with its retries, and not held in memory while it fails.
-      if (jobs >= bound.jobs || bytes >= bound.bytes || ofHook >= bound.perHook || this.storeBacklog.has(hookId) || this.retriesDue.has(hookId) || !claimsAsPlain(claim, hookId)) return false;
+      // A hook with retries waiting, or not delivering (see `delivering`), is served from the
+      // table, as before leasing on store: in order with its retries, and not held in memory while it fails.
+      if (jobs >= bound.jobs || bytes >= bound.bytes || ofHook >= bound.perHook || !this.delivering.has(hookId) || this.storeBacklog.has(hookId) || this.retriesDue.has(hookId) || !claimsAsPlain(claim, hookId)) return false;
       jobs++;
       bytes += m.body.length;
       perHook.set(hookId, ofHook + 1);
@@ -479,6 +483,7 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
     this.buffer.dropHook(hookId);
     this.storeBacklog.delete(hookId);
     this.retriesDue.delete(hookId);
+    this.delivering.delete(hookId);
     for (const [key, lease] of this.leases) if (lease.job.hookId === hookId) this.leases.delete(key);
     const { rowCount } = await this.pool.query(
       // Locked in key order, as outcome writes lock theirs: the two never deadlock.
@@ -615,6 +620,10 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
     if (current) this.leases.delete(job.key);
     this.pendingWrites.push({ job, token: current ? lease.token : null, state, reason, dueAt, attempt, at: Date.now(), failures: 0 });
     if (state === "pending" && dueAt !== null) this.noteRetry(job.hookId, dueAt);
+    if (this.opts.leaseOnStore) {
+      if (state === "done" && attempt.outcome === "success") this.delivering.add(job.hookId);
+      else this.delivering.delete(job.hookId);
+    }
     // Many waiting: written at once, though after what is recorded in the same turn (a batch's
     // members are recorded one after the other, and must change in one commit).
     if (this.pendingWrites.length >= 1000 && !this.writeSoon) this.writeSoon = setImmediate(() => this.writePending());
