@@ -213,8 +213,8 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
 
   /**
    * Which of a transaction's jobs to lease as they are stored (leaseOnStore): those of hooks the
-   * last claim could have taken from the buffer, with nothing of theirs left in the store for a
-   * claim, while the buffer has room.
+   * last claim could have taken from the buffer, whose last outcome was a delivery, with nothing
+   * of theirs left in the store for a claim (no retries either), while the buffer has room.
    */
   private leaseOnStore(pairs: ReadonlyArray<{ m: { body: string }; hookId: string }>, now: number): { leased: boolean[]; until: number | null; token: string | null } {
     const bound = this.opts.leaseOnStore;
@@ -226,9 +226,9 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
     const perHook = new Map<string, number>();
     const leased = pairs.map(({ m, hookId }) => {
       const ofHook = perHook.get(hookId) ?? this.buffer.countOf(hookId);
-      // (A paused hook's jobs are leased too, until the per-hook bound, and given back once they waited too long.)
-      // A hook with retries waiting, or not delivering (see `delivering`), is served from the
-      // table, as before leasing on store: in order with its retries, and not held in memory while it fails.
+      // A hook with retries waiting, or not delivering (see `delivering`), is served from the table,
+      // as before leasing on store: in order with its retries, and not held in memory while it fails.
+      // (A paused hook's jobs are leased, up to the per-hook bound, and given back once they waited too long.)
       if (jobs >= bound.jobs || bytes >= bound.bytes || ofHook >= bound.perHook || !this.delivering.has(hookId) || this.storeBacklog.has(hookId) || this.retriesDue.has(hookId) || !claimsAsPlain(claim, hookId)) return false;
       jobs++;
       bytes += m.body.length;
