@@ -125,10 +125,9 @@ export class WebhookBridge {
     let records: OutboundHookRecords;
     let roomStores: RoomStores;
     try {
-      // Role all is alone on a PostgreSQL store: what it holds of the hooks is as stored.
-      records = await openOutboundHookRecords({ db, pool, alone: config.bridge.role === "all" }, config.store.encryptionKeyBytes, hookChanged);
+      records = await openOutboundHookRecords({ db, pool, alone: plan.alone }, config.store.encryptionKeyBytes, hookChanged);
       // The hook state this process accepts, for the processes that follow its rooms; each change is announced.
-      roomStores = await openRoomStores({ db, pool, alone: config.bridge.role === "all" }, (roomId, version) => {
+      roomStores = await openRoomStores({ db, pool, alone: plan.alone }, (roomId, version) => {
         follower.noteOwnChange(roomId, version);
         changes.publish({ kind: "room", id: roomId });
       });
@@ -191,7 +190,7 @@ export class WebhookBridge {
       snapshots,
       ...(encryption ? { encryption: encryption.router } : {}),
       // Alone (role all) nobody follows this process's rooms.
-      ...(config.bridge.role === "all" ? {} : { onRoomChanged: (roomId: string) => changes.publish({ kind: "room", id: roomId }) }),
+      ...(plan.alone ? {} : { onRoomChanged: (roomId: string) => changes.publish({ kind: "room", id: roomId }) }),
       // Beside other appservice processes, a room's hooks may have changed through another one (its transactions).
       ...(config.bridge.role === "appservice" ? { catchUp: (roomIds: Iterable<string>) => follower.catchUp(roomIds) } : {}),
     });

@@ -10,6 +10,8 @@ export interface RolePlan {
   postsReplies: boolean;
   /** Inbound webhook URLs, media links, and posting what inbound hooks received. */
   servesInbound: boolean;
+  /** The only process on its store (a PostgreSQL store refuses a second one): what it holds in memory is as stored. */
+  alone: boolean;
 }
 
 export function rolePlan(role: BridgeRole): RolePlan {
@@ -18,5 +20,6 @@ export function rolePlan(role: BridgeRole): RolePlan {
     delivers: role === "all" || role === "worker",
     postsReplies: role === "all" || role === "appservice",
     servesInbound: role === "all" || role === "inbound",
+    alone: role === "all",
   };
 }

@@ -9,6 +9,7 @@ import { importMovedTables } from "../../store/postgres/sqlite-import.js";
 import { PostgresDeliveryQueue } from "./postgres-queue.js";
 import type { DeliveryQueue } from "./queue.js";
 import { SqliteDeliveryQueue } from "./sqlite-queue.js";
+import { rolePlan } from "../../role-plan.js";
 
 export interface OpenedQueue {
   queue: DeliveryQueue;
@@ -49,7 +50,7 @@ export async function openDeliveryQueue(config: BridgeConfig, db: Db, log: Logge
     const copied = await importMovedTables(pool, db);
     if (copied.size > 0) log.info({ rows: Object.fromEntries(copied) }, "copied the tables that moved to PostgreSQL from the SQLite file");
     // Role all is the only process on the database; the other roles share it with each other.
-    const alone = config.bridge.role === "all";
+    const { alone } = rolePlan(config.bridge.role);
     const queue = await PostgresDeliveryQueue.open(pool, {
       url, exclusive: alone, shared: !alone, runId,
       // Alone, it also delivers: a transaction's jobs go out from memory, as on SQLite, up to the same bounds.

@@ -1,7 +1,7 @@
 import type pg from "pg";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openPgStore } from "../../store/postgres/pg-store.js";
-import { freshDatabase } from "../../store/postgres/pg-test-fixtures.js";
+import { freshDatabase, watchStatements } from "../../store/postgres/pg-test-fixtures.js";
 import { PostgresDeliveryQueue, type PostgresQueueOptions } from "./postgres-queue.js";
 import type { ClaimOptions, OutboundMessage } from "./queue.js";
 
@@ -123,25 +123,21 @@ describe("PostgresDeliveryQueue alone on its database, leasing a transaction's j
 
   it("claims read the table only for hooks with jobs there it does not hold, and every hook once a second", async () => {
     const { pool, queue } = await open();
-    const claimsRead: string[][] = [];
-    const query = pool.query.bind(pool) as (...args: unknown[]) => Promise<unknown>;
-    (pool as unknown as { query: (...args: unknown[]) => Promise<unknown> }).query = (...args: unknown[]) => {
-      if (typeof args[0] === "string" && args[0].includes("mwb_claim_plain")) claimsRead.push((args[1] as unknown[])[0] as string[]);
-      return query(...args);
-    };
+    const statements = watchStatements(pool);
+    const claimsReadNow = () => statements.filter((s) => s.text.includes("mwb_claim_plain")).map((s) => s.values[0] as string[]);
     await delivered(queue, ["ep_a"]);
     const t0 = Date.now();
     await queue.claimDue(1, claimOpts({ now: t0 }));
-    const readsAtStart = claimsRead.length;
+    const readsAtStart = claimsReadNow().length;
     await store(queue, [message(["ep_a"])]);
     expect((await queue.claimDue(10, claimOpts({ now: t0 + 10 }))).map((j) => j.eventId)).toEqual(["$e1"]);
-    expect(claimsRead.length).toBe(readsAtStart);
+    expect(claimsReadNow().length).toBe(readsAtStart);
     // A strict hook's job is in the table: that hook alone is visited.
     await store(queue, [message(["ep_s"])]);
     expect((await queue.claimDue(10, claimOpts({ now: t0 + 20, strictHooks: new Set(["ep_s"]) }))).map((j) => j.eventId)).toEqual(["$e3"]);
     // A second after the last visit of every hook, every hook with pending jobs is visited again.
     await queue.claimDue(10, claimOpts({ now: t0 + 1100 }));
-    expect(claimsRead.at(-1)?.sort()).toEqual(["ep_a", "ep_s"]);
+    expect(claimsReadNow().at(-1)?.sort()).toEqual(["ep_a", "ep_s"]);
   });
 
   it("claims a retry when it is due, without waiting for the visit of every hook", async () => {

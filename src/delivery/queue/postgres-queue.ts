@@ -136,8 +136,12 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
   private lockLost = false;
   private readonly onBackgroundError: (err: unknown) => void;
 
+  // Alone on the database and leasing on store: this process knows every job of the table it does not hold.
+  private readonly leasesOnStore: boolean;
+
   private constructor(private readonly pool: pg.Pool, private readonly opts: PostgresQueueOptions) {
     this.onBackgroundError = opts.onBackgroundError ?? (() => undefined);
+    this.leasesOnStore = Boolean(opts.exclusive && opts.leaseOnStore);
   }
 
   /** A queue on a migrated pool (openPgStore), listening for other processes' jobs. */
@@ -220,7 +224,7 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
     const bound = this.opts.leaseOnStore;
     const claim = this.lastClaim;
     // (Without the session lock, this process may no longer be alone: it claims nothing until it holds it again.)
-    if (!bound || !this.opts.exclusive || !claim || this.closing || this.lockLost) return { leased: pairs.map(() => false), until: null, token: null };
+    if (!bound || !this.leasesOnStore || !claim || this.closing || this.lockLost) return { leased: pairs.map(() => false), until: null, token: null };
     let jobs = this.buffer.size;
     let bytes = this.buffer.bytes;
     const perHook = new Map<string, number>();
@@ -620,7 +624,7 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
     if (current) this.leases.delete(job.key);
     this.pendingWrites.push({ job, token: current ? lease.token : null, state, reason, dueAt, attempt, at: Date.now(), failures: 0 });
     if (state === "pending" && dueAt !== null) this.noteRetry(job.hookId, dueAt);
-    if (this.opts.leaseOnStore) {
+    if (this.leasesOnStore) {
       if (state === "done" && attempt.outcome === "success") this.delivering.add(job.hookId);
       else this.delivering.delete(job.hookId);
     }
@@ -686,8 +690,7 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
    * anything else missed), so that a claim the buffer served does not probe every hook for nothing.
    */
   private async hooksForClaim(now: number): Promise<string[]> {
-    const knowsAll = this.opts.exclusive && this.opts.leaseOnStore;
-    if (!knowsAll || now - this.visitedAllAt >= HOOK_LIST_TTL_MS || now < this.visitedAllAt) {
+    if (!this.leasesOnStore || now - this.visitedAllAt >= HOOK_LIST_TTL_MS || now < this.visitedAllAt) {
       this.visitedAllAt = now;
       return this.hooksToVisit(now);
     }
@@ -698,7 +701,7 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
 
   /** A retry of the hook is due then (kept for hooksForClaim: the earliest one known). */
   private noteRetry(hookId: string, dueAt: number): void {
-    if (!this.opts.exclusive || !this.opts.leaseOnStore) return;
+    if (!this.leasesOnStore) return;
     const known = this.retriesDue.get(hookId);
     if (known === undefined || dueAt < known) this.retriesDue.set(hookId, dueAt);
   }

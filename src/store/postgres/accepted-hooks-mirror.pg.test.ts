@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { AcceptedHooksMirror } from "../accepted-hooks-mirror.js";
 import { PgAcceptedHooksTable } from "./pg-accepted-hooks-table.js";
 import { openPgStore } from "./pg-store.js";
-import { freshDatabase } from "./pg-test-fixtures.js";
+import { freshDatabase, watchStatements } from "./pg-test-fixtures.js";
 
 const TYPE = "uk.half-shot.matrix-hookshot.outbound-hook";
 const pools: pg.Pool[] = [];
@@ -17,13 +17,7 @@ async function fixture() {
   const url = await freshDatabase("mirror");
   const pool = await openPgStore({ url, poolSize: 2 });
   pools.push(pool);
-  const statements: string[] = [];
-  const query = pool.query.bind(pool) as (...args: unknown[]) => Promise<unknown>;
-  (pool as unknown as { query: (...args: unknown[]) => Promise<unknown> }).query = (...args: unknown[]) => {
-    if (typeof args[0] === "string") statements.push(args[0]);
-    return query(...args);
-  };
-  return { pool, statements, table: new PgAcceptedHooksTable(pool) };
+  return { pool, statements: watchStatements(pool), table: new PgAcceptedHooksTable(pool) };
 }
 
 describe("AcceptedHooksMirror on PostgreSQL", () => {

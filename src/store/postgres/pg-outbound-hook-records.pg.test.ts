@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { openOutboundHookRecords, type OutboundHookRecords } from "../outbound-hook-records.js";
 import { outboundHookRecordsContract } from "../outbound-hook-records.contract.js";
 import { openPgStore } from "./pg-store.js";
-import { freshDatabase } from "./pg-test-fixtures.js";
+import { freshDatabase, watchStatements } from "./pg-test-fixtures.js";
 
 const pools: pg.Pool[] = [];
 afterEach(async () => {
@@ -132,12 +132,7 @@ describe("outbound hook records of a process alone on PostgreSQL (role all)", ()
     pools.push(pool);
     const first = await openOutboundHookRecords({ db: null as never, pool }, key, () => undefined);
     const { hook } = await first.hooks.ensure("!r:x", "ci", "@a:x");
-    const statements: string[] = [];
-    const query = pool.query.bind(pool) as (...args: unknown[]) => Promise<unknown>;
-    (pool as unknown as { query: (...args: unknown[]) => Promise<unknown> }).query = (...args: unknown[]) => {
-      if (typeof args[0] === "string") statements.push(args[0]);
-      return query(...args);
-    };
+    const statements = watchStatements(pool);
     const alone = await openOutboundHookRecords({ db: null as never, pool, alone: true }, key, () => undefined);
     statements.length = 0;
     expect((await alone.hooks.ensure("!r:x", "ci", "@a:x")).hook.id).toBe(hook.id);
@@ -147,6 +142,6 @@ describe("outbound hook records of a process alone on PostgreSQL (role all)", ()
     const { hook: later } = await first.hooks.ensure("!r:x", "deploy", "@a:x");
     statements.length = 0;
     expect((await alone.hooks.find("!r:x", "deploy"))?.id).toBe(later.id);
-    expect(statements.filter((text) => text.startsWith("SELECT"))).toHaveLength(1);
+    expect(statements.filter((s) => s.text.startsWith("SELECT"))).toHaveLength(1);
   });
 });

@@ -35,3 +35,20 @@ store:
     url: ${url}
 `);
 }
+
+/** A statement a pool was given (watchStatements). */
+export interface WatchedStatement {
+  text: string;
+  values: unknown[];
+}
+
+/** Records every statement given to the pool's `query` from now on (the pool still runs them): what a test says goes, or does not go, to the server. */
+export function watchStatements(pool: pg.Pool): WatchedStatement[] {
+  const seen: WatchedStatement[] = [];
+  const query = pool.query.bind(pool) as (...args: unknown[]) => Promise<unknown>;
+  (pool as unknown as { query: (...args: unknown[]) => Promise<unknown> }).query = (...args: unknown[]) => {
+    if (typeof args[0] === "string") seen.push({ text: args[0], values: Array.isArray(args[1]) ? args[1] : [] });
+    return query(...args);
+  };
+  return seen;
+}
