@@ -65,7 +65,13 @@ async function startExample(file: string, command: string): Promise<RunningExamp
   const child = spawn(command, [path], { env: { ...process.env, HOOK_SIGNING_SECRET: secret, PORT: String(port) }, stdio: ["ignore", "pipe", "pipe"] });
   const example: RunningExample = { name, url: `http://127.0.0.1:${port}/hook`, secret, lines: [], process: child };
   let stderr = "";
-  child.stdout!.setEncoding("utf8").on("data", (chunk: string) => example.lines.push(...chunk.split("\n").filter(Boolean)));
+  // Whole lines only: a line can arrive in two chunks of the pipe (seen in CI: "verified" then " msg_…").
+  let partial = "";
+  child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
+    const parts = (partial + chunk).split("\n");
+    partial = parts.pop() ?? "";
+    example.lines.push(...parts.filter(Boolean));
+  });
   child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
   examples.push(example);
   // Bounded: listening within 10 s, or the example's own error.
