@@ -13,8 +13,12 @@
 // every mode, the others in the first mode), slow-ms, slow-seconds,
 // warmup-events, log-level, event-ids (random, as in current room versions, or sequential), store
 // (sqlite, or postgres: the SQLite runs and then one with the delivery queue in a PostgreSQL
-// started for the run, fsync on, beside them); e.g. `npm run bench -- --events=20000 --modes=NORMAL`
-// or `npm run bench -- --store postgres`.
+// started for the run, fsync on, beside them), pg-workers (with store postgres: the PostgreSQL runs,
+// by worker processes, 0 being one process with role all; default 0,2), sqlite-runs (yes, or no:
+// only the PostgreSQL runs); e.g. `npm run bench -- --events=20000 --modes=NORMAL`,
+// `npm run bench -- --store postgres` or `npm run bench -- --store postgres --sqlite-runs=no --pg-workers=2`.
+// BENCH_PG_SETTINGS adds lines to that PostgreSQL's configuration, ";" between them (e.g.
+// "shared_preload_libraries = 'auto_explain'; auto_explain.log_min_duration = 1000").
 // BENCH_CPU_PROF=<dir> makes the bridge write CPU profiles there (read them with
 // `npx tsx bench/cpu-profile-summary.ts <file>`); BENCH_BRIDGE_NODE_OPTIONS adds Node options for
 // the bridge; BENCH_KEEP=1 keeps the temp dir (bridge.log, Synapse's log).
@@ -40,6 +44,7 @@ import { OUTBOUND_FORMATS, type OutboundFormat } from "../src/outbound/formats/f
 const DEFAULTS = {
   rooms: 10, hooks: 2, events: 50_000, "txn-size": 50, rate: 1000, "latency-seconds": 10, "latency-txn-size": 10,
   "raw-seconds": 5, concurrency: 32, modes: "NORMAL,FULL", formats: "hookshot,hookshot-multipart", "slow-ms": 200, "slow-seconds": 3, "warmup-events": 2000, "log-level": "warn", "event-ids": "random", store: "sqlite",
+  "pg-workers": "0,2", "sqlite-runs": "yes",
 } as const;
 type Key = keyof typeof DEFAULTS;
 
@@ -58,10 +63,15 @@ const opts = {
   modes: raw("modes").split(",").map((m) => m.trim().toUpperCase()).filter(Boolean) as SyncMode[],
   formats: raw("formats").split(",").map((f) => f.trim()).filter(Boolean) as OutboundFormat[],
   store: raw("store"),
+  pgWorkers: raw("pg-workers").split(",").map((w) => w.trim()).filter(Boolean).map(Number),
+  sqliteRuns: raw("sqlite-runs"),
 };
 if (opts.store !== "sqlite" && opts.store !== "postgres") throw new Error(`store: "${opts.store}" is neither sqlite nor postgres`);
 for (const f of opts.formats) if (!(OUTBOUND_FORMATS as readonly string[]).includes(f)) throw new Error(`formats: "${f}" is not one of ${OUTBOUND_FORMATS.join(", ")}`);
 if (opts.modes.length === 0 || opts.formats.length === 0) throw new Error("modes and formats need at least one entry each");
+if (opts.pgWorkers.some((w) => !Number.isInteger(w) || w < 0 || w > 8)) throw new Error(`pg-workers: "${raw("pg-workers")}" is not a list of worker counts from 0 to 8`);
+if (opts.sqliteRuns !== "yes" && opts.sqliteRuns !== "no") throw new Error(`sqlite-runs: "${opts.sqliteRuns}" is neither yes nor no`);
+if (opts.sqliteRuns === "no" && opts.store !== "postgres") throw new Error("sqlite-runs=no leaves nothing to run without --store postgres");
 
 /** One bridge run: a store mode and the format the hooks encode with (delivery.defaultFormat). */
 interface Run {
@@ -82,8 +92,8 @@ const runOf = (mode: SyncMode, format: OutboundFormat, engine: Run["engine"] = "
   tag: `${engine === "postgres" ? "PG" : mode}${format === "hookshot" ? "" : format.replace(/[^A-Za-z]/g, "")}${workers > 0 ? "W".repeat(workers) : ""}`,
 });
 const runs: Run[] = [
-  ...opts.modes.map((m) => runOf(m, opts.formats[0]!)), ...opts.formats.slice(1).map((f) => runOf(opts.modes[0]!, f)),
-  ...(opts.store === "postgres" ? [runOf("NORMAL", opts.formats[0]!, "postgres"), runOf("NORMAL", opts.formats[0]!, "postgres", 2)] : []),
+  ...(opts.sqliteRuns === "yes" ? [...opts.modes.map((m) => runOf(m, opts.formats[0]!)), ...opts.formats.slice(1).map((f) => runOf(opts.modes[0]!, f))] : []),
+  ...(opts.store === "postgres" ? opts.pgWorkers.map((w) => runOf("NORMAL", opts.formats[0]!, "postgres", w)) : []),
 ];
 if (opts.eventIds !== "random" && opts.eventIds !== "sequential") throw new Error(`event-ids: "${opts.eventIds}" is neither random nor sequential`);
 for (const m of opts.modes) if (m !== "NORMAL" && m !== "FULL") throw new Error(`modes: "${m}" is neither NORMAL nor FULL`);
@@ -365,7 +375,8 @@ async function main(): Promise<void> {
   if (opts.store === "postgres") {
     log("starting PostgreSQL (Debian's server, fsync on) in the temp dir");
     // BENCH_PG_STATEMENTS=1: the server keeps statement statistics, printed after the PostgreSQL run (needs postgresql-contrib).
-    postgres = await startPostgres({ durable: true, settings: process.env.BENCH_PG_STATEMENTS ? ["shared_preload_libraries = 'pg_stat_statements'"] : [] });
+    const extra = (process.env.BENCH_PG_SETTINGS ?? "").split(";").map((l) => l.trim()).filter(Boolean);
+    postgres = await startPostgres({ durable: true, settings: [...(process.env.BENCH_PG_STATEMENTS ? ["shared_preload_libraries = 'pg_stat_statements'"] : []), ...extra] });
     world.postgresUrl = await postgres.createDatabase("bridge");
     world.postgresPid = await postgres.pid();
   }
