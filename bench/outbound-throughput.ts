@@ -251,22 +251,33 @@ async function runMode(world: World, receiver: ReceiverHandle, roomIds: string[]
 /**
  * The oldest snapshot any session held during the burst (BENCH_PG_STATEMENTS=1), sampled every
  * 200 ms: a transaction open for long keeps every dead row version it might see, so vacuum and
- * the claims' own pruning cannot drop them, and every scan of the jobs reads them again.
+ * the claims' own pruning cannot drop them, and every scan of the jobs reads them again. For that
+ * transaction: how long its statement had run, and what it waited on in each sample that saw it.
  */
 async function watchSnapshots(world: World): Promise<{ stop(): Promise<string> }> {
+  interface Sample { pid: number; xact: string; xids: number; ms: number; statementMs: number; state: string; waiting: string; query: string }
   const client = new pg.Client({ connectionString: world.postgresUrl });
   await client.connect();
-  let worst: { xids: number; ms: number; state: string; waiting: string; query: string } | null = null;
+  let worst: Sample | null = null;
+  // What each transaction seen was doing, by "pid xact_start": wait event → samples.
+  const doing = new Map<string, Map<string, number>>();
   let samples = 0;
   let running = true;
   const loop = (async () => {
     for (let i = 0; running && i < 3_000; i++) {
-      const { rows } = await client.query<{ xids: number; ms: number; state: string; waiting: string; query: string }>(
-        "SELECT age(backend_xmin)::int AS xids, (extract(epoch FROM now() - xact_start) * 1000)::int AS ms, coalesce(state, '') AS state, " +
+      const { rows } = await client.query<Sample>(
+        "SELECT pid, xact_start::text AS xact, age(backend_xmin)::int AS xids, (extract(epoch FROM now() - xact_start) * 1000)::int AS ms, " +
+        "(extract(epoch FROM now() - query_start) * 1000)::int AS \"statementMs\", coalesce(state, '') AS state, " +
         "coalesce(wait_event_type || ':' || wait_event, 'not waiting') AS waiting, left(regexp_replace(query, '\\s+', ' ', 'g'), 90) AS query " +
-        "FROM pg_stat_activity WHERE backend_xmin IS NOT NULL AND pid <> pg_backend_pid() ORDER BY age(backend_xmin) DESC LIMIT 1",
+        "FROM pg_stat_activity WHERE backend_xmin IS NOT NULL AND pid <> pg_backend_pid() ORDER BY age(backend_xmin) DESC LIMIT 3",
       );
       samples++;
+      for (const row of rows) {
+        const key = `${row.pid} ${row.xact}`;
+        const seen = doing.get(key) ?? new Map<string, number>();
+        seen.set(`${row.state}, ${row.waiting}`, (seen.get(`${row.state}, ${row.waiting}`) ?? 0) + 1);
+        if (!doing.has(key) && doing.size < 10_000) doing.set(key, seen);
+      }
       const row = rows[0];
       if (row && (!worst || row.xids > worst.xids)) worst = row;
       await new Promise((r) => setTimeout(r, 200));
@@ -277,8 +288,11 @@ async function watchSnapshots(world: World): Promise<{ stop(): Promise<string> }
       running = false;
       await loop.catch(() => undefined);
       await client.end();
-      const w = worst as { xids: number; ms: number; state: string; waiting: string; query: string } | null;
-      return w ? `oldest snapshot in ${samples} samples: ${w.xids} transactions behind, its transaction open ${w.ms} ms (${w.state}, ${w.waiting}: ${w.query})` : `no snapshot held in ${samples} samples`;
+      const w = worst as Sample | null;
+      if (!w) return `no snapshot held in ${samples} samples`;
+      const seen = [...(doing.get(`${w.pid} ${w.xact}`) ?? new Map<string, number>())].map(([what, n]) => `${n} × ${what}`).join("; ");
+      return `oldest snapshot in ${samples} samples: ${w.xids} transactions behind, its transaction open ${w.ms} ms, its statement ${w.statementMs} ms ` +
+        `(${w.state}, ${w.waiting}: ${w.query}); that transaction in the samples: ${seen}`;
     },
   };
 }

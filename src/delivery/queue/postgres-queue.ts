@@ -23,6 +23,17 @@ const HOOK_LIST_TTL_MS = 1000;
 // An idle worker with pending jobs it cannot take now (leased elsewhere) looks again this often.
 const MAX_SLEEP_MS = 5000;
 
+// Statements on jobs named by key test `state || '' = 'pending'`, which no index matches: analyzed
+// while no job was pending, the partial index of pending jobs looks like one row, and a plain
+// `state = 'pending'` made it the planner's way in, read in full for every key (migration 9).
+/** Ends leases of jobs not handed out ($1 keys, $2 their tokens). */
+export const UNLEASE_JOBS =
+  "UPDATE jobs SET lease_until = NULL, lease_token = NULL FROM unnest($1::bigint[], $2::text[]) AS u(id, token) WHERE jobs.id = u.id AND jobs.lease_token = u.token AND jobs.state || '' = 'pending'";
+/** Drops a removed hook's ($2) pending jobs, locked in key order as outcome writes lock theirs (the two never deadlock). */
+export const DROP_HOOK_JOBS =
+  `UPDATE jobs SET state = 'dropped', reason = 'the hook was removed', finished_at = $1, lease_until = NULL, lease_token = NULL
+   WHERE id IN (SELECT id FROM jobs WHERE hook_id = $2 AND state = 'pending' ORDER BY id FOR UPDATE) AND state || '' = 'pending'`;
+
 interface Lease {
   job: ClaimedJob;
   token: string;
@@ -367,10 +378,7 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
     }
     // Leased as they were stored, their hooks may not be in the list a claim visits.
     this.hint(jobs.map((j) => j.hookId));
-    return this.pool.query(
-      "UPDATE jobs SET lease_until = NULL, lease_token = NULL FROM unnest($1::bigint[], $2::text[]) AS u(id, token) WHERE jobs.id = u.id AND jobs.lease_token = u.token AND jobs.state = 'pending'",
-      [ids, tokens],
-    ).then(() => this.notify(), (err: unknown) => this.onBackgroundError(err));
+    return this.pool.query(UNLEASE_JOBS, [ids, tokens]).then(() => this.notify(), (err: unknown) => this.onBackgroundError(err));
   }
 
   /** Locks, leases and reads each hook's first due jobs in one statement (its own commit). */
@@ -489,12 +497,7 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
     this.retriesDue.delete(hookId);
     this.delivering.delete(hookId);
     for (const [key, lease] of this.leases) if (lease.job.hookId === hookId) this.leases.delete(key);
-    const { rowCount } = await this.pool.query(
-      // Locked in key order, as outcome writes lock theirs: the two never deadlock.
-      `UPDATE jobs SET state = 'dropped', reason = 'the hook was removed', finished_at = $1, lease_until = NULL, lease_token = NULL
-       WHERE id IN (SELECT id FROM jobs WHERE hook_id = $2 AND state = 'pending' ORDER BY id FOR UPDATE) AND state = 'pending'`,
-      [Date.now(), hookId],
-    );
+    const { rowCount } = await this.pool.query(DROP_HOOK_JOBS, [Date.now(), hookId]);
     return rowCount ?? 0;
   }
 

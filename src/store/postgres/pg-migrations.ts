@@ -382,4 +382,37 @@ export const PG_MIGRATIONS: readonly string[] = [
   END
   $fn$;
   `,
+  // 9: outcomes are written by key whatever the statistics say. Analyzed while no job was
+  // pending (between bursts), the partial index of pending jobs looks like one row, and the
+  // planner took it for the way in: each write read every pending job and, for each, every
+  // outcome of the call (30–40 s per statement at 10,000 pending, whose old snapshot slowed every
+  // other statement). The state test is now one no index matches (|| '', as due_at + 0 in
+  // mwb_claim_plain), and each call is planned for its own arrays and the table as it is
+  // (force_custom_plan: a plan kept from a nearly empty table would scan the table instead).
+  `
+  CREATE OR REPLACE FUNCTION mwb_record_outcomes(
+    p_ids BIGINT[], p_tokens TEXT[], p_states TEXT[], p_reasons TEXT[], p_due BIGINT[], p_at BIGINT[],
+    p_hooks TEXT[], p_events TEXT[], p_attempts INT[], p_outcomes TEXT[], p_status INT[], p_errors TEXT[], p_durations INT[], p_bodies TEXT[],
+    p_seq INT[], p_announce TEXT
+  ) RETURNS VOID
+  LANGUAGE plpgsql SET enable_seqscan = off SET enable_bitmapscan = off SET plan_cache_mode = force_custom_plan AS $fn$
+  BEGIN
+    UPDATE jobs SET state = o.state, reason = o.reason, attempts = jobs.attempts + 1,
+           due_at = COALESCE(o.due_at, jobs.due_at), finished_at = CASE WHEN o.state = 'pending' THEN NULL ELSE o.at END,
+           lease_until = NULL, lease_token = NULL
+      FROM unnest(p_ids, p_tokens, p_states, p_reasons, p_due, p_at) AS o(id, token, state, reason, due_at, at)
+      WHERE jobs.id = o.id AND jobs.lease_token = o.token AND jobs.state || '' = 'pending';
+    INSERT INTO attempt_batches (hook_id, at, successes, job_ids, event_ids, attempt_nos, outcomes, statuses, errors, durations_ms, response_bodies, ats)
+      SELECT a.hook, max(a.at), count(*) FILTER (WHERE a.outcome = 'success'),
+             array_agg(a.job ORDER BY a.seq), array_agg(a.ev ORDER BY a.seq), array_agg(a.no ORDER BY a.seq), array_agg(a.outcome ORDER BY a.seq),
+             array_agg(a.status ORDER BY a.seq), array_agg(a.err ORDER BY a.seq), array_agg(a.dur ORDER BY a.seq), array_agg(a.body ORDER BY a.seq), array_agg(a.at ORDER BY a.seq)
+      FROM unnest(p_ids, p_hooks, p_events, p_attempts, p_outcomes, p_status, p_errors, p_durations, p_bodies, p_at, p_seq)
+        AS a(job, hook, ev, no, outcome, status, err, dur, body, at, seq)
+      GROUP BY a.hook;
+    IF p_announce <> '' THEN
+      PERFORM pg_notify('mwb_jobs', CASE WHEN length(p_announce) <= 7000 THEN p_announce ELSE '' END);
+    END IF;
+  END
+  $fn$;
+  `,
 ];
