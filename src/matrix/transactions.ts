@@ -7,8 +7,11 @@ import type { RoomEvent } from "./port.js";
 import { transactionCrypto, type TransactionCrypto } from "./encryption/transaction-crypto.js";
 
 export interface TransactionSink {
-  /** The ids of the events already handled under this transaction id, or null when the id is new. */
-  handledEvents(txnId: string): Promise<ReadonlySet<string> | null>;
+  /**
+   * The ids of the events already handled under this transaction id, or null when the id is new.
+   * `events`: the transaction's, so that reads `handle` needs of them can start at once.
+   */
+  handledEvents(txnId: string, events?: readonly RoomEvent[]): Promise<ReadonlySet<string> | null>;
   /**
    * Must store everything the events ask for before resolving; a rejection makes the homeserver
    * retry. `earlier`: of a re-used id, the events handled under it before (not among `events`).
@@ -55,8 +58,8 @@ export function appserviceRouter(opts: { hsToken: string; sink: TransactionSink;
       // A re-used id is not always a re-send (Synapse numbers from 1 again after a restart,
       // Dendrite re-batches a retry under its first event's id): events new to it are handled.
       try {
-        const earlier = await opts.sink.handledEvents(txnId);
         const valid = events.filter(isRoomEvent);
+        const earlier = await opts.sink.handledEvents(txnId, valid);
         const fresh = earlier ? valid.filter((e) => !earlier.has(e.event_id)) : valid;
         if (earlier && fresh.length === 0) {
           // A re-used id may carry new to-device events (room keys) with no new room event: they

@@ -86,6 +86,47 @@ describe("EventRouter follow-ups (real SQLite store)", () => {
     expect(caughtUp).toEqual([["!hook:x", "!ghost:x", "!member:x", "!chat:x"]]);
   });
 
+  it("reads the rooms' hook versions beside the handled-id read, once per transaction, and waits for it before routing", async () => {
+    dir = mkdtempSync(join(tmpdir(), "mwb-router-"));
+    db = openDatabase(join(dir, "bridge.db"));
+    queue = new SqliteDeliveryQueue(db);
+    const matrix = { botUserId: "@bot:x", isBridgeUser: (userId: string) => userId === "@bot:x" } as unknown as MatrixPort;
+    const outbound = { registry: { forRoom: () => [] } } as unknown as OutboundHooks;
+    const catchUps: Array<{ rooms: string[]; settle: (err?: Error) => void }> = [];
+    const router = new EventRouter({ matrix, outbound, inbound: {} as InboundHooks, queue, inviteAllowList: [], commandPrefix: "!hooks", log: createLogger("silent"),
+      catchUp: (roomIds) => new Promise<void>((resolve, reject) => void catchUps.push({ rooms: [...roomIds], settle: (err) => (err ? reject(err) : resolve()) })) });
+    router.holdFollowUpsUntil(new Promise(() => undefined));
+    const chat = (n: number, room: string) => event({ room_id: room, event_id: `$c${n}`, type: "m.room.message", sender: "@someone:x", content: { msgtype: "m.text", body: "hi" } });
+
+    // Started as the handled id is read, not after.
+    const handled = router.handledEvents("t1", [chat(1, "!a:x"), chat(2, "!b:x")]);
+    expect(catchUps.map((c) => c.rooms)).toEqual([["!a:x", "!b:x"]]);
+    expect(await handled).toBeNull();
+    let stored = false;
+    const handling = router.handle("t1", [chat(1, "!a:x"), chat(2, "!b:x")]).then(() => (stored = true));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(stored).toBe(false); // routing waits for the catch-up
+    expect(catchUps).toHaveLength(1); // and does not read again
+    catchUps[0]!.settle();
+    await handling;
+    expect(await queue.handledEvents("t1")).not.toBeNull();
+
+    // Its failure fails the transaction (the homeserver sends it again), as a catch-up's in handle does.
+    const again = router.handledEvents("t2", [chat(3, "!a:x")]);
+    catchUps[1]!.settle(new Error("the store is down"));
+    expect(await again).toBeNull();
+    await expect(router.handle("t2", [chat(3, "!a:x")])).rejects.toThrow(/store is down/);
+    expect(await queue.handledEvents("t2")).toBeNull();
+
+    // A duplicate's catch-up is dropped; a transaction handled without the read catches up itself.
+    void router.handledEvents("t1", [chat(1, "!a:x")]);
+    catchUps[2]!.settle(new Error("nobody waits for this"));
+    const direct = router.handle("t3", [chat(4, "!c:x")]);
+    expect(catchUps.map((c) => c.rooms).slice(3)).toEqual([["!c:x"]]);
+    catchUps[3]!.settle();
+    await direct;
+  });
+
   it("at start, forgets stored follow-ups that are not room events instead of failing", async () => {
     dir = mkdtempSync(join(tmpdir(), "mwb-router-"));
     db = openDatabase(join(dir, "bridge.db"));

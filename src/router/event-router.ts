@@ -75,10 +75,21 @@ export class EventRouter implements TransactionSink {
   private readonly queuedFollowUps = new Set<string>();
   // Set while the joined rooms' hooks load at start; events of a room wait until it is loaded.
   private rooms: JoinedRoomsLoader | null = null;
+  /** The catch-up handledEvents started for the transaction handled next (transactions come one at a time). */
+  private earlyCatchUp: { txnId: string; done: Promise<void> } | null = null;
 
   constructor(private readonly deps: EventRouterDeps) {}
 
-  async handledEvents(txnId: string): Promise<ReadonlySet<string> | null> {
+  async handledEvents(txnId: string, events: readonly RoomEvent[] = []): Promise<ReadonlySet<string> | null> {
+    // An appservice process beside others reads its rooms' hook versions before routing: that
+    // read starts now, beside this one, so that a transaction waits for one round trip, not two.
+    this.earlyCatchUp = null;
+    if (this.deps.catchUp && events.length > 0 && !this.rooms?.loading) {
+      const done = Promise.resolve(this.deps.catchUp(new Set(events.map((e) => e.room_id))));
+      // Awaited by handle(); a duplicate transaction's is not, and its failure is nobody's.
+      done.catch(() => undefined);
+      this.earlyCatchUp = { txnId, done };
+    }
     const handled = await this.deps.queue.handledEvents(txnId);
     if (handled && this.unanswered.delete(txnId)) await this.resumeFollowUps(txnId);
     return handled;
@@ -168,7 +179,10 @@ export class EventRouter implements TransactionSink {
   async handle(txnId: string, received: RoomEvent[], earlier: ReadonlySet<string> | null = null, crypto: TransactionCrypto | null = null): Promise<void> {
     const { matrix, outbound, inbound } = this.deps;
     if (this.rooms?.loading) await this.roomsLoaded(received);
-    await this.deps.catchUp?.(new Set(received.map((e) => e.room_id)));
+    // Started by handledEvents for this transaction (its rooms are a superset of these), or now.
+    const early = this.earlyCatchUp?.txnId === txnId ? this.earlyCatchUp.done : null;
+    this.earlyCatchUp = null;
+    await (early ?? this.deps.catchUp?.(new Set(received.map((e) => e.room_id))));
     // Encrypted events become their cleartext; one without its key yet is kept aside, in the store.
     const events = this.deps.encryption ? await this.deps.encryption.decryptTransaction(received, crypto) : received;
     const messages: OutboundMessage[] = [];
