@@ -50,6 +50,25 @@ async function indexReads(client: pg.Client, index: string, run: () => Promise<u
   }
 }
 
+/**
+ * What `run` makes a pool of one connection read of the jobs: entries of each index, and scans of
+ * the whole table. From the shared statistics: that backend reports its counts before each answer
+ * once told to (pg_stat_force_next_flush), and the reader takes a fresh snapshot of them each time.
+ */
+async function poolJobReads(pool: pg.Pool, reader: pg.Client, run: () => Promise<unknown>): Promise<Record<string, number>> {
+  const reads = async () => {
+    await pool.query("SELECT pg_stat_force_next_flush()");
+    await reader.query("SELECT pg_stat_clear_snapshot()");
+    const indexes = await reader.query<{ name: string; read: number }>("SELECT indexrelname AS name, idx_tup_read::float8 AS read FROM pg_stat_user_indexes WHERE relname = 'jobs'");
+    const table = await reader.query<{ scans: number }>("SELECT seq_scan::float8 AS scans FROM pg_stat_user_tables WHERE relname = 'jobs'");
+    return { ...Object.fromEntries(indexes.rows.map((r) => [r.name, r.read])), seqScans: table.rows[0]!.scans } as Record<string, number>;
+  };
+  const before = await reads();
+  await run();
+  const after = await reads();
+  return Object.fromEntries(Object.entries(after).map(([name, n]) => [name, n - (before[name] ?? 0)]));
+}
+
 describe("the PostgreSQL queue's plans with statistics of an empty queue (real server)", () => {
   const cleanups: Array<() => Promise<void>> = [];
   afterEach(async () => {
@@ -97,5 +116,41 @@ describe("the PostgreSQL queue's plans with statistics of an empty queue (real s
     expect(dropped).toBe(ofHook.rows[0]!.pending);
     expect(reads).toBeLessThanOrEqual(ofHook.rows[0]!.all);
     expect(ofHook.rows[0]!.all).toBeLessThan(pendingTotal.rows[0]!.n / 5);
+  });
+
+  it("replays by key with the statistics of a queue where nothing had finished yet, reading no finished job it does not replay", async () => {
+    const url = await freshDatabase("plans");
+    // One connection: every statement of the queue's runs on the backend whose counts are read.
+    const pool = await openPgStore({ url, poolSize: 1 });
+    const queue = await PostgresDeliveryQueue.open(pool, { url });
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    cleanups.push(() => pool.end(), () => queue.close(), () => client.end());
+    // A first burst, analyzed before anything finished (the partial index of finished jobs looks
+    // like one row); then 3,000 of its jobs dead letters and 2,000 delivered.
+    await storeEvents(queue, 0, 2500);
+    await client.query("ANALYZE jobs");
+    const jobs = await claim(queue, 5000);
+    expect(jobs).toHaveLength(5000);
+    jobs.forEach((job, i) => (i < 3000 ? queue.deadLetter(job, "gave up", { ...ok, outcome: "retry", status: 500 }) : queue.complete(job, ok)));
+    await queue.flush();
+    const dead = jobs.find((j) => j.hookId === "ep_3")!;
+    const deadOfHook = jobs.slice(0, 3000).filter((j) => j.hookId === "ep_4").length;
+    const finished = (await client.query<{ n: number }>("SELECT count(*)::int AS n FROM jobs WHERE state <> 'pending'")).rows[0]!.n;
+    expect(finished).toBe(5000);
+
+    // One event: found through its message and jobs_once, a handful of entries.
+    let one = 0;
+    const byEvent = await poolJobReads(pool, client, async () => (one = await queue.replay("ep_3", { eventId: dead.eventId, originTs: 1_700_000_000_000 + Number(dead.eventId.slice(2)) })));
+    expect(one).toBe(1);
+    expect(byEvent).toMatchObject({ jobs_finished: 0, jobs_hook_pending: 0, seqScans: 0 });
+    expect(byEvent.jobs_once).toBeLessThanOrEqual(10);
+    // A hook's dead letters: its own, from jobs_hook_dead; each checked for a pending copy through jobs_once.
+    let all = 0;
+    const hookDead = await poolJobReads(pool, client, async () => (all = await queue.replay("ep_4", { dead: true })));
+    expect(all).toBe(deadOfHook);
+    expect(hookDead).toMatchObject({ jobs_finished: 0, jobs_hook_pending: 0, seqScans: 0 });
+    expect(hookDead.jobs_hook_dead).toBeLessThanOrEqual(deadOfHook);
+    expect(hookDead.jobs_once).toBeLessThanOrEqual(3 * deadOfHook);
   });
 });

@@ -503,13 +503,16 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
 
   async replay(hookId: string, which: ReplayWhich, now = Date.now()): Promise<number> {
     await this.flush();
+    // The states are tested so that only jobs_once (state <> 'replayed') may lead to a job by its
+    // event, never the partial index of finished or of pending jobs: statistics taken before any
+    // job finished (or while none was pending) make those look like one row (see UNLEASE_JOBS).
     const fresh = await this.transaction(async (client) => {
       const sources = !("eventId" in which)
         ? await client.query<{ id: number; message_id: number }>("SELECT id, message_id FROM jobs WHERE hook_id = $1 AND state = 'dead' ORDER BY id FOR UPDATE", [hookId])
         : which.originTs !== null
           ? await client.query<{ id: number; message_id: number }>(
             `SELECT j.id, j.message_id FROM jobs j JOIN messages m ON m.id = j.message_id
-             WHERE m.origin_ts = $1 AND m.event_id = $2 AND j.hook_id = $3 AND j.state IN ('done', 'dead', 'dropped') ORDER BY j.id DESC LIMIT 1 FOR UPDATE OF j`,
+             WHERE m.origin_ts = $1 AND m.event_id = $2 AND j.hook_id = $3 AND j.state <> 'replayed' AND j.state || '' IN ('done', 'dead', 'dropped') ORDER BY j.id DESC LIMIT 1 FOR UPDATE OF j`,
             [which.originTs, pgText(which.eventId), hookId],
           )
           : await client.query<{ id: number; message_id: number }>(
@@ -522,8 +525,8 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
       // An event already waiting again (replayed twice) is not queued a third time: its pending job holds the (message, hook) slot.
       const { rows } = await client.query<{ id: number }>(
         `WITH replayed AS (
-           UPDATE jobs SET state = 'replayed' WHERE id = ANY($1::bigint[]) AND state IN ('dead', 'dropped', 'done')
-             AND NOT EXISTS (SELECT 1 FROM jobs p WHERE p.message_id = jobs.message_id AND p.hook_id = jobs.hook_id AND p.state = 'pending')
+           UPDATE jobs SET state = 'replayed' WHERE id = ANY($1::bigint[]) AND state || '' IN ('dead', 'dropped', 'done')
+             AND NOT EXISTS (SELECT 1 FROM jobs p WHERE p.message_id = jobs.message_id AND p.hook_id = jobs.hook_id AND p.state <> 'replayed' AND p.state || '' = 'pending')
            RETURNING message_id, hook_id)
          INSERT INTO jobs (message_id, hook_id, due_at, created_at) SELECT message_id, hook_id, $2, $2 FROM replayed ORDER BY message_id RETURNING id`,
         [ids, now],
