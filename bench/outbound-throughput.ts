@@ -275,7 +275,8 @@ async function watchSnapshots(world: World): Promise<{ stop(): Promise<string> }
       for (const row of rows) {
         const key = `${row.pid} ${row.xact}`;
         const seen = doing.get(key) ?? new Map<string, number>();
-        seen.set(`${row.state}, ${row.waiting}`, (seen.get(`${row.state}, ${row.waiting}`) ?? 0) + 1);
+        const what = `${row.state}, ${row.waiting}`;
+        seen.set(what, (seen.get(what) ?? 0) + 1);
         if (!doing.has(key) && doing.size < 10_000) doing.set(key, seen);
       }
       const row = rows[0];

@@ -75,13 +75,19 @@ describe("the PostgreSQL queue's plans with statistics of an empty queue (real s
     for (const step of cleanups.splice(0).reverse()) await step().catch(() => undefined);
   });
 
-  it("writes outcomes and gives jobs back by key, reading no pending job it does not change", async () => {
+  /** A fresh database with a queue on a pool of `poolSize`, and a client of its own beside them. */
+  const open = async (poolSize: number) => {
     const url = await freshDatabase("plans");
-    const pool = await openPgStore({ url, poolSize: 4 });
+    const pool = await openPgStore({ url, poolSize });
     const queue = await PostgresDeliveryQueue.open(pool, { url });
     const client = new pg.Client({ connectionString: url });
     await client.connect();
     cleanups.push(() => pool.end(), () => queue.close(), () => client.end());
+    return { pool, queue, client };
+  };
+
+  it("writes outcomes and gives jobs back by key, reading no pending job it does not change", async () => {
+    const { queue, client } = await open(4);
     // A first burst delivered, then the statistics taken with nothing pending.
     await storeEvents(queue, 0, 500);
     const first = await claim(queue, 1000);
@@ -119,13 +125,8 @@ describe("the PostgreSQL queue's plans with statistics of an empty queue (real s
   });
 
   it("replays by key with the statistics of a queue where nothing had finished yet, reading no finished job it does not replay", async () => {
-    const url = await freshDatabase("plans");
     // One connection: every statement of the queue's runs on the backend whose counts are read.
-    const pool = await openPgStore({ url, poolSize: 1 });
-    const queue = await PostgresDeliveryQueue.open(pool, { url });
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
-    cleanups.push(() => pool.end(), () => queue.close(), () => client.end());
+    const { pool, queue, client } = await open(1);
     // A first burst, analyzed before anything finished (the partial index of finished jobs looks
     // like one row); then 3,000 of its jobs dead letters and 2,000 delivered.
     await storeEvents(queue, 0, 2500);
