@@ -59,4 +59,14 @@ describe("ChurnMap", () => {
     expect(map.get(4)).toBeUndefined();
     expect(map.has(5)).toBe(false);
   });
+
+  it("gives its keys back as they were set: numbers as numbers, strings in insertion order", () => {
+    const numbers = new ChurnMap<number, string>();
+    numbers.set(30, "c").set(10, "a").set(20, "b");
+    numbers.delete(10);
+    expect([...numbers.keys()]).toEqual([20, 30]);
+    const strings = new ChurnMap<string, number>();
+    strings.set("!b:x/hook", 1).set("!a:x/hook", 2).set("__proto__", 3);
+    expect([...strings.keys()]).toEqual(["!b:x/hook", "!a:x/hook", "__proto__"]);
+  });
 });

@@ -58,6 +58,11 @@ export class ChurnMap<K extends number | string, V> {
     for (const key in this.entries) yield this.entries[key]!;
   }
 
+  /** Keys in the order described above; deleting the current entry while iterating is safe. */
+  *keys(): Generator<K> {
+    for (const key in this.entries) yield (this.numericKeys ? Number(key) : key) as K;
+  }
+
   /** Entries in no set order (a dictionary's); deleting the current entry while iterating is safe. */
   *[Symbol.iterator](): Generator<[K, V]> {
     for (const key in this.entries) yield [(this.numericKeys ? Number(key) : key) as K, this.entries[key]!];

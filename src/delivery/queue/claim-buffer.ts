@@ -1,3 +1,4 @@
+import { ChurnMap } from "../churn-map.js";
 import type { ClaimOptions, ClaimedJob } from "./queue.js";
 
 // A job waits in the buffer at most this long: the worker's lease is its request timeout plus a
@@ -30,9 +31,9 @@ interface Entry {
   until: number;
 }
 
-/** One hook's buffered jobs, oldest first. */
+/** One hook's buffered jobs, oldest first (the slots before `head` are taken and emptied). */
 interface HookLine {
-  entries: Entry[];
+  entries: Array<Entry | undefined>;
   head: number;
 }
 
@@ -44,7 +45,9 @@ interface HookLine {
  * first, so that a take costs one step per hook and per job it takes, however many wait.
  */
 export class ClaimBuffer {
-  private readonly lines = new Map<string, HookLine>();
+  // Lines come and go with each hook's bursts, and a line holds its jobs' event bodies: a ChurnMap,
+  // so that a dead line is not kept alive by an outgrown Map table (churn-map.ts).
+  private readonly lines = new ChurnMap<string, HookLine>();
   private count = 0;
   private bodyBytes = 0;
   private rotation = 0;
@@ -103,6 +106,8 @@ export class ClaimBuffer {
       const max = opts.skipHooks?.has(hookId) ? 0 : (opts.perHookLimit ?? Infinity);
       while (line.head < line.entries.length && taken.length < limit && n < max) {
         const entry = line.entries[line.head]!;
+        // Emptied as it is taken: a delivered job's body is not kept alive until the line compacts.
+        line.entries[line.head] = undefined;
         line.head++;
         this.count--;
         this.bodyBytes -= entry.job.body.length;
@@ -133,7 +138,7 @@ export class ClaimBuffer {
   dropHook(hookId: string): ClaimedJob[] {
     const line = this.lines.get(hookId);
     if (!line) return [];
-    const dropped = line.entries.slice(line.head).map((e) => e.job);
+    const dropped = line.entries.slice(line.head).map((e) => e!.job);
     this.forget(hookId, line);
     return dropped;
   }

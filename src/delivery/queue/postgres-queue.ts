@@ -3,6 +3,7 @@ import type pg from "pg";
 import { pgClient, pgText } from "../../store/postgres/pg-store.js";
 import { cutOffBatches, fetchPlan, selectClaim, shortTags, storedTag, type HookCandidates, type HookFetch } from "./claim-selection.js";
 import { ClaimBuffer } from "./claim-buffer.js";
+import { ChurnMap } from "../churn-map.js";
 import { jobId } from "./job-id.js";
 import type {
   AttemptRecord, AttemptSummary, ClaimOptions, ClaimedJob, DeliveryQueue, FollowUp, HookQueueStatus, ReplayWhich, StoredTransaction, TransactionRecord,
@@ -111,7 +112,8 @@ const RUN_LOCK = 0x6d7763;
  */
 export class PostgresDeliveryQueue implements DeliveryQueue {
   private readonly listeners: Array<() => void> = [];
-  private readonly leases = new Map<number, Lease>();
+  // A lease is added and removed per delivery: a ChurnMap, so that young collections stay short (churn-map.ts).
+  private readonly leases = new ChurnMap<number, Lease>();
   private readonly buffer = new ClaimBuffer();
   private pendingWrites: OutcomeRow[] = [];
   private writing: Promise<void> | null = null;
