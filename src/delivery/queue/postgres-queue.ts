@@ -4,6 +4,7 @@ import { pgClient, pgText } from "../../store/postgres/pg-store.js";
 import { cutOffBatches, fetchPlan, selectClaim, shortTags, storedTag, type HookCandidates, type HookFetch } from "./claim-selection.js";
 import { ClaimBuffer } from "./claim-buffer.js";
 import { ChurnMap } from "../churn-map.js";
+import { pgArray } from "../../store/postgres/pg-arrays.js";
 import { jobId } from "./job-id.js";
 import type {
   AttemptRecord, AttemptSummary, ClaimOptions, ClaimedJob, DeliveryQueue, FollowUp, HookQueueStatus, ReplayWhich, StoredTransaction, TransactionRecord,
@@ -192,9 +193,9 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
       "SELECT o_job AS job_id, o_event AS event_id, o_ts AS origin_ts, o_hook AS hook_id, o_follow_up AS follow_up FROM mwb_store_transaction($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
       [
         txnId, now, JSON.stringify(eventIds),
-        toStore.map((m) => m.eventId), toStore.map((m) => m.originTs), toStore.map((m) => m.roomId), toStore.map((m) => m.body),
-        pairs.map((p) => p.m.eventId), pairs.map((p) => p.m.originTs), pairs.map((p) => p.hookId), lease.leased, lease.until, lease.token,
-        followUps.map((f) => f.eventId), followUps.map((f) => f.event),
+        pgArray(toStore.map((m) => m.eventId)), pgArray(toStore.map((m) => m.originTs)), pgArray(toStore.map((m) => m.roomId)), pgArray(toStore.map((m) => m.body)),
+        pgArray(pairs.map((p) => p.m.eventId)), pgArray(pairs.map((p) => p.m.originTs)), pgArray(pairs.map((p) => p.hookId)), pgArray(lease.leased), lease.until, lease.token,
+        pgArray(followUps.map((f) => f.eventId)), pgArray(followUps.map((f) => f.event)),
       ],
     );
     const leasedPairs = new Set<string>();
@@ -662,10 +663,10 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
     this.writing = this.pool.query(
       "SELECT mwb_record_outcomes($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
       [
-        rows.map((o) => o.job.key), rows.map((o) => o.token), rows.map((o) => o.state), rows.map((o) => pgText(o.reason)), rows.map((o) => o.dueAt), rows.map((o) => o.at),
-        rows.map((o) => pgText(o.job.hookId)), rows.map((o) => pgText(o.job.eventId)), rows.map((o) => o.job.attempts + 1),
-        rows.map((o) => o.attempt.outcome), rows.map((o) => o.attempt.status), rows.map((o) => pgText(o.attempt.error)),
-        rows.map((o) => Math.round(o.attempt.durationMs)), rows.map((o) => pgText(o.attempt.responseBody)), rows.map((o) => order.get(o)!), announce,
+        pgArray(rows.map((o) => o.job.key)), pgArray(rows.map((o) => o.token)), pgArray(rows.map((o) => o.state)), pgArray(rows.map((o) => pgText(o.reason))), pgArray(rows.map((o) => o.dueAt)), pgArray(rows.map((o) => o.at)),
+        pgArray(rows.map((o) => pgText(o.job.hookId))), pgArray(rows.map((o) => pgText(o.job.eventId))), pgArray(rows.map((o) => o.job.attempts + 1)),
+        pgArray(rows.map((o) => o.attempt.outcome)), pgArray(rows.map((o) => o.attempt.status)), pgArray(rows.map((o) => pgText(o.attempt.error))),
+        pgArray(rows.map((o) => Math.round(o.attempt.durationMs))), pgArray(rows.map((o) => pgText(o.attempt.responseBody))), pgArray(rows.map((o) => order.get(o)!)), announce,
       ],
     ).then(
       () => {
