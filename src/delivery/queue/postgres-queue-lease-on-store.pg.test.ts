@@ -124,7 +124,9 @@ describe("PostgresDeliveryQueue alone on its database, leasing a transaction's j
   it("claims read the table only for hooks with jobs there it does not hold, and every hook once a second", async () => {
     const { pool, queue } = await open();
     const statements = watchStatements(pool);
-    const claimsReadNow = () => statements.filter((s) => s.text.includes("mwb_claim_plain")).map((s) => s.values[0] as string[]);
+    // (The hooks go as an array literal written by JSON.stringify, pg-arrays.ts, or as the array.)
+    const hooksOf = (v: unknown): string[] => (typeof v === "string" ? (JSON.parse(`[${v.slice(1, -1)}]`) as string[]) : (v as string[]));
+    const claimsReadNow = () => statements.filter((s) => s.text.includes("mwb_claim_plain")).map((s) => hooksOf(s.values[0]));
     await delivered(queue, ["ep_a"]);
     const t0 = Date.now();
     await queue.claimDue(1, claimOpts({ now: t0 }));

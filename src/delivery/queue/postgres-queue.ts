@@ -381,7 +381,7 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
     }
     // Leased as they were stored, their hooks may not be in the list a claim visits.
     this.hint(jobs.map((j) => j.hookId));
-    return this.pool.query(UNLEASE_JOBS, [ids, tokens]).then(() => this.notify(), (err: unknown) => this.onBackgroundError(err));
+    return this.pool.query(UNLEASE_JOBS, [pgArray(ids), pgArray(tokens)]).then(() => this.notify(), (err: unknown) => this.onBackgroundError(err));
   }
 
   /** Locks, leases and reads each hook's first due jobs in one statement (its own commit). */
@@ -389,7 +389,7 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
     const { rows } = await this.pool.query<Omit<CandidateRow, "ord" | "oldest" | "batch_id" | "batch_size">>(
       "SELECT o_id AS id, o_hook AS hook_id, o_attempts AS attempts, o_due AS due_at, o_event AS event_id, o_room AS room_id, o_body AS body FROM mwb_claim_plain($1, $2, $3, $4, $5, $6)",
       // A plain hook's plan reads one more than it may take (to see whether more wait): not needed here.
-      [plan.map((p) => p.hookId), plan.map((p) => Math.max(1, p.fetch - 1)), opts.now, limit, opts.now + opts.leaseMs, token],
+      [pgArray(plan.map((p) => p.hookId)), pgArray(plan.map((p) => Math.max(1, p.fetch - 1))), opts.now, limit, opts.now + opts.leaseMs, token],
     );
     return rows.map((row) => ({ key: row.id, id: jobId(row.event_id, row.hook_id), eventId: row.event_id, hookId: row.hook_id, roomId: row.room_id, attempts: row.attempts, dueAt: row.due_at, body: row.body }));
   }
@@ -898,7 +898,7 @@ async function lockCandidates(client: pg.PoolClient, plan: readonly HookFetch[],
        FOR UPDATE SKIP LOCKED
      ) j
      JOIN messages m ON m.id = j.message_id`,
-    [plan.map((p) => p.hookId), plan.map((p) => p.fetch), now],
+    [pgArray(plan.map((p) => p.hookId)), pgArray(plan.map((p) => p.fetch)), now],
   );
   return rows;
 }
