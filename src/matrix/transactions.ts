@@ -18,6 +18,11 @@ export interface TransactionSink {
    * `crypto`: the transaction's to-device events, device lists and key counts (MSC2409, MSC3202).
    */
   handle(txnId: string, events: RoomEvent[], earlier: ReadonlySet<string> | null, crypto: TransactionCrypto | null): Promise<void>;
+  /**
+   * Handles the transaction in one round trip where it can (see EventRouter.handleIfNew): true
+   * once stored; false when it did not, and the transaction is then handled as usual.
+   */
+  handleIfNew?(txnId: string, events: RoomEvent[], crypto: TransactionCrypto | null): Promise<boolean>;
   /** The encryption fields of a transaction whose events were all handled before. */
   handleCrypto?(crypto: TransactionCrypto): Promise<void>;
 }
@@ -59,6 +64,11 @@ export function appserviceRouter(opts: { hsToken: string; sink: TransactionSink;
       // Dendrite re-batches a retry under its first event's id): events new to it are handled.
       try {
         const valid = events.filter(isRoomEvent);
+        if (opts.sink.handleIfNew && (await opts.sink.handleIfNew(txnId, valid, transactionCrypto(req.body)))) {
+          opts.metrics.transactions.inc({ result: "processed" });
+          res.json({});
+          return;
+        }
         const earlier = await opts.sink.handledEvents(txnId, valid);
         const fresh = earlier ? valid.filter((e) => !earlier.has(e.event_id)) : valid;
         if (earlier && fresh.length === 0) {

@@ -7,7 +7,7 @@ import { mayInvite } from "../connections/invite-permission.js";
 import { KIND_LABEL, kindOfEventType, type OutboundHooks } from "../connections/outbound-hooks.js";
 import type { WebhookBots } from "../connections/webhook-bots.js";
 import type { BeforeSendFallback } from "../callbacks/before-send-fallback.js";
-import type { DeliveryQueue, OutboundMessage } from "../delivery/queue/queue.js";
+import type { DeliveryQueue, OutboundMessage, StoredTransaction, TransactionRecord } from "../delivery/queue/queue.js";
 import type { Logger } from "../observability/logger.js";
 import { hooksForEvent, outboundEventJson } from "../outbound/match.js";
 import { JoinedRoomsLoader } from "../matrix/joined-rooms-loader.js";
@@ -177,6 +177,36 @@ export class EventRouter implements TransactionSink {
    * `earlier` the ids that were), storing everything in one commit before it resolves.
    */
   async handle(txnId: string, received: RoomEvent[], earlier: ReadonlySet<string> | null = null, crypto: TransactionCrypto | null = null): Promise<void> {
+    await this.route(txnId, received, earlier, crypto, (record) => this.deps.queue.storeTransaction(record));
+  }
+
+  /**
+   * Handles a transaction in one round trip where the queue checks the id as it stores it
+   * (PostgreSQL: no handledEvents read first), for a transaction whose handling writes nothing
+   * before the store — no state event, redaction or encryption — so that a seen id, for which
+   * nothing is stored, leaves nothing done either. Resolves false when it did not handle it (not
+   * such a transaction, or a seen id): the caller then handles it as usual.
+   */
+  async handleIfNew(txnId: string, received: RoomEvent[], crypto: TransactionCrypto | null = null): Promise<boolean> {
+    const { queue } = this.deps;
+    if (!queue.storeNewTransaction || crypto || this.deps.encryption || !received.every(writesNothingBeforeStore)) return false;
+    let handled = true;
+    await this.route(txnId, received, null, null, async (record) => {
+      const stored = await queue.storeNewTransaction!(record);
+      if ("seen" in stored) {
+        handled = false;
+        return null;
+      }
+      return stored;
+    });
+    return handled;
+  }
+
+  /** Routes the events and stores them with `store` (null from it: nothing was stored, so nothing more is done). */
+  private async route(
+    txnId: string, received: RoomEvent[], earlier: ReadonlySet<string> | null, crypto: TransactionCrypto | null,
+    store: (record: TransactionRecord) => Promise<StoredTransaction | null>,
+  ): Promise<void> {
     const { matrix, outbound, inbound } = this.deps;
     if (this.rooms?.loading) await this.roomsLoaded(received);
     // Started by handledEvents for this transaction (its rooms are a superset of these), or now.
@@ -211,7 +241,7 @@ export class EventRouter implements TransactionSink {
     const eventIds = earlier ? [...earlier, ...received.map((e) => e.event_id)] : received.map((e) => e.event_id);
     let stored;
     try {
-      stored = await this.deps.queue.storeTransaction({ txnId, eventIds, messages, followUps: later.map((event) => ({ eventId: event.event_id, event: JSON.stringify(event) })) });
+      stored = await store({ txnId, eventIds, messages, followUps: later.map((event) => ({ eventId: event.event_id, event: JSON.stringify(event) })) });
     } catch (err) {
       if (later.length > 0) {
         if (this.unanswered.size >= 1000) this.unanswered.clear(); // retries that never came
@@ -219,6 +249,7 @@ export class EventRouter implements TransactionSink {
       }
       throw err;
     }
+    if (stored === null) return;
     this.unanswered.delete(txnId);
     if (this.deps.onRoomChanged) for (const roomId of roomsWithBridgeMembership(events, matrix.isBridgeUser.bind(matrix))) this.deps.onRoomChanged(roomId);
     // An event stored before (it came under another transaction id too) has its work run once.
@@ -451,6 +482,11 @@ export class EventRouter implements TransactionSink {
  * bridge's users (the bot, bots' ghosts), for the webhook bots' direct messages. (A change of a
  * room's hooks is announced where it is recorded: AcceptedHooksStore.)
  */
+/** Whether routing the event writes nothing before its transaction is stored (no saved room state, no redaction noted). */
+function writesNothingBeforeStore(event: RoomEvent): boolean {
+  return event.state_key === undefined && event.type !== "m.room.redaction";
+}
+
 function roomsWithBridgeMembership(events: readonly RoomEvent[], isBridgeUser: (userId: string) => boolean): Set<string> {
   const rooms = new Set<string>();
   for (const event of events) {

@@ -172,25 +172,29 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
 
   async handledEvents(txnId: string): Promise<ReadonlySet<string> | null> {
     const { rows } = await this.pool.query<{ event_ids: string | null }>("SELECT event_ids FROM handled_transactions WHERE txn_id = $1", [pgText(txnId)]);
-    if (rows.length === 0) return null;
-    let ids: unknown = null;
-    try {
-      ids = rows[0]!.event_ids === null ? null : JSON.parse(rows[0]!.event_ids);
-    } catch {
-      // Not readable: its events count as unseen (as on SQLite).
-    }
-    return new Set(Array.isArray(ids) ? ids.filter((id): id is string => typeof id === "string") : []);
+    return rows.length === 0 ? null : handledIds(rows[0]!.event_ids);
   }
 
   async storeTransaction(record: TransactionRecord): Promise<StoredTransaction> {
+    return (await this.store(record, false)) as StoredTransaction;
+  }
+
+  async storeNewTransaction(record: TransactionRecord): Promise<StoredTransaction | { seen: ReadonlySet<string> }> {
+    return this.store(record, true);
+  }
+
+  /** storeTransaction, or (onlyIfNew) nothing when the id was handled before, which then gives its events' ids (migration 10). */
+  private async store(record: TransactionRecord, onlyIfNew: boolean): Promise<StoredTransaction | { seen: ReadonlySet<string> }> {
     const { txnId, eventIds, messages, followUps } = storable(record);
     const now = Date.now();
     const toStore = messages.filter((m) => m.hookIds.length > 0);
     const pairs = toStore.flatMap((m) => m.hookIds.map((hookId) => ({ m, hookId })));
     const lease = this.leaseOnStore(pairs, now);
     // One round trip (migration 8): messages, jobs, follow-ups, the handled id and the NOTIFY, in one commit.
-    const { rows } = await this.pool.query<{ job_id: number | null; event_id: string | null; origin_ts: number | null; hook_id: string | null; follow_up: string | null }>(
-      "SELECT o_job AS job_id, o_event AS event_id, o_ts AS origin_ts, o_hook AS hook_id, o_follow_up AS follow_up FROM mwb_store_transaction($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+    const { rows } = await this.pool.query<{ job_id: number | null; event_id: string | null; origin_ts: number | null; hook_id: string | null; follow_up: string | null; seen: string | null }>(
+      onlyIfNew
+        ? "SELECT o_job AS job_id, o_event AS event_id, o_ts AS origin_ts, o_hook AS hook_id, o_follow_up AS follow_up, o_seen AS seen FROM mwb_store_new_transaction($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+        : "SELECT o_job AS job_id, o_event AS event_id, o_ts AS origin_ts, o_hook AS hook_id, o_follow_up AS follow_up, NULL AS seen FROM mwb_store_transaction($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
       [
         txnId, now, JSON.stringify(eventIds),
         pgArray(toStore.map((m) => m.eventId)), pgArray(toStore.map((m) => m.originTs)), pgArray(toStore.map((m) => m.roomId)), pgArray(toStore.map((m) => m.body)),
@@ -198,6 +202,9 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
         pgArray(followUps.map((f) => f.eventId)), pgArray(followUps.map((f) => f.event)),
       ],
     );
+    // A seen id: nothing was stored (and nothing leased).
+    const seen = rows[0]?.seen;
+    if (seen !== null && seen !== undefined) return { seen: handledIds(seen) };
     const leasedPairs = new Set<string>();
     pairs.forEach((p, i) => {
       if (lease.leased[i]) leasedPairs.add(`${p.m.originTs}\0${p.m.eventId}\0${p.hookId}`);
@@ -936,4 +943,15 @@ function candidatesOf(rows: readonly CandidateRow[], plan: ReadonlyArray<{ hookI
   }
   for (const hook of byHook) hook.moreWaiting = hook.jobs.length >= hook.fetch;
   return byHook;
+}
+
+/** A handled transaction's event ids (JSON); unreadable ones count as unseen, as on SQLite. */
+function handledIds(json: string | null): ReadonlySet<string> {
+  let ids: unknown = null;
+  try {
+    ids = json === null ? null : JSON.parse(json);
+  } catch {
+    // Not readable: its events count as unseen.
+  }
+  return new Set(Array.isArray(ids) ? ids.filter((id): id is string => typeof id === "string") : []);
 }

@@ -88,6 +88,12 @@ export interface DeliveryQueue {
    * resolves once committed. Follow-ups already stored (by event id) are not stored again.
    */
   storeTransaction(txn: TransactionRecord): Promise<StoredTransaction>;
+  /**
+   * storeTransaction if the id is new, in the same round trip as the check (queues whose reads
+   * cross a network): a seen id stores nothing and resolves with its handled events' ids, for the
+   * caller to handle it as usual (handledEvents, then only the events new to it).
+   */
+  storeNewTransaction?(txn: TransactionRecord): Promise<StoredTransaction | { seen: ReadonlySet<string> }>;
   /** Follow-ups stored and not yet done (a previous process stopped before finishing them), oldest first. */
   pendingFollowUps(): Promise<FollowUp[]>;
   /**

@@ -423,4 +423,30 @@ export const PG_MIGRATIONS: readonly string[] = [
   END
   $fn$;
   `,
+  // 10: a transaction stored only if its id is new, in the round trip that stores it: the id's
+  // check and the store under the same lock (mwb_store_transaction takes it again, which is
+  // allowed). A seen id stores nothing and returns its handled events' ids (o_seen), so that the
+  // caller handles it as before: reads them, and handles only the events new to it.
+  `
+  CREATE FUNCTION mwb_store_new_transaction(
+    p_txn TEXT, p_now BIGINT, p_event_ids TEXT,
+    m_event TEXT[], m_ts BIGINT[], m_room TEXT[], m_body TEXT[],
+    j_event TEXT[], j_ts BIGINT[], j_hook TEXT[], j_lease BOOLEAN[], p_until BIGINT, p_token TEXT,
+    f_event TEXT[], f_json TEXT[]
+  ) RETURNS TABLE (o_job BIGINT, o_event TEXT, o_ts BIGINT, o_hook TEXT, o_follow_up TEXT, o_seen TEXT)
+  LANGUAGE plpgsql AS $fn$
+  DECLARE
+    v_seen TEXT;
+  BEGIN
+    PERFORM pg_advisory_xact_lock(hashtextextended(p_txn, 0));
+    SELECT ht.event_ids INTO v_seen FROM handled_transactions ht WHERE ht.txn_id = p_txn;
+    IF FOUND THEN
+      RETURN QUERY SELECT NULL::BIGINT, NULL::TEXT, NULL::BIGINT, NULL::TEXT, NULL::TEXT, COALESCE(v_seen, '[]');
+      RETURN;
+    END IF;
+    RETURN QUERY SELECT s.o_job, s.o_event, s.o_ts, s.o_hook, s.o_follow_up, NULL::TEXT
+      FROM mwb_store_transaction(p_txn, p_now, p_event_ids, m_event, m_ts, m_room, m_body, j_event, j_ts, j_hook, j_lease, p_until, p_token, f_event, f_json) AS s;
+  END
+  $fn$;
+  `,
 ];
