@@ -12,7 +12,6 @@ import express from "express";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { loadavg } from "node:os";
-import { parseArgs } from "node:util";
 import { Pool } from "undici";
 import { startPostgres } from "../spec/harness/postgres.js";
 import type { InboundHooks } from "../src/connections/inbound-hooks.js";
@@ -25,17 +24,10 @@ import { BridgeMetrics } from "../src/observability/metrics.js";
 import { NO_FILTER } from "../src/outbound/hook-filter.js";
 import { EventRouter } from "../src/router/event-router.js";
 import { openPgStore } from "../src/store/postgres/pg-store.js";
+import { wholeNumberOptions } from "./whole-number-options.js";
 import { fmt, summarize, table } from "./stats.js";
 
-const DEFAULTS = { transactions: 500, rounds: 4 } as const;
-type Key = keyof typeof DEFAULTS;
-const { values: cli } = parseArgs({ options: Object.fromEntries(Object.keys(DEFAULTS).map((k) => [k, { type: "string" }])), strict: true });
-const num = (k: Key): number => {
-  const raw = (cli[k] as string | undefined) ?? process.env[`BENCH_${k.toUpperCase()}`] ?? String(DEFAULTS[k]);
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${k} must be a whole number ≥ 1 (got ${raw})`);
-  return n;
-};
+const num = wholeNumberOptions({ transactions: 500, rounds: 4 });
 const log = (line: string) => console.error(`[bench] ${line}`);
 
 type Way = "checked as stored" | "read first";

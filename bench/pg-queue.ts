@@ -11,23 +11,15 @@
 // Options (CLI --name=value, or env BENCH_NAME): transactions (400), runs (3).
 import "../src/runtime/require-node.js"; // first: one clear line on a Node too old
 import { loadavg } from "node:os";
-import { parseArgs } from "node:util";
 import { startPostgres } from "../spec/harness/postgres.js";
 import { PostgresDeliveryQueue } from "../src/delivery/queue/postgres-queue.js";
 import type { OutboundMessage } from "../src/delivery/queue/queue.js";
 import { openPgStore } from "../src/store/postgres/pg-store.js";
 import { ownCpuSeconds, treeCpuSeconds } from "./cpu.js";
+import { wholeNumberOptions } from "./whole-number-options.js";
 import { fmt, fmtInt, sleep, table } from "./stats.js";
 
-const DEFAULTS = { transactions: 400, runs: 3 } as const;
-type Key = keyof typeof DEFAULTS;
-const { values: cli } = parseArgs({ options: Object.fromEntries(Object.keys(DEFAULTS).map((k) => [k, { type: "string" }])), strict: true });
-const num = (k: Key): number => {
-  const raw = (cli[k] as string | undefined) ?? process.env[`BENCH_${k.toUpperCase()}`] ?? String(DEFAULTS[k]);
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${k} must be a whole number ≥ 1 (got ${raw})`);
-  return n;
-};
+const num = wholeNumberOptions({ transactions: 400, runs: 3 });
 const log = (line: string) => console.error(`[bench] ${line}`);
 const HOOKS = Array.from({ length: 20 }, (_, i) => `ep_${i}`);
 

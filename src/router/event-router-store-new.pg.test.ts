@@ -1,32 +1,27 @@
 // Transactions through the real endpoint onto a real PostgreSQL queue, which checks a transaction's
 // id as it stores it (EventRouter.handleIfNew): a new one of plain messages takes one statement
 // and no read of the id first; a re-used id is handled as before, only its events new to it.
-import express from "express";
-import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import type pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
 import type { InboundHooks } from "../connections/inbound-hooks.js";
 import type { OutboundHooks } from "../connections/outbound-hooks.js";
 import { PostgresDeliveryQueue } from "../delivery/queue/postgres-queue.js";
 import type { MatrixPort, RoomEvent } from "../matrix/port.js";
-import { appserviceRouter } from "../matrix/transactions.js";
+import { transactionEndpoint, type TransactionEndpoint } from "../matrix/transactions-test-endpoint.js";
 import { createLogger } from "../observability/logger.js";
-import { BridgeMetrics } from "../observability/metrics.js";
 import { NO_FILTER } from "../outbound/hook-filter.js";
 import { openPgStore } from "../store/postgres/pg-store.js";
 import { freshDatabase, watchStatements } from "../store/postgres/pg-test-fixtures.js";
 import { EventRouter } from "./event-router.js";
 
-let server: Server | undefined;
+let endpointOpen: TransactionEndpoint | undefined;
 let pool: pg.Pool | undefined;
 let queue: PostgresDeliveryQueue | undefined;
 afterEach(async () => {
-  server?.closeAllConnections();
-  await new Promise((resolve) => server?.close(resolve) ?? resolve(undefined));
+  await endpointOpen?.close();
   await queue?.close();
   await pool?.end();
-  server = pool = queue = undefined;
+  endpointOpen = pool = queue = undefined;
 });
 
 const message = (id: string, body = "hello"): RoomEvent =>
@@ -42,19 +37,10 @@ async function endpoint() {
   const outbound = { registry: { forRoom: () => [{ id: "ep_a", urls: ["https://a.example/"], filter: NO_FILTER }] }, applyState: () => Promise.resolve() } as unknown as OutboundHooks;
   const router = new EventRouter({ matrix, outbound, inbound: {} as InboundHooks, queue, inviteAllowList: [], commandPrefix: "!hooks", log: createLogger("silent") });
   router.holdFollowUpsUntil(new Promise(() => undefined));
-  const metrics = new BridgeMetrics({ defaultMetrics: false });
-  const app = express().use(appserviceRouter({ hsToken: "hs", sink: router, log: createLogger("silent"), metrics }));
-  server = await new Promise<Server>((resolve) => {
-    const s = app.listen(0, "127.0.0.1", () => resolve(s));
-  });
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const put = async (txnId: string, events: RoomEvent[]) => {
-    const res = await fetch(`${base}/_matrix/app/v1/transactions/${txnId}`, { method: "PUT", headers: { authorization: "Bearer hs", "content-type": "application/json" }, body: JSON.stringify({ events }) });
-    expect(res.status).toBe(200);
-  };
+  endpointOpen = await transactionEndpoint(router);
+  const { put, duplicates } = endpointOpen;
   const queued = async () => (await pool!.query<{ event_id: string }>("SELECT m.event_id FROM jobs j JOIN messages m ON m.id = j.message_id ORDER BY j.id")).rows.map((r) => r.event_id);
   const idReads = () => statements.filter((s) => s.text.includes("FROM handled_transactions")).length;
-  const duplicates = async () => (await metrics.registry.getMetricsAsJSON()).find((m) => m.name === "webhook_bridge_transactions_total")?.values.find((v) => v.labels.result === "duplicate")?.value ?? 0;
   return { put, queued, idReads, statements, duplicates };
 }
 

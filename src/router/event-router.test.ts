@@ -1,8 +1,5 @@
 import { NO_FILTER } from "../outbound/hook-filter.js";
-import express from "express";
 import { mkdtempSync, rmSync } from "node:fs";
-import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -10,11 +7,10 @@ import type { InboundHooks } from "../connections/inbound-hooks.js";
 import type { OutboundHooks } from "../connections/outbound-hooks.js";
 import { SqliteDeliveryQueue } from "../delivery/queue/sqlite-queue.js";
 import { createLogger } from "../observability/logger.js";
-import { BridgeMetrics } from "../observability/metrics.js";
 import { openDatabase, type Db } from "../store/database.js";
 import { EventRouter } from "./event-router.js";
 import type { MatrixPort, RoomEvent } from "../matrix/port.js";
-import { appserviceRouter } from "../matrix/transactions.js";
+import { transactionEndpoint, type TransactionEndpoint } from "../matrix/transactions-test-endpoint.js";
 
 // The router's part in "nothing acknowledged is lost", against a real store: when handle()
 // resolves (the homeserver gets its 200), the work left for later is in the store. The
@@ -197,10 +193,9 @@ describe("a re-used transaction id (real HTTP endpoint, real SQLite store)", () 
   let dir: string;
   let db: Db;
   let queue: SqliteDeliveryQueue;
-  let server: Server;
+  let endpointOpen: TransactionEndpoint | undefined;
   afterEach(async () => {
-    server?.closeAllConnections();
-    await new Promise((resolve) => server?.close(resolve));
+    await endpointOpen?.close();
     await queue.close();
     db.close();
     rmSync(dir, { recursive: true, force: true });
@@ -218,18 +213,8 @@ describe("a re-used transaction id (real HTTP endpoint, real SQLite store)", () 
     const outbound = { registry: { forRoom: () => [{ id: "ep_a", urls: ["https://a.example/"], filter: NO_FILTER }] } } as unknown as OutboundHooks;
     const router = new EventRouter({ matrix, outbound, inbound: {} as InboundHooks, queue, inviteAllowList: [], commandPrefix: "!hooks", log: createLogger("silent") });
     router.holdFollowUpsUntil(new Promise(() => undefined));
-    const metrics = new BridgeMetrics({ defaultMetrics: false });
-    const app = express().use(appserviceRouter({ hsToken: "hs", sink: router, log: createLogger("silent"), metrics }));
-    server = await new Promise<Server>((resolve) => {
-      const s = app.listen(0, "127.0.0.1", () => resolve(s));
-    });
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const put = async (txnId: string, events: RoomEvent[]) => {
-      const res = await fetch(`${url}/_matrix/app/v1/transactions/${txnId}`, { method: "PUT", headers: { authorization: "Bearer hs", "content-type": "application/json" }, body: JSON.stringify({ events }) });
-      expect(res.status).toBe(200);
-    };
-    const duplicates = async () => (await metrics.registry.getMetricsAsJSON()).find((m) => m.name === "webhook_bridge_transactions_total")?.values.find((v) => v.labels.result === "duplicate")?.value ?? 0;
-    return { put, duplicates };
+    endpointOpen = await transactionEndpoint(router);
+    return endpointOpen;
   }
 
   const queuedEvents = () => db.prepare("SELECT m.event_id FROM jobs j JOIN messages m ON m.id = j.message_id ORDER BY j.id").pluck().all();
