@@ -7,7 +7,7 @@ import type { InboundHooks } from "../connections/inbound-hooks.js";
 import type { OutboundHooks } from "../connections/outbound-hooks.js";
 import { PostgresDeliveryQueue } from "../delivery/queue/postgres-queue.js";
 import type { MatrixPort, RoomEvent } from "../matrix/port.js";
-import { transactionEndpoint, type TransactionEndpoint } from "../matrix/transactions-test-endpoint.js";
+import { transactionEndpoint, type TransactionEndpoint } from "../matrix/transactions-test-fixtures.js";
 import { createLogger } from "../observability/logger.js";
 import { NO_FILTER } from "../outbound/hook-filter.js";
 import { openPgStore } from "../store/postgres/pg-store.js";

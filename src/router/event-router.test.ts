@@ -10,7 +10,7 @@ import { createLogger } from "../observability/logger.js";
 import { openDatabase, type Db } from "../store/database.js";
 import { EventRouter } from "./event-router.js";
 import type { MatrixPort, RoomEvent } from "../matrix/port.js";
-import { transactionEndpoint, type TransactionEndpoint } from "../matrix/transactions-test-endpoint.js";
+import { transactionEndpoint, type TransactionEndpoint } from "../matrix/transactions-test-fixtures.js";
 
 // The router's part in "nothing acknowledged is lost", against a real store: when handle()
 // resolves (the homeserver gets its 200), the work left for later is in the store. The
