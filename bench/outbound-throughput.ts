@@ -361,6 +361,8 @@ function report(world: World, results: ModeResult[], seconds: number): void {
   for (const r of results.filter((r) => r.engine === "postgres")) {
     console.log(`  ${mark(r.deliveriesPerSecond / r.rawPerSecond >= 0.4)} ${r.label}${r.workers === 0 ? ", one process" : ""} ≥ 0.4 × raw PUT rate: ${fmt(r.deliveriesPerSecond / r.rawPerSecond, 2)}`);
     if (r.pacedAck) console.log(`  ${mark(r.pacedAck.p99 < 10)} ${r.label} p99 transaction ack < 10 ms at ${opts.rate} events/s: ${fmt(r.pacedAck.p99, 2)} ms`);
+    // The same machine's SQLite figure, for scale: a slow or busy machine lowers both.
+    if (normal && r.format === normal.format) console.log(`  (info) ${r.label}: ${fmt((r.deliveriesPerSecond / r.rawPerSecond) / (normal.deliveriesPerSecond / normal.rawPerSecond), 2)} of SQLite NORMAL's ratio in this run`);
   }
   for (const r of results) {
     if (r.latency) console.log(`  ${mark(r.latency.p99 < 10)} ${r.label} p99 event→PUT < 10 ms at ${opts.rate} events/s: ${fmt(r.latency.p99)} ms`);
