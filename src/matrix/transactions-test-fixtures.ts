@@ -10,7 +10,8 @@ import type { RoomEvent } from "./port.js";
 import { appserviceRouter, type TransactionSink } from "./transactions.js";
 
 export interface TransactionEndpoint {
-  put(txnId: string, events: RoomEvent[]): Promise<void>;
+  /** `extra`: more fields of the body (e.g. to-device events). */
+  put(txnId: string, events: RoomEvent[], extra?: Record<string, unknown>): Promise<void>;
   duplicates(): Promise<number>;
   close(): Promise<void>;
 }
@@ -23,8 +24,8 @@ export async function transactionEndpoint(sink: TransactionSink): Promise<Transa
   });
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
-    async put(txnId, events) {
-      const res = await fetch(`${url}/_matrix/app/v1/transactions/${txnId}`, { method: "PUT", headers: { authorization: "Bearer hs", "content-type": "application/json" }, body: JSON.stringify({ events }) });
+    async put(txnId, events, extra = {}) {
+      const res = await fetch(`${url}/_matrix/app/v1/transactions/${txnId}`, { method: "PUT", headers: { authorization: "Bearer hs", "content-type": "application/json" }, body: JSON.stringify({ ...extra, events }) });
       expect(res.status).toBe(200);
     },
     async duplicates() {

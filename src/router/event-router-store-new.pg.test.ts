@@ -71,6 +71,13 @@ describe("transactions on the PostgreSQL queue, the id checked as it is stored",
     expect(await queued()).toEqual(["$q2", "$q3"]);
   });
 
+  it("reads the id first for a transaction that carries encryption fields (to-device events)", async () => {
+    const { put, idReads, queued } = await endpoint();
+    await put("1", [message("$m1")], { to_device: [] });
+    expect(idReads()).toBe(1);
+    expect(await queued()).toEqual(["$m1"]);
+  });
+
   it("reads the id first for a transaction with a state event or a redaction (their handling writes before the store)", async () => {
     const { put, idReads, statements } = await endpoint();
     const state = { ...message("$s1"), type: "m.room.topic", state_key: "", content: { topic: "t" } } as RoomEvent;
