@@ -64,7 +64,8 @@ export function appserviceRouter(opts: { hsToken: string; sink: TransactionSink;
       // Dendrite re-batches a retry under its first event's id): events new to it are handled.
       try {
         const valid = events.filter(isRoomEvent);
-        if (opts.sink.handleIfNew && (await opts.sink.handleIfNew(txnId, valid, transactionCrypto(req.body)))) {
+        const crypto = transactionCrypto(req.body);
+        if (opts.sink.handleIfNew && (await opts.sink.handleIfNew(txnId, valid, crypto))) {
           opts.metrics.transactions.inc({ result: "processed" });
           res.json({});
           return;
@@ -74,14 +75,13 @@ export function appserviceRouter(opts: { hsToken: string; sink: TransactionSink;
         if (earlier && fresh.length === 0) {
           // A re-used id may carry new to-device events (room keys) with no new room event: they
           // reach the devices (a replayed one is refused by Olm, harmlessly).
-          const crypto = transactionCrypto(req.body);
           if (crypto) await opts.sink.handleCrypto?.(crypto);
           opts.metrics.transactions.inc({ result: "duplicate" });
           res.json({});
           return;
         }
         if (earlier) opts.log.info({ txnId, newEvents: fresh.length, events: valid.length }, "transaction id seen before, with events not handled under it yet; handling those");
-        await opts.sink.handle(txnId, fresh, earlier, transactionCrypto(req.body));
+        await opts.sink.handle(txnId, fresh, earlier, crypto);
         opts.metrics.transactions.inc({ result: "processed" });
         res.json({});
       } catch (err) {

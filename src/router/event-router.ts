@@ -477,16 +477,16 @@ export class EventRouter implements TransactionSink {
   }
 }
 
-/**
- * Rooms whose members other processes must read again after these events: the membership of the
- * bridge's users (the bot, bots' ghosts), for the webhook bots' direct messages. (A change of a
- * room's hooks is announced where it is recorded: AcceptedHooksStore.)
- */
 /** Whether routing the event writes nothing before its transaction is stored (no saved room state, no redaction noted). */
 function writesNothingBeforeStore(event: RoomEvent): boolean {
   return event.state_key === undefined && event.type !== "m.room.redaction";
 }
 
+/**
+ * Rooms whose members other processes must read again after these events: the membership of the
+ * bridge's users (the bot, bots' ghosts), for the webhook bots' direct messages. (A change of a
+ * room's hooks is announced where it is recorded: AcceptedHooksStore.)
+ */
 function roomsWithBridgeMembership(events: readonly RoomEvent[], isBridgeUser: (userId: string) => boolean): Set<string> {
   const rooms = new Set<string>();
   for (const event of events) {

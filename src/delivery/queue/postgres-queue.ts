@@ -9,6 +9,7 @@ import { jobId } from "./job-id.js";
 import type {
   AttemptRecord, AttemptSummary, ClaimOptions, ClaimedJob, DeliveryQueue, FollowUp, HookQueueStatus, ReplayWhich, StoredTransaction, TransactionRecord,
 } from "./queue.js";
+import { handledEventIds } from "./queue.js";
 
 /** The channel new and rescheduled jobs are announced on; the payload is the hooks' ids (or empty: look at all). */
 export const JOBS_CHANNEL = "mwb_jobs";
@@ -172,7 +173,7 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
 
   async handledEvents(txnId: string): Promise<ReadonlySet<string> | null> {
     const { rows } = await this.pool.query<{ event_ids: string | null }>("SELECT event_ids FROM handled_transactions WHERE txn_id = $1", [pgText(txnId)]);
-    return rows.length === 0 ? null : handledIds(rows[0]!.event_ids);
+    return rows.length === 0 ? null : handledEventIds(rows[0]!.event_ids);
   }
 
   async storeTransaction(record: TransactionRecord): Promise<StoredTransaction> {
@@ -204,7 +205,7 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
     );
     // A seen id: nothing was stored (and nothing leased).
     const seen = rows[0]?.seen;
-    if (seen !== null && seen !== undefined) return { seen: handledIds(seen) };
+    if (seen !== null && seen !== undefined) return { seen: handledEventIds(seen) };
     const leasedPairs = new Set<string>();
     pairs.forEach((p, i) => {
       if (lease.leased[i]) leasedPairs.add(`${p.m.originTs}\0${p.m.eventId}\0${p.hookId}`);
@@ -943,15 +944,4 @@ function candidatesOf(rows: readonly CandidateRow[], plan: ReadonlyArray<{ hookI
   }
   for (const hook of byHook) hook.moreWaiting = hook.jobs.length >= hook.fetch;
   return byHook;
-}
-
-/** A handled transaction's event ids (JSON); unreadable ones count as unseen, as on SQLite. */
-function handledIds(json: string | null): ReadonlySet<string> {
-  let ids: unknown = null;
-  try {
-    ids = json === null ? null : JSON.parse(json);
-  } catch {
-    // Not readable: its events count as unseen.
-  }
-  return new Set(Array.isArray(ids) ? ids.filter((id): id is string => typeof id === "string") : []);
 }

@@ -181,3 +181,17 @@ export interface HookQueueStatus {
   delivered: number;
   recent: AttemptSummary[];
 }
+
+/**
+ * A handled transaction's event ids as stored (a JSON array, or null for an id handled before
+ * they were kept). Unreadable ones count as unseen, as for such an id.
+ */
+export function handledEventIds(json: string | null): ReadonlySet<string> {
+  let ids: unknown = null;
+  try {
+    ids = json === null ? null : JSON.parse(json);
+  } catch {
+    // Not readable: its events count as unseen.
+  }
+  return new Set(Array.isArray(ids) ? ids.filter((id): id is string => typeof id === "string") : []);
+}

@@ -7,6 +7,7 @@ import { PRUNED_TABLES, QueueWriter, type OutcomeWrite, type StoredJobs } from "
 import type {
   AttemptRecord, AttemptSummary, ClaimOptions, ClaimedJob, DeliveryQueue, FollowUp, HookQueueStatus, OutboundMessage, ReplayWhich, StoredTransaction, TransactionRecord,
 } from "./queue.js";
+import { handledEventIds } from "./queue.js";
 
 interface JobRow {
   key: number;
@@ -139,14 +140,7 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
 
   async handledEvents(txnId: string): Promise<ReadonlySet<string> | null> {
     const row = this.stmt.txnSeen.get(txnId);
-    if (!row) return null;
-    let ids: unknown = null;
-    try {
-      ids = row.event_ids === null ? null : JSON.parse(row.event_ids);
-    } catch {
-      // Not readable: as for an id handled before event ids were kept, its events count as unseen.
-    }
-    return new Set(Array.isArray(ids) ? ids.filter((id): id is string => typeof id === "string") : []);
+    return row ? handledEventIds(row.event_ids) : null;
   }
 
   /**
