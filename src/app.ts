@@ -192,7 +192,7 @@ export class WebhookBridge {
       // Alone (role all) nobody follows this process's rooms.
       ...(plan.alone ? {} : { onRoomChanged: (roomId: string) => changes.publish({ kind: "room", id: roomId }) }),
       // Beside other appservice processes, a room's hooks may have changed through another one (its transactions).
-      ...(config.bridge.role === "appservice" ? { catchUp: (roomIds: Iterable<string>) => follower.catchUp(roomIds) } : {}),
+      ...(config.bridge.role === "appservice" ? { catchUp: (roomIds: Iterable<string>) => follower.catchUp(roomIds), versionsSeen: (roomIds: Iterable<string>) => follower.versionsSeen(roomIds) } : {}),
     });
     // Rooms changed through another process (its transactions, its commands) are read here again.
     const follower: RoomFollower = new RoomFollower({

@@ -47,6 +47,11 @@ export interface EventRouterDeps {
   onRoomChanged?: (roomId: string) => void;
   /** Before a transaction's events are routed: their rooms' hooks, as other processes may have changed them since. */
   catchUp?: (roomIds: Iterable<string>) => void | Promise<void>;
+  /**
+   * With catchUp: the rooms' versions of their hooks as catchUp last followed them. A transaction
+   * handled in one round trip (handleIfNew) is then routed first, and the store checks the versions.
+   */
+  versionsSeen?: (roomIds: Iterable<string>) => ReadonlyMap<string, number>;
 }
 
 export const ENCRYPTION_UNAVAILABLE_NOTICE =
@@ -185,34 +190,45 @@ export class EventRouter implements TransactionSink {
    * (PostgreSQL: no handledEvents read first), for a transaction whose handling writes nothing
    * before the store — no state event, redaction or encryption — so that a seen id, for which
    * nothing is stored, leaves nothing done either. Resolves false when it did not handle it (not
-   * such a transaction, or a seen id): the caller then handles it as usual.
+   * such a transaction, a seen id, or rooms whose hooks another process changed): the caller then
+   * handles it as usual, which brings those rooms' hooks up to date first (catchUp).
    */
   async handleIfNew(txnId: string, received: RoomEvent[], crypto: TransactionCrypto | null = null): Promise<boolean> {
-    const { queue } = this.deps;
+    const { queue, catchUp, versionsSeen } = this.deps;
     if (!queue.storeNewTransaction || crypto || this.deps.encryption || !received.every(writesNothingBeforeStore)) return false;
+    // Beside other appservice processes: the rooms' versions go with the store instead of a read before routing.
+    const versions = catchUp && versionsSeen ? versionsSeen : null;
     let handled = true;
-    await this.route(txnId, received, null, null, async (record) => {
-      const stored = await queue.storeNewTransaction!(record);
-      if ("seen" in stored) {
+    await this.route(txnId, received, null, null, async (record, seen) => {
+      const stored = await queue.storeNewTransaction!(record, seen ?? undefined);
+      if ("seen" in stored || "stale" in stored) {
         handled = false;
         return null;
       }
       return stored;
-    });
+    }, versions);
     return handled;
   }
 
-  /** Routes the events and stores them with `store` (null from it: nothing was stored, so nothing more is done). */
+  /**
+   * Routes the events and stores them with `store` (null from it: nothing was stored, so nothing
+   * more is done). With `versions`, the rooms' hooks are not brought up to date first (catchUp):
+   * their versions, read before the events are routed, go to `store`, to be checked there.
+   */
   private async route(
     txnId: string, received: RoomEvent[], earlier: ReadonlySet<string> | null, crypto: TransactionCrypto | null,
-    store: (record: TransactionRecord) => Promise<StoredTransaction | null>,
+    store: (record: TransactionRecord, versions: ReadonlyMap<string, number> | null) => Promise<StoredTransaction | null>,
+    versions: ((roomIds: Iterable<string>) => ReadonlyMap<string, number>) | null = null,
   ): Promise<void> {
     const { matrix, outbound, inbound } = this.deps;
     if (this.rooms?.loading) await this.roomsLoaded(received);
+    const rooms = new Set(received.map((e) => e.room_id));
+    // Read before routing: a follow that ends meanwhile makes them older than the hooks used, never newer.
+    const seen = versions ? versions(rooms) : null;
     // Started by handledEvents for this transaction (its rooms are a superset of these), or now.
     const early = this.earlyCatchUp?.txnId === txnId ? this.earlyCatchUp.done : null;
     this.earlyCatchUp = null;
-    await (early ?? this.deps.catchUp?.(new Set(received.map((e) => e.room_id))));
+    if (!seen) await (early ?? this.deps.catchUp?.(rooms));
     // Encrypted events become their cleartext; one without its key yet is kept aside, in the store.
     const events = this.deps.encryption ? await this.deps.encryption.decryptTransaction(received, crypto) : received;
     const messages: OutboundMessage[] = [];
@@ -241,7 +257,7 @@ export class EventRouter implements TransactionSink {
     const eventIds = earlier ? [...earlier, ...received.map((e) => e.event_id)] : received.map((e) => e.event_id);
     let stored;
     try {
-      stored = await store({ txnId, eventIds, messages, followUps: later.map((event) => ({ eventId: event.event_id, event: JSON.stringify(event) })) });
+      stored = await store({ txnId, eventIds, messages, followUps: later.map((event) => ({ eventId: event.event_id, event: JSON.stringify(event) })) }, seen);
     } catch (err) {
       if (later.length > 0) {
         if (this.unanswered.size >= 1000) this.unanswered.clear(); // retries that never came

@@ -34,6 +34,18 @@ describe("RoomFollower", () => {
     expect(followed).toEqual(["!b:x"]);
   });
 
+  it("gives each room's version as last followed (0 for one never followed), for a store that checks them", async () => {
+    const { other, follower } = setup();
+    await other.accept("!a:x", TYPE, "ci", "$1", { name: "ci", url: "https://example.org" });
+    await other.accept("!a:x", TYPE, "ci", "$2", { name: "ci", url: "https://example.org/2" });
+    await follower.loadAll();
+    // Changed by the other process since: the version stays the one followed until a catch-up.
+    await other.accept("!a:x", TYPE, "ci", "$3", { name: "ci", url: "https://example.org/3" });
+    expect(follower.versionsSeen(["!a:x", "!none:x", "!a:x"])).toEqual(new Map([["!a:x", 2], ["!none:x", 0]]));
+    await follower.catchUp(["!a:x"]);
+    expect(follower.versionsSeen(["!a:x"])).toEqual(new Map([["!a:x", 3]]));
+  });
+
   it("does not follow what this process wrote itself, and after a resync follows a room whose hooks all went", async () => {
     const { other, follower, followed } = setup();
     await other.accept("!a:x", TYPE, "ci", "$1", { name: "ci", url: "https://example.org" });

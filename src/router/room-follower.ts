@@ -86,6 +86,15 @@ export class RoomFollower {
     await Promise.all(changed.map((roomId) => this.follow(roomId)));
   }
 
+  /**
+   * The rooms' versions as last followed (0: never), for a store that checks them (see
+   * DeliveryQueue.storeNewTransaction): read before the events are routed, so that a follow
+   * finishing meanwhile makes them older than the hooks used, never newer.
+   */
+  versionsSeen(roomIds: Iterable<string>): Map<string, number> {
+    return new Map([...new Set(roomIds)].map((roomId) => [roomId, this.seen.get(roomId) ?? 0]));
+  }
+
   /** This process changed the room's accepted hooks itself, which made `version`: nothing to follow. */
   noteOwnChange(roomId: string, version: number): void {
     // A later version seen already (followed meanwhile) stays.

@@ -60,4 +60,19 @@ describe("PostgresDeliveryQueue.storeNewTransaction", () => {
     expect(results.filter((r) => "seen" in r)).toEqual([{ seen: new Set(["$a"]) }]);
     expect(await counts(pool)).toEqual({ messages: 1, jobs: 1, follow_ups: 0 });
   });
+
+  it("with the rooms' versions of their hooks: stores if they are current, else nothing, naming the rooms that changed", async () => {
+    const { pool, queue } = await open();
+    await pool.query("INSERT INTO accepted_rooms (room_id, version) VALUES ('!r:x', 3), ('!s:x', 1)");
+    const record = (txnId: string) => ({ txnId, eventIds: ["$a"], messages: [message("$a", ["ep_1"])], followUps: [{ eventId: "$c", event: "{}" }] });
+    // '!t:x' has no accepted hooks: version 0.
+    const stale = await queue.storeNewTransaction(record("t1"), new Map([["!r:x", 2], ["!s:x", 1], ["!t:x", 0], ["!u:x", 1]]));
+    expect("stale" in stale && [...stale.stale].sort()).toEqual(["!r:x", "!u:x"]);
+    expect(await counts(pool)).toEqual({ messages: 0, jobs: 0, follow_ups: 0 });
+    expect(await queue.handledEvents("t1")).toBeNull();
+    const stored = await queue.storeNewTransaction(record("t1"), new Map([["!r:x", 3], ["!s:x", 1], ["!t:x", 0]]));
+    expect(stored).toEqual({ jobs: 1, newFollowUps: [true] });
+    // A seen id is told as before, whatever the versions.
+    expect(await queue.storeNewTransaction(record("t1"), new Map([["!r:x", 1]]))).toEqual({ seen: new Set(["$a"]) });
+  });
 });

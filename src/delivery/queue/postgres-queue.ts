@@ -180,32 +180,43 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
     return (await this.store(record, false)) as StoredTransaction;
   }
 
-  async storeNewTransaction(record: TransactionRecord): Promise<StoredTransaction | { seen: ReadonlySet<string> }> {
-    return this.store(record, true);
+  async storeNewTransaction(record: TransactionRecord, roomVersions?: ReadonlyMap<string, number>): Promise<StoredTransaction | { seen: ReadonlySet<string> } | { stale: readonly string[] }> {
+    return this.store(record, true, roomVersions ?? null);
   }
 
-  /** storeTransaction, or (onlyIfNew) nothing when the id was handled before, which then gives its events' ids (migration 10). */
-  private async store(record: TransactionRecord, onlyIfNew: boolean): Promise<StoredTransaction | { seen: ReadonlySet<string> }> {
+  /**
+   * storeTransaction, or (onlyIfNew) nothing when the id was handled before, which then gives its
+   * events' ids (migration 10), or when a room's hooks are no longer at `roomVersions`, which gives those rooms (migration 12).
+   */
+  private async store(
+    record: TransactionRecord, onlyIfNew: boolean, roomVersions: ReadonlyMap<string, number> | null = null,
+  ): Promise<StoredTransaction | { seen: ReadonlySet<string> } | { stale: readonly string[] }> {
     const { txnId, eventIds, messages, followUps } = storable(record);
     const now = Date.now();
     const toStore = messages.filter((m) => m.hookIds.length > 0);
     const pairs = toStore.flatMap((m) => m.hookIds.map((hookId) => ({ m, hookId })));
     const lease = this.leaseOnStore(pairs, now);
     // One round trip (migration 8): messages, jobs, follow-ups, the handled id and the NOTIFY, in one commit.
-    const { rows } = await this.pool.query<{ job_id: number | null; event_id: string | null; origin_ts: number | null; hook_id: string | null; follow_up: string | null; seen: string | null }>(
-      onlyIfNew
-        ? "SELECT o_job AS job_id, o_event AS event_id, o_ts AS origin_ts, o_hook AS hook_id, o_follow_up AS follow_up, o_seen AS seen FROM mwb_store_new_transaction($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
-        : "SELECT o_job AS job_id, o_event AS event_id, o_ts AS origin_ts, o_hook AS hook_id, o_follow_up AS follow_up, NULL AS seen FROM mwb_store_transaction($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-      [
-        txnId, now, JSON.stringify(eventIds),
-        pgArray(toStore.map((m) => m.eventId)), pgArray(toStore.map((m) => m.originTs)), pgArray(toStore.map((m) => m.roomId)), pgArray(toStore.map((m) => m.body)),
-        pgArray(pairs.map((p) => p.m.eventId)), pgArray(pairs.map((p) => p.m.originTs)), pgArray(pairs.map((p) => p.hookId)), pgArray(lease.leased), lease.until, lease.token,
-        pgArray(followUps.map((f) => f.eventId)), pgArray(followUps.map((f) => f.event)),
-      ],
-    );
-    // A seen id: nothing was stored (and nothing leased).
+    const values: unknown[] = [
+      txnId, now, JSON.stringify(eventIds),
+      pgArray(toStore.map((m) => m.eventId)), pgArray(toStore.map((m) => m.originTs)), pgArray(toStore.map((m) => m.roomId)), pgArray(toStore.map((m) => m.body)),
+      pgArray(pairs.map((p) => p.m.eventId)), pgArray(pairs.map((p) => p.m.originTs)), pgArray(pairs.map((p) => p.hookId)), pgArray(lease.leased), lease.until, lease.token,
+      pgArray(followUps.map((f) => f.eventId)), pgArray(followUps.map((f) => f.event)),
+    ];
+    const columns = "o_job AS job_id, o_event AS event_id, o_ts AS origin_ts, o_hook AS hook_id, o_follow_up AS follow_up";
+    let text = `SELECT ${columns}, NULL AS seen, NULL AS stale FROM mwb_store_transaction($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`;
+    if (onlyIfNew && roomVersions) {
+      text = `SELECT ${columns}, o_seen AS seen, o_stale AS stale FROM mwb_store_new_transaction($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`;
+      // (Room ids come from Matrix events: pgText, as for the messages' rooms.)
+      values.push(pgArray([...roomVersions.keys()].map(pgText)), pgArray([...roomVersions.values()]));
+    } else if (onlyIfNew) {
+      text = `SELECT ${columns}, o_seen AS seen, NULL AS stale FROM mwb_store_new_transaction($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`;
+    }
+    const { rows } = await this.pool.query<{ job_id: number | null; event_id: string | null; origin_ts: number | null; hook_id: string | null; follow_up: string | null; seen: string | null; stale: string | null }>(text, values);
+    // A seen id, or rooms whose hooks changed: nothing was stored (and nothing leased).
     const seen = rows[0]?.seen;
     if (seen !== null && seen !== undefined) return { seen: handledEventIds(seen) };
+    if (rows.length > 0 && rows[0]!.stale !== null) return { stale: rows.map((r) => r.stale!) };
     const leasedPairs = new Set<string>();
     pairs.forEach((p, i) => {
       if (lease.leased[i]) leasedPairs.add(`${p.m.originTs}\0${p.m.eventId}\0${p.hookId}`);

@@ -91,9 +91,12 @@ export interface DeliveryQueue {
   /**
    * storeTransaction if the id is new, in the same round trip as the check (queues whose reads
    * cross a network): a seen id stores nothing and resolves with its handled events' ids, for the
-   * caller to handle it as usual (handledEvents, then only the events new to it).
+   * caller to handle it as usual (handledEvents, then only the events new to it). With
+   * `roomVersions` (each room's version of the hooks it was routed with, as RoomFollower keeps
+   * them), it stores nothing either when another process changed one of those rooms' hooks since,
+   * and resolves with those rooms (`stale`), for the caller to route it again with their new hooks.
    */
-  storeNewTransaction?(txn: TransactionRecord): Promise<StoredTransaction | { seen: ReadonlySet<string> }>;
+  storeNewTransaction?(txn: TransactionRecord, roomVersions?: ReadonlyMap<string, number>): Promise<StoredTransaction | { seen: ReadonlySet<string> } | { stale: readonly string[] }>;
   /** Follow-ups stored and not yet done (a previous process stopped before finishing them), oldest first. */
   pendingFollowUps(): Promise<FollowUp[]>;
   /**

@@ -505,4 +505,39 @@ export const PG_MIGRATIONS: readonly string[] = [
   END
   $fn$;
   `,
+  // 12: a transaction stored only if its id is new and its rooms' hooks are as the storing
+  // process last read them: r_room, r_version, its versions of the accepted rows (0: none), as
+  // RoomFollower keeps them. A room whose accepted_rooms version differs (another process changed
+  // its hooks) is returned (o_stale) and nothing is stored: the caller reads that room's hooks
+  // again and routes the transaction again. An appservice process beside others thus routes and
+  // stores a transaction in one round trip, where it read the versions in one before. Migration
+  // 10's function stays, for processes of the version before this one.
+  `
+  CREATE FUNCTION mwb_store_new_transaction(
+    p_txn TEXT, p_now BIGINT, p_event_ids TEXT,
+    m_event TEXT[], m_ts BIGINT[], m_room TEXT[], m_body TEXT[],
+    j_event TEXT[], j_ts BIGINT[], j_hook TEXT[], j_lease BOOLEAN[], p_until BIGINT, p_token TEXT,
+    f_event TEXT[], f_json TEXT[], r_room TEXT[], r_version BIGINT[]
+  ) RETURNS TABLE (o_job BIGINT, o_event TEXT, o_ts BIGINT, o_hook TEXT, o_follow_up TEXT, o_seen TEXT, o_stale TEXT)
+  LANGUAGE plpgsql AS $fn$
+  DECLARE
+    v_seen TEXT;
+  BEGIN
+    PERFORM pg_advisory_xact_lock(hashtextextended(p_txn, 0));
+    SELECT ht.event_ids INTO v_seen FROM handled_transactions ht WHERE ht.txn_id = p_txn;
+    IF FOUND THEN
+      RETURN QUERY SELECT NULL::BIGINT, NULL::TEXT, NULL::BIGINT, NULL::TEXT, NULL::TEXT, COALESCE(v_seen, '[]'), NULL::TEXT;
+      RETURN;
+    END IF;
+    RETURN QUERY SELECT NULL::BIGINT, NULL::TEXT, NULL::BIGINT, NULL::TEXT, NULL::TEXT, NULL::TEXT, r.room
+      FROM unnest(r_room, r_version) AS r(room, version) LEFT JOIN accepted_rooms a ON a.room_id = r.room
+      WHERE COALESCE(a.version, 0) <> r.version;
+    IF FOUND THEN
+      RETURN;
+    END IF;
+    RETURN QUERY SELECT s.o_job, s.o_event, s.o_ts, s.o_hook, s.o_follow_up, NULL::TEXT, NULL::TEXT
+      FROM mwb_store_transaction(p_txn, p_now, p_event_ids, m_event, m_ts, m_room, m_body, j_event, j_ts, j_hook, j_lease, p_until, p_token, f_event, f_json) AS s;
+  END
+  $fn$;
+  `,
 ];
