@@ -189,6 +189,7 @@ async function runMode(world: World, receiver: ReceiverHandle, roomIds: string[]
     const trees: Record<string, number> = engine === "postgres" && world.postgresPid ? { postgres: world.postgresPid } : {};
     const processes = { bridge: bridge.pid, receiver: receiver.pid, ...Object.fromEntries(workers.map((w, i) => [`worker${i}`, w.pid])) };
     const cpuBefore = await cpuMark(processes, trees);
+    if (engine === "postgres" && process.env.BENCH_PG_STATEMENTS) await resetStatements(world);
     const horizon = engine === "postgres" && process.env.BENCH_PG_STATEMENTS ? await watchSnapshots(world) : null;
     const burst = await pushBurst(hs, `tput${runTag}`, opts.events, opts.txnSize, roomIds);
     const got = await wait(`tput${runTag}`, expected, 300_000);
@@ -298,7 +299,19 @@ async function watchSnapshots(world: World): Promise<{ stop(): Promise<string> }
   };
 }
 
-/** The statements that cost the PostgreSQL server most during the run (BENCH_PG_STATEMENTS=1). */
+/** Forgets the statement statistics so far (BENCH_PG_STATEMENTS=1): each run's are its own burst and paced phase. */
+async function resetStatements(world: World): Promise<void> {
+  const client = new pg.Client({ connectionString: world.postgresUrl });
+  await client.connect();
+  try {
+    await client.query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
+    await client.query("SELECT pg_stat_statements_reset()");
+  } finally {
+    await client.end();
+  }
+}
+
+/** The statements that cost the PostgreSQL server most during the run's burst and paced phase (BENCH_PG_STATEMENTS=1). */
 async function printTopStatements(world: World): Promise<void> {
   const client = new pg.Client({ connectionString: world.postgresUrl });
   await client.connect();
@@ -307,7 +320,7 @@ async function printTopStatements(world: World): Promise<void> {
     const { rows } = await client.query<{ calls: string; total: number; mean: number; rows: string; query: string }>(
       "SELECT calls, round(total_exec_time::numeric, 1)::float AS total, round(mean_exec_time::numeric, 3)::float AS mean, rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 110) AS query FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 12",
     );
-    log("PostgreSQL statements by total time (ms):");
+    log("PostgreSQL statements of this run's burst and paced phase, by total time (ms):");
     for (const r of rows) log(`  ${r.total} ms, ${r.calls} calls, ${r.mean} ms each, ${r.rows} rows: ${r.query}`);
     // Dead row versions and vacuums so far (cumulative over the benchmark's runs: compare them).
     const tables = await client.query<Record<string, string>>(
