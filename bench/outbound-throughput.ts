@@ -34,7 +34,7 @@ import type { SynapseHandle } from "../src/demo/synapse.js";
 import { cpuMark, cpuPerUnit } from "./cpu.js";
 import { Homeserver, pushBurst, pushPaced, rawPutRate, type EventIdStyle } from "./load.js";
 import { ReceiverHandle } from "./receiver-handle.js";
-import { bridgeConfig, bridgeGc, bridgeMemory, gcBetween, clearQueue, createRoomsAndHooks, launchBridge, rssMb, startWorld, waitUntilDelivering, type SyncMode, type World } from "./setup.js";
+import { bridgeConfig, bridgeGc, bridgeMemory, gcBetween, clearQueue, createRoomsAndHooks, launchBridge, rssMb, startWorld, waitUntilDelivering, withPostgres, type SyncMode, type World } from "./setup.js";
 import { fmt, fmtInt, table, type Summary } from "./stats.js";
 import { startPostgres, type PostgresHandle } from "../spec/harness/postgres.js";
 import { freePort } from "../src/demo/synapse.js";
@@ -301,21 +301,15 @@ async function watchSnapshots(world: World): Promise<{ stop(): Promise<string> }
 
 /** Forgets the statement statistics so far (BENCH_PG_STATEMENTS=1): each run's are its own burst and paced phase. */
 async function resetStatements(world: World): Promise<void> {
-  const client = new pg.Client({ connectionString: world.postgresUrl });
-  await client.connect();
-  try {
+  await withPostgres(world, async (client) => {
     await client.query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
     await client.query("SELECT pg_stat_statements_reset()");
-  } finally {
-    await client.end();
-  }
+  });
 }
 
 /** The statements that cost the PostgreSQL server most during the run's burst and paced phase (BENCH_PG_STATEMENTS=1). */
 async function printTopStatements(world: World): Promise<void> {
-  const client = new pg.Client({ connectionString: world.postgresUrl });
-  await client.connect();
-  try {
+  await withPostgres(world, async (client) => {
     await client.query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
     const { rows } = await client.query<{ calls: string; total: number; mean: number; rows: string; query: string }>(
       "SELECT calls, round(total_exec_time::numeric, 1)::float AS total, round(mean_exec_time::numeric, 3)::float AS mean, rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 110) AS query FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 12",
@@ -327,9 +321,7 @@ async function printTopStatements(world: World): Promise<void> {
       "SELECT relname, n_live_tup, n_dead_tup, n_tup_upd, n_tup_hot_upd, autovacuum_count, vacuum_count, autoanalyze_count FROM pg_stat_user_tables WHERE relname IN ('jobs', 'messages') ORDER BY relname",
     );
     for (const t of tables.rows) log(`  table ${t.relname}: live ${t.n_live_tup}, dead ${t.n_dead_tup}, updates ${t.n_tup_upd} (HOT ${t.n_tup_hot_upd}), autovacuums ${t.autovacuum_count}, vacuums ${t.vacuum_count}, autoanalyzes ${t.autoanalyze_count}`);
-  } finally {
-    await client.end();
-  }
+  });
 }
 
 function report(world: World, results: ModeResult[], seconds: number): void {

@@ -152,20 +152,27 @@ export async function waitUntilDelivering(hs: Homeserver, receiver: ReceiverHand
   throw new Error(`the bridge did not deliver to all ${roomIds.length * hooks} hooks within ${timeoutMs} ms (last probe: ${last})`);
 }
 
+/** Runs `use` on a connection of its own to the benchmark's PostgreSQL database, closed after. */
+export async function withPostgres<T>(world: World, use: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: world.postgresUrl });
+  await client.connect();
+  try {
+    return await use(client);
+  } finally {
+    await client.end();
+  }
+}
+
 /**
  * Empties the delivery queue of the engine a stopped bridge used (hooks and tokens stay), so that
  * each run starts alike and no run pays for the previous run's rows.
  */
 export async function clearQueue(world: World, engine: "sqlite" | "postgres"): Promise<void> {
   if (engine === "postgres") {
-    const client = new pg.Client({ connectionString: world.postgresUrl });
-    await client.connect();
-    try {
+    await withPostgres(world, async (client) => {
       await client.query("TRUNCATE attempt_batches, jobs, messages, handled_transactions, follow_ups");
       await client.query("VACUUM ANALYZE");
-    } finally {
-      await client.end();
-    }
+    });
     return;
   }
   const db = new Database(world.storePath);

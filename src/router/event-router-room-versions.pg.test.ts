@@ -3,30 +3,19 @@
 // store checks those rooms' versions (migration 12) instead of a read of them first. When another
 // process changed a room's hooks since, nothing is stored, and the transaction is routed again
 // with the room's new hooks: no event goes to the old hooks only.
-import type pg from "pg";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { InboundHooks } from "../connections/inbound-hooks.js";
 import type { OutboundHooks } from "../connections/outbound-hooks.js";
-import { PostgresDeliveryQueue } from "../delivery/queue/postgres-queue.js";
-import type { MatrixPort, RoomEvent } from "../matrix/port.js";
-import { transactionEndpoint, type TransactionEndpoint } from "../matrix/transactions-test-fixtures.js";
+import type { RoomEvent } from "../matrix/port.js";
 import { createLogger } from "../observability/logger.js";
 import { NO_FILTER } from "../outbound/hook-filter.js";
 import { PgAcceptedHooksTable } from "../store/postgres/pg-accepted-hooks-table.js";
-import { openPgStore } from "../store/postgres/pg-store.js";
-import { freshDatabase, watchStatements } from "../store/postgres/pg-test-fixtures.js";
+import { watchStatements } from "../store/postgres/pg-test-fixtures.js";
 import { EventRouter } from "./event-router.js";
 import { RoomFollower } from "./room-follower.js";
+import { BOT_MATRIX, routerOnPostgres } from "./router-pg-test-fixtures.js";
 
-let endpointOpen: TransactionEndpoint | undefined;
-let pool: pg.Pool | undefined;
-let queue: PostgresDeliveryQueue | undefined;
-afterEach(async () => {
-  await endpointOpen?.close();
-  await queue?.close();
-  await pool?.end();
-  endpointOpen = pool = queue = undefined;
-});
+const open = routerOnPostgres("roomversions");
 
 const ROOM = "!room:x";
 const HOOK_TYPE = "uk.half-shot.matrix-hookshot.outbound-hook";
@@ -34,9 +23,7 @@ const message = (id: string): RoomEvent =>
   ({ event_id: id, room_id: ROOM, sender: "@admin:x", type: "m.room.message", origin_server_ts: 1_700_000_000_000, content: { msgtype: "m.text", body: "hi" } });
 
 async function appserviceBesideOthers() {
-  const url = await freshDatabase("roomversions");
-  pool = await openPgStore({ url, poolSize: 2 });
-  queue = await PostgresDeliveryQueue.open(pool, { url, shared: true });
+  const { pool, queue, serve, jobs: queued } = await open();
   // What the other appservice process writes when it accepts a hook (its own table on the same database).
   const accepted = new PgAcceptedHooksTable(pool);
   // This process's hooks: each room's, as last read from the accepted rows (what OutboundHooks does when followed).
@@ -50,16 +37,15 @@ async function appserviceBesideOthers() {
     registry: { forRoom: (roomId: string) => (hooks.get(roomId) ?? []).map((id) => ({ id, urls: [`https://${id}.example/`], filter: NO_FILTER })) },
     applyState: () => Promise.resolve(),
   } as unknown as OutboundHooks;
-  const matrix = { botUserId: "@bot:x", isBridgeUser: (userId: string) => userId === "@bot:x" } as unknown as MatrixPort;
   const router = new EventRouter({
-    matrix, outbound, inbound: {} as InboundHooks, queue, inviteAllowList: [], commandPrefix: "!hooks", log: createLogger("silent"),
+    matrix: BOT_MATRIX, outbound, inbound: {} as InboundHooks, queue, inviteAllowList: [], commandPrefix: "!hooks", log: createLogger("silent"),
     catchUp: (roomIds) => follower.catchUp(roomIds), versionsSeen: (roomIds) => follower.versionsSeen(roomIds),
   });
   const statements = watchStatements(pool);
-  endpointOpen = await transactionEndpoint(router);
-  const jobs = async () => (await pool!.query<{ event_id: string; hook_id: string }>("SELECT m.event_id, j.hook_id FROM jobs j JOIN messages m ON m.id = j.message_id ORDER BY j.id")).rows.map((r) => `${r.event_id}>${r.hook_id}`);
+  const { put } = await serve(router);
+  const jobs = async () => (await queued()).map((j) => `${j.eventId}>${j.hookId}`);
   const addHook = (name: string) => accepted.accept(ROOM, HOOK_TYPE, name, `$state_${name}`, { url: `https://${name}.example/` });
-  return { put: endpointOpen.put, follower, statements, jobs, addHook };
+  return { put, follower, statements, jobs, addHook };
 }
 
 const names = (statements: ReadonlyArray<{ text: string }>) => statements.map((s) => s.text.match(/FROM (mwb_\w+|accepted_\w+|handled_\w+)/)?.[1] ?? s.text.slice(0, 40));

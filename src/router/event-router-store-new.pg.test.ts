@@ -1,47 +1,32 @@
 // Transactions through the real endpoint onto a real PostgreSQL queue, which checks a transaction's
 // id as it stores it (EventRouter.handleIfNew): a new one of plain messages takes one statement
 // and no read of the id first; a re-used id is handled as before, only its events new to it.
-import type pg from "pg";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { InboundHooks } from "../connections/inbound-hooks.js";
 import type { OutboundHooks } from "../connections/outbound-hooks.js";
-import { PostgresDeliveryQueue } from "../delivery/queue/postgres-queue.js";
-import type { MatrixPort, RoomEvent } from "../matrix/port.js";
-import { transactionEndpoint, type TransactionEndpoint } from "../matrix/transactions-test-fixtures.js";
+import type { RoomEvent } from "../matrix/port.js";
 import { createLogger } from "../observability/logger.js";
 import { NO_FILTER } from "../outbound/hook-filter.js";
-import { openPgStore } from "../store/postgres/pg-store.js";
-import { freshDatabase, watchStatements } from "../store/postgres/pg-test-fixtures.js";
+import { watchStatements } from "../store/postgres/pg-test-fixtures.js";
 import { EventRouter } from "./event-router.js";
+import { BOT_MATRIX, routerOnPostgres } from "./router-pg-test-fixtures.js";
 
-let endpointOpen: TransactionEndpoint | undefined;
-let pool: pg.Pool | undefined;
-let queue: PostgresDeliveryQueue | undefined;
-afterEach(async () => {
-  await endpointOpen?.close();
-  await queue?.close();
-  await pool?.end();
-  endpointOpen = pool = queue = undefined;
-});
+const open = routerOnPostgres("routernew");
 
 const message = (id: string, body = "hello"): RoomEvent =>
   ({ event_id: id, room_id: "!room:x", sender: "@admin:x", type: "m.room.message", origin_server_ts: 1_700_000_000_000, content: { msgtype: "m.text", body } });
 
 async function endpoint() {
-  const url = await freshDatabase("routernew");
-  pool = await openPgStore({ url, poolSize: 2 });
-  queue = await PostgresDeliveryQueue.open(pool, { url, shared: true });
+  const { pool, queue, serve, jobs } = await open();
   const statements = watchStatements(pool);
-  const matrix = { botUserId: "@bot:x", isBridgeUser: (userId: string) => userId === "@bot:x" } as unknown as MatrixPort;
   // One outbound hook in the room; state events change no hook here; commands are held (as if the run died after the 200).
   const outbound = { registry: { forRoom: () => [{ id: "ep_a", urls: ["https://a.example/"], filter: NO_FILTER }] }, applyState: () => Promise.resolve() } as unknown as OutboundHooks;
-  const router = new EventRouter({ matrix, outbound, inbound: {} as InboundHooks, queue, inviteAllowList: [], commandPrefix: "!hooks", log: createLogger("silent") });
+  const router = new EventRouter({ matrix: BOT_MATRIX, outbound, inbound: {} as InboundHooks, queue, inviteAllowList: [], commandPrefix: "!hooks", log: createLogger("silent") });
   router.holdFollowUpsUntil(new Promise(() => undefined));
-  endpointOpen = await transactionEndpoint(router);
-  const { put, duplicates } = endpointOpen;
-  const queued = async () => (await pool!.query<{ event_id: string }>("SELECT m.event_id FROM jobs j JOIN messages m ON m.id = j.message_id ORDER BY j.id")).rows.map((r) => r.event_id);
+  const { put, duplicates } = await serve(router);
+  const queued = async () => (await jobs()).map((j) => j.eventId);
   const idReads = () => statements.filter((s) => s.text.includes("FROM handled_transactions")).length;
-  return { put, queued, idReads, statements, duplicates };
+  return { put, queued, idReads, statements, duplicates, queue };
 }
 
 describe("transactions on the PostgreSQL queue, the id checked as it is stored", () => {
@@ -62,12 +47,12 @@ describe("transactions on the PostgreSQL queue, the id checked as it is stored",
   });
 
   it("stores a command once, whichever transaction ids bring it", async () => {
-    const { put, queued } = await endpoint();
+    const { put, queued, queue } = await endpoint();
     const command = message("$cmd", "!hooks outbound list");
     await put("1", [command]);
     await put("1", [command, message("$q2")]);
     await put("2", [message("$q3"), command]);
-    expect(await queue!.pendingFollowUps()).toEqual([{ txnId: "1", eventId: "$cmd", event: JSON.stringify(command) }]);
+    expect(await queue.pendingFollowUps()).toEqual([{ txnId: "1", eventId: "$cmd", event: JSON.stringify(command) }]);
     expect(await queued()).toEqual(["$q2", "$q3"]);
   });
 
@@ -79,7 +64,7 @@ describe("transactions on the PostgreSQL queue, the id checked as it is stored",
   });
 
   it("reads the id first for a transaction with a state event or a redaction (their handling writes before the store)", async () => {
-    const { put, idReads, statements } = await endpoint();
+    const { put, idReads, statements, queue } = await endpoint();
     const state = { ...message("$s1"), type: "m.room.topic", state_key: "", content: { topic: "t" } } as RoomEvent;
     await put("1", [message("$m1"), state]);
     expect(idReads()).toBe(1);
@@ -87,6 +72,6 @@ describe("transactions on the PostgreSQL queue, the id checked as it is stored",
     await put("2", [redaction]);
     expect(idReads()).toBe(2);
     expect(statements.filter((s) => s.text.includes("mwb_store_new_transaction"))).toHaveLength(0);
-    expect(await queue!.handledEvents("1")).toEqual(new Set(["$m1", "$s1"]));
+    expect(await queue.handledEvents("1")).toEqual(new Set(["$m1", "$s1"]));
   });
 });

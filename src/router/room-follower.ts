@@ -92,7 +92,9 @@ export class RoomFollower {
    * finishing meanwhile makes them older than the hooks used, never newer.
    */
   versionsSeen(roomIds: Iterable<string>): Map<string, number> {
-    return new Map([...new Set(roomIds)].map((roomId) => [roomId, this.seen.get(roomId) ?? 0]));
+    const versions = new Map<string, number>();
+    for (const roomId of roomIds) versions.set(roomId, this.seen.get(roomId) ?? 0);
+    return versions;
   }
 
   /** This process changed the room's accepted hooks itself, which made `version`: nothing to follow. */

@@ -203,20 +203,17 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
       pgArray(pairs.map((p) => p.m.eventId)), pgArray(pairs.map((p) => p.m.originTs)), pgArray(pairs.map((p) => p.hookId)), pgArray(lease.leased), lease.until, lease.token,
       pgArray(followUps.map((f) => f.eventId)), pgArray(followUps.map((f) => f.event)),
     ];
-    const columns = "o_job AS job_id, o_event AS event_id, o_ts AS origin_ts, o_hook AS hook_id, o_follow_up AS follow_up";
-    let text = `SELECT ${columns}, NULL AS seen, NULL AS stale FROM mwb_store_transaction($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`;
-    if (onlyIfNew && roomVersions) {
-      text = `SELECT ${columns}, o_seen AS seen, o_stale AS stale FROM mwb_store_new_transaction($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`;
-      // (Room ids come from Matrix events: pgText, as for the messages' rooms.)
-      values.push(pgArray([...roomVersions.keys()].map(pgText)), pgArray([...roomVersions.values()]));
-    } else if (onlyIfNew) {
-      text = `SELECT ${columns}, o_seen AS seen, NULL AS stale FROM mwb_store_new_transaction($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`;
-    }
+    // (Room ids come from Matrix events: pgText, as for the messages' rooms.)
+    const checkRooms = onlyIfNew && roomVersions !== null;
+    if (checkRooms) values.push(pgArray([...roomVersions.keys()].map(pgText)), pgArray([...roomVersions.values()]));
+    const [fn, seen, stale] = onlyIfNew ? ["mwb_store_new_transaction", "o_seen", checkRooms ? "o_stale" : "NULL"] : ["mwb_store_transaction", "NULL", "NULL"];
+    const text = `SELECT o_job AS job_id, o_event AS event_id, o_ts AS origin_ts, o_hook AS hook_id, o_follow_up AS follow_up, ${seen} AS seen, ${stale} AS stale
+      FROM ${fn}(${values.map((_, i) => `$${i + 1}`).join(", ")})`;
     const { rows } = await this.pool.query<{ job_id: number | null; event_id: string | null; origin_ts: number | null; hook_id: string | null; follow_up: string | null; seen: string | null; stale: string | null }>(text, values);
     // A seen id, or rooms whose hooks changed: nothing was stored (and nothing leased).
-    const seen = rows[0]?.seen;
-    if (seen !== null && seen !== undefined) return { seen: handledEventIds(seen) };
-    if (rows.length > 0 && rows[0]!.stale !== null) return { stale: rows.map((r) => r.stale!) };
+    const first = rows[0];
+    if (first?.seen != null) return { seen: handledEventIds(first.seen) };
+    if (first?.stale != null) return { stale: rows.map((r) => r.stale!) };
     const leasedPairs = new Set<string>();
     pairs.forEach((p, i) => {
       if (lease.leased[i]) leasedPairs.add(`${p.m.originTs}\0${p.m.eventId}\0${p.hookId}`);
